@@ -1,0 +1,51 @@
+/** Stable codes, so callers can branch on the kind of failure without parsing messages. */
+export type ErrorCode =
+  | 'E_OPTION'
+  | 'E_SHAPE'
+  | 'E_SPEC'
+  | 'E_DATA'
+  | 'E_IDX'
+  | 'E_LABEL';
+
+/**
+ * Every error lockstep raises on purpose: one line that names the bad thing and says what to do.
+ * Anything else that escapes is a bug.
+ */
+export class LockstepError extends Error {
+  readonly code: ErrorCode;
+
+  constructor(code: ErrorCode, message: string) {
+    super(message);
+    this.name = 'LockstepError';
+    this.code = code;
+  }
+}
+
+export function describeValue(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value);
+  if (typeof value === 'number' || typeof value === 'boolean' || value === null || value === undefined) {
+    return String(value);
+  }
+  if (Array.isArray(value)) return 'an array';
+  return typeof value === 'object' ? 'an object' : typeof value;
+}
+
+/** Throws E_OPTION unless `value` is an integer in [min, max]. */
+export function checkInteger(name: string, value: unknown, min: number, max = Number.MAX_SAFE_INTEGER): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+    const range = max === Number.MAX_SAFE_INTEGER ? `>= ${min}` : `in [${min}, ${max}]`;
+    throw new LockstepError('E_OPTION', `${name} must be an integer ${range}, got ${describeValue(value)}`);
+  }
+  return value;
+}
+
+/** Throws E_OPTION unless `value` is a finite number in [min, max]. */
+export function checkNumber(name: string, value: unknown, min = -Infinity, max = Infinity): number {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < min || value > max) {
+    throw new LockstepError(
+      'E_OPTION',
+      `${name} must be a finite number in [${min}, ${max}], got ${describeValue(value)}`,
+    );
+  }
+  return value;
+}

@@ -1,0 +1,51 @@
+export { LockstepError, type ErrorCode } from './errors.js';
+export { tensor, sizeOf, type Tensor } from './tensor.js';
+export { rootKey, foldIn, foldInString, randomBits, uniformAt, fillUniform, fillNormal, permutation, type Key } from './random/key.js';
+export { threefry2x32 } from './random/threefry.js';
+export { keep, dropoutRunKey, layerMaskKey, fillBatchMask, fillSampleMask } from './random/mask.js';
+export { Module, type ForwardContext, type ParameterSpec, type ParameterViews, type Initializer } from './modules/module.js';
+export { Linear, type LinearOptions } from './modules/linear.js';
+export { ReLU, LeakyReLU, Tanh, Sigmoid, GELU, type GeluApproximation } from './modules/activations.js';
+export { Flatten } from './modules/flatten.js';
+export { Dropout, type DropoutLayerOptions } from './modules/dropout.js';
+export { Sequential } from './modules/sequential.js';
+export { dropout, applyMask, checkDropoutRate, trainScale, evalScale, type DropoutScaling, type DropoutOptions } from './ops/dropout.js';
+export { erf } from './ops/erf.js';
+export {
+  initializer,
+  kaimingUniform,
+  kaimingNormal,
+  xavierUniform,
+  xavierNormal,
+  torchDefault,
+  zeros,
+  INIT_NAMES,
+  type InitName,
+} from './init.js';
+export { Model, parameterLayout, rowIndices, type ParameterEntry, type ModelBuffers } from './model.js';
+export { crossEntropy } from './losses/cross-entropy.js';
+export { meanSquaredError } from './losses/mse.js';
+export { lossByName, defaultLoss } from './losses/index.js';
+export type { Loss, LossName, LossResult } from './losses/loss.js';
+export { sgd, adam, adamw, stateSlots, type OptimizerConfig, type SgdConfig, type AdamConfig, type SgdOptions, type AdamOptions } from './optim/optimizer.js';
+export { applyUpdate, type UpdateBuffers } from './optim/update.js';
+export { learningRateAt, checkSchedule, type ScheduleConfig } from './optim/schedule.js';
+export { Dataset, Batch, sliceTargets, type Targets } from './data/dataset.js';
+export { parseIdx, idxImagesToFloat, idxLabels, checkIdxPair, type IdxArray, type IdxDataType, type IdxOptions } from './data/idx.js';
+export { syntheticClassification, type SyntheticOptions } from './data/synthetic.js';
+export { sequentialFromSpec, modelFromSpec, layerSpecOf, specOf, type LayerSpec, type ModelSpec } from './spec.js';
+export { reduceChunkSlots, reduceChunkScalars } from './trainer/reduce.js';
+export { checkBatching, epochOrder, epochBatches, type BatchPlan } from './trainer/plan.js';
+export { chunkGradient, type Chunk } from './trainer/chunk-gradient.js';
+export {
+  fit,
+  evaluate,
+  predict,
+  newTrainingState,
+  type FitOptions,
+  type FitResult,
+  type EpochMetrics,
+  type TrainingState,
+  type EvaluateOptions,
+  type Evaluation,
+} from './trainer/reference.js';

@@ -1,0 +1,95 @@
+import { checkInteger, LockstepError } from '../errors.js';
+import { initializer, type InitName } from '../init.js';
+import { addColumnSums, addMatmulTransposedA, matmul, matmulTransposedB } from '../ops/matmul.js';
+import { formatShape, Scratch, type Tensor } from '../tensor.js';
+import { Module, type ParameterSpec, type ParameterViews } from './module.js';
+
+export interface LinearOptions {
+  /** Features per input sample. */
+  inFeatures: number;
+  /** Features per output sample. */
+  outFeatures: number;
+  /** Add a learned bias (default true). */
+  bias?: boolean;
+  /** Weight initializer (default PyTorch's: uniform in +-1/sqrt(inFeatures)). */
+  init?: InitName;
+}
+
+/** y = x W^T + b, with W stored [outFeatures, inFeatures] as in PyTorch. */
+export class Linear extends Module {
+  readonly kind = 'Linear';
+  readonly inFeatures: number;
+  readonly outFeatures: number;
+  readonly hasBias: boolean;
+  readonly init: InitName;
+  weight: ParameterViews | null = null;
+  bias: ParameterViews | null = null;
+  private input: Tensor | null = null;
+  private readonly output = new Scratch();
+  private readonly gradInput = new Scratch();
+  private row = new Float64Array(0);
+
+  constructor(options: LinearOptions) {
+    super();
+    this.inFeatures = checkInteger('Linear inFeatures', options.inFeatures, 1);
+    this.outFeatures = checkInteger('Linear outFeatures', options.outFeatures, 1);
+    this.hasBias = options.bias ?? true;
+    this.init = options.init ?? 'torch-default';
+  }
+
+  override parameterSpecs(): readonly ParameterSpec[] {
+    const fanIn = this.inFeatures;
+    const fanOut = this.outFeatures;
+    const weight = { name: 'weight', shape: [fanOut, fanIn], fanIn, fanOut, init: initializer(this.init) };
+    if (!this.hasBias) return [weight];
+    return [weight, { name: 'bias', shape: [fanOut], fanIn, fanOut, init: initializer('torch-default') }];
+  }
+
+  override bindParameters(views: readonly ParameterViews[]): void {
+    this.weight = views[0] ?? null;
+    this.bias = this.hasBias ? (views[1] ?? null) : null;
+  }
+
+  override outputShape(inputShape: readonly number[]): number[] {
+    if (inputShape.length !== 1 || inputShape[0] !== this.inFeatures) {
+      throw new LockstepError(
+        'E_SHAPE',
+        `${this.describe()}: expects samples of shape [${this.inFeatures}], got ${formatShape(inputShape)}; ` +
+          'add a Flatten before it or fix inFeatures',
+      );
+    }
+    return [this.outFeatures];
+  }
+
+  override forward(input: Tensor): Tensor {
+    const weight = this.bound();
+    const rows = input.shape[0] ?? 0;
+    if (input.shape.length !== 2 || input.shape[1] !== this.inFeatures) this.outputShape(input.shape.slice(1));
+    const out = this.output.take(rows * this.outFeatures);
+    matmulTransposedB(input.data, weight.value, this.bias?.value ?? null, rows, this.inFeatures, this.outFeatures, out);
+    this.input = input;
+    return { data: out, shape: [rows, this.outFeatures] };
+  }
+
+  override backward(gradOutput: Tensor, needInputGrad: boolean): Tensor | null {
+    const weight = this.bound();
+    const input = this.input;
+    if (input === null) throw new LockstepError('E_SHAPE', `${this.describe()}: backward called before forward`);
+    const rows = input.shape[0] ?? 0;
+    const widest = Math.max(this.inFeatures, this.outFeatures);
+    if (this.row.length < widest) this.row = new Float64Array(widest);
+    addMatmulTransposedA(gradOutput.data, input.data, rows, this.outFeatures, this.inFeatures, weight.grad, this.row);
+    if (this.bias !== null) addColumnSums(gradOutput.data, rows, this.outFeatures, this.bias.grad);
+    if (!needInputGrad) return null;
+    const gradIn = this.gradInput.take(rows * this.inFeatures);
+    matmul(gradOutput.data, weight.value, rows, this.outFeatures, this.inFeatures, gradIn, this.row);
+    return { data: gradIn, shape: input.shape };
+  }
+
+  private bound(): ParameterViews {
+    if (this.weight === null) {
+      throw new LockstepError('E_SHAPE', `${this.describe()}: has no parameters yet; build a Model from it first`);
+    }
+    return this.weight;
+  }
+}

@@ -1,0 +1,80 @@
+import type { Key } from '../random/key.js';
+import type { Tensor } from '../tensor.js';
+
+/**
+ * What a forward pass needs to know to draw keyed randomness: the run's dropout key, the optimizer
+ * step, and the global index of each row's sample. Layers without randomness ignore it.
+ */
+export interface ForwardContext {
+  readonly key: Key;
+  readonly step: number;
+  readonly samples: ArrayLike<number>;
+}
+
+/** Fills a parameter tensor; `key` is derived from the run seed and the parameter's path. */
+export type Initializer = (key: Key, out: Float32Array, fanIn: number, fanOut: number) => void;
+
+export interface ParameterSpec {
+  readonly name: string;
+  readonly shape: readonly number[];
+  readonly fanIn: number;
+  readonly fanOut: number;
+  readonly init: Initializer;
+}
+
+/** Views of one parameter tensor and its gradient, both into the model's flat buffers. */
+export interface ParameterViews {
+  readonly value: Float32Array;
+  readonly grad: Float32Array;
+}
+
+/**
+ * A layer or a container. Modules start in eval mode (`training === false`), so inference is the
+ * safe default. `forward` keeps what `backward` needs; `backward` adds parameter gradients into the
+ * bound gradient views and returns the gradient with respect to the input.
+ */
+export abstract class Module {
+  training = false;
+  /** Stable id from the module's place in the model ("2", "1.0"); keys its randomness. */
+  path = '';
+
+  abstract readonly kind: string;
+
+  children(): readonly Module[] {
+    return [];
+  }
+
+  train(mode = true): this {
+    this.training = mode;
+    for (const child of this.children()) child.train(mode);
+    return this;
+  }
+
+  eval(): this {
+    return this.train(false);
+  }
+
+  setPath(path: string): void {
+    this.path = path;
+  }
+
+  /** This module's own parameters (not its children's), in a fixed order. */
+  parameterSpecs(): readonly ParameterSpec[] {
+    return [];
+  }
+
+  /** Receives views for `parameterSpecs()`, in the same order. */
+  bindParameters(_views: readonly ParameterViews[]): void {}
+
+  /** The per-sample output shape for a per-sample input shape; throws E_SHAPE if the input does not fit. */
+  abstract outputShape(inputShape: readonly number[]): number[];
+
+  abstract forward(input: Tensor, context: ForwardContext): Tensor;
+
+  /** `needInputGrad: false` lets the first layer skip the gradient nobody reads. */
+  abstract backward(gradOutput: Tensor, needInputGrad: boolean): Tensor | null;
+
+  describe(): string {
+    return this.path === '' ? this.kind : `layer ${this.path} (${this.kind})`;
+  }
+}

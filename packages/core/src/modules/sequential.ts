@@ -1,0 +1,47 @@
+import { LockstepError } from '../errors.js';
+import type { Tensor } from '../tensor.js';
+import { Module, type ForwardContext } from './module.js';
+
+/** Runs its layers in order; layer i gets the path "i" (or "parent.i" when nested). */
+export class Sequential extends Module {
+  readonly kind = 'Sequential';
+  readonly layers: readonly Module[];
+
+  constructor(...layers: Module[]) {
+    super();
+    if (new Set(layers).size !== layers.length) {
+      throw new LockstepError('E_SPEC', 'Sequential: the same layer instance appears twice; create a new layer for each place');
+    }
+    this.layers = layers;
+    this.setPath('');
+  }
+
+  override children(): readonly Module[] {
+    return this.layers;
+  }
+
+  override setPath(path: string): void {
+    this.path = path;
+    this.layers.forEach((layer, index) => layer.setPath(path === '' ? String(index) : `${path}.${index}`));
+  }
+
+  override outputShape(inputShape: readonly number[]): number[] {
+    let shape = [...inputShape];
+    for (const layer of this.layers) shape = layer.outputShape(shape);
+    return shape;
+  }
+
+  override forward(input: Tensor, context: ForwardContext): Tensor {
+    let x = input;
+    for (const layer of this.layers) x = layer.forward(x, context);
+    return x;
+  }
+
+  override backward(gradOutput: Tensor, needInputGrad: boolean): Tensor | null {
+    let grad: Tensor | null = gradOutput;
+    for (let i = this.layers.length - 1; i >= 0; i--) {
+      grad = this.layers[i].backward(grad as Tensor, i > 0 || needInputGrad);
+    }
+    return grad;
+  }
+}

@@ -1,0 +1,74 @@
+import { LockstepError } from '../errors.js';
+import type { Key } from '../random/key.js';
+import { fillBatchMask } from '../random/mask.js';
+import type { Tensor } from '../tensor.js';
+
+/**
+ * `inverted` (default) scales kept units by 1/(1-p) while training and is the identity in eval.
+ * `classic` keeps units unscaled while training and multiplies by the keep probability 1-p in eval.
+ * Both give the same expected activation.
+ */
+export type DropoutScaling = 'inverted' | 'classic';
+
+export function checkDropoutRate(p: unknown, where = 'dropout'): number {
+  if (typeof p !== 'number' || !(p >= 0 && p <= 1)) {
+    throw new LockstepError('E_OPTION', `${where}: p=${String(p)} is out of range [0, 1]`);
+  }
+  return p;
+}
+
+export function checkScaling(scaling: unknown, where = 'dropout'): DropoutScaling {
+  if (scaling !== 'inverted' && scaling !== 'classic') {
+    throw new LockstepError('E_OPTION', `${where}: scaling must be "inverted" or "classic", got ${JSON.stringify(scaling)}`);
+  }
+  return scaling;
+}
+
+/** The factor applied to kept units while training; with p = 1 nothing is kept and the factor is moot. */
+export function trainScale(p: number, scaling: DropoutScaling): number {
+  if (scaling === 'classic') return 1;
+  return p < 1 ? 1 / (1 - p) : 0;
+}
+
+/** The factor applied to every unit in eval mode. */
+export function evalScale(p: number, scaling: DropoutScaling): number {
+  return scaling === 'classic' ? 1 - p : 1;
+}
+
+/** out[i] = x[i] * scale where mask[i] = 1, else 0. Also the backward pass, with x = the output gradient. */
+export function applyMask(x: Float32Array, mask: Uint8Array, scale: number, out: Float32Array): void {
+  for (let i = 0; i < x.length; i++) out[i] = mask[i] === 1 ? x[i] * scale : 0;
+}
+
+export function scaleInto(x: Float32Array, scale: number, out: Float32Array): void {
+  for (let i = 0; i < x.length; i++) out[i] = x[i] * scale;
+}
+
+export interface DropoutOptions {
+  training: boolean;
+  scaling?: DropoutScaling;
+  /** The layer's mask key (see `layerMaskKey`). */
+  key: Key;
+  step: number;
+  /** Global sample index of each row. */
+  samples: ArrayLike<number>;
+}
+
+/** Pure dropout over a batch: returns a new tensor and, in training, the keep mask it used. */
+export function dropout(x: Tensor, p: number, options: DropoutOptions): { output: Tensor; mask: Uint8Array | null } {
+  checkDropoutRate(p);
+  const scaling = checkScaling(options.scaling ?? 'inverted');
+  const out = new Float32Array(x.data.length);
+  if (!options.training) {
+    scaleInto(x.data, evalScale(p, scaling), out);
+    return { output: { data: out, shape: x.shape }, mask: null };
+  }
+  const rows = x.shape[0] ?? 0;
+  if (options.samples.length !== rows) {
+    throw new LockstepError('E_SHAPE', `dropout: ${rows} rows but ${options.samples.length} sample indices`);
+  }
+  const units = rows === 0 ? 0 : x.data.length / rows;
+  const mask = fillBatchMask(options.key, options.step, options.samples, units, p, new Uint8Array(x.data.length));
+  applyMask(x.data, mask, trainScale(p, scaling), out);
+  return { output: { data: out, shape: x.shape }, mask };
+}

@@ -1,0 +1,183 @@
+import { LockstepError, describeValue } from './errors.js';
+import { INIT_NAMES, type InitName } from './init.js';
+import { GELU, LeakyReLU, ReLU, Sigmoid, Tanh, type GeluApproximation } from './modules/activations.js';
+import { Dropout } from './modules/dropout.js';
+import { Flatten } from './modules/flatten.js';
+import { Linear } from './modules/linear.js';
+import type { Module } from './modules/module.js';
+import { Sequential } from './modules/sequential.js';
+import { Model } from './model.js';
+import type { DropoutScaling } from './ops/dropout.js';
+
+/** One layer of a model spec, plain JSON. `linear.in` is inferred from the previous layer when left out. */
+export type LayerSpec =
+  | { type: 'linear'; out: number; in?: number; bias?: boolean; init?: InitName }
+  | { type: 'relu' }
+  | { type: 'leaky-relu'; negativeSlope?: number }
+  | { type: 'tanh' }
+  | { type: 'sigmoid' }
+  | { type: 'gelu'; approximate?: GeluApproximation }
+  | { type: 'flatten' }
+  | { type: 'dropout'; p: number; scaling?: DropoutScaling }
+  | { type: 'sequential'; layers: LayerSpec[] };
+
+/** A whole model: the shape of one input sample and the layers, in order. */
+export interface ModelSpec {
+  input: number[];
+  layers: LayerSpec[];
+}
+
+type Field = 'int' | 'number' | 'boolean' | 'init' | 'scaling' | 'approximate' | 'layers';
+
+const FIELDS: Record<LayerSpec['type'], { required: Record<string, Field>; optional: Record<string, Field> }> = {
+  linear: { required: { out: 'int' }, optional: { in: 'int', bias: 'boolean', init: 'init' } },
+  relu: { required: {}, optional: {} },
+  'leaky-relu': { required: {}, optional: { negativeSlope: 'number' } },
+  tanh: { required: {}, optional: {} },
+  sigmoid: { required: {}, optional: {} },
+  gelu: { required: {}, optional: { approximate: 'approximate' } },
+  flatten: { required: {}, optional: {} },
+  dropout: { required: { p: 'number' }, optional: { scaling: 'scaling' } },
+  sequential: { required: { layers: 'layers' }, optional: {} },
+};
+
+const CHOICES: Partial<Record<Field, readonly string[]>> = {
+  init: INIT_NAMES,
+  scaling: ['inverted', 'classic'],
+  approximate: ['none', 'tanh'],
+};
+
+function fail(where: string, message: string): never {
+  throw new LockstepError('E_SPEC', `model spec ${where}: ${message}`);
+}
+
+function checkField(where: string, name: string, kind: Field, value: unknown): void {
+  const ok =
+    kind === 'int' ? Number.isInteger(value) && (value as number) >= 1
+    : kind === 'number' ? typeof value === 'number' && Number.isFinite(value)
+    : kind === 'boolean' ? typeof value === 'boolean'
+    : kind === 'layers' ? Array.isArray(value)
+    : CHOICES[kind]!.includes(value as string);
+  if (ok) return;
+  const expected =
+    kind === 'int' ? 'a positive integer'
+    : kind === 'number' ? 'a finite number'
+    : kind === 'boolean' ? 'true or false'
+    : kind === 'layers' ? 'a list of layers'
+    : `one of ${CHOICES[kind]!.map((c) => JSON.stringify(c)).join(', ')}`;
+  fail(where, `"${name}" must be ${expected}, got ${describeValue(value)}`);
+}
+
+function checkLayer(where: string, entry: unknown): LayerSpec {
+  if (typeof entry !== 'object' || entry === null || Array.isArray(entry)) {
+    fail(where, `must be an object like {"type": "relu"}, got ${describeValue(entry)}`);
+  }
+  const record = entry as Record<string, unknown>;
+  const type = record.type;
+  if (typeof type !== 'string' || !(type in FIELDS)) {
+    fail(where, `"type" must be one of ${Object.keys(FIELDS).join(', ')}, got ${describeValue(type)}`);
+  }
+  const fields = FIELDS[type as LayerSpec['type']];
+  const label = `${where} (${type})`;
+  for (const [name, kind] of Object.entries(fields.required)) {
+    if (!(name in record)) fail(label, `"${name}" is required`);
+    checkField(label, name, kind, record[name]);
+  }
+  for (const [name, value] of Object.entries(record)) {
+    if (name === 'type' || name in fields.required) continue;
+    const kind = fields.optional[name];
+    if (kind === undefined) {
+      const known = [...Object.keys(fields.required), ...Object.keys(fields.optional)];
+      fail(label, `unknown field "${name}"${known.length > 0 ? `; known fields: ${known.join(', ')}` : ''}`);
+    }
+    checkField(label, name, kind, value);
+  }
+  return record as LayerSpec;
+}
+
+function buildLayers(where: string, entries: unknown, inputShape: readonly number[]): Module[] {
+  if (!Array.isArray(entries)) fail(where, `"layers" must be a list, got ${describeValue(entries)}`);
+  let shape = [...inputShape];
+  return entries.map((entry, index) => {
+    const at = `${where}[${index}]`;
+    const layer = buildLayer(at, checkLayer(at, entry), shape);
+    try {
+      shape = layer.outputShape(shape);
+    } catch (error) {
+      fail(at, error instanceof Error ? error.message.replace(/^[^:]*: /, '') : String(error));
+    }
+    return layer;
+  });
+}
+
+function buildLayer(where: string, spec: LayerSpec, inputShape: readonly number[]): Module {
+  switch (spec.type) {
+    case 'linear': {
+      const inferred = inputShape.length === 1 ? inputShape[0] : undefined;
+      const inFeatures = spec.in ?? inferred;
+      if (inFeatures === undefined) {
+        fail(`${where} (linear)`, `input samples have shape [${inputShape.join(',')}]; add {"type": "flatten"} before it`);
+      }
+      return new Linear({ inFeatures, outFeatures: spec.out, bias: spec.bias ?? true, init: spec.init ?? 'torch-default' });
+    }
+    case 'relu':
+      return new ReLU();
+    case 'leaky-relu':
+      return new LeakyReLU(spec.negativeSlope ?? 0.01);
+    case 'tanh':
+      return new Tanh();
+    case 'sigmoid':
+      return new Sigmoid();
+    case 'gelu':
+      return new GELU(spec.approximate ?? 'none');
+    case 'flatten':
+      return new Flatten();
+    case 'dropout':
+      try {
+        return new Dropout(spec.p, { scaling: spec.scaling ?? 'inverted' });
+      } catch (error) {
+        return fail(`${where} (dropout)`, (error as Error).message.replace(/^Dropout: /, ''));
+      }
+    case 'sequential':
+      return new Sequential(...buildLayers(`${where}.layers`, spec.layers, inputShape));
+  }
+}
+
+/** Checks a parsed JSON model spec and builds its Sequential; errors name the offending entry. */
+export function sequentialFromSpec(spec: unknown): Sequential {
+  if (typeof spec !== 'object' || spec === null || Array.isArray(spec)) {
+    fail('', `must be an object {"input": [...], "layers": [...]}, got ${describeValue(spec)}`);
+  }
+  const { input, layers } = spec as Record<string, unknown>;
+  if (!Array.isArray(input) || input.length === 0 || !input.every((d) => Number.isInteger(d) && d >= 1)) {
+    fail('"input"', `must be a non-empty list of positive integers (one sample's shape), got ${JSON.stringify(input)}`);
+  }
+  return new Sequential(...buildLayers('layers', layers, input));
+}
+
+/** Builds a Model from a spec, with parameters initialized from `seed`. */
+export function modelFromSpec(spec: unknown, seed: number): Model {
+  const sequential = sequentialFromSpec(spec);
+  return new Model(sequential, (spec as ModelSpec).input).initialize(seed);
+}
+
+/** The spec of a module tree built in code, so it can be rebuilt elsewhere (a worker, a checkpoint). */
+export function layerSpecOf(module: Module): LayerSpec {
+  if (module instanceof Linear) {
+    return { type: 'linear', in: module.inFeatures, out: module.outFeatures, bias: module.hasBias, init: module.init };
+  }
+  if (module instanceof ReLU) return { type: 'relu' };
+  if (module instanceof LeakyReLU) return { type: 'leaky-relu', negativeSlope: module.negativeSlope };
+  if (module instanceof Tanh) return { type: 'tanh' };
+  if (module instanceof Sigmoid) return { type: 'sigmoid' };
+  if (module instanceof GELU) return { type: 'gelu', approximate: module.approximate };
+  if (module instanceof Flatten) return { type: 'flatten' };
+  if (module instanceof Dropout) return { type: 'dropout', p: module.p, scaling: module.scaling };
+  if (module instanceof Sequential) return { type: 'sequential', layers: module.layers.map(layerSpecOf) };
+  throw new LockstepError('E_SPEC', `${module.describe()} has no spec form`);
+}
+
+export function specOf(model: Model): ModelSpec {
+  const root = layerSpecOf(model.module);
+  return { input: [...model.inputShape], layers: root.type === 'sequential' ? root.layers : [root] };
+}

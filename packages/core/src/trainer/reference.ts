@@ -1,0 +1,214 @@
+import { Batch, Dataset, sliceTargets } from '../data/dataset.js';
+import { checkInteger, LockstepError } from '../errors.js';
+import { defaultLoss, lossByName } from '../losses/index.js';
+import type { Loss, LossName } from '../losses/loss.js';
+import { rowIndices, type Model } from '../model.js';
+import { stateSlots, type OptimizerConfig } from '../optim/optimizer.js';
+import { learningRateAt } from '../optim/schedule.js';
+import { applyUpdate } from '../optim/update.js';
+import { dropoutRunKey } from '../random/mask.js';
+import { formatShape, sizeOf } from '../tensor.js';
+import { chunkGradient } from './chunk-gradient.js';
+import { checkBatching, epochBatches, epochOrder } from './plan.js';
+import { reduceChunkScalars, reduceChunkSlots } from './reduce.js';
+
+export interface EpochMetrics {
+  /** 1-based. */
+  readonly epoch: number;
+  /** Mean training loss over the epoch's samples, measured with dropout on. */
+  readonly loss: number;
+  /** Training accuracy with dropout on; null for regression losses. */
+  readonly accuracy: number | null;
+  readonly valLoss: number | null;
+  readonly valAccuracy: number | null;
+  readonly steps: number;
+  readonly seconds: number;
+  readonly samplesPerSecond: number;
+}
+
+/** Everything besides the parameters that a run needs to continue exactly. */
+export interface TrainingState {
+  /** Optimizer steps taken so far; step t draws dropout masks with t and updates with t + 1. */
+  step: number;
+  /** Epochs completed so far. */
+  epoch: number;
+  /** `stateSlots(optimizer)` slots of the model's parameter count. */
+  optimizerState: Float32Array;
+}
+
+export interface FitOptions {
+  epochs: number;
+  batchSize: number;
+  /** Rows per gradient chunk; fixed by the config, never by the thread count (default min(32, batchSize)). */
+  chunkSize?: number;
+  seed: number;
+  optimizer: OptimizerConfig;
+  /** Default: cross-entropy for class labels, mse for value targets. */
+  loss?: LossName;
+  /** A new keyed order of samples each epoch (default true). */
+  shuffle?: boolean;
+  validation?: Dataset;
+  onEpoch?: (metrics: EpochMetrics) => void;
+  /** Continue from an earlier `fit` result instead of starting at step 0. */
+  state?: TrainingState;
+}
+
+export interface FitResult {
+  readonly history: EpochMetrics[];
+  readonly state: TrainingState;
+}
+
+export function newTrainingState(model: Model, optimizer: OptimizerConfig): TrainingState {
+  return { step: 0, epoch: 0, optimizerState: new Float32Array(stateSlots(optimizer) * model.size) };
+}
+
+export function checkDataFits(model: Model, data: Dataset, name = 'data'): void {
+  if (formatShape(data.sampleShape) !== formatShape(model.inputShape)) {
+    throw new LockstepError(
+      'E_SHAPE',
+      `${name}: samples have shape ${formatShape(data.sampleShape)} but the model takes ${formatShape(model.inputShape)}`,
+    );
+  }
+  const outputs = sizeOf(model.outputShape);
+  if (data.targets.kind === 'classes' && data.targets.classes > outputs) {
+    throw new LockstepError('E_SHAPE', `${name}: ${data.targets.classes} classes but the model has ${outputs} outputs`);
+  }
+}
+
+/**
+ * Trains `model` in place on one thread. Each batch is cut into chunks of `chunkSize`; each chunk's
+ * gradient goes to its own slot, and the slots are summed in the fixed tree order of
+ * `reduceChunkSlots`, which is what lets the parallel trainer match this one bit for bit.
+ */
+export function fit(model: Model, data: Dataset, options: FitOptions): FitResult {
+  const epochs = checkInteger('epochs', options.epochs, 1);
+  const { batchSize, chunkSize } = checkBatching(options.batchSize, options.chunkSize ?? Math.min(32, options.batchSize));
+  const seed = checkInteger('seed', options.seed, 0);
+  checkDataFits(model, data);
+  if (options.validation !== undefined) checkDataFits(model, options.validation, 'validation data');
+  const loss = options.loss === undefined ? defaultLoss(data.targets) : lossByName(options.loss);
+  const state = options.state ?? newTrainingState(model, options.optimizer);
+  if (state.optimizerState.length !== stateSlots(options.optimizer) * model.size) {
+    throw new LockstepError('E_OPTION', 'fit: state.optimizerState does not match this model and optimizer');
+  }
+
+  const maxChunks = Math.ceil(batchSize / chunkSize);
+  const slots = new Float32Array(maxChunks * model.size);
+  const lossSums = new Float64Array(maxChunks);
+  const correct = new Float64Array(maxChunks);
+  const batch = new Batch(data, batchSize);
+  const dropoutKey = dropoutRunKey(seed);
+  const params = model.params;
+  const grads = model.grads;
+  const wasTraining = model.training;
+  const history: EpochMetrics[] = [];
+
+  try {
+    for (let e = 0; e < epochs; e++) {
+      const started = performance.now();
+      let epochLoss = 0;
+      let epochCorrect = 0;
+      const plans = epochBatches(epochOrder(seed, state.epoch, data.size, options.shuffle ?? true), batchSize, chunkSize);
+      model.train();
+      for (const plan of plans) {
+        batch.gather(plan.samples);
+        for (let c = 0; c < plan.chunks; c++) {
+          const from = c * chunkSize;
+          const to = Math.min(from + chunkSize, plan.samples.length);
+          const chunk = {
+            inputs: batch.inputs.subarray(from * data.sampleSize, to * data.sampleSize),
+            targets: sliceTargets(batch.targets, from, to),
+            samples: plan.samples.subarray(from, to),
+          };
+          const slot = slots.subarray(c * model.size, (c + 1) * model.size);
+          const result = chunkGradient(model, loss, chunk, plan.samples.length, state.step, dropoutKey, slot);
+          lossSums[c] = result.sum;
+          correct[c] = result.correct;
+        }
+        reduceChunkSlots(slots, model.size, plan.chunks);
+        const lr = learningRateAt(options.optimizer.lr, options.optimizer.schedule, state.step);
+        applyUpdate(options.optimizer, { params, grads: slots.subarray(0, model.size), state: state.optimizerState }, state.step + 1, lr);
+        state.step++;
+        epochLoss += reduceChunkScalars(lossSums, plan.chunks);
+        epochCorrect += reduceChunkScalars(correct, plan.chunks);
+      }
+      state.epoch++;
+      model.bind(params, grads);
+      const validation = options.validation === undefined ? null : evaluate(model, options.validation, { loss: loss.name });
+      const seconds = (performance.now() - started) / 1000;
+      const metrics: EpochMetrics = {
+        epoch: state.epoch,
+        loss: epochLoss / data.size,
+        accuracy: loss.reportsAccuracy ? epochCorrect / data.size : null,
+        valLoss: validation?.loss ?? null,
+        valAccuracy: validation?.accuracy ?? null,
+        steps: plans.length,
+        seconds,
+        samplesPerSecond: data.size / seconds,
+      };
+      history.push(metrics);
+      options.onEpoch?.(metrics);
+    }
+  } finally {
+    model.bind(params, grads);
+    model.train(wasTraining);
+  }
+  return { history, state };
+}
+
+export interface EvaluateOptions {
+  batchSize?: number;
+  loss?: LossName;
+}
+
+export interface Evaluation {
+  readonly loss: number;
+  /** null for regression losses. */
+  readonly accuracy: number | null;
+}
+
+/** Mean loss and accuracy in eval mode; the model's mode is restored afterwards. */
+export function evaluate(model: Model, data: Dataset, options: EvaluateOptions = {}): Evaluation {
+  checkDataFits(model, data);
+  const loss: Loss = options.loss === undefined ? defaultLoss(data.targets) : lossByName(options.loss);
+  let lossSum = 0;
+  let correct = 0;
+  forEachEvalBatch(model, data.inputs, data.sampleSize, options.batchSize, (output, from, to) => {
+    const result = loss.evaluate(output, sliceTargets(data.targets, from, to), to - from, null);
+    lossSum += result.sum;
+    correct += result.correct;
+  });
+  return { loss: lossSum / data.size, accuracy: loss.reportsAccuracy ? correct / data.size : null };
+}
+
+/** The model's outputs (logits for a classifier) for every sample of `inputs`, in eval mode. */
+export function predict(model: Model, inputs: Float32Array, options: { batchSize?: number } = {}): Float32Array {
+  const sampleSize = sizeOf(model.inputShape);
+  const rows = model.inputTensor(inputs).shape[0];
+  const width = sizeOf(model.outputShape);
+  const outputs = new Float32Array(rows * width);
+  forEachEvalBatch(model, inputs, sampleSize, options.batchSize, (output, from) => outputs.set(output.data, from * width));
+  return outputs;
+}
+
+function forEachEvalBatch(
+  model: Model,
+  inputs: Float32Array,
+  sampleSize: number,
+  batchSize: number | undefined,
+  visit: (output: { data: Float32Array; shape: readonly number[] }, from: number, to: number) => void,
+): void {
+  const size = checkInteger('batchSize', batchSize ?? 256, 1);
+  const rows = inputs.length / sampleSize;
+  const wasTraining = model.training;
+  model.eval();
+  try {
+    for (let from = 0; from < rows; from += size) {
+      const to = Math.min(from + size, rows);
+      const x = model.inputTensor(inputs.subarray(from * sampleSize, to * sampleSize));
+      visit(model.forward(x, { key: [0, 0], step: 0, samples: rowIndices(to - from, from) }), from, to);
+    }
+  } finally {
+    model.train(wasTraining);
+  }
+}
