@@ -25,20 +25,43 @@ const pair = new Uint32Array(2);
 
 /**
  * Writes 1 (keep) or 0 (drop) for `units` units of one sample into mask[at .. at + units).
- * Unit u uses word (u & 1) of counter (u >> 1) of the sample's key.
+ * Unit u uses word (u & 1) of Threefry-2x32-20 at counter (u >> 1, 0) under the sample's key; the
+ * rounds are spelled out here (the same as `threefry2x32`) because this is dropout's hot loop.
  */
 export function fillSampleMask(sampleKey: Key, threshold: number, mask: Uint8Array, at: number, units: number): void {
-  const k0 = sampleKey[0];
-  const k1 = sampleKey[1];
-  const pairs = units >>> 1;
-  for (let i = 0; i < pairs; i++) {
-    threefry2x32(k0, k1, i, 0, pair);
-    mask[at + 2 * i] = pair[0] >= threshold ? 1 : 0;
-    mask[at + 2 * i + 1] = pair[1] >= threshold ? 1 : 0;
-  }
-  if (units & 1) {
-    threefry2x32(k0, k1, pairs, 0, pair);
-    mask[at + units - 1] = pair[0] >= threshold ? 1 : 0;
+  const k0 = sampleKey[0] | 0;
+  const k1 = sampleKey[1] | 0;
+  const k2 = (0x1bd11bda ^ k0 ^ k1) | 0;
+  for (let u = 0; u < units; u += 2) {
+    let x0 = ((u >>> 1) + k0) | 0;
+    let x1 = k1;
+    x0 = (x0 + x1) | 0; x1 = ((x1 << 13) | (x1 >>> 19)) ^ x0;
+    x0 = (x0 + x1) | 0; x1 = ((x1 << 15) | (x1 >>> 17)) ^ x0;
+    x0 = (x0 + x1) | 0; x1 = ((x1 << 26) | (x1 >>> 6)) ^ x0;
+    x0 = (x0 + x1) | 0; x1 = ((x1 << 6) | (x1 >>> 26)) ^ x0;
+    x0 = (x0 + k1) | 0; x1 = (x1 + k2 + 1) | 0;
+    x0 = (x0 + x1) | 0; x1 = ((x1 << 17) | (x1 >>> 15)) ^ x0;
+    x0 = (x0 + x1) | 0; x1 = ((x1 << 29) | (x1 >>> 3)) ^ x0;
+    x0 = (x0 + x1) | 0; x1 = ((x1 << 16) | (x1 >>> 16)) ^ x0;
+    x0 = (x0 + x1) | 0; x1 = ((x1 << 24) | (x1 >>> 8)) ^ x0;
+    x0 = (x0 + k2) | 0; x1 = (x1 + k0 + 2) | 0;
+    x0 = (x0 + x1) | 0; x1 = ((x1 << 13) | (x1 >>> 19)) ^ x0;
+    x0 = (x0 + x1) | 0; x1 = ((x1 << 15) | (x1 >>> 17)) ^ x0;
+    x0 = (x0 + x1) | 0; x1 = ((x1 << 26) | (x1 >>> 6)) ^ x0;
+    x0 = (x0 + x1) | 0; x1 = ((x1 << 6) | (x1 >>> 26)) ^ x0;
+    x0 = (x0 + k0) | 0; x1 = (x1 + k1 + 3) | 0;
+    x0 = (x0 + x1) | 0; x1 = ((x1 << 17) | (x1 >>> 15)) ^ x0;
+    x0 = (x0 + x1) | 0; x1 = ((x1 << 29) | (x1 >>> 3)) ^ x0;
+    x0 = (x0 + x1) | 0; x1 = ((x1 << 16) | (x1 >>> 16)) ^ x0;
+    x0 = (x0 + x1) | 0; x1 = ((x1 << 24) | (x1 >>> 8)) ^ x0;
+    x0 = (x0 + k1) | 0; x1 = (x1 + k2 + 4) | 0;
+    x0 = (x0 + x1) | 0; x1 = ((x1 << 13) | (x1 >>> 19)) ^ x0;
+    x0 = (x0 + x1) | 0; x1 = ((x1 << 15) | (x1 >>> 17)) ^ x0;
+    x0 = (x0 + x1) | 0; x1 = ((x1 << 26) | (x1 >>> 6)) ^ x0;
+    x0 = (x0 + x1) | 0; x1 = ((x1 << 6) | (x1 >>> 26)) ^ x0;
+    x0 = (x0 + k2) | 0; x1 = (x1 + k0 + 5) | 0;
+    mask[at + u] = x0 >>> 0 >= threshold ? 1 : 0;
+    if (u + 1 < units) mask[at + u + 1] = x1 >>> 0 >= threshold ? 1 : 0;
   }
 }
 
