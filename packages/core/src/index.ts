@@ -32,7 +32,7 @@ export { applyUpdate, type UpdateBuffers } from './optim/update.js';
 export { learningRateAt, checkSchedule, type ScheduleConfig } from './optim/schedule.js';
 export { Dataset, Batch, sliceTargets, type Targets } from './data/dataset.js';
 export { parseIdx, idxImagesToFloat, idxLabels, checkIdxPair, type IdxArray, type IdxDataType, type IdxOptions } from './data/idx.js';
-export { syntheticClassification, type SyntheticOptions } from './data/synthetic.js';
+export { syntheticClassification, builtinDataset, type SyntheticOptions } from './data/synthetic.js';
 export { sequentialFromSpec, modelFromSpec, layerSpecOf, specOf, type LayerSpec, type ModelSpec } from './spec.js';
 export { reduceChunkSlots, reduceChunkScalars } from './trainer/reduce.js';
 export { checkBatching, epochOrder, epochBatches, type BatchPlan } from './trainer/plan.js';

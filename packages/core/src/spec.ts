@@ -48,7 +48,7 @@ const CHOICES: Partial<Record<Field, readonly string[]>> = {
 };
 
 function fail(where: string, message: string): never {
-  throw new LockstepError('E_SPEC', `model spec ${where}: ${message}`);
+  throw new LockstepError('E_SPEC', `model spec${where === '' ? '' : ` ${where}`}: ${message}`);
 }
 
 function checkField(where: string, name: string, kind: Field, value: unknown): void {

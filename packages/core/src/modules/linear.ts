@@ -1,6 +1,6 @@
 import { checkInteger, LockstepError } from '../errors.js';
 import { initializer, type InitName } from '../init.js';
-import { addColumnSums, addMatmulTransposedA, matmul, matmulTransposedB } from '../ops/matmul.js';
+import { addColumnSums, matmulTransposedB, transpose } from '../ops/matmul.js';
 import { formatShape, Scratch, type Tensor } from '../tensor.js';
 import { Module, type ParameterSpec, type ParameterViews } from './module.js';
 
@@ -27,7 +27,8 @@ export class Linear extends Module {
   private input: Tensor | null = null;
   private readonly output = new Scratch();
   private readonly gradInput = new Scratch();
-  private row = new Float64Array(0);
+  private readonly transposed = new Scratch();
+  private readonly transposedInput = new Scratch();
 
   constructor(options: LinearOptions) {
     super();
@@ -66,7 +67,7 @@ export class Linear extends Module {
     const rows = input.shape[0] ?? 0;
     if (input.shape.length !== 2 || input.shape[1] !== this.inFeatures) this.outputShape(input.shape.slice(1));
     const out = this.output.take(rows * this.outFeatures);
-    matmulTransposedB(input.data, weight.value, this.bias?.value ?? null, rows, this.inFeatures, this.outFeatures, out);
+    matmulTransposedB(input.data, weight.value, rows, this.inFeatures, this.outFeatures, out, this.bias?.value ?? null);
     this.input = input;
     return { data: out, shape: [rows, this.outFeatures] };
   }
@@ -76,13 +77,16 @@ export class Linear extends Module {
     const input = this.input;
     if (input === null) throw new LockstepError('E_SHAPE', `${this.describe()}: backward called before forward`);
     const rows = input.shape[0] ?? 0;
-    const widest = Math.max(this.inFeatures, this.outFeatures);
-    if (this.row.length < widest) this.row = new Float64Array(widest);
-    addMatmulTransposedA(gradOutput.data, input.data, rows, this.outFeatures, this.inFeatures, weight.grad, this.row);
-    if (this.bias !== null) addColumnSums(gradOutput.data, rows, this.outFeatures, this.bias.grad);
+    const inF = this.inFeatures;
+    const outF = this.outFeatures;
+    const gradT = transpose(gradOutput.data, rows, outF, this.transposed.take(outF * rows));
+    const inputT = transpose(input.data, rows, inF, this.transposedInput.take(inF * rows));
+    matmulTransposedB(gradT, inputT, outF, rows, inF, weight.grad, null, true);
+    if (this.bias !== null) addColumnSums(gradOutput.data, rows, outF, this.bias.grad);
     if (!needInputGrad) return null;
-    const gradIn = this.gradInput.take(rows * this.inFeatures);
-    matmul(gradOutput.data, weight.value, rows, this.outFeatures, this.inFeatures, gradIn, this.row);
+    const weightT = transpose(weight.value, outF, inF, this.transposedInput.take(inF * outF));
+    const gradIn = this.gradInput.take(rows * inF);
+    matmulTransposedB(gradOutput.data, weightT, rows, outF, inF, gradIn);
     return { data: gradIn, shape: input.shape };
   }
 

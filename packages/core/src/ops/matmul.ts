@@ -1,24 +1,30 @@
 /**
- * The three matrix products of a dense layer, row-major, over Float32Array storage with float64
- * accumulation. Each output element is summed in one fixed order, so the same inputs give the same
- * bits on every thread.
+ * Matrix products for dense layers, row-major over Float32Array storage with float64 accumulation.
+ * All three products of a layer (X W^T, G^T X, G W) run through one dot-product kernel over
+ * transposed copies: contiguous inner loops are what V8 compiles well. Each output element is summed
+ * in one fixed order, so the same inputs give the same bits on every thread.
  */
 
-/** out[i, j] = sum_p a[i, p] * b[j, p] (+ bias[j]): a is m x k, b is n x k, out is m x n. */
+/**
+ * out[i, j] (+)= sum_p a[i, p] * b[j, p] (+ bias[j]): a is m x k, b is n x k, out is m x n.
+ * With `accumulate`, the sum is added to what `out` holds instead of replacing it.
+ */
 export function matmulTransposedB(
   a: Float32Array,
   b: Float32Array,
-  bias: Float32Array | null,
   m: number,
   k: number,
   n: number,
   out: Float32Array,
+  bias: Float32Array | null = null,
+  accumulate = false,
 ): void {
-  const evenM = m & ~1;
   const evenN = n & ~1;
-  for (let i = 0; i < evenM; i += 2) {
+  for (let i = 0; i + 1 < m; i += 2) {
     const a0 = i * k;
     const a1 = a0 + k;
+    const o0 = i * n;
+    const o1 = o0 + n;
     for (let j = 0; j < evenN; j += 2) {
       const b0 = j * k;
       const b1 = b0 + k;
@@ -27,19 +33,25 @@ export function matmulTransposedB(
         const x0 = a[a0 + p], x1 = a[a1 + p], y0 = b[b0 + p], y1 = b[b1 + p];
         s00 += x0 * y0; s01 += x0 * y1; s10 += x1 * y0; s11 += x1 * y1;
       }
-      const c0 = bias === null ? 0 : bias[j];
-      const c1 = bias === null ? 0 : bias[j + 1];
-      out[i * n + j] = s00 + c0; out[i * n + j + 1] = s01 + c1;
-      out[(i + 1) * n + j] = s10 + c0; out[(i + 1) * n + j + 1] = s11 + c1;
+      store(out, o0 + j, s00, bias, j, accumulate);
+      store(out, o0 + j + 1, s01, bias, j + 1, accumulate);
+      store(out, o1 + j, s10, bias, j, accumulate);
+      store(out, o1 + j + 1, s11, bias, j + 1, accumulate);
     }
     for (let j = evenN; j < n; j++) {
-      out[i * n + j] = dot(a, a0, b, j * k, k) + (bias === null ? 0 : bias[j]);
-      out[(i + 1) * n + j] = dot(a, a1, b, j * k, k) + (bias === null ? 0 : bias[j]);
+      store(out, o0 + j, dot(a, a0, b, j * k, k), bias, j, accumulate);
+      store(out, o1 + j, dot(a, a1, b, j * k, k), bias, j, accumulate);
     }
   }
-  for (let i = evenM; i < m; i++) {
-    for (let j = 0; j < n; j++) out[i * n + j] = dot(a, i * k, b, j * k, k) + (bias === null ? 0 : bias[j]);
+  if (m & 1) {
+    const i = m - 1;
+    for (let j = 0; j < n; j++) store(out, i * n + j, dot(a, i * k, b, j * k, k), bias, j, accumulate);
   }
+}
+
+function store(out: Float32Array, at: number, sum: number, bias: Float32Array | null, j: number, accumulate: boolean): void {
+  const value = bias === null ? sum : sum + bias[j];
+  out[at] = accumulate ? out[at] + value : value;
 }
 
 function dot(a: Float32Array, aAt: number, b: Float32Array, bAt: number, k: number): number {
@@ -48,40 +60,13 @@ function dot(a: Float32Array, aAt: number, b: Float32Array, bAt: number, k: numb
   return sum;
 }
 
-/** out[i, p] = sum_j g[i, j] * w[j, p]: g is m x n, w is n x k, out is m x k. */
-export function matmul(g: Float32Array, w: Float32Array, m: number, n: number, k: number, out: Float32Array, row: Float64Array): void {
-  for (let i = 0; i < m; i++) {
-    row.fill(0, 0, k);
-    for (let j = 0; j < n; j++) {
-      const gij = g[i * n + j];
-      const wAt = j * k;
-      for (let p = 0; p < k; p++) row[p] += gij * w[wAt + p];
-    }
-    const outAt = i * k;
-    for (let p = 0; p < k; p++) out[outAt + p] = row[p];
+/** out (cols x rows) = the transpose of src (rows x cols). */
+export function transpose(src: Float32Array, rows: number, cols: number, out: Float32Array): Float32Array {
+  for (let r = 0; r < rows; r++) {
+    const at = r * cols;
+    for (let c = 0; c < cols; c++) out[c * rows + r] = src[at + c];
   }
-}
-
-/** out[j, p] += sum_i g[i, j] * x[i, p]: g is m x n, x is m x k, out is n x k. */
-export function addMatmulTransposedA(
-  g: Float32Array,
-  x: Float32Array,
-  m: number,
-  n: number,
-  k: number,
-  out: Float32Array,
-  row: Float64Array,
-): void {
-  for (let j = 0; j < n; j++) {
-    row.fill(0, 0, k);
-    for (let i = 0; i < m; i++) {
-      const gij = g[i * n + j];
-      const xAt = i * k;
-      for (let p = 0; p < k; p++) row[p] += gij * x[xAt + p];
-    }
-    const outAt = j * k;
-    for (let p = 0; p < k; p++) out[outAt + p] += row[p];
-  }
+  return out;
 }
 
 /** out[j] += sum_i g[i, j]: the bias gradient. */
