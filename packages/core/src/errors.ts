@@ -5,7 +5,9 @@ export type ErrorCode =
   | 'E_SPEC'
   | 'E_DATA'
   | 'E_IDX'
-  | 'E_LABEL';
+  | 'E_LABEL'
+  | 'E_WORKER'
+  | 'E_CLOSED';
 
 /**
  * Every error lockstep raises on purpose: one line that names the bad thing and says what to do.

@@ -1,4 +1,4 @@
-export { LockstepError, type ErrorCode } from './errors.js';
+export { LockstepError, checkInteger, checkNumber, type ErrorCode } from './errors.js';
 export { tensor, sizeOf, type Tensor } from './tensor.js';
 export { rootKey, foldIn, foldInString, randomBits, uniformAt, fillUniform, fillNormal, permutation, type Key } from './random/key.js';
 export { threefry2x32 } from './random/threefry.js';
@@ -33,7 +33,7 @@ export { learningRateAt, checkSchedule, type ScheduleConfig } from './optim/sche
 export { Dataset, Batch, sliceTargets, type Targets } from './data/dataset.js';
 export { parseIdx, idxImagesToFloat, idxLabels, checkIdxPair, type IdxArray, type IdxDataType, type IdxOptions } from './data/idx.js';
 export { syntheticClassification, builtinDataset, type SyntheticOptions } from './data/synthetic.js';
-export { sequentialFromSpec, modelFromSpec, layerSpecOf, specOf, type LayerSpec, type ModelSpec } from './spec.js';
+export { sequentialFromSpec, modelFromSpec, layerSpecOf, specOf, registerLayer, type LayerSpec, type ModelSpec, type LayerFactory } from './spec.js';
 export { reduceChunkSlots, reduceChunkScalars } from './trainer/reduce.js';
 export { checkBatching, epochOrder, epochBatches, type BatchPlan } from './trainer/plan.js';
 export { chunkGradient, type Chunk } from './trainer/chunk-gradient.js';
@@ -42,6 +42,7 @@ export {
   evaluate,
   predict,
   newTrainingState,
+  checkDataFits,
   type FitOptions,
   type FitResult,
   type EpochMetrics,

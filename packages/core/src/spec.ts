@@ -47,6 +47,20 @@ const CHOICES: Partial<Record<Field, readonly string[]>> = {
   approximate: ['none', 'tanh'],
 };
 
+/** Builds a custom layer from its spec entry; `inputShape` is the shape of one input sample. */
+export type LayerFactory = (entry: Readonly<Record<string, unknown>>, inputShape: readonly number[]) => Module;
+
+const customLayers = new Map<string, LayerFactory>();
+
+/**
+ * Adds a layer type to the spec format, for layers written outside lockstep. The factory checks its
+ * own fields. A worker pool imports the module that registers it (see the trainer's `setup` option).
+ */
+export function registerLayer(type: string, factory: LayerFactory): void {
+  if (type in FIELDS) throw new LockstepError('E_SPEC', `registerLayer: "${type}" is a built-in layer type; choose another name`);
+  customLayers.set(type, factory);
+}
+
 function fail(where: string, message: string): never {
   throw new LockstepError('E_SPEC', `model spec${where === '' ? '' : ` ${where}`}: ${message}`);
 }
@@ -75,7 +89,8 @@ function checkLayer(where: string, entry: unknown): LayerSpec {
   const record = entry as Record<string, unknown>;
   const type = record.type;
   if (typeof type !== 'string' || !(type in FIELDS)) {
-    fail(where, `"type" must be one of ${Object.keys(FIELDS).join(', ')}, got ${describeValue(type)}`);
+    const known = [...Object.keys(FIELDS), ...customLayers.keys()].join(', ');
+    fail(where, `"type" must be one of ${known}, got ${describeValue(type)}`);
   }
   const fields = FIELDS[type as LayerSpec['type']];
   const label = `${where} (${type})`;
@@ -100,7 +115,8 @@ function buildLayers(where: string, entries: unknown, inputShape: readonly numbe
   let shape = [...inputShape];
   return entries.map((entry, index) => {
     const at = `${where}[${index}]`;
-    const layer = buildLayer(at, checkLayer(at, entry), shape);
+    const custom = customLayers.get((entry as { type?: unknown } | null)?.type as string);
+    const layer = custom === undefined ? buildLayer(at, checkLayer(at, entry), shape) : custom(entry as Record<string, unknown>, shape);
     try {
       shape = layer.outputShape(shape);
     } catch (error) {

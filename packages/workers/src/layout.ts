@@ -1,0 +1,93 @@
+/**
+ * The shared-memory layout, defined once and used by the coordinator and every worker.
+ *
+ * The model buffer lives as long as the trainer: parameters, then optimizer state (slot s of
+ * parameter i at s * paramCount + i). The step buffer is sized for a batch size: per-chunk loss sums
+ * and correct counts (float64), one gradient slot of paramCount floats per chunk, and the sample
+ * indices of the current batch. Regions start on 64-byte boundaries so no two share a cache line.
+ */
+
+const ALIGN = 64;
+
+function align(bytes: number): number {
+  return Math.ceil(bytes / ALIGN) * ALIGN;
+}
+
+export interface ModelLayout {
+  readonly paramCount: number;
+  readonly stateSlots: number;
+  readonly paramsOffset: number;
+  readonly optimizerStateOffset: number;
+  readonly bytes: number;
+}
+
+export function modelLayout(paramCount: number, stateSlots: number): ModelLayout {
+  const paramsOffset = 0;
+  const optimizerStateOffset = align(paramsOffset + 4 * paramCount);
+  return { paramCount, stateSlots, paramsOffset, optimizerStateOffset, bytes: align(optimizerStateOffset + 4 * stateSlots * paramCount) };
+}
+
+export interface ModelViews {
+  readonly params: Float32Array;
+  readonly optimizerState: Float32Array;
+}
+
+export function modelViews(buffer: SharedArrayBuffer, layout: ModelLayout): ModelViews {
+  return {
+    params: new Float32Array(buffer, layout.paramsOffset, layout.paramCount),
+    optimizerState: new Float32Array(buffer, layout.optimizerStateOffset, layout.stateSlots * layout.paramCount),
+  };
+}
+
+export interface StepLayout {
+  readonly paramCount: number;
+  readonly batchSize: number;
+  readonly maxChunks: number;
+  readonly chunkLossOffset: number;
+  readonly chunkCorrectOffset: number;
+  readonly gradSlotsOffset: number;
+  readonly batchSamplesOffset: number;
+  readonly bytes: number;
+}
+
+export function stepLayout(paramCount: number, batchSize: number, chunkSize: number): StepLayout {
+  const maxChunks = Math.ceil(batchSize / chunkSize);
+  const chunkLossOffset = 0;
+  const chunkCorrectOffset = align(chunkLossOffset + 8 * maxChunks);
+  const gradSlotsOffset = align(chunkCorrectOffset + 8 * maxChunks);
+  const batchSamplesOffset = align(gradSlotsOffset + 4 * maxChunks * paramCount);
+  const bytes = align(batchSamplesOffset + 4 * batchSize);
+  return { paramCount, batchSize, maxChunks, chunkLossOffset, chunkCorrectOffset, gradSlotsOffset, batchSamplesOffset, bytes };
+}
+
+export interface StepViews {
+  readonly chunkLoss: Float64Array;
+  readonly chunkCorrect: Float64Array;
+  /** maxChunks slots of paramCount floats, end to end. */
+  readonly gradSlots: Float32Array;
+  readonly batchSamples: Uint32Array;
+}
+
+export function stepViews(buffer: SharedArrayBuffer, layout: StepLayout): StepViews {
+  return {
+    chunkLoss: new Float64Array(buffer, layout.chunkLossOffset, layout.maxChunks),
+    chunkCorrect: new Float64Array(buffer, layout.chunkCorrectOffset, layout.maxChunks),
+    gradSlots: new Float32Array(buffer, layout.gradSlotsOffset, layout.maxChunks * layout.paramCount),
+    batchSamples: new Uint32Array(buffer, layout.batchSamplesOffset, layout.batchSize),
+  };
+}
+
+/**
+ * Splits [0, size) into `parts` contiguous ranges whose inner boundaries fall on multiples of 16
+ * floats (one cache line), so workers updating neighbouring ranges never write the same line.
+ */
+export function parameterRanges(size: number, parts: number): Array<[number, number]> {
+  const lines = Math.ceil(size / 16);
+  const ranges: Array<[number, number]> = [];
+  for (let part = 0; part < parts; part++) {
+    const from = Math.min(size, Math.floor((lines * part) / parts) * 16);
+    const to = Math.min(size, Math.floor((lines * (part + 1)) / parts) * 16);
+    if (to > from) ranges.push([from, to]);
+  }
+  return ranges;
+}

@@ -1,0 +1,101 @@
+import type { LossName, ModelSpec, OptimizerConfig } from '@lockstep/core';
+import type { ModelLayout, StepLayout } from './layout.js';
+import type { SharedDataset } from './shared-data.js';
+
+/** Given to every worker thread when the pool starts (piscina's workerData). */
+export interface WorkerSetup {
+  readonly spec: ModelSpec;
+  readonly seed: number;
+  readonly optimizer: OptimizerConfig;
+  readonly modelBuffer: SharedArrayBuffer;
+  readonly modelLayout: ModelLayout;
+  /** Module URLs each worker imports before building its replica (custom layers register there). */
+  readonly setupModules: readonly string[];
+}
+
+export interface StepBuffer {
+  /** Changes whenever the coordinator allocates a new step buffer (a larger batch size). */
+  readonly version: number;
+  readonly buffer: SharedArrayBuffer;
+  readonly layout: StepLayout;
+}
+
+/** Gradient of chunk `chunk` (rows [from, to) of the batch in the step buffer) into its own slot. */
+export interface GradientTask {
+  readonly kind: 'gradient';
+  readonly step: StepBuffer;
+  readonly data: SharedDataset;
+  readonly loss: LossName;
+  /** The optimizer step (0-based) this gradient is for; it keys the dropout masks. */
+  readonly optimizerStep: number;
+  readonly batchSize: number;
+  readonly chunk: number;
+  readonly from: number;
+  readonly to: number;
+}
+
+/** Sums the chunk slots over parameters [from, to) in the fixed tree order, then updates that range. */
+export interface UpdateTask {
+  readonly kind: 'update';
+  readonly step: StepBuffer;
+  readonly chunks: number;
+  readonly from: number;
+  readonly to: number;
+  /** 1-based optimizer step number, as the update rules count it. */
+  readonly t: number;
+  readonly lr: number;
+}
+
+/** Loss sum and correct count of samples [from, to) in eval mode, written to results[2 * block], [2 * block + 1]. */
+export interface EvaluateTask {
+  readonly kind: 'evaluate';
+  readonly data: SharedDataset;
+  readonly loss: LossName;
+  readonly block: number;
+  readonly from: number;
+  readonly to: number;
+  readonly results: SharedArrayBuffer;
+}
+
+/** Eval-mode outputs of input rows [from, to), written to the same rows of `outputs`. */
+export interface PredictTask {
+  readonly kind: 'predict';
+  readonly inputs: SharedArrayBuffer;
+  readonly outputs: SharedArrayBuffer;
+  readonly from: number;
+  readonly to: number;
+}
+
+/**
+ * A forward pass on every replica at once: each of `replicas` tasks waits at `barrier` until all have
+ * started, which puts them on distinct threads.
+ */
+export interface ReplicaForwardTask {
+  readonly kind: 'replica-forward';
+  readonly inputs: Float32Array;
+  readonly training: boolean;
+  readonly optimizerStep: number;
+  readonly samples: readonly number[];
+  readonly barrier: SharedArrayBuffer;
+  readonly replicas: number;
+}
+
+export type Task = GradientTask | UpdateTask | EvaluateTask | PredictTask | ReplicaForwardTask;
+
+export interface TimedResult {
+  /** Seconds the worker spent on the task's computation. */
+  readonly seconds: number;
+}
+
+export interface ReplicaForwardResult {
+  readonly threadId: number;
+  readonly output: Float32Array;
+}
+
+export interface TaskResults {
+  gradient: TimedResult;
+  update: TimedResult;
+  evaluate: TimedResult;
+  predict: TimedResult;
+  'replica-forward': ReplicaForwardResult;
+}

@@ -1,0 +1,324 @@
+import { availableParallelism } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { Piscina } from 'piscina';
+import {
+  checkBatching,
+  checkDataFits,
+  checkInteger,
+  epochBatches,
+  epochOrder,
+  learningRateAt,
+  LockstepError,
+  lossByName,
+  defaultLoss,
+  Model,
+  reduceChunkScalars,
+  sequentialFromSpec,
+  sizeOf,
+  stateSlots,
+  type Dataset,
+  type EpochMetrics,
+  type Evaluation,
+  type LossName,
+  type ModelSpec,
+  type OptimizerConfig,
+  type TrainingState,
+} from '@lockstep/core';
+import { modelLayout, modelViews, parameterRanges, stepLayout, stepViews, type ModelViews, type StepViews } from './layout.js';
+import type { ReplicaForwardResult, StepBuffer, Task, TaskResults, TimedResult, WorkerSetup } from './messages.js';
+import { shareDataset, type SharedDataset } from './shared-data.js';
+
+export interface TrainerOptions {
+  /** The model, as a spec; every worker rebuilds its replica from it. */
+  model: ModelSpec;
+  /** Keys weight init, shuffling and every dropout mask. */
+  seed: number;
+  optimizer: OptimizerConfig;
+  /** Rows per gradient chunk; fixed by the config, never by the worker count (default 32). */
+  chunkSize?: number;
+  /** Worker threads (default: os.availableParallelism()). Any count gives the same bits. */
+  workers?: number;
+  /**
+   * Module URLs every worker imports before building its replica, for example ones that call
+   * `registerLayer`. Import them in the main thread too: the trainer builds the model there as well.
+   */
+  setup?: string[];
+}
+
+export interface TrainerFitOptions {
+  epochs: number;
+  batchSize: number;
+  /** Default: cross-entropy for class labels, mse for value targets. */
+  loss?: LossName;
+  /** A new keyed order of samples each epoch (default true). */
+  shuffle?: boolean;
+  validation?: Dataset;
+  onEpoch?: (metrics: EpochMetrics) => void;
+}
+
+/** Where the time of the last `fit` went, for benchmarks. */
+export interface FitTimings {
+  readonly steps: number;
+  /** Wall time of all optimizer steps, coordination included. */
+  readonly stepSeconds: number;
+  /** Time spent computing chunk gradients, summed over workers. */
+  readonly gradientSeconds: number;
+  /** Time spent reducing and updating, summed over workers. */
+  readonly updateSeconds: number;
+}
+
+const EVAL_BLOCK = 256;
+
+function workerFile(): string {
+  // Loaded from TypeScript source (a test importing src/), the compiled worker is in dist/.
+  const sibling = import.meta.url.endsWith('.ts') ? '../dist/worker.js' : './worker.js';
+  return fileURLToPath(new URL(sibling, import.meta.url));
+}
+
+/**
+ * Data-parallel training on worker threads, bit-identical to core's reference `fit` at any worker
+ * count. Each step the batch is cut into chunks of `chunkSize`; chunk c's gradient goes to slot c;
+ * then every worker sums the slots over its own parameter range in the pairwise tree order of
+ * `reduceChunkSlots` and applies the optimizer to that range. No sum depends on which thread
+ * computed what or when.
+ */
+export class Trainer {
+  readonly workers: number;
+  readonly chunkSize: number;
+  readonly seed: number;
+  readonly optimizer: OptimizerConfig;
+  /** Optimizer steps and epochs completed so far. */
+  readonly state: TrainingState;
+  lastFitTimings: FitTimings | null = null;
+  private readonly model: Model;
+  private readonly shared: ModelViews;
+  private readonly pool: Piscina;
+  private mode: 'train' | 'eval' = 'eval';
+  private closed = false;
+  private step: { buffer: StepBuffer; views: StepViews } | null = null;
+  private readonly sharedData = new WeakMap<Dataset, SharedDataset>();
+  private versions = 0;
+
+  constructor(options: TrainerOptions) {
+    this.workers = checkInteger('workers', options.workers ?? availableParallelism(), 1, 1024);
+    this.chunkSize = checkInteger('chunkSize', options.chunkSize ?? 32, 1);
+    this.seed = checkInteger('seed', options.seed, 0);
+    this.optimizer = options.optimizer;
+    this.model = new Model(sequentialFromSpec(options.model), options.model.input);
+    const layout = modelLayout(this.model.size, stateSlots(this.optimizer));
+    const modelBuffer = new SharedArrayBuffer(layout.bytes);
+    this.shared = modelViews(modelBuffer, layout);
+    this.model.bind(this.shared.params, this.model.grads);
+    this.model.initialize(this.seed);
+    this.state = { step: 0, epoch: 0, optimizerState: this.shared.optimizerState };
+    const setup: WorkerSetup = {
+      spec: options.model,
+      seed: this.seed,
+      optimizer: this.optimizer,
+      modelBuffer,
+      modelLayout: layout,
+      setupModules: options.setup ?? [],
+    };
+    this.pool = new Piscina({ filename: workerFile(), minThreads: this.workers, maxThreads: this.workers, idleTimeout: Infinity, workerData: setup });
+  }
+
+  /** The parameters, in shared memory: a view, not a copy. */
+  get params(): Float32Array {
+    return this.shared.params;
+  }
+
+  get training(): boolean {
+    return this.mode === 'train';
+  }
+
+  /** Puts every replica in training mode for `forwardOnEveryReplica`; the mode travels with each task. */
+  train(mode = true): this {
+    this.mode = mode ? 'train' : 'eval';
+    return this;
+  }
+
+  eval(): this {
+    return this.train(false);
+  }
+
+  async fit(data: Dataset, options: TrainerFitOptions): Promise<{ history: EpochMetrics[]; state: TrainingState }> {
+    this.checkOpen();
+    const epochs = checkInteger('epochs', options.epochs, 1);
+    const { batchSize, chunkSize } = checkBatching(options.batchSize, this.chunkSize);
+    checkDataFits(this.model, data);
+    if (options.validation !== undefined) checkDataFits(this.model, options.validation, 'validation data');
+    const lossName = options.loss ?? defaultLoss(data.targets).name;
+    const loss = lossByName(lossName);
+    const shared = this.share(data);
+    const step = this.stepBufferFor(batchSize);
+    const ranges = parameterRanges(this.model.size, this.workers);
+    const timings = { steps: 0, stepSeconds: 0, gradientSeconds: 0, updateSeconds: 0 };
+    const history: EpochMetrics[] = [];
+
+    for (let e = 0; e < epochs; e++) {
+      const started = performance.now();
+      let epochLoss = 0;
+      let epochCorrect = 0;
+      const plans = epochBatches(epochOrder(this.seed, this.state.epoch, data.size, options.shuffle ?? true), batchSize, chunkSize);
+      for (const [index, plan] of plans.entries()) {
+        const stepStarted = performance.now();
+        const where = `fit failed at step ${this.state.step} (epoch ${this.state.epoch + 1}, batch ${index + 1} of ${plans.length})`;
+        step.views.batchSamples.set(plan.samples);
+        const gradients: Task[] = [];
+        for (let c = 0; c < plan.chunks; c++) {
+          const from = c * chunkSize;
+          const to = Math.min(from + chunkSize, plan.samples.length);
+          gradients.push({
+            kind: 'gradient',
+            step: step.buffer,
+            data: shared,
+            loss: lossName,
+            optimizerStep: this.state.step,
+            batchSize: plan.samples.length,
+            chunk: c,
+            from,
+            to,
+          });
+        }
+        const computed = await this.round<TimedResult>(gradients, where);
+        const lr = learningRateAt(this.optimizer.lr, this.optimizer.schedule, this.state.step);
+        const t = this.state.step + 1;
+        const updates: Task[] = ranges.map(([from, to]) => ({ kind: 'update', step: step.buffer, chunks: plan.chunks, from, to, t, lr }));
+        const updated = await this.round<TimedResult>(updates, where);
+        this.state.step++;
+        epochLoss += reduceChunkScalars(step.views.chunkLoss, plan.chunks);
+        epochCorrect += reduceChunkScalars(step.views.chunkCorrect, plan.chunks);
+        timings.steps++;
+        timings.stepSeconds += (performance.now() - stepStarted) / 1000;
+        timings.gradientSeconds += computed.reduce((sum, r) => sum + r.seconds, 0);
+        timings.updateSeconds += updated.reduce((sum, r) => sum + r.seconds, 0);
+      }
+      this.state.epoch++;
+      const validation = options.validation === undefined ? null : await this.evaluate(options.validation, { loss: lossName });
+      const seconds = (performance.now() - started) / 1000;
+      const metrics: EpochMetrics = {
+        epoch: this.state.epoch,
+        loss: epochLoss / data.size,
+        accuracy: loss.reportsAccuracy ? epochCorrect / data.size : null,
+        valLoss: validation?.loss ?? null,
+        valAccuracy: validation?.accuracy ?? null,
+        steps: plans.length,
+        seconds,
+        samplesPerSecond: data.size / seconds,
+      };
+      history.push(metrics);
+      options.onEpoch?.(metrics);
+    }
+    this.lastFitTimings = timings;
+    return { history, state: this.state };
+  }
+
+  /** Mean loss and accuracy in eval mode, in blocks of 256 samples spread over the workers. */
+  async evaluate(data: Dataset, options: { loss?: LossName } = {}): Promise<Evaluation> {
+    this.checkOpen();
+    checkDataFits(this.model, data);
+    const lossName = options.loss ?? defaultLoss(data.targets).name;
+    const shared = this.share(data);
+    const blocks = Math.ceil(data.size / EVAL_BLOCK);
+    const results = new SharedArrayBuffer(16 * blocks);
+    const tasks: Task[] = [];
+    for (let block = 0; block < blocks; block++) {
+      const from = block * EVAL_BLOCK;
+      tasks.push({ kind: 'evaluate', data: shared, loss: lossName, block, from, to: Math.min(from + EVAL_BLOCK, data.size), results });
+    }
+    await this.round(tasks, 'evaluate failed');
+    const sums = new Float64Array(results);
+    let lossSum = 0;
+    let correct = 0;
+    for (let block = 0; block < blocks; block++) {
+      lossSum += sums[2 * block];
+      correct += sums[2 * block + 1];
+    }
+    return { loss: lossSum / data.size, accuracy: lossByName(lossName).reportsAccuracy ? correct / data.size : null };
+  }
+
+  /** The model's eval-mode outputs (logits for a classifier) for every sample of `inputs`. */
+  async predict(inputs: Float32Array): Promise<Float32Array> {
+    this.checkOpen();
+    const rows = this.model.inputTensor(inputs).shape[0];
+    const width = sizeOf(this.model.outputShape);
+    const sharedInputs = new SharedArrayBuffer(inputs.byteLength);
+    new Float32Array(sharedInputs).set(inputs);
+    const outputs = new SharedArrayBuffer(4 * rows * width);
+    const tasks: Task[] = [];
+    for (let from = 0; from < rows; from += EVAL_BLOCK) {
+      tasks.push({ kind: 'predict', inputs: sharedInputs, outputs, from, to: Math.min(from + EVAL_BLOCK, rows) });
+    }
+    await this.round(tasks, 'predict failed');
+    return new Float32Array(outputs);
+  }
+
+  /**
+   * Runs the same forward pass on every replica at once, in the trainer's current mode, and returns
+   * each thread's output: in eval mode they are identical; in training mode dropout is on, with the
+   * masks of (seed, step, samples), so they are identical to each other too.
+   */
+  async forwardOnEveryReplica(inputs: Float32Array, context: { step?: number; samples?: number[] } = {}): Promise<ReplicaForwardResult[]> {
+    this.checkOpen();
+    const rows = this.model.inputTensor(inputs).shape[0];
+    const barrier = new SharedArrayBuffer(4);
+    const task: Task = {
+      kind: 'replica-forward',
+      inputs,
+      training: this.training,
+      optimizerStep: context.step ?? this.state.step,
+      samples: context.samples ?? Array.from({ length: rows }, (_, i) => i),
+      barrier,
+      replicas: this.workers,
+    };
+    return this.round<ReplicaForwardResult>(Array.from({ length: this.workers }, () => task), 'forward on every replica failed');
+  }
+
+  /** Stops the worker threads. The trainer cannot be used afterwards. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.pool.destroy();
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  /**
+   * Runs tasks in parallel and waits for every one to settle, so nothing is left running. If any
+   * failed, the pool is closed and one error names where and why.
+   */
+  private async round<R extends TaskResults[Task['kind']]>(tasks: Task[], where: string): Promise<R[]> {
+    const settled = await Promise.allSettled(tasks.map((task) => this.pool.run(task) as Promise<R>));
+    const failure = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+    if (failure !== undefined) {
+      await this.close();
+      const cause = failure.reason instanceof Error ? failure.reason.message : String(failure.reason);
+      throw new LockstepError('E_WORKER', `${where}: a worker failed: ${cause.split('\n')[0]}; the worker pool is closed`);
+    }
+    return settled.map((s) => (s as PromiseFulfilledResult<R>).value);
+  }
+
+  private share(data: Dataset): SharedDataset {
+    let shared = this.sharedData.get(data);
+    if (shared === undefined) {
+      shared = shareDataset(data, ++this.versions);
+      this.sharedData.set(data, shared);
+    }
+    return shared;
+  }
+
+  private stepBufferFor(batchSize: number): { buffer: StepBuffer; views: StepViews } {
+    if (this.step === null || this.step.buffer.layout.batchSize < batchSize) {
+      const layout = stepLayout(this.model.size, batchSize, this.chunkSize);
+      const buffer = new SharedArrayBuffer(layout.bytes);
+      this.step = { buffer: { version: ++this.versions, buffer, layout }, views: stepViews(buffer, layout) };
+    }
+    return this.step;
+  }
+
+  private checkOpen(): void {
+    if (this.closed) throw new LockstepError('E_CLOSED', 'this Trainer is closed; create a new Trainer');
+  }
+}

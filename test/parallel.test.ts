@@ -1,0 +1,146 @@
+import { execFileSync } from 'node:child_process';
+import { afterEach, describe, expect, it } from 'vitest';
+import {
+  adam,
+  evaluate,
+  fit,
+  modelFromSpec,
+  predict,
+  sgd,
+  syntheticClassification,
+  type OptimizerConfig,
+} from '@lockstep/core';
+import { Trainer } from '@lockstep/workers';
+
+// 1,000 samples in batches of 64: 15 full batches and a last one of 40, so 64 steps in 4 epochs.
+const data = syntheticClassification({ seed: 21, samples: 1000, features: 24, classes: 5 });
+const validation = syntheticClassification({ seed: 22, samples: 300, features: 24, classes: 5 });
+const spec = {
+  input: [24],
+  layers: [
+    { type: 'linear', out: 48 },
+    { type: 'relu' },
+    { type: 'dropout', p: 0.5 },
+    { type: 'linear', out: 48 },
+    { type: 'relu' },
+    { type: 'dropout', p: 0.5 },
+    { type: 'linear', out: 5 },
+  ],
+};
+const faultyLayers = new URL('./fixtures/layers/faulty.mjs', import.meta.url).href;
+await import(faultyLayers);
+
+const open: Trainer[] = [];
+function trainer(options: { workers: number; optimizer?: OptimizerConfig; model?: typeof spec; setup?: string[] }): Trainer {
+  const made = new Trainer({ model: options.model ?? spec, seed: 7, optimizer: options.optimizer ?? adam({ lr: 0.01 }), chunkSize: 16, ...options });
+  open.push(made);
+  return made;
+}
+afterEach(async () => {
+  await Promise.all(open.splice(0).map((t) => t.close()));
+});
+
+function bytes(array: Float32Array): Buffer {
+  return Buffer.from(array.buffer, array.byteOffset, array.byteLength);
+}
+
+describe('bit-identical across worker counts and to the reference trainer', () => {
+  it.each([
+    ['Adam', adam({ lr: 0.01 })],
+    ['SGD with momentum', sgd({ lr: 0.05, momentum: 0.9 })],
+  ] as const)('%s: 64 steps (last batch 40 of 64), workers 1-4', async (_name, optimizer) => {
+    const reference = modelFromSpec(spec, 7);
+    const referenceRun = fit(reference, data, { epochs: 4, batchSize: 64, chunkSize: 16, seed: 7, optimizer, validation });
+    expect(referenceRun.state.step).toBe(64);
+    for (const workers of [1, 2, 3, 4]) {
+      const parallel = trainer({ workers, optimizer });
+      const run = await parallel.fit(data, { epochs: 4, batchSize: 64, validation });
+      expect(run.state.step).toBe(64);
+      expect(bytes(parallel.params).equals(bytes(reference.params)), `workers=${workers} parameters`).toBe(true);
+      expect(bytes(parallel.state.optimizerState).equals(bytes(referenceRun.state.optimizerState)), `workers=${workers} optimizer state`).toBe(true);
+      expect(run.history.map((m) => [m.loss, m.accuracy, m.valLoss, m.valAccuracy])).toEqual(
+        referenceRun.history.map((m) => [m.loss, m.accuracy, m.valLoss, m.valAccuracy]),
+      );
+    }
+  });
+
+  it('evaluate and predict equal the reference, at 1 and 3 workers, and leave the mode alone', async () => {
+    const reference = modelFromSpec(spec, 7);
+    const expectedEvaluation = evaluate(reference, validation);
+    const expectedOutputs = predict(reference, validation.inputs);
+    for (const workers of [1, 3]) {
+      const parallel = trainer({ workers }).train();
+      expect(await parallel.evaluate(validation)).toEqual(expectedEvaluation);
+      expect(bytes(await parallel.predict(validation.inputs)).equals(bytes(expectedOutputs))).toBe(true);
+      expect(parallel.training).toBe(true);
+    }
+  });
+});
+
+describe('train and eval on every replica', () => {
+  const input = validation.inputs.subarray(0, 24 * 6);
+
+  it('after eval(), every replica gives the same output, the same every call, equal to the reference', async () => {
+    const parallel = trainer({ workers: 3 }).eval();
+    const first = await parallel.forwardOnEveryReplica(input);
+    const second = await parallel.forwardOnEveryReplica(input);
+    expect(new Set(first.map((r) => r.threadId)).size).toBe(3);
+    const expected = bytes(predict(modelFromSpec(spec, 7), input));
+    for (const result of [...first, ...second]) expect(bytes(result.output).equals(expected)).toBe(true);
+  });
+
+  it('after train(), dropout is on in every replica: outputs differ from eval, change with the step, agree across replicas', async () => {
+    const parallel = trainer({ workers: 3 });
+    const evalOutput = bytes((await parallel.eval().forwardOnEveryReplica(input))[0].output);
+    parallel.train();
+    const stepZero = await parallel.forwardOnEveryReplica(input, { step: 0 });
+    const stepOne = await parallel.forwardOnEveryReplica(input, { step: 1 });
+    expect(new Set(stepZero.map((r) => r.threadId)).size).toBe(3);
+    for (const result of stepZero) {
+      expect(bytes(result.output).equals(evalOutput)).toBe(false);
+      expect(bytes(result.output).equals(bytes(stepZero[0].output))).toBe(true);
+    }
+    for (const result of stepOne) expect(bytes(result.output).equals(bytes(stepZero[0].output))).toBe(false);
+  });
+});
+
+describe('failures', () => {
+  const faultySpec = (type: string, step: number) => ({
+    input: [24],
+    layers: [{ type: 'linear', out: 16 }, { type, step }, { type: 'relu' }, { type: 'linear', out: 5 }],
+  });
+
+  it('a layer that throws in a worker fails fit naming the step and the cause, and closes the pool', async () => {
+    const parallel = trainer({ workers: 2, model: faultySpec('throw-at-step', 5) as typeof spec, setup: [faultyLayers] });
+    await expect(parallel.fit(data, { epochs: 1, batchSize: 64 })).rejects.toThrow(
+      'fit failed at step 5 (epoch 1, batch 6 of 16): a worker failed: injected failure in layer 1 at step 5; the worker pool is closed',
+    );
+    expect(parallel.isClosed).toBe(true);
+    await expect(parallel.evaluate(data)).rejects.toThrow('this Trainer is closed; create a new Trainer');
+  });
+
+  it('a worker that exits fails fit the same way', async () => {
+    const parallel = trainer({ workers: 2, model: faultySpec('exit-at-step', 3) as typeof spec, setup: [faultyLayers] });
+    await expect(parallel.fit(data, { epochs: 1, batchSize: 64 })).rejects.toThrow(
+      'fit failed at step 3 (epoch 1, batch 4 of 16): a worker failed: worker exited with code: 7; the worker pool is closed',
+    );
+    expect(parallel.isClosed).toBe(true);
+  });
+
+  it.each([
+    ['throw-at-step', 'injected failure in layer 1 at step 2'],
+    ['exit-at-step', 'worker exited with code: 7'],
+  ])('after a failure (%s) the process exits on its own', (layer, cause) => {
+    const script = new URL('./fixtures/fail-then-exit.mjs', import.meta.url).pathname;
+    const output = execFileSync(process.execPath, [script, layer], { encoding: 'utf8', timeout: 30_000 });
+    expect(output.trim()).toBe(`E_WORKER: fit failed at step 2 (epoch 1, batch 3 of 5): a worker failed: ${cause}; the worker pool is closed`);
+  });
+
+  it('bad options are one line naming the option', async () => {
+    expect(() => new Trainer({ model: spec, seed: 1, optimizer: sgd({ lr: 0.1 }), workers: 0 })).toThrow('workers must be an integer in [1, 1024], got 0');
+    expect(() => new Trainer({ model: spec, seed: 1, optimizer: sgd({ lr: 0.1 }), chunkSize: 2.5 })).toThrow('chunkSize must be an integer >= 1, got 2.5');
+    const parallel = trainer({ workers: 1 });
+    await expect(parallel.fit(data, { epochs: 1, batchSize: 8 })).rejects.toThrow('chunkSize (16) must not exceed batchSize (8); lower chunkSize');
+    await expect(parallel.fit(data, { epochs: 0, batchSize: 64 })).rejects.toThrow('epochs must be an integer >= 1, got 0');
+  });
+});
