@@ -33,6 +33,7 @@ import type {
 import { datasetFromShared, type SharedDataset } from './shared-data.js';
 
 const BARRIER_TIMEOUT_MS = 10_000;
+const UPDATE_BLOCK = 4096;
 
 /**
  * One thread's copy of the model, rebuilt from the spec. Its parameters are views into the shared
@@ -79,9 +80,13 @@ export class Replica {
     const started = performance.now();
     const step = this.stepViewsOf(task.step);
     const size = this.model.size;
-    reduceChunkSlots(step.gradSlots, size, task.chunks, task.from, task.to);
     const buffers = { params: this.shared.params, grads: step.gradSlots.subarray(0, size), state: this.shared.optimizerState };
-    applyUpdate(this.setup.optimizer, buffers, task.t, task.lr, task.from, task.to);
+    // Block by block, so the summed gradient is still in cache when the update reads it.
+    for (let from = task.from; from < task.to; from += UPDATE_BLOCK) {
+      const to = Math.min(from + UPDATE_BLOCK, task.to);
+      reduceChunkSlots(step.gradSlots, size, task.chunks, from, to);
+      applyUpdate(this.setup.optimizer, buffers, task.t, task.lr, from, to);
+    }
     return { seconds: (performance.now() - started) / 1000 };
   }
 
