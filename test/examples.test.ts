@@ -1,8 +1,9 @@
 import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 
-function run(script: string): string {
-  return execFileSync(process.execPath, [new URL(`../examples/dist/${script}`, import.meta.url).pathname], { encoding: 'utf8' });
+function run(script: string, env: Record<string, string> = {}): string {
+  const path = new URL(`../examples/dist/${script}`, import.meta.url).pathname;
+  return execFileSync(process.execPath, [path], { encoding: 'utf8', env: { ...process.env, ...env } });
 }
 
 function numbersAfter(output: string, label: string): number[] {
@@ -27,5 +28,20 @@ describe('the source note examples', () => {
     expect(losses).toHaveLength(5);
     expect(losses[4]).toBeLessThan(losses[0] * 0.6);
     expect(numbersAfter(output, 'validation accuracy')[0]).toBeGreaterThan(0.8);
+  });
+});
+
+describe('training on every core', () => {
+  it('the parallel example reaches validation accuracy > 0.85 on the built-in data set', () => {
+    const output = run('parallel-train.js');
+    expect(output.split('\n').filter((l) => l.startsWith('epoch'))).toHaveLength(5);
+    expect(Number(output.match(/validation accuracy (\S+)/)?.[1])).toBeGreaterThan(0.85);
+  });
+
+  it('the main job (pnpm train) prints the same fingerprint with 1 and 3 workers', () => {
+    const fingerprint = (workers: string): string => run('train-default.js', { LOCKSTEP_WORKERS: workers }).match(/fingerprint (\w+)/)?.[1] ?? 'none';
+    const one = fingerprint('1');
+    expect(one).toMatch(/^[0-9a-f]{16}$/);
+    expect(fingerprint('3')).toBe(one);
   });
 });

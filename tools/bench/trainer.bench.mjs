@@ -43,7 +43,7 @@ async function epoch(workers) {
     const { history } = await trainer.fit(data, { epochs: 1, batchSize: 128 });
     const t = trainer.lastFitTimings;
     const outside = 1 - t.gradientSeconds / workers / t.stepSeconds;
-    return { samplesPerSecond: data.size / history[0].seconds, outside };
+    return { samplesPerSecond: history[0].samplesPerSecond, outside };
   } finally {
     await trainer.close();
   }

@@ -43,6 +43,8 @@ export {
   predict,
   newTrainingState,
   checkDataFits,
+  epochMetrics,
+  type EpochTotals,
   type FitOptions,
   type FitResult,
   type EpochMetrics,

@@ -6,6 +6,7 @@ import {
   checkDataFits,
   checkInteger,
   epochBatches,
+  epochMetrics,
   epochOrder,
   learningRateAt,
   LockstepError,
@@ -194,18 +195,18 @@ export class Trainer {
         timings.updateSeconds += updated.reduce((sum, r) => sum + r.seconds, 0);
       }
       this.state.epoch++;
+      const trainSeconds = (performance.now() - started) / 1000;
       const validation = options.validation === undefined ? null : await this.evaluate(options.validation, { loss: lossName });
-      const seconds = (performance.now() - started) / 1000;
-      const metrics: EpochMetrics = {
+      const metrics = epochMetrics({
         epoch: this.state.epoch,
-        loss: epochLoss / data.size,
-        accuracy: loss.reportsAccuracy ? epochCorrect / data.size : null,
-        valLoss: validation?.loss ?? null,
-        valAccuracy: validation?.accuracy ?? null,
+        lossSum: epochLoss,
+        correct: loss.reportsAccuracy ? epochCorrect : null,
+        samples: data.size,
         steps: plans.length,
-        seconds,
-        samplesPerSecond: data.size / seconds,
-      };
+        trainSeconds,
+        validation,
+        seconds: (performance.now() - started) / 1000,
+      });
       history.push(metrics);
       options.onEpoch?.(metrics);
     }

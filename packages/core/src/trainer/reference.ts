@@ -22,8 +22,36 @@ export interface EpochMetrics {
   readonly valLoss: number | null;
   readonly valAccuracy: number | null;
   readonly steps: number;
+  /** Wall time of the epoch, validation included. */
   readonly seconds: number;
+  /** Training samples per second, validation excluded. */
   readonly samplesPerSecond: number;
+}
+
+/** The totals of one epoch, as every trainer gathers them. */
+export interface EpochTotals {
+  readonly epoch: number;
+  readonly lossSum: number;
+  /** null when the loss reports no accuracy. */
+  readonly correct: number | null;
+  readonly samples: number;
+  readonly steps: number;
+  readonly trainSeconds: number;
+  readonly validation: Evaluation | null;
+  readonly seconds: number;
+}
+
+export function epochMetrics(totals: EpochTotals): EpochMetrics {
+  return {
+    epoch: totals.epoch,
+    loss: totals.lossSum / totals.samples,
+    accuracy: totals.correct === null ? null : totals.correct / totals.samples,
+    valLoss: totals.validation?.loss ?? null,
+    valAccuracy: totals.validation?.accuracy ?? null,
+    steps: totals.steps,
+    seconds: totals.seconds,
+    samplesPerSecond: totals.samples / totals.trainSeconds,
+  };
 }
 
 /** Everything besides the parameters that a run needs to continue exactly. */
@@ -133,19 +161,18 @@ export function fit(model: Model, data: Dataset, options: FitOptions): FitResult
         epochCorrect += reduceChunkScalars(correct, plan.chunks);
       }
       state.epoch++;
-      model.bind(params, grads);
+      const trainSeconds = (performance.now() - started) / 1000;
       const validation = options.validation === undefined ? null : evaluate(model, options.validation, { loss: loss.name });
-      const seconds = (performance.now() - started) / 1000;
-      const metrics: EpochMetrics = {
+      const metrics = epochMetrics({
         epoch: state.epoch,
-        loss: epochLoss / data.size,
-        accuracy: loss.reportsAccuracy ? epochCorrect / data.size : null,
-        valLoss: validation?.loss ?? null,
-        valAccuracy: validation?.accuracy ?? null,
+        lossSum: epochLoss,
+        correct: loss.reportsAccuracy ? epochCorrect : null,
+        samples: data.size,
         steps: plans.length,
-        seconds,
-        samplesPerSecond: data.size / seconds,
-      };
+        trainSeconds,
+        validation,
+        seconds: (performance.now() - started) / 1000,
+      });
       history.push(metrics);
       options.onEpoch?.(metrics);
     }
