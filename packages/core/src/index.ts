@@ -7,7 +7,8 @@ export { Module, type ForwardContext, type ParameterSpec, type ParameterViews, t
 export { Linear, type LinearOptions } from './modules/linear.js';
 export { ReLU, LeakyReLU, Tanh, Sigmoid, GELU, type GeluApproximation } from './modules/activations.js';
 export { Flatten } from './modules/flatten.js';
-export { Dropout, type DropoutLayerOptions } from './modules/dropout.js';
+export { Dropout, trainDropoutOnly, type DropoutLayerOptions } from './modules/dropout.js';
+export { softmaxRows } from './ops/softmax.js';
 export { Sequential } from './modules/sequential.js';
 export { dropout, applyMask, checkDropoutRate, trainScale, evalScale, type DropoutScaling, type DropoutOptions } from './ops/dropout.js';
 export { erf } from './ops/erf.js';

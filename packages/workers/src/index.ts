@@ -1,2 +1,2 @@
-export { Trainer, type TrainerOptions, type TrainerFitOptions, type FitTimings } from './trainer.js';
+export { Trainer, type TrainerOptions, type TrainerFitOptions, type TrainerState, type StepProgress, type FitTimings } from './trainer.js';
 export type { ReplicaForwardResult } from './messages.js';

@@ -80,7 +80,24 @@ export interface ReplicaForwardTask {
   readonly replicas: number;
 }
 
-export type Task = GradientTask | UpdateTask | EvaluateTask | PredictTask | ReplicaForwardTask;
+/**
+ * Monte Carlo dropout over input rows [from, to): `passes` forward passes with dropout layers on and
+ * masks keyed by (seed, pass, row); writes the mean and standard deviation of the class
+ * probabilities and the predictive entropy of each row.
+ */
+export interface UncertaintyTask {
+  readonly kind: 'uncertainty';
+  readonly inputs: SharedArrayBuffer;
+  /** rows x classes means, then rows x classes standard deviations, then rows entropies (float64). */
+  readonly outputs: SharedArrayBuffer;
+  readonly rows: number;
+  readonly from: number;
+  readonly to: number;
+  readonly passes: number;
+  readonly seed: number;
+}
+
+export type Task = GradientTask | UpdateTask | EvaluateTask | PredictTask | ReplicaForwardTask | UncertaintyTask;
 
 export interface TimedResult {
   /** Seconds the worker spent on the task's computation. */
@@ -98,4 +115,5 @@ export interface TaskResults {
   evaluate: TimedResult;
   predict: TimedResult;
   'replica-forward': ReplicaForwardResult;
+  uncertainty: TimedResult;
 }

@@ -12,6 +12,10 @@ import {
   reduceChunkSlots,
   rowIndices,
   sequentialFromSpec,
+  softmaxRows,
+  trainDropoutOnly,
+  foldInString,
+  rootKey,
   sizeOf,
   sliceTargets,
   type Key,
@@ -27,6 +31,7 @@ import type {
   ReplicaForwardTask,
   StepBuffer,
   TimedResult,
+  UncertaintyTask,
   UpdateTask,
   WorkerSetup,
 } from './messages.js';
@@ -110,6 +115,43 @@ export class Replica {
     const inputs = new Float32Array(task.inputs, 4 * task.from * sampleSize, (task.to - task.from) * sampleSize);
     const output = this.forward(inputs, false, 0, rowIndices(task.to - task.from, task.from));
     new Float32Array(task.outputs, 4 * task.from * width, output.data.length).set(output.data);
+    return { seconds: (performance.now() - started) / 1000 };
+  }
+
+  uncertainty(task: UncertaintyTask): TimedResult {
+    const started = performance.now();
+    const sampleSize = sizeOf(this.model.inputShape);
+    const classes = sizeOf(this.model.outputShape);
+    const rows = task.to - task.from;
+    const inputs = new Float32Array(task.inputs, 4 * task.from * sampleSize, rows * sampleSize);
+    const samples = rowIndices(rows, task.from);
+    const key = foldInString(rootKey(task.seed), 'mc-dropout');
+    const probabilities = new Float64Array(rows * classes);
+    const sum = new Float64Array(rows * classes);
+    const sumOfSquares = new Float64Array(rows * classes);
+    trainDropoutOnly(this.model.module);
+    for (let pass = 0; pass < task.passes; pass++) {
+      const logits = this.model.forward(this.model.inputTensor(inputs), { key, step: pass, samples });
+      softmaxRows(logits.data, rows, classes, probabilities);
+      for (let i = 0; i < probabilities.length; i++) {
+        sum[i] += probabilities[i];
+        sumOfSquares[i] += probabilities[i] * probabilities[i];
+      }
+    }
+    const out = new Float64Array(task.outputs);
+    const stdAt = task.rows * classes;
+    const entropyAt = 2 * task.rows * classes;
+    for (let r = 0; r < rows; r++) {
+      let entropy = 0;
+      for (let c = 0; c < classes; c++) {
+        const i = r * classes + c;
+        const mean = sum[i] / task.passes;
+        out[task.from * classes + i] = mean;
+        out[stdAt + task.from * classes + i] = Math.sqrt(Math.max(0, sumOfSquares[i] / task.passes - mean * mean));
+        if (mean > 0) entropy -= mean * Math.log(mean);
+      }
+      out[entropyAt + task.from + r] = entropy;
+    }
     return { seconds: (performance.now() - started) / 1000 };
   }
 

@@ -55,6 +55,31 @@ export interface TrainerFitOptions {
   shuffle?: boolean;
   validation?: Dataset;
   onEpoch?: (metrics: EpochMetrics) => void;
+  /** After every optimizer step, for progress reporting. */
+  onStep?: (progress: StepProgress) => void;
+  /** When aborted, fit stops after the current optimizer step. */
+  signal?: AbortSignal;
+}
+
+export interface StepProgress {
+  /** 1-based epoch in progress. */
+  readonly epoch: number;
+  /** Batches of this epoch done, of `batches`. */
+  readonly batch: number;
+  readonly batches: number;
+  /** Mean training loss of this epoch's batches so far. */
+  readonly loss: number;
+  /** Samples trained in this epoch by this call so far, and the seconds it took. */
+  readonly samples: number;
+  readonly seconds: number;
+}
+
+export interface TrainerState extends TrainingState {
+  /** Batches of the current epoch already taken (0 at an epoch boundary). */
+  batch: number;
+  /** Loss and correct-count sums of those batches, so a resumed epoch reports the same metrics. */
+  epochLossSum: number;
+  epochCorrect: number;
 }
 
 /** Where the time of the last `fit` went, for benchmarks. */
@@ -88,8 +113,8 @@ export class Trainer {
   readonly chunkSize: number;
   readonly seed: number;
   readonly optimizer: OptimizerConfig;
-  /** Optimizer steps and epochs completed so far. */
-  readonly state: TrainingState;
+  /** Optimizer steps, epochs and batches of the current epoch completed so far. */
+  readonly state: TrainerState;
   lastFitTimings: FitTimings | null = null;
   private readonly model: Model;
   private readonly shared: ModelViews;
@@ -111,7 +136,7 @@ export class Trainer {
     this.shared = modelViews(modelBuffer, layout);
     this.model.bind(this.shared.params, this.model.grads);
     this.model.initialize(this.seed);
-    this.state = { step: 0, epoch: 0, optimizerState: this.shared.optimizerState };
+    this.state = { step: 0, epoch: 0, batch: 0, epochLossSum: 0, epochCorrect: 0, optimizerState: this.shared.optimizerState };
     const setup: WorkerSetup = {
       spec: options.model,
       seed: this.seed,
@@ -142,7 +167,12 @@ export class Trainer {
     return this.train(false);
   }
 
-  async fit(data: Dataset, options: TrainerFitOptions): Promise<{ history: EpochMetrics[]; state: TrainingState }> {
+  /**
+   * Trains `epochs` more epochs (finishing a partly done epoch counts as one). With `signal`, an abort
+   * stops after the current step with `stopped: true`, and `state` records the position in the epoch.
+   * A Dataset is copied into shared memory on first use; do not change its arrays afterwards.
+   */
+  async fit(data: Dataset, options: TrainerFitOptions): Promise<{ history: EpochMetrics[]; state: TrainerState; stopped: boolean }> {
     this.checkOpen();
     const epochs = checkInteger('epochs', options.epochs, 1);
     const { batchSize, chunkSize } = checkBatching(options.batchSize, this.chunkSize);
@@ -155,15 +185,23 @@ export class Trainer {
     const ranges = parameterRanges(this.model.size, this.workers);
     const timings = { steps: 0, stepSeconds: 0, gradientSeconds: 0, updateSeconds: 0 };
     const history: EpochMetrics[] = [];
+    const state = this.state;
 
     for (let e = 0; e < epochs; e++) {
       const started = performance.now();
-      let epochLoss = 0;
-      let epochCorrect = 0;
-      const plans = epochBatches(epochOrder(this.seed, this.state.epoch, data.size, options.shuffle ?? true), batchSize, chunkSize);
-      for (const [index, plan] of plans.entries()) {
+      const plans = epochBatches(epochOrder(this.seed, state.epoch, data.size, options.shuffle ?? true), batchSize, chunkSize);
+      if (state.batch > plans.length) {
+        throw new LockstepError('E_OPTION', `fit: the saved position (batch ${state.batch}) is past this epoch's ${plans.length} batches; resume with the batch size of the original run`);
+      }
+      let trainedSamples = 0;
+      for (; state.batch < plans.length; state.batch++) {
+        if (options.signal?.aborted) {
+          this.lastFitTimings = timings;
+          return { history, state, stopped: true };
+        }
+        const plan = plans[state.batch];
         const stepStarted = performance.now();
-        const where = `fit failed at step ${this.state.step} (epoch ${this.state.epoch + 1}, batch ${index + 1} of ${plans.length})`;
+        const where = `fit failed at step ${state.step} (epoch ${state.epoch + 1}, batch ${state.batch + 1} of ${plans.length})`;
         step.views.batchSamples.set(plan.samples);
         const gradients: Task[] = [];
         for (let c = 0; c < plan.chunks; c++) {
@@ -174,7 +212,7 @@ export class Trainer {
             step: step.buffer,
             data: shared,
             loss: lossName,
-            optimizerStep: this.state.step,
+            optimizerStep: state.step,
             batchSize: plan.samples.length,
             chunk: c,
             from,
@@ -182,26 +220,40 @@ export class Trainer {
           });
         }
         const computed = await this.round<TimedResult>(gradients, where);
-        const lr = learningRateAt(this.optimizer.lr, this.optimizer.schedule, this.state.step);
-        const t = this.state.step + 1;
+        const lr = learningRateAt(this.optimizer.lr, this.optimizer.schedule, state.step);
+        const t = state.step + 1;
         const updates: Task[] = ranges.map(([from, to]) => ({ kind: 'update', step: step.buffer, chunks: plan.chunks, from, to, t, lr }));
         const updated = await this.round<TimedResult>(updates, where);
-        this.state.step++;
-        epochLoss += reduceChunkScalars(step.views.chunkLoss, plan.chunks);
-        epochCorrect += reduceChunkScalars(step.views.chunkCorrect, plan.chunks);
+        state.step++;
+        state.epochLossSum += reduceChunkScalars(step.views.chunkLoss, plan.chunks);
+        state.epochCorrect += reduceChunkScalars(step.views.chunkCorrect, plan.chunks);
+        trainedSamples += plan.samples.length;
+        options.onStep?.({
+          epoch: state.epoch + 1,
+          batch: state.batch + 1,
+          batches: plans.length,
+          loss: state.epochLossSum / Math.min(data.size, (state.batch + 1) * batchSize),
+          samples: trainedSamples,
+          seconds: (performance.now() - started) / 1000,
+        });
         timings.steps++;
         timings.stepSeconds += (performance.now() - stepStarted) / 1000;
         timings.gradientSeconds += computed.reduce((sum, r) => sum + r.seconds, 0);
         timings.updateSeconds += updated.reduce((sum, r) => sum + r.seconds, 0);
       }
-      this.state.epoch++;
+      const totals = { lossSum: state.epochLossSum, correct: state.epochCorrect };
+      state.epoch++;
+      state.batch = 0;
+      state.epochLossSum = 0;
+      state.epochCorrect = 0;
       const trainSeconds = (performance.now() - started) / 1000;
       const validation = options.validation === undefined ? null : await this.evaluate(options.validation, { loss: lossName });
       const metrics = epochMetrics({
-        epoch: this.state.epoch,
-        lossSum: epochLoss,
-        correct: loss.reportsAccuracy ? epochCorrect : null,
+        epoch: state.epoch,
+        lossSum: totals.lossSum,
+        correct: loss.reportsAccuracy ? totals.correct : null,
         samples: data.size,
+        trainedSamples,
         steps: plans.length,
         trainSeconds,
         validation,
@@ -211,7 +263,23 @@ export class Trainer {
       options.onEpoch?.(metrics);
     }
     this.lastFitTimings = timings;
-    return { history, state: this.state };
+    return { history, state, stopped: false };
+  }
+
+  /** Continues from saved parameters, optimizer state and position (a checkpoint). */
+  load(saved: { params: Float32Array; optimizerState: Float32Array; state: Omit<TrainerState, 'optimizerState'> }): void {
+    this.checkOpen();
+    for (const [name, array, target] of [
+      ['params', saved.params, this.shared.params],
+      ['optimizerState', saved.optimizerState, this.shared.optimizerState],
+    ] as const) {
+      if (array.length !== target.length) {
+        throw new LockstepError('E_SHAPE', `load: ${name} has ${array.length} values, this model and optimizer need ${target.length}`);
+      }
+      target.set(array);
+    }
+    const { step, epoch, batch, epochLossSum, epochCorrect } = saved.state;
+    Object.assign(this.state, { step, epoch, batch, epochLossSum, epochCorrect });
   }
 
   /** Mean loss and accuracy in eval mode, in blocks of 256 samples spread over the workers. */
@@ -252,6 +320,37 @@ export class Trainer {
     }
     await this.round(tasks, 'predict failed');
     return new Float32Array(outputs);
+  }
+
+  /**
+   * Monte Carlo dropout (Gal and Ghahramani 2016): `samples` forward passes with dropout layers on
+   * (and only those), each with masks keyed by (seed, pass, row), so the result is the same for the
+   * same seed at any worker count. Per row: mean class probabilities, their standard deviation over
+   * the passes, and the entropy of the mean.
+   */
+  async predictWithUncertainty(
+    inputs: Float32Array,
+    options: { samples: number; seed: number },
+  ): Promise<{ classes: number; mean: Float64Array; std: Float64Array; entropy: Float64Array }> {
+    this.checkOpen();
+    const passes = checkInteger('samples', options.samples, 1, 100_000);
+    const seed = checkInteger('seed', options.seed, 0);
+    const rows = this.model.inputTensor(inputs).shape[0];
+    const classes = sizeOf(this.model.outputShape);
+    const sharedInputs = new SharedArrayBuffer(inputs.byteLength);
+    new Float32Array(sharedInputs).set(inputs);
+    const outputs = new SharedArrayBuffer(8 * rows * (2 * classes + 1));
+    const tasks: Task[] = [];
+    for (let from = 0; from < rows; from += EVAL_BLOCK) {
+      tasks.push({ kind: 'uncertainty', inputs: sharedInputs, outputs, rows, from, to: Math.min(from + EVAL_BLOCK, rows), passes, seed });
+    }
+    await this.round(tasks, 'predict with uncertainty failed');
+    return {
+      classes,
+      mean: new Float64Array(outputs, 0, rows * classes),
+      std: new Float64Array(outputs, 8 * rows * classes, rows * classes),
+      entropy: new Float64Array(outputs, 16 * rows * classes, rows),
+    };
   }
 
   /**

@@ -19,5 +19,7 @@ export default function run(task: Task): TaskResults[Task['kind']] {
       return replica.predict(task);
     case 'replica-forward':
       return replica.replicaForward(task);
+    case 'uncertainty':
+      return replica.uncertainty(task);
   }
 }

@@ -70,3 +70,13 @@ export class Dropout extends Module {
     return { data: gradIn, shape: gradOutput.shape };
   }
 }
+
+/** Monte Carlo dropout: dropout layers in training mode, every other layer in eval mode. */
+export function trainDropoutOnly(root: Module): void {
+  root.eval();
+  const visit = (module: Module): void => {
+    if (module instanceof Dropout) module.train();
+    module.children().forEach(visit);
+  };
+  visit(root);
+}

@@ -35,6 +35,8 @@ export interface EpochTotals {
   /** null when the loss reports no accuracy. */
   readonly correct: number | null;
   readonly samples: number;
+  /** Samples trained in this call (fewer than `samples` when a resumed epoch started midway). */
+  readonly trainedSamples: number;
   readonly steps: number;
   readonly trainSeconds: number;
   readonly validation: Evaluation | null;
@@ -50,7 +52,7 @@ export function epochMetrics(totals: EpochTotals): EpochMetrics {
     valAccuracy: totals.validation?.accuracy ?? null,
     steps: totals.steps,
     seconds: totals.seconds,
-    samplesPerSecond: totals.samples / totals.trainSeconds,
+    samplesPerSecond: totals.trainedSamples / totals.trainSeconds,
   };
 }
 
@@ -168,6 +170,7 @@ export function fit(model: Model, data: Dataset, options: FitOptions): FitResult
         lossSum: epochLoss,
         correct: loss.reportsAccuracy ? epochCorrect : null,
         samples: data.size,
+        trainedSamples: data.size,
         steps: plans.length,
         trainSeconds,
         validation,

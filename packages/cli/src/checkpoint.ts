@@ -1,0 +1,89 @@
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { Packr } from 'msgpackr';
+import { z } from 'zod';
+import type { ModelSpec, OptimizerConfig } from '@lockstep/core';
+import { runConfigSchema, type RunConfig } from './config.js';
+import { UserError } from './errors.js';
+import { writeFileAtomic } from './files.js';
+
+/**
+ * A checkpoint file: an 8-byte magic, the format version (uint32), the payload length (uint32), the
+ * SHA-256 of the payload (32 bytes), then the payload in msgpack with typed arrays kept as typed arrays.
+ */
+const MAGIC = 'LOCKSTEP';
+export const CHECKPOINT_FORMAT = 1;
+const HEADER_BYTES = 8 + 4 + 4 + 32;
+/** Which matrix-product code produced the numbers; a later kernel family may round differently. */
+export const KERNEL_FAMILY = 'js-f64-accumulate';
+
+export interface Checkpoint {
+  readonly config: RunConfig;
+  readonly spec: ModelSpec;
+  readonly optimizer: OptimizerConfig;
+  readonly kernel: string;
+  readonly params: Float32Array;
+  readonly optimizerState: Float32Array;
+  readonly state: { step: number; epoch: number; batch: number; epochLossSum: number; epochCorrect: number };
+}
+
+const packr = new Packr({ moreTypes: true });
+
+const count = z.number().int().min(0);
+const payloadSchema = z.object({
+  config: runConfigSchema,
+  spec: z.object({ input: z.array(z.number().int().min(1)), layers: z.array(z.record(z.string(), z.unknown())) }),
+  optimizer: z.record(z.string(), z.unknown()),
+  kernel: z.string(),
+  params: z.instanceof(Float32Array),
+  optimizerState: z.instanceof(Float32Array),
+  state: z.object({ step: count, epoch: count, batch: count, epochLossSum: z.number(), epochCorrect: z.number() }),
+});
+
+function sha256(bytes: Uint8Array): Buffer {
+  return createHash('sha256').update(bytes).digest();
+}
+
+export function saveCheckpoint(path: string, checkpoint: Checkpoint): void {
+  const payload = packr.pack(checkpoint);
+  const file = Buffer.alloc(HEADER_BYTES + payload.length);
+  file.write(MAGIC, 0, 'latin1');
+  file.writeUInt32LE(CHECKPOINT_FORMAT, 8);
+  file.writeUInt32LE(payload.length, 12);
+  sha256(payload).copy(file, 16);
+  payload.copy(file, HEADER_BYTES);
+  writeFileAtomic(path, file);
+}
+
+export function loadCheckpoint(path: string): Checkpoint {
+  let file: Buffer;
+  try {
+    file = readFileSync(path);
+  } catch (error) {
+    throw new UserError(`cannot read the checkpoint ${path}: ${(error as NodeJS.ErrnoException).code}; check the path`);
+  }
+  if (file.length < HEADER_BYTES || file.toString('latin1', 0, 8) !== MAGIC) {
+    throw new UserError(`${path} is not a lockstep checkpoint (no "${MAGIC}" header)`);
+  }
+  const format = file.readUInt32LE(8);
+  if (format !== CHECKPOINT_FORMAT) {
+    throw new UserError(`${path} has checkpoint format ${format}; this lockstep reads format ${CHECKPOINT_FORMAT}${format > CHECKPOINT_FORMAT ? ', upgrade lockstep' : ''}`);
+  }
+  const length = file.readUInt32LE(12);
+  if (file.length !== HEADER_BYTES + length) {
+    throw new UserError(`${path} is truncated or has extra bytes: the header promises ${HEADER_BYTES + length} bytes, the file has ${file.length}`);
+  }
+  const payload = file.subarray(HEADER_BYTES);
+  if (!sha256(payload).equals(file.subarray(16, HEADER_BYTES))) {
+    throw new UserError(`${path} is corrupted: its checksum does not match; use an earlier checkpoint`);
+  }
+  let unpacked: unknown;
+  try {
+    unpacked = packr.unpack(payload);
+  } catch (error) {
+    throw new UserError(`${path} is corrupted: ${(error as Error).message}`);
+  }
+  const result = payloadSchema.safeParse(unpacked);
+  if (!result.success) throw new UserError(`${path} does not hold a valid checkpoint: "${result.error.issues[0]!.path.join('.')}" ${result.error.issues[0]!.message}`);
+  return result.data as unknown as Checkpoint;
+}

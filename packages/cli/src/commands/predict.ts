@@ -1,0 +1,61 @@
+import { sizeOf, softmaxRows } from '@lockstep/core';
+import { loadCheckpoint } from '../checkpoint.js';
+import { defaultWorkers } from '../config.js';
+import { readInputs } from '../data.js';
+import { choiceFlag, integerFlag } from '../flags.js';
+import { trainerFor } from '../run-setup.js';
+
+export interface PredictFlags {
+  checkpoint: string;
+  input: string;
+  mcSamples?: string;
+  seed?: string;
+  format?: string;
+  workers?: string;
+}
+
+const round = (value: number): number => Number(value.toPrecision(7));
+
+/**
+ * Class probabilities per input row. With --mc-samples K, dropout stays on (dropout layers only), K
+ * keyed masks are drawn, and each row gets the mean probabilities, their standard deviation and the
+ * predictive entropy; the same --seed gives the same numbers at any worker count.
+ */
+export async function predictCommand(flags: PredictFlags): Promise<number> {
+  const workers = integerFlag('--workers', flags.workers, 1, 1024) ?? defaultWorkers();
+  const samples = integerFlag('--mc-samples', flags.mcSamples, 1, 100_000);
+  const seed = integerFlag('--seed', flags.seed, 0) ?? 0;
+  const format = choiceFlag('--format', flags.format, ['json', 'csv'] as const) ?? 'json';
+  const checkpoint = loadCheckpoint(flags.checkpoint);
+  const inputs = readInputs(flags.input, sizeOf(checkpoint.spec.input));
+  const trainer = trainerFor(checkpoint, workers);
+  try {
+    let rows: Array<{ probabilities: number[]; std?: number[]; entropy?: number }>;
+    if (samples === undefined) {
+      const logits = await trainer.predict(inputs);
+      const count = inputs.length / sizeOf(checkpoint.spec.input);
+      const classes = logits.length / count;
+      const probabilities = softmaxRows(logits, count, classes, new Float64Array(logits.length));
+      rows = Array.from({ length: count }, (_, r) => ({ probabilities: [...probabilities.subarray(r * classes, (r + 1) * classes)].map(round) }));
+    } else {
+      const { classes, mean, std, entropy } = await trainer.predictWithUncertainty(inputs, { samples, seed });
+      rows = Array.from({ length: entropy.length }, (_, r) => ({
+        probabilities: [...mean.subarray(r * classes, (r + 1) * classes)].map(round),
+        std: [...std.subarray(r * classes, (r + 1) * classes)].map(round),
+        entropy: round(entropy[r]),
+      }));
+    }
+    if (format === 'json') {
+      console.log(JSON.stringify(rows));
+    } else {
+      const classes = rows[0]?.probabilities.length ?? 0;
+      const header = Array.from({ length: classes }, (_, c) => `p${c}`);
+      if (samples !== undefined) header.push(...Array.from({ length: classes }, (_, c) => `std${c}`), 'entropy');
+      console.log(header.join(','));
+      for (const row of rows) console.log([...row.probabilities, ...(row.std ?? []), ...(row.entropy === undefined ? [] : [row.entropy])].join(','));
+    }
+    return 0;
+  } finally {
+    await trainer.close();
+  }
+}

@@ -1,0 +1,28 @@
+import { CommanderError } from 'commander';
+import { LockstepError } from '@lockstep/core';
+import { UserError } from './errors.js';
+import { buildProgram, type Outcome } from './program.js';
+
+const outcome: Outcome = { exitCode: 0 };
+const program = buildProgram(outcome);
+const oneLine = (text: string): string => text.replace(/^error: /, '').trim().split('\n').map((l) => l.trim()).filter(Boolean).join('; ');
+program.exitOverride();
+for (const command of [program, ...program.commands]) {
+  command.exitOverride().configureOutput({ outputError: (text) => process.stderr.write(`lockstep: ${oneLine(text)}\n`) });
+}
+
+try {
+  await program.parseAsync(process.argv);
+  process.exitCode = outcome.exitCode;
+} catch (error) {
+  if (error instanceof CommanderError) {
+    process.exitCode = error.exitCode;
+  } else if (error instanceof UserError || error instanceof LockstepError) {
+    process.stderr.write(`lockstep: ${oneLine(error.message)}\n`);
+    process.exitCode = 1;
+  } else {
+    const message = error instanceof Error ? error.message : String(error);
+    process.stderr.write(`lockstep: internal error: ${oneLine(message)}; this is a bug, please report it with the command you ran\n`);
+    process.exitCode = 70;
+  }
+}

@@ -1,0 +1,70 @@
+import { readFileSync } from 'node:fs';
+import { Command } from 'commander';
+import { evalCommand } from './commands/evaluate.js';
+import { predictCommand } from './commands/predict.js';
+import { trainCommand } from './commands/train.js';
+import { DATA_HELP } from './data.js';
+
+const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+
+/** Holds the exit code a command chose, since commander's action handlers return nothing. */
+export interface Outcome {
+  exitCode: number;
+}
+
+export function buildProgram(outcome: Outcome): Command {
+  const program = new Command('lockstep')
+    .description('Train neural networks on every core, reproducible to the bit at any worker count.')
+    .version(version, '-v, --version')
+    .showSuggestionAfterError(true)
+    .addHelpText('after', `\nExamples:\n  lockstep train                      train the default model on the built-in data set\n  lockstep train --data fashion-mnist --epochs 3\n  lockstep eval --checkpoint runs/x/checkpoint.lockstep\n\n${DATA_HELP}`);
+
+  program
+    .command('train')
+    .description('train a model; flags override the config file, and the effective config is saved in the run folder')
+    .option('--config <file>', 'a JSON config file (keys: data, epochs, batchSize, chunkSize, optimizer, lr, momentum, weightDecay, dropout, hidden, layers, seed, validationSplit)')
+    .option('--data <spec>', 'default | fashion-mnist | idx:DIR | csv:FILE (default: default)')
+    .option('--workers <n>', 'worker threads (default: every core); any count gives the same model')
+    .option('--epochs <n>', 'total epochs of the run, counting those of a resumed checkpoint (default 10)')
+    .option('--batch-size <n>', 'samples per optimizer step (default 64)')
+    .option('--chunk-size <n>', 'samples per gradient chunk, the unit of parallel work (default 32)')
+    .option('--lr <x>', 'learning rate (default 0.05)')
+    .option('--dropout <p>', 'dropout rate of every dropout layer (default 0.5)')
+    .option('--seed <n>', 'seed of weights, shuffling, masks and the built-in data (default 0)')
+    .option('--out <dir>', 'run folder (default: runs/<time>, or the checkpoint\'s folder with --resume)')
+    .option('--resume <checkpoint>', 'continue a run exactly where its checkpoint left it')
+    .option('--json', 'print one JSON object per line')
+    .option('--quiet', 'print only the result')
+    .addHelpText('after', `\nExamples:\n  lockstep train\n  lockstep train --workers 1 --epochs 3 --out runs/a\n  lockstep train --resume runs/a/checkpoint.lockstep --epochs 6\n  lockstep train --data csv:samples.csv --dropout 0.2 --lr 0.01\n\nCtrl-C finishes the current step, saves a checkpoint and exits with code 130.\n\n${DATA_HELP}`)
+    .action(async (flags) => {
+      outcome.exitCode = await trainCommand(flags);
+    });
+
+  program
+    .command('eval')
+    .description('loss, accuracy and confusion matrix of a checkpoint on the test set (or the run\'s validation split)')
+    .requiredOption('--checkpoint <file>', 'a checkpoint written by lockstep train')
+    .option('--data <spec>', 'another data set of the same shape (default: the run\'s)')
+    .option('--workers <n>', 'worker threads (default: every core)')
+    .option('--json', 'print one JSON object')
+    .addHelpText('after', '\nExample:\n  lockstep eval --checkpoint runs/a/checkpoint.lockstep')
+    .action(async (flags) => {
+      outcome.exitCode = await evalCommand(flags);
+    });
+
+  program
+    .command('predict')
+    .description('class probabilities for each row of an input file')
+    .requiredOption('--checkpoint <file>', 'a checkpoint written by lockstep train')
+    .requiredOption('--input <file>', 'rows to predict: a .csv of numbers, or an IDX images file')
+    .option('--mc-samples <k>', 'Monte Carlo dropout: keep dropout on, draw k keyed masks, report mean, std and entropy')
+    .option('--seed <n>', 'seed of the Monte Carlo masks (default 0)')
+    .option('--format <format>', 'json or csv (default json)')
+    .option('--workers <n>', 'worker threads (default: every core)')
+    .addHelpText('after', '\nExamples:\n  lockstep predict --checkpoint runs/a/checkpoint.lockstep --input rows.csv\n  lockstep predict --checkpoint runs/a/checkpoint.lockstep --input rows.csv --mc-samples 20 --format csv')
+    .action(async (flags) => {
+      outcome.exitCode = await predictCommand(flags);
+    });
+
+  return program;
+}

@@ -1,0 +1,78 @@
+import cliProgress from 'cli-progress';
+import type { EpochMetrics } from '@lockstep/core';
+import type { StepProgress } from '@lockstep/workers';
+
+export type OutputMode = 'tty' | 'plain' | 'json' | 'quiet';
+
+/**
+ * What a run prints: a progress bar per epoch in a terminal, one plain line per epoch elsewhere,
+ * one JSON object per line with --json, and only the result with --quiet.
+ */
+export class Reporter {
+  private bar: cliProgress.SingleBar | null = null;
+
+  constructor(
+    private readonly mode: OutputMode,
+    private readonly totalEpochs: number,
+  ) {}
+
+  static choose(options: { json?: boolean; quiet?: boolean }): OutputMode {
+    if (options.json) return 'json';
+    if (options.quiet) return 'quiet';
+    return process.stderr.isTTY ? 'tty' : 'plain';
+  }
+
+  info(text: string, fields: Record<string, unknown> = {}): void {
+    if (this.mode === 'json') this.json({ event: 'info', message: text, ...fields });
+    else if (this.mode !== 'quiet') console.log(text);
+  }
+
+  step(progress: StepProgress): void {
+    if (this.mode !== 'tty') return;
+    if (this.bar === null) {
+      this.bar = new cliProgress.SingleBar(
+        {
+          format: `epoch ${progress.epoch}/${this.totalEpochs} [{bar}] {value}/{total} batches | loss {loss} | {speed} samples/s | ETA {eta_formatted}`,
+          stream: process.stderr,
+          hideCursor: true,
+          clearOnComplete: true,
+        },
+        cliProgress.Presets.shades_classic,
+      );
+      this.bar.start(progress.batches, progress.batch - 1, { loss: '-', speed: '-' });
+    }
+    const speed = progress.seconds > 0 ? Math.round(progress.samples / progress.seconds) : 0;
+    this.bar.update(progress.batch, { loss: progress.loss.toFixed(4), speed });
+  }
+
+  epoch(metrics: EpochMetrics): void {
+    this.stopBar();
+    if (this.mode === 'json') {
+      this.json({ event: 'epoch', ...metrics });
+    } else if (this.mode !== 'quiet') {
+      const accuracy = metrics.accuracy === null ? '' : ` acc ${metrics.accuracy.toFixed(4)}`;
+      const validation =
+        metrics.valLoss === null ? '' : ` | val_loss ${metrics.valLoss.toFixed(4)}${metrics.valAccuracy === null ? '' : ` val_acc ${metrics.valAccuracy.toFixed(4)}`}`;
+      console.log(
+        `epoch ${metrics.epoch}/${this.totalEpochs} | loss ${metrics.loss.toFixed(4)}${accuracy}${validation} | ` +
+          `${Math.round(metrics.samplesPerSecond)} samples/s | ${metrics.seconds.toFixed(1)} s`,
+      );
+    }
+  }
+
+  /** The run's result: printed in every mode, as JSON with --json. */
+  result(text: string, fields: Record<string, unknown>): void {
+    this.stopBar();
+    if (this.mode === 'json') this.json({ event: 'result', ...fields });
+    else console.log(text);
+  }
+
+  stopBar(): void {
+    this.bar?.stop();
+    this.bar = null;
+  }
+
+  private json(value: Record<string, unknown>): void {
+    console.log(JSON.stringify(value));
+  }
+}

@@ -1,0 +1,49 @@
+import { adam, adamw, sgd, type Dataset, type ModelSpec, type OptimizerConfig } from '@lockstep/core';
+import { Trainer } from '@lockstep/workers';
+import type { Checkpoint } from './checkpoint.js';
+import { modelSpecOf, type RunConfig } from './config.js';
+import { loadData, splitValidation } from './data.js';
+import { UserError } from './errors.js';
+
+export function optimizerOf(config: RunConfig): OptimizerConfig {
+  const { lr, weightDecay } = config;
+  if (config.optimizer === 'sgd') return sgd({ lr, momentum: config.momentum, weightDecay });
+  return config.optimizer === 'adam' ? adam({ lr, weightDecay }) : adamw({ lr, weightDecay });
+}
+
+/** The data of a run: the same seeded validation split every time the same config is loaded. */
+export function runData(config: RunConfig, dataOverride?: string): { train: Dataset; validation: Dataset | null; test: Dataset | null } {
+  const loaded = loadData(dataOverride ?? config.data, config.seed);
+  return { ...splitValidation(loaded.train, config.validationSplit, config.seed), test: loaded.test };
+}
+
+export function classesOf(data: Dataset): number {
+  if (data.targets.kind !== 'classes') throw new UserError('lockstep trains classifiers: the data needs class labels');
+  return data.targets.classes;
+}
+
+/** The model of a config for this data, checked against a checkpoint's when there is one. */
+export function runModel(config: RunConfig, data: Dataset, checkpoint: Checkpoint | null, checkpointPath = ''): ModelSpec {
+  const spec = modelSpecOf(config, data.sampleShape, classesOf(data));
+  if (checkpoint !== null && JSON.stringify(spec) !== JSON.stringify(checkpoint.spec)) {
+    throw new UserError(`${checkpointPath} was written for a different model (${describeModel(checkpoint.spec)}) than this run's (${describeModel(spec)})`);
+  }
+  return spec;
+}
+
+export function describeModel(spec: ModelSpec): string {
+  const layers = spec.layers.map((l) => (l.type === 'linear' ? `linear ${l.out}` : l.type === 'dropout' ? `dropout ${l.p}` : l.type));
+  return `input [${spec.input.join(',')}]: ${layers.join(', ')}`;
+}
+
+export function trainerFor(checkpoint: Checkpoint, workers: number): Trainer {
+  const trainer = new Trainer({
+    model: checkpoint.spec,
+    seed: checkpoint.config.seed,
+    optimizer: checkpoint.optimizer,
+    chunkSize: checkpoint.config.chunkSize,
+    workers,
+  });
+  trainer.load(checkpoint);
+  return trainer;
+}

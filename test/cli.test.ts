@@ -1,0 +1,191 @@
+import { spawn, spawnSync } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { afterAll, describe, expect, it } from 'vitest';
+import { loadCheckpoint } from '@lockstep/cli';
+
+const BIN = new URL('../packages/cli/bin/lockstep.js', import.meta.url).pathname;
+const work = mkdtempSync(join(tmpdir(), 'lockstep-cli-'));
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+function lockstep(args: string[], cwd = work): { status: number | null; stdout: string; stderr: string } {
+  const result = spawnSync(process.execPath, [BIN, ...args], { cwd, encoding: 'utf8', timeout: 120_000 });
+  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+function fingerprintOf(output: string): string {
+  const match = output.match(/^fingerprint ([0-9a-f]{16})$/m);
+  if (match === null) throw new Error(`no fingerprint line in:\n${output}`);
+  return match[1]!;
+}
+
+describe('lockstep train', () => {
+  it('with no arguments trains the default model on the built-in data and leaves a complete run folder', () => {
+    const cwd = mkdtempSync(join(work, 'default-'));
+    const { status, stdout, stderr } = lockstep(['train'], cwd);
+    expect(stderr).toBe('');
+    expect(status).toBe(0);
+    const [run] = readdirSync(join(cwd, 'runs'));
+    const folder = join(cwd, 'runs', run!);
+    expect(readdirSync(folder).sort()).toEqual(['checkpoint.lockstep', 'config.json', 'curves.html', 'curves.svg', 'metrics.jsonl']);
+    const metrics = readFileSync(join(folder, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    expect(metrics.map((m) => m.epoch)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+    for (const key of ['loss', 'accuracy', 'valLoss', 'valAccuracy', 'samplesPerSecond', 'seconds']) expect(typeof metrics[9][key]).toBe('number');
+    expect(metrics[9].valAccuracy).toBeGreaterThan(0.85);
+    const config = JSON.parse(readFileSync(join(folder, 'config.json'), 'utf8'));
+    expect(config).toMatchObject({ data: 'default', epochs: 10, batchSize: 64, chunkSize: 32, seed: 0 });
+    expect(readFileSync(join(folder, 'curves.svg'), 'utf8')).toMatch(/^<svg[^>]*width="960"/);
+    expect(readFileSync(join(folder, 'curves.html'), 'utf8')).toContain('<svg');
+    const checkpoint = loadCheckpoint(join(folder, 'checkpoint.lockstep'));
+    expect(checkpoint.state).toMatchObject({ epoch: 10, batch: 0, step: 710 });
+    expect(stdout.split('\n').filter((l) => l.startsWith('epoch '))).toHaveLength(10);
+    expect(fingerprintOf(stdout)).toMatch(/^[0-9a-f]{16}$/);
+  });
+
+  it('prints the same fingerprint with --workers 1 and --workers 2', () => {
+    const one = lockstep(['train', '--epochs', '2', '--workers', '1', '--out', 'w1', '--quiet']);
+    const two = lockstep(['train', '--epochs', '2', '--workers', '2', '--out', 'w2', '--quiet']);
+    expect(one.stdout).toMatch(/^fingerprint [0-9a-f]{16}\n$/);
+    expect(two.stdout).toBe(one.stdout);
+    const other = lockstep(['train', '--epochs', '2', '--seed', '1', '--out', 'w3', '--quiet']);
+    expect(other.stdout).not.toBe(one.stdout);
+  });
+
+  it('3 epochs in one go equal 1 epoch and a --resume to 3, and a resume after Ctrl-C in mid-epoch', async () => {
+    const straight = fingerprintOf(lockstep(['train', '--epochs', '3', '--out', 'straight', '--quiet']).stdout);
+    expect(lockstep(['train', '--epochs', '1', '--out', 'split', '--quiet']).status).toBe(0);
+    const resumed = lockstep(['train', '--resume', 'split/checkpoint.lockstep', '--epochs', '3', '--quiet']);
+    expect(fingerprintOf(resumed.stdout)).toBe(straight);
+    expect(readFileSync(join(work, 'split', 'metrics.jsonl'), 'utf8').trim().split('\n')).toHaveLength(3);
+
+    const child = spawn(process.execPath, [BIN, 'train', '--epochs', '3', '--workers', '1', '--out', 'interrupted', '--json'], { cwd: work });
+    let output = '';
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    child.stdout.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+      if (output.includes('"event":"epoch"') && !child.killed) setTimeout(() => child.kill('SIGINT'), 300);
+    });
+    expect(await exited).toBe(130);
+    expect(output).toContain('"interrupted":true');
+    const saved = loadCheckpoint(join(work, 'interrupted', 'checkpoint.lockstep'));
+    expect(saved.state.epoch).toBe(1);
+    expect(saved.state.batch).toBeGreaterThan(0);
+    const finished = lockstep(['train', '--resume', 'interrupted/checkpoint.lockstep', '--quiet']);
+    expect(fingerprintOf(finished.stdout)).toBe(straight);
+  });
+});
+
+describe('lockstep predict and eval', () => {
+  const rows = Array.from({ length: 4 }, (_, r) => Array.from({ length: 128 }, (_, i) => Math.sin(r * 128 + i).toFixed(4)).join(','));
+  writeFileSync(join(work, 'rows.csv'), `${rows.join('\n')}\n`);
+
+  it('predict --mc-samples 20: means sum to 1, the spread is not zero, and the same seed repeats exactly', () => {
+    expect(lockstep(['train', '--epochs', '1', '--out', 'mc', '--quiet']).status).toBe(0);
+    const args = ['predict', '--checkpoint', 'mc/checkpoint.lockstep', '--input', 'rows.csv', '--mc-samples', '20'];
+    const first = lockstep(args);
+    expect(first.status).toBe(0);
+    const predictions = JSON.parse(first.stdout) as Array<{ probabilities: number[]; std: number[]; entropy: number }>;
+    expect(predictions).toHaveLength(4);
+    for (const row of predictions) {
+      expect(Math.abs(row.probabilities.reduce((a, b) => a + b, 0) - 1)).toBeLessThan(1e-5);
+      expect(Math.max(...row.std)).toBeGreaterThan(0.001);
+      expect(row.entropy).toBeGreaterThan(0);
+    }
+    expect(lockstep([...args, '--workers', '1']).stdout).toBe(first.stdout);
+    expect(lockstep([...args, '--seed', '5']).stdout).not.toBe(first.stdout);
+    const csv = lockstep([...args, '--format', 'csv']).stdout.trim().split('\n');
+    expect(csv[0]).toBe([...Array.from({ length: 10 }, (_, c) => `p${c}`), ...Array.from({ length: 10 }, (_, c) => `std${c}`), 'entropy'].join(','));
+    expect(csv).toHaveLength(5);
+  });
+
+  it('eval prints loss, accuracy and a 10x10 confusion matrix over the 1,000 test samples', () => {
+    const { status, stdout } = lockstep(['eval', '--checkpoint', 'mc/checkpoint.lockstep', '--json']);
+    expect(status).toBe(0);
+    const result = JSON.parse(stdout);
+    expect(result.samples).toBe(1000);
+    expect(result.confusion).toHaveLength(10);
+    const total = result.confusion.flat().reduce((a: number, b: number) => a + b, 0);
+    const diagonal = result.confusion.reduce((sum: number, row: number[], c: number) => sum + row[c], 0);
+    expect(total).toBe(1000);
+    expect(result.accuracy).toBe(diagonal / 1000);
+  });
+});
+
+describe('bad input: one line, a non-zero exit, no stack trace, nothing half-written', () => {
+  const idxDir = join(work, 'idx-truncated');
+  mkdirSync(idxDir, { recursive: true });
+  const header = Buffer.from([0, 0, 8, 3, 0, 0, 0, 10, 0, 0, 0, 28, 0, 0, 0, 28]);
+  writeFileSync(join(idxDir, 'train-images-idx3-ubyte.gz'), gzipSync(Buffer.concat([header, Buffer.alloc(100)])));
+  writeFileSync(join(idxDir, 'train-labels-idx1-ubyte'), Buffer.from([0, 0, 8, 1, 0, 0, 0, 10, ...new Array(10).fill(1)]));
+  writeFileSync(join(work, 'ragged.csv'), 'a,b,label\n1,2,0\n3,4\n');
+  writeFileSync(join(work, 'bad-config.json'), '{"epochs": 3');
+  writeFileSync(join(work, 'wide-config.json'), '{"hidden": [32]}');
+  writeFileSync(join(work, 'unknown-config.json'), '{"epochz": 3}');
+
+  function damaged(name: string, change: (bytes: Buffer) => Buffer): string {
+    const source = join(work, 'w1', 'checkpoint.lockstep');
+    const target = join(work, name);
+    writeFileSync(target, change(readFileSync(source)));
+    return name;
+  }
+
+  it.each([
+    [['train', '--epochz', '3'], "lockstep: unknown option '--epochz'; (Did you mean --epochs?)"],
+    [['train', '--workers', 'abc'], 'lockstep: --workers must be an integer from 1 to 1024, got "abc"'],
+    [['train', '--epochs', '0'], 'lockstep: --epochs must be an integer >= 1, got "0"'],
+    [['train', '--dropout', '1.5'], 'lockstep: --dropout must be a number from 0 to 1, got "1.5"'],
+    [['train', '--config', 'missing.json'], 'lockstep: cannot read the config file missing.json: ENOENT; check the path given to --config'],
+    [['train', '--config', 'bad-config.json'], "lockstep: bad-config.json is not valid JSON: Expected ',' or '}' after property value in JSON at position 12"],
+    [['train', '--config', 'unknown-config.json'], 'lockstep: unknown-config.json: Unrecognized key: "epochz"'],
+    [['train', '--data', 'mnist'], 'lockstep: --data must be default, fashion-mnist, idx:DIR or csv:FILE, got "mnist"'],
+    [['train', '--data', `idx:${idxDir}`], 'lockstep: train-images-idx3-ubyte.gz: truncated IDX file: header promises 7840 bytes of uint8 data, found 100; re-download or re-install the data set'],
+    [['train', '--data', 'csv:ragged.csv'], 'lockstep: ragged.csv: Invalid Record Length: expect 3, got 2 on line 3'],
+    [['eval', '--checkpoint', 'missing.lockstep'], 'lockstep: cannot read the checkpoint missing.lockstep: ENOENT; check the path'],
+    [['train', '--out', '/proc/lockstep-cannot-write'], 'lockstep: cannot create the output folder /proc/lockstep-cannot-write: ENOENT; choose another --out'],
+    [['train', '--out', 'rows.csv/run'], 'lockstep: cannot create the output folder rows.csv/run: ENOTDIR; choose another --out'],
+  ])('%j', (args, message) => {
+    const { status, stdout, stderr } = lockstep(args);
+    expect(stderr).toBe(`${message}\n`);
+    expect(status).not.toBe(0);
+    expect(stdout).toBe('');
+  });
+
+  it('a truncated, a bit-flipped, a foreign and a future checkpoint, and one from a different model', () => {
+    const truncated = damaged('truncated.lockstep', (b) => b.subarray(0, b.length - 100));
+    const flipped = damaged('flipped.lockstep', (b) => {
+      const copy = Buffer.from(b);
+      copy[copy.length - 1000] ^= 0x10;
+      return copy;
+    });
+    const future = damaged('future.lockstep', (b) => {
+      const copy = Buffer.from(b);
+      copy.writeUInt32LE(9, 8);
+      return copy;
+    });
+    copyFileSync(join(work, 'rows.csv'), join(work, 'foreign.lockstep'));
+    const size = readFileSync(join(work, 'w1', 'checkpoint.lockstep')).length;
+    const cases: Array<[string[], string]> = [
+      [['eval', '--checkpoint', truncated], `lockstep: truncated.lockstep is truncated or has extra bytes: the header promises ${size} bytes, the file has ${size - 100}`],
+      [['eval', '--checkpoint', flipped], 'lockstep: flipped.lockstep is corrupted: its checksum does not match; use an earlier checkpoint'],
+      [['eval', '--checkpoint', 'foreign.lockstep'], 'lockstep: foreign.lockstep is not a lockstep checkpoint (no "LOCKSTEP" header)'],
+      [['eval', '--checkpoint', future], 'lockstep: future.lockstep has checkpoint format 9; this lockstep reads format 1, upgrade lockstep'],
+      [['train', '--resume', 'w1/checkpoint.lockstep', '--config', 'wide-config.json'], 'lockstep: hidden cannot change when resuming: w1/checkpoint.lockstep was trained with hidden [256,256]'],
+    ];
+    for (const [args, message] of cases) {
+      const { status, stderr } = lockstep(args);
+      expect(stderr).toBe(`${message}\n`);
+      expect(status).toBe(1);
+    }
+    expect(existsSync(join(work, 'w1', 'checkpoint.lockstep.tmp-'))).toBe(false);
+    expect(loadCheckpoint(join(work, 'w1', 'checkpoint.lockstep')).state.epoch).toBe(2);
+  });
+
+  it('--help and --version', () => {
+    const help = lockstep(['train', '--help']);
+    expect(help.status).toBe(0);
+    expect(help.stdout).toContain('lockstep train --resume runs/a/checkpoint.lockstep --epochs 6');
+    expect(lockstep(['--version']).stdout.trim()).toMatch(/^\d+\.\d+\.\d+$/);
+  });
+});
