@@ -1,5 +1,5 @@
-// lockstep's main job until the `lockstep` command lands: an MLP with two dropout layers trained on the
-// built-in data set on every core, reporting each epoch and a fingerprint of the final parameters.
+// The library version of a `lockstep train` run: an MLP with two dropout layers trained on the built-in
+// data set on every core, reporting each epoch and a fingerprint of the final parameters.
 // LOCKSTEP_WORKERS sets the worker count; every count prints the same fingerprint.
 import { createHash } from 'node:crypto';
 import { builtinDataset, sgd } from '@lockstep/core';

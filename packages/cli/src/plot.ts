@@ -12,14 +12,16 @@ export function learningCurvesSvg(history: readonly EpochMetrics[], title: strin
       const value = pick(m);
       return value === null ? [] : [[m.epoch, value] as [number, number]];
     });
-  const line = (name: string, axis: number, data: Array<[number, number]>, dashed: boolean) => ({
+  // Training in blue and solid, validation in orange and dashed, in both panels.
+  const line = (name: string, axis: number, data: Array<[number, number]>, validation: boolean) => ({
     name,
     type: 'line' as const,
     xAxisIndex: axis,
     yAxisIndex: axis,
     data,
     symbolSize: 6,
-    lineStyle: { type: dashed ? ('dashed' as const) : ('solid' as const) },
+    color: validation ? '#e8702a' : '#2f6fdf',
+    lineStyle: { type: validation ? ('dashed' as const) : ('solid' as const) },
   });
   chart.setOption({
     animation: false,
