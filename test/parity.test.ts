@@ -236,9 +236,11 @@ describe('PyTorch parity: 3 optimizer steps', () => {
       mlp.backward({ data: grad, shape: output.shape }, mask, scale);
       applyUpdate(config, { params: model.params, grads: model.grads, state }, step.step, config.lr);
       expectRelativelyClose(model.params, flat(step.params), `step ${step.step} params`);
+      // Two float32 trajectories with different summation orders drift apart by rounding; where a
+      // momentum buffer cancels down to 1e-3 that is ~4e-8 absolute, so the floor here is 1e-7.
       const stateNames = config.kind === 'sgd' ? ['momentumBuffer'] : ['expAvg', 'expAvgSq'];
       stateNames.forEach((name, slot) => {
-        expectRelativelyClose(state.subarray(slot * model.size, (slot + 1) * model.size), flat(step.state[name]), `step ${step.step} ${name}`);
+        expectRelativelyClose(state.subarray(slot * model.size, (slot + 1) * model.size), flat(step.state[name]), `step ${step.step} ${name}`, 1e-5, 1e-7);
       });
     }
   });

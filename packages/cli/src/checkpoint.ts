@@ -14,8 +14,6 @@ import { writeFileAtomic } from './files.js';
 const MAGIC = 'LOCKSTEP';
 export const CHECKPOINT_FORMAT = 1;
 const HEADER_BYTES = 8 + 4 + 4 + 32;
-/** Which matrix-product code produced the numbers; a later kernel family may round differently. */
-export const KERNEL_FAMILY = 'js-f64-accumulate';
 
 export interface Checkpoint {
   readonly config: RunConfig;

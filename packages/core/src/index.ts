@@ -12,6 +12,7 @@ export { softmaxRows } from './ops/softmax.js';
 export { Sequential } from './modules/sequential.js';
 export { dropout, applyMask, checkDropoutRate, trainScale, evalScale, type DropoutScaling, type DropoutOptions } from './ops/dropout.js';
 export { erf } from './ops/erf.js';
+export { matmul, rowMajor, transposed, KERNEL_FAMILY, type MatrixView } from './ops/matmul.js';
 export {
   initializer,
   kaimingUniform,

@@ -1,8 +1,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { EpochMetrics } from '@lockstep/core';
 import { Trainer } from '@lockstep/workers';
-import { KERNEL_FAMILY, loadCheckpoint, saveCheckpoint, type Checkpoint } from '../checkpoint.js';
+import { KERNEL_FAMILY, type EpochMetrics } from '@lockstep/core';
+import { loadCheckpoint, saveCheckpoint, type Checkpoint } from '../checkpoint.js';
 import { checkConfig, DEFAULT_CONFIG, defaultWorkers, readConfigFile, type RunConfig } from '../config.js';
 import { UserError } from '../errors.js';
 import { folderOf, makeFolder, writeFileAtomic } from '../files.js';
@@ -114,6 +114,9 @@ export async function trainCommand(flags: TrainFlags): Promise<number> {
   process.on('SIGINT', onSignal);
   try {
     if (checkpoint !== null) trainer.load(checkpoint);
+    if (checkpoint !== null && checkpoint.kernel !== KERNEL_FAMILY) {
+      reporter.info(`note: ${flags.resume} was written with the ${checkpoint.kernel} kernels and this lockstep uses ${KERNEL_FAMILY}; the resumed run will not match an uninterrupted one bit for bit`);
+    }
     const history = checkpoint === null ? [] : readHistory(metricsPath, trainer.state.epoch);
     reporter.info(
       `training ${spec.layers.length} layers (${trainer.params.length} parameters) on ${data.train.size} samples ` +

@@ -1,6 +1,6 @@
 import { checkInteger, LockstepError } from '../errors.js';
 import { initializer, type InitName } from '../init.js';
-import { addColumnSums, matmulTransposedB, transpose } from '../ops/matmul.js';
+import { addColumnSums, matmul, rowMajor, transposed } from '../ops/matmul.js';
 import { formatShape, Scratch, type Tensor } from '../tensor.js';
 import { Module, type ParameterSpec, type ParameterViews } from './module.js';
 
@@ -27,8 +27,6 @@ export class Linear extends Module {
   private input: Tensor | null = null;
   private readonly output = new Scratch();
   private readonly gradInput = new Scratch();
-  private readonly transposed = new Scratch();
-  private readonly transposedInput = new Scratch();
 
   constructor(options: LinearOptions) {
     super();
@@ -67,7 +65,8 @@ export class Linear extends Module {
     const rows = input.shape[0] ?? 0;
     if (input.shape.length !== 2 || input.shape[1] !== this.inFeatures) this.outputShape(input.shape.slice(1));
     const out = this.output.take(rows * this.outFeatures);
-    matmulTransposedB(input.data, weight.value, rows, this.inFeatures, this.outFeatures, out, this.bias?.value ?? null);
+    const inF = this.inFeatures;
+    matmul(rowMajor(input.data, inF), transposed(weight.value, inF), rows, inF, this.outFeatures, out, { bias: this.bias?.value ?? null });
     this.input = input;
     return { data: out, shape: [rows, this.outFeatures] };
   }
@@ -79,14 +78,11 @@ export class Linear extends Module {
     const rows = input.shape[0] ?? 0;
     const inF = this.inFeatures;
     const outF = this.outFeatures;
-    const gradT = transpose(gradOutput.data, rows, outF, this.transposed.take(outF * rows));
-    const inputT = transpose(input.data, rows, inF, this.transposedInput.take(inF * rows));
-    matmulTransposedB(gradT, inputT, outF, rows, inF, weight.grad, null, true);
+    matmul(transposed(gradOutput.data, outF), rowMajor(input.data, inF), outF, rows, inF, weight.grad, { accumulate: true });
     if (this.bias !== null) addColumnSums(gradOutput.data, rows, outF, this.bias.grad);
     if (!needInputGrad) return null;
-    const weightT = transpose(weight.value, outF, inF, this.transposedInput.take(inF * outF));
     const gradIn = this.gradInput.take(rows * inF);
-    matmulTransposedB(gradOutput.data, weightT, rows, outF, inF, gradIn);
+    matmul(rowMajor(gradOutput.data, outF), rowMajor(weight.value, inF), rows, outF, inF, gradIn);
     return { data: gradIn, shape: input.shape };
   }
 

@@ -1,72 +1,112 @@
-/**
- * Matrix products for dense layers, row-major over Float32Array storage with float64 accumulation.
- * All three products of a layer (X W^T, G^T X, G W) run through one dot-product kernel over
- * transposed copies: contiguous inner loops are what V8 compiles well. Each output element is summed
- * in one fixed order, so the same inputs give the same bits on every thread.
- */
+import { WASM_BASE64 } from './wasm/matmul.generated.js';
 
 /**
- * out[i, j] (+)= sum_p a[i, p] * b[j, p] (+ bias[j]): a is m x k, b is n x k, out is m x n.
- * With `accumulate`, the sum is added to what `out` holds instead of replacing it.
+ * Matrix products for dense layers on a WebAssembly SIMD kernel (wasm/matmul.wat). Operands are
+ * read through strides, so one call covers X W^T, G^T X and G W without transposing anything: the
+ * packing into the kernel's panels does that. Float32 arithmetic, each output summed in one fixed
+ * order: the same inputs give the same bits on every thread.
  */
-export function matmulTransposedB(
-  a: Float32Array,
-  b: Float32Array,
+
+/** Element (r, c) of a matrix is data[r * rowStride + c * colStride]. */
+export interface MatrixView {
+  readonly data: Float32Array;
+  readonly rowStride: number;
+  readonly colStride: number;
+}
+
+export function rowMajor(data: Float32Array, cols: number): MatrixView {
+  return { data, rowStride: cols, colStride: 1 };
+}
+
+/** The transpose of a row-major matrix with `cols` columns, as a view. */
+export function transposed(data: Float32Array, cols: number): MatrixView {
+  return { data, rowStride: 1, colStride: cols };
+}
+
+/** The name checkpoints record: another kernel family may round differently. */
+export const KERNEL_FAMILY = 'wasm-simd128-f32-mul-add';
+
+const A_ROWS = 4;
+const B_COLUMNS = 8;
+
+class SimdKernel {
+  private readonly memory: WebAssembly.Memory;
+  private readonly run: (a: number, b: number, c: number, m: number, k: number, n: number) => void;
+  private floats: Float32Array;
+
+  constructor() {
+    const instance = new WebAssembly.Instance(new WebAssembly.Module(Buffer.from(WASM_BASE64, 'base64')), {});
+    this.memory = instance.exports.memory as WebAssembly.Memory;
+    this.run = instance.exports.matmul as SimdKernel['run'];
+    this.floats = new Float32Array(this.memory.buffer);
+  }
+
+  /** Float offsets of the packed A, packed B and C regions, growing the memory when needed. */
+  private regions(aFloats: number, bFloats: number, cFloats: number): [number, number, number] {
+    const total = aFloats + bFloats + cFloats;
+    if (total > this.floats.length) {
+      const pages = Math.ceil((total * 4 - this.memory.buffer.byteLength) / 65536);
+      this.memory.grow(pages);
+      this.floats = new Float32Array(this.memory.buffer);
+    }
+    return [0, aFloats, aFloats + bFloats];
+  }
+
+  product(a: MatrixView, b: MatrixView, m: number, k: number, n: number, out: Float32Array, bias: Float32Array | null, accumulate: boolean): void {
+    const mPadded = Math.ceil(m / A_ROWS) * A_ROWS;
+    const nPadded = Math.ceil(n / B_COLUMNS) * B_COLUMNS;
+    const [aAt, bAt, cAt] = this.regions(mPadded * k, nPadded * k, mPadded * nPadded);
+    const f = this.floats;
+    pack(a, m, k, A_ROWS, f, aAt, true);
+    pack(b, n, k, B_COLUMNS, f, bAt, false);
+    this.run(4 * aAt, 4 * bAt, 4 * cAt, mPadded, k, nPadded);
+    for (let i = 0; i < m; i++) {
+      const from = cAt + i * nPadded;
+      const to = i * n;
+      if (accumulate) for (let j = 0; j < n; j++) out[to + j] += f[from + j];
+      else if (bias !== null) for (let j = 0; j < n; j++) out[to + j] = f[from + j] + bias[j];
+      else for (let j = 0; j < n; j++) out[to + j] = f[from + j];
+    }
+  }
+}
+
+/**
+ * Packs `lines` rows of A (byRows) or columns of B into panels of `width` lines: panel q holds, for
+ * each step p < k, the `width` values of lines q*width .. q*width + width - 1 at p (0 past the end).
+ */
+function pack(view: MatrixView, lines: number, k: number, width: number, out: Float32Array, at: number, byRows: boolean): void {
+  const { data } = view;
+  const lineStride = byRows ? view.rowStride : view.colStride;
+  const stepStride = byRows ? view.colStride : view.rowStride;
+  const padded = Math.ceil(lines / width) * width;
+  for (let line = 0; line < padded; line++) {
+    const panel = at + Math.floor(line / width) * width * k + (line % width);
+    if (line >= lines) {
+      for (let p = 0; p < k; p++) out[panel + p * width] = 0;
+      continue;
+    }
+    const source = line * lineStride;
+    for (let p = 0; p < k; p++) out[panel + p * width] = data[source + p * stepStride];
+  }
+}
+
+let kernel: SimdKernel | null = null;
+
+/**
+ * out (m x n) = A (m x k) B (k x n) (+ bias), or out += A B with `accumulate`. One kernel instance
+ * per thread.
+ */
+export function matmul(
+  a: MatrixView,
+  b: MatrixView,
   m: number,
   k: number,
   n: number,
   out: Float32Array,
-  bias: Float32Array | null = null,
-  accumulate = false,
+  options: { bias?: Float32Array | null; accumulate?: boolean } = {},
 ): void {
-  const evenN = n & ~1;
-  for (let i = 0; i + 1 < m; i += 2) {
-    const a0 = i * k;
-    const a1 = a0 + k;
-    const o0 = i * n;
-    const o1 = o0 + n;
-    for (let j = 0; j < evenN; j += 2) {
-      const b0 = j * k;
-      const b1 = b0 + k;
-      let s00 = 0, s01 = 0, s10 = 0, s11 = 0;
-      for (let p = 0; p < k; p++) {
-        const x0 = a[a0 + p], x1 = a[a1 + p], y0 = b[b0 + p], y1 = b[b1 + p];
-        s00 += x0 * y0; s01 += x0 * y1; s10 += x1 * y0; s11 += x1 * y1;
-      }
-      store(out, o0 + j, s00, bias, j, accumulate);
-      store(out, o0 + j + 1, s01, bias, j + 1, accumulate);
-      store(out, o1 + j, s10, bias, j, accumulate);
-      store(out, o1 + j + 1, s11, bias, j + 1, accumulate);
-    }
-    for (let j = evenN; j < n; j++) {
-      store(out, o0 + j, dot(a, a0, b, j * k, k), bias, j, accumulate);
-      store(out, o1 + j, dot(a, a1, b, j * k, k), bias, j, accumulate);
-    }
-  }
-  if (m & 1) {
-    const i = m - 1;
-    for (let j = 0; j < n; j++) store(out, i * n + j, dot(a, i * k, b, j * k, k), bias, j, accumulate);
-  }
-}
-
-function store(out: Float32Array, at: number, sum: number, bias: Float32Array | null, j: number, accumulate: boolean): void {
-  const value = bias === null ? sum : sum + bias[j];
-  out[at] = accumulate ? out[at] + value : value;
-}
-
-function dot(a: Float32Array, aAt: number, b: Float32Array, bAt: number, k: number): number {
-  let sum = 0;
-  for (let p = 0; p < k; p++) sum += a[aAt + p] * b[bAt + p];
-  return sum;
-}
-
-/** out (cols x rows) = the transpose of src (rows x cols). */
-export function transpose(src: Float32Array, rows: number, cols: number, out: Float32Array): Float32Array {
-  for (let r = 0; r < rows; r++) {
-    const at = r * cols;
-    for (let c = 0; c < cols; c++) out[c * rows + r] = src[at + c];
-  }
-  return out;
+  kernel ??= new SimdKernel();
+  kernel.product(a, b, m, k, n, out, options.bias ?? null, options.accumulate ?? false);
 }
 
 /** out[j] += sum_i g[i, j]: the bias gradient. */
