@@ -29,64 +29,58 @@ export const KERNEL_FAMILY = 'wasm-simd128-f32-mul-add';
 const A_ROWS = 4;
 const B_COLUMNS = 8;
 
+type KernelFunction = (...args: number[]) => void;
+
 class SimdKernel {
   private readonly memory: WebAssembly.Memory;
-  private readonly run: (a: number, b: number, c: number, m: number, k: number, n: number) => void;
+  private readonly multiply: KernelFunction;
+  private readonly packPanels: KernelFunction;
   private floats: Float32Array;
 
   constructor() {
     const instance = new WebAssembly.Instance(new WebAssembly.Module(Buffer.from(WASM_BASE64, 'base64')), {});
     this.memory = instance.exports.memory as WebAssembly.Memory;
-    this.run = instance.exports.matmul as SimdKernel['run'];
+    this.multiply = instance.exports.matmul as KernelFunction;
+    this.packPanels = instance.exports.pack as KernelFunction;
     this.floats = new Float32Array(this.memory.buffer);
   }
 
-  /** Float offsets of the packed A, packed B and C regions, growing the memory when needed. */
-  private regions(aFloats: number, bFloats: number, cFloats: number): [number, number, number] {
-    const total = aFloats + bFloats + cFloats;
+  /** Float offsets of consecutive regions of the given sizes, growing the memory when needed. */
+  private regions(sizes: number[]): number[] {
+    const offsets: number[] = [];
+    let total = 0;
+    for (const size of sizes) {
+      offsets.push(total);
+      total += Math.ceil(size / 4) * 4;
+    }
     if (total > this.floats.length) {
-      const pages = Math.ceil((total * 4 - this.memory.buffer.byteLength) / 65536);
-      this.memory.grow(pages);
+      this.memory.grow(Math.ceil((total * 4 - this.memory.buffer.byteLength) / 65536));
       this.floats = new Float32Array(this.memory.buffer);
     }
-    return [0, aFloats, aFloats + bFloats];
+    return offsets;
   }
 
+  /**
+   * Copies both operands into the kernel's memory, packs them into panels there (wasm `pack`),
+   * multiplies (wasm `matmul`), and copies the product out with the bias added or accumulated.
+   */
   product(a: MatrixView, b: MatrixView, m: number, k: number, n: number, out: Float32Array, bias: Float32Array | null, accumulate: boolean): void {
     const mPadded = Math.ceil(m / A_ROWS) * A_ROWS;
     const nPadded = Math.ceil(n / B_COLUMNS) * B_COLUMNS;
-    const [aAt, bAt, cAt] = this.regions(mPadded * k, nPadded * k, mPadded * nPadded);
+    const [rawA, rawB, packedA, packedB, c] = this.regions([a.data.length, b.data.length, mPadded * k, nPadded * k, mPadded * nPadded]);
     const f = this.floats;
-    pack(a, m, k, A_ROWS, f, aAt, true);
-    pack(b, n, k, B_COLUMNS, f, bAt, false);
-    this.run(4 * aAt, 4 * bAt, 4 * cAt, mPadded, k, nPadded);
+    f.set(a.data, rawA);
+    f.set(b.data, rawB);
+    this.packPanels(4 * rawA, m, k, A_ROWS, a.rowStride, a.colStride, 4 * packedA);
+    this.packPanels(4 * rawB, n, k, B_COLUMNS, b.colStride, b.rowStride, 4 * packedB);
+    this.multiply(4 * packedA, 4 * packedB, 4 * c, mPadded, k, nPadded);
     for (let i = 0; i < m; i++) {
-      const from = cAt + i * nPadded;
+      const from = c + i * nPadded;
       const to = i * n;
       if (accumulate) for (let j = 0; j < n; j++) out[to + j] += f[from + j];
       else if (bias !== null) for (let j = 0; j < n; j++) out[to + j] = f[from + j] + bias[j];
       else for (let j = 0; j < n; j++) out[to + j] = f[from + j];
     }
-  }
-}
-
-/**
- * Packs `lines` rows of A (byRows) or columns of B into panels of `width` lines: panel q holds, for
- * each step p < k, the `width` values of lines q*width .. q*width + width - 1 at p (0 past the end).
- */
-function pack(view: MatrixView, lines: number, k: number, width: number, out: Float32Array, at: number, byRows: boolean): void {
-  const { data } = view;
-  const lineStride = byRows ? view.rowStride : view.colStride;
-  const stepStride = byRows ? view.colStride : view.rowStride;
-  const padded = Math.ceil(lines / width) * width;
-  for (let line = 0; line < padded; line++) {
-    const panel = at + Math.floor(line / width) * width * k + (line % width);
-    if (line >= lines) {
-      for (let p = 0; p < k; p++) out[panel + p * width] = 0;
-      continue;
-    }
-    const source = line * lineStride;
-    for (let p = 0; p < k; p++) out[panel + p * width] = data[source + p * stepStride];
   }
 }
 

@@ -25,14 +25,19 @@ export function applyUpdate(
 
 function sgdUpdate(config: SgdConfig, { params, grads, state }: UpdateBuffers, t: number, lr: number, from: number, to: number): void {
   const { momentum, dampening, nesterov, weightDecay } = config;
+  if (momentum === 0) {
+    for (let i = from; i < to; i++) params[i] = params[i] - lr * (grads[i] + weightDecay * params[i]);
+    return;
+  }
+  // Branches hoisted out of the loop: this runs over every parameter at every step.
+  const keep = t === 1 ? 0 : momentum;
+  const scale = t === 1 ? 1 : 1 - dampening;
+  const lookahead = nesterov ? momentum : 0;
   for (let i = from; i < to; i++) {
-    let d = grads[i] + weightDecay * params[i];
-    if (momentum !== 0) {
-      const buf = Math.fround(t === 1 ? d : momentum * state[i] + (1 - dampening) * d);
-      state[i] = buf;
-      d = nesterov ? d + momentum * buf : buf;
-    }
-    params[i] = params[i] - lr * d;
+    const d = grads[i] + weightDecay * params[i];
+    const buf = Math.fround(keep * state[i] + scale * d);
+    state[i] = buf;
+    params[i] = params[i] - lr * (nesterov ? d + lookahead * buf : buf);
   }
 }
 

@@ -71,4 +71,43 @@
             (local.set $j (i32.add (local.get $j) (i32.const 8)))
             (br $columns)))
         (local.set $i (i32.add (local.get $i) (i32.const 4)))
-        (br $rows)))))
+        (br $rows))))
+  ;; Packs `lines` lines of a matrix at $src into panels of $width lines at $dst: panel q holds, for
+  ;; each step p < $k, the values of lines q*width .. q*width+width-1 at p; lines past the end are 0.
+  ;; Element (line, p) of the source is at $src + 4 * (line * $lineStride + p * $stepStride).
+  (func (export "pack") (param $src i32) (param $lines i32) (param $k i32) (param $width i32)
+        (param $lineStride i32) (param $stepStride i32) (param $dst i32)
+    (local $line i32) (local $padded i32) (local $out i32) (local $in i32) (local $end i32)
+    (local $outStep i32) (local $inStep i32)
+    (local.set $padded (i32.mul (i32.div_u (i32.add (local.get $lines) (i32.sub (local.get $width) (i32.const 1))) (local.get $width)) (local.get $width)))
+    (local.set $outStep (i32.shl (local.get $width) (i32.const 2)))
+    (local.set $inStep (i32.shl (local.get $stepStride) (i32.const 2)))
+    (local.set $line (i32.const 0))
+    (block $linesDone
+      (loop $lineLoop
+        (br_if $linesDone (i32.ge_u (local.get $line) (local.get $padded)))
+        (local.set $out (i32.add (local.get $dst) (i32.shl
+          (i32.add (i32.mul (i32.mul (i32.div_u (local.get $line) (local.get $width)) (local.get $width)) (local.get $k))
+                   (i32.rem_u (local.get $line) (local.get $width)))
+          (i32.const 2))))
+        (local.set $end (i32.add (local.get $out) (i32.mul (local.get $k) (local.get $outStep))))
+        (local.set $in (i32.add (local.get $src) (i32.shl (i32.mul (local.get $line) (local.get $lineStride)) (i32.const 2))))
+        (if (i32.lt_u (local.get $line) (local.get $lines))
+          (then
+            (block $copyDone
+              (loop $copy
+                (br_if $copyDone (i32.ge_u (local.get $out) (local.get $end)))
+                (f32.store (local.get $out) (f32.load (local.get $in)))
+                (local.set $out (i32.add (local.get $out) (local.get $outStep)))
+                (local.set $in (i32.add (local.get $in) (local.get $inStep)))
+                (br $copy))))
+          (else
+            (block $zeroDone
+              (loop $zero
+                (br_if $zeroDone (i32.ge_u (local.get $out) (local.get $end)))
+                (f32.store (local.get $out) (f32.const 0))
+                (local.set $out (i32.add (local.get $out) (local.get $outStep)))
+                (br $zero)))))
+        (local.set $line (i32.add (local.get $line) (i32.const 1)))
+        (br $lineLoop))))
+)
