@@ -148,19 +148,20 @@ class MaskedMlp {
     const context = { key: [0, 0] as const, step: 0, samples: [] };
     const hidden = this.relu.forward(this.first.forward({ data: f32(input), shape: input.shape }), context);
     this.masked = new Float32Array(hidden.data.length);
-    applyMask(hidden.data, mask, scale, this.masked);
+    applyMask(hidden.data, multipliers(mask, scale), this.masked);
     return this.second.forward({ data: this.masked, shape: hidden.shape });
   }
 
   backward(gradOutput: { data: Float32Array; shape: readonly number[] }, mask: Uint8Array, scale: number): void {
     const gradMasked = this.second.backward(gradOutput, true)!;
     const gradHidden = new Float32Array(gradMasked.data.length);
-    applyMask(gradMasked.data, mask, scale, gradHidden);
+    applyMask(gradMasked.data, multipliers(mask, scale), gradHidden);
     this.first.backward(this.relu.backward({ data: gradHidden, shape: gradMasked.shape }, true)!, false);
   }
 }
 
 const toMask = (t: FixtureTensor): Uint8Array => Uint8Array.from(t.data);
+const multipliers = (mask: Uint8Array, scale: number): Float32Array => Float32Array.from(mask, (keep) => keep * scale);
 
 describe('PyTorch parity: dropout scalings with an explicit mask', () => {
   const d = readFixture<{

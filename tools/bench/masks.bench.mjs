@@ -71,7 +71,7 @@ const order = permutation(rootKey(SEED), TRAIN_SAMPLES);
 const batches = Array.from({ length: Math.floor(TRAIN_SAMPLES / BATCH) }, (_, i) =>
   order.subarray(i * BATCH, (i + 1) * BATCH),
 );
-const mask = new Uint8Array(BATCH * UNITS);
+const mask = new Float32Array(BATCH * UNITS);
 
 function runSteps(candidate, firstStep, steps, p) {
   for (let step = firstStep; step < firstStep + steps; step++) {

@@ -25,7 +25,7 @@ export class Dropout extends Module {
   readonly kind = 'Dropout';
   readonly p: number;
   readonly scaling: DropoutScaling;
-  private mask = new Uint8Array(0);
+  private mask = new Float32Array(0);
   private trainedForward = false;
   private readonly outputs = new Scratch();
   private readonly gradInputs = new Scratch();
@@ -51,11 +51,11 @@ export class Dropout extends Module {
     if (context.samples.length !== rows) {
       throw new LockstepError('E_SHAPE', `${this.describe()}: ${rows} rows but ${context.samples.length} sample indices`);
     }
-    if (this.mask.length < input.data.length) this.mask = new Uint8Array(input.data.length);
+    if (this.mask.length < input.data.length) this.mask = new Float32Array(input.data.length);
     const mask = this.mask.subarray(0, input.data.length);
     const units = rows === 0 ? 0 : input.data.length / rows;
-    fillBatchMask(layerMaskKey(context.key, this.path), context.step, context.samples, units, this.p, mask);
-    applyMask(input.data, mask, trainScale(this.p, this.scaling), out);
+    fillBatchMask(layerMaskKey(context.key, this.path), context.step, context.samples, units, this.p, mask, trainScale(this.p, this.scaling));
+    applyMask(input.data, mask, out);
     return { data: out, shape: input.shape };
   }
 
@@ -63,7 +63,7 @@ export class Dropout extends Module {
     if (!needInputGrad) return null;
     const gradIn = this.gradInputs.take(gradOutput.data.length);
     if (this.trainedForward) {
-      applyMask(gradOutput.data, this.mask.subarray(0, gradIn.length), trainScale(this.p, this.scaling), gradIn);
+      applyMask(gradOutput.data, this.mask.subarray(0, gradIn.length), gradIn);
     } else {
       scaleInto(gradOutput.data, evalScale(this.p, this.scaling), gradIn);
     }

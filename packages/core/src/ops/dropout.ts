@@ -35,9 +35,12 @@ export function evalScale(p: number, scaling: DropoutScaling): number {
   return scaling === 'classic' ? 1 - p : 1;
 }
 
-/** out[i] = x[i] * scale where mask[i] = 1, else 0. Also the backward pass, with x = the output gradient. */
-export function applyMask(x: Float32Array, mask: Uint8Array, scale: number, out: Float32Array): void {
-  for (let i = 0; i < x.length; i++) out[i] = mask[i] === 1 ? x[i] * scale : 0;
+/**
+ * out[i] = x[i] * multipliers[i], where a multiplier is 0 (dropped) or the kept units' scale. Also the
+ * backward pass, with x = the output gradient. Branch-free: a random mask defeats branch prediction.
+ */
+export function applyMask(x: Float32Array, multipliers: Float32Array, out: Float32Array): void {
+  for (let i = 0; i < x.length; i++) out[i] = x[i] * multipliers[i];
 }
 
 export function scaleInto(x: Float32Array, scale: number, out: Float32Array): void {
@@ -54,8 +57,8 @@ export interface DropoutOptions {
   samples: ArrayLike<number>;
 }
 
-/** Pure dropout over a batch: returns a new tensor and, in training, the keep mask it used. */
-export function dropout(x: Tensor, p: number, options: DropoutOptions): { output: Tensor; mask: Uint8Array | null } {
+/** Pure dropout over a batch: returns a new tensor and, in training, the multipliers it used. */
+export function dropout(x: Tensor, p: number, options: DropoutOptions): { output: Tensor; mask: Float32Array | null } {
   checkDropoutRate(p);
   const scaling = checkScaling(options.scaling ?? 'inverted');
   const out = new Float32Array(x.data.length);
@@ -68,7 +71,7 @@ export function dropout(x: Tensor, p: number, options: DropoutOptions): { output
     throw new LockstepError('E_SHAPE', `dropout: ${rows} rows but ${options.samples.length} sample indices`);
   }
   const units = rows === 0 ? 0 : x.data.length / rows;
-  const mask = fillBatchMask(options.key, options.step, options.samples, units, p, new Uint8Array(x.data.length));
-  applyMask(x.data, mask, trainScale(p, scaling), out);
+  const mask = fillBatchMask(options.key, options.step, options.samples, units, p, new Float32Array(x.data.length), trainScale(p, scaling));
+  applyMask(x.data, mask, out);
   return { output: { data: out, shape: x.shape }, mask };
 }

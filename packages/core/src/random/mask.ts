@@ -24,11 +24,12 @@ export function dropThreshold(p: number): number {
 const pair = new Uint32Array(2);
 
 /**
- * Writes 1 (keep) or 0 (drop) for `units` units of one sample into mask[at .. at + units).
- * Unit u uses word (u & 1) of Threefry-2x32-20 at counter (u >> 1, 0) under the sample's key; the
- * rounds are spelled out here (the same as `threefry2x32`) because this is dropout's hot loop.
+ * Writes `kept` (a kept unit's multiplier: 1, or the dropout scale) or 0 (dropped) for `units` units
+ * of one sample into mask[at .. at + units). Unit u uses word (u & 1) of Threefry-2x32-20 at counter
+ * (u >> 1, 0) under the sample's key; the rounds are spelled out here (the same as `threefry2x32`)
+ * because this is dropout's hot loop.
  */
-export function fillSampleMask(sampleKey: Key, threshold: number, mask: Uint8Array, at: number, units: number): void {
+export function fillSampleMask(sampleKey: Key, threshold: number, kept: number, mask: Float32Array, at: number, units: number): void {
   const k0 = sampleKey[0] | 0;
   const k1 = sampleKey[1] | 0;
   const k2 = (0x1bd11bda ^ k0 ^ k1) | 0;
@@ -60,14 +61,14 @@ export function fillSampleMask(sampleKey: Key, threshold: number, mask: Uint8Arr
     x0 = (x0 + x1) | 0; x1 = ((x1 << 26) | (x1 >>> 6)) ^ x0;
     x0 = (x0 + x1) | 0; x1 = ((x1 << 6) | (x1 >>> 26)) ^ x0;
     x0 = (x0 + k2) | 0; x1 = (x1 + k0 + 5) | 0;
-    mask[at + u] = x0 >>> 0 >= threshold ? 1 : 0;
-    if (u + 1 < units) mask[at + u + 1] = x1 >>> 0 >= threshold ? 1 : 0;
+    mask[at + u] = x0 >>> 0 >= threshold ? kept : 0;
+    if (u + 1 < units) mask[at + u + 1] = x1 >>> 0 >= threshold ? kept : 0;
   }
 }
 
 /**
- * Fills the keep mask of a batch: row r belongs to global sample samples[r] and has `unitsPerSample`
- * units. `layerKey` comes from `layerMaskKey`.
+ * Fills the mask of a batch: row r belongs to global sample samples[r] and has `unitsPerSample`
+ * units; kept units get `kept` (default 1), dropped ones 0. `layerKey` comes from `layerMaskKey`.
  */
 export function fillBatchMask(
   layerKey: Key,
@@ -75,12 +76,13 @@ export function fillBatchMask(
   samples: ArrayLike<number>,
   unitsPerSample: number,
   p: number,
-  mask: Uint8Array,
-): Uint8Array {
+  mask: Float32Array,
+  kept = 1,
+): Float32Array {
   const stepKey = foldIn(layerKey, step);
   const threshold = dropThreshold(p);
   for (let row = 0; row < samples.length; row++) {
-    fillSampleMask(foldIn(stepKey, samples[row]), threshold, mask, row * unitsPerSample, unitsPerSample);
+    fillSampleMask(foldIn(stepKey, samples[row]), threshold, kept, mask, row * unitsPerSample, unitsPerSample);
   }
   return mask;
 }

@@ -1,0 +1,189 @@
+"""PyTorch reference numbers for lockstep's benchmark (Debian PyTorch 1.13, CPU).
+
+Run with Debian's interpreter:
+  /usr/bin/python3 tools/bench/torch_reference.py --threads N --what WHAT
+      [--samples S] [--reps R] [--data DIR]
+
+WHAT:
+  train            one epoch (or the first S samples) of the reference MLP
+                   784-512-512-10 with ReLU and Dropout(0.5), CrossEntropyLoss,
+                   SGD(lr=0.05, momentum=0.9), batch 128, reshuffled each epoch.
+                   samples/s of the training loop only (shuffle, batch gather,
+                   forward, backward, step); data loading is not timed.
+  train-nodropout  the same MLP without the dropout layers.
+  eval             forward only (model.eval(), torch.no_grad()), batch 1024.
+  matmul           float32 GFLOP/s (2*n^3 per product) of X @ W.T, X.T @ G and
+                   G @ W for square n = 512 and 1024; each run repeats the
+                   product for at least 0.3 s.
+Each of the R reps (default 3) is timed on its own; the median is reported.
+
+Data: Fashion-MNIST training set (IDX, gzip) from --data, scaled to [0, 1];
+if missing, 60,000 seeded random samples ("data": "random").
+
+Prints exactly one JSON line on stdout (also naming the BLAS library mapped
+into this process, read from /proc/self/maps, and the OpenBLAS/OpenMP
+environment variables); logs go to stderr; bad usage or missing torch: one
+line on stderr, exit code 2.
+"""
+import argparse, gzip, json, os, statistics, sys, time
+
+WHATS = ("train", "train-nodropout", "eval", "matmul")
+ENV_KEYS = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "OMP_NUM_THREADS")
+
+
+def fail(msg):
+    print(f"torch_reference: {msg}", file=sys.stderr)
+    sys.exit(2)
+
+
+class Parser(argparse.ArgumentParser):
+    def error(self, message):  # one line on stderr, exit 2
+        fail(message)
+
+
+def parse_args():
+    p = Parser(description="PyTorch reference benchmark for lockstep")
+    p.add_argument("--threads", type=int, required=True)
+    p.add_argument("--what", choices=WHATS, required=True)
+    p.add_argument("--samples", type=int, default=None)
+    p.add_argument("--reps", type=int, default=3)
+    p.add_argument("--data", default="/usr/share/datasets/fashion-mnist")
+    a = p.parse_args()
+    if a.threads < 1 or a.reps < 1 or (a.samples is not None and a.samples < 1):
+        fail("--threads, --reps and --samples must be positive")
+    return a
+
+
+def load_data(torch, np, data_dir, samples):
+    """Returns (images float32 [N,1,28,28] in [0,1], labels int64 [N], source)."""
+    img = os.path.join(data_dir, "train-images-idx3-ubyte.gz")
+    lab = os.path.join(data_dir, "train-labels-idx1-ubyte.gz")
+    if os.path.exists(img) and os.path.exists(lab):
+        with gzip.open(img, "rb") as f:
+            raw = f.read()
+        magic, n, rows, cols = np.frombuffer(raw, ">u4", 4, 0)
+        if magic != 2051:
+            fail(f"bad IDX magic {magic} in {img}")
+        x = np.frombuffer(raw, np.uint8, n * rows * cols, 16).reshape(n, 1, rows, cols)
+        with gzip.open(lab, "rb") as f:
+            raw = f.read()
+        if np.frombuffer(raw, ">u4", 1, 0)[0] != 2049:
+            fail(f"bad IDX magic in {lab}")
+        y = np.frombuffer(raw, np.uint8, n, 8)
+        x, y, source = torch.from_numpy(x.astype(np.float32) / 255.0), torch.from_numpy(y.astype(np.int64)), "fashion-mnist"
+    else:
+        print(f"torch_reference: {data_dir} has no Fashion-MNIST, using random data", file=sys.stderr)
+        g = torch.Generator().manual_seed(1234)
+        x = torch.rand(60000, 1, 28, 28, generator=g)
+        y = torch.randint(0, 10, (60000,), generator=g)
+        source = "random"
+    if samples is not None:
+        x, y = x[:samples].contiguous(), y[:samples].contiguous()
+    return x, y, source
+
+
+def make_model(nn, dropout):
+    drop = (lambda: [nn.Dropout(0.5)]) if dropout else (lambda: [])
+    return nn.Sequential(nn.Flatten(), nn.Linear(784, 512), nn.ReLU(), *drop(),
+                         nn.Linear(512, 512), nn.ReLU(), *drop(), nn.Linear(512, 10))
+
+
+def run_train(torch, x, y, dropout):
+    torch.manual_seed(0)
+    model = make_model(torch.nn, dropout).train()
+    opt = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
+    loss_fn = torch.nn.CrossEntropyLoss()
+    n = x.shape[0]
+    t0 = time.perf_counter()
+    perm = torch.randperm(n)
+    for i in range(0, n, 128):
+        idx = perm[i:i + 128]
+        opt.zero_grad()
+        loss = loss_fn(model(x[idx]), y[idx])
+        loss.backward()
+        opt.step()
+    return n / (time.perf_counter() - t0)
+
+
+def run_eval(torch, x):
+    torch.manual_seed(0)
+    model = make_model(torch.nn, True).eval()
+    n = x.shape[0]
+    with torch.no_grad():
+        model(x[:1024])  # warm-up
+        t0 = time.perf_counter()
+        for i in range(0, n, 1024):
+            model(x[i:i + 1024])
+        return n / (time.perf_counter() - t0)
+
+
+def run_matmul(torch, reps):
+    g = torch.Generator().manual_seed(0)
+    out = {}
+    for n in (512, 1024):
+        X, W, G = (torch.rand(n, n, generator=g) for _ in range(3))
+        ops = {"xwT": lambda: X @ W.t(), "xTg": lambda: X.t() @ G, "gw": lambda: G @ W}
+        res = {}
+        for name, op in ops.items():
+            op()  # warm-up
+            runs = []
+            for _ in range(reps):
+                count, t0 = 0, time.perf_counter()
+                while True:
+                    op()
+                    count += 1
+                    dt = time.perf_counter() - t0
+                    if dt >= 0.3:
+                        break
+                runs.append(2.0 * n ** 3 * count / dt / 1e9)
+            res[name] = round(statistics.median(runs), 2)
+        out[str(n)] = res
+    return out
+
+
+def mapped_blas():
+    """BLAS-like shared libraries mapped into this process, primary first."""
+    libs = []
+    with open("/proc/self/maps") as f:
+        for line in f:
+            path = line.split()[-1] if len(line.split()) >= 6 else ""
+            base = os.path.basename(path).lower()
+            if any(k in base for k in ("blas", "mkl", "blis", "lapack")) and path not in libs:
+                libs.append(path)
+    libs.sort(key=lambda p: 0 if os.path.basename(p).startswith("libblas") else 1)
+    return libs
+
+
+def main():
+    args = parse_args()
+    try:
+        import numpy as np
+        import torch
+    except ImportError as e:
+        fail(f"cannot import torch/numpy ({e}); run with /usr/bin/python3")
+    try:
+        torch.set_num_interop_threads(1)
+    except RuntimeError as e:
+        print(f"torch_reference: set_num_interop_threads(1) refused: {e}", file=sys.stderr)
+    torch.set_num_threads(args.threads)
+    torch.rand(64, 64) @ torch.rand(64, 64)  # make sure the BLAS is loaded and mapped
+    result = {"what": args.what, "threads": torch.get_num_threads()}
+    if args.what == "matmul":
+        result["gflops"] = run_matmul(torch, args.reps)
+    else:
+        x, y, source = load_data(torch, np, args.data, args.samples)
+        if args.what == "eval":
+            reps = [run_eval(torch, x) for _ in range(args.reps)]
+        else:
+            run_train(torch, x[:256], y[:256], args.what == "train")  # untimed warm-up
+            reps = [run_train(torch, x, y, args.what == "train") for _ in range(args.reps)]
+        result.update(samplesPerSecond=round(statistics.median(reps), 1),
+                      reps=[round(r, 1) for r in reps], samples=x.shape[0], data=source)
+    libs = mapped_blas()
+    result.update(blas=libs[0] if libs else None, blasLibs=libs,
+                  env={k: os.environ.get(k) for k in ENV_KEYS}, torch=torch.__version__)
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()
