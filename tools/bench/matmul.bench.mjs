@@ -1,0 +1,47 @@
+/**
+ * GFLOP/s of the three dense-layer products (X W^T, X^T G, G W) at n = 512 and 1024 (square
+ * matrices), lockstep's kernel on one thread, median of 5 repetitions of at least 0.3 s each, and
+ * PyTorch's on one thread with the ratio when Debian's python3-torch is installed.
+ */
+import { matmul, rowMajor, transposed, KERNEL_FAMILY } from '../../packages/core/dist/index.js';
+import { pytorch, pytorchAvailable } from './pytorch.mjs';
+
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const random = (n) => Float32Array.from({ length: n }, (_, i) => Math.sin(i * 12.9898) * 0.5);
+
+const shapes = {
+  xwT: (x, w, out, n) => matmul(rowMajor(x, n), transposed(w, n), n, n, n, out),
+  xTg: (x, g, out, n) => matmul(transposed(x, n), rowMajor(g, n), n, n, n, out),
+  gw: (g, w, out, n) => matmul(rowMajor(g, n), rowMajor(w, n), n, n, n, out),
+};
+
+function gflops(run, n) {
+  const a = random(n * n);
+  const b = random(n * n).reverse();
+  const out = new Float32Array(n * n);
+  run(a, b, out, n);
+  const reps = [];
+  for (let r = 0; r < 5; r++) {
+    let calls = 0;
+    const started = performance.now();
+    while (performance.now() - started < 300) {
+      run(a, b, out, n);
+      calls++;
+    }
+    reps.push((2 * n ** 3 * calls) / ((performance.now() - started) / 1000) / 1e9);
+  }
+  return median(reps);
+}
+
+const torch = pytorchAvailable() ? pytorch(['--what', 'matmul', '--threads', '1', '--reps', '3']) : null;
+console.log(`matrix products, 1 thread, GFLOP/s (lockstep kernel: ${KERNEL_FAMILY})`);
+if (torch !== null) console.log(`PyTorch ${torch.torch}, BLAS found at ${torch.blas}`);
+console.log('shape      n  lockstep' + (torch === null ? '' : '  PyTorch  lockstep/PyTorch'));
+for (const n of [512, 1024]) {
+  for (const [name, run] of Object.entries(shapes)) {
+    const ours = gflops(run, n);
+    const theirs = torch?.gflops[String(n)][name];
+    const tail = theirs === undefined ? '' : `  ${theirs.toFixed(1).padStart(7)}  ${(ours / theirs).toFixed(2).padStart(16)}`;
+    console.log(`${name.padEnd(5)} ${String(n).padStart(6)}  ${ours.toFixed(1).padStart(8)}${tail}`);
+  }
+}

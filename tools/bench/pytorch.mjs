@@ -1,0 +1,21 @@
+// Runs tools/bench/torch_reference.py with Debian's PyTorch when it is installed. OPENBLAS_CORETYPE and
+// OPENBLAS_L2_SIZE are unset for that process only: set on this machine, they slow OpenBLAS down.
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+
+const PYTHON = '/usr/bin/python3';
+const SCRIPT = new URL('./torch_reference.py', import.meta.url).pathname;
+
+export function pytorchAvailable() {
+  return existsSync(PYTHON) && spawnSync(PYTHON, ['-c', 'import torch'], { stdio: 'ignore' }).status === 0;
+}
+
+/** One measurement from the PyTorch reference, as the parsed JSON line it prints. */
+export function pytorch(args) {
+  const env = { ...process.env };
+  delete env.OPENBLAS_CORETYPE;
+  delete env.OPENBLAS_L2_SIZE;
+  const result = spawnSync(PYTHON, [SCRIPT, ...args], { env, encoding: 'utf8' });
+  if (result.status !== 0) throw new Error(`torch_reference.py ${args.join(' ')} failed: ${result.stderr.trim()}`);
+  return JSON.parse(result.stdout);
+}
