@@ -2,32 +2,48 @@
 
 Run with Debian's interpreter:
   /usr/bin/python3 tools/bench/torch_reference.py --threads N --what WHAT
-      [--samples S] [--reps R] [--data DIR]
+      [--model mlp|cnn] [--samples S] [--reps R] [--epochs E] [--data DIR]
+
+MODEL (default mlp):
+  mlp   Flatten -> Linear(784, 512) -> ReLU -> Dropout(0.5) -> Linear(512, 512)
+        -> ReLU -> Dropout(0.5) -> Linear(512, 10)
+  cnn   input NCHW [N, 1, 28, 28]:
+        Conv2d(1, 16, 3, padding=1) -> ReLU -> MaxPool2d(2)
+        -> Conv2d(16, 32, 3, padding=1) -> ReLU -> MaxPool2d(2) -> Dropout2d(0.1)
+        -> Flatten -> Linear(32*7*7, 128) -> ReLU -> Dropout(0.5) -> Linear(128, 10)
+  Both: CrossEntropyLoss, SGD(lr=0.05, momentum=0.9), batch 128, reshuffled
+  each epoch; eval batch 1024; torch.manual_seed(0) before building the model.
 
 WHAT:
-  train            one epoch (or the first S samples) of the reference MLP
-                   784-512-512-10 with ReLU and Dropout(0.5), CrossEntropyLoss,
-                   SGD(lr=0.05, momentum=0.9), batch 128, reshuffled each epoch.
-                   samples/s of the training loop only (shuffle, batch gather,
-                   forward, backward, step); data loading is not timed.
-  train-nodropout  the same MLP without the dropout layers.
+  train            one epoch (or the first S samples) of the model. samples/s of
+                   the training loop only (shuffle, batch gather, forward,
+                   backward, step); data loading is not timed.
+  train-nodropout  the same model without its dropout layers.
   eval             forward only (model.eval(), torch.no_grad()), batch 1024.
+  accuracy         trains E epochs (--epochs, default 1) on the training set
+                   (or its first S samples), then reports the accuracy on the
+                   10,000 t10k test images (t10k-images-idx3-ubyte.gz,
+                   t10k-labels-idx1-ubyte.gz in --data; required, no random
+                   fallback). "seconds" and "samplesPerSecond" cover the
+                   training loops only; --reps is ignored.
   matmul           float32 GFLOP/s (2*n^3 per product) of X @ W.T, X.T @ G and
                    G @ W for square n = 512 and 1024; each run repeats the
                    product for at least 0.3 s.
 Each of the R reps (default 3) is timed on its own; the median is reported.
 
-Data: Fashion-MNIST training set (IDX, gzip) from --data, scaled to [0, 1];
-if missing, 60,000 seeded random samples ("data": "random").
+Data: Fashion-MNIST training set (IDX, gzip) from --data, scaled to [0, 1],
+shaped [N, 1, 28, 28]; if missing, 60,000 seeded random samples
+("data": "random"), except for accuracy, which fails instead.
 
 Prints exactly one JSON line on stdout (also naming the BLAS library mapped
 into this process, read from /proc/self/maps, and the OpenBLAS/OpenMP
-environment variables); logs go to stderr; bad usage or missing torch: one
+environment variables, and "model"; for matmul the model is not used); logs go to stderr; bad usage or missing torch: one
 line on stderr, exit code 2.
 """
 import argparse, gzip, json, os, statistics, sys, time
 
-WHATS = ("train", "train-nodropout", "eval", "matmul")
+WHATS = ("train", "train-nodropout", "eval", "accuracy", "matmul")
+MODELS = ("mlp", "cnn")
 ENV_KEYS = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "OMP_NUM_THREADS")
 
 
@@ -45,33 +61,47 @@ def parse_args():
     p = Parser(description="PyTorch reference benchmark for lockstep")
     p.add_argument("--threads", type=int, required=True)
     p.add_argument("--what", choices=WHATS, required=True)
+    p.add_argument("--model", choices=MODELS, default="mlp")
+    p.add_argument("--epochs", type=int, default=1)
     p.add_argument("--samples", type=int, default=None)
     p.add_argument("--reps", type=int, default=3)
     p.add_argument("--data", default="/usr/share/datasets/fashion-mnist")
     a = p.parse_args()
-    if a.threads < 1 or a.reps < 1 or (a.samples is not None and a.samples < 1):
-        fail("--threads, --reps and --samples must be positive")
+    if a.threads < 1 or a.reps < 1 or a.epochs < 1 or (a.samples is not None and a.samples < 1):
+        fail("--threads, --reps, --epochs and --samples must be positive")
     return a
 
 
-def load_data(torch, np, data_dir, samples):
+def read_idx(torch, np, data_dir, prefix):
+    """(images float32 [N,1,28,28] in [0,1], labels int64 [N]) from PREFIX-{images-idx3,labels-idx1}-ubyte.gz,
+    or None when either file is missing."""
+    img = os.path.join(data_dir, f"{prefix}-images-idx3-ubyte.gz")
+    lab = os.path.join(data_dir, f"{prefix}-labels-idx1-ubyte.gz")
+    if not (os.path.exists(img) and os.path.exists(lab)):
+        return None
+    with gzip.open(img, "rb") as f:
+        raw = f.read()
+    magic, n, rows, cols = (int(v) for v in np.frombuffer(raw, ">u4", 4, 0))
+    if magic != 2051:
+        fail(f"bad IDX magic {magic} in {img}")
+    x = np.frombuffer(raw, np.uint8, n * rows * cols, 16).reshape(n, 1, rows, cols)
+    with gzip.open(lab, "rb") as f:
+        raw = f.read()
+    magic, nl = (int(v) for v in np.frombuffer(raw, ">u4", 2, 0))
+    if magic != 2049 or nl != n:
+        fail(f"bad IDX header in {lab} (magic {magic}, {nl} labels for {n} images)")
+    y = np.frombuffer(raw, np.uint8, n, 8)
+    return torch.from_numpy(x.astype(np.float32) / 255.0), torch.from_numpy(y.astype(np.int64))
+
+
+def load_data(torch, np, data_dir, samples, allow_random=True):
     """Returns (images float32 [N,1,28,28] in [0,1], labels int64 [N], source)."""
-    img = os.path.join(data_dir, "train-images-idx3-ubyte.gz")
-    lab = os.path.join(data_dir, "train-labels-idx1-ubyte.gz")
-    if os.path.exists(img) and os.path.exists(lab):
-        with gzip.open(img, "rb") as f:
-            raw = f.read()
-        magic, n, rows, cols = np.frombuffer(raw, ">u4", 4, 0)
-        if magic != 2051:
-            fail(f"bad IDX magic {magic} in {img}")
-        x = np.frombuffer(raw, np.uint8, n * rows * cols, 16).reshape(n, 1, rows, cols)
-        with gzip.open(lab, "rb") as f:
-            raw = f.read()
-        if np.frombuffer(raw, ">u4", 1, 0)[0] != 2049:
-            fail(f"bad IDX magic in {lab}")
-        y = np.frombuffer(raw, np.uint8, n, 8)
-        x, y, source = torch.from_numpy(x.astype(np.float32) / 255.0), torch.from_numpy(y.astype(np.int64)), "fashion-mnist"
+    data = read_idx(torch, np, data_dir, "train")
+    if data is not None:
+        (x, y), source = data, "fashion-mnist"
     else:
+        if not allow_random:
+            fail(f"{data_dir} has no Fashion-MNIST training set (train-images-idx3-ubyte.gz, train-labels-idx1-ubyte.gz)")
         print(f"torch_reference: {data_dir} has no Fashion-MNIST, using random data", file=sys.stderr)
         g = torch.Generator().manual_seed(1234)
         x = torch.rand(60000, 1, 28, 28, generator=g)
@@ -82,17 +112,27 @@ def load_data(torch, np, data_dir, samples):
     return x, y, source
 
 
-def make_model(nn, dropout):
+def make_model(nn, kind, dropout):
+    if kind == "cnn":  # expects NCHW [N, 1, 28, 28]
+        d2 = [nn.Dropout2d(0.1)] if dropout else []
+        d1 = [nn.Dropout(0.5)] if dropout else []
+        return nn.Sequential(nn.Conv2d(1, 16, kernel_size=3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+                             nn.Conv2d(16, 32, kernel_size=3, padding=1), nn.ReLU(), nn.MaxPool2d(2), *d2,
+                             nn.Flatten(), nn.Linear(32 * 7 * 7, 128), nn.ReLU(), *d1, nn.Linear(128, 10))
     drop = (lambda: [nn.Dropout(0.5)]) if dropout else (lambda: [])
     return nn.Sequential(nn.Flatten(), nn.Linear(784, 512), nn.ReLU(), *drop(),
                          nn.Linear(512, 512), nn.ReLU(), *drop(), nn.Linear(512, 10))
 
 
-def run_train(torch, x, y, dropout):
+def train_setup(torch, kind, dropout):
     torch.manual_seed(0)
-    model = make_model(torch.nn, dropout).train()
+    model = make_model(torch.nn, kind, dropout).train()
     opt = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
-    loss_fn = torch.nn.CrossEntropyLoss()
+    return model, opt, torch.nn.CrossEntropyLoss()
+
+
+def train_epoch(torch, model, opt, loss_fn, x, y):
+    """One reshuffled epoch; returns its wall-clock seconds."""
     n = x.shape[0]
     t0 = time.perf_counter()
     perm = torch.randperm(n)
@@ -102,12 +142,29 @@ def run_train(torch, x, y, dropout):
         loss = loss_fn(model(x[idx]), y[idx])
         loss.backward()
         opt.step()
-    return n / (time.perf_counter() - t0)
+    return time.perf_counter() - t0
 
 
-def run_eval(torch, x):
+def run_train(torch, kind, x, y, dropout):
+    model, opt, loss_fn = train_setup(torch, kind, dropout)
+    return x.shape[0] / train_epoch(torch, model, opt, loss_fn, x, y)
+
+
+def run_accuracy(torch, kind, x, y, xt, yt, epochs):
+    """Trains EPOCHS epochs (with dropout), then the accuracy on (xt, yt); returns (accuracy, train seconds)."""
+    model, opt, loss_fn = train_setup(torch, kind, True)
+    seconds = sum(train_epoch(torch, model, opt, loss_fn, x, y) for _ in range(epochs))
+    model.eval()
+    correct = 0
+    with torch.no_grad():
+        for i in range(0, xt.shape[0], 1024):
+            correct += int((model(xt[i:i + 1024]).argmax(1) == yt[i:i + 1024]).sum())
+    return correct / xt.shape[0], seconds
+
+
+def run_eval(torch, kind, x):
     torch.manual_seed(0)
-    model = make_model(torch.nn, True).eval()
+    model = make_model(torch.nn, kind, True).eval()
     n = x.shape[0]
     with torch.no_grad():
         model(x[:1024])  # warm-up
@@ -167,16 +224,28 @@ def main():
         print(f"torch_reference: set_num_interop_threads(1) refused: {e}", file=sys.stderr)
     torch.set_num_threads(args.threads)
     torch.rand(64, 64) @ torch.rand(64, 64)  # make sure the BLAS is loaded and mapped
-    result = {"what": args.what, "threads": torch.get_num_threads()}
+    result = {"what": args.what, "model": args.model, "threads": torch.get_num_threads()}
     if args.what == "matmul":
         result["gflops"] = run_matmul(torch, args.reps)
+    elif args.what == "accuracy":
+        x, y, source = load_data(torch, np, args.data, args.samples, allow_random=False)
+        test = read_idx(torch, np, args.data, "t10k")
+        if test is None:
+            fail(f"{args.data} has no Fashion-MNIST test set (t10k-images-idx3-ubyte.gz, t10k-labels-idx1-ubyte.gz)")
+        xt, yt = test
+        run_train(torch, args.model, x[:256], y[:256], True)  # untimed warm-up
+        acc, seconds = run_accuracy(torch, args.model, x, y, xt, yt, args.epochs)
+        result.update(epochs=args.epochs, testAccuracy=round(acc, 4), seconds=round(seconds, 2),
+                      samplesPerSecond=round(x.shape[0] * args.epochs / seconds, 1),
+                      samples=x.shape[0], testSamples=xt.shape[0], data=source)
     else:
         x, y, source = load_data(torch, np, args.data, args.samples)
         if args.what == "eval":
-            reps = [run_eval(torch, x) for _ in range(args.reps)]
+            reps = [run_eval(torch, args.model, x) for _ in range(args.reps)]
         else:
-            run_train(torch, x[:256], y[:256], args.what == "train")  # untimed warm-up
-            reps = [run_train(torch, x, y, args.what == "train") for _ in range(args.reps)]
+            dropout = args.what == "train"
+            run_train(torch, args.model, x[:256], y[:256], dropout)  # untimed warm-up
+            reps = [run_train(torch, args.model, x, y, dropout) for _ in range(args.reps)]
         result.update(samplesPerSecond=round(statistics.median(reps), 1),
                       reps=[round(r, 1) for r in reps], samples=x.shape[0], data=source)
     libs = mapped_blas()

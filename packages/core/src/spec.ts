@@ -8,6 +8,9 @@ import type { Module } from './modules/module.js';
 import { Sequential } from './modules/sequential.js';
 import { Model } from './model.js';
 import type { DropoutScaling } from './ops/dropout.js';
+import { Conv2d, type Pair } from './modules/conv2d.js';
+import { Dropout2d } from './modules/dropout2d.js';
+import { AvgPool2d, GlobalAvgPool2d, MaxPool2d } from './modules/pool.js';
 
 /** One layer of a model spec, plain JSON. `linear.in` is inferred from the previous layer when left out. */
 export type LayerSpec =
@@ -19,7 +22,23 @@ export type LayerSpec =
   | { type: 'gelu'; approximate?: GeluApproximation }
   | { type: 'flatten' }
   | { type: 'dropout'; p: number; scaling?: DropoutScaling }
-  | { type: 'sequential'; layers: LayerSpec[] };
+  | { type: 'sequential'; layers: LayerSpec[] }
+  | {
+      type: 'conv2d';
+      out: number;
+      kernelSize: Pair;
+      in?: number;
+      stride?: Pair;
+      padding?: Pair;
+      dilation?: Pair;
+      groups?: number;
+      bias?: boolean;
+      init?: InitName;
+    }
+  | { type: 'max-pool2d'; kernelSize: Pair; stride?: Pair; padding?: Pair }
+  | { type: 'avg-pool2d'; kernelSize: Pair; stride?: Pair; padding?: Pair; countIncludePad?: boolean }
+  | { type: 'global-avg-pool2d' }
+  | { type: 'dropout2d'; p: number; scaling?: DropoutScaling };
 
 /** A whole model: the shape of one input sample and the layers, in order. */
 export interface ModelSpec {
@@ -27,7 +46,7 @@ export interface ModelSpec {
   layers: LayerSpec[];
 }
 
-type Field = 'int' | 'number' | 'boolean' | 'init' | 'scaling' | 'approximate' | 'layers';
+type Field = 'int' | 'pair' | 'pair0' | 'number' | 'boolean' | 'init' | 'scaling' | 'approximate' | 'layers';
 
 const FIELDS: Record<LayerSpec['type'], { required: Record<string, Field>; optional: Record<string, Field> }> = {
   linear: { required: { out: 'int' }, optional: { in: 'int', bias: 'boolean', init: 'init' } },
@@ -39,7 +58,20 @@ const FIELDS: Record<LayerSpec['type'], { required: Record<string, Field>; optio
   flatten: { required: {}, optional: {} },
   dropout: { required: { p: 'number' }, optional: { scaling: 'scaling' } },
   sequential: { required: { layers: 'layers' }, optional: {} },
+  conv2d: {
+    required: { out: 'int', kernelSize: 'pair' },
+    optional: { in: 'int', stride: 'pair', padding: 'pair0', dilation: 'pair', groups: 'int', bias: 'boolean', init: 'init' },
+  },
+  'max-pool2d': { required: { kernelSize: 'pair' }, optional: { stride: 'pair', padding: 'pair0' } },
+  'avg-pool2d': { required: { kernelSize: 'pair' }, optional: { stride: 'pair', padding: 'pair0', countIncludePad: 'boolean' } },
+  'global-avg-pool2d': { required: {}, optional: {} },
+  dropout2d: { required: { p: 'number' }, optional: { scaling: 'scaling' } },
 };
+
+function isPair(value: unknown, min: number): boolean {
+  const ok = (v: unknown): boolean => Number.isInteger(v) && (v as number) >= min;
+  return ok(value) || (Array.isArray(value) && value.length === 2 && value.every(ok));
+}
 
 const CHOICES: Partial<Record<Field, readonly string[]>> = {
   init: INIT_NAMES,
@@ -68,6 +100,8 @@ function fail(where: string, message: string): never {
 function checkField(where: string, name: string, kind: Field, value: unknown): void {
   const ok =
     kind === 'int' ? Number.isInteger(value) && (value as number) >= 1
+    : kind === 'pair' ? isPair(value, 1)
+    : kind === 'pair0' ? isPair(value, 0)
     : kind === 'number' ? typeof value === 'number' && Number.isFinite(value)
     : kind === 'boolean' ? typeof value === 'boolean'
     : kind === 'layers' ? Array.isArray(value)
@@ -75,6 +109,8 @@ function checkField(where: string, name: string, kind: Field, value: unknown): v
   if (ok) return;
   const expected =
     kind === 'int' ? 'a positive integer'
+    : kind === 'pair' ? 'a positive integer or a list of two'
+    : kind === 'pair0' ? 'an integer >= 0 or a list of two'
     : kind === 'number' ? 'a finite number'
     : kind === 'boolean' ? 'true or false'
     : kind === 'layers' ? 'a list of layers'
@@ -126,6 +162,16 @@ function buildLayers(where: string, entries: unknown, inputShape: readonly numbe
   });
 }
 
+/** Runs a layer constructor, re-labelling its option errors with the spec entry. */
+function withOptionErrors(where: string, build: () => Module): Module {
+  try {
+    return build();
+  } catch (error) {
+    if (error instanceof LockstepError && error.code === 'E_SPEC') throw error;
+    return fail(where, (error as Error).message.replace(/^[A-Za-z0-9]+: /, ''));
+  }
+}
+
 function buildLayer(where: string, spec: LayerSpec, inputShape: readonly number[]): Module {
   switch (spec.type) {
     case 'linear': {
@@ -149,13 +195,24 @@ function buildLayer(where: string, spec: LayerSpec, inputShape: readonly number[
     case 'flatten':
       return new Flatten();
     case 'dropout':
-      try {
-        return new Dropout(spec.p, { scaling: spec.scaling ?? 'inverted' });
-      } catch (error) {
-        return fail(`${where} (dropout)`, (error as Error).message.replace(/^Dropout: /, ''));
-      }
+      return withOptionErrors(`${where} (dropout)`, () => new Dropout(spec.p, { scaling: spec.scaling ?? 'inverted' }));
     case 'sequential':
       return new Sequential(...buildLayers(`${where}.layers`, spec.layers, inputShape));
+    case 'conv2d':
+      return withOptionErrors(`${where} (conv2d)`, () => {
+        const { type: _type, out, in: inChannels, ...options } = spec;
+        const channels = inChannels ?? (inputShape.length === 3 ? inputShape[0] : undefined);
+        if (channels === undefined) fail(`${where} (conv2d)`, `input samples have shape [${inputShape.join(',')}]; conv2d takes [channels, height, width]`);
+        return new Conv2d({ ...options, inChannels: channels, outChannels: out });
+      });
+    case 'max-pool2d':
+      return withOptionErrors(`${where} (max-pool2d)`, () => new MaxPool2d(spec));
+    case 'avg-pool2d':
+      return withOptionErrors(`${where} (avg-pool2d)`, () => new AvgPool2d(spec));
+    case 'global-avg-pool2d':
+      return new GlobalAvgPool2d();
+    case 'dropout2d':
+      return withOptionErrors(`${where} (dropout2d)`, () => new Dropout2d(spec.p, { scaling: spec.scaling ?? 'inverted' }));
   }
 }
 
@@ -190,6 +247,17 @@ export function layerSpecOf(module: Module): LayerSpec {
   if (module instanceof Flatten) return { type: 'flatten' };
   if (module instanceof Dropout) return { type: 'dropout', p: module.p, scaling: module.scaling };
   if (module instanceof Sequential) return { type: 'sequential', layers: module.layers.map(layerSpecOf) };
+  if (module instanceof Conv2d) {
+    const { inChannels, outChannels, kernelSize, stride, padding, dilation, groups, hasBias, init } = module;
+    return { type: 'conv2d', in: inChannels, out: outChannels, kernelSize, stride, padding, dilation, groups, bias: hasBias, init };
+  }
+  if (module instanceof MaxPool2d) return { type: 'max-pool2d', kernelSize: module.kernelSize, stride: module.stride, padding: module.padding };
+  if (module instanceof AvgPool2d) {
+    const { kernelSize, stride, padding, countIncludePad } = module;
+    return { type: 'avg-pool2d', kernelSize, stride, padding, countIncludePad };
+  }
+  if (module instanceof GlobalAvgPool2d) return { type: 'global-avg-pool2d' };
+  if (module instanceof Dropout2d) return { type: 'dropout2d', p: module.p, scaling: module.scaling };
   throw new LockstepError('E_SPEC', `${module.describe()} has no spec form`);
 }
 

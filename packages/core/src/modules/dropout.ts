@@ -10,6 +10,7 @@ import {
 } from '../ops/dropout.js';
 import { fillBatchMask, layerMaskKey } from '../random/mask.js';
 import { Scratch, type Tensor } from '../tensor.js';
+import { Dropout2d } from './dropout2d.js';
 import { Module, type ForwardContext } from './module.js';
 
 export interface DropoutLayerOptions {
@@ -75,7 +76,7 @@ export class Dropout extends Module {
 export function trainDropoutOnly(root: Module): void {
   root.eval();
   const visit = (module: Module): void => {
-    if (module instanceof Dropout) module.train();
+    if (module instanceof Dropout || module instanceof Dropout2d) module.train();
     module.children().forEach(visit);
   };
   visit(root);

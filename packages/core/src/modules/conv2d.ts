@@ -1,0 +1,190 @@
+import { checkInteger, LockstepError } from '../errors.js';
+import { initializer, type InitName } from '../init.js';
+import { outputSize, patches, type PatchGeometry } from '../ops/im2col.js';
+import { matmul, rowMajor, transposed } from '../ops/matmul.js';
+import { formatShape, Scratch, type Tensor } from '../tensor.js';
+import { Module, type ParameterSpec, type ParameterViews } from './module.js';
+
+export type Pair = number | readonly [number, number];
+
+export interface Conv2dOptions {
+  inChannels: number;
+  outChannels: number;
+  /** Kernel height and width (one number for a square kernel). */
+  kernelSize: Pair;
+  stride?: Pair;
+  padding?: Pair;
+  dilation?: Pair;
+  /** Channels are split into this many independent groups (default 1). */
+  groups?: number;
+  bias?: boolean;
+  /** Weight initializer (default PyTorch's: uniform in +-1/sqrt(fan in)). */
+  init?: InitName;
+}
+
+export function pair(name: string, value: Pair, min: number): [number, number] {
+  const [a, b] = typeof value === 'number' ? [value, value] : value;
+  return [checkInteger(`${name}[0]`, a, min), checkInteger(`${name}[1]`, b, min)];
+}
+
+/**
+ * 2-D convolution over NCHW batches, weights [outChannels, inChannels / groups, kH, kW] as in
+ * PyTorch. Lowered to the dense matrix kernel: patches of each group become rows (im2col), one
+ * product with the group's weights gives every output position at once.
+ */
+export class Conv2d extends Module {
+  readonly kind = 'Conv2d';
+  readonly inChannels: number;
+  readonly outChannels: number;
+  readonly kernelSize: [number, number];
+  readonly stride: [number, number];
+  readonly padding: [number, number];
+  readonly dilation: [number, number];
+  readonly groups: number;
+  readonly hasBias: boolean;
+  readonly init: InitName;
+  private weight: ParameterViews | null = null;
+  private bias: ParameterViews | null = null;
+  private input: Tensor | null = null;
+  private geometry: PatchGeometry | null = null;
+  private readonly columns = new Scratch();
+  private readonly products = new Scratch();
+  private readonly output = new Scratch();
+  private readonly gradRows = new Scratch();
+  private readonly gradInput = new Scratch();
+
+  constructor(options: Conv2dOptions) {
+    super();
+    this.inChannels = checkInteger('Conv2d inChannels', options.inChannels, 1);
+    this.outChannels = checkInteger('Conv2d outChannels', options.outChannels, 1);
+    this.kernelSize = pair('Conv2d kernelSize', options.kernelSize, 1);
+    this.stride = pair('Conv2d stride', options.stride ?? 1, 1);
+    this.padding = pair('Conv2d padding', options.padding ?? 0, 0);
+    this.dilation = pair('Conv2d dilation', options.dilation ?? 1, 1);
+    this.groups = checkInteger('Conv2d groups', options.groups ?? 1, 1);
+    if (this.inChannels % this.groups !== 0 || this.outChannels % this.groups !== 0) {
+      throw new LockstepError('E_OPTION', `Conv2d: groups=${this.groups} must divide inChannels=${this.inChannels} and outChannels=${this.outChannels}`);
+    }
+    this.hasBias = options.bias ?? true;
+    this.init = options.init ?? 'torch-default';
+  }
+
+  private get patchLength(): number {
+    return (this.inChannels / this.groups) * this.kernelSize[0] * this.kernelSize[1];
+  }
+
+  override parameterSpecs(): readonly ParameterSpec[] {
+    const fanIn = this.patchLength;
+    const fanOut = (this.outChannels / this.groups) * this.kernelSize[0] * this.kernelSize[1];
+    const shape = [this.outChannels, this.inChannels / this.groups, ...this.kernelSize];
+    const weight = { name: 'weight', shape, fanIn, fanOut, init: initializer(this.init) };
+    if (!this.hasBias) return [weight];
+    return [weight, { name: 'bias', shape: [this.outChannels], fanIn, fanOut, init: initializer('torch-default') }];
+  }
+
+  override bindParameters(views: readonly ParameterViews[]): void {
+    this.weight = views[0] ?? null;
+    this.bias = this.hasBias ? (views[1] ?? null) : null;
+  }
+
+  private geometryFor(inputShape: readonly number[]): PatchGeometry {
+    const [channels, height, width] = inputShape;
+    if (inputShape.length !== 3 || channels !== this.inChannels) {
+      throw new LockstepError('E_SHAPE', `${this.describe()}: expects samples of shape [${this.inChannels},H,W], got ${formatShape(inputShape)}`);
+    }
+    const outHeight = outputSize(height, this.kernelSize[0], this.stride[0], this.padding[0], this.dilation[0]);
+    const outWidth = outputSize(width, this.kernelSize[1], this.stride[1], this.padding[1], this.dilation[1]);
+    if (outHeight < 1 || outWidth < 1) {
+      throw new LockstepError(
+        'E_SHAPE',
+        `${this.describe()}: kernel ${formatShape(this.kernelSize)} (dilation ${formatShape(this.dilation)}) is larger than the padded input ` +
+          `${formatShape([height + 2 * this.padding[0], width + 2 * this.padding[1]])} of samples ${formatShape(inputShape)}`,
+      );
+    }
+    const { kernelSize: kernel, stride, padding, dilation } = this;
+    return { channels, height, width, kernel, stride, padding, dilation, outHeight, outWidth };
+  }
+
+  override outputShape(inputShape: readonly number[]): number[] {
+    const g = this.geometryFor(inputShape);
+    return [this.outChannels, g.outHeight, g.outWidth];
+  }
+
+  override forward(input: Tensor): Tensor {
+    const weight = this.bound();
+    const samples = input.shape[0] ?? 0;
+    const g = this.geometryFor(input.shape.slice(1));
+    const positions = samples * g.outHeight * g.outWidth;
+    const plane = g.outHeight * g.outWidth;
+    const groupIn = this.inChannels / this.groups;
+    const groupOut = this.outChannels / this.groups;
+    const k = this.patchLength;
+    const rows = this.columns.take(positions * k);
+    const products = this.products.take(positions * groupOut);
+    const out = this.output.take(samples * this.outChannels * plane);
+    for (let group = 0; group < this.groups; group++) {
+      patches(g, samples, group * groupIn, groupIn, input.data, rows, true);
+      const weights = weight.value.subarray(group * groupOut * k, (group + 1) * groupOut * k);
+      const bias = this.bias?.value.subarray(group * groupOut, (group + 1) * groupOut) ?? null;
+      matmul(rowMajor(rows, k), transposed(weights, k), positions, k, groupOut, products, { bias });
+      for (let n = 0; n < samples; n++) {
+        for (let o = 0; o < groupOut; o++) {
+          const to = (n * this.outChannels + group * groupOut + o) * plane;
+          for (let p = 0; p < plane; p++) out[to + p] = products[(n * plane + p) * groupOut + o];
+        }
+      }
+    }
+    this.input = input;
+    this.geometry = g;
+    return { data: out, shape: [samples, this.outChannels, g.outHeight, g.outWidth] };
+  }
+
+  override backward(gradOutput: Tensor, needInputGrad: boolean): Tensor | null {
+    const weight = this.bound();
+    const input = this.input;
+    const g = this.geometry;
+    if (input === null || g === null) throw new LockstepError('E_SHAPE', `${this.describe()}: backward called before forward`);
+    const samples = input.shape[0] ?? 0;
+    const plane = g.outHeight * g.outWidth;
+    const positions = samples * plane;
+    const groupIn = this.inChannels / this.groups;
+    const groupOut = this.outChannels / this.groups;
+    const k = this.patchLength;
+    const rows = this.columns.take(positions * k);
+    const gradRows = this.gradRows.take(positions * groupOut);
+    const gradIn = needInputGrad ? this.gradInput.take(input.data.length).fill(0) : null;
+    for (let group = 0; group < this.groups; group++) {
+      for (let n = 0; n < samples; n++) {
+        for (let o = 0; o < groupOut; o++) {
+          const from = (n * this.outChannels + group * groupOut + o) * plane;
+          for (let p = 0; p < plane; p++) gradRows[(n * plane + p) * groupOut + o] = gradOutput.data[from + p];
+        }
+      }
+      // With one group the rows still hold the forward pass's patches.
+      if (this.groups > 1) patches(g, samples, group * groupIn, groupIn, input.data, rows, true);
+      const weights = weight.value.subarray(group * groupOut * k, (group + 1) * groupOut * k);
+      matmul(transposed(gradRows, groupOut), rowMajor(rows, k), groupOut, positions, k, weight.grad.subarray(group * groupOut * k, (group + 1) * groupOut * k), {
+        accumulate: true,
+      });
+      if (this.bias !== null) {
+        for (let o = 0; o < groupOut; o++) {
+          let sum = 0;
+          for (let r = 0; r < positions; r++) sum += gradRows[r * groupOut + o];
+          this.bias.grad[group * groupOut + o] += sum;
+        }
+      }
+      if (gradIn !== null) {
+        matmul(rowMajor(gradRows, groupOut), rowMajor(weights, k), positions, groupOut, k, rows);
+        patches(g, samples, group * groupIn, groupIn, gradIn, rows, false);
+      }
+    }
+    return gradIn === null ? null : { data: gradIn, shape: input.shape };
+  }
+
+  private bound(): ParameterViews {
+    if (this.weight === null) {
+      throw new LockstepError('E_SHAPE', `${this.describe()}: has no parameters yet; build a Model from it first`);
+    }
+    return this.weight;
+  }
+}

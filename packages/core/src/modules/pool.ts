@@ -1,0 +1,224 @@
+import { LockstepError } from '../errors.js';
+import { outputSize } from '../ops/im2col.js';
+import { formatShape, Scratch, type Tensor } from '../tensor.js';
+import { pair, type Pair } from './conv2d.js';
+import { Module } from './module.js';
+
+export interface Pool2dOptions {
+  kernelSize: Pair;
+  /** Default: the kernel size. */
+  stride?: Pair;
+  padding?: Pair;
+}
+
+interface Window {
+  readonly channels: number;
+  readonly height: number;
+  readonly width: number;
+  readonly outHeight: number;
+  readonly outWidth: number;
+}
+
+/** Pooling over windows of each channel of NCHW batches; subclasses reduce a window. */
+abstract class Pool2d extends Module {
+  readonly kernelSize: [number, number];
+  readonly stride: [number, number];
+  readonly padding: [number, number];
+  protected input: Tensor | null = null;
+  protected window: Window | null = null;
+  protected readonly output = new Scratch();
+  protected readonly gradInput = new Scratch();
+
+  constructor(name: string, options: Pool2dOptions) {
+    super();
+    this.kernelSize = pair(`${name} kernelSize`, options.kernelSize, 1);
+    this.stride = pair(`${name} stride`, options.stride ?? this.kernelSize, 1);
+    this.padding = pair(`${name} padding`, options.padding ?? 0, 0);
+    if (this.padding[0] * 2 > this.kernelSize[0] || this.padding[1] * 2 > this.kernelSize[1]) {
+      throw new LockstepError('E_OPTION', `${name}: padding ${formatShape(this.padding)} must be at most half the kernel ${formatShape(this.kernelSize)}`);
+    }
+  }
+
+  protected windowFor(inputShape: readonly number[]): Window {
+    const [channels, height, width] = inputShape;
+    if (inputShape.length !== 3) throw new LockstepError('E_SHAPE', `${this.describe()}: expects samples of shape [C,H,W], got ${formatShape(inputShape)}`);
+    const outHeight = outputSize(height, this.kernelSize[0], this.stride[0], this.padding[0], 1);
+    const outWidth = outputSize(width, this.kernelSize[1], this.stride[1], this.padding[1], 1);
+    if (outHeight < 1 || outWidth < 1) {
+      throw new LockstepError(
+        'E_SHAPE',
+        `${this.describe()}: kernel ${formatShape(this.kernelSize)} is larger than the padded input ` +
+          `${formatShape([height + 2 * this.padding[0], width + 2 * this.padding[1]])} of samples ${formatShape(inputShape)}`,
+      );
+    }
+    return { channels, height, width, outHeight, outWidth };
+  }
+
+  override outputShape(inputShape: readonly number[]): number[] {
+    const w = this.windowFor(inputShape);
+    return [w.channels, w.outHeight, w.outWidth];
+  }
+
+  /** Calls visit(out, ih, iw) for every in-bounds input position of every output's window, in order. */
+  protected forEachWindow(samples: number, w: Window, visit: (out: number, at: number, first: boolean) => void): void {
+    const [kH, kW] = this.kernelSize;
+    for (let plane = 0; plane < samples * w.channels; plane++) {
+      for (let oh = 0; oh < w.outHeight; oh++) {
+        for (let ow = 0; ow < w.outWidth; ow++) {
+          const out = (plane * w.outHeight + oh) * w.outWidth + ow;
+          let first = true;
+          for (let kh = 0; kh < kH; kh++) {
+            const ih = oh * this.stride[0] - this.padding[0] + kh;
+            if (ih < 0 || ih >= w.height) continue;
+            for (let kw = 0; kw < kW; kw++) {
+              const iw = ow * this.stride[1] - this.padding[1] + kw;
+              if (iw < 0 || iw >= w.width) continue;
+              visit(out, (plane * w.height + ih) * w.width + iw, first);
+              first = false;
+            }
+          }
+        }
+      }
+    }
+  }
+
+  protected shapeOf(samples: number, w: Window): number[] {
+    return [samples, w.channels, w.outHeight, w.outWidth];
+  }
+}
+
+/** The largest value of each window (padding never wins); the gradient goes to that position. */
+export class MaxPool2d extends Pool2d {
+  readonly kind = 'MaxPool2d';
+  private winners = new Int32Array(0);
+
+  constructor(options: Pool2dOptions) {
+    super('MaxPool2d', options);
+  }
+
+  override forward(input: Tensor): Tensor {
+    const samples = input.shape[0] ?? 0;
+    const w = this.windowFor(input.shape.slice(1));
+    const size = samples * w.channels * w.outHeight * w.outWidth;
+    const out = this.output.take(size);
+    if (this.winners.length < size) this.winners = new Int32Array(size);
+    const winners = this.winners;
+    const x = input.data;
+    this.forEachWindow(samples, w, (o, at, first) => {
+      if (first || x[at] > out[o]) {
+        out[o] = x[at];
+        winners[o] = at;
+      }
+    });
+    this.input = input;
+    this.window = w;
+    return { data: out, shape: this.shapeOf(samples, w) };
+  }
+
+  override backward(gradOutput: Tensor, needInputGrad: boolean): Tensor | null {
+    if (!needInputGrad) return null;
+    if (this.input === null) throw new LockstepError('E_SHAPE', `${this.describe()}: backward called before forward`);
+    const gradIn = this.gradInput.take(this.input.data.length).fill(0);
+    for (let o = 0; o < gradOutput.data.length; o++) gradIn[this.winners[o]] += gradOutput.data[o];
+    return { data: gradIn, shape: this.input.shape };
+  }
+}
+
+export interface AvgPool2dOptions extends Pool2dOptions {
+  /** Count padding positions in the divisor, as PyTorch does by default (default true). */
+  countIncludePad?: boolean;
+}
+
+/** The mean of each window. */
+export class AvgPool2d extends Pool2d {
+  readonly kind = 'AvgPool2d';
+  readonly countIncludePad: boolean;
+  private divisors = new Float32Array(0);
+
+  constructor(options: AvgPool2dOptions) {
+    super('AvgPool2d', options);
+    this.countIncludePad = options.countIncludePad ?? true;
+  }
+
+  override forward(input: Tensor): Tensor {
+    const samples = input.shape[0] ?? 0;
+    const w = this.windowFor(input.shape.slice(1));
+    const size = samples * w.channels * w.outHeight * w.outWidth;
+    const out = this.output.take(size).fill(0);
+    if (this.divisors.length < size) this.divisors = new Float32Array(size);
+    const counts = this.divisors.fill(0, 0, size);
+    const x = input.data;
+    this.forEachWindow(samples, w, (o, at) => {
+      out[o] += x[at];
+      counts[o]++;
+    });
+    const full = this.kernelSize[0] * this.kernelSize[1];
+    for (let o = 0; o < size; o++) {
+      if (this.countIncludePad) counts[o] = this.windowArea(o, w, full);
+      out[o] /= counts[o];
+    }
+    this.input = input;
+    this.window = w;
+    return { data: out, shape: this.shapeOf(samples, w) };
+  }
+
+  /** With countIncludePad, PyTorch divides by the window clipped to the padded input, not the image. */
+  private windowArea(o: number, w: Window, full: number): number {
+    const ow = o % w.outWidth;
+    const oh = Math.floor(o / w.outWidth) % w.outHeight;
+    const h0 = oh * this.stride[0] - this.padding[0];
+    const w0 = ow * this.stride[1] - this.padding[1];
+    const h1 = Math.min(h0 + this.kernelSize[0], w.height + this.padding[0]);
+    const w1 = Math.min(w0 + this.kernelSize[1], w.width + this.padding[1]);
+    return Math.min(full, (h1 - h0) * (w1 - w0));
+  }
+
+  override backward(gradOutput: Tensor, needInputGrad: boolean): Tensor | null {
+    if (!needInputGrad) return null;
+    const input = this.input;
+    const w = this.window;
+    if (input === null || w === null) throw new LockstepError('E_SHAPE', `${this.describe()}: backward called before forward`);
+    const gradIn = this.gradInput.take(input.data.length).fill(0);
+    const g = gradOutput.data;
+    const counts = this.divisors;
+    this.forEachWindow(input.shape[0] ?? 0, w, (o, at) => {
+      gradIn[at] += g[o] / counts[o];
+    });
+    return { data: gradIn, shape: input.shape };
+  }
+}
+
+/** The mean of each channel: [N, C, H, W] -> [N, C]. */
+export class GlobalAvgPool2d extends Module {
+  readonly kind = 'GlobalAvgPool2d';
+  private input: Tensor | null = null;
+  private readonly output = new Scratch();
+  private readonly gradInput = new Scratch();
+
+  override outputShape(inputShape: readonly number[]): number[] {
+    if (inputShape.length !== 3) throw new LockstepError('E_SHAPE', `${this.describe()}: expects samples of shape [C,H,W], got ${formatShape(inputShape)}`);
+    return [inputShape[0]];
+  }
+
+  override forward(input: Tensor): Tensor {
+    const [samples, channels] = input.shape;
+    const area = input.data.length / (samples * channels) || 1;
+    const out = this.output.take(samples * channels);
+    for (let plane = 0; plane < samples * channels; plane++) {
+      let sum = 0;
+      for (let i = 0; i < area; i++) sum += input.data[plane * area + i];
+      out[plane] = sum / area;
+    }
+    this.input = input;
+    return { data: out, shape: [samples, channels] };
+  }
+
+  override backward(gradOutput: Tensor, needInputGrad: boolean): Tensor | null {
+    if (!needInputGrad) return null;
+    if (this.input === null) throw new LockstepError('E_SHAPE', `${this.describe()}: backward called before forward`);
+    const gradIn = this.gradInput.take(this.input.data.length);
+    const area = gradIn.length / gradOutput.data.length;
+    for (let i = 0; i < gradIn.length; i++) gradIn[i] = gradOutput.data[Math.floor(i / area)] / area;
+    return { data: gradIn, shape: this.input.shape };
+  }
+}
