@@ -3,11 +3,12 @@ import { AvgPool2d, Conv2d, GlobalAvgPool2d, MaxPool2d, Model, type Module } fro
 import { expectRelativelyClose, f32, readFixture, type FixtureTensor } from './helpers/fixtures.js';
 
 /**
- * PyTorch 1.13 is the oracle: fixtures from tools/parity/generate_conv.py. A convolution output is a
- * float32 sum of up to 27 products summed in another order than PyTorch's; where it cancels to near 0
- * the two differ by ~5e-8, so the absolute floor is 1e-7 (relative tolerance 1e-5 as everywhere).
+ * PyTorch 1.13 is the oracle: fixtures from tools/parity/generate_conv.py. Convolution outputs and
+ * weight gradients are float32 sums of 27 to 40 products of magnitude ~1, summed in another order
+ * than PyTorch's; where a sum cancels to near 0 the two differ by up to ~1.3e-7, so the absolute floor
+ * is 1e-6 (relative tolerance 1e-5 as everywhere).
  */
-const ATOL = 1e-7;
+const ATOL = 1e-6;
 
 interface Case {
   op: 'conv2d' | 'maxpool2d' | 'avgpool2d' | 'globalavgpool2d';
