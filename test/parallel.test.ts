@@ -2,12 +2,14 @@ import { execFileSync } from 'node:child_process';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   adam,
+  Dataset,
   evaluate,
   fit,
   modelFromSpec,
   predict,
   sgd,
   syntheticClassification,
+  type ModelSpec,
   type OptimizerConfig,
 } from '@lockstep/core';
 import { Trainer } from '@lockstep/workers';
@@ -73,6 +75,36 @@ describe('bit-identical across worker counts and to the reference trainer', () =
       expect(await parallel.evaluate(validation)).toEqual(expectedEvaluation);
       expect(bytes(await parallel.predict(validation.inputs)).equals(bytes(expectedOutputs))).toBe(true);
       expect(parallel.training).toBe(true);
+    }
+  });
+});
+
+describe('a CNN with channel dropout', () => {
+  it('30 steps: parameters byte-equal for workers 1, 2 and 3 and the reference trainer', async () => {
+    const images = syntheticClassification({ seed: 3, samples: 480, features: 64, classes: 4 });
+    const data = new Dataset(images.inputs, [1, 8, 8], images.targets);
+    const cnn: ModelSpec = {
+      input: [1, 8, 8],
+      layers: [
+        { type: 'conv2d', out: 6, kernelSize: 3, padding: 1 },
+        { type: 'relu' },
+        { type: 'dropout2d', p: 0.5 },
+        { type: 'max-pool2d', kernelSize: 2 },
+        { type: 'conv2d', out: 8, kernelSize: 3, stride: 2, padding: 1 },
+        { type: 'relu' },
+        { type: 'dropout2d', p: 0.3 },
+        { type: 'flatten' },
+        { type: 'linear', out: 4 },
+      ],
+    };
+    const optimizer = adam({ lr: 0.01 });
+    const reference = modelFromSpec(cnn, 7);
+    expect(fit(reference, data, { epochs: 2, batchSize: 32, chunkSize: 16, seed: 7, optimizer }).state.step).toBe(30);
+    for (const workers of [1, 2, 3]) {
+      const parallel = new Trainer({ model: cnn, seed: 7, optimizer, chunkSize: 16, workers });
+      open.push(parallel);
+      await parallel.fit(data, { epochs: 2, batchSize: 32 });
+      expect(bytes(parallel.params).equals(bytes(reference.params)), `workers=${workers}`).toBe(true);
     }
   });
 });
