@@ -59,27 +59,38 @@ abstract class Pool2d extends Module {
     return [w.channels, w.outHeight, w.outWidth];
   }
 
-  /** Calls visit(out, ih, iw) for every in-bounds input position of every output's window, in order. */
-  protected forEachWindow(samples: number, w: Window, visit: (out: number, at: number, first: boolean) => void): void {
+  private indices = new Int32Array(0);
+  private indexedFor = '';
+
+  /**
+   * For every output, the input positions of its window in a fixed order, `area` slots each (-1 for
+   * padding), computed once per batch shape and reused: the pooling loops then only read and compare.
+   */
+  protected windows(samples: number, w: Window): { indices: Int32Array; area: number } {
     const [kH, kW] = this.kernelSize;
-    for (let plane = 0; plane < samples * w.channels; plane++) {
-      for (let oh = 0; oh < w.outHeight; oh++) {
-        for (let ow = 0; ow < w.outWidth; ow++) {
-          const out = (plane * w.outHeight + oh) * w.outWidth + ow;
-          let first = true;
-          for (let kh = 0; kh < kH; kh++) {
-            const ih = oh * this.stride[0] - this.padding[0] + kh;
-            if (ih < 0 || ih >= w.height) continue;
-            for (let kw = 0; kw < kW; kw++) {
-              const iw = ow * this.stride[1] - this.padding[1] + kw;
-              if (iw < 0 || iw >= w.width) continue;
-              visit(out, (plane * w.height + ih) * w.width + iw, first);
-              first = false;
+    const area = kH * kW;
+    const key = `${samples}:${w.channels}:${w.height}:${w.width}`;
+    if (key !== this.indexedFor) {
+      const outputs = samples * w.channels * w.outHeight * w.outWidth;
+      if (this.indices.length < outputs * area) this.indices = new Int32Array(outputs * area);
+      let at = 0;
+      for (let plane = 0; plane < samples * w.channels; plane++) {
+        for (let oh = 0; oh < w.outHeight; oh++) {
+          for (let ow = 0; ow < w.outWidth; ow++) {
+            for (let kh = 0; kh < kH; kh++) {
+              const ih = oh * this.stride[0] - this.padding[0] + kh;
+              for (let kw = 0; kw < kW; kw++, at++) {
+                const iw = ow * this.stride[1] - this.padding[1] + kw;
+                const inside = ih >= 0 && ih < w.height && iw >= 0 && iw < w.width;
+                this.indices[at] = inside ? (plane * w.height + ih) * w.width + iw : -1;
+              }
             }
           }
         }
       }
+      this.indexedFor = key;
     }
+    return { indices: this.indices, area };
   }
 
   protected shapeOf(samples: number, w: Window): number[] {
@@ -104,12 +115,20 @@ export class MaxPool2d extends Pool2d {
     if (this.winners.length < size) this.winners = new Int32Array(size);
     const winners = this.winners;
     const x = input.data;
-    this.forEachWindow(samples, w, (o, at, first) => {
-      if (first || x[at] > out[o]) {
-        out[o] = x[at];
-        winners[o] = at;
+    const { indices, area } = this.windows(samples, w);
+    for (let o = 0; o < size; o++) {
+      let best = -Infinity;
+      let winner = -1;
+      for (let i = o * area; i < (o + 1) * area; i++) {
+        const at = indices[i];
+        if (at >= 0 && (winner < 0 || x[at] > best)) {
+          best = x[at];
+          winner = at;
+        }
       }
-    });
+      out[o] = best;
+      winners[o] = winner;
+    }
     this.input = input;
     this.window = w;
     return { data: out, shape: this.shapeOf(samples, w) };
@@ -144,18 +163,23 @@ export class AvgPool2d extends Pool2d {
     const samples = input.shape[0] ?? 0;
     const w = this.windowFor(input.shape.slice(1));
     const size = samples * w.channels * w.outHeight * w.outWidth;
-    const out = this.output.take(size).fill(0);
+    const out = this.output.take(size);
     if (this.divisors.length < size) this.divisors = new Float32Array(size);
-    const counts = this.divisors.fill(0, 0, size);
+    const divisors = this.divisors;
     const x = input.data;
-    this.forEachWindow(samples, w, (o, at) => {
-      out[o] += x[at];
-      counts[o]++;
-    });
-    const full = this.kernelSize[0] * this.kernelSize[1];
+    const { indices, area } = this.windows(samples, w);
     for (let o = 0; o < size; o++) {
-      if (this.countIncludePad) counts[o] = this.windowArea(o, w, full);
-      out[o] /= counts[o];
+      let sum = 0;
+      let count = 0;
+      for (let i = o * area; i < (o + 1) * area; i++) {
+        const at = indices[i];
+        if (at >= 0) {
+          sum += x[at];
+          count++;
+        }
+      }
+      divisors[o] = this.countIncludePad ? this.windowArea(o, w, area) : count;
+      out[o] = sum / divisors[o];
     }
     this.input = input;
     this.window = w;
@@ -180,10 +204,11 @@ export class AvgPool2d extends Pool2d {
     if (input === null || w === null) throw new LockstepError('E_SHAPE', `${this.describe()}: backward called before forward`);
     const gradIn = this.gradInput.take(input.data.length).fill(0);
     const g = gradOutput.data;
-    const counts = this.divisors;
-    this.forEachWindow(input.shape[0] ?? 0, w, (o, at) => {
-      gradIn[at] += g[o] / counts[o];
-    });
+    const { indices, area } = this.windows(input.shape[0] ?? 0, w);
+    for (let o = 0; o < g.length; o++) {
+      const share = g[o] / this.divisors[o];
+      for (let i = o * area; i < (o + 1) * area; i++) if (indices[i] >= 0) gradIn[indices[i]] += share;
+    }
     return { data: gradIn, shape: input.shape };
   }
 }

@@ -38,15 +38,26 @@ export function patches(
     for (let oh = 0; oh < outHeight; oh++) {
       for (let ow = 0; ow < outWidth; ow++) {
         let at = ((n * outHeight + oh) * outWidth + ow) * rowLength;
+        const left = ow * stride[1] - padding[1];
         for (let c = 0; c < count; c++) {
           const plane = (n * channels + first + c) * height;
-          for (let kh = 0; kh < kH; kh++) {
+          for (let kh = 0; kh < kH; kh++, at += kW) {
             const ih = oh * stride[0] - padding[0] + kh * dilation[0];
-            for (let kw = 0; kw < kW; kw++, at++) {
-              const iw = ow * stride[1] - padding[1] + kw * dilation[1];
-              const inside = ih >= 0 && ih < height && iw >= 0 && iw < width;
-              if (toRows) rows[at] = inside ? images[(plane + ih) * width + iw] : 0;
-              else if (inside) images[(plane + ih) * width + iw] += rows[at];
+            if (ih < 0 || ih >= height) {
+              if (toRows) rows.fill(0, at, at + kW);
+              continue;
+            }
+            const line = (plane + ih) * width;
+            if (toRows) {
+              for (let kw = 0; kw < kW; kw++) {
+                const iw = left + kw * dilation[1];
+                rows[at + kw] = iw >= 0 && iw < width ? images[line + iw] : 0;
+              }
+            } else {
+              for (let kw = 0; kw < kW; kw++) {
+                const iw = left + kw * dilation[1];
+                if (iw >= 0 && iw < width) images[line + iw] += rows[at + kw];
+              }
             }
           }
         }
