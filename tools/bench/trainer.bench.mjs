@@ -1,42 +1,50 @@
 /**
- * The reference MLP (784-512-512-10, ReLU, dropout 0.5, batch 128, SGD with momentum): training
- * samples/s of one epoch and eval samples/s, lockstep with 1 and 2 workers and, when Debian's
- * python3-torch is installed, PyTorch with 1 and 2 threads, interleaved, medians of the repetitions.
- * Also the fraction of a lockstep training step spent outside gradient computation (coordination,
- * reduce and update, waiting for the slower worker).
+ * Training samples/s of one epoch and eval samples/s of the reference MLP (784-512-512-10, ReLU,
+ * dropout 0.5) and of the small CNN of examples/configs/cnn.json, batch 128, SGD with momentum:
+ * lockstep with 1 and 2 workers and, when Debian's python3-torch is installed, PyTorch with 1 and 2
+ * threads on the same network (tools/bench/torch_reference.py), interleaved, medians of the
+ * repetitions. Also the fraction of a lockstep training step spent outside gradient computation
+ * (coordination, reduce and update, waiting for the slower worker).
  *
- * Usage: node tools/bench/trainer.bench.mjs [--samples N (default: the whole epoch)] [--reps R (default 3)] [--chunk C (default 64)]
+ * Usage: node tools/bench/trainer.bench.mjs [--model mlp|cnn (default: both)] [--samples N] [--reps R (default 3)] [--chunk C (default 64)]
+ * --samples defaults to the whole epoch for the MLP and 12,800 for the CNN.
  * Uses Fashion-MNIST when Debian's dataset-fashion-mnist is installed, else 60,000 synthetic samples.
  */
+import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { sgd, syntheticClassification } from '../../packages/core/dist/index.js';
 import { Trainer } from '../../packages/workers/dist/index.js';
 import { fashionMnistInstalled, loadFashionMnist } from '../../examples/dist/fashion-mnist-data.js';
 import { pytorch, pytorchAvailable } from './pytorch.mjs';
 
-const { values } = parseArgs({ options: { samples: { type: 'string' }, reps: { type: 'string', default: '3' }, chunk: { type: 'string', default: '64' } } });
+const { values } = parseArgs({
+  options: { model: { type: 'string' }, samples: { type: 'string' }, reps: { type: 'string', default: '3' }, chunk: { type: 'string', default: '64' } },
+});
 const reps = Number(values.reps);
 const chunkSize = Number(values.chunk);
 
 const source = fashionMnistInstalled() ? 'Fashion-MNIST' : 'synthetic';
 const full = fashionMnistInstalled() ? loadFashionMnist().train : syntheticClassification({ seed: 0, samples: 60000, features: 784, classes: 10 });
-const samples = Math.min(full.size, Number(values.samples ?? full.size));
-const data = samples === full.size ? full : full.slice(0, samples);
-const model = {
-  input: [...data.sampleShape],
-  layers: [
-    { type: 'flatten' },
-    { type: 'linear', out: 512 },
-    { type: 'relu' },
-    { type: 'dropout', p: 0.5 },
-    { type: 'linear', out: 512 },
-    { type: 'relu' },
-    { type: 'dropout', p: 0.5 },
-    { type: 'linear', out: 10 },
-  ],
+const cnnLayers = JSON.parse(readFileSync(new URL('../../examples/configs/cnn.json', import.meta.url), 'utf8')).layers;
+const models = {
+  mlp: {
+    title: 'reference MLP 784-512-512-10, dropout 0.5',
+    samples: full.size,
+    layers: [
+      { type: 'flatten' },
+      { type: 'linear', out: 512 },
+      { type: 'relu' },
+      { type: 'dropout', p: 0.5 },
+      { type: 'linear', out: 512 },
+      { type: 'relu' },
+      { type: 'dropout', p: 0.5 },
+      { type: 'linear', out: 10 },
+    ],
+  },
+  cnn: { title: 'CNN of examples/configs/cnn.json (2 conv, 2 max-pool, Dropout2d 0.1, 1568-128-10, dropout 0.5)', samples: 12800, layers: cnnLayers },
 };
 
-async function lockstep(workers) {
+async function lockstep(model, data, workers) {
   const trainer = new Trainer({ model, seed: 0, optimizer: sgd({ lr: 0.05, momentum: 0.9 }), chunkSize, workers });
   try {
     const { history } = await trainer.fit(data, { epochs: 1, batchSize: 128 });
@@ -50,40 +58,52 @@ async function lockstep(workers) {
   }
 }
 
-function torch(threads) {
-  const args = ['--threads', String(threads), '--samples', String(data.size), '--reps', '1'];
+function torch(name, samples, threads) {
+  const args = ['--model', name, '--threads', String(threads), '--samples', String(samples), '--reps', '1'];
   const train = pytorch([...args, '--what', 'train']);
   return { train: train.samplesPerSecond, eval: pytorch([...args, '--what', 'eval']).samplesPerSecond, blas: train.blas };
 }
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const withTorch = pytorchAvailable();
-const runs = { lockstep1: [], lockstep2: [], torch1: [], torch2: [] };
-console.log(`reference MLP 784-512-512-10, dropout 0.5, batch 128, chunk ${chunkSize}: ${data.size} ${source} samples, ${reps} interleaved repetitions`);
-let blas = null;
-for (let rep = 1; rep <= reps; rep++) {
-  for (const workers of [1, 2]) {
-    const result = await lockstep(workers);
-    runs[`lockstep${workers}`].push(result);
-    console.log(`  rep ${rep} lockstep ${workers} worker${workers > 1 ? 's' : ' '}: train ${result.train.toFixed(0)}/s, eval ${result.eval.toFixed(0)}/s, ${(100 * result.outside).toFixed(1)}% outside gradients`);
-    if (withTorch) {
-      const theirs = torch(workers);
-      blas = theirs.blas;
-      runs[`torch${workers}`].push(theirs);
-      console.log(`  rep ${rep} PyTorch  ${workers} thread${workers > 1 ? 's' : ' '}: train ${theirs.train.toFixed(0)}/s, eval ${theirs.eval.toFixed(0)}/s`);
+
+async function compare(name) {
+  const { title, samples: defaultSamples, layers } = models[name];
+  const samples = Math.min(full.size, Number(values.samples ?? defaultSamples));
+  const data = samples === full.size ? full : full.slice(0, samples);
+  const model = { input: [...data.sampleShape], layers };
+  const runs = { lockstep1: [], lockstep2: [], torch1: [], torch2: [] };
+  console.log(`${title}, batch 128, chunk ${chunkSize}: ${data.size} ${source} samples, ${reps} interleaved repetitions`);
+  let blas = null;
+  for (let rep = 1; rep <= reps; rep++) {
+    for (const workers of [1, 2]) {
+      const result = await lockstep(model, data, workers);
+      runs[`lockstep${workers}`].push(result);
+      console.log(`  rep ${rep} lockstep ${workers} worker${workers > 1 ? 's' : ' '}: train ${result.train.toFixed(0)}/s, eval ${result.eval.toFixed(0)}/s, ${(100 * result.outside).toFixed(1)}% outside gradients`);
+      if (withTorch) {
+        const theirs = torch(name, data.size, workers);
+        blas = theirs.blas;
+        runs[`torch${workers}`].push(theirs);
+        console.log(`  rep ${rep} PyTorch  ${workers} thread${workers > 1 ? 's' : ' '}: train ${theirs.train.toFixed(0)}/s, eval ${theirs.eval.toFixed(0)}/s`);
+      }
+    }
+  }
+  const m = (key, field) => median(runs[key].map((r) => r[field]));
+  if (withTorch) console.log(`PyTorch's BLAS: ${blas}`);
+  console.log('                      train samples/s   eval samples/s   outside gradients');
+  for (const w of [1, 2]) {
+    console.log(`lockstep ${w} worker${w > 1 ? 's' : ' '}    ${m(`lockstep${w}`, 'train').toFixed(0).padStart(15)}  ${m(`lockstep${w}`, 'eval').toFixed(0).padStart(15)}  ${(100 * m(`lockstep${w}`, 'outside')).toFixed(1).padStart(17)}%`);
+    if (withTorch) console.log(`PyTorch ${w} thread${w > 1 ? 's' : ' '}     ${m(`torch${w}`, 'train').toFixed(0).padStart(15)}  ${m(`torch${w}`, 'eval').toFixed(0).padStart(15)}`);
+  }
+  console.log(`lockstep 2 workers / 1 worker: train ${(m('lockstep2', 'train') / m('lockstep1', 'train')).toFixed(2)}x, eval ${(m('lockstep2', 'eval') / m('lockstep1', 'eval')).toFixed(2)}x`);
+  if (withTorch) {
+    for (const w of [1, 2]) {
+      console.log(`lockstep / PyTorch at ${w}: train ${(m(`lockstep${w}`, 'train') / m(`torch${w}`, 'train')).toFixed(2)}x, eval ${(m(`lockstep${w}`, 'eval') / m(`torch${w}`, 'eval')).toFixed(2)}x`);
     }
   }
 }
-const m = (key, field) => median(runs[key].map((r) => r[field]));
-if (withTorch) console.log(`PyTorch's BLAS: ${blas}`);
-console.log('                      train samples/s   eval samples/s   outside gradients');
-for (const w of [1, 2]) {
-  console.log(`lockstep ${w} worker${w > 1 ? 's' : ' '}    ${m(`lockstep${w}`, 'train').toFixed(0).padStart(15)}  ${m(`lockstep${w}`, 'eval').toFixed(0).padStart(15)}  ${(100 * m(`lockstep${w}`, 'outside')).toFixed(1).padStart(17)}%`);
-  if (withTorch) console.log(`PyTorch ${w} thread${w > 1 ? 's' : ' '}     ${m(`torch${w}`, 'train').toFixed(0).padStart(15)}  ${m(`torch${w}`, 'eval').toFixed(0).padStart(15)}`);
-}
-console.log(`lockstep 2 workers / 1 worker: train ${(m('lockstep2', 'train') / m('lockstep1', 'train')).toFixed(2)}x, eval ${(m('lockstep2', 'eval') / m('lockstep1', 'eval')).toFixed(2)}x`);
-if (withTorch) {
-  for (const w of [1, 2]) {
-    console.log(`lockstep / PyTorch at ${w}: train ${(m(`lockstep${w}`, 'train') / m(`torch${w}`, 'train')).toFixed(2)}x, eval ${(m(`lockstep${w}`, 'eval') / m(`torch${w}`, 'eval')).toFixed(2)}x`);
-  }
+
+for (const name of values.model === undefined ? ['mlp', 'cnn'] : [values.model]) {
+  if (!(name in models)) throw new Error(`--model must be mlp or cnn, got "${name}"`);
+  await compare(name);
 }
