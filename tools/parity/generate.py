@@ -47,8 +47,8 @@ def randn(*shape, scale=1.0):
     return (torch.randn(*shape, dtype=DTYPE) * scale).to(DTYPE)
 
 
-def header():
-    return {"generator": GENERATOR, "torch": torch.__version__}
+def header(generator=GENERATOR):
+    return {"generator": generator, "torch": torch.__version__}
 
 
 def write(name, obj, summary):

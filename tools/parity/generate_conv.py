@@ -15,7 +15,6 @@ Conventions (same as generate.py):
   * kernelSize / stride / padding / dilation are always 2-lists [h, w].
 """
 
-import json
 import os
 import sys
 
@@ -26,20 +25,11 @@ torch.set_num_threads(1)
 torch.use_deterministic_algorithms(True)
 torch.set_default_dtype(torch.float32)
 
-REPO_ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
-OUT_DIR = os.path.join(REPO_ROOT, "test", "fixtures", "parity")
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from generate import T, randn, write  # noqa: E402  (shared with the dense-layer generator)
+from generate import header as base_header  # noqa: E402
+
 GENERATOR = "tools/parity/generate_conv.py"
-DTYPE = torch.float32
-
-
-def T(t):
-    """Tensor -> {"shape", "data"} with exact float32 values."""
-    t = t.detach().to(DTYPE).contiguous()
-    return {"shape": list(t.shape), "data": t.reshape(-1).to(torch.float64).tolist()}
-
-
-def randn(*shape, scale=1.0):
-    return (torch.randn(*shape, dtype=DTYPE) * scale).to(DTYPE)
 
 
 def pair(v):
@@ -47,17 +37,7 @@ def pair(v):
 
 
 def header():
-    return {"generator": GENERATOR, "torch": torch.__version__}
-
-
-def write(name, obj, summary):
-    os.makedirs(OUT_DIR, exist_ok=True)
-    path = os.path.join(OUT_DIR, name)
-    with open(path, "w", encoding="utf-8", newline="\n") as f:
-        json.dump(obj, f, indent=None, separators=(",", ":"), allow_nan=False)
-        f.write("\n")
-    size = os.path.getsize(path)
-    print(f"wrote {os.path.relpath(path, REPO_ROOT)} ({size} bytes): {summary}")
+    return base_header(GENERATOR)
 
 
 def both_signs(x):
