@@ -3,6 +3,12 @@ import { LockstepError } from '@lockstep/core';
 import { UserError } from './errors.js';
 import { buildProgram, type Outcome } from './program.js';
 
+// A reader that stops early (lockstep predict ... | head) is not an error.
+process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+  if (error.code === 'EPIPE') process.exit(0);
+  throw error;
+});
+
 const outcome: Outcome = { exitCode: 0 };
 const program = buildProgram(outcome);
 const oneLine = (text: string): string => text.replace(/^error: /, '').trim().split('\n').map((l) => l.trim()).filter(Boolean).join('; ');
