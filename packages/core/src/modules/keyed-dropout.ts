@@ -1,0 +1,64 @@
+import { LockstepError } from '../errors.js';
+import { checkDropoutRate, checkScaling, evalScale, scaleInto, trainScale, type DropoutScaling } from '../ops/dropout.js';
+import { fillBatchMask, layerMaskKey } from '../random/mask.js';
+import { Scratch, type Tensor } from '../tensor.js';
+import { Module, type ForwardContext } from './module.js';
+
+export interface DropoutLayerOptions {
+  /** How kept units are scaled; see `DropoutScaling` (default 'inverted'). */
+  scaling?: DropoutScaling;
+}
+
+/**
+ * What element and channel dropout share: eval-mode scaling, the keyed mask of (seed, layer path,
+ * step, sample, unit), and a backward pass that reuses the forward's multipliers. Subclasses say what
+ * a unit is and how its multiplier reaches the values.
+ */
+export abstract class KeyedDropout extends Module {
+  readonly p: number;
+  readonly scaling: DropoutScaling;
+  /** One multiplier per unit of the last training forward: 0, or the kept units' scale. */
+  protected multipliers = new Float32Array(0);
+  private trainedForward = false;
+  private readonly outputs = new Scratch();
+  private readonly gradInputs = new Scratch();
+
+  constructor(name: string, p: number, options: DropoutLayerOptions) {
+    super();
+    this.p = checkDropoutRate(p, name);
+    this.scaling = checkScaling(options.scaling ?? 'inverted', name);
+  }
+
+  /** Units per sample of an input of this shape (batch dimension included). */
+  protected abstract unitsPerSample(shape: readonly number[]): number;
+
+  /** out = x with each value times its unit's multiplier. */
+  protected abstract applyMultipliers(x: Float32Array, out: Float32Array): void;
+
+  override forward(input: Tensor, context: ForwardContext): Tensor {
+    const out = this.outputs.take(input.data.length);
+    this.trainedForward = this.training;
+    if (!this.training) {
+      scaleInto(input.data, evalScale(this.p, this.scaling), out);
+      return { data: out, shape: input.shape };
+    }
+    const rows = input.shape[0] ?? 0;
+    if (context.samples.length !== rows) {
+      throw new LockstepError('E_SHAPE', `${this.describe()}: ${rows} rows but ${context.samples.length} sample indices`);
+    }
+    const units = this.unitsPerSample(input.shape);
+    if (this.multipliers.length < rows * units) this.multipliers = new Float32Array(rows * units);
+    const multipliers = this.multipliers.subarray(0, rows * units);
+    fillBatchMask(layerMaskKey(context.key, this.path), context.step, context.samples, units, this.p, multipliers, trainScale(this.p, this.scaling));
+    this.applyMultipliers(input.data, out);
+    return { data: out, shape: input.shape };
+  }
+
+  override backward(gradOutput: Tensor, needInputGrad: boolean): Tensor | null {
+    if (!needInputGrad) return null;
+    const gradIn = this.gradInputs.take(gradOutput.data.length);
+    if (this.trainedForward) this.applyMultipliers(gradOutput.data, gradIn);
+    else scaleInto(gradOutput.data, evalScale(this.p, this.scaling), gradIn);
+    return { data: gradIn, shape: gradOutput.shape };
+  }
+}
