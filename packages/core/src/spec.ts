@@ -8,9 +8,9 @@ import type { Module } from './modules/module.js';
 import { Sequential } from './modules/sequential.js';
 import { Model } from './model.js';
 import type { DropoutScaling } from './ops/dropout.js';
-import { Conv2d, type Pair } from './modules/conv2d.js';
+import { Conv2d, type Conv2dOptions } from './modules/conv2d.js';
 import { Dropout2d } from './modules/dropout2d.js';
-import { AvgPool2d, GlobalAvgPool2d, MaxPool2d } from './modules/pool.js';
+import { AvgPool2d, GlobalAvgPool2d, MaxPool2d, type AvgPool2dOptions, type Pool2dOptions } from './modules/pool.js';
 
 /** One layer of a model spec, plain JSON. `linear.in` is inferred from the previous layer when left out. */
 export type LayerSpec =
@@ -23,20 +23,9 @@ export type LayerSpec =
   | { type: 'flatten' }
   | { type: 'dropout'; p: number; scaling?: DropoutScaling }
   | { type: 'sequential'; layers: LayerSpec[] }
-  | {
-      type: 'conv2d';
-      out: number;
-      kernelSize: Pair;
-      in?: number;
-      stride?: Pair;
-      padding?: Pair;
-      dilation?: Pair;
-      groups?: number;
-      bias?: boolean;
-      init?: InitName;
-    }
-  | { type: 'max-pool2d'; kernelSize: Pair; stride?: Pair; padding?: Pair }
-  | { type: 'avg-pool2d'; kernelSize: Pair; stride?: Pair; padding?: Pair; countIncludePad?: boolean }
+  | ({ type: 'conv2d'; out: number; in?: number } & Omit<Conv2dOptions, 'inChannels' | 'outChannels'>)
+  | ({ type: 'max-pool2d' } & Pool2dOptions)
+  | ({ type: 'avg-pool2d' } & AvgPool2dOptions)
   | { type: 'global-avg-pool2d' }
   | { type: 'dropout2d'; p: number; scaling?: DropoutScaling };
 
