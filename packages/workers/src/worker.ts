@@ -3,23 +3,33 @@ import type { Task, TaskResults, WorkerSetup } from './messages.js';
 import { Replica } from './replica.js';
 
 const setup = workerData as WorkerSetup;
-for (const url of setup.setupModules) await import(url);
-const replica = new Replica(setup);
+let replica: Promise<Replica> | null = null;
+
+// Built on the first task rather than at load time: piscina first tries require() on this file, and
+// Node 20's require() of an ES module with top-level await can abort the whole process.
+function ready(): Promise<Replica> {
+  replica ??= (async () => {
+    for (const url of setup.setupModules) await import(url);
+    return new Replica(setup);
+  })();
+  return replica;
+}
 
 /** The piscina entry point: one typed task in, its typed result out. */
-export default function run(task: Task): TaskResults[Task['kind']] {
+export default async function run(task: Task): Promise<TaskResults[Task['kind']]> {
+  const worker = await ready();
   switch (task.kind) {
     case 'gradient':
-      return replica.gradient(task);
+      return worker.gradient(task);
     case 'update':
-      return replica.update(task);
+      return worker.update(task);
     case 'evaluate':
-      return replica.evaluate(task);
+      return worker.evaluate(task);
     case 'predict':
-      return replica.predict(task);
+      return worker.predict(task);
     case 'replica-forward':
-      return replica.replicaForward(task);
+      return worker.replicaForward(task);
     case 'uncertainty':
-      return replica.uncertainty(task);
+      return worker.uncertainty(task);
   }
 }
