@@ -109,6 +109,32 @@ describe('a CNN with channel dropout', () => {
   });
 });
 
+describe('noise dropout layers', () => {
+  it('SELU with AlphaDropout and GaussianDropout: byte-equal parameters for workers 1 and 3 and the reference', async () => {
+    const selu: ModelSpec = {
+      input: [24],
+      layers: [
+        { type: 'linear', out: 32 },
+        { type: 'selu' },
+        { type: 'alpha-dropout', p: 0.2 },
+        { type: 'linear', out: 32 },
+        { type: 'selu' },
+        { type: 'gaussian-dropout', p: 0.3 },
+        { type: 'linear', out: 5 },
+      ],
+    };
+    const optimizer = adam({ lr: 0.01 });
+    const reference = modelFromSpec(selu, 7);
+    expect(fit(reference, data, { epochs: 2, batchSize: 64, chunkSize: 16, seed: 7, optimizer }).state.step).toBe(32);
+    for (const workers of [1, 3]) {
+      const parallel = new Trainer({ model: selu, seed: 7, optimizer, chunkSize: 16, workers });
+      open.push(parallel);
+      await parallel.fit(data, { epochs: 2, batchSize: 64 });
+      expect(bytes(parallel.params).equals(bytes(reference.params)), `workers=${workers}`).toBe(true);
+    }
+  });
+});
+
 describe('train and eval on every replica', () => {
   const input = validation.inputs.subarray(0, 24 * 6);
 

@@ -1,6 +1,7 @@
 import { LockstepError, describeValue } from './errors.js';
 import { INIT_NAMES, type InitName } from './init.js';
-import { GELU, LeakyReLU, ReLU, Sigmoid, Tanh, type GeluApproximation } from './modules/activations.js';
+import { GELU, LeakyReLU, ReLU, SELU, Sigmoid, Tanh, type GeluApproximation } from './modules/activations.js';
+import { AlphaDropout, GaussianDropout } from './modules/noise-dropout.js';
 import { Dropout } from './modules/dropout.js';
 import { Flatten } from './modules/flatten.js';
 import { Linear } from './modules/linear.js';
@@ -27,7 +28,10 @@ export type LayerSpec =
   | ({ type: 'max-pool2d' } & Pool2dOptions)
   | ({ type: 'avg-pool2d' } & AvgPool2dOptions)
   | { type: 'global-avg-pool2d' }
-  | { type: 'dropout2d'; p: number; scaling?: DropoutScaling };
+  | { type: 'dropout2d'; p: number; scaling?: DropoutScaling }
+  | { type: 'selu' }
+  | { type: 'gaussian-dropout'; p: number }
+  | { type: 'alpha-dropout'; p: number };
 
 /** A whole model: the shape of one input sample and the layers, in order. */
 export interface ModelSpec {
@@ -55,6 +59,9 @@ const FIELDS: Record<LayerSpec['type'], { required: Record<string, Field>; optio
   'avg-pool2d': { required: { kernelSize: 'pair' }, optional: { stride: 'pair', padding: 'pair0', countIncludePad: 'boolean' } },
   'global-avg-pool2d': { required: {}, optional: {} },
   dropout2d: { required: { p: 'number' }, optional: { scaling: 'scaling' } },
+  selu: { required: {}, optional: {} },
+  'gaussian-dropout': { required: { p: 'number' }, optional: {} },
+  'alpha-dropout': { required: { p: 'number' }, optional: {} },
 };
 
 function isPair(value: unknown, min: number): boolean {
@@ -202,6 +209,12 @@ function buildLayer(where: string, spec: LayerSpec, inputShape: readonly number[
       return new GlobalAvgPool2d();
     case 'dropout2d':
       return withOptionErrors(`${where} (dropout2d)`, () => new Dropout2d(spec.p, { scaling: spec.scaling ?? 'inverted' }));
+    case 'selu':
+      return new SELU();
+    case 'gaussian-dropout':
+      return withOptionErrors(`${where} (gaussian-dropout)`, () => new GaussianDropout(spec.p));
+    case 'alpha-dropout':
+      return withOptionErrors(`${where} (alpha-dropout)`, () => new AlphaDropout(spec.p));
   }
 }
 
@@ -247,6 +260,9 @@ export function layerSpecOf(module: Module): LayerSpec {
   }
   if (module instanceof GlobalAvgPool2d) return { type: 'global-avg-pool2d' };
   if (module instanceof Dropout2d) return { type: 'dropout2d', p: module.p, scaling: module.scaling };
+  if (module instanceof SELU) return { type: 'selu' };
+  if (module instanceof GaussianDropout) return { type: 'gaussian-dropout', p: module.p };
+  if (module instanceof AlphaDropout) return { type: 'alpha-dropout', p: module.p };
   throw new LockstepError('E_SPEC', `${module.describe()} has no spec form`);
 }
 

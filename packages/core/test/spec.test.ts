@@ -44,7 +44,7 @@ describe('model spec', () => {
     [{ input: [0], layers: [] }, 'model spec "input": must be a non-empty list of positive integers (one sample\'s shape), got [0]'],
     [{ input: [4], layers: {} }, 'model spec layers: "layers" must be a list, got an object'],
     [{ input: [4], layers: ['relu'] }, 'model spec layers[0]: must be an object like {"type": "relu"}, got "relu"'],
-    [{ input: [4], layers: [{ type: 'conv' }] }, 'model spec layers[0]: "type" must be one of linear, relu, leaky-relu, tanh, sigmoid, gelu, flatten, dropout, sequential, conv2d, max-pool2d, avg-pool2d, global-avg-pool2d, dropout2d, got "conv"'],
+    [{ input: [4], layers: [{ type: 'conv' }] }, 'model spec layers[0]: "type" must be one of linear, relu, leaky-relu, tanh, sigmoid, gelu, flatten, dropout, sequential, conv2d, max-pool2d, avg-pool2d, global-avg-pool2d, dropout2d, selu, gaussian-dropout, alpha-dropout, got "conv"'],
     [{ input: [4], layers: [{ type: 'relu' }, { type: 'linear' }] }, 'model spec layers[1] (linear): "out" is required'],
     [{ input: [4], layers: [{ type: 'linear', out: -3 }] }, 'model spec layers[0] (linear): "out" must be a positive integer, got -3'],
     [{ input: [4], layers: [{ type: 'linear', out: 3, outt: 4 }] }, 'model spec layers[0] (linear): unknown field "outt"; known fields: out, in, bias, init'],

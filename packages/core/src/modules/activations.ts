@@ -149,3 +149,19 @@ export class GELU extends Elementwise {
     }
   }
 }
+
+const SELU_ALPHA = 1.6732632423543772;
+const SELU_SCALE = 1.0507009873554805;
+
+/** Scaled exponential linear unit (Klambauer et al. 2017): keeps activations at zero mean, unit variance. */
+export class SELU extends Elementwise {
+  readonly kind = 'SELU';
+
+  protected apply(x: Float32Array, out: Float32Array): void {
+    for (let i = 0; i < x.length; i++) out[i] = x[i] > 0 ? SELU_SCALE * x[i] : SELU_SCALE * SELU_ALPHA * Math.expm1(x[i]);
+  }
+
+  protected gradient(x: Float32Array, _y: Float32Array, g: Float32Array, out: Float32Array): void {
+    for (let i = 0; i < x.length; i++) out[i] = x[i] > 0 ? SELU_SCALE * g[i] : SELU_SCALE * SELU_ALPHA * Math.exp(x[i]) * g[i];
+  }
+}

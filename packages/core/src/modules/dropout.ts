@@ -1,6 +1,5 @@
 import { applyMask } from '../ops/dropout.js';
 import { sizeOf } from '../tensor.js';
-import { Dropout2d } from './dropout2d.js';
 import { KeyedDropout, type DropoutLayerOptions } from './keyed-dropout.js';
 import type { Module } from './module.js';
 
@@ -34,7 +33,7 @@ export class Dropout extends KeyedDropout {
 export function trainDropoutOnly(root: Module): void {
   root.eval();
   const visit = (module: Module): void => {
-    if (module instanceof Dropout || module instanceof Dropout2d) module.train();
+    if (module instanceof KeyedDropout) module.train();
     module.children().forEach(visit);
   };
   visit(root);

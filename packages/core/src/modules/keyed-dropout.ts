@@ -1,5 +1,6 @@
 import { LockstepError } from '../errors.js';
 import { checkDropoutRate, checkScaling, evalScale, scaleInto, trainScale, type DropoutScaling } from '../ops/dropout.js';
+import type { Key } from '../random/key.js';
 import { fillBatchMask, layerMaskKey } from '../random/mask.js';
 import { Scratch, type Tensor } from '../tensor.js';
 import { Module, type ForwardContext } from './module.js';
@@ -32,8 +33,17 @@ export abstract class KeyedDropout extends Module {
   /** Units per sample of an input of this shape (batch dimension included). */
   protected abstract unitsPerSample(shape: readonly number[]): number;
 
-  /** out = x with each value times its unit's multiplier. */
+  /** out = x with each value times its unit's multiplier: the backward pass, and by default the forward. */
   protected abstract applyMultipliers(x: Float32Array, out: Float32Array): void;
+
+  /** Draws the multipliers of a batch; by default keep-or-drop with the layer's scaling. */
+  protected drawMultipliers(layerKey: Key, step: number, samples: ArrayLike<number>, units: number, out: Float32Array): void {
+    fillBatchMask(layerKey, step, samples, units, this.p, out, trainScale(this.p, this.scaling));
+  }
+
+  protected applyForward(x: Float32Array, out: Float32Array): void {
+    this.applyMultipliers(x, out);
+  }
 
   override forward(input: Tensor, context: ForwardContext): Tensor {
     const out = this.outputs.take(input.data.length);
@@ -49,8 +59,8 @@ export abstract class KeyedDropout extends Module {
     const units = this.unitsPerSample(input.shape);
     if (this.multipliers.length < rows * units) this.multipliers = new Float32Array(rows * units);
     const multipliers = this.multipliers.subarray(0, rows * units);
-    fillBatchMask(layerMaskKey(context.key, this.path), context.step, context.samples, units, this.p, multipliers, trainScale(this.p, this.scaling));
-    this.applyMultipliers(input.data, out);
+    this.drawMultipliers(layerMaskKey(context.key, this.path), context.step, context.samples, units, multipliers);
+    this.applyForward(input.data, out);
     return { data: out, shape: input.shape };
   }
 
