@@ -9,7 +9,6 @@ import { KeyedDropout, type DropoutLayerOptions } from './keyed-dropout.js';
  */
 export class Dropout2d extends KeyedDropout {
   readonly kind = 'Dropout2d';
-  private area = 0;
 
   constructor(p = 0.5, options: DropoutLayerOptions = {}) {
     super('Dropout2d', p, options);
@@ -21,14 +20,12 @@ export class Dropout2d extends KeyedDropout {
   }
 
   protected unitsPerSample(shape: readonly number[]): number {
-    const [, channels, height, width] = shape;
-    this.area = height * width;
-    return channels;
+    return shape[1] ?? 0;
   }
 
   /** Every value of a feature map times that map's multiplier. */
   protected applyMultipliers(x: Float32Array, out: Float32Array): void {
-    const area = this.area;
+    const area = x.length / this.drawn;
     for (let plane = 0; plane * area < x.length; plane++) {
       const m = this.multipliers[plane];
       for (let i = plane * area; i < (plane + 1) * area; i++) out[i] = x[i] * m;

@@ -20,6 +20,8 @@ export abstract class KeyedDropout extends Module {
   readonly scaling: DropoutScaling;
   /** One multiplier per unit of the last training forward: 0, or the kept units' scale. */
   protected multipliers = new Float32Array(0);
+  /** How many of `multipliers` the last training forward drew (rows x units). */
+  protected drawn = 0;
   private trainedForward = false;
   private readonly outputs = new Scratch();
   private readonly gradInputs = new Scratch();
@@ -58,7 +60,8 @@ export abstract class KeyedDropout extends Module {
     }
     const units = this.unitsPerSample(input.shape);
     if (this.multipliers.length < rows * units) this.multipliers = new Float32Array(rows * units);
-    const multipliers = this.multipliers.subarray(0, rows * units);
+    this.drawn = rows * units;
+    const multipliers = this.multipliers.subarray(0, this.drawn);
     this.drawMultipliers(layerMaskKey(context.key, this.path), context.step, context.samples, units, multipliers);
     this.applyForward(input.data, out);
     return { data: out, shape: input.shape };

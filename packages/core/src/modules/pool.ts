@@ -25,7 +25,6 @@ abstract class Pool2d extends Module {
   readonly stride: [number, number];
   readonly padding: [number, number];
   protected input: Tensor | null = null;
-  protected window: Window | null = null;
   protected readonly output = new Scratch();
   protected readonly gradInput = new Scratch();
 
@@ -130,7 +129,6 @@ export class MaxPool2d extends Pool2d {
       winners[o] = winner;
     }
     this.input = input;
-    this.window = w;
     return { data: out, shape: this.shapeOf(samples, w) };
   }
 
@@ -153,6 +151,7 @@ export class AvgPool2d extends Pool2d {
   readonly kind = 'AvgPool2d';
   readonly countIncludePad: boolean;
   private divisors = new Float32Array(0);
+  private window: Window | null = null;
 
   constructor(options: AvgPool2dOptions) {
     super('AvgPool2d', options);
