@@ -51,6 +51,11 @@ describe('lockstep train', () => {
     expect(two.stdout).toBe(one.stdout);
     const other = lockstep(['train', '--epochs', '2', '--seed', '1', '--out', 'w3', '--quiet']);
     expect(other.stdout).not.toBe(one.stdout);
+    const clipped = ['train', '--epochs', '2', '--clip-norm', '0.5', '--quiet'];
+    const clippedOne = lockstep([...clipped, '--workers', '1', '--out', 'c1']);
+    expect(clippedOne.stdout).toMatch(/^fingerprint [0-9a-f]{16}\n$/);
+    expect(lockstep([...clipped, '--workers', '2', '--out', 'c2']).stdout).toBe(clippedOne.stdout);
+    expect(clippedOne.stdout).not.toBe(one.stdout);
   });
 
   it('3 epochs in one go equal 1 epoch and a --resume to 3, and a resume after Ctrl-C in mid-epoch', async () => {
@@ -123,6 +128,8 @@ describe('bad input: one line, a non-zero exit, no stack trace, nothing half-wri
   writeFileSync(join(work, 'bad-config.json'), '{"epochs": 3');
   writeFileSync(join(work, 'wide-config.json'), '{"hidden": [32]}');
   writeFileSync(join(work, 'unknown-config.json'), '{"epochz": 3}');
+  // Features near float32's largest value: the first update blows the weights up, and the first layer overflows at step 1.
+  writeFileSync(join(work, 'huge.csv'), ['a,b,label', ...Array.from({ length: 200 }, (_, i) => `${((i * 7919) % 200) / 100 - 1}e38,${(i % 13) / 13},${i % 2}`)].join('\n'));
 
   function damaged(name: string, change: (bytes: Buffer) => Buffer): string {
     const source = join(work, 'w1', 'checkpoint.lockstep');
@@ -136,6 +143,12 @@ describe('bad input: one line, a non-zero exit, no stack trace, nothing half-wri
     [['train', '--workers', 'abc'], 'lockstep: --workers must be an integer from 1 to 1024, got "abc"'],
     [['train', '--epochs', '0'], 'lockstep: --epochs must be an integer >= 1, got "0"'],
     [['train', '--dropout', '1.5'], 'lockstep: --dropout must be a number from 0 to 1, got "1.5"'],
+    [['train', '--clip-norm', '0'], 'lockstep: --clip-norm must be a number > 0, got "0"'],
+    [
+      ['train', '--data', 'csv:huge.csv', '--out', 'huge', '--quiet'],
+      'lockstep: fit failed at step 1 (epoch 1, batch 2 of 3): the loss is NaN, first from the output of layer 0 (Linear) (-Infinity); ' +
+        'the parameters are those before this step; check the scale of the input data, lower the learning rate, or clip gradients with clipNorm',
+    ],
     [['train', '--config', 'missing.json'], 'lockstep: cannot read the config file missing.json: ENOENT; check the path given to --config'],
     [['train', '--config', 'bad-config.json'], "lockstep: bad-config.json is not valid JSON: Expected ',' or '}' after property value in JSON at position 12"],
     [['train', '--config', 'unknown-config.json'], 'lockstep: unknown-config.json: Unrecognized key: "epochz"'],

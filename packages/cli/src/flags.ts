@@ -20,6 +20,13 @@ export function numberFlag(name: string, value: string | undefined, min: number,
   return number;
 }
 
+export function positiveNumberFlag(name: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const number = Number(value);
+  if (value.trim() === '' || !Number.isFinite(number) || number <= 0) throw new UserError(`${name} must be a number > 0, got "${value}"`);
+  return number;
+}
+
 export function choiceFlag<T extends string>(name: string, value: string | undefined, choices: readonly T[]): T | undefined {
   if (value === undefined) return undefined;
   if (!(choices as readonly string[]).includes(value)) throw new UserError(`${name} must be one of ${choices.join(', ')}, got "${value}"`);

@@ -6,9 +6,9 @@ import { loadData, splitValidation } from './data.js';
 import { UserError } from './errors.js';
 
 export function optimizerOf(config: RunConfig): OptimizerConfig {
-  const { lr, weightDecay } = config;
-  if (config.optimizer === 'sgd') return sgd({ lr, momentum: config.momentum, weightDecay });
-  return config.optimizer === 'adam' ? adam({ lr, weightDecay }) : adamw({ lr, weightDecay });
+  const { lr, weightDecay, clipNorm } = config;
+  if (config.optimizer === 'sgd') return sgd({ lr, momentum: config.momentum, weightDecay, clipNorm });
+  return config.optimizer === 'adam' ? adam({ lr, weightDecay, clipNorm }) : adamw({ lr, weightDecay, clipNorm });
 }
 
 /** The data of a run: the same seeded validation split every time the same config is loaded. */

@@ -7,6 +7,7 @@ export type ErrorCode =
   | 'E_IDX'
   | 'E_LABEL'
   | 'E_WORKER'
+  | 'E_NUMERIC'
   | 'E_CLOSED';
 
 /**

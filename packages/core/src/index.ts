@@ -42,6 +42,17 @@ export { parseIdx, idxImagesToFloat, idxLabels, checkIdxPair, type IdxArray, typ
 export { syntheticClassification, builtinDataset, type SyntheticOptions } from './data/synthetic.js';
 export { sequentialFromSpec, modelFromSpec, layerSpecOf, specOf, registerLayer, type LayerSpec, type ModelSpec, type LayerFactory } from './spec.js';
 export { reduceChunkSlots, reduceChunkScalars } from './trainer/reduce.js';
+export {
+  clipFactor,
+  firstNonFinite,
+  gradientNorm,
+  nonFiniteGradientError,
+  nonFiniteLossError,
+  NORM_BLOCK,
+  normBlockCount,
+  reduceAndMeasure,
+  scaleRange,
+} from './trainer/step-update.js';
 export { checkBatching, epochOrder, epochBatches, type BatchPlan } from './trainer/plan.js';
 export { chunkGradient, type Chunk } from './trainer/chunk-gradient.js';
 export {

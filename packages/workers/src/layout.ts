@@ -1,13 +1,18 @@
+import { NORM_BLOCK, normBlockCount } from '@lockstep/core';
+
 /**
  * The shared-memory layout, defined once and used by the coordinator and every worker.
  *
  * The model buffer lives as long as the trainer: parameters, then optimizer state (slot s of
  * parameter i at s * paramCount + i). The step buffer is sized for a batch size: per-chunk loss sums
  * and correct counts (float64), one gradient slot of paramCount floats per chunk, and the sample
- * indices of the current batch. Regions start on 64-byte boundaries so no two share a cache line.
+ * indices of the current batch, each norm block's sum of squares (float64) and the update barrier
+ * (arrived count, abort flag). Regions start on 64-byte boundaries so no two share a cache line.
  */
 
 const ALIGN = 64;
+/** The update barrier: threads arrived, and a flag the coordinator raises when a task failed. */
+const BARRIER_WORDS = 2;
 
 function align(bytes: number): number {
   return Math.ceil(bytes / ALIGN) * ALIGN;
@@ -47,6 +52,8 @@ export interface StepLayout {
   readonly chunkCorrectOffset: number;
   readonly gradSlotsOffset: number;
   readonly batchSamplesOffset: number;
+  readonly blockSquaresOffset: number;
+  readonly barrierOffset: number;
   readonly bytes: number;
 }
 
@@ -56,8 +63,10 @@ export function stepLayout(paramCount: number, batchSize: number, chunkSize: num
   const chunkCorrectOffset = align(chunkLossOffset + 8 * maxChunks);
   const gradSlotsOffset = align(chunkCorrectOffset + 8 * maxChunks);
   const batchSamplesOffset = align(gradSlotsOffset + 4 * maxChunks * paramCount);
-  const bytes = align(batchSamplesOffset + 4 * batchSize);
-  return { paramCount, batchSize, maxChunks, chunkLossOffset, chunkCorrectOffset, gradSlotsOffset, batchSamplesOffset, bytes };
+  const blockSquaresOffset = align(batchSamplesOffset + 4 * batchSize);
+  const barrierOffset = align(blockSquaresOffset + 8 * normBlockCount(paramCount));
+  const bytes = align(barrierOffset + 4 * BARRIER_WORDS);
+  return { paramCount, batchSize, maxChunks, chunkLossOffset, chunkCorrectOffset, gradSlotsOffset, batchSamplesOffset, blockSquaresOffset, barrierOffset, bytes };
 }
 
 export interface StepViews {
@@ -66,6 +75,8 @@ export interface StepViews {
   /** maxChunks slots of paramCount floats, end to end. */
   readonly gradSlots: Float32Array;
   readonly batchSamples: Uint32Array;
+  readonly blockSquares: Float64Array;
+  readonly barrier: Int32Array;
 }
 
 export function stepViews(buffer: SharedArrayBuffer, layout: StepLayout): StepViews {
@@ -74,19 +85,22 @@ export function stepViews(buffer: SharedArrayBuffer, layout: StepLayout): StepVi
     chunkCorrect: new Float64Array(buffer, layout.chunkCorrectOffset, layout.maxChunks),
     gradSlots: new Float32Array(buffer, layout.gradSlotsOffset, layout.maxChunks * layout.paramCount),
     batchSamples: new Uint32Array(buffer, layout.batchSamplesOffset, layout.batchSize),
+    blockSquares: new Float64Array(buffer, layout.blockSquaresOffset, normBlockCount(layout.paramCount)),
+    barrier: new Int32Array(buffer, layout.barrierOffset, BARRIER_WORDS),
   };
 }
 
 /**
- * Splits [0, size) into `parts` contiguous ranges whose inner boundaries fall on multiples of 16
- * floats (one cache line), so workers updating neighbouring ranges never write the same line.
+ * Splits [0, size) into at most `parts` contiguous ranges whose inner boundaries fall on norm blocks
+ * (NORM_BLOCK floats, a multiple of a cache line): no block's sum of squares is split between
+ * threads, and workers updating neighbouring ranges never write the same line.
  */
 export function parameterRanges(size: number, parts: number): Array<[number, number]> {
-  const lines = Math.ceil(size / 16);
+  const blocks = normBlockCount(size);
   const ranges: Array<[number, number]> = [];
   for (let part = 0; part < parts; part++) {
-    const from = Math.min(size, Math.floor((lines * part) / parts) * 16);
-    const to = Math.min(size, Math.floor((lines * (part + 1)) / parts) * 16);
+    const from = Math.min(size, Math.floor((blocks * part) / parts) * NORM_BLOCK);
+    const to = Math.min(size, Math.floor((blocks * (part + 1)) / parts) * NORM_BLOCK);
     if (to > from) ranges.push([from, to]);
   }
   return ranges;

@@ -34,13 +34,18 @@ export interface GradientTask {
   readonly to: number;
 }
 
-/** Sums the chunk slots over parameters [from, to) in the fixed tree order, then updates that range. */
+/**
+ * Sums the chunk slots over parameters [from, to) in the fixed tree order and measures the range's
+ * norm blocks; waits at the step buffer's barrier for the other `parties` update tasks; then, if the
+ * whole gradient is finite, clips it when the optimizer asks and updates the range.
+ */
 export interface UpdateTask {
   readonly kind: 'update';
   readonly step: StepBuffer;
   readonly chunks: number;
   readonly from: number;
   readonly to: number;
+  readonly parties: number;
   /** 1-based optimizer step number, as the update rules count it. */
   readonly t: number;
   readonly lr: number;
@@ -104,6 +109,12 @@ export interface TimedResult {
   readonly seconds: number;
 }
 
+export interface UpdateResult extends TimedResult {
+  /** The first parameter index of this range with a non-finite gradient (nothing was updated), or -1. */
+  readonly nonFinite: number;
+  readonly value: number;
+}
+
 export interface ReplicaForwardResult {
   readonly threadId: number;
   readonly output: Float32Array;
@@ -111,7 +122,7 @@ export interface ReplicaForwardResult {
 
 export interface TaskResults {
   gradient: TimedResult;
-  update: TimedResult;
+  update: UpdateResult;
   evaluate: TimedResult;
   predict: TimedResult;
   'replica-forward': ReplicaForwardResult;

@@ -6,10 +6,13 @@ import {
   Dataset,
   defaultLoss,
   dropoutRunKey,
-  LockstepError,
   lossByName,
   Model,
-  reduceChunkSlots,
+  clipFactor,
+  firstNonFinite,
+  gradientNorm,
+  reduceAndMeasure,
+  scaleRange,
   rowIndices,
   sequentialFromSpec,
   softmaxRows,
@@ -32,13 +35,12 @@ import type {
   StepBuffer,
   TimedResult,
   UncertaintyTask,
+  UpdateResult,
   UpdateTask,
   WorkerSetup,
 } from './messages.js';
+import { arriveAndWait } from './barrier.js';
 import { datasetFromShared, type SharedDataset } from './shared-data.js';
-
-const BARRIER_TIMEOUT_MS = 10_000;
-const UPDATE_BLOCK = 4096;
 
 /**
  * One thread's copy of the model, rebuilt from the spec. Its parameters are views into the shared
@@ -81,18 +83,21 @@ export class Replica {
     return { seconds: (performance.now() - started) / 1000 };
   }
 
-  update(task: UpdateTask): TimedResult {
+  update(task: UpdateTask): UpdateResult {
     const started = performance.now();
     const step = this.stepViewsOf(task.step);
     const size = this.model.size;
-    const buffers = { params: this.shared.params, grads: step.gradSlots.subarray(0, size), state: this.shared.optimizerState };
-    // Block by block, so the summed gradient is still in cache when the update reads it.
-    for (let from = task.from; from < task.to; from += UPDATE_BLOCK) {
-      const to = Math.min(from + UPDATE_BLOCK, task.to);
-      reduceChunkSlots(step.gradSlots, size, task.chunks, from, to);
-      applyUpdate(this.setup.optimizer, buffers, task.t, task.lr, from, to);
+    const grads = step.gradSlots.subarray(0, size);
+    reduceAndMeasure(step.gradSlots, size, task.chunks, task.from, task.to, step.blockSquares);
+    if (task.parties > 1) arriveAndWait(step.barrier, task.parties);
+    const norm = gradientNorm(step.blockSquares);
+    if (!Number.isFinite(norm)) {
+      const nonFinite = firstNonFinite(grads, task.from, task.to);
+      return { seconds: (performance.now() - started) / 1000, nonFinite, value: nonFinite < 0 ? 0 : grads[nonFinite] };
     }
-    return { seconds: (performance.now() - started) / 1000 };
+    scaleRange(grads, task.from, task.to, clipFactor(norm, this.setup.optimizer.clipNorm));
+    applyUpdate(this.setup.optimizer, { params: this.shared.params, grads, state: this.shared.optimizerState }, task.t, task.lr, task.from, task.to);
+    return { seconds: (performance.now() - started) / 1000, nonFinite: -1, value: 0 };
   }
 
   evaluate(task: EvaluateTask): TimedResult {
@@ -156,16 +161,7 @@ export class Replica {
   }
 
   replicaForward(task: ReplicaForwardTask): ReplicaForwardResult {
-    const arrived = new Int32Array(task.barrier);
-    Atomics.add(arrived, 0, 1);
-    Atomics.notify(arrived, 0);
-    const deadline = Date.now() + BARRIER_TIMEOUT_MS;
-    for (let seen = Atomics.load(arrived, 0); seen < task.replicas; seen = Atomics.load(arrived, 0)) {
-      if (Date.now() > deadline) {
-        throw new LockstepError('E_WORKER', `only ${seen} of ${task.replicas} replicas started within ${BARRIER_TIMEOUT_MS} ms`);
-      }
-      Atomics.wait(arrived, 0, seen, 100);
-    }
+    arriveAndWait(new Int32Array(task.barrier), task.replicas);
     const output = this.forward(task.inputs, task.training, task.optimizerStep, task.samples);
     return { threadId, output: output.data.slice() };
   }

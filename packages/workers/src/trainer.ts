@@ -2,6 +2,7 @@ import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Piscina } from 'piscina';
 import {
+  Batch,
   checkBatching,
   checkDataFits,
   checkInteger,
@@ -12,7 +13,11 @@ import {
   LockstepError,
   lossByName,
   defaultLoss,
+  dropoutRunKey,
+  firstNonFinite,
   Model,
+  nonFiniteGradientError,
+  nonFiniteLossError,
   reduceChunkScalars,
   sequentialFromSpec,
   sizeOf,
@@ -26,7 +31,8 @@ import {
   type TrainingState,
 } from '@lockstep/core';
 import { modelLayout, modelViews, parameterRanges, stepLayout, stepViews, type ModelViews, type StepViews } from './layout.js';
-import type { ReplicaForwardResult, StepBuffer, Task, TaskResults, TimedResult, WorkerSetup } from './messages.js';
+import { abortBarrier, resetBarrier } from './barrier.js';
+import type { ReplicaForwardResult, StepBuffer, Task, TaskResults, TimedResult, UpdateResult, WorkerSetup } from './messages.js';
 import { shareDataset, type SharedDataset } from './shared-data.js';
 
 export interface TrainerOptions {
@@ -220,10 +226,16 @@ export class Trainer {
           });
         }
         const computed = await this.round<TimedResult>(gradients, where);
+        const badChunk = firstNonFinite(step.views.chunkLoss.subarray(0, plan.chunks));
+        if (badChunk >= 0) throw this.lossError(data, plan.samples, badChunk, step.views.chunkLoss[badChunk], where);
         const lr = learningRateAt(this.optimizer.lr, this.optimizer.schedule, state.step);
         const t = state.step + 1;
-        const updates: Task[] = ranges.map(([from, to]) => ({ kind: 'update', step: step.buffer, chunks: plan.chunks, from, to, t, lr }));
-        const updated = await this.round<TimedResult>(updates, where);
+        const parties = ranges.length;
+        const updates: Task[] = ranges.map(([from, to]) => ({ kind: 'update', step: step.buffer, chunks: plan.chunks, from, to, parties, t, lr }));
+        resetBarrier(step.views.barrier);
+        const updated = await this.round<UpdateResult>(updates, where, () => abortBarrier(step.views.barrier));
+        const bad = updated.find((result) => result.nonFinite >= 0);
+        if (bad !== undefined) throw nonFiniteGradientError(this.model, bad.nonFinite, bad.value, where);
         state.step++;
         state.epochLossSum += reduceChunkScalars(step.views.chunkLoss, plan.chunks);
         state.epochCorrect += reduceChunkScalars(step.views.chunkCorrect, plan.chunks);
@@ -361,7 +373,7 @@ export class Trainer {
   async forwardOnEveryReplica(inputs: Float32Array, context: { step?: number; samples?: number[] } = {}): Promise<ReplicaForwardResult[]> {
     this.checkOpen();
     const rows = this.model.inputTensor(inputs).shape[0];
-    const barrier = new SharedArrayBuffer(4);
+    const barrier = new SharedArrayBuffer(8);
     const task: Task = {
       kind: 'replica-forward',
       inputs,
@@ -389,8 +401,15 @@ export class Trainer {
    * Runs tasks in parallel and waits for every one to settle, so nothing is left running. If any
    * failed, the pool is closed and one error names where and why.
    */
-  private async round<R extends TaskResults[Task['kind']]>(tasks: Task[], where: string): Promise<R[]> {
-    const settled = await Promise.allSettled(tasks.map((task) => this.pool.run(task) as Promise<R>));
+  private async round<R extends TaskResults[Task['kind']]>(tasks: Task[], where: string, onFirstFailure?: () => void): Promise<R[]> {
+    const settled = await Promise.allSettled(
+      tasks.map((task) =>
+        (this.pool.run(task) as Promise<R>).catch((error: unknown) => {
+          onFirstFailure?.();
+          throw error;
+        }),
+      ),
+    );
     const failure = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
     if (failure !== undefined) {
       await this.close();
@@ -398,6 +417,16 @@ export class Trainer {
       throw new LockstepError('E_WORKER', `${where}: a worker failed: ${cause.split('\n')[0]}; the worker pool is closed`);
     }
     return settled.map((s) => (s as PromiseFulfilledResult<R>).value);
+  }
+
+  /** Replays the chunk whose loss went bad on this thread's model to name where it happened. */
+  private lossError(data: Dataset, batchSamples: Uint32Array, chunk: number, value: number, where: string): LockstepError {
+    const samples = batchSamples.subarray(chunk * this.chunkSize, Math.min((chunk + 1) * this.chunkSize, batchSamples.length));
+    const batch = new Batch(data, samples.length);
+    batch.gather(samples);
+    this.model.train();
+    const context = { key: dropoutRunKey(this.seed), step: this.state.step, samples };
+    return nonFiniteLossError(this.model, this.model.inputTensor(batch.inputs), context, value, where);
   }
 
   private share(data: Dataset): SharedDataset {

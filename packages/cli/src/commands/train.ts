@@ -6,7 +6,7 @@ import { loadCheckpoint, saveCheckpoint, type Checkpoint } from '../checkpoint.j
 import { checkConfig, DEFAULT_CONFIG, defaultWorkers, readConfigFile, type RunConfig } from '../config.js';
 import { UserError } from '../errors.js';
 import { folderOf, makeFolder, writeFileAtomic } from '../files.js';
-import { integerFlag, numberFlag } from '../flags.js';
+import { integerFlag, numberFlag, positiveNumberFlag } from '../flags.js';
 import { fingerprint } from '../fingerprint.js';
 import { learningCurvesHtml, learningCurvesSvg } from '../plot.js';
 import { Reporter } from '../report.js';
@@ -21,6 +21,7 @@ export interface TrainFlags {
   chunkSize?: string;
   lr?: string;
   dropout?: string;
+  clipNorm?: string;
   seed?: string;
   out?: string;
   resume?: string;
@@ -40,6 +41,7 @@ function flagConfig(flags: TrainFlags): Partial<RunConfig> {
     chunkSize: integerFlag('--chunk-size', flags.chunkSize, 1),
     lr: numberFlag('--lr', flags.lr, 0, 10),
     dropout: numberFlag('--dropout', flags.dropout, 0, 1),
+    clipNorm: positiveNumberFlag('--clip-norm', flags.clipNorm),
     seed: integerFlag('--seed', flags.seed, 0),
   };
   return Object.fromEntries(Object.entries(values).filter(([, value]) => value !== undefined));

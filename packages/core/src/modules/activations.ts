@@ -42,7 +42,8 @@ export class ReLU extends Elementwise {
   readonly kind = 'ReLU';
 
   protected apply(x: Float32Array, out: Float32Array): void {
-    for (let i = 0; i < x.length; i++) out[i] = x[i] > 0 ? x[i] : 0;
+    // NaN passes through, as in PyTorch, so a bad value reaches the loss and is reported.
+    for (let i = 0; i < x.length; i++) out[i] = x[i] < 0 ? 0 : x[i];
   }
 
   protected gradient(x: Float32Array, _y: Float32Array, g: Float32Array, out: Float32Array): void {

@@ -9,6 +9,7 @@ export interface SgdConfig {
   readonly nesterov: boolean;
   readonly weightDecay: number;
   readonly schedule: ScheduleConfig;
+  readonly clipNorm?: number;
 }
 
 export interface AdamConfig {
@@ -20,6 +21,11 @@ export interface AdamConfig {
   /** L2 penalty added to the gradient (adam) or decoupled decay of the weights (adamw). */
   readonly weightDecay: number;
   readonly schedule: ScheduleConfig;
+  /**
+   * When the global L2 norm of the summed gradient exceeds this, the gradient is scaled down to it
+   * before the update (Keras' `global_clipnorm`, PyTorch's `clip_grad_norm_`). Absent: no clipping.
+   */
+  readonly clipNorm?: number;
 }
 
 /** Plain data: an optimizer travels to worker threads and into checkpoints as its config. */
@@ -41,6 +47,14 @@ export interface SgdOptions {
   nesterov?: boolean;
   weightDecay?: number;
   schedule?: ScheduleConfig;
+  clipNorm?: number;
+}
+
+/** The `clipNorm` field, present only when clipping is asked for, so configs without it stay as they were. */
+function clipping(name: string, clipNorm: number | undefined): { clipNorm?: number } {
+  if (clipNorm === undefined) return {};
+  if (checkNumber(`${name} clipNorm`, clipNorm, 0) === 0) throw new LockstepError('E_OPTION', `${name} clipNorm must be > 0, got 0; leave it out for no clipping`);
+  return { clipNorm };
 }
 
 export function sgd(options: SgdOptions): SgdConfig {
@@ -52,6 +66,7 @@ export function sgd(options: SgdOptions): SgdConfig {
     nesterov: options.nesterov ?? false,
     weightDecay: checkNumber('sgd weightDecay', options.weightDecay ?? 0, 0),
     schedule: checkSchedule(options.schedule ?? { kind: 'constant' }),
+    ...clipping('sgd', options.clipNorm),
   };
   if (config.nesterov && (config.momentum === 0 || config.dampening !== 0)) {
     throw new LockstepError('E_OPTION', 'sgd nesterov needs momentum > 0 and dampening 0');
@@ -66,6 +81,7 @@ export interface AdamOptions {
   eps?: number;
   weightDecay?: number;
   schedule?: ScheduleConfig;
+  clipNorm?: number;
 }
 
 function adamConfig(kind: 'adam' | 'adamw', options: AdamOptions, defaultDecay: number): AdamConfig {
@@ -77,6 +93,7 @@ function adamConfig(kind: 'adam' | 'adamw', options: AdamOptions, defaultDecay: 
     eps: checkNumber(`${kind} eps`, options.eps ?? 1e-8, 0),
     weightDecay: checkNumber(`${kind} weightDecay`, options.weightDecay ?? defaultDecay, 0),
     schedule: checkSchedule(options.schedule ?? { kind: 'constant' }),
+    ...clipping(kind, options.clipNorm),
   };
 }
 

@@ -10,7 +10,17 @@ import { dropoutRunKey } from '../random/mask.js';
 import { formatShape, sizeOf } from '../tensor.js';
 import { chunkGradient } from './chunk-gradient.js';
 import { checkBatching, epochBatches, epochOrder } from './plan.js';
-import { reduceChunkScalars, reduceChunkSlots } from './reduce.js';
+import { reduceChunkScalars } from './reduce.js';
+import {
+  clipFactor,
+  firstNonFinite,
+  gradientNorm,
+  nonFiniteGradientError,
+  nonFiniteLossError,
+  normBlockCount,
+  reduceAndMeasure,
+  scaleRange,
+} from './step-update.js';
 
 export interface EpochMetrics {
   /** 1-based. */
@@ -126,6 +136,7 @@ export function fit(model: Model, data: Dataset, options: FitOptions): FitResult
   const slots = new Float32Array(maxChunks * model.size);
   const lossSums = new Float64Array(maxChunks);
   const correct = new Float64Array(maxChunks);
+  const blockSquares = new Float64Array(normBlockCount(model.size));
   const batch = new Batch(data, batchSize);
   const dropoutKey = dropoutRunKey(seed);
   const params = model.params;
@@ -140,24 +151,39 @@ export function fit(model: Model, data: Dataset, options: FitOptions): FitResult
       let epochCorrect = 0;
       const plans = epochBatches(epochOrder(seed, state.epoch, data.size, options.shuffle ?? true), batchSize, chunkSize);
       model.train();
-      for (const plan of plans) {
+      for (const [b, plan] of plans.entries()) {
+        const where = `fit failed at step ${state.step} (epoch ${state.epoch + 1}, batch ${b + 1} of ${plans.length})`;
         batch.gather(plan.samples);
-        for (let c = 0; c < plan.chunks; c++) {
+        const chunkOf = (c: number) => {
           const from = c * chunkSize;
           const to = Math.min(from + chunkSize, plan.samples.length);
-          const chunk = {
+          return {
             inputs: batch.inputs.subarray(from * data.sampleSize, to * data.sampleSize),
             targets: sliceTargets(batch.targets, from, to),
             samples: plan.samples.subarray(from, to),
           };
+        };
+        for (let c = 0; c < plan.chunks; c++) {
           const slot = slots.subarray(c * model.size, (c + 1) * model.size);
-          const result = chunkGradient(model, loss, chunk, plan.samples.length, state.step, dropoutKey, slot);
+          const result = chunkGradient(model, loss, chunkOf(c), plan.samples.length, state.step, dropoutKey, slot);
           lossSums[c] = result.sum;
           correct[c] = result.correct;
         }
-        reduceChunkSlots(slots, model.size, plan.chunks);
+        const badChunk = firstNonFinite(lossSums.subarray(0, plan.chunks));
+        if (badChunk >= 0) {
+          const chunk = chunkOf(badChunk);
+          throw nonFiniteLossError(model, model.inputTensor(chunk.inputs), { key: dropoutKey, step: state.step, samples: chunk.samples }, lossSums[badChunk], where);
+        }
+        const summed = slots.subarray(0, model.size);
+        reduceAndMeasure(slots, model.size, plan.chunks, 0, model.size, blockSquares);
+        const norm = gradientNorm(blockSquares);
+        if (!Number.isFinite(norm)) {
+          const bad = firstNonFinite(summed);
+          throw nonFiniteGradientError(model, bad, summed[bad], where);
+        }
+        scaleRange(summed, 0, model.size, clipFactor(norm, options.optimizer.clipNorm));
         const lr = learningRateAt(options.optimizer.lr, options.optimizer.schedule, state.step);
-        applyUpdate(options.optimizer, { params, grads: slots.subarray(0, model.size), state: state.optimizerState }, state.step + 1, lr);
+        applyUpdate(options.optimizer, { params, grads: summed, state: state.optimizerState }, state.step + 1, lr);
         state.step++;
         epochLoss += reduceChunkScalars(lossSums, plan.chunks);
         epochCorrect += reduceChunkScalars(correct, plan.chunks);
