@@ -27,6 +27,10 @@ export function transposed(data: Float32Array, cols: number): MatrixView {
 export const KERNEL_FAMILY = 'wasm-simd128-f32-mul-add';
 
 const A_ROWS = 4;
+/** The modes of wasm `finish`. */
+const FINISH_STORE = 0;
+const FINISH_BIAS = 1;
+const FINISH_ADD = 2;
 const B_COLUMNS = 8;
 
 type KernelFunction = (...args: number[]) => void;
@@ -35,6 +39,7 @@ class SimdKernel {
   private readonly memory: WebAssembly.Memory;
   private readonly multiply: KernelFunction;
   private readonly packPanels: KernelFunction;
+  private readonly finish: KernelFunction;
   private floats: Float32Array;
 
   constructor() {
@@ -42,6 +47,7 @@ class SimdKernel {
     this.memory = instance.exports.memory as WebAssembly.Memory;
     this.multiply = instance.exports.matmul as KernelFunction;
     this.packPanels = instance.exports.pack as KernelFunction;
+    this.finish = instance.exports.finish as KernelFunction;
     this.floats = new Float32Array(this.memory.buffer);
   }
 
@@ -62,25 +68,32 @@ class SimdKernel {
 
   /**
    * Copies both operands into the kernel's memory, packs them into panels there (wasm `pack`),
-   * multiplies (wasm `matmul`), and copies the product out with the bias added or accumulated.
+   * multiplies (wasm `matmul`), adds the bias or the previous output (wasm `finish`), and copies the
+   * product out.
    */
   product(a: MatrixView, b: MatrixView, m: number, k: number, n: number, out: Float32Array, bias: Float32Array | null, accumulate: boolean): void {
     const mPadded = Math.ceil(m / A_ROWS) * A_ROWS;
     const nPadded = Math.ceil(n / B_COLUMNS) * B_COLUMNS;
-    const [rawA, rawB, packedA, packedB, c] = this.regions([a.data.length, b.data.length, mPadded * k, nPadded * k, mPadded * nPadded]);
+    const [rawA, rawB, packedA, packedB, c, result, biasAt] = this.regions([
+      a.data.length,
+      b.data.length,
+      mPadded * k,
+      nPadded * k,
+      mPadded * nPadded,
+      m * n,
+      bias === null ? 0 : n,
+    ]);
     const f = this.floats;
     f.set(a.data, rawA);
     f.set(b.data, rawB);
     this.packPanels(4 * rawA, m, k, A_ROWS, a.rowStride, a.colStride, 4 * packedA);
     this.packPanels(4 * rawB, n, k, B_COLUMNS, b.colStride, b.rowStride, 4 * packedB);
     this.multiply(4 * packedA, 4 * packedB, 4 * c, mPadded, k, nPadded);
-    for (let i = 0; i < m; i++) {
-      const from = c + i * nPadded;
-      const to = i * n;
-      if (accumulate) for (let j = 0; j < n; j++) out[to + j] += f[from + j];
-      else if (bias !== null) for (let j = 0; j < n; j++) out[to + j] = f[from + j] + bias[j];
-      else for (let j = 0; j < n; j++) out[to + j] = f[from + j];
-    }
+    if (accumulate) f.set(out.subarray(0, m * n), result);
+    if (bias !== null) f.set(bias.subarray(0, n), biasAt);
+    const mode = accumulate ? FINISH_ADD : bias !== null ? FINISH_BIAS : FINISH_STORE;
+    this.finish(4 * c, nPadded, m, n, 4 * result, 4 * biasAt, mode);
+    out.set(f.subarray(result, result + m * n));
   }
 }
 
