@@ -22,7 +22,7 @@ export type LayerSpec =
   | { type: 'sigmoid' }
   | { type: 'gelu'; approximate?: GeluApproximation }
   | { type: 'flatten' }
-  | { type: 'dropout'; p: number; scaling?: DropoutScaling }
+  | { type: 'dropout'; p: number; scaling?: DropoutScaling; noiseShape?: number[] }
   | { type: 'sequential'; layers: LayerSpec[] }
   | ({ type: 'conv2d'; out: number; in?: number } & Omit<Conv2dOptions, 'inChannels' | 'outChannels'>)
   | ({ type: 'max-pool2d' } & Pool2dOptions)
@@ -39,7 +39,7 @@ export interface ModelSpec {
   layers: LayerSpec[];
 }
 
-type Field = 'int' | 'pair' | 'pair0' | 'number' | 'boolean' | 'init' | 'scaling' | 'approximate' | 'layers';
+type Field = 'int' | 'pair' | 'pair0' | 'number' | 'boolean' | 'shape' | 'init' | 'scaling' | 'approximate' | 'layers';
 
 const FIELDS: Record<LayerSpec['type'], { required: Record<string, Field>; optional: Record<string, Field> }> = {
   linear: { required: { out: 'int' }, optional: { in: 'int', bias: 'boolean', init: 'init' } },
@@ -49,7 +49,7 @@ const FIELDS: Record<LayerSpec['type'], { required: Record<string, Field>; optio
   sigmoid: { required: {}, optional: {} },
   gelu: { required: {}, optional: { approximate: 'approximate' } },
   flatten: { required: {}, optional: {} },
-  dropout: { required: { p: 'number' }, optional: { scaling: 'scaling' } },
+  dropout: { required: { p: 'number' }, optional: { scaling: 'scaling', noiseShape: 'shape' } },
   sequential: { required: { layers: 'layers' }, optional: {} },
   conv2d: {
     required: { out: 'int', kernelSize: 'pair' },
@@ -100,6 +100,7 @@ function checkField(where: string, name: string, kind: Field, value: unknown): v
     : kind === 'pair0' ? isPair(value, 0)
     : kind === 'number' ? typeof value === 'number' && Number.isFinite(value)
     : kind === 'boolean' ? typeof value === 'boolean'
+    : kind === 'shape' ? Array.isArray(value) && value.length > 0 && value.every((d) => Number.isInteger(d) && d >= 1)
     : kind === 'layers' ? Array.isArray(value)
     : CHOICES[kind]!.includes(value as string);
   if (ok) return;
@@ -109,9 +110,10 @@ function checkField(where: string, name: string, kind: Field, value: unknown): v
     : kind === 'pair0' ? 'an integer >= 0 or a list of two'
     : kind === 'number' ? 'a finite number'
     : kind === 'boolean' ? 'true or false'
+    : kind === 'shape' ? 'a non-empty list of positive integers'
     : kind === 'layers' ? 'a list of layers'
     : `one of ${CHOICES[kind]!.map((c) => JSON.stringify(c)).join(', ')}`;
-  fail(where, `"${name}" must be ${expected}, got ${describeValue(value)}`);
+  fail(where, `"${name}" must be ${expected}, got ${kind === 'shape' ? JSON.stringify(value) : describeValue(value)}`);
 }
 
 function checkLayer(where: string, entry: unknown): LayerSpec {
@@ -191,7 +193,7 @@ function buildLayer(where: string, spec: LayerSpec, inputShape: readonly number[
     case 'flatten':
       return new Flatten();
     case 'dropout':
-      return withOptionErrors(`${where} (dropout)`, () => new Dropout(spec.p, { scaling: spec.scaling ?? 'inverted' }));
+      return withOptionErrors(`${where} (dropout)`, () => new Dropout(spec.p, { scaling: spec.scaling ?? 'inverted', noiseShape: spec.noiseShape }));
     case 'sequential':
       return new Sequential(...buildLayers(`${where}.layers`, spec.layers, inputShape));
     case 'conv2d':
@@ -247,7 +249,10 @@ export function layerSpecOf(module: Module): LayerSpec {
   if (module instanceof Sigmoid) return { type: 'sigmoid' };
   if (module instanceof GELU) return { type: 'gelu', approximate: module.approximate };
   if (module instanceof Flatten) return { type: 'flatten' };
-  if (module instanceof Dropout) return { type: 'dropout', p: module.p, scaling: module.scaling };
+  if (module instanceof Dropout) {
+    const { p, scaling, noiseShape } = module;
+    return noiseShape === null ? { type: 'dropout', p, scaling } : { type: 'dropout', p, scaling, noiseShape: [...noiseShape] };
+  }
   if (module instanceof Sequential) return { type: 'sequential', layers: module.layers.map(layerSpecOf) };
   if (module instanceof Conv2d) {
     const { inChannels, outChannels, kernelSize, stride, padding, dilation, groups, hasBias, init } = module;
