@@ -2,9 +2,10 @@ export { LockstepError, checkInteger, checkNumber, type ErrorCode } from './erro
 export { tensor, sizeOf, type Tensor } from './tensor.js';
 export { rootKey, foldIn, foldInString, randomBits, uniformAt, fillUniform, fillNormal, permutation, type Key } from './random/key.js';
 export { threefry2x32 } from './random/threefry.js';
-export { keep, dropoutRunKey, layerMaskKey, fillBatchMask, fillSampleMask } from './random/mask.js';
+export { keep, dropoutRunKey, layerMaskKey, fillBatchMask, fillSampleMask, fillWeightMask } from './random/mask.js';
 export { Module, type ForwardContext, type ParameterSpec, type ParameterViews, type Initializer } from './modules/module.js';
 export { Linear, type LinearOptions } from './modules/linear.js';
+export { DropConnectLinear, type DropConnectLinearOptions } from './modules/drop-connect.js';
 export { ReLU, LeakyReLU, Tanh, Sigmoid, GELU, SELU, type GeluApproximation } from './modules/activations.js';
 export { GaussianDropout, AlphaDropout } from './modules/noise-dropout.js';
 export { KeyedDropout } from './modules/keyed-dropout.js';

@@ -2,6 +2,7 @@ import { LockstepError, describeValue } from './errors.js';
 import { INIT_NAMES, type InitName } from './init.js';
 import { GELU, LeakyReLU, ReLU, SELU, Sigmoid, Tanh, type GeluApproximation } from './modules/activations.js';
 import { AlphaDropout, GaussianDropout } from './modules/noise-dropout.js';
+import { DropConnectLinear } from './modules/drop-connect.js';
 import { Dropout } from './modules/dropout.js';
 import { Flatten } from './modules/flatten.js';
 import { Linear } from './modules/linear.js';
@@ -15,7 +16,7 @@ import { AvgPool2d, GlobalAvgPool2d, MaxPool2d, type AvgPool2dOptions, type Pool
 
 /** One layer of a model spec, plain JSON. `linear.in` is inferred from the previous layer when left out. */
 export type LayerSpec =
-  | { type: 'linear'; out: number; in?: number; bias?: boolean; init?: InitName }
+  | { type: 'linear'; out: number; in?: number; bias?: boolean; init?: InitName; dropConnect?: number }
   | { type: 'relu' }
   | { type: 'leaky-relu'; negativeSlope?: number }
   | { type: 'tanh' }
@@ -39,10 +40,10 @@ export interface ModelSpec {
   layers: LayerSpec[];
 }
 
-type Field = 'int' | 'pair' | 'pair0' | 'number' | 'boolean' | 'shape' | 'init' | 'scaling' | 'approximate' | 'layers';
+type Field = 'int' | 'pair' | 'pair0' | 'number' | 'rate' | 'boolean' | 'shape' | 'init' | 'scaling' | 'approximate' | 'layers';
 
 const FIELDS: Record<LayerSpec['type'], { required: Record<string, Field>; optional: Record<string, Field> }> = {
-  linear: { required: { out: 'int' }, optional: { in: 'int', bias: 'boolean', init: 'init' } },
+  linear: { required: { out: 'int' }, optional: { in: 'int', bias: 'boolean', init: 'init', dropConnect: 'rate' } },
   relu: { required: {}, optional: {} },
   'leaky-relu': { required: {}, optional: { negativeSlope: 'number' } },
   tanh: { required: {}, optional: {} },
@@ -99,6 +100,7 @@ function checkField(where: string, name: string, kind: Field, value: unknown): v
     : kind === 'pair' ? isPair(value, 1)
     : kind === 'pair0' ? isPair(value, 0)
     : kind === 'number' ? typeof value === 'number' && Number.isFinite(value)
+    : kind === 'rate' ? typeof value === 'number' && value >= 0 && value <= 1
     : kind === 'boolean' ? typeof value === 'boolean'
     : kind === 'shape' ? Array.isArray(value) && value.length > 0 && value.every((d) => Number.isInteger(d) && d >= 1)
     : kind === 'layers' ? Array.isArray(value)
@@ -109,6 +111,7 @@ function checkField(where: string, name: string, kind: Field, value: unknown): v
     : kind === 'pair' ? 'a positive integer or a list of two'
     : kind === 'pair0' ? 'an integer >= 0 or a list of two'
     : kind === 'number' ? 'a finite number'
+    : kind === 'rate' ? 'a number in [0, 1]'
     : kind === 'boolean' ? 'true or false'
     : kind === 'shape' ? 'a non-empty list of positive integers'
     : kind === 'layers' ? 'a list of layers'
@@ -178,7 +181,8 @@ function buildLayer(where: string, spec: LayerSpec, inputShape: readonly number[
       if (inFeatures === undefined) {
         fail(`${where} (linear)`, `input samples have shape [${inputShape.join(',')}]; add {"type": "flatten"} before it`);
       }
-      return new Linear({ inFeatures, outFeatures: spec.out, bias: spec.bias ?? true, init: spec.init ?? 'torch-default' });
+      const options = { inFeatures, outFeatures: spec.out, bias: spec.bias ?? true, init: spec.init ?? 'torch-default' };
+      return spec.dropConnect === undefined ? new Linear(options) : new DropConnectLinear({ ...options, p: spec.dropConnect });
     }
     case 'relu':
       return new ReLU();
@@ -241,7 +245,8 @@ export function modelFromSpec(spec: unknown, seed: number): Model {
 /** The spec of a module tree built in code, so it can be rebuilt elsewhere (a worker, a checkpoint). */
 export function layerSpecOf(module: Module): LayerSpec {
   if (module instanceof Linear) {
-    return { type: 'linear', in: module.inFeatures, out: module.outFeatures, bias: module.hasBias, init: module.init };
+    const entry = { type: 'linear', in: module.inFeatures, out: module.outFeatures, bias: module.hasBias, init: module.init } as const;
+    return module instanceof DropConnectLinear ? { ...entry, dropConnect: module.p } : entry;
   }
   if (module instanceof ReLU) return { type: 'relu' };
   if (module instanceof LeakyReLU) return { type: 'leaky-relu', negativeSlope: module.negativeSlope };

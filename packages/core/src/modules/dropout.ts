@@ -1,6 +1,7 @@
 import { applyMask } from '../ops/dropout.js';
 import { applyBroadcastMask, checkNoiseShape, checkNoiseShapeFits, noiseUnitIndex } from '../ops/noise-shape.js';
 import { formatShape, sizeOf, type Tensor } from '../tensor.js';
+import { DropConnectLinear } from './drop-connect.js';
 import { KeyedDropout, type KeyedDropoutOptions } from './keyed-dropout.js';
 import type { ForwardContext, Module } from './module.js';
 
@@ -52,11 +53,11 @@ export class Dropout extends KeyedDropout {
   }
 }
 
-/** Monte Carlo dropout: dropout layers in training mode, every other layer in eval mode. */
+/** Monte Carlo dropout: dropout layers (DropConnect included) in training mode, every other layer in eval mode. */
 export function trainDropoutOnly(root: Module): void {
   root.eval();
   const visit = (module: Module): void => {
-    if (module instanceof KeyedDropout) module.train();
+    if (module instanceof KeyedDropout || module instanceof DropConnectLinear) module.train();
     module.children().forEach(visit);
   };
   visit(root);
