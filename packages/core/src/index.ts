@@ -1,4 +1,4 @@
-export { LockstepError, checkInteger, checkNumber, type ErrorCode } from './errors.js';
+export { LockstepError, checkInteger, checkNumber, checkPositive, type ErrorCode } from './errors.js';
 export { tensor, sizeOf, type Tensor } from './tensor.js';
 export { rootKey, foldIn, foldInString, randomBits, uniformAt, fillUniform, fillNormal, permutation, type Key } from './random/key.js';
 export { threefry2x32 } from './random/threefry.js';
@@ -37,6 +37,7 @@ export { lossByName, defaultLoss } from './losses/index.js';
 export type { Loss, LossName, LossResult } from './losses/loss.js';
 export { sgd, adam, adamw, stateSlots, type OptimizerConfig, type SgdConfig, type AdamConfig, type SgdOptions, type AdamOptions } from './optim/optimizer.js';
 export { applyUpdate, type UpdateBuffers } from './optim/update.js';
+export { applyMaxNorm, maxNormPlan, maxNormRanges, MAX_NORM_EPSILON, type MaxNormPlan, type MaxNormBlock } from './optim/max-norm.js';
 export { learningRateAt, checkSchedule, type ScheduleConfig } from './optim/schedule.js';
 export { Dataset, Batch, sliceTargets, type Targets } from './data/dataset.js';
 export { parseIdx, idxImagesToFloat, idxLabels, checkIdxPair, type IdxArray, type IdxDataType, type IdxOptions } from './data/idx.js';

@@ -16,7 +16,7 @@ import { AvgPool2d, GlobalAvgPool2d, MaxPool2d, type AvgPool2dOptions, type Pool
 
 /** One layer of a model spec, plain JSON. `linear.in` is inferred from the previous layer when left out. */
 export type LayerSpec =
-  | { type: 'linear'; out: number; in?: number; bias?: boolean; init?: InitName; dropConnect?: number }
+  | { type: 'linear'; out: number; in?: number; bias?: boolean; init?: InitName; dropConnect?: number; maxNorm?: number }
   | { type: 'relu' }
   | { type: 'leaky-relu'; negativeSlope?: number }
   | { type: 'tanh' }
@@ -40,10 +40,10 @@ export interface ModelSpec {
   layers: LayerSpec[];
 }
 
-type Field = 'int' | 'pair' | 'pair0' | 'number' | 'rate' | 'boolean' | 'shape' | 'init' | 'scaling' | 'approximate' | 'layers';
+type Field = 'int' | 'pair' | 'pair0' | 'number' | 'rate' | 'positive' | 'boolean' | 'shape' | 'init' | 'scaling' | 'approximate' | 'layers';
 
 const FIELDS: Record<LayerSpec['type'], { required: Record<string, Field>; optional: Record<string, Field> }> = {
-  linear: { required: { out: 'int' }, optional: { in: 'int', bias: 'boolean', init: 'init', dropConnect: 'rate' } },
+  linear: { required: { out: 'int' }, optional: { in: 'int', bias: 'boolean', init: 'init', dropConnect: 'rate', maxNorm: 'positive' } },
   relu: { required: {}, optional: {} },
   'leaky-relu': { required: {}, optional: { negativeSlope: 'number' } },
   tanh: { required: {}, optional: {} },
@@ -54,7 +54,7 @@ const FIELDS: Record<LayerSpec['type'], { required: Record<string, Field>; optio
   sequential: { required: { layers: 'layers' }, optional: {} },
   conv2d: {
     required: { out: 'int', kernelSize: 'pair' },
-    optional: { in: 'int', stride: 'pair', padding: 'pair0', dilation: 'pair', groups: 'int', bias: 'boolean', init: 'init' },
+    optional: { in: 'int', stride: 'pair', padding: 'pair0', dilation: 'pair', groups: 'int', bias: 'boolean', init: 'init', maxNorm: 'positive' },
   },
   'max-pool2d': { required: { kernelSize: 'pair' }, optional: { stride: 'pair', padding: 'pair0' } },
   'avg-pool2d': { required: { kernelSize: 'pair' }, optional: { stride: 'pair', padding: 'pair0', countIncludePad: 'boolean' } },
@@ -101,6 +101,7 @@ function checkField(where: string, name: string, kind: Field, value: unknown): v
     : kind === 'pair0' ? isPair(value, 0)
     : kind === 'number' ? typeof value === 'number' && Number.isFinite(value)
     : kind === 'rate' ? typeof value === 'number' && value >= 0 && value <= 1
+    : kind === 'positive' ? typeof value === 'number' && Number.isFinite(value) && value > 0
     : kind === 'boolean' ? typeof value === 'boolean'
     : kind === 'shape' ? Array.isArray(value) && value.length > 0 && value.every((d) => Number.isInteger(d) && d >= 1)
     : kind === 'layers' ? Array.isArray(value)
@@ -112,6 +113,7 @@ function checkField(where: string, name: string, kind: Field, value: unknown): v
     : kind === 'pair0' ? 'an integer >= 0 or a list of two'
     : kind === 'number' ? 'a finite number'
     : kind === 'rate' ? 'a number in [0, 1]'
+    : kind === 'positive' ? 'a finite number > 0'
     : kind === 'boolean' ? 'true or false'
     : kind === 'shape' ? 'a non-empty list of positive integers'
     : kind === 'layers' ? 'a list of layers'
@@ -181,7 +183,7 @@ function buildLayer(where: string, spec: LayerSpec, inputShape: readonly number[
       if (inFeatures === undefined) {
         fail(`${where} (linear)`, `input samples have shape [${inputShape.join(',')}]; add {"type": "flatten"} before it`);
       }
-      const options = { inFeatures, outFeatures: spec.out, bias: spec.bias ?? true, init: spec.init ?? 'torch-default' };
+      const options = { inFeatures, outFeatures: spec.out, bias: spec.bias ?? true, init: spec.init ?? 'torch-default', maxNorm: spec.maxNorm };
       return spec.dropConnect === undefined ? new Linear(options) : new DropConnectLinear({ ...options, p: spec.dropConnect });
     }
     case 'relu':
@@ -245,8 +247,15 @@ export function modelFromSpec(spec: unknown, seed: number): Model {
 /** The spec of a module tree built in code, so it can be rebuilt elsewhere (a worker, a checkpoint). */
 export function layerSpecOf(module: Module): LayerSpec {
   if (module instanceof Linear) {
-    const entry = { type: 'linear', in: module.inFeatures, out: module.outFeatures, bias: module.hasBias, init: module.init } as const;
-    return module instanceof DropConnectLinear ? { ...entry, dropConnect: module.p } : entry;
+    return {
+      type: 'linear',
+      in: module.inFeatures,
+      out: module.outFeatures,
+      bias: module.hasBias,
+      init: module.init,
+      ...(module instanceof DropConnectLinear ? { dropConnect: module.p } : {}),
+      ...(module.maxNorm === null ? {} : { maxNorm: module.maxNorm }),
+    };
   }
   if (module instanceof ReLU) return { type: 'relu' };
   if (module instanceof LeakyReLU) return { type: 'leaky-relu', negativeSlope: module.negativeSlope };
@@ -260,8 +269,9 @@ export function layerSpecOf(module: Module): LayerSpec {
   }
   if (module instanceof Sequential) return { type: 'sequential', layers: module.layers.map(layerSpecOf) };
   if (module instanceof Conv2d) {
-    const { inChannels, outChannels, kernelSize, stride, padding, dilation, groups, hasBias, init } = module;
-    return { type: 'conv2d', in: inChannels, out: outChannels, kernelSize, stride, padding, dilation, groups, bias: hasBias, init };
+    const { inChannels, outChannels, kernelSize, stride, padding, dilation, groups, hasBias, init, maxNorm } = module;
+    const entry = { type: 'conv2d', in: inChannels, out: outChannels, kernelSize, stride, padding, dilation, groups, bias: hasBias, init } as const;
+    return maxNorm === null ? entry : { ...entry, maxNorm };
   }
   if (module instanceof MaxPool2d) return { type: 'max-pool2d', kernelSize: module.kernelSize, stride: module.stride, padding: module.padding };
   if (module instanceof AvgPool2d) {

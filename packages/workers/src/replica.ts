@@ -1,5 +1,6 @@
 import { threadId } from 'node:worker_threads';
 import {
+  applyMaxNorm,
   applyUpdate,
   Batch,
   chunkGradient,
@@ -8,6 +9,7 @@ import {
   dropoutRunKey,
   LockstepError,
   lossByName,
+  maxNormPlan,
   Model,
   reduceChunkSlots,
   rowIndices,
@@ -21,11 +23,13 @@ import {
   type Key,
   type Loss,
   type LossName,
+  type MaxNormPlan,
 } from '@lockstep/core';
 import { modelViews, stepViews, type ModelViews, type StepViews } from './layout.js';
 import type {
   EvaluateTask,
   GradientTask,
+  MaxNormTask,
   PredictTask,
   ReplicaForwardResult,
   ReplicaForwardTask,
@@ -49,6 +53,7 @@ export class Replica {
   private readonly model: Model;
   private readonly shared: ModelViews;
   private readonly dropoutKey: Key;
+  private readonly constraints: MaxNormPlan;
   private step: { version: number; views: StepViews } | null = null;
   private data: { version: number; dataset: Dataset; batch: Batch } | null = null;
 
@@ -58,6 +63,7 @@ export class Replica {
     const module = sequentialFromSpec(setup.spec);
     this.model = new Model(module, setup.spec.input, { params: this.shared.params, grads: new Float32Array(setup.modelLayout.paramCount) });
     this.dropoutKey = dropoutRunKey(setup.seed);
+    this.constraints = maxNormPlan(this.model.entries);
   }
 
   gradient(task: GradientTask): TimedResult {
@@ -92,6 +98,12 @@ export class Replica {
       reduceChunkSlots(step.gradSlots, size, task.chunks, from, to);
       applyUpdate(this.setup.optimizer, buffers, task.t, task.lr, from, to);
     }
+    return { seconds: (performance.now() - started) / 1000 };
+  }
+
+  maxNorm(task: MaxNormTask): TimedResult {
+    const started = performance.now();
+    applyMaxNorm(this.shared.params, this.constraints, task.from, task.to);
     return { seconds: (performance.now() - started) / 1000 };
   }
 

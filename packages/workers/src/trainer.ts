@@ -12,6 +12,8 @@ import {
   LockstepError,
   lossByName,
   defaultLoss,
+  maxNormPlan,
+  maxNormRanges,
   Model,
   reduceChunkScalars,
   sequentialFromSpec,
@@ -91,6 +93,8 @@ export interface FitTimings {
   readonly gradientSeconds: number;
   /** Time spent reducing and updating, summed over workers. */
   readonly updateSeconds: number;
+  /** Time spent applying max-norm constraints, summed over workers (0 without `maxNorm` layers). */
+  readonly maxNormSeconds: number;
 }
 
 const EVAL_BLOCK = 256;
@@ -105,8 +109,9 @@ function workerFile(): string {
  * Data-parallel training on worker threads, bit-identical to core's reference `fit` at any worker
  * count. Each step the batch is cut into chunks of `chunkSize`; chunk c's gradient goes to slot c;
  * then every worker sums the slots over its own parameter range in the pairwise tree order of
- * `reduceChunkSlots` and applies the optimizer to that range. No sum depends on which thread
- * computed what or when.
+ * `reduceChunkSlots` and applies the optimizer to that range. With `maxNorm` layers, one more round
+ * follows once every range is updated: each worker constrains whole weight rows (parameter ranges
+ * cut through rows). No sum depends on which thread computed what or when.
  */
 export class Trainer {
   readonly workers: number;
@@ -183,7 +188,8 @@ export class Trainer {
     const shared = this.share(data);
     const step = this.stepBufferFor(batchSize);
     const ranges = parameterRanges(this.model.size, this.workers);
-    const timings = { steps: 0, stepSeconds: 0, gradientSeconds: 0, updateSeconds: 0 };
+    const constraintRanges = maxNormRanges(maxNormPlan(this.model.entries), this.workers);
+    const timings = { steps: 0, stepSeconds: 0, gradientSeconds: 0, updateSeconds: 0, maxNormSeconds: 0 };
     const history: EpochMetrics[] = [];
     const state = this.state;
 
@@ -224,6 +230,7 @@ export class Trainer {
         const t = state.step + 1;
         const updates: Task[] = ranges.map(([from, to]) => ({ kind: 'update', step: step.buffer, chunks: plan.chunks, from, to, t, lr }));
         const updated = await this.round<TimedResult>(updates, where);
+        const constrained = await this.round<TimedResult>(constraintRanges.map(([from, to]) => ({ kind: 'max-norm', from, to })), where);
         state.step++;
         state.epochLossSum += reduceChunkScalars(step.views.chunkLoss, plan.chunks);
         state.epochCorrect += reduceChunkScalars(step.views.chunkCorrect, plan.chunks);
@@ -240,6 +247,7 @@ export class Trainer {
         timings.stepSeconds += (performance.now() - stepStarted) / 1000;
         timings.gradientSeconds += computed.reduce((sum, r) => sum + r.seconds, 0);
         timings.updateSeconds += updated.reduce((sum, r) => sum + r.seconds, 0);
+        timings.maxNormSeconds += constrained.reduce((sum, r) => sum + r.seconds, 0);
       }
       const totals = { lossSum: state.epochLossSum, correct: state.epochCorrect };
       state.epoch++;

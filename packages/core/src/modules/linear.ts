@@ -1,4 +1,4 @@
-import { checkInteger, LockstepError } from '../errors.js';
+import { checkInteger, checkPositive, LockstepError } from '../errors.js';
 import { initializer, type InitName } from '../init.js';
 import { addColumnSums, matmul, rowMajor, transposed } from '../ops/matmul.js';
 import { formatShape, Scratch, type Tensor } from '../tensor.js';
@@ -13,6 +13,8 @@ export interface LinearOptions {
   bias?: boolean;
   /** Weight initializer (default PyTorch's: uniform in +-1/sqrt(inFeatures)). */
   init?: InitName;
+  /** Keras' MaxNorm: after every optimizer step, each output unit's incoming weights get norm at most this. */
+  maxNorm?: number;
 }
 
 /** y = x W^T + b, with W stored [outFeatures, inFeatures] as in PyTorch. */
@@ -22,6 +24,7 @@ export class Linear extends Module {
   readonly outFeatures: number;
   readonly hasBias: boolean;
   readonly init: InitName;
+  readonly maxNorm: number | null;
   weight: ParameterViews | null = null;
   bias: ParameterViews | null = null;
   private input: Tensor | null = null;
@@ -36,12 +39,13 @@ export class Linear extends Module {
     this.outFeatures = checkInteger('Linear outFeatures', options.outFeatures, 1);
     this.hasBias = options.bias ?? true;
     this.init = options.init ?? 'torch-default';
+    this.maxNorm = options.maxNorm === undefined ? null : checkPositive('Linear maxNorm', options.maxNorm);
   }
 
   override parameterSpecs(): readonly ParameterSpec[] {
     const fanIn = this.inFeatures;
     const fanOut = this.outFeatures;
-    const weight = { name: 'weight', shape: [fanOut, fanIn], fanIn, fanOut, init: initializer(this.init) };
+    const weight = { name: 'weight', shape: [fanOut, fanIn], fanIn, fanOut, init: initializer(this.init), ...(this.maxNorm === null ? {} : { maxNorm: this.maxNorm }) };
     if (!this.hasBias) return [weight];
     return [weight, { name: 'bias', shape: [fanOut], fanIn, fanOut, init: initializer('torch-default') }];
   }
