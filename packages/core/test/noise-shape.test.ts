@@ -99,7 +99,7 @@ describe('dropout noiseShape in the model spec', () => {
   it.each([
     [{ type: 'dropout', p: 0.5, noiseShape: [3, 0] }, 'model spec layers[0] (dropout): "noiseShape" must be a non-empty list of positive integers, got [3,0]'],
     [{ type: 'dropout', p: 0.5, noiseShape: 3 }, 'model spec layers[0] (dropout): "noiseShape" must be a non-empty list of positive integers, got 3'],
-    [{ type: 'dropout', p: 0.5, noiseShape: [3] }, 'model spec layers[0]: noiseShape [3] has 1 axes but samples have shape [3,4]; give one entry per axis'],
+    [{ type: 'dropout', p: 0.5, noiseShape: [3] }, 'model spec layers[0]: noiseShape [3] has 1 axis but samples have shape [3,4]; give one entry per axis'],
     [{ type: 'dropout', p: 0.5, noiseShape: [3, 2] }, 'model spec layers[0]: noiseShape [3,2] has 2 on axis 1 where samples [3,4] have 4; use 1 (shared along the axis) or the sample size'],
   ])('rejects %j naming the entry', (entry, message) => {
     expect(() => sequentialFromSpec({ input: [3, 4], layers: [entry] })).toThrow(message);

@@ -21,8 +21,8 @@ export interface DropoutLayerOptions extends KeyedDropoutOptions {
 export class Dropout extends KeyedDropout {
   readonly kind = 'Dropout';
   readonly noiseShape: readonly number[] | null;
-  /** The mask unit of each element of a sample, for the sample shape of the last forward. */
-  private broadcast: { shape: string; unitOf: Uint32Array } | null = null;
+  /** With a noiseShape: the mask unit of each element of a sample, for the sample shape of the last forward. */
+  private broadcast: { shape: string; unitOf: Uint32Array; units: number } | null = null;
 
   constructor(p = 0.5, options: DropoutLayerOptions = {}) {
     super('Dropout', p, options);
@@ -35,10 +35,13 @@ export class Dropout extends KeyedDropout {
   }
 
   override forward(input: Tensor, context: ForwardContext): Tensor {
-    if (this.noiseShape !== null) {
+    const noiseShape = this.noiseShape;
+    if (noiseShape !== null) {
       const sampleShape = input.shape.slice(1);
       const shape = formatShape(sampleShape);
-      if (this.broadcast?.shape !== shape) this.broadcast = { shape, unitOf: noiseUnitIndex(sampleShape, this.noiseShape, this.describe()) };
+      if (this.broadcast?.shape !== shape) {
+        this.broadcast = { shape, unitOf: noiseUnitIndex(sampleShape, noiseShape, this.describe()), units: sizeOf(noiseShape) };
+      }
     }
     return super.forward(input, context);
   }
@@ -49,7 +52,7 @@ export class Dropout extends KeyedDropout {
 
   protected applyMultipliers(x: Float32Array, out: Float32Array): void {
     if (this.broadcast === null) applyMask(x, this.multipliers.subarray(0, x.length), out);
-    else applyBroadcastMask(x, this.multipliers, this.broadcast.unitOf, sizeOf(this.noiseShape ?? []), out);
+    else applyBroadcastMask(x, this.multipliers, this.broadcast.unitOf, this.broadcast.units, out);
   }
 }
 

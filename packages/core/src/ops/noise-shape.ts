@@ -20,7 +20,8 @@ export function checkNoiseShapeFits(noiseShape: readonly number[], sampleShape: 
   if (noiseShape.length !== sampleShape.length) {
     throw new LockstepError(
       'E_SHAPE',
-      `${where}: noiseShape ${formatShape(noiseShape)} has ${noiseShape.length} axes but samples have shape ${formatShape(sampleShape)}; give one entry per axis`,
+      `${where}: noiseShape ${formatShape(noiseShape)} has ${noiseShape.length} ${noiseShape.length === 1 ? 'axis' : 'axes'} ` +
+        `but samples have shape ${formatShape(sampleShape)}; give one entry per axis`,
     );
   }
   noiseShape.forEach((size, axis) => {

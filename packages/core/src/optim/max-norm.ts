@@ -3,10 +3,12 @@ import type { ParameterEntry } from '../model.js';
 /**
  * Keras' MaxNorm constraint, applied after every optimizer update: each output unit's incoming weights
  * w (a row of Linear's [out, in] weight, a Conv2d output channel's [in/groups, kh, kw] block) become
- * w * min(norm, c) / (eps + norm), with eps = 1e-7 as Keras' backend epsilon. Like Keras this also
- * shrinks rows already inside the bound, by norm / (eps + norm). The norm is summed in float64 in index
- * order and each row is done whole by one thread, so the result does not depend on the worker count.
+ * w * min(norm, c) / (eps + norm). Like Keras this also shrinks rows already inside the bound, by
+ * norm / (eps + norm). The norm is summed in float64 in index order and each row is done whole by one
+ * thread, so the result does not depend on the worker count.
  */
+
+/** Keras' backend epsilon, which MaxNorm adds to the norm in the denominator. */
 export const MAX_NORM_EPSILON = 1e-7;
 
 /** One constrained parameter tensor: `rows` rows of `rowLength` values from `offset`; rows are numbered across blocks from `firstRow`. */
