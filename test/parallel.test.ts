@@ -1,4 +1,5 @@
 import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   adam,
@@ -11,6 +12,7 @@ import {
   syntheticClassification,
   type ModelSpec,
   type OptimizerConfig,
+  type ParameterEntry,
 } from '@lockstep/core';
 import { Trainer } from '@lockstep/workers';
 
@@ -132,6 +134,92 @@ describe('noise dropout layers', () => {
       await parallel.fit(data, { epochs: 2, batchSize: 64 });
       expect(bytes(parallel.params).equals(bytes(reference.params)), `workers=${workers}`).toBe(true);
     }
+  });
+});
+
+describe('the dropout family: DropConnect, noiseShape and maxNorm', () => {
+  /** The largest norm / maxNorm over every constrained row (Linear rows, Conv2d output channels). */
+  function largestNormRatio(params: Float32Array, entries: readonly ParameterEntry[]): number {
+    let largest = 0;
+    for (const entry of entries) {
+      const maxNorm = entry.spec.maxNorm;
+      if (maxNorm === undefined) continue;
+      const rowLength = entry.length / entry.shape[0];
+      for (let row = 0; row < entry.shape[0]; row++) {
+        let sum = 0;
+        for (let i = 0; i < rowLength; i++) sum += params[entry.offset + row * rowLength + i] ** 2;
+        largest = Math.max(largest, Math.sqrt(sum) / maxNorm);
+      }
+    }
+    return largest;
+  }
+
+  /**
+   * Trains `model` with the reference trainer and with workers 1, 2 and 3 (Adam): after every step the
+   * parameters are the same for every worker count and every maxNorm row is within its bound; at the
+   * end they equal the reference trainer's, byte for byte.
+   */
+  async function checkFamily(model: ModelSpec, data: Dataset, epochs: number, batchSize: number, steps: number): Promise<void> {
+    const optimizer = adam({ lr: 0.02 });
+    const reference = modelFromSpec(model, 7);
+    expect(fit(reference, data, { epochs, batchSize, chunkSize: 16, seed: 7, optimizer }).state.step).toBe(steps);
+    const runs: string[][] = [];
+    let largest = 0;
+    for (const workers of [1, 2, 3]) {
+      const parallel = new Trainer({ model, seed: 7, optimizer, chunkSize: 16, workers });
+      open.push(parallel);
+      const fingerprints: string[] = [];
+      await parallel.fit(data, {
+        epochs,
+        batchSize,
+        onStep: () => {
+          fingerprints.push(createHash('sha256').update(bytes(parallel.params)).digest('hex'));
+          const ratio = largestNormRatio(parallel.params, reference.entries);
+          expect(ratio, `workers=${workers} step ${fingerprints.length}`).toBeLessThanOrEqual(1 + 1e-6);
+          largest = Math.max(largest, ratio);
+        },
+      });
+      expect(fingerprints.length).toBe(steps);
+      runs.push(fingerprints);
+      expect(bytes(parallel.params).equals(bytes(reference.params)), `workers=${workers}`).toBe(true);
+    }
+    expect(runs[1]).toEqual(runs[0]);
+    expect(runs[2]).toEqual(runs[0]);
+    expect(largest, 'the max-norm bound is reached').toBeGreaterThan(1 - 1e-6);
+  }
+
+  it('an MLP with DropConnect and maxNorm layers: 64 steps, workers 1, 2, 3 and the reference trainer', async () => {
+    const mlp: ModelSpec = {
+      input: [24],
+      layers: [
+        { type: 'linear', out: 48, dropConnect: 0.5, maxNorm: 0.8 },
+        { type: 'relu' },
+        { type: 'linear', out: 48, dropConnect: 0.3 },
+        { type: 'relu' },
+        { type: 'dropout', p: 0.2 },
+        { type: 'linear', out: 5, maxNorm: 1 },
+      ],
+    };
+    await checkFamily(mlp, data, 4, 64, 64);
+  });
+
+  it('a CNN with noiseShape dropout, maxNorm convolutions and a DropConnect head: 60 steps, workers 1, 2, 3 and the reference trainer', async () => {
+    const images = syntheticClassification({ seed: 5, samples: 480, features: 128, classes: 4 });
+    const cnn: ModelSpec = {
+      input: [2, 8, 8],
+      layers: [
+        { type: 'conv2d', out: 6, kernelSize: 3, padding: 1, maxNorm: 0.7 },
+        { type: 'relu' },
+        { type: 'dropout', p: 0.3, noiseShape: [1, 8, 8] },
+        { type: 'max-pool2d', kernelSize: 2 },
+        { type: 'conv2d', out: 8, kernelSize: 3, stride: 2, padding: 1, maxNorm: 0.7 },
+        { type: 'relu' },
+        { type: 'dropout', p: 0.3, noiseShape: [8, 1, 2] },
+        { type: 'flatten' },
+        { type: 'linear', out: 4, dropConnect: 0.3, maxNorm: 1 },
+      ],
+    };
+    await checkFamily(cnn, new Dataset(images.inputs, [2, 8, 8], images.targets), 4, 32, 60);
   });
 });
 

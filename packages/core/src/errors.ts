@@ -42,6 +42,14 @@ export function checkInteger(name: string, value: unknown, min: number, max = Nu
   return value;
 }
 
+/** Throws E_OPTION unless `value` is a finite number above 0. */
+export function checkPositive(name: string, value: unknown): number {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
+    throw new LockstepError('E_OPTION', `${name} must be a finite number > 0, got ${describeValue(value)}`);
+  }
+  return value;
+}
+
 /** Throws E_OPTION unless `value` is a finite number in [min, max]. */
 export function checkNumber(name: string, value: unknown, min = -Infinity, max = Infinity): number {
   if (typeof value !== 'number' || !Number.isFinite(value) || value < min || value > max) {

@@ -2,6 +2,7 @@ import { LockstepError, describeValue } from './errors.js';
 import { INIT_NAMES, type InitName } from './init.js';
 import { GELU, LeakyReLU, ReLU, SELU, Sigmoid, Tanh, type GeluApproximation } from './modules/activations.js';
 import { AlphaDropout, GaussianDropout } from './modules/noise-dropout.js';
+import { DropConnectLinear } from './modules/drop-connect.js';
 import { Dropout } from './modules/dropout.js';
 import { Flatten } from './modules/flatten.js';
 import { Linear } from './modules/linear.js';
@@ -15,14 +16,14 @@ import { AvgPool2d, GlobalAvgPool2d, MaxPool2d, type AvgPool2dOptions, type Pool
 
 /** One layer of a model spec, plain JSON. `linear.in` is inferred from the previous layer when left out. */
 export type LayerSpec =
-  | { type: 'linear'; out: number; in?: number; bias?: boolean; init?: InitName }
+  | { type: 'linear'; out: number; in?: number; bias?: boolean; init?: InitName; dropConnect?: number; maxNorm?: number }
   | { type: 'relu' }
   | { type: 'leaky-relu'; negativeSlope?: number }
   | { type: 'tanh' }
   | { type: 'sigmoid' }
   | { type: 'gelu'; approximate?: GeluApproximation }
   | { type: 'flatten' }
-  | { type: 'dropout'; p: number; scaling?: DropoutScaling }
+  | { type: 'dropout'; p: number; scaling?: DropoutScaling; noiseShape?: number[] }
   | { type: 'sequential'; layers: LayerSpec[] }
   | ({ type: 'conv2d'; out: number; in?: number } & Omit<Conv2dOptions, 'inChannels' | 'outChannels'>)
   | ({ type: 'max-pool2d' } & Pool2dOptions)
@@ -39,21 +40,21 @@ export interface ModelSpec {
   layers: LayerSpec[];
 }
 
-type Field = 'int' | 'pair' | 'pair0' | 'number' | 'boolean' | 'init' | 'scaling' | 'approximate' | 'layers';
+type Field = 'int' | 'pair' | 'pair0' | 'number' | 'rate' | 'positive' | 'boolean' | 'shape' | 'init' | 'scaling' | 'approximate' | 'layers';
 
 const FIELDS: Record<LayerSpec['type'], { required: Record<string, Field>; optional: Record<string, Field> }> = {
-  linear: { required: { out: 'int' }, optional: { in: 'int', bias: 'boolean', init: 'init' } },
+  linear: { required: { out: 'int' }, optional: { in: 'int', bias: 'boolean', init: 'init', dropConnect: 'rate', maxNorm: 'positive' } },
   relu: { required: {}, optional: {} },
   'leaky-relu': { required: {}, optional: { negativeSlope: 'number' } },
   tanh: { required: {}, optional: {} },
   sigmoid: { required: {}, optional: {} },
   gelu: { required: {}, optional: { approximate: 'approximate' } },
   flatten: { required: {}, optional: {} },
-  dropout: { required: { p: 'number' }, optional: { scaling: 'scaling' } },
+  dropout: { required: { p: 'number' }, optional: { scaling: 'scaling', noiseShape: 'shape' } },
   sequential: { required: { layers: 'layers' }, optional: {} },
   conv2d: {
     required: { out: 'int', kernelSize: 'pair' },
-    optional: { in: 'int', stride: 'pair', padding: 'pair0', dilation: 'pair', groups: 'int', bias: 'boolean', init: 'init' },
+    optional: { in: 'int', stride: 'pair', padding: 'pair0', dilation: 'pair', groups: 'int', bias: 'boolean', init: 'init', maxNorm: 'positive' },
   },
   'max-pool2d': { required: { kernelSize: 'pair' }, optional: { stride: 'pair', padding: 'pair0' } },
   'avg-pool2d': { required: { kernelSize: 'pair' }, optional: { stride: 'pair', padding: 'pair0', countIncludePad: 'boolean' } },
@@ -99,7 +100,10 @@ function checkField(where: string, name: string, kind: Field, value: unknown): v
     : kind === 'pair' ? isPair(value, 1)
     : kind === 'pair0' ? isPair(value, 0)
     : kind === 'number' ? typeof value === 'number' && Number.isFinite(value)
+    : kind === 'rate' ? typeof value === 'number' && value >= 0 && value <= 1
+    : kind === 'positive' ? typeof value === 'number' && Number.isFinite(value) && value > 0
     : kind === 'boolean' ? typeof value === 'boolean'
+    : kind === 'shape' ? Array.isArray(value) && value.length > 0 && value.every((d) => Number.isInteger(d) && d >= 1)
     : kind === 'layers' ? Array.isArray(value)
     : CHOICES[kind]!.includes(value as string);
   if (ok) return;
@@ -108,10 +112,13 @@ function checkField(where: string, name: string, kind: Field, value: unknown): v
     : kind === 'pair' ? 'a positive integer or a list of two'
     : kind === 'pair0' ? 'an integer >= 0 or a list of two'
     : kind === 'number' ? 'a finite number'
+    : kind === 'rate' ? 'a number in [0, 1]'
+    : kind === 'positive' ? 'a finite number > 0'
     : kind === 'boolean' ? 'true or false'
+    : kind === 'shape' ? 'a non-empty list of positive integers'
     : kind === 'layers' ? 'a list of layers'
     : `one of ${CHOICES[kind]!.map((c) => JSON.stringify(c)).join(', ')}`;
-  fail(where, `"${name}" must be ${expected}, got ${describeValue(value)}`);
+  fail(where, `"${name}" must be ${expected}, got ${kind === 'shape' ? JSON.stringify(value) : describeValue(value)}`);
 }
 
 function checkLayer(where: string, entry: unknown): LayerSpec {
@@ -176,7 +183,8 @@ function buildLayer(where: string, spec: LayerSpec, inputShape: readonly number[
       if (inFeatures === undefined) {
         fail(`${where} (linear)`, `input samples have shape [${inputShape.join(',')}]; add {"type": "flatten"} before it`);
       }
-      return new Linear({ inFeatures, outFeatures: spec.out, bias: spec.bias ?? true, init: spec.init ?? 'torch-default' });
+      const options = { inFeatures, outFeatures: spec.out, bias: spec.bias ?? true, init: spec.init ?? 'torch-default', maxNorm: spec.maxNorm };
+      return spec.dropConnect === undefined ? new Linear(options) : new DropConnectLinear({ ...options, p: spec.dropConnect });
     }
     case 'relu':
       return new ReLU();
@@ -191,7 +199,7 @@ function buildLayer(where: string, spec: LayerSpec, inputShape: readonly number[
     case 'flatten':
       return new Flatten();
     case 'dropout':
-      return withOptionErrors(`${where} (dropout)`, () => new Dropout(spec.p, { scaling: spec.scaling ?? 'inverted' }));
+      return withOptionErrors(`${where} (dropout)`, () => new Dropout(spec.p, { scaling: spec.scaling ?? 'inverted', noiseShape: spec.noiseShape }));
     case 'sequential':
       return new Sequential(...buildLayers(`${where}.layers`, spec.layers, inputShape));
     case 'conv2d':
@@ -239,7 +247,15 @@ export function modelFromSpec(spec: unknown, seed: number): Model {
 /** The spec of a module tree built in code, so it can be rebuilt elsewhere (a worker, a checkpoint). */
 export function layerSpecOf(module: Module): LayerSpec {
   if (module instanceof Linear) {
-    return { type: 'linear', in: module.inFeatures, out: module.outFeatures, bias: module.hasBias, init: module.init };
+    return {
+      type: 'linear',
+      in: module.inFeatures,
+      out: module.outFeatures,
+      bias: module.hasBias,
+      init: module.init,
+      ...(module instanceof DropConnectLinear ? { dropConnect: module.p } : {}),
+      ...(module.maxNorm === null ? {} : { maxNorm: module.maxNorm }),
+    };
   }
   if (module instanceof ReLU) return { type: 'relu' };
   if (module instanceof LeakyReLU) return { type: 'leaky-relu', negativeSlope: module.negativeSlope };
@@ -247,11 +263,15 @@ export function layerSpecOf(module: Module): LayerSpec {
   if (module instanceof Sigmoid) return { type: 'sigmoid' };
   if (module instanceof GELU) return { type: 'gelu', approximate: module.approximate };
   if (module instanceof Flatten) return { type: 'flatten' };
-  if (module instanceof Dropout) return { type: 'dropout', p: module.p, scaling: module.scaling };
+  if (module instanceof Dropout) {
+    const { p, scaling, noiseShape } = module;
+    return noiseShape === null ? { type: 'dropout', p, scaling } : { type: 'dropout', p, scaling, noiseShape: [...noiseShape] };
+  }
   if (module instanceof Sequential) return { type: 'sequential', layers: module.layers.map(layerSpecOf) };
   if (module instanceof Conv2d) {
-    const { inChannels, outChannels, kernelSize, stride, padding, dilation, groups, hasBias, init } = module;
-    return { type: 'conv2d', in: inChannels, out: outChannels, kernelSize, stride, padding, dilation, groups, bias: hasBias, init };
+    const { inChannels, outChannels, kernelSize, stride, padding, dilation, groups, hasBias, init, maxNorm } = module;
+    const entry = { type: 'conv2d', in: inChannels, out: outChannels, kernelSize, stride, padding, dilation, groups, bias: hasBias, init } as const;
+    return maxNorm === null ? entry : { ...entry, maxNorm };
   }
   if (module instanceof MaxPool2d) return { type: 'max-pool2d', kernelSize: module.kernelSize, stride: module.stride, padding: module.padding };
   if (module instanceof AvgPool2d) {

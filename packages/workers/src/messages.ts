@@ -51,6 +51,17 @@ export interface UpdateTask {
   readonly lr: number;
 }
 
+/**
+ * Applies the max-norm constraints to rows [from, to) of the model's constraint plan (`maxNormPlan`),
+ * after every update task of the step has finished: the ranges are whole rows, so each row's norm is
+ * summed by one thread in one order.
+ */
+export interface MaxNormTask {
+  readonly kind: 'max-norm';
+  readonly from: number;
+  readonly to: number;
+}
+
 /** Loss sum and correct count of samples [from, to) in eval mode, written to results[2 * block], [2 * block + 1]. */
 export interface EvaluateTask {
   readonly kind: 'evaluate';
@@ -102,7 +113,7 @@ export interface UncertaintyTask {
   readonly seed: number;
 }
 
-export type Task = GradientTask | UpdateTask | EvaluateTask | PredictTask | ReplicaForwardTask | UncertaintyTask;
+export type Task = GradientTask | UpdateTask | MaxNormTask | EvaluateTask | PredictTask | ReplicaForwardTask | UncertaintyTask;
 
 export interface TimedResult {
   /** Seconds the worker spent on the task's computation. */
@@ -123,6 +134,7 @@ export interface ReplicaForwardResult {
 export interface TaskResults {
   gradient: TimedResult;
   update: UpdateResult;
+  'max-norm': TimedResult;
   evaluate: TimedResult;
   predict: TimedResult;
   'replica-forward': ReplicaForwardResult;

@@ -1,5 +1,6 @@
 import { threadId } from 'node:worker_threads';
 import {
+  applyMaxNorm,
   applyUpdate,
   Batch,
   chunkGradient,
@@ -7,6 +8,7 @@ import {
   defaultLoss,
   dropoutRunKey,
   lossByName,
+  maxNormPlan,
   Model,
   clipFactor,
   firstNonFinite,
@@ -24,11 +26,13 @@ import {
   type Key,
   type Loss,
   type LossName,
+  type MaxNormPlan,
 } from '@lockstep/core';
 import { modelViews, stepViews, type ModelViews, type StepViews } from './layout.js';
 import type {
   EvaluateTask,
   GradientTask,
+  MaxNormTask,
   PredictTask,
   ReplicaForwardResult,
   ReplicaForwardTask,
@@ -51,6 +55,7 @@ export class Replica {
   private readonly model: Model;
   private readonly shared: ModelViews;
   private readonly dropoutKey: Key;
+  private readonly constraints: MaxNormPlan;
   private step: { version: number; views: StepViews } | null = null;
   private data: { version: number; dataset: Dataset; batch: Batch } | null = null;
 
@@ -60,6 +65,7 @@ export class Replica {
     const module = sequentialFromSpec(setup.spec);
     this.model = new Model(module, setup.spec.input, { params: this.shared.params, grads: new Float32Array(setup.modelLayout.paramCount) });
     this.dropoutKey = dropoutRunKey(setup.seed);
+    this.constraints = maxNormPlan(this.model.entries);
   }
 
   gradient(task: GradientTask): TimedResult {
@@ -98,6 +104,12 @@ export class Replica {
     scaleRange(grads, task.from, task.to, clipFactor(norm, this.setup.optimizer.clipNorm));
     applyUpdate(this.setup.optimizer, { params: this.shared.params, grads, state: this.shared.optimizerState }, task.t, task.lr, task.from, task.to);
     return { seconds: (performance.now() - started) / 1000, nonFinite: -1, value: 0 };
+  }
+
+  maxNorm(task: MaxNormTask): TimedResult {
+    const started = performance.now();
+    applyMaxNorm(this.shared.params, this.constraints, task.from, task.to);
+    return { seconds: (performance.now() - started) / 1000 };
   }
 
   evaluate(task: EvaluateTask): TimedResult {

@@ -15,6 +15,8 @@ import {
   defaultLoss,
   dropoutRunKey,
   firstNonFinite,
+  maxNormPlan,
+  maxNormRanges,
   Model,
   nonFiniteGradientError,
   nonFiniteLossError,
@@ -97,6 +99,8 @@ export interface FitTimings {
   readonly gradientSeconds: number;
   /** Time spent reducing and updating, summed over workers. */
   readonly updateSeconds: number;
+  /** Time spent applying max-norm constraints, summed over workers (0 without `maxNorm` layers). */
+  readonly maxNormSeconds: number;
 }
 
 const EVAL_BLOCK = 256;
@@ -111,8 +115,9 @@ function workerFile(): string {
  * Data-parallel training on worker threads, bit-identical to core's reference `fit` at any worker
  * count. Each step the batch is cut into chunks of `chunkSize`; chunk c's gradient goes to slot c;
  * then every worker sums the slots over its own parameter range in the pairwise tree order of
- * `reduceChunkSlots` and applies the optimizer to that range. No sum depends on which thread
- * computed what or when.
+ * `reduceChunkSlots` and applies the optimizer to that range. With `maxNorm` layers, one more round
+ * follows once every range is updated: each worker constrains whole weight rows (parameter ranges
+ * cut through rows). No sum depends on which thread computed what or when.
  */
 export class Trainer {
   readonly workers: number;
@@ -189,7 +194,8 @@ export class Trainer {
     const shared = this.share(data);
     const step = this.stepBufferFor(batchSize);
     const ranges = parameterRanges(this.model.size, this.workers);
-    const timings = { steps: 0, stepSeconds: 0, gradientSeconds: 0, updateSeconds: 0 };
+    const constraintRanges = maxNormRanges(maxNormPlan(this.model.entries), this.workers);
+    const timings = { steps: 0, stepSeconds: 0, gradientSeconds: 0, updateSeconds: 0, maxNormSeconds: 0 };
     const history: EpochMetrics[] = [];
     const state = this.state;
 
@@ -236,6 +242,7 @@ export class Trainer {
         const updated = await this.round<UpdateResult>(updates, where, () => abortBarrier(step.views.barrier));
         const bad = updated.find((result) => result.nonFinite >= 0);
         if (bad !== undefined) throw nonFiniteGradientError(this.model, bad.nonFinite, bad.value, where);
+        const constrained = await this.round<TimedResult>(constraintRanges.map(([from, to]) => ({ kind: 'max-norm', from, to })), where);
         state.step++;
         state.epochLossSum += reduceChunkScalars(step.views.chunkLoss, plan.chunks);
         state.epochCorrect += reduceChunkScalars(step.views.chunkCorrect, plan.chunks);
@@ -252,6 +259,7 @@ export class Trainer {
         timings.stepSeconds += (performance.now() - stepStarted) / 1000;
         timings.gradientSeconds += computed.reduce((sum, r) => sum + r.seconds, 0);
         timings.updateSeconds += updated.reduce((sum, r) => sum + r.seconds, 0);
+        timings.maxNormSeconds += constrained.reduce((sum, r) => sum + r.seconds, 0);
       }
       const totals = { lossSum: state.epochLossSum, correct: state.epochCorrect };
       state.epoch++;

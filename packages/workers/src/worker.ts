@@ -23,6 +23,8 @@ export default async function run(task: Task): Promise<TaskResults[Task['kind']]
       return worker.gradient(task);
     case 'update':
       return worker.update(task);
+    case 'max-norm':
+      return worker.maxNorm(task);
     case 'evaluate':
       return worker.evaluate(task);
     case 'predict':

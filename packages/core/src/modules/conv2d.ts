@@ -1,4 +1,4 @@
-import { checkInteger, LockstepError } from '../errors.js';
+import { checkInteger, checkPositive, LockstepError } from '../errors.js';
 import { initializer, type InitName } from '../init.js';
 import { outputSize, patches, type PatchGeometry } from '../ops/im2col.js';
 import { matmul, rowMajor, transposed } from '../ops/matmul.js';
@@ -20,6 +20,8 @@ export interface Conv2dOptions {
   bias?: boolean;
   /** Weight initializer (default PyTorch's: uniform in +-1/sqrt(fan in)). */
   init?: InitName;
+  /** Keras' MaxNorm: after every optimizer step, each output channel's [in/groups, kh, kw] weights get norm at most this. */
+  maxNorm?: number;
 }
 
 export function pair(name: string, value: Pair, min: number): [number, number] {
@@ -43,6 +45,7 @@ export class Conv2d extends Module {
   readonly groups: number;
   readonly hasBias: boolean;
   readonly init: InitName;
+  readonly maxNorm: number | null;
   private weight: ParameterViews | null = null;
   private bias: ParameterViews | null = null;
   private input: Tensor | null = null;
@@ -67,6 +70,7 @@ export class Conv2d extends Module {
     }
     this.hasBias = options.bias ?? true;
     this.init = options.init ?? 'torch-default';
+    this.maxNorm = options.maxNorm === undefined ? null : checkPositive('Conv2d maxNorm', options.maxNorm);
   }
 
   private get patchLength(): number {
@@ -77,7 +81,7 @@ export class Conv2d extends Module {
     const fanIn = this.patchLength;
     const fanOut = (this.outChannels / this.groups) * this.kernelSize[0] * this.kernelSize[1];
     const shape = [this.outChannels, this.inChannels / this.groups, ...this.kernelSize];
-    const weight = { name: 'weight', shape, fanIn, fanOut, init: initializer(this.init) };
+    const weight = { name: 'weight', shape, fanIn, fanOut, init: initializer(this.init), ...(this.maxNorm === null ? {} : { maxNorm: this.maxNorm }) };
     if (!this.hasBias) return [weight];
     return [weight, { name: 'bias', shape: [this.outChannels], fanIn, fanOut, init: initializer('torch-default') }];
   }

@@ -1,39 +1,66 @@
 import { applyMask } from '../ops/dropout.js';
-import { sizeOf } from '../tensor.js';
-import { KeyedDropout, type DropoutLayerOptions } from './keyed-dropout.js';
-import type { Module } from './module.js';
+import { applyBroadcastMask, checkNoiseShape, checkNoiseShapeFits, noiseUnitIndex } from '../ops/noise-shape.js';
+import { formatShape, sizeOf, type Tensor } from '../tensor.js';
+import { DropConnectLinear } from './drop-connect.js';
+import { KeyedDropout, type KeyedDropoutOptions } from './keyed-dropout.js';
+import type { ForwardContext, Module } from './module.js';
 
-export type { DropoutLayerOptions } from './keyed-dropout.js';
+export interface DropoutLayerOptions extends KeyedDropoutOptions {
+  /**
+   * The per-sample shape of the mask (Keras' noise_shape): each entry the sample's size on that axis,
+   * or 1 to share one decision along it. Default: the sample's shape, one decision per element.
+   */
+  noiseShape?: readonly number[];
+}
 
 /**
  * Drops each unit with probability p while training, with a fresh keyed mask per step and sample.
- * Every element of a sample is a unit, whatever the sample's shape.
+ * Every element of a sample is a unit, whatever the sample's shape, unless `noiseShape` makes several
+ * elements share one unit.
  */
 export class Dropout extends KeyedDropout {
   readonly kind = 'Dropout';
+  readonly noiseShape: readonly number[] | null;
+  /** With a noiseShape: the mask unit of each element of a sample, for the sample shape of the last forward. */
+  private broadcast: { shape: string; unitOf: Uint32Array; units: number } | null = null;
 
   constructor(p = 0.5, options: DropoutLayerOptions = {}) {
     super('Dropout', p, options);
+    this.noiseShape = options.noiseShape === undefined ? null : checkNoiseShape(options.noiseShape, 'Dropout');
   }
 
   override outputShape(inputShape: readonly number[]): number[] {
+    if (this.noiseShape !== null) checkNoiseShapeFits(this.noiseShape, inputShape, this.describe());
     return [...inputShape];
   }
 
+  override forward(input: Tensor, context: ForwardContext): Tensor {
+    const noiseShape = this.noiseShape;
+    if (noiseShape !== null) {
+      const sampleShape = input.shape.slice(1);
+      const shape = formatShape(sampleShape);
+      if (this.broadcast?.shape !== shape) {
+        this.broadcast = { shape, unitOf: noiseUnitIndex(sampleShape, noiseShape, this.describe()), units: sizeOf(noiseShape) };
+      }
+    }
+    return super.forward(input, context);
+  }
+
   protected unitsPerSample(shape: readonly number[]): number {
-    return sizeOf(shape.slice(1));
+    return sizeOf(this.noiseShape ?? shape.slice(1));
   }
 
   protected applyMultipliers(x: Float32Array, out: Float32Array): void {
-    applyMask(x, this.multipliers.subarray(0, x.length), out);
+    if (this.broadcast === null) applyMask(x, this.multipliers.subarray(0, x.length), out);
+    else applyBroadcastMask(x, this.multipliers, this.broadcast.unitOf, this.broadcast.units, out);
   }
 }
 
-/** Monte Carlo dropout: dropout layers in training mode, every other layer in eval mode. */
+/** Monte Carlo dropout: dropout layers (DropConnect included) in training mode, every other layer in eval mode. */
 export function trainDropoutOnly(root: Module): void {
   root.eval();
   const visit = (module: Module): void => {
-    if (module instanceof KeyedDropout) module.train();
+    if (module instanceof KeyedDropout || module instanceof DropConnectLinear) module.train();
     module.children().forEach(visit);
   };
   visit(root);

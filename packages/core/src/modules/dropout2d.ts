@@ -1,6 +1,6 @@
 import { LockstepError } from '../errors.js';
 import { formatShape } from '../tensor.js';
-import { KeyedDropout, type DropoutLayerOptions } from './keyed-dropout.js';
+import { KeyedDropout, type KeyedDropoutOptions } from './keyed-dropout.js';
 
 /**
  * Channel dropout (spatial dropout) over NCHW batches: each feature map of each sample is kept or
@@ -10,7 +10,7 @@ import { KeyedDropout, type DropoutLayerOptions } from './keyed-dropout.js';
 export class Dropout2d extends KeyedDropout {
   readonly kind = 'Dropout2d';
 
-  constructor(p = 0.5, options: DropoutLayerOptions = {}) {
+  constructor(p = 0.5, options: KeyedDropoutOptions = {}) {
     super('Dropout2d', p, options);
   }
 

@@ -5,7 +5,7 @@ import { fillBatchMask, layerMaskKey } from '../random/mask.js';
 import { Scratch, type Tensor } from '../tensor.js';
 import { Module, type ForwardContext } from './module.js';
 
-export interface DropoutLayerOptions {
+export interface KeyedDropoutOptions {
   /** How kept units are scaled; see `DropoutScaling` (default 'inverted'). */
   scaling?: DropoutScaling;
 }
@@ -26,7 +26,7 @@ export abstract class KeyedDropout extends Module {
   private readonly outputs = new Scratch();
   private readonly gradInputs = new Scratch();
 
-  constructor(name: string, p: number, options: DropoutLayerOptions) {
+  constructor(name: string, p: number, options: KeyedDropoutOptions) {
     super();
     this.p = checkDropoutRate(p, name);
     this.scaling = checkScaling(options.scaling ?? 'inverted', name);

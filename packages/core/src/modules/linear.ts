@@ -1,8 +1,8 @@
-import { checkInteger, LockstepError } from '../errors.js';
+import { checkInteger, checkPositive, LockstepError } from '../errors.js';
 import { initializer, type InitName } from '../init.js';
 import { addColumnSums, matmul, rowMajor, transposed } from '../ops/matmul.js';
 import { formatShape, Scratch, type Tensor } from '../tensor.js';
-import { Module, type ParameterSpec, type ParameterViews } from './module.js';
+import { Module, type ForwardContext, type ParameterSpec, type ParameterViews } from './module.js';
 
 export interface LinearOptions {
   /** Features per input sample. */
@@ -13,18 +13,23 @@ export interface LinearOptions {
   bias?: boolean;
   /** Weight initializer (default PyTorch's: uniform in +-1/sqrt(inFeatures)). */
   init?: InitName;
+  /** Keras' MaxNorm: after every optimizer step, each output unit's incoming weights get norm at most this. */
+  maxNorm?: number;
 }
 
 /** y = x W^T + b, with W stored [outFeatures, inFeatures] as in PyTorch. */
 export class Linear extends Module {
-  readonly kind = 'Linear';
+  readonly kind: string = 'Linear';
   readonly inFeatures: number;
   readonly outFeatures: number;
   readonly hasBias: boolean;
   readonly init: InitName;
+  readonly maxNorm: number | null;
   weight: ParameterViews | null = null;
   bias: ParameterViews | null = null;
   private input: Tensor | null = null;
+  /** The weights the last forward multiplied by, which its backward needs. */
+  private weightsUsed: Float32Array | null = null;
   private readonly output = new Scratch();
   private readonly gradInput = new Scratch();
 
@@ -34,12 +39,13 @@ export class Linear extends Module {
     this.outFeatures = checkInteger('Linear outFeatures', options.outFeatures, 1);
     this.hasBias = options.bias ?? true;
     this.init = options.init ?? 'torch-default';
+    this.maxNorm = options.maxNorm === undefined ? null : checkPositive('Linear maxNorm', options.maxNorm);
   }
 
   override parameterSpecs(): readonly ParameterSpec[] {
     const fanIn = this.inFeatures;
     const fanOut = this.outFeatures;
-    const weight = { name: 'weight', shape: [fanOut, fanIn], fanIn, fanOut, init: initializer(this.init) };
+    const weight = { name: 'weight', shape: [fanOut, fanIn], fanIn, fanOut, init: initializer(this.init), ...(this.maxNorm === null ? {} : { maxNorm: this.maxNorm }) };
     if (!this.hasBias) return [weight];
     return [weight, { name: 'bias', shape: [fanOut], fanIn, fanOut, init: initializer('torch-default') }];
   }
@@ -60,30 +66,42 @@ export class Linear extends Module {
     return [this.outFeatures];
   }
 
-  override forward(input: Tensor): Tensor {
-    const weight = this.bound();
+  override forward(input: Tensor, context: ForwardContext): Tensor {
     const rows = input.shape[0] ?? 0;
     if (input.shape.length !== 2 || input.shape[1] !== this.inFeatures) this.outputShape(input.shape.slice(1));
+    const weights = this.forwardWeights(context);
     const out = this.output.take(rows * this.outFeatures);
     const inF = this.inFeatures;
-    matmul(rowMajor(input.data, inF), transposed(weight.value, inF), rows, inF, this.outFeatures, out, { bias: this.bias?.value ?? null });
+    matmul(rowMajor(input.data, inF), transposed(weights, inF), rows, inF, this.outFeatures, out, { bias: this.bias?.value ?? null });
     this.input = input;
+    this.weightsUsed = weights;
     return { data: out, shape: [rows, this.outFeatures] };
   }
 
   override backward(gradOutput: Tensor, needInputGrad: boolean): Tensor | null {
     const weight = this.bound();
     const input = this.input;
-    if (input === null) throw new LockstepError('E_SHAPE', `${this.describe()}: backward called before forward`);
+    const weights = this.weightsUsed;
+    if (input === null || weights === null) throw new LockstepError('E_SHAPE', `${this.describe()}: backward called before forward`);
     const rows = input.shape[0] ?? 0;
     const inF = this.inFeatures;
     const outF = this.outFeatures;
-    matmul(transposed(gradOutput.data, outF), rowMajor(input.data, inF), outF, rows, inF, weight.grad, { accumulate: true });
+    this.addWeightGradient(gradOutput.data, input.data, rows, weight.grad);
     if (this.bias !== null) addColumnSums(gradOutput.data, rows, outF, this.bias.grad);
     if (!needInputGrad) return null;
     const gradIn = this.gradInput.take(rows * inF);
-    matmul(rowMajor(gradOutput.data, outF), rowMajor(weight.value, inF), rows, outF, inF, gradIn);
+    matmul(rowMajor(gradOutput.data, outF), rowMajor(weights, inF), rows, outF, inF, gradIn);
     return { data: gradIn, shape: input.shape };
+  }
+
+  /** The [out, in] weights this forward multiplies by: the parameters themselves (DropConnect masks them). */
+  protected forwardWeights(_context: ForwardContext): Float32Array {
+    return this.bound().value;
+  }
+
+  /** grad += gradOutput^T x, the gradient with respect to the weights the forward used. */
+  protected addWeightGradient(gradOutput: Float32Array, x: Float32Array, rows: number, grad: Float32Array): void {
+    matmul(transposed(gradOutput, this.outFeatures), rowMajor(x, this.inFeatures), this.outFeatures, rows, this.inFeatures, grad, { accumulate: true });
   }
 
   private bound(): ParameterViews {

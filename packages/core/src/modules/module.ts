@@ -20,6 +20,8 @@ export interface ParameterSpec {
   readonly fanIn: number;
   readonly fanOut: number;
   readonly init: Initializer;
+  /** After every optimizer step, each slice along the first axis is rescaled to norm at most this (see `applyMaxNorm`). */
+  readonly maxNorm?: number;
 }
 
 /** Views of one parameter tensor and its gradient, both into the model's flat buffers. */

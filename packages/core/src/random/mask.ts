@@ -107,6 +107,16 @@ export function fillBatchMask(
   return mask;
 }
 
+/**
+ * DropConnect's weight mask for one chunk: weight j is kept when keep(seed, L, t, s0, j), where s0 is
+ * the global index of the chunk's first sample. It is a sample's mask address with the weights as the
+ * units, so one chunk shares one weight mask; chunks are fixed by the config, not by the workers.
+ */
+export function fillWeightMask(layerKey: Key, step: number, firstSample: number, p: number, mask: Float32Array, kept = 1): Float32Array {
+  fillSampleMask(foldIn(foldIn(layerKey, step), firstSample), dropThreshold(p), kept, mask, 0, mask.length);
+  return mask;
+}
+
 /** Whether unit `unit` of global sample `sample` is kept by the dropout layer at `layerPath` at `step`. */
 export function keep(seed: number, layerPath: string, step: number, sample: number, unit: number, p: number): boolean {
   const sampleKey = foldIn(foldIn(layerMaskKey(dropoutRunKey(seed), layerPath), step), sample);

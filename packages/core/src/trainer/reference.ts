@@ -5,6 +5,7 @@ import type { Loss, LossName } from '../losses/loss.js';
 import { rowIndices, type Model } from '../model.js';
 import { stateSlots, type OptimizerConfig } from '../optim/optimizer.js';
 import { learningRateAt } from '../optim/schedule.js';
+import { applyMaxNorm, maxNormPlan } from '../optim/max-norm.js';
 import { applyUpdate } from '../optim/update.js';
 import { dropoutRunKey } from '../random/mask.js';
 import { formatShape, sizeOf } from '../tensor.js';
@@ -118,7 +119,8 @@ export function checkDataFits(model: Model, data: Dataset, name = 'data'): void 
 /**
  * Trains `model` in place on one thread. Each batch is cut into chunks of `chunkSize`; each chunk's
  * gradient goes to its own slot, and the slots are summed in the fixed tree order of
- * `reduceChunkSlots`, which is what lets the parallel trainer match this one bit for bit.
+ * `reduceChunkSlots`, which is what lets the parallel trainer match this one bit for bit. After each
+ * update, layers with `maxNorm` have their weights constrained (`applyMaxNorm`).
  */
 export function fit(model: Model, data: Dataset, options: FitOptions): FitResult {
   const epochs = checkInteger('epochs', options.epochs, 1);
@@ -139,6 +141,7 @@ export function fit(model: Model, data: Dataset, options: FitOptions): FitResult
   const blockSquares = new Float64Array(normBlockCount(model.size));
   const batch = new Batch(data, batchSize);
   const dropoutKey = dropoutRunKey(seed);
+  const constraints = maxNormPlan(model.entries);
   const params = model.params;
   const grads = model.grads;
   const wasTraining = model.training;
@@ -184,6 +187,7 @@ export function fit(model: Model, data: Dataset, options: FitOptions): FitResult
         scaleRange(summed, 0, model.size, clipFactor(norm, options.optimizer.clipNorm));
         const lr = learningRateAt(options.optimizer.lr, options.optimizer.schedule, state.step);
         applyUpdate(options.optimizer, { params, grads: summed, state: state.optimizerState }, state.step + 1, lr);
+        applyMaxNorm(params, constraints);
         state.step++;
         epochLoss += reduceChunkScalars(lossSums, plan.chunks);
         epochCorrect += reduceChunkScalars(correct, plan.chunks);

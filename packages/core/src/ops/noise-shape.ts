@@ -1,0 +1,61 @@
+import { LockstepError } from '../errors.js';
+import { formatShape } from '../tensor.js';
+
+/**
+ * Keras' `noise_shape`: the per-sample shape of a dropout mask. Each entry is either the sample's size
+ * on that axis or 1, and a 1 shares one keep/drop decision along the axis: for [C,H,W] samples,
+ * [C,1,1] drops whole channels and [1,H,W] drops the same pixels in every channel. Mask unit u is the
+ * row-major index into the noise shape, so masks stay addressed by (seed, layer path, step, sample, u).
+ */
+
+export function checkNoiseShape(noiseShape: unknown, where: string): number[] {
+  if (!Array.isArray(noiseShape) || noiseShape.length === 0 || !noiseShape.every((d) => Number.isInteger(d) && d >= 1)) {
+    throw new LockstepError('E_OPTION', `${where}: noiseShape must be a non-empty list of positive integers, got ${JSON.stringify(noiseShape)}`);
+  }
+  return [...(noiseShape as number[])];
+}
+
+/** Throws E_SHAPE unless `noiseShape` has one entry per axis of `sampleShape`, each 1 or that axis's size. */
+export function checkNoiseShapeFits(noiseShape: readonly number[], sampleShape: readonly number[], where: string): void {
+  if (noiseShape.length !== sampleShape.length) {
+    throw new LockstepError(
+      'E_SHAPE',
+      `${where}: noiseShape ${formatShape(noiseShape)} has ${noiseShape.length} ${noiseShape.length === 1 ? 'axis' : 'axes'} ` +
+        `but samples have shape ${formatShape(sampleShape)}; give one entry per axis`,
+    );
+  }
+  noiseShape.forEach((size, axis) => {
+    if (size !== 1 && size !== sampleShape[axis]) {
+      throw new LockstepError(
+        'E_SHAPE',
+        `${where}: noiseShape ${formatShape(noiseShape)} has ${size} on axis ${axis} where samples ${formatShape(sampleShape)} have ${sampleShape[axis]}; ` +
+          'use 1 (shared along the axis) or the sample size',
+      );
+    }
+  });
+}
+
+/** For each element of a sample (row-major), the index of its mask unit in the noise shape. */
+export function noiseUnitIndex(sampleShape: readonly number[], noiseShape: readonly number[], where: string): Uint32Array {
+  checkNoiseShapeFits(noiseShape, sampleShape, where);
+  let size = 1;
+  for (const dim of sampleShape) size *= dim;
+  const unitOf = new Uint32Array(size);
+  const position = new Array<number>(sampleShape.length).fill(0);
+  for (let element = 0; element < size; element++) {
+    let unit = 0;
+    for (let axis = 0; axis < sampleShape.length; axis++) unit = unit * noiseShape[axis] + (noiseShape[axis] === 1 ? 0 : position[axis]);
+    unitOf[element] = unit;
+    for (let axis = sampleShape.length - 1; axis >= 0 && ++position[axis] === sampleShape[axis]; axis--) position[axis] = 0;
+  }
+  return unitOf;
+}
+
+/** out[i] = x[i] times the multiplier of its row's unit `unitOf[i % sampleSize]`; also the backward pass. */
+export function applyBroadcastMask(x: Float32Array, multipliers: Float32Array, unitOf: Uint32Array, units: number, out: Float32Array): void {
+  const sampleSize = unitOf.length;
+  for (let row = 0, at = 0; at < x.length; row++, at += sampleSize) {
+    const first = row * units;
+    for (let e = 0; e < sampleSize; e++) out[at + e] = x[at + e] * multipliers[first + unitOf[e]];
+  }
+}
