@@ -9,7 +9,7 @@ const dir = new URL('../packages/core/src/ops/wasm/', import.meta.url).pathname;
 const wabt = await wabtFactory();
 for (const name of readdirSync(dir).filter((file) => file.endsWith('.wat'))) {
   const source = readFileSync(join(dir, name), 'utf8');
-  const module = wabt.parseWat(name, source, { simd: true });
+  const module = wabt.parseWat(name, source, { simd: true, threads: true });
   const { buffer } = module.toBinary({});
   module.destroy();
   if (!WebAssembly.validate(buffer)) throw new Error(`${name}: the assembled module does not validate`);

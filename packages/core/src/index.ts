@@ -1,3 +1,5 @@
+// The WebAssembly declarations the kernels use, visible to packages that pass kernel memories around.
+import './webassembly-types.js';
 export { LockstepError, checkInteger, checkNumber, checkPositive, type ErrorCode } from './errors.js';
 export { tensor, sizeOf, type Tensor } from './tensor.js';
 export { rootKey, foldIn, foldInString, randomBits, uniformAt, fillUniform, fillNormal, permutation, type Key } from './random/key.js';
@@ -44,17 +46,17 @@ export { parseIdx, idxImagesToFloat, idxLabels, checkIdxPair, type IdxArray, typ
 export { syntheticClassification, builtinDataset, type SyntheticOptions } from './data/synthetic.js';
 export { sequentialFromSpec, modelFromSpec, layerSpecOf, specOf, registerLayer, type LayerSpec, type ModelSpec, type LayerFactory } from './spec.js';
 export { reduceChunkSlots, reduceChunkScalars } from './trainer/reduce.js';
+export { firstNonFinite, nonFiniteGradientError, nonFiniteLossError } from './trainer/non-finite.js';
 export {
   clipFactor,
-  firstNonFinite,
+  ensureMemory,
   gradientNorm,
-  nonFiniteGradientError,
-  nonFiniteLossError,
+  kernelMemory,
   NORM_BLOCK,
   normBlockCount,
-  reduceAndMeasure,
-  scaleRange,
-} from './trainer/step-update.js';
+  UpdateKernel,
+  type UpdateAddresses,
+} from './optim/update-kernel.js';
 export { checkBatching, epochOrder, epochBatches, type BatchPlan } from './trainer/plan.js';
 export { chunkGradient, type Chunk } from './trainer/chunk-gradient.js';
 export {

@@ -10,6 +10,8 @@ declare global {
       readonly exports: Record<string, unknown>;
     }
     class Memory {
+      constructor(descriptor: { initial: number; maximum?: number; shared?: boolean });
+      /** A SharedArrayBuffer when the memory is shared. */
       readonly buffer: ArrayBuffer;
       grow(pages: number): number;
     }

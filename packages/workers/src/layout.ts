@@ -1,10 +1,13 @@
-import { NORM_BLOCK, normBlockCount } from '@lockstep/core';
+import { LockstepError, NORM_BLOCK, normBlockCount, type UpdateAddresses } from '@lockstep/core';
 
 /**
- * The shared-memory layout, defined once and used by the coordinator and every worker.
+ * The shared-memory layout, defined once and used by the coordinator and every worker. Everything
+ * lives in one shared WebAssembly memory, so the update kernel reads gradients and writes parameters
+ * in place on every thread.
  *
- * The model buffer lives as long as the trainer: parameters, then optimizer state (slot s of
- * parameter i at s * paramCount + i). The step buffer is sized for a batch size: per-chunk loss sums
+ * The model region lives as long as the trainer: parameters, then optimizer state (slot s of
+ * parameter i at s * paramCount + i). The step region follows it, sized for a batch size (the memory
+ * grows when a larger batch comes): per-chunk loss sums
  * and correct counts (float64), one gradient slot of paramCount floats per chunk, and the sample
  * indices of the current batch, each norm block's sum of squares (float64) and the update barrier
  * (arrived count, abort flag). Regions start on 64-byte boundaries so no two share a cache line.
@@ -37,6 +40,18 @@ export interface ModelViews {
   readonly optimizerState: Float32Array;
 }
 
+/** The memory's current buffer; it is shared, so views made before a `grow` stay valid. */
+export function sharedBuffer(memory: WebAssembly.Memory): SharedArrayBuffer {
+  const buffer: unknown = memory.buffer;
+  if (!(buffer instanceof SharedArrayBuffer)) throw new LockstepError('E_WORKER', 'the trainer memory must be a shared WebAssembly memory');
+  return buffer;
+}
+
+/** Where the update kernel finds this layout's parameters, chunk slots and optimizer state. */
+export function updateAddresses(model: ModelLayout, step: StepLayout): UpdateAddresses {
+  return { params: model.paramsOffset, slots: step.gradSlotsOffset, state: model.optimizerStateOffset, paramCount: model.paramCount };
+}
+
 export function modelViews(buffer: SharedArrayBuffer, layout: ModelLayout): ModelViews {
   return {
     params: new Float32Array(buffer, layout.paramsOffset, layout.paramCount),
@@ -57,9 +72,10 @@ export interface StepLayout {
   readonly bytes: number;
 }
 
-export function stepLayout(paramCount: number, batchSize: number, chunkSize: number): StepLayout {
+/** The step region starts where the model region ends (`base`); its offsets are from the start of the memory. */
+export function stepLayout(paramCount: number, batchSize: number, chunkSize: number, base: number): StepLayout {
   const maxChunks = Math.ceil(batchSize / chunkSize);
-  const chunkLossOffset = 0;
+  const chunkLossOffset = align(base);
   const chunkCorrectOffset = align(chunkLossOffset + 8 * maxChunks);
   const gradSlotsOffset = align(chunkCorrectOffset + 8 * maxChunks);
   const batchSamplesOffset = align(gradSlotsOffset + 4 * maxChunks * paramCount);

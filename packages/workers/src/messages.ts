@@ -7,7 +7,8 @@ export interface WorkerSetup {
   readonly spec: ModelSpec;
   readonly seed: number;
   readonly optimizer: OptimizerConfig;
-  readonly modelBuffer: SharedArrayBuffer;
+  /** Shared by every thread: the model region, then the step region (see layout.ts). */
+  readonly memory: WebAssembly.Memory;
   readonly modelLayout: ModelLayout;
   /** Module URLs each worker imports before building its replica (custom layers register there). */
   readonly setupModules: readonly string[];

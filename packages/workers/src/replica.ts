@@ -1,7 +1,6 @@
 import { threadId } from 'node:worker_threads';
 import {
   applyMaxNorm,
-  applyUpdate,
   Batch,
   chunkGradient,
   Dataset,
@@ -13,8 +12,7 @@ import {
   clipFactor,
   firstNonFinite,
   gradientNorm,
-  reduceAndMeasure,
-  scaleRange,
+  UpdateKernel,
   rowIndices,
   sequentialFromSpec,
   softmaxRows,
@@ -28,7 +26,7 @@ import {
   type LossName,
   type MaxNormPlan,
 } from '@lockstep/core';
-import { modelViews, stepViews, type ModelViews, type StepViews } from './layout.js';
+import { modelViews, sharedBuffer, stepViews, updateAddresses, type ModelViews, type StepViews } from './layout.js';
 import type {
   EvaluateTask,
   GradientTask,
@@ -55,13 +53,15 @@ export class Replica {
   private readonly model: Model;
   private readonly shared: ModelViews;
   private readonly dropoutKey: Key;
+  private readonly kernel: UpdateKernel;
   private readonly constraints: MaxNormPlan;
   private step: { version: number; views: StepViews } | null = null;
   private data: { version: number; dataset: Dataset; batch: Batch } | null = null;
 
   constructor(setup: WorkerSetup) {
     this.setup = setup;
-    this.shared = modelViews(setup.modelBuffer, setup.modelLayout);
+    this.shared = modelViews(sharedBuffer(setup.memory), setup.modelLayout);
+    this.kernel = new UpdateKernel(setup.memory);
     const module = sequentialFromSpec(setup.spec);
     this.model = new Model(module, setup.spec.input, { params: this.shared.params, grads: new Float32Array(setup.modelLayout.paramCount) });
     this.dropoutKey = dropoutRunKey(setup.seed);
@@ -92,17 +92,15 @@ export class Replica {
   update(task: UpdateTask): UpdateResult {
     const started = performance.now();
     const step = this.stepViewsOf(task.step);
-    const size = this.model.size;
-    const grads = step.gradSlots.subarray(0, size);
-    reduceAndMeasure(step.gradSlots, size, task.chunks, task.from, task.to, step.blockSquares);
+    const at = updateAddresses(this.setup.modelLayout, task.step.layout);
+    this.kernel.reduceAndMeasure(at, task.chunks, task.from, task.to, step.blockSquares);
     if (task.parties > 1) arriveAndWait(step.barrier, task.parties);
     const norm = gradientNorm(step.blockSquares);
     if (!Number.isFinite(norm)) {
-      const nonFinite = firstNonFinite(grads, task.from, task.to);
-      return { seconds: (performance.now() - started) / 1000, nonFinite, value: nonFinite < 0 ? 0 : grads[nonFinite] };
+      const nonFinite = firstNonFinite(step.gradSlots, task.from, task.to);
+      return { seconds: (performance.now() - started) / 1000, nonFinite, value: nonFinite < 0 ? 0 : step.gradSlots[nonFinite] };
     }
-    scaleRange(grads, task.from, task.to, clipFactor(norm, this.setup.optimizer.clipNorm));
-    applyUpdate(this.setup.optimizer, { params: this.shared.params, grads, state: this.shared.optimizerState }, task.t, task.lr, task.from, task.to);
+    this.kernel.update(this.setup.optimizer, at, task.t, task.lr, clipFactor(norm, this.setup.optimizer.clipNorm), task.from, task.to);
     return { seconds: (performance.now() - started) / 1000, nonFinite: -1, value: 0 };
   }
 

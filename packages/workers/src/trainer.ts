@@ -14,7 +14,9 @@ import {
   lossByName,
   defaultLoss,
   dropoutRunKey,
+  ensureMemory,
   firstNonFinite,
+  kernelMemory,
   maxNormPlan,
   maxNormRanges,
   Model,
@@ -32,7 +34,17 @@ import {
   type OptimizerConfig,
   type TrainingState,
 } from '@lockstep/core';
-import { modelLayout, modelViews, parameterRanges, stepLayout, stepViews, type ModelViews, type StepViews } from './layout.js';
+import {
+  modelLayout,
+  modelViews,
+  parameterRanges,
+  sharedBuffer,
+  stepLayout,
+  stepViews,
+  type ModelLayout,
+  type ModelViews,
+  type StepViews,
+} from './layout.js';
 import { abortBarrier, resetBarrier } from './barrier.js';
 import type { ReplicaForwardResult, StepBuffer, Task, TaskResults, TimedResult, UpdateResult, WorkerSetup } from './messages.js';
 import { shareDataset, type SharedDataset } from './shared-data.js';
@@ -104,6 +116,8 @@ export interface FitTimings {
 }
 
 const EVAL_BLOCK = 256;
+/** The 32-bit address space of a WebAssembly memory. */
+const MEMORY_LIMIT = 2 ** 32;
 
 function workerFile(): string {
   // Loaded from TypeScript source (a test importing src/), the compiled worker is in dist/.
@@ -129,6 +143,8 @@ export class Trainer {
   lastFitTimings: FitTimings | null = null;
   private readonly model: Model;
   private readonly shared: ModelViews;
+  private readonly memory: WebAssembly.Memory;
+  private readonly modelLayout: ModelLayout;
   private readonly pool: Piscina;
   private mode: 'train' | 'eval' = 'eval';
   private closed = false;
@@ -143,8 +159,9 @@ export class Trainer {
     this.optimizer = options.optimizer;
     this.model = new Model(sequentialFromSpec(options.model), options.model.input);
     const layout = modelLayout(this.model.size, stateSlots(this.optimizer));
-    const modelBuffer = new SharedArrayBuffer(layout.bytes);
-    this.shared = modelViews(modelBuffer, layout);
+    this.modelLayout = layout;
+    this.memory = kernelMemory(layout.bytes, MEMORY_LIMIT);
+    this.shared = modelViews(sharedBuffer(this.memory), layout);
     this.model.bind(this.shared.params, this.model.grads);
     this.model.initialize(this.seed);
     this.state = { step: 0, epoch: 0, batch: 0, epochLossSum: 0, epochCorrect: 0, optimizerState: this.shared.optimizerState };
@@ -152,7 +169,7 @@ export class Trainer {
       spec: options.model,
       seed: this.seed,
       optimizer: this.optimizer,
-      modelBuffer,
+      memory: this.memory,
       modelLayout: layout,
       setupModules: options.setup ?? [],
     };
@@ -448,8 +465,9 @@ export class Trainer {
 
   private stepBufferFor(batchSize: number): { buffer: StepBuffer; views: StepViews } {
     if (this.step === null || this.step.buffer.layout.batchSize < batchSize) {
-      const layout = stepLayout(this.model.size, batchSize, this.chunkSize);
-      const buffer = new SharedArrayBuffer(layout.bytes);
+      const layout = stepLayout(this.model.size, batchSize, this.chunkSize, this.modelLayout.bytes);
+      ensureMemory(this.memory, layout.bytes);
+      const buffer = sharedBuffer(this.memory);
       this.step = { buffer: { version: ++this.versions, buffer, layout }, views: stepViews(buffer, layout) };
     }
     return this.step;

@@ -6,22 +6,14 @@ import { rowIndices, type Model } from '../model.js';
 import { stateSlots, type OptimizerConfig } from '../optim/optimizer.js';
 import { learningRateAt } from '../optim/schedule.js';
 import { applyMaxNorm, maxNormPlan } from '../optim/max-norm.js';
-import { applyUpdate } from '../optim/update.js';
 import { dropoutRunKey } from '../random/mask.js';
 import { formatShape, sizeOf } from '../tensor.js';
 import { chunkGradient } from './chunk-gradient.js';
 import { checkBatching, epochBatches, epochOrder } from './plan.js';
 import { reduceChunkScalars } from './reduce.js';
-import {
-  clipFactor,
-  firstNonFinite,
-  gradientNorm,
-  nonFiniteGradientError,
-  nonFiniteLossError,
-  normBlockCount,
-  reduceAndMeasure,
-  scaleRange,
-} from './step-update.js';
+import { firstNonFinite, nonFiniteGradientError, nonFiniteLossError } from './non-finite.js';
+import { clipFactor, gradientNorm } from '../optim/update-kernel.js';
+import { UpdateWorkspace } from '../optim/update-workspace.js';
 
 export interface EpochMetrics {
   /** 1-based. */
@@ -135,10 +127,9 @@ export function fit(model: Model, data: Dataset, options: FitOptions): FitResult
   }
 
   const maxChunks = Math.ceil(batchSize / chunkSize);
-  const slots = new Float32Array(maxChunks * model.size);
+  const work = new UpdateWorkspace(model.size, stateSlots(options.optimizer), maxChunks);
   const lossSums = new Float64Array(maxChunks);
   const correct = new Float64Array(maxChunks);
-  const blockSquares = new Float64Array(normBlockCount(model.size));
   const batch = new Batch(data, batchSize);
   const dropoutKey = dropoutRunKey(seed);
   const constraints = maxNormPlan(model.entries);
@@ -146,6 +137,9 @@ export function fit(model: Model, data: Dataset, options: FitOptions): FitResult
   const grads = model.grads;
   const wasTraining = model.training;
   const history: EpochMetrics[] = [];
+  work.params.set(params);
+  work.state.set(state.optimizerState);
+  model.bind(work.params, grads);
 
   try {
     for (let e = 0; e < epochs; e++) {
@@ -167,7 +161,7 @@ export function fit(model: Model, data: Dataset, options: FitOptions): FitResult
           };
         };
         for (let c = 0; c < plan.chunks; c++) {
-          const slot = slots.subarray(c * model.size, (c + 1) * model.size);
+          const slot = work.slots.subarray(c * model.size, (c + 1) * model.size);
           const result = chunkGradient(model, loss, chunkOf(c), plan.samples.length, state.step, dropoutKey, slot);
           lossSums[c] = result.sum;
           correct[c] = result.correct;
@@ -177,17 +171,15 @@ export function fit(model: Model, data: Dataset, options: FitOptions): FitResult
           const chunk = chunkOf(badChunk);
           throw nonFiniteLossError(model, model.inputTensor(chunk.inputs), { key: dropoutKey, step: state.step, samples: chunk.samples }, lossSums[badChunk], where);
         }
-        const summed = slots.subarray(0, model.size);
-        reduceAndMeasure(slots, model.size, plan.chunks, 0, model.size, blockSquares);
-        const norm = gradientNorm(blockSquares);
+        work.kernel.reduceAndMeasure(work.at, plan.chunks, 0, model.size, work.blockSquares);
+        const norm = gradientNorm(work.blockSquares);
         if (!Number.isFinite(norm)) {
-          const bad = firstNonFinite(summed);
-          throw nonFiniteGradientError(model, bad, summed[bad], where);
+          const bad = firstNonFinite(work.slots, 0, model.size);
+          throw nonFiniteGradientError(model, bad, work.slots[bad], where);
         }
-        scaleRange(summed, 0, model.size, clipFactor(norm, options.optimizer.clipNorm));
         const lr = learningRateAt(options.optimizer.lr, options.optimizer.schedule, state.step);
-        applyUpdate(options.optimizer, { params, grads: summed, state: state.optimizerState }, state.step + 1, lr);
-        applyMaxNorm(params, constraints);
+        work.kernel.update(options.optimizer, work.at, state.step + 1, lr, clipFactor(norm, options.optimizer.clipNorm), 0, model.size);
+        applyMaxNorm(work.params, constraints);
         state.step++;
         epochLoss += reduceChunkScalars(lossSums, plan.chunks);
         epochCorrect += reduceChunkScalars(correct, plan.chunks);
@@ -210,6 +202,8 @@ export function fit(model: Model, data: Dataset, options: FitOptions): FitResult
       options.onEpoch?.(metrics);
     }
   } finally {
+    params.set(work.params);
+    state.optimizerState.set(work.state);
     model.bind(params, grads);
     model.train(wasTraining);
   }

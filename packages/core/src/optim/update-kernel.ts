@@ -1,0 +1,125 @@
+import { LockstepError } from '../errors.js';
+import { WASM_BASE64 } from '../ops/wasm/update.generated.js';
+import type { OptimizerConfig } from './optimizer.js';
+
+/**
+ * The optimizer step in WebAssembly SIMD (ops/wasm/update.wat), working in place on a shared
+ * WebAssembly memory that holds the parameters, the optimizer state and the chunk gradient slots.
+ * The worker trainer keeps those in one such memory for every thread; the reference trainer keeps
+ * its own. Both run these same functions, so an update has the same bits on either.
+ */
+
+/** A gradient is measured in fixed blocks of this many parameters; see `reduceAndMeasure`. */
+export const NORM_BLOCK = 4096;
+
+export function normBlockCount(paramCount: number): number {
+  return Math.ceil(paramCount / NORM_BLOCK);
+}
+
+const PAGE = 65536;
+/** WebAssembly memories use 32-bit addresses. */
+const MAX_PAGES = 65536;
+
+/** Byte addresses, in the kernel's memory, of what one update touches. */
+export interface UpdateAddresses {
+  readonly params: number;
+  /** Chunk gradient slots of paramCount floats, end to end; the sum ends in slot 0. */
+  readonly slots: number;
+  /** `stateSlots(config)` slots of paramCount floats. */
+  readonly state: number;
+  readonly paramCount: number;
+}
+
+/** A shared memory of at least `bytes`, able to grow to `maximumBytes` (default: no growth). */
+export function kernelMemory(bytes: number, maximumBytes = bytes): WebAssembly.Memory {
+  const pages = (n: number): number => Math.max(1, Math.ceil(n / PAGE));
+  if (pages(bytes) > MAX_PAGES) throw memoryTooSmall(bytes);
+  return new WebAssembly.Memory({ initial: pages(bytes), maximum: Math.min(MAX_PAGES, pages(maximumBytes)), shared: true });
+}
+
+/** Grows `memory` to hold at least `bytes`. */
+export function ensureMemory(memory: WebAssembly.Memory, bytes: number): void {
+  const missing = Math.ceil((bytes - memory.buffer.byteLength) / PAGE);
+  if (missing <= 0) return;
+  try {
+    memory.grow(missing);
+  } catch {
+    throw memoryTooSmall(bytes);
+  }
+}
+
+function memoryTooSmall(bytes: number): LockstepError {
+  return new LockstepError(
+    'E_OPTION',
+    `the parameters, optimizer state and chunk gradients need ${(bytes / 2 ** 30).toFixed(1)} GiB, more than the 4 GiB a WebAssembly memory holds; ` +
+      'use a larger chunkSize (fewer gradient slots) or a smaller model',
+  );
+}
+
+type KernelFunction = (...args: number[]) => number;
+
+let compiled: WebAssembly.Module | null = null;
+
+export class UpdateKernel {
+  readonly memory: WebAssembly.Memory;
+  private readonly reduce: KernelFunction;
+  private readonly squares: KernelFunction;
+  private readonly scale: KernelFunction;
+  private readonly sgd: KernelFunction;
+  private readonly adam: KernelFunction;
+
+  constructor(memory: WebAssembly.Memory) {
+    compiled ??= new WebAssembly.Module(Buffer.from(WASM_BASE64, 'base64'));
+    const exports = new WebAssembly.Instance(compiled, { env: { memory } }).exports;
+    this.memory = memory;
+    this.reduce = exports.reduce as KernelFunction;
+    this.squares = exports.squares as KernelFunction;
+    this.scale = exports.scale as KernelFunction;
+    this.sgd = exports.sgd as KernelFunction;
+    this.adam = exports.adam as KernelFunction;
+  }
+
+  /**
+   * Phase one of an update over parameters [from, to), `from` on a norm block boundary: sums the
+   * chunk slots into slot 0 in lockstep's pairwise tree order and writes each block's sum of squares
+   * to `blockSquares`. Ranges of different threads never share a block, so the global norm
+   * (`gradientNorm`) has one value whatever the split.
+   */
+  reduceAndMeasure(at: UpdateAddresses, chunks: number, from: number, to: number, blockSquares: Float64Array): void {
+    if (from % NORM_BLOCK !== 0) throw new LockstepError('E_OPTION', `reduceAndMeasure: range start ${from} is not a multiple of ${NORM_BLOCK}`);
+    for (let start = from; start < to; start += NORM_BLOCK) {
+      const end = Math.min(start + NORM_BLOCK, to);
+      this.reduce(at.slots, 4 * at.paramCount, chunks, start, end);
+      blockSquares[start / NORM_BLOCK] = this.squares(at.slots, start, end);
+    }
+  }
+
+  /** Phase two over [from, to): scales the summed gradient by `factor` (clipping) and applies optimizer step `t`. */
+  update(config: OptimizerConfig, at: UpdateAddresses, t: number, lr: number, factor: number, from: number, to: number): void {
+    if (factor !== 1) this.scale(at.slots, from, to, factor);
+    if (config.kind === 'sgd') {
+      const first = t === 1;
+      this.sgd(at.params, at.slots, at.state, from, to, lr, config.weightDecay, config.momentum === 0 ? 0 : 1,
+        first ? 0 : config.momentum, first ? 1 : 1 - config.dampening, config.nesterov ? 1 : 0, config.momentum);
+      return;
+    }
+    const decoupled = config.kind === 'adamw';
+    this.adam(at.params, at.slots, at.state, at.state + 4 * at.paramCount, from, to, decoupled ? 1 : 0, config.weightDecay,
+      1 - lr * config.weightDecay, config.beta1, 1 - config.beta1, config.beta2, 1 - config.beta2,
+      lr / (1 - Math.pow(config.beta1, t)), Math.sqrt(1 - Math.pow(config.beta2, t)), config.eps);
+  }
+}
+
+/** The L2 norm of the summed gradient from every block's sum of squares; not finite when a gradient is not. */
+export function gradientNorm(blockSquares: Float64Array): number {
+  let squares = 0;
+  for (let b = 0; b < blockSquares.length; b++) squares += blockSquares[b];
+  return Math.sqrt(squares);
+}
+
+/** The factor the gradient is scaled by: clipNorm / (norm + 1e-6) when below 1, as PyTorch's clip_grad_norm_. */
+export function clipFactor(norm: number, clipNorm: number | undefined): number {
+  if (clipNorm === undefined) return 1;
+  const factor = Math.fround(clipNorm / (norm + 1e-6));
+  return factor < 1 ? factor : 1;
+}

@@ -1,0 +1,30 @@
+import { kernelMemory, normBlockCount, UpdateKernel, type UpdateAddresses } from './update-kernel.js';
+
+const ALIGN = 64;
+const align = (bytes: number): number => Math.ceil(bytes / ALIGN) * ALIGN;
+
+/**
+ * Parameters, chunk gradient slots and optimizer state laid end to end in a kernel memory of their
+ * own, with the kernel over it: the reference trainer's working set, and the scratch of `applyUpdate`.
+ */
+export class UpdateWorkspace {
+  readonly kernel: UpdateKernel;
+  readonly at: UpdateAddresses;
+  readonly params: Float32Array;
+  readonly slots: Float32Array;
+  readonly state: Float32Array;
+  readonly blockSquares: Float64Array;
+
+  constructor(paramCount: number, stateSlots: number, chunkSlots: number) {
+    const params = 0;
+    const slots = align(params + 4 * paramCount);
+    const state = align(slots + 4 * chunkSlots * paramCount);
+    const memory = kernelMemory(align(state + 4 * stateSlots * paramCount));
+    this.kernel = new UpdateKernel(memory);
+    this.at = { params, slots, state, paramCount };
+    this.params = new Float32Array(memory.buffer, params, paramCount);
+    this.slots = new Float32Array(memory.buffer, slots, chunkSlots * paramCount);
+    this.state = new Float32Array(memory.buffer, state, stateSlots * paramCount);
+    this.blockSquares = new Float64Array(normBlockCount(paramCount));
+  }
+}
