@@ -48,6 +48,7 @@ export {
   fit,
   evaluate,
   predict,
+  predictWithUncertainty,
   newTrainingState,
   checkDataFits,
   epochMetrics,
@@ -59,3 +60,13 @@ export {
   type EvaluateOptions,
   type Evaluation,
 } from './trainer/reference.js';
+export {
+  mcDropoutRows,
+  sampledDropoutLayers,
+  checkUncertaintyOptions,
+  uncertaintyBytes,
+  uncertaintyViews,
+  MAX_MC_SAMPLES,
+  type Uncertainty,
+  type UncertaintyOptions,
+} from './trainer/mc-dropout.js';
