@@ -70,3 +70,6 @@ export {
   type Uncertainty,
   type UncertaintyOptions,
 } from './trainer/mc-dropout.js';
+export { type ClassPredictions } from './metrics/predictions.js';
+export { calibration, DEFAULT_CALIBRATION_BINS, type Calibration, type ReliabilityBin } from './metrics/calibration.js';
+export { coverageCurve, accuracyAtCoverage, type CoveragePoint } from './metrics/coverage.js';
