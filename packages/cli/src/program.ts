@@ -46,8 +46,11 @@ export function buildProgram(outcome: Outcome): Command {
     .requiredOption('--checkpoint <file>', 'a checkpoint written by lockstep train')
     .option('--data <spec>', 'another data set of the same shape (default: the run\'s)')
     .option('--workers <n>', 'worker threads (default: every core)')
+    .option('--mc-samples <k>', 'also Monte Carlo dropout with k passes: calibration (ECE) and accuracy at coverage against eval mode, with plots')
+    .option('--seed <n>', 'seed of the Monte Carlo masks (default 0)')
+    .option('--out <dir>', 'folder for reliability.svg, coverage.svg and calibration.json (default: the checkpoint\'s folder)')
     .option('--json', 'print one JSON object')
-    .addHelpText('after', '\nExample:\n  lockstep eval --checkpoint runs/a/checkpoint.lockstep')
+    .addHelpText('after', '\nExamples:\n  lockstep eval --checkpoint runs/a/checkpoint.lockstep\n  lockstep eval --checkpoint runs/a/checkpoint.lockstep --mc-samples 30')
     .action(async (flags) => {
       outcome.exitCode = await evalCommand(flags);
     });

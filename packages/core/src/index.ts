@@ -63,6 +63,7 @@ export {
 export {
   mcDropoutRows,
   sampledDropoutLayers,
+  rowEntropies,
   checkUncertaintyOptions,
   uncertaintyBytes,
   uncertaintyViews,

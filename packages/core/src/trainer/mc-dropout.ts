@@ -112,6 +112,13 @@ export function mcDropoutRows(model: Model, inputs: Float32Array, first: number,
   }
 }
 
+/** The entropy (nats) of each row of `classes` probabilities: for eval-mode softmax outputs, their predictive entropy. */
+export function rowEntropies(probabilities: Float64Array, classes: number): Float64Array {
+  const entropies = new Float64Array(probabilities.length / classes);
+  for (let r = 0; r < entropies.length; r++) entropies[r] = entropyOf(probabilities, r * classes, classes);
+  return entropies;
+}
+
 /** -sum p ln p over one row, with 0 ln 0 = 0. */
 function entropyOf(probabilities: Float64Array, at: number, classes: number): number {
   let entropy = 0;
