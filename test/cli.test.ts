@@ -86,17 +86,19 @@ describe('lockstep predict and eval', () => {
     const args = ['predict', '--checkpoint', 'mc/checkpoint.lockstep', '--input', 'rows.csv', '--mc-samples', '20'];
     const first = lockstep(args);
     expect(first.status).toBe(0);
-    const predictions = JSON.parse(first.stdout) as Array<{ probabilities: number[]; std: number[]; entropy: number }>;
+    const predictions = JSON.parse(first.stdout) as Array<{ probabilities: number[]; std: number[]; entropy: number; mutualInformation: number }>;
     expect(predictions).toHaveLength(4);
     for (const row of predictions) {
       expect(Math.abs(row.probabilities.reduce((a, b) => a + b, 0) - 1)).toBeLessThan(1e-5);
       expect(Math.max(...row.std)).toBeGreaterThan(0.001);
       expect(row.entropy).toBeGreaterThan(0);
+      expect(row.mutualInformation).toBeGreaterThan(0);
+      expect(row.mutualInformation).toBeLessThan(row.entropy);
     }
     expect(lockstep([...args, '--workers', '1']).stdout).toBe(first.stdout);
     expect(lockstep([...args, '--seed', '5']).stdout).not.toBe(first.stdout);
     const csv = lockstep([...args, '--format', 'csv']).stdout.trim().split('\n');
-    expect(csv[0]).toBe([...Array.from({ length: 10 }, (_, c) => `p${c}`), ...Array.from({ length: 10 }, (_, c) => `std${c}`), 'entropy'].join(','));
+    expect(csv[0]).toBe([...Array.from({ length: 10 }, (_, c) => `p${c}`), ...Array.from({ length: 10 }, (_, c) => `std${c}`), 'entropy', 'mutualInformation'].join(','));
     expect(csv).toHaveLength(5);
   });
 

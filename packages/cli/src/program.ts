@@ -60,7 +60,7 @@ export function buildProgram(outcome: Outcome): Command {
     .description('class probabilities for each row of an input file')
     .requiredOption('--checkpoint <file>', 'a checkpoint written by lockstep train')
     .requiredOption('--input <file>', 'rows to predict: a .csv of numbers, or an IDX images file')
-    .option('--mc-samples <k>', 'Monte Carlo dropout: keep dropout on, draw k keyed masks, report mean, std and entropy')
+    .option('--mc-samples <k>', 'Monte Carlo dropout: keep dropout on, draw k keyed masks, report mean, std, entropy and mutual information')
     .option('--seed <n>', 'seed of the Monte Carlo masks (default 0)')
     .option('--format <format>', 'json or csv (default json)')
     .option('--workers <n>', 'worker threads (default: every core)')
