@@ -199,6 +199,7 @@ describe('bad input: one line, a non-zero exit, no stack trace, nothing half-wri
     ]),
     [['eval', '--checkpoint', 'mc/checkpoint.lockstep', '--seed', '3'], 'lockstep: --seed only applies with --mc-samples; add --mc-samples K'],
     [['eval', '--checkpoint', 'mc/checkpoint.lockstep', '--out', 'x'], 'lockstep: --out only applies with --mc-samples; add --mc-samples K'],
+    [['eval', '--checkpoint', 'mc/checkpoint.lockstep', '--mc-samples', '3', '--out', '/proc/lockstep-cannot-write'], 'lockstep: cannot create the output folder /proc/lockstep-cannot-write: ENOENT; choose another --out'],
   ])('%j', (args, message) => {
     const { status, stdout, stderr } = lockstep(args);
     expect(stderr).toBe(`${message}\n`);

@@ -11,7 +11,7 @@ import {
   type Uncertainty,
 } from '@lockstep/core';
 import { coverageSvg, reliabilitySvg } from './calibration-plot.js';
-import { makeFolder, writeFileAtomic } from './files.js';
+import { writeFileAtomic } from './files.js';
 
 /** The coverages `lockstep eval --mc-samples` reports accuracy at. */
 export const REPORTED_COVERAGES = [1, 0.9, 0.5] as const;
@@ -80,9 +80,8 @@ export function calibrationReport(
   };
 }
 
-/** Writes reliability.svg, coverage.svg and calibration.json into `folder`, each atomically. */
+/** Writes reliability.svg, coverage.svg and calibration.json into the existing `folder`, each atomically. */
 export function writeCalibrationFiles(folder: string, report: CalibrationReport): void {
-  makeFolder(folder);
   const passes = `MC dropout (${report.mcSamples} passes)`;
   const evalName = 'eval mode';
   writeFileAtomic(

@@ -3,7 +3,7 @@ import { calibrationLines, calibrationReport, CALIBRATION_FILES, writeCalibratio
 import { loadCheckpoint } from '../checkpoint.js';
 import { defaultWorkers } from '../config.js';
 import { UserError } from '../errors.js';
-import { folderOf } from '../files.js';
+import { folderOf, makeFolder } from '../files.js';
 import { integerFlag } from '../flags.js';
 import { runData, trainerFor } from '../run-setup.js';
 
@@ -38,6 +38,9 @@ export async function evalCommand(flags: EvalFlags): Promise<number> {
   if (JSON.stringify(set.sampleShape) !== JSON.stringify(checkpoint.spec.input)) {
     throw new UserError(`the data has samples of shape [${set.sampleShape.join(',')}] but ${flags.checkpoint} takes [${checkpoint.spec.input.join(',')}]`);
   }
+  const out = flags.out ?? folderOf(flags.checkpoint);
+  // Before the passes, so that an unusable --out fails at once rather than after the work.
+  if (mcSamples !== undefined) makeFolder(out);
   const trainer = trainerFor(checkpoint, workers);
   try {
     const { loss, accuracy } = await trainer.evaluate(set);
@@ -52,7 +55,6 @@ export async function evalCommand(flags: EvalFlags): Promise<number> {
       confusion[labels[r]][best]++;
     }
     let calibration: CalibrationReport | null = null;
-    const out = flags.out ?? folderOf(flags.checkpoint);
     if (mcSamples !== undefined) {
       const probabilities = softmaxRows(logits, set.size, classes, new Float64Array(logits.length));
       const mc = await trainer.predictWithUncertainty(set.inputs, { samples: mcSamples, seed });
