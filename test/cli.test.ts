@@ -91,17 +91,19 @@ describe('lockstep predict and eval', () => {
     const args = ['predict', '--checkpoint', 'mc/checkpoint.lockstep', '--input', 'rows.csv', '--mc-samples', '20'];
     const first = lockstep(args);
     expect(first.status).toBe(0);
-    const predictions = JSON.parse(first.stdout) as Array<{ probabilities: number[]; std: number[]; entropy: number }>;
+    const predictions = JSON.parse(first.stdout) as Array<{ probabilities: number[]; std: number[]; entropy: number; mutualInformation: number }>;
     expect(predictions).toHaveLength(4);
     for (const row of predictions) {
       expect(Math.abs(row.probabilities.reduce((a, b) => a + b, 0) - 1)).toBeLessThan(1e-5);
       expect(Math.max(...row.std)).toBeGreaterThan(0.001);
       expect(row.entropy).toBeGreaterThan(0);
+      expect(row.mutualInformation).toBeGreaterThan(0);
+      expect(row.mutualInformation).toBeLessThan(row.entropy);
     }
     expect(lockstep([...args, '--workers', '1']).stdout).toBe(first.stdout);
     expect(lockstep([...args, '--seed', '5']).stdout).not.toBe(first.stdout);
     const csv = lockstep([...args, '--format', 'csv']).stdout.trim().split('\n');
-    expect(csv[0]).toBe([...Array.from({ length: 10 }, (_, c) => `p${c}`), ...Array.from({ length: 10 }, (_, c) => `std${c}`), 'entropy'].join(','));
+    expect(csv[0]).toBe([...Array.from({ length: 10 }, (_, c) => `p${c}`), ...Array.from({ length: 10 }, (_, c) => `std${c}`), 'entropy', 'mutualInformation'].join(','));
     expect(csv).toHaveLength(5);
   });
 
@@ -118,6 +120,51 @@ describe('lockstep predict and eval', () => {
   });
 });
 
+describe('lockstep eval --mc-samples: calibration of eval mode against Monte Carlo dropout', () => {
+  const round = (value: number): string => value.toFixed(4);
+
+  it('prints ECE and accuracy at 100/90/50% coverage as calibration.json has them, and writes both plots to --out', () => {
+    const { status, stdout, stderr } = lockstep(['eval', '--checkpoint', 'mc/checkpoint.lockstep', '--mc-samples', '10', '--out', 'mc-eval']);
+    expect(stderr).toBe('');
+    expect(status).toBe(0);
+    expect(readdirSync(join(work, 'mc-eval')).sort()).toEqual(['calibration.json', 'coverage.svg', 'reliability.svg']);
+    for (const plot of ['coverage.svg', 'reliability.svg']) expect(readFileSync(join(work, 'mc-eval', plot), 'utf8')).toMatch(/^<svg[^>]*width="800"[\s\S]*<\/svg>$/);
+    const report = JSON.parse(readFileSync(join(work, 'mc-eval', 'calibration.json'), 'utf8'));
+    expect(report).toMatchObject({ set: 'test set', samples: 1000, bins: 15, mcSamples: 10, seed: 0 });
+    for (const method of [report.eval, report.mc]) {
+      expect(method.reliability).toHaveLength(15);
+      expect(method.reliability.reduce((sum: number, b: { count: number }) => sum + b.count, 0)).toBe(1000);
+      expect(method.curve).toHaveLength(100);
+      expect(method.coverage.map((p: { coverage: number }) => p.coverage)).toEqual([1, 0.9, 0.5]);
+      expect(method.curve[99].accuracy).toBe(method.coverage[0].accuracy);
+      expect(method.curve[49].accuracy).toBe(method.coverage[2].accuracy);
+    }
+    expect(report.mc.meanMutualInformation).toBeGreaterThan(0);
+    expect(report.mc.meanMutualInformation).toBeLessThan(report.mc.meanEntropy);
+    expect(stdout).toContain(`calibration over 15 confidence bins: ECE eval mode ${round(report.eval.ece)}, MC dropout ${round(report.mc.ece)} (10 passes, seed 0)\n`);
+    expect(stdout).toContain(`\neval mode   ${report.eval.coverage.map((p: { accuracy: number }) => round(p.accuracy).padStart(8)).join('')}\n`);
+    expect(stdout).toContain(`\nMC dropout  ${report.mc.coverage.map((p: { accuracy: number }) => round(p.accuracy).padStart(8)).join('')}\n`);
+    expect(stdout).toContain(`mean predictive entropy ${round(report.mc.meanEntropy)} (eval mode ${round(report.eval.meanEntropy)}), mean mutual information ${round(report.mc.meanMutualInformation)}\n`);
+    expect(stdout).toContain('wrote reliability.svg, coverage.svg, calibration.json to mc-eval\n');
+    const accuracy = Number(stdout.match(/accuracy (\S+)\n/)?.[1]);
+    expect(round(report.eval.coverage[0].accuracy)).toBe(round(accuracy));
+  });
+
+  it('--json carries the same report, written next to the checkpoint by default; 1 worker gives the same bytes; another seed moves only MC', () => {
+    const args = ['eval', '--checkpoint', 'mc/checkpoint.lockstep', '--mc-samples', '10', '--json'];
+    const result = JSON.parse(lockstep(args).stdout);
+    const written = readFileSync(join(work, 'mc', 'calibration.json'), 'utf8');
+    expect(result.out).toBe('mc');
+    expect(result.calibration).toEqual(JSON.parse(written));
+    expect(written).toBe(readFileSync(join(work, 'mc-eval', 'calibration.json'), 'utf8'));
+    expect(lockstep([...args, '--workers', '1']).status).toBe(0);
+    expect(readFileSync(join(work, 'mc', 'calibration.json'), 'utf8')).toBe(written);
+    const other = JSON.parse(lockstep([...args, '--seed', '5']).stdout).calibration;
+    expect(other.eval).toEqual(result.calibration.eval);
+    expect(other.mc.ece).not.toBe(result.calibration.mc.ece);
+  });
+});
+
 describe('bad input: one line, a non-zero exit, no stack trace, nothing half-written', () => {
   const idxDir = join(work, 'idx-truncated');
   mkdirSync(idxDir, { recursive: true });
@@ -130,6 +177,7 @@ describe('bad input: one line, a non-zero exit, no stack trace, nothing half-wri
   writeFileSync(join(work, 'unknown-config.json'), '{"epochz": 3}');
   // Features near float32's largest value: the first update blows the weights up, and the first layer overflows at step 1.
   writeFileSync(join(work, 'huge.csv'), ['a,b,label', ...Array.from({ length: 200 }, (_, i) => `${((i * 7919) % 200) / 100 - 1}e38,${(i % 13) / 13},${i % 2}`)].join('\n'));
+  writeFileSync(join(work, 'no-dropout-config.json'), '{"epochs": 1, "layers": [{"type": "linear", "out": 16}, {"type": "relu"}, {"type": "linear", "out": 10}]}');
 
   function damaged(name: string, change: (bytes: Buffer) => Buffer): string {
     const source = join(work, 'w1', 'checkpoint.lockstep');
@@ -158,6 +206,13 @@ describe('bad input: one line, a non-zero exit, no stack trace, nothing half-wri
     [['eval', '--checkpoint', 'missing.lockstep'], 'lockstep: cannot read the checkpoint missing.lockstep: ENOENT; check the path'],
     [['train', '--out', '/proc/lockstep-cannot-write'], 'lockstep: cannot create the output folder /proc/lockstep-cannot-write: ENOENT; choose another --out'],
     [['train', '--out', 'rows.csv/run'], 'lockstep: cannot create the output folder rows.csv/run: ENOTDIR; choose another --out'],
+    ...['0', '-1', '1.5', 'abc'].map((k) => [
+      ['eval', '--checkpoint', 'mc/checkpoint.lockstep', '--mc-samples', k],
+      `lockstep: --mc-samples must be an integer from 1 to 100000, got "${k}"`,
+    ]),
+    [['eval', '--checkpoint', 'mc/checkpoint.lockstep', '--seed', '3'], 'lockstep: --seed only applies with --mc-samples; add --mc-samples K'],
+    [['eval', '--checkpoint', 'mc/checkpoint.lockstep', '--out', 'x'], 'lockstep: --out only applies with --mc-samples; add --mc-samples K'],
+    [['eval', '--checkpoint', 'mc/checkpoint.lockstep', '--mc-samples', '3', '--out', '/proc/lockstep-cannot-write'], 'lockstep: cannot create the output folder /proc/lockstep-cannot-write: ENOENT; choose another --out'],
   ])('%j', (args, message) => {
     const { status, stdout, stderr } = lockstep(args);
     expect(stderr).toBe(`${message}\n`);
@@ -178,6 +233,7 @@ describe('bad input: one line, a non-zero exit, no stack trace, nothing half-wri
       return copy;
     });
     copyFileSync(join(work, 'rows.csv'), join(work, 'foreign.lockstep'));
+    expect(lockstep(['train', '--config', 'no-dropout-config.json', '--out', 'plain', '--quiet']).status).toBe(0);
     const size = readFileSync(join(work, 'w1', 'checkpoint.lockstep')).length;
     const cases: Array<[string[], string]> = [
       [['eval', '--checkpoint', truncated], `lockstep: truncated.lockstep is truncated or has extra bytes: the header promises ${size} bytes, the file has ${size - 100}`],
@@ -185,6 +241,7 @@ describe('bad input: one line, a non-zero exit, no stack trace, nothing half-wri
       [['eval', '--checkpoint', 'foreign.lockstep'], 'lockstep: foreign.lockstep is not a lockstep checkpoint (no "LOCKSTEP" header)'],
       [['eval', '--checkpoint', future], 'lockstep: future.lockstep has checkpoint format 9; this lockstep reads format 1, upgrade lockstep'],
       [['train', '--resume', 'w1/checkpoint.lockstep', '--config', 'wide-config.json'], 'lockstep: hidden cannot change when resuming: w1/checkpoint.lockstep was trained with hidden [256,256]'],
+      [['eval', '--checkpoint', 'plain/checkpoint.lockstep', '--mc-samples', '5'], 'lockstep: plain/checkpoint.lockstep has no dropout layers with p > 0, so --mc-samples has nothing to sample; leave out --mc-samples'],
     ];
     for (const [args, message] of cases) {
       const { status, stderr } = lockstep(args);

@@ -1,9 +1,10 @@
 import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
+import { fashionMnistInstalled } from '../examples/src/fashion-mnist-data.js';
 
-function run(script: string, env: Record<string, string> = {}): string {
+function run(script: string, env: Record<string, string> = {}, args: string[] = []): string {
   const path = new URL(`../examples/dist/${script}`, import.meta.url).pathname;
-  return execFileSync(process.execPath, [path], { encoding: 'utf8', env: { ...process.env, ...env } });
+  return execFileSync(process.execPath, [path, ...args], { encoding: 'utf8', env: { ...process.env, ...env } });
 }
 
 function numbersAfter(output: string, label: string): number[] {
@@ -43,5 +44,25 @@ describe('training on every core', () => {
     const one = fingerprint('1');
     expect(one).toMatch(/^[0-9a-f]{16}$/);
     expect(fingerprint('3')).toBe(one);
+  });
+});
+
+describe.skipIf(!fashionMnistInstalled())('Monte Carlo dropout on classes the model never saw (Fashion-MNIST)', () => {
+  function uncertaintyOf(output: string, group: string): { entropy: number; information: number } {
+    const match = output.match(new RegExp(`^${group} \\(\\d+ test images\\): entropy (\\S+) MI (\\S+)$`, 'm'));
+    if (match === null) throw new Error(`no line for ${group} in:\n${output}`);
+    return { entropy: Number(match[1]), information: Number(match[2]) };
+  }
+
+  it('1 epoch on classes 0-7, 10 passes over 2,000 test images: unseen 8-9 are less certain; the surest half is more accurate', () => {
+    const output = run('unseen-classes.js', {}, ['1', '10', '2000']);
+    const seen = uncertaintyOf(output, 'seen classes 0-7');
+    const unseen = uncertaintyOf(output, 'unseen classes 8-9');
+    expect(unseen.entropy - seen.entropy).toBeGreaterThan(0.1);
+    expect(unseen.information).toBeGreaterThan(seen.information);
+    const [full, ninety, half] = numbersAfter(output, 'seen classes, accuracy at coverage 100% 90% 50%:');
+    expect(full).toBeGreaterThan(0.7);
+    expect(ninety).toBeGreaterThan(full);
+    expect(half).toBeGreaterThan(full + 0.05);
   });
 });

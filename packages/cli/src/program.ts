@@ -47,8 +47,11 @@ export function buildProgram(outcome: Outcome): Command {
     .requiredOption('--checkpoint <file>', 'a checkpoint written by lockstep train')
     .option('--data <spec>', 'another data set of the same shape (default: the run\'s)')
     .option('--workers <n>', 'worker threads (default: every core)')
+    .option('--mc-samples <k>', 'also Monte Carlo dropout with k passes: calibration (ECE) and accuracy at coverage against eval mode, with plots')
+    .option('--seed <n>', 'seed of the Monte Carlo masks (default 0)')
+    .option('--out <dir>', 'folder for reliability.svg, coverage.svg and calibration.json (default: the checkpoint\'s folder)')
     .option('--json', 'print one JSON object')
-    .addHelpText('after', '\nExample:\n  lockstep eval --checkpoint runs/a/checkpoint.lockstep')
+    .addHelpText('after', '\nExamples:\n  lockstep eval --checkpoint runs/a/checkpoint.lockstep\n  lockstep eval --checkpoint runs/a/checkpoint.lockstep --mc-samples 30')
     .action(async (flags) => {
       outcome.exitCode = await evalCommand(flags);
     });
@@ -58,7 +61,7 @@ export function buildProgram(outcome: Outcome): Command {
     .description('class probabilities for each row of an input file')
     .requiredOption('--checkpoint <file>', 'a checkpoint written by lockstep train')
     .requiredOption('--input <file>', 'rows to predict: a .csv of numbers, or an IDX images file')
-    .option('--mc-samples <k>', 'Monte Carlo dropout: keep dropout on, draw k keyed masks, report mean, std and entropy')
+    .option('--mc-samples <k>', 'Monte Carlo dropout: keep dropout on, draw k keyed masks, report mean, std, entropy and mutual information')
     .option('--seed <n>', 'seed of the Monte Carlo masks (default 0)')
     .option('--format <format>', 'json or csv (default json)')
     .option('--workers <n>', 'worker threads (default: every core)')

@@ -63,6 +63,7 @@ export {
   fit,
   evaluate,
   predict,
+  predictWithUncertainty,
   newTrainingState,
   checkDataFits,
   epochMetrics,
@@ -74,3 +75,17 @@ export {
   type EvaluateOptions,
   type Evaluation,
 } from './trainer/reference.js';
+export {
+  mcDropoutRows,
+  sampledDropoutLayers,
+  rowEntropies,
+  checkUncertaintyOptions,
+  uncertaintyBytes,
+  uncertaintyViews,
+  MAX_MC_SAMPLES,
+  type Uncertainty,
+  type UncertaintyOptions,
+} from './trainer/mc-dropout.js';
+export { type ClassPredictions } from './metrics/predictions.js';
+export { calibration, DEFAULT_CALIBRATION_BINS, type Calibration, type ReliabilityBin } from './metrics/calibration.js';
+export { coverageCurve, accuracyAtCoverage, type CoveragePoint } from './metrics/coverage.js';

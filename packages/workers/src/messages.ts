@@ -98,14 +98,13 @@ export interface ReplicaForwardTask {
 }
 
 /**
- * Monte Carlo dropout over input rows [from, to): `passes` forward passes with dropout layers on and
- * masks keyed by (seed, pass, row); writes the mean and standard deviation of the class
- * probabilities and the predictive entropy of each row.
+ * Monte Carlo dropout over input rows [from, to) with core's `mcDropoutRows`: `passes` forward passes
+ * with dropout layers on and masks keyed by (seed, pass, row); writes those rows of `outputs`.
  */
 export interface UncertaintyTask {
   readonly kind: 'uncertainty';
   readonly inputs: SharedArrayBuffer;
-  /** rows x classes means, then rows x classes standard deviations, then rows entropies (float64). */
+  /** An `Uncertainty` of `rows` rows, laid out by core's `uncertaintyViews`. */
   readonly outputs: SharedArrayBuffer;
   readonly rows: number;
   readonly from: number;

@@ -15,12 +15,11 @@ import {
   UpdateKernel,
   rowIndices,
   sequentialFromSpec,
-  softmaxRows,
-  trainDropoutOnly,
-  foldInString,
-  rootKey,
+  checkUncertaintyOptions,
+  mcDropoutRows,
   sizeOf,
   sliceTargets,
+  uncertaintyViews,
   type Key,
   type Loss,
   type LossName,
@@ -136,37 +135,10 @@ export class Replica {
   uncertainty(task: UncertaintyTask): TimedResult {
     const started = performance.now();
     const sampleSize = sizeOf(this.model.inputShape);
-    const classes = sizeOf(this.model.outputShape);
-    const rows = task.to - task.from;
-    const inputs = new Float32Array(task.inputs, 4 * task.from * sampleSize, rows * sampleSize);
-    const samples = rowIndices(rows, task.from);
-    const key = foldInString(rootKey(task.seed), 'mc-dropout');
-    const probabilities = new Float64Array(rows * classes);
-    const sum = new Float64Array(rows * classes);
-    const sumOfSquares = new Float64Array(rows * classes);
-    trainDropoutOnly(this.model.module);
-    for (let pass = 0; pass < task.passes; pass++) {
-      const logits = this.model.forward(this.model.inputTensor(inputs), { key, step: pass, samples });
-      softmaxRows(logits.data, rows, classes, probabilities);
-      for (let i = 0; i < probabilities.length; i++) {
-        sum[i] += probabilities[i];
-        sumOfSquares[i] += probabilities[i] * probabilities[i];
-      }
-    }
-    const out = new Float64Array(task.outputs);
-    const stdAt = task.rows * classes;
-    const entropyAt = 2 * task.rows * classes;
-    for (let r = 0; r < rows; r++) {
-      let entropy = 0;
-      for (let c = 0; c < classes; c++) {
-        const i = r * classes + c;
-        const mean = sum[i] / task.passes;
-        out[task.from * classes + i] = mean;
-        out[stdAt + task.from * classes + i] = Math.sqrt(Math.max(0, sumOfSquares[i] / task.passes - mean * mean));
-        if (mean > 0) entropy -= mean * Math.log(mean);
-      }
-      out[entropyAt + task.from + r] = entropy;
-    }
+    const out = uncertaintyViews(task.outputs, task.rows, sizeOf(this.model.outputShape));
+    const inputs = new Float32Array(task.inputs, 4 * task.from * sampleSize, (task.to - task.from) * sampleSize);
+    const { passes, key } = checkUncertaintyOptions({ samples: task.passes, seed: task.seed });
+    mcDropoutRows(this.model, inputs, task.from, passes, key, out);
     return { seconds: (performance.now() - started) / 1000 };
   }
 

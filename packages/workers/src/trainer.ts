@@ -5,6 +5,7 @@ import {
   Batch,
   checkBatching,
   checkDataFits,
+  checkUncertaintyOptions,
   checkInteger,
   epochBatches,
   epochMetrics,
@@ -26,6 +27,8 @@ import {
   sequentialFromSpec,
   sizeOf,
   stateSlots,
+  uncertaintyBytes,
+  uncertaintyViews,
   type Dataset,
   type EpochMetrics,
   type Evaluation,
@@ -33,6 +36,8 @@ import {
   type ModelSpec,
   type OptimizerConfig,
   type TrainingState,
+  type Uncertainty,
+  type UncertaintyOptions,
 } from '@lockstep/core';
 import {
   modelLayout,
@@ -361,33 +366,24 @@ export class Trainer {
 
   /**
    * Monte Carlo dropout (Gal and Ghahramani 2016): `samples` forward passes with dropout layers on
-   * (and only those), each with masks keyed by (seed, pass, row), so the result is the same for the
-   * same seed at any worker count. Per row: mean class probabilities, their standard deviation over
-   * the passes, and the entropy of the mean.
+   * (and only those), each with masks keyed by (seed, pass, row). Per row: mean class probabilities,
+   * their standard deviation over the passes, the predictive entropy and the mutual information
+   * (BALD). Bit-identical at any worker count and to core's `predictWithUncertainty`.
    */
-  async predictWithUncertainty(
-    inputs: Float32Array,
-    options: { samples: number; seed: number },
-  ): Promise<{ classes: number; mean: Float64Array; std: Float64Array; entropy: Float64Array }> {
+  async predictWithUncertainty(inputs: Float32Array, options: UncertaintyOptions): Promise<Uncertainty> {
     this.checkOpen();
-    const passes = checkInteger('samples', options.samples, 1, 100_000);
-    const seed = checkInteger('seed', options.seed, 0);
+    const { passes } = checkUncertaintyOptions(options);
     const rows = this.model.inputTensor(inputs).shape[0];
     const classes = sizeOf(this.model.outputShape);
     const sharedInputs = new SharedArrayBuffer(inputs.byteLength);
     new Float32Array(sharedInputs).set(inputs);
-    const outputs = new SharedArrayBuffer(8 * rows * (2 * classes + 1));
+    const outputs = new SharedArrayBuffer(uncertaintyBytes(rows, classes));
     const tasks: Task[] = [];
     for (let from = 0; from < rows; from += EVAL_BLOCK) {
-      tasks.push({ kind: 'uncertainty', inputs: sharedInputs, outputs, rows, from, to: Math.min(from + EVAL_BLOCK, rows), passes, seed });
+      tasks.push({ kind: 'uncertainty', inputs: sharedInputs, outputs, rows, from, to: Math.min(from + EVAL_BLOCK, rows), passes, seed: options.seed });
     }
     await this.round(tasks, 'predict with uncertainty failed');
-    return {
-      classes,
-      mean: new Float64Array(outputs, 0, rows * classes),
-      std: new Float64Array(outputs, 8 * rows * classes, rows * classes),
-      entropy: new Float64Array(outputs, 16 * rows * classes, rows),
-    };
+    return uncertaintyViews(outputs, rows, classes);
   }
 
   /**

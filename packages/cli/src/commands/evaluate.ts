@@ -1,6 +1,9 @@
+import { MAX_MC_SAMPLES, sampledDropoutLayers, sequentialFromSpec, softmaxRows } from '@lockstep/core';
+import { calibrationLines, calibrationReport, CALIBRATION_FILES, writeCalibrationFiles, type CalibrationReport } from '../calibration-report.js';
 import { loadCheckpoint } from '../checkpoint.js';
 import { defaultWorkers } from '../config.js';
 import { UserError } from '../errors.js';
+import { folderOf, makeFolder } from '../files.js';
 import { integerFlag } from '../flags.js';
 import { runData, trainerFor } from '../run-setup.js';
 
@@ -8,19 +11,36 @@ export interface EvalFlags {
   checkpoint: string;
   data?: string;
   workers?: string;
+  mcSamples?: string;
+  seed?: string;
+  out?: string;
   json?: boolean;
 }
 
-/** Loss, accuracy and confusion matrix on the data's test set (or the run's validation split). */
+/**
+ * Loss, accuracy and confusion matrix on the data's test set (or the run's validation split). With
+ * --mc-samples K, also the calibration of eval mode against Monte Carlo dropout, with plots.
+ */
 export async function evalCommand(flags: EvalFlags): Promise<number> {
   const workers = integerFlag('--workers', flags.workers, 1, 1024) ?? defaultWorkers();
+  const mcSamples = integerFlag('--mc-samples', flags.mcSamples, 1, MAX_MC_SAMPLES);
+  const seed = integerFlag('--seed', flags.seed, 0) ?? 0;
+  for (const [flag, value] of [['--seed', flags.seed], ['--out', flags.out]] as const) {
+    if (value !== undefined && mcSamples === undefined) throw new UserError(`${flag} only applies with --mc-samples; add --mc-samples K`);
+  }
   const checkpoint = loadCheckpoint(flags.checkpoint);
+  if (mcSamples !== undefined && sampledDropoutLayers(sequentialFromSpec(checkpoint.spec)).length === 0) {
+    throw new UserError(`${flags.checkpoint} has no dropout layers with p > 0, so --mc-samples has nothing to sample; leave out --mc-samples`);
+  }
   const data = runData(checkpoint.config, flags.data);
   const [name, set] = data.test !== null ? ['test set', data.test] : ['validation split', data.validation];
   if (set === null) throw new UserError(`${flags.data ?? checkpoint.config.data} has no test set and the run used no validation split; pass --data with a test set`);
   if (JSON.stringify(set.sampleShape) !== JSON.stringify(checkpoint.spec.input)) {
     throw new UserError(`the data has samples of shape [${set.sampleShape.join(',')}] but ${flags.checkpoint} takes [${checkpoint.spec.input.join(',')}]`);
   }
+  const out = flags.out ?? folderOf(flags.checkpoint);
+  // Before the passes, so that an unusable --out fails at once rather than after the work.
+  if (mcSamples !== undefined) makeFolder(out);
   const trainer = trainerFor(checkpoint, workers);
   try {
     const { loss, accuracy } = await trainer.evaluate(set);
@@ -34,8 +54,15 @@ export async function evalCommand(flags: EvalFlags): Promise<number> {
       for (let c = 1; c < classes; c++) if (row[c] > row[best]) best = c;
       confusion[labels[r]][best]++;
     }
+    let calibration: CalibrationReport | null = null;
+    if (mcSamples !== undefined) {
+      const probabilities = softmaxRows(logits, set.size, classes, new Float64Array(logits.length));
+      const mc = await trainer.predictWithUncertainty(set.inputs, { samples: mcSamples, seed });
+      calibration = calibrationReport({ set: name, labels, mcSamples, seed }, probabilities, mc);
+      writeCalibrationFiles(out, calibration);
+    }
     if (flags.json) {
-      console.log(JSON.stringify({ set: name, samples: set.size, loss, accuracy, confusion }));
+      console.log(JSON.stringify({ set: name, samples: set.size, loss, accuracy, confusion, ...(calibration === null ? {} : { calibration, out }) }));
       return 0;
     }
     console.log(`${name}: ${set.size} samples, loss ${loss.toFixed(4)}, accuracy ${accuracy?.toFixed(4)}`);
@@ -43,6 +70,10 @@ export async function evalCommand(flags: EvalFlags): Promise<number> {
     const width = Math.max(5, String(set.size).length + 1);
     console.log(' '.repeat(6) + confusion.map((_, c) => String(c).padStart(width)).join(''));
     confusion.forEach((row, c) => console.log(String(c).padStart(5) + ' ' + row.map((v) => String(v).padStart(width)).join('')));
+    if (calibration !== null) {
+      for (const line of calibrationLines(calibration)) console.log(line);
+      console.log(`wrote ${CALIBRATION_FILES.join(', ')} to ${out}`);
+    }
     return 0;
   } finally {
     await trainer.close();

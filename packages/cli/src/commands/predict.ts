@@ -18,8 +18,8 @@ const round = (value: number): number => Number(value.toPrecision(7));
 
 /**
  * Class probabilities per input row. With --mc-samples K, dropout stays on (dropout layers only), K
- * keyed masks are drawn, and each row gets the mean probabilities, their standard deviation and the
- * predictive entropy; the same --seed gives the same numbers at any worker count.
+ * keyed masks are drawn, and each row gets the mean probabilities, their standard deviation, the
+ * predictive entropy and the mutual information; the same --seed gives the same numbers at any worker count.
  */
 export async function predictCommand(flags: PredictFlags): Promise<number> {
   const workers = integerFlag('--workers', flags.workers, 1, 1024) ?? defaultWorkers();
@@ -30,7 +30,7 @@ export async function predictCommand(flags: PredictFlags): Promise<number> {
   const inputs = readInputs(flags.input, sizeOf(checkpoint.spec.input));
   const trainer = trainerFor(checkpoint, workers);
   try {
-    let rows: Array<{ probabilities: number[]; std?: number[]; entropy?: number }>;
+    let rows: Array<{ probabilities: number[]; std?: number[]; entropy?: number; mutualInformation?: number }>;
     if (samples === undefined) {
       const logits = await trainer.predict(inputs);
       const count = inputs.length / sizeOf(checkpoint.spec.input);
@@ -38,11 +38,12 @@ export async function predictCommand(flags: PredictFlags): Promise<number> {
       const probabilities = softmaxRows(logits, count, classes, new Float64Array(logits.length));
       rows = Array.from({ length: count }, (_, r) => ({ probabilities: [...probabilities.subarray(r * classes, (r + 1) * classes)].map(round) }));
     } else {
-      const { classes, mean, std, entropy } = await trainer.predictWithUncertainty(inputs, { samples, seed });
+      const { classes, mean, std, entropy, mutualInformation } = await trainer.predictWithUncertainty(inputs, { samples, seed });
       rows = Array.from({ length: entropy.length }, (_, r) => ({
         probabilities: [...mean.subarray(r * classes, (r + 1) * classes)].map(round),
         std: [...std.subarray(r * classes, (r + 1) * classes)].map(round),
         entropy: round(entropy[r]),
+        mutualInformation: round(mutualInformation[r]),
       }));
     }
     if (format === 'json') {
@@ -50,9 +51,12 @@ export async function predictCommand(flags: PredictFlags): Promise<number> {
     } else {
       const classes = rows[0]?.probabilities.length ?? 0;
       const header = Array.from({ length: classes }, (_, c) => `p${c}`);
-      if (samples !== undefined) header.push(...Array.from({ length: classes }, (_, c) => `std${c}`), 'entropy');
+      if (samples !== undefined) header.push(...Array.from({ length: classes }, (_, c) => `std${c}`), 'entropy', 'mutualInformation');
       console.log(header.join(','));
-      for (const row of rows) console.log([...row.probabilities, ...(row.std ?? []), ...(row.entropy === undefined ? [] : [row.entropy])].join(','));
+      for (const row of rows) {
+        const spread = row.std === undefined ? [] : [...row.std, row.entropy, row.mutualInformation];
+        console.log([...row.probabilities, ...spread].join(','));
+      }
     }
     return 0;
   } finally {

@@ -9,6 +9,7 @@ import { applyMaxNorm, maxNormPlan } from '../optim/max-norm.js';
 import { dropoutRunKey } from '../random/mask.js';
 import { formatShape, sizeOf } from '../tensor.js';
 import { chunkGradient } from './chunk-gradient.js';
+import { checkUncertaintyOptions, mcDropoutRows, uncertaintyBytes, uncertaintyViews, type Uncertainty, type UncertaintyOptions } from './mc-dropout.js';
 import { checkBatching, epochBatches, epochOrder } from './plan.js';
 import { reduceChunkScalars } from './reduce.js';
 import { firstNonFinite, nonFiniteGradientError, nonFiniteLossError } from './non-finite.js';
@@ -243,6 +244,26 @@ export function predict(model: Model, inputs: Float32Array, options: { batchSize
   const outputs = new Float32Array(rows * width);
   forEachEvalBatch(model, inputs, sampleSize, options.batchSize, (output, from) => outputs.set(output.data, from * width));
   return outputs;
+}
+
+/**
+ * Monte Carlo dropout: `samples` forward passes with only the dropout layers on, masks keyed by
+ * (seed, pass, row). Per row: mean class probabilities, their standard deviation, the predictive
+ * entropy and the mutual information (BALD); bit-identical to the parallel Trainer's. The model's
+ * modes are restored afterwards.
+ */
+export function predictWithUncertainty(model: Model, inputs: Float32Array, options: UncertaintyOptions & { batchSize?: number }): Uncertainty {
+  const { passes, key } = checkUncertaintyOptions(options);
+  const size = checkInteger('batchSize', options.batchSize ?? 256, 1);
+  const sampleSize = sizeOf(model.inputShape);
+  const rows = model.inputTensor(inputs).shape[0];
+  const classes = sizeOf(model.outputShape);
+  const out = uncertaintyViews(new ArrayBuffer(uncertaintyBytes(rows, classes)), rows, classes);
+  for (let from = 0; from < rows; from += size) {
+    const to = Math.min(from + size, rows);
+    mcDropoutRows(model, inputs.subarray(from * sampleSize, to * sampleSize), from, passes, key, out);
+  }
+  return out;
 }
 
 function forEachEvalBatch(
