@@ -56,6 +56,12 @@ describe('lockstep train', () => {
     expect(clippedOne.stdout).toMatch(/^fingerprint [0-9a-f]{16}\n$/);
     expect(lockstep([...clipped, '--workers', '2', '--out', 'c2']).stdout).toBe(clippedOne.stdout);
     expect(clippedOne.stdout).not.toBe(one.stdout);
+    const relaxed = ['train', '--epochs', '2', '--kernel', 'relaxed', '--quiet'];
+    const relaxedOne = lockstep([...relaxed, '--workers', '1', '--out', 'r1']);
+    expect(lockstep([...relaxed, '--workers', '2', '--out', 'r2']).stdout).toBe(relaxedOne.stdout);
+    expect(relaxedOne.stdout).not.toBe(one.stdout);
+    expect(loadCheckpoint(join(work, 'r1', 'checkpoint.lockstep')).kernel).toBe('wasm-simd128-f32-relaxed-madd');
+    expect(loadCheckpoint(join(work, 'w1', 'checkpoint.lockstep')).kernel).toBe('wasm-simd128-f32-mul-add');
   });
 
   it('3 epochs in one go equal 1 epoch and a --resume to 3, and a resume after Ctrl-C in mid-epoch', async () => {
@@ -192,6 +198,7 @@ describe('bad input: one line, a non-zero exit, no stack trace, nothing half-wri
     [['train', '--epochs', '0'], 'lockstep: --epochs must be an integer >= 1, got "0"'],
     [['train', '--dropout', '1.5'], 'lockstep: --dropout must be a number from 0 to 1, got "1.5"'],
     [['train', '--clip-norm', '0'], 'lockstep: --clip-norm must be a number > 0, got "0"'],
+    [['train', '--kernel', 'fast'], 'lockstep: --kernel must be one of strict, relaxed, got "fast"'],
     [
       ['train', '--data', 'csv:huge.csv', '--out', 'huge', '--quiet'],
       'lockstep: fit failed at step 1 (epoch 1, batch 2 of 3): the loss is NaN, first from the output of layer 0 (Linear) (-Infinity); ' +

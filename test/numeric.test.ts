@@ -78,6 +78,24 @@ describe('gradient clipping by global norm', () => {
   });
 });
 
+describe('the relaxed matrix-product kernel', () => {
+  it('is bit-identical for workers 1 and 2 and the reference trainer, and differs from the strict kernel', async () => {
+    const spec = specWith(null);
+    const optimizer = adam({ lr: 0.01 });
+    const relaxed = modelFromSpec(spec, 3);
+    fit(relaxed, data, { epochs: 1, batchSize: 64, chunkSize: 16, seed: 3, optimizer, kernel: 'relaxed' });
+    for (const workers of [1, 2]) {
+      const parallel = new Trainer({ model: spec, seed: 3, optimizer, chunkSize: 16, workers, kernel: 'relaxed' });
+      open.push(parallel);
+      await parallel.fit(data, { epochs: 1, batchSize: 64 });
+      expect(bytes(parallel.params).equals(bytes(relaxed.params)), `workers=${workers}`).toBe(true);
+    }
+    const strict = modelFromSpec(spec, 3);
+    fit(strict, data, { epochs: 1, batchSize: 64, chunkSize: 16, seed: 3, optimizer, kernel: 'strict' });
+    expect(bytes(strict.params).equals(bytes(relaxed.params))).toBe(false);
+  });
+});
+
 describe('numbers going bad stop training at that step, naming the layer', () => {
   it('a NaN loss: both trainers stop before step 5 with the same message and the parameters of step 4', async () => {
     const spec = specWith({ type: 'nan-output-at-step', step: 5 }, 2);

@@ -1,9 +1,10 @@
 /**
  * GFLOP/s of the three dense-layer products (X W^T, X^T G, G W) at n = 512 and 1024 (square
- * matrices), lockstep's kernel on one thread, median of 5 repetitions of at least 0.3 s each, and
- * PyTorch's on one thread with the ratio when Debian's python3-torch is installed.
+ * matrices), lockstep's strict and relaxed kernels on one thread, interleaved, median of 5
+ * repetitions of at least 0.3 s each, and PyTorch's on one thread with the ratios when Debian's
+ * python3-torch is installed.
  */
-import { matmul, rowMajor, transposed, KERNEL_FAMILY } from '../../packages/core/dist/index.js';
+import { matmul, rowMajor, transposed, useKernel, KERNEL_FAMILIES } from '../../packages/core/dist/index.js';
 import { pytorch, pytorchAvailable } from './pytorch.mjs';
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
@@ -19,29 +20,32 @@ function gflops(run, n) {
   const a = random(n * n);
   const b = random(n * n).reverse();
   const out = new Float32Array(n * n);
-  run(a, b, out, n);
-  const reps = [];
+  const reps = { strict: [], relaxed: [] };
   for (let r = 0; r < 5; r++) {
-    let calls = 0;
-    const started = performance.now();
-    while (performance.now() - started < 300) {
+    for (const kernel of ['strict', 'relaxed']) {
+      useKernel(kernel);
       run(a, b, out, n);
-      calls++;
+      let calls = 0;
+      const started = performance.now();
+      while (performance.now() - started < 300) {
+        run(a, b, out, n);
+        calls++;
+      }
+      reps[kernel].push((2 * n ** 3 * calls) / ((performance.now() - started) / 1000) / 1e9);
     }
-    reps.push((2 * n ** 3 * calls) / ((performance.now() - started) / 1000) / 1e9);
   }
-  return median(reps);
+  return { strict: median(reps.strict), relaxed: median(reps.relaxed) };
 }
 
 const torch = pytorchAvailable() ? pytorch(['--what', 'matmul', '--threads', '1', '--reps', '3']) : null;
-console.log(`matrix products, 1 thread, GFLOP/s (lockstep kernel: ${KERNEL_FAMILY})`);
+console.log(`matrix products, 1 thread, GFLOP/s (strict: ${KERNEL_FAMILIES.strict}, relaxed: ${KERNEL_FAMILIES.relaxed})`);
 if (torch !== null) console.log(`PyTorch ${torch.torch}, BLAS found at ${torch.blas}`);
-console.log('shape      n  lockstep' + (torch === null ? '' : '  PyTorch  lockstep/PyTorch'));
+console.log('shape      n  strict  relaxed' + (torch === null ? '' : '  PyTorch  strict/PyTorch  relaxed/PyTorch'));
 for (const n of [512, 1024]) {
   for (const [name, run] of Object.entries(shapes)) {
     const ours = gflops(run, n);
     const theirs = torch?.gflops[String(n)][name];
-    const tail = theirs === undefined ? '' : `  ${theirs.toFixed(1).padStart(7)}  ${(ours / theirs).toFixed(2).padStart(16)}`;
-    console.log(`${name.padEnd(5)} ${String(n).padStart(6)}  ${ours.toFixed(1).padStart(8)}${tail}`);
+    const tail = theirs === undefined ? '' : `  ${theirs.toFixed(1).padStart(7)}  ${(ours.strict / theirs).toFixed(2).padStart(14)}  ${(ours.relaxed / theirs).toFixed(2).padStart(15)}`;
+    console.log(`${name.padEnd(5)} ${String(n).padStart(6)}  ${ours.strict.toFixed(1).padStart(6)}  ${ours.relaxed.toFixed(1).padStart(7)}${tail}`);
   }
 }

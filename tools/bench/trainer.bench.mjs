@@ -6,7 +6,10 @@
  * repetitions. Also the fraction of a lockstep training step spent outside gradient computation
  * (coordination, reduce and update, waiting for the slower worker).
  *
- * Usage: node tools/bench/trainer.bench.mjs [--model mlp|cnn (default: both)] [--samples N] [--reps R (default 3)] [--chunk C (default 64)]
+ * lockstep runs with its strict and its relaxed (fused multiply-add) matrix-product kernel.
+ *
+ * Usage: node tools/bench/trainer.bench.mjs [--model mlp|cnn (default: both)] [--kernel strict|relaxed (default: both)]
+ *   [--samples N] [--reps R (default 3)] [--chunk C (default 64)]
  * --samples defaults to the whole epoch for the MLP and 12,800 for the CNN.
  * Uses Fashion-MNIST when Debian's dataset-fashion-mnist is installed, else 60,000 synthetic samples.
  */
@@ -18,10 +21,11 @@ import { fashionMnistInstalled, loadFashionMnist } from '../../examples/dist/fas
 import { pytorch, pytorchAvailable } from './pytorch.mjs';
 
 const { values } = parseArgs({
-  options: { model: { type: 'string' }, samples: { type: 'string' }, reps: { type: 'string', default: '3' }, chunk: { type: 'string', default: '64' } },
+  options: { model: { type: 'string' }, kernel: { type: 'string' }, samples: { type: 'string' }, reps: { type: 'string', default: '3' }, chunk: { type: 'string', default: '64' } },
 });
 const reps = Number(values.reps);
 const chunkSize = Number(values.chunk);
+const kernels = values.kernel === undefined ? ['strict', 'relaxed'] : [values.kernel];
 
 const source = fashionMnistInstalled() ? 'Fashion-MNIST' : 'synthetic';
 const full = fashionMnistInstalled() ? loadFashionMnist().train : syntheticClassification({ seed: 0, samples: 60000, features: 784, classes: 10 });
@@ -44,8 +48,8 @@ const models = {
   cnn: { title: 'CNN of examples/configs/cnn.json (2 conv, 2 max-pool, Dropout2d 0.1, 1568-128-10, dropout 0.5)', samples: 12800, layers: cnnLayers },
 };
 
-async function lockstep(model, data, workers) {
-  const trainer = new Trainer({ model, seed: 0, optimizer: sgd({ lr: 0.05, momentum: 0.9 }), chunkSize, workers });
+async function lockstep(model, data, workers, kernel) {
+  const trainer = new Trainer({ model, seed: 0, optimizer: sgd({ lr: 0.05, momentum: 0.9 }), chunkSize, workers, kernel });
   try {
     const { history } = await trainer.fit(data, { epochs: 1, batchSize: 128 });
     const t = trainer.lastFitTimings;
@@ -72,14 +76,17 @@ async function compare(name) {
   const samples = Math.min(full.size, Number(values.samples ?? defaultSamples));
   const data = samples === full.size ? full : full.slice(0, samples);
   const model = { input: [...data.sampleShape], layers };
-  const runs = { lockstep1: [], lockstep2: [], torch1: [], torch2: [] };
+  const runs = { torch1: [], torch2: [] };
+  for (const kernel of kernels) for (const w of [1, 2]) runs[`${kernel}${w}`] = [];
   console.log(`${title}, batch 128, chunk ${chunkSize}: ${data.size} ${source} samples, ${reps} interleaved repetitions`);
   let blas = null;
   for (let rep = 1; rep <= reps; rep++) {
     for (const workers of [1, 2]) {
-      const result = await lockstep(model, data, workers);
-      runs[`lockstep${workers}`].push(result);
-      console.log(`  rep ${rep} lockstep ${workers} worker${workers > 1 ? 's' : ' '}: train ${result.train.toFixed(0)}/s, eval ${result.eval.toFixed(0)}/s, ${(100 * result.outside).toFixed(1)}% outside gradients`);
+      for (const kernel of kernels) {
+        const result = await lockstep(model, data, workers, kernel);
+        runs[`${kernel}${workers}`].push(result);
+        console.log(`  rep ${rep} lockstep ${kernel} ${workers} worker${workers > 1 ? 's' : ' '}: train ${result.train.toFixed(0)}/s, eval ${result.eval.toFixed(0)}/s, ${(100 * result.outside).toFixed(1)}% outside gradients`);
+      }
       if (withTorch) {
         const theirs = torch(name, data.size, workers);
         blas = theirs.blas;
@@ -90,15 +97,22 @@ async function compare(name) {
   }
   const m = (key, field) => median(runs[key].map((r) => r[field]));
   if (withTorch) console.log(`PyTorch's BLAS: ${blas}`);
-  console.log('                      train samples/s   eval samples/s   outside gradients');
+  console.log('                              train samples/s   eval samples/s   outside gradients');
   for (const w of [1, 2]) {
-    console.log(`lockstep ${w} worker${w > 1 ? 's' : ' '}    ${m(`lockstep${w}`, 'train').toFixed(0).padStart(15)}  ${m(`lockstep${w}`, 'eval').toFixed(0).padStart(15)}  ${(100 * m(`lockstep${w}`, 'outside')).toFixed(1).padStart(17)}%`);
-    if (withTorch) console.log(`PyTorch ${w} thread${w > 1 ? 's' : ' '}     ${m(`torch${w}`, 'train').toFixed(0).padStart(15)}  ${m(`torch${w}`, 'eval').toFixed(0).padStart(15)}`);
+    for (const kernel of kernels) {
+      const key = `${kernel}${w}`;
+      console.log(`lockstep ${kernel.padEnd(7)} ${w} worker${w > 1 ? 's' : ' '} ${m(key, 'train').toFixed(0).padStart(15)}  ${m(key, 'eval').toFixed(0).padStart(15)}  ${(100 * m(key, 'outside')).toFixed(1).padStart(17)}%`);
+    }
+    if (withTorch) console.log(`PyTorch ${w} thread${w > 1 ? 's' : ' '}             ${m(`torch${w}`, 'train').toFixed(0).padStart(15)}  ${m(`torch${w}`, 'eval').toFixed(0).padStart(15)}`);
   }
-  console.log(`lockstep 2 workers / 1 worker: train ${(m('lockstep2', 'train') / m('lockstep1', 'train')).toFixed(2)}x, eval ${(m('lockstep2', 'eval') / m('lockstep1', 'eval')).toFixed(2)}x`);
+  for (const kernel of kernels) {
+    console.log(`lockstep ${kernel} 2 workers / 1 worker: train ${(m(`${kernel}2`, 'train') / m(`${kernel}1`, 'train')).toFixed(2)}x, eval ${(m(`${kernel}2`, 'eval') / m(`${kernel}1`, 'eval')).toFixed(2)}x`);
+  }
   if (withTorch) {
-    for (const w of [1, 2]) {
-      console.log(`lockstep / PyTorch at ${w}: train ${(m(`lockstep${w}`, 'train') / m(`torch${w}`, 'train')).toFixed(2)}x, eval ${(m(`lockstep${w}`, 'eval') / m(`torch${w}`, 'eval')).toFixed(2)}x`);
+    for (const kernel of kernels) {
+      for (const w of [1, 2]) {
+        console.log(`lockstep ${kernel} / PyTorch at ${w}: train ${(m(`${kernel}${w}`, 'train') / m(`torch${w}`, 'train')).toFixed(2)}x, eval ${(m(`${kernel}${w}`, 'eval') / m(`torch${w}`, 'eval')).toFixed(2)}x`);
+      }
     }
   }
 }

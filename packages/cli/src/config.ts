@@ -17,6 +17,8 @@ export const runConfigSchema = z
     lr: z.number().min(0).max(10),
     momentum: z.number().min(0).max(1),
     weightDecay: z.number().min(0),
+    /** The matrix-product kernel: strict (the same bits on every CPU) or relaxed (fused multiply-add, faster). */
+    kernel: z.enum(['strict', 'relaxed']).optional(),
     /** Clip the summed gradient to this global L2 norm before each update; absent: no clipping. */
     clipNorm: z.number().positive().optional(),
     /** Dropout rate of the default MLP's layers; with custom `layers`, it replaces every dropout entry's p. */

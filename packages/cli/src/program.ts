@@ -22,7 +22,7 @@ export function buildProgram(outcome: Outcome): Command {
   program
     .command('train')
     .description('train a model; flags override the config file, and the effective config is saved in the run folder')
-    .option('--config <file>', 'a JSON config file (keys: data, epochs, batchSize, chunkSize, optimizer, lr, momentum, weightDecay, clipNorm, dropout, hidden, layers, seed, validationSplit)')
+    .option('--config <file>', 'a JSON config file (keys: data, epochs, batchSize, chunkSize, optimizer, lr, momentum, weightDecay, clipNorm, kernel, dropout, hidden, layers, seed, validationSplit)')
     .option('--data <spec>', 'default | fashion-mnist | idx:DIR | csv:FILE (default: default)')
     .option('--workers <n>', 'worker threads (default: every core); any count gives the same model')
     .option('--epochs <n>', 'total epochs of the run, counting those of a resumed checkpoint (default 10)')
@@ -30,6 +30,7 @@ export function buildProgram(outcome: Outcome): Command {
     .option('--chunk-size <n>', 'samples per gradient chunk, the unit of parallel work (default 32)')
     .option('--lr <x>', 'learning rate (default 0.05)')
     .option('--dropout <p>', 'dropout rate of every dropout layer (default 0.5)')
+    .option('--kernel <kernel>', 'matrix products: strict (the same bits on every CPU, default) or relaxed (fused multiply-add: faster; bits may differ on another CPU)')
     .option('--clip-norm <x>', 'clip the gradient to this global L2 norm before each update (default: no clipping)')
     .option('--seed <n>', 'seed of weights, shuffling, masks and the built-in data (default 0)')
     .option('--out <dir>', 'run folder (default: runs/<time>, or the checkpoint\'s folder with --resume)')

@@ -42,6 +42,7 @@ export function trainerFor(checkpoint: Checkpoint, workers: number): Trainer {
     seed: checkpoint.config.seed,
     optimizer: checkpoint.optimizer,
     chunkSize: checkpoint.config.chunkSize,
+    kernel: checkpoint.config.kernel ?? 'strict',
     workers,
   });
   trainer.load(checkpoint);

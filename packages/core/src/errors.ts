@@ -60,3 +60,11 @@ export function checkNumber(name: string, value: unknown, min = -Infinity, max =
   }
   return value;
 }
+
+/** Throws E_OPTION unless `value` is one of `choices`. */
+export function checkChoice<T extends string>(name: string, value: unknown, choices: readonly T[]): T {
+  if (!(choices as readonly unknown[]).includes(value)) {
+    throw new LockstepError('E_OPTION', `${name} must be one of ${choices.map((c) => `'${c}'`).join(', ')}, got ${describeValue(value)}`);
+  }
+  return value as T;
+}

@@ -1,6 +1,6 @@
 // The WebAssembly declarations the kernels use, visible to packages that pass kernel memories around.
 import './webassembly-types.js';
-export { LockstepError, checkInteger, checkNumber, checkPositive, type ErrorCode } from './errors.js';
+export { LockstepError, checkChoice, checkInteger, checkNumber, checkPositive, type ErrorCode } from './errors.js';
 export { tensor, sizeOf, type Tensor } from './tensor.js';
 export { rootKey, foldIn, foldInString, randomBits, uniformAt, fillUniform, fillNormal, permutation, type Key } from './random/key.js';
 export { threefry2x32 } from './random/threefry.js';
@@ -20,7 +20,7 @@ export { MaxPool2d, AvgPool2d, GlobalAvgPool2d, type Pool2dOptions, type AvgPool
 export { Dropout2d } from './modules/dropout2d.js';
 export { dropout, applyMask, checkDropoutRate, trainScale, evalScale, type DropoutScaling, type DropoutOptions } from './ops/dropout.js';
 export { erf } from './ops/erf.js';
-export { matmul, rowMajor, transposed, KERNEL_FAMILY, type MatrixView } from './ops/matmul.js';
+export { activeKernel, KERNEL_CHOICES, KERNEL_FAMILIES, matmul, rowMajor, transposed, useKernel, type KernelChoice, type MatrixView } from './ops/matmul.js';
 export {
   initializer,
   kaimingUniform,

@@ -1,4 +1,4 @@
-import type { LossName, ModelSpec, OptimizerConfig } from '@lockstep/core';
+import type { KernelChoice, LossName, ModelSpec, OptimizerConfig } from '@lockstep/core';
 import type { ModelLayout, StepLayout } from './layout.js';
 import type { SharedDataset } from './shared-data.js';
 
@@ -9,6 +9,7 @@ export interface WorkerSetup {
   readonly optimizer: OptimizerConfig;
   /** Shared by every thread: the model region, then the step region (see layout.ts). */
   readonly memory: WebAssembly.Memory;
+  readonly kernel: KernelChoice;
   readonly modelLayout: ModelLayout;
   /** Module URLs each worker imports before building its replica (custom layers register there). */
   readonly setupModules: readonly string[];

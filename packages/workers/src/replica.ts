@@ -13,6 +13,7 @@ import {
   firstNonFinite,
   gradientNorm,
   UpdateKernel,
+  useKernel,
   rowIndices,
   sequentialFromSpec,
   checkUncertaintyOptions,
@@ -61,6 +62,7 @@ export class Replica {
     this.setup = setup;
     this.shared = modelViews(sharedBuffer(setup.memory), setup.modelLayout);
     this.kernel = new UpdateKernel(setup.memory);
+    useKernel(setup.kernel);
     const module = sequentialFromSpec(setup.spec);
     this.model = new Model(module, setup.spec.input, { params: this.shared.params, grads: new Float32Array(setup.modelLayout.paramCount) });
     this.dropoutKey = dropoutRunKey(setup.seed);

@@ -2,7 +2,12 @@ import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Piscina } from 'piscina';
 import {
+  activeKernel,
   Batch,
+  checkChoice,
+  KERNEL_CHOICES,
+  useKernel,
+  type KernelChoice,
   checkBatching,
   checkDataFits,
   checkUncertaintyOptions,
@@ -64,6 +69,8 @@ export interface TrainerOptions {
   chunkSize?: number;
   /** Worker threads (default: os.availableParallelism()). Any count gives the same bits. */
   workers?: number;
+  /** The matrix-product kernel of every worker (default: the constructing thread's, see `useKernel`). */
+  kernel?: KernelChoice;
   /**
    * Module URLs every worker imports before building its replica, for example ones that call
    * `registerLayer`. Import them in the main thread too: the trainer builds the model there as well.
@@ -143,6 +150,7 @@ export class Trainer {
   readonly chunkSize: number;
   readonly seed: number;
   readonly optimizer: OptimizerConfig;
+  readonly kernel: KernelChoice;
   /** Optimizer steps, epochs and batches of the current epoch completed so far. */
   readonly state: TrainerState;
   lastFitTimings: FitTimings | null = null;
@@ -162,6 +170,7 @@ export class Trainer {
     this.chunkSize = checkInteger('chunkSize', options.chunkSize ?? 32, 1);
     this.seed = checkInteger('seed', options.seed, 0);
     this.optimizer = options.optimizer;
+    this.kernel = checkChoice('kernel', options.kernel ?? activeKernel(), KERNEL_CHOICES);
     this.model = new Model(sequentialFromSpec(options.model), options.model.input);
     const layout = modelLayout(this.model.size, stateSlots(this.optimizer));
     this.modelLayout = layout;
@@ -175,6 +184,7 @@ export class Trainer {
       seed: this.seed,
       optimizer: this.optimizer,
       memory: this.memory,
+      kernel: this.kernel,
       modelLayout: layout,
       setupModules: options.setup ?? [],
     };
@@ -447,7 +457,13 @@ export class Trainer {
     batch.gather(samples);
     this.model.train();
     const context = { key: dropoutRunKey(this.seed), step: this.state.step, samples };
-    return nonFiniteLossError(this.model, this.model.inputTensor(batch.inputs), context, value, where);
+    const previousKernel = activeKernel();
+    useKernel(this.kernel);
+    try {
+      return nonFiniteLossError(this.model, this.model.inputTensor(batch.inputs), context, value, where);
+    } finally {
+      useKernel(previousKernel);
+    }
   }
 
   private share(data: Dataset): SharedDataset {

@@ -1,12 +1,12 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Trainer } from '@lockstep/workers';
-import { KERNEL_FAMILY, type EpochMetrics } from '@lockstep/core';
+import { KERNEL_CHOICES, KERNEL_FAMILIES, type EpochMetrics } from '@lockstep/core';
 import { loadCheckpoint, saveCheckpoint, type Checkpoint } from '../checkpoint.js';
 import { checkConfig, DEFAULT_CONFIG, defaultWorkers, readConfigFile, type RunConfig } from '../config.js';
 import { UserError } from '../errors.js';
 import { folderOf, makeFolder, writeFileAtomic } from '../files.js';
-import { integerFlag, numberFlag, positiveNumberFlag } from '../flags.js';
+import { choiceFlag, integerFlag, numberFlag, positiveNumberFlag } from '../flags.js';
 import { fingerprint } from '../fingerprint.js';
 import { learningCurvesHtml, learningCurvesSvg } from '../plot.js';
 import { Reporter } from '../report.js';
@@ -22,6 +22,7 @@ export interface TrainFlags {
   lr?: string;
   dropout?: string;
   clipNorm?: string;
+  kernel?: string;
   seed?: string;
   out?: string;
   resume?: string;
@@ -42,6 +43,7 @@ function flagConfig(flags: TrainFlags): Partial<RunConfig> {
     lr: numberFlag('--lr', flags.lr, 0, 10),
     dropout: numberFlag('--dropout', flags.dropout, 0, 1),
     clipNorm: positiveNumberFlag('--clip-norm', flags.clipNorm),
+    kernel: choiceFlag('--kernel', flags.kernel, KERNEL_CHOICES),
     seed: integerFlag('--seed', flags.seed, 0),
   };
   return Object.fromEntries(Object.entries(values).filter(([, value]) => value !== undefined));
@@ -94,7 +96,9 @@ export async function trainCommand(flags: TrainFlags): Promise<number> {
 
   const reporter = new Reporter(Reporter.choose(flags), config.epochs);
   const optimizer = optimizerOf(config);
-  const trainer = new Trainer({ model: spec, seed: config.seed, optimizer, chunkSize: config.chunkSize, workers });
+  const kernel = config.kernel ?? 'strict';
+  const family = KERNEL_FAMILIES[kernel];
+  const trainer = new Trainer({ model: spec, seed: config.seed, optimizer, chunkSize: config.chunkSize, kernel, workers });
   const checkpointPath = join(out, CHECKPOINT_FILE);
   const metricsPath = join(out, 'metrics.jsonl');
   const save = (): void =>
@@ -102,7 +106,7 @@ export async function trainCommand(flags: TrainFlags): Promise<number> {
       config,
       spec,
       optimizer,
-      kernel: KERNEL_FAMILY,
+      kernel: family,
       params: trainer.params,
       optimizerState: trainer.state.optimizerState,
       state: (({ step, epoch, batch, epochLossSum, epochCorrect }) => ({ step, epoch, batch, epochLossSum, epochCorrect }))(trainer.state),
@@ -116,8 +120,8 @@ export async function trainCommand(flags: TrainFlags): Promise<number> {
   process.on('SIGINT', onSignal);
   try {
     if (checkpoint !== null) trainer.load(checkpoint);
-    if (checkpoint !== null && checkpoint.kernel !== KERNEL_FAMILY) {
-      reporter.info(`note: ${flags.resume} was written with the ${checkpoint.kernel} kernels and this lockstep uses ${KERNEL_FAMILY}; the resumed run will not match an uninterrupted one bit for bit`);
+    if (checkpoint !== null && checkpoint.kernel !== family) {
+      reporter.info(`note: ${flags.resume} was written with the ${checkpoint.kernel} kernels and this lockstep uses ${family}; the resumed run will not match an uninterrupted one bit for bit`);
     }
     const history = checkpoint === null ? [] : readHistory(metricsPath, trainer.state.epoch);
     reporter.info(

@@ -1,4 +1,7 @@
-import { WASM_BASE64 } from './wasm/matmul.generated.js';
+import { setFlagsFromString } from 'node:v8';
+import { checkChoice } from '../errors.js';
+import { WASM_BASE64 as RELAXED_WASM } from './wasm/matmul-relaxed.generated.js';
+import { WASM_BASE64 as STRICT_WASM } from './wasm/matmul.generated.js';
 
 /**
  * Matrix products for dense layers on a WebAssembly SIMD kernel (wasm/matmul.wat). Operands are
@@ -23,8 +26,19 @@ export function transposed(data: Float32Array, cols: number): MatrixView {
   return { data, rowStride: 1, colStride: cols };
 }
 
-/** The name checkpoints record: another kernel family may round differently. */
-export const KERNEL_FAMILY = 'wasm-simd128-f32-mul-add';
+/**
+ * The matrix-product kernels. 'strict' multiplies then adds, rounding twice, so it gives the same
+ * bits on every CPU. 'relaxed' uses WebAssembly's relaxed fused multiply-add: faster, the same bits
+ * run to run and thread to thread on one machine, but another CPU may round differently.
+ */
+export type KernelChoice = 'strict' | 'relaxed';
+export const KERNEL_CHOICES: readonly KernelChoice[] = ['strict', 'relaxed'];
+
+/** The names checkpoints record: another kernel family may round differently. */
+export const KERNEL_FAMILIES: Readonly<Record<KernelChoice, string>> = {
+  strict: 'wasm-simd128-f32-mul-add',
+  relaxed: 'wasm-simd128-f32-relaxed-madd',
+};
 
 const A_ROWS = 4;
 /** The modes of wasm `finish`. */
@@ -42,8 +56,8 @@ class SimdKernel {
   private readonly finish: KernelFunction;
   private floats: Float32Array;
 
-  constructor() {
-    const instance = new WebAssembly.Instance(new WebAssembly.Module(Buffer.from(WASM_BASE64, 'base64')), {});
+  constructor(binary: string) {
+    const instance = new WebAssembly.Instance(new WebAssembly.Module(Buffer.from(binary, 'base64')), {});
     this.memory = instance.exports.memory as WebAssembly.Memory;
     this.multiply = instance.exports.matmul as KernelFunction;
     this.packPanels = instance.exports.pack as KernelFunction;
@@ -97,11 +111,35 @@ class SimdKernel {
   }
 }
 
-let kernel: SimdKernel | null = null;
+let choice: KernelChoice = 'strict';
+const kernels = new Map<KernelChoice, SimdKernel>();
 
 /**
- * out (m x n) = A (m x k) B (k x n) (+ bias), or out += A B with `accumulate`. One kernel instance
- * per thread.
+ * Selects the matrix-product kernel of the calling thread (default 'strict'). Every thread that
+ * computes a model's numbers must use the same one: the trainers see to it for their threads.
+ */
+export function useKernel(kernel: KernelChoice): void {
+  choice = checkChoice('kernel', kernel, KERNEL_CHOICES);
+}
+
+export function activeKernel(): KernelChoice {
+  return choice;
+}
+
+function kernelOf(kernel: KernelChoice): SimdKernel {
+  let instance = kernels.get(kernel);
+  if (instance === undefined) {
+    // Node 20 ships relaxed SIMD behind a flag; it must be on before the module compiles.
+    if (kernel === 'relaxed') setFlagsFromString('--experimental-wasm-relaxed-simd');
+    instance = new SimdKernel(kernel === 'relaxed' ? RELAXED_WASM : STRICT_WASM);
+    kernels.set(kernel, instance);
+  }
+  return instance;
+}
+
+/**
+ * out (m x n) = A (m x k) B (k x n) (+ bias), or out += A B with `accumulate`, on the thread's
+ * selected kernel. One kernel instance per thread and family.
  */
 export function matmul(
   a: MatrixView,
@@ -112,8 +150,7 @@ export function matmul(
   out: Float32Array,
   options: { bias?: Float32Array | null; accumulate?: boolean } = {},
 ): void {
-  kernel ??= new SimdKernel();
-  kernel.product(a, b, m, k, n, out, options.bias ?? null, options.accumulate ?? false);
+  kernelOf(choice).product(a, b, m, k, n, out, options.bias ?? null, options.accumulate ?? false);
 }
 
 /** out[j] += sum_i g[i, j]: the bias gradient. */

@@ -7,6 +7,7 @@ import { stateSlots, type OptimizerConfig } from '../optim/optimizer.js';
 import { learningRateAt } from '../optim/schedule.js';
 import { applyMaxNorm, maxNormPlan } from '../optim/max-norm.js';
 import { dropoutRunKey } from '../random/mask.js';
+import { activeKernel, useKernel, type KernelChoice } from '../ops/matmul.js';
 import { formatShape, sizeOf } from '../tensor.js';
 import { chunkGradient } from './chunk-gradient.js';
 import { checkUncertaintyOptions, mcDropoutRows, uncertaintyBytes, uncertaintyViews, type Uncertainty, type UncertaintyOptions } from './mc-dropout.js';
@@ -85,6 +86,8 @@ export interface FitOptions {
   onEpoch?: (metrics: EpochMetrics) => void;
   /** Continue from an earlier `fit` result instead of starting at step 0. */
   state?: TrainingState;
+  /** The matrix-product kernel for this fit (default: the thread's, see `useKernel`); restored afterwards. */
+  kernel?: KernelChoice;
 }
 
 export interface FitResult {
@@ -137,6 +140,8 @@ export function fit(model: Model, data: Dataset, options: FitOptions): FitResult
   const params = model.params;
   const grads = model.grads;
   const wasTraining = model.training;
+  const previousKernel = activeKernel();
+  useKernel(options.kernel ?? previousKernel);
   const history: EpochMetrics[] = [];
   work.params.set(params);
   work.state.set(state.optimizerState);
@@ -207,6 +212,7 @@ export function fit(model: Model, data: Dataset, options: FitOptions): FitResult
     state.optimizerState.set(work.state);
     model.bind(params, grads);
     model.train(wasTraining);
+    useKernel(previousKernel);
   }
   return { history, state };
 }

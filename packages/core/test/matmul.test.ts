@@ -1,0 +1,57 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { activeKernel, matmul, rowMajor, transposed, useKernel, type MatrixView } from '../src/index.js';
+
+afterEach(() => useKernel('strict'));
+
+const values = (n: number, seed: number): Float32Array => Float32Array.from({ length: n }, (_, i) => Math.sin(i * 12.9898 + seed) * 0.5);
+
+/** The product in float64, one sum per element in index order. */
+function reference(a: MatrixView, b: MatrixView, m: number, k: number, n: number): Float64Array {
+  const out = new Float64Array(m * n);
+  for (let i = 0; i < m; i++) {
+    for (let j = 0; j < n; j++) {
+      let sum = 0;
+      for (let p = 0; p < k; p++) sum += a.data[i * a.rowStride + p * a.colStride] * b.data[p * b.rowStride + j * b.colStride];
+      out[i * n + j] = sum;
+    }
+  }
+  return out;
+}
+
+describe('matrix-product kernels', () => {
+  // Odd sizes exercise the padded edges of the 4 x 8 blocks and the scalar tail of the copy out.
+  const [m, k, n] = [37, 53, 29];
+  const a = values(m * k, 1);
+  const w = values(n * k, 2);
+
+  it.each(['strict', 'relaxed'] as const)('%s: X W^T with bias and accumulation matches a float64 product to 1e-5', (kernel) => {
+    useKernel(kernel);
+    expect(activeKernel()).toBe(kernel);
+    const bias = values(n, 3);
+    const out = new Float32Array(m * n);
+    matmul(rowMajor(a, k), transposed(w, k), m, k, n, out, { bias });
+    const exact = reference(rowMajor(a, k), transposed(w, k), m, k, n);
+    out.forEach((v, i) => expect(Math.abs(v - (exact[i]! + bias[i % n]!))).toBeLessThan(1e-5));
+    const again = out.slice();
+    matmul(rowMajor(a, k), transposed(w, k), m, k, n, again, { accumulate: true });
+    again.forEach((v, i) => expect(Math.abs(v - (2 * exact[i]! + bias[i % n]!))).toBeLessThan(2e-5));
+  });
+
+  it('each kernel repeats its bits exactly; the relaxed one fuses multiply-adds, so its bits differ from the strict one', () => {
+    const product = (kernel: 'strict' | 'relaxed'): Float32Array => {
+      useKernel(kernel);
+      const out = new Float32Array(m * n);
+      matmul(rowMajor(a, k), transposed(w, k), m, k, n, out);
+      return out;
+    };
+    const strict = product('strict');
+    const relaxed = product('relaxed');
+    expect(product('strict')).toEqual(strict);
+    expect(product('relaxed')).toEqual(relaxed);
+    expect(relaxed.some((v, i) => v !== strict[i])).toBe(true);
+  });
+
+  it('rejects an unknown kernel in one line', () => {
+    expect(() => useKernel('fast' as 'strict')).toThrow("kernel must be one of 'strict', 'relaxed', got \"fast\"");
+  });
+});
