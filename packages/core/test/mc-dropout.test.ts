@@ -107,6 +107,13 @@ describe('predictWithUncertainty (reference trainer)', () => {
     expect(result.entropy[0]).toBeCloseTo(entropy([...softmax.subarray(0, 5)]), 14);
   });
 
+  it('samples a DropConnect layer too: it counts as a dropout layer and the passes disagree', () => {
+    const model = modelFromSpec({ input: [12], layers: [{ type: 'linear', out: 16, dropConnect: 0.3 }, { type: 'relu' }, { type: 'linear', out: 5 }] }, 3);
+    expect(sampledDropoutLayers(model.module)).toHaveLength(1);
+    const result = predictWithUncertainty(model, data.inputs, { samples: 8, seed: 0 });
+    expect(Math.min(...result.mutualInformation)).toBeGreaterThan(0);
+  });
+
   it('switches only dropout layers on and restores every layer\'s mode afterwards', () => {
     const layers = [new Linear({ inFeatures: 12, outFeatures: 8 }), new ReLU(), new Dropout(0.5), new Tanh(), new GaussianDropout(0.2), new Linear({ inFeatures: 8, outFeatures: 5 })];
     const model = new Model(new Sequential(...layers), [12]).initialize(0);

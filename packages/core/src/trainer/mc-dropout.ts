@@ -1,6 +1,7 @@
 import { checkInteger } from '../errors.js';
 import { rowIndices, type Model } from '../model.js';
 import { trainDropoutOnly } from '../modules/dropout.js';
+import { DropConnectLinear } from '../modules/drop-connect.js';
 import { KeyedDropout } from '../modules/keyed-dropout.js';
 import type { Module } from '../modules/module.js';
 import { softmaxRows } from '../ops/softmax.js';
@@ -55,10 +56,10 @@ export function uncertaintyViews(buffer: ArrayBufferLike, rows: number, classes:
 }
 
 /** The dropout layers that Monte Carlo dropout samples: those `trainDropoutOnly` switches on, with p > 0. */
-export function sampledDropoutLayers(root: Module): KeyedDropout[] {
-  const found: KeyedDropout[] = [];
+export function sampledDropoutLayers(root: Module): Array<KeyedDropout | DropConnectLinear> {
+  const found: Array<KeyedDropout | DropConnectLinear> = [];
   const visit = (module: Module): void => {
-    if (module instanceof KeyedDropout && module.p > 0) found.push(module);
+    if ((module instanceof KeyedDropout || module instanceof DropConnectLinear) && module.p > 0) found.push(module);
     module.children().forEach(visit);
   };
   visit(root);
