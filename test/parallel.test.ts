@@ -33,7 +33,7 @@ const faultyLayers = new URL('./fixtures/layers/faulty.mjs', import.meta.url).hr
 await import(faultyLayers);
 
 const open: Trainer[] = [];
-function trainer(options: { workers: number; optimizer?: OptimizerConfig; model?: typeof spec; setup?: string[] }): Trainer {
+function trainer(options: { workers: number; optimizer?: OptimizerConfig; model?: typeof spec; setup?: string[]; resourceLimits?: { maxOldGenerationSizeMb: number } }): Trainer {
   const made = new Trainer({ model: options.model ?? spec, seed: 7, optimizer: options.optimizer ?? adam({ lr: 0.01 }), chunkSize: 16, ...options });
   open.push(made);
   return made;
@@ -181,6 +181,14 @@ describe('failures', () => {
     const parallel = trainer({ workers: 2, model: faultySpec('exit-at-step', 3) as typeof spec, setup: [faultyLayers] });
     await expect(parallel.fit(data, { epochs: 1, batchSize: 64 })).rejects.toThrow(
       'fit failed at step 3 (epoch 1, batch 4 of 16): a worker failed: worker exited with code: 7; the worker pool is closed',
+    );
+    expect(parallel.isClosed).toBe(true);
+  });
+
+  it('a worker past its heap limit (resourceLimits) fails fit the same way, and the process lives on', async () => {
+    const parallel = trainer({ workers: 2, model: faultySpec('oom-at-step', 4) as typeof spec, setup: [faultyLayers], resourceLimits: { maxOldGenerationSizeMb: 32 } });
+    await expect(parallel.fit(data, { epochs: 1, batchSize: 64 })).rejects.toThrow(
+      'fit failed at step 4 (epoch 1, batch 5 of 16): a worker failed: Worker terminated due to reaching memory limit: JS heap out of memory; the worker pool is closed',
     );
     expect(parallel.isClosed).toBe(true);
   });

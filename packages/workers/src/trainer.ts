@@ -1,5 +1,6 @@
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
+import type { ResourceLimits } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import {
   checkBatching,
@@ -44,6 +45,11 @@ export interface TrainerOptions {
    * `registerLayer`. Import them in the main thread too: the trainer builds the model there as well.
    */
   setup?: string[];
+  /**
+   * Limits of each worker thread, for example `{ maxOldGenerationSizeMb: 512 }`: a worker over its heap
+   * limit then fails the current call with E_WORKER instead of taking the whole process down.
+   */
+  resourceLimits?: ResourceLimits;
 }
 
 export interface TrainerFitOptions {
@@ -55,7 +61,7 @@ export interface TrainerFitOptions {
   shuffle?: boolean;
   validation?: Dataset;
   onEpoch?: (metrics: EpochMetrics) => void;
-  /** After every optimizer step, for progress reporting. */
+  /** After every optimizer step; `state` is then a position a checkpoint can resume from. */
   onStep?: (progress: StepProgress) => void;
   /** When aborted, fit stops after the current optimizer step. */
   signal?: AbortSignal;
@@ -145,7 +151,14 @@ export class Trainer {
       modelLayout: layout,
       setupModules: options.setup ?? [],
     };
-    this.pool = new Piscina({ filename: workerFile(), minThreads: this.workers, maxThreads: this.workers, idleTimeout: Infinity, workerData: setup });
+    this.pool = new Piscina({
+      filename: workerFile(),
+      minThreads: this.workers,
+      maxThreads: this.workers,
+      idleTimeout: Infinity,
+      workerData: setup,
+      resourceLimits: options.resourceLimits,
+    });
   }
 
   /** The parameters, in shared memory: a view, not a copy. */
@@ -194,7 +207,7 @@ export class Trainer {
         throw new LockstepError('E_OPTION', `fit: the saved position (batch ${state.batch}) is past this epoch's ${plans.length} batches; resume with the batch size of the original run`);
       }
       let trainedSamples = 0;
-      for (; state.batch < plans.length; state.batch++) {
+      while (state.batch < plans.length) {
         if (options.signal?.aborted) {
           this.lastFitTimings = timings;
           return { history, state, stopped: true };
@@ -225,14 +238,15 @@ export class Trainer {
         const updates: Task[] = ranges.map(([from, to]) => ({ kind: 'update', step: step.buffer, chunks: plan.chunks, from, to, t, lr }));
         const updated = await this.round<TimedResult>(updates, where);
         state.step++;
+        state.batch++;
         state.epochLossSum += reduceChunkScalars(step.views.chunkLoss, plan.chunks);
         state.epochCorrect += reduceChunkScalars(step.views.chunkCorrect, plan.chunks);
         trainedSamples += plan.samples.length;
         options.onStep?.({
           epoch: state.epoch + 1,
-          batch: state.batch + 1,
+          batch: state.batch,
           batches: plans.length,
-          loss: state.epochLossSum / Math.min(data.size, (state.batch + 1) * batchSize),
+          loss: state.epochLossSum / Math.min(data.size, state.batch * batchSize),
           samples: trainedSamples,
           seconds: (performance.now() - started) / 1000,
         });
