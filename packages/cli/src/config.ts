@@ -25,6 +25,10 @@ export const runConfigSchema = z
     layers: z.array(z.record(z.string(), z.unknown())).optional(),
     seed: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
     validationSplit: z.number().min(0).max(0.9),
+    /** Also save a checkpoint every this many optimizer steps (by default only at each epoch end). */
+    checkpointEvery: positiveInt.optional(),
+    /** ES module files that call registerLayer, imported by the main thread and every worker. */
+    modules: z.array(z.string().min(1)).optional(),
   })
   .strict();
 

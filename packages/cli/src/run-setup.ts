@@ -4,6 +4,7 @@ import type { Checkpoint } from './checkpoint.js';
 import { modelSpecOf, type RunConfig } from './config.js';
 import { loadData, splitValidation } from './data.js';
 import { UserError } from './errors.js';
+import { importModules } from './modules.js';
 
 export function optimizerOf(config: RunConfig): OptimizerConfig {
   const { lr, weightDecay } = config;
@@ -36,13 +37,15 @@ export function describeModel(spec: ModelSpec): string {
   return `input [${spec.input.join(',')}]: ${layers.join(', ')}`;
 }
 
-export function trainerFor(checkpoint: Checkpoint, workers: number): Trainer {
+export async function trainerFor(checkpoint: Checkpoint, workers: number): Promise<Trainer> {
+  const setup = await importModules(checkpoint.config.modules);
   const trainer = new Trainer({
     model: checkpoint.spec,
     seed: checkpoint.config.seed,
     optimizer: checkpoint.optimizer,
     chunkSize: checkpoint.config.chunkSize,
     workers,
+    setup,
   });
   trainer.load(checkpoint);
   return trainer;

@@ -21,7 +21,7 @@ export async function evalCommand(flags: EvalFlags): Promise<number> {
   if (JSON.stringify(set.sampleShape) !== JSON.stringify(checkpoint.spec.input)) {
     throw new UserError(`the data has samples of shape [${set.sampleShape.join(',')}] but ${flags.checkpoint} takes [${checkpoint.spec.input.join(',')}]`);
   }
-  const trainer = trainerFor(checkpoint, workers);
+  const trainer = await trainerFor(checkpoint, workers);
   try {
     const { loss, accuracy } = await trainer.evaluate(set);
     const logits = await trainer.predict(set.inputs);
