@@ -69,11 +69,17 @@ export function readConfigFile(path: string): Partial<RunConfig> {
   } catch (error) {
     throw new UserError(`cannot read the config file ${path}: ${(error as NodeJS.ErrnoException).code}; check the path given to --config`);
   }
+  return parseConfigText(text, path);
+}
+
+/** Checks the text of a config file named `path`: only the keys it sets, each checked. */
+export function parseConfigText(text: string, path: string): Partial<RunConfig> {
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
   } catch (error) {
-    throw new UserError(`${path} is not valid JSON: ${(error as Error).message}`);
+    // V8 quotes the text around a bad token, newlines and all.
+    throw new UserError(`${path} is not valid JSON: ${(error as Error).message.replace(/\s+/g, ' ')}`);
   }
   const result = runConfigSchema.partial().safeParse(parsed);
   if (!result.success) throw new UserError(describeIssue(path, result.error));
