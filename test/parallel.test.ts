@@ -202,6 +202,20 @@ describe('failures', () => {
     expect(output.trim()).toBe(`E_WORKER: fit failed at step 2 (epoch 1, batch 3 of 5): a worker failed: ${cause}; the worker pool is closed`);
   });
 
+  it('a batch size far past the data set allocates for the data set only, and equals one full batch', async () => {
+    const huge = { epochs: 2, batchSize: 2 ** 40, chunkSize: 1, seed: 7, optimizer: sgd({ lr: 0.05 }) };
+    const whole = { ...huge, batchSize: data.size };
+    const reference = modelFromSpec(spec, 7);
+    fit(reference, data, huge);
+    const wholeReference = modelFromSpec(spec, 7);
+    fit(wholeReference, data, whole);
+    expect(bytes(reference.params).equals(bytes(wholeReference.params))).toBe(true);
+    const parallel = new Trainer({ model: spec, seed: 7, optimizer: huge.optimizer, chunkSize: 1, workers: 2 });
+    open.push(parallel);
+    await parallel.fit(data, { epochs: 2, batchSize: huge.batchSize });
+    expect(bytes(parallel.params).equals(bytes(reference.params))).toBe(true);
+  });
+
   it('bad options are one line naming the option', async () => {
     expect(() => new Trainer({ model: spec, seed: 1, optimizer: sgd({ lr: 0.1 }), workers: 0 })).toThrow('workers must be an integer in [1, 1024], got 0');
     expect(() => new Trainer({ model: spec, seed: 1, optimizer: sgd({ lr: 0.1 }), chunkSize: 2.5 })).toThrow('chunkSize must be an integer >= 1, got 2.5');

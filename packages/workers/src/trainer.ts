@@ -194,7 +194,8 @@ export class Trainer {
     const lossName = options.loss ?? defaultLoss(data.targets).name;
     const loss = lossByName(lossName);
     const shared = this.share(data);
-    const step = this.stepBufferFor(batchSize);
+    // A batch never holds more samples than the data set, so neither does the step buffer.
+    const step = this.stepBufferFor(Math.min(batchSize, data.size));
     const ranges = parameterRanges(this.model.size, this.workers);
     const timings = { steps: 0, stepSeconds: 0, gradientSeconds: 0, updateSeconds: 0 };
     const history: EpochMetrics[] = [];
@@ -426,7 +427,15 @@ export class Trainer {
   private stepBufferFor(batchSize: number): { buffer: StepBuffer; views: StepViews } {
     if (this.step === null || this.step.buffer.layout.batchSize < batchSize) {
       const layout = stepLayout(this.model.size, batchSize, this.chunkSize);
-      const buffer = new SharedArrayBuffer(layout.bytes);
+      let buffer: SharedArrayBuffer;
+      try {
+        buffer = new SharedArrayBuffer(layout.bytes);
+      } catch (error) {
+        throw new LockstepError(
+          'E_OPTION',
+          `fit: cannot allocate ${layout.bytes} bytes for ${layout.maxChunks} chunk gradients of ${this.model.size} parameters (${(error as Error).message}); raise chunkSize or lower batchSize`,
+        );
+      }
       this.step = { buffer: { version: ++this.versions, buffer, layout }, views: stepViews(buffer, layout) };
     }
     return this.step;
