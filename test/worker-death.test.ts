@@ -63,6 +63,33 @@ describe('a worker that dies mid-epoch', () => {
     expect(fingerprintOf(lockstep([...common, '--out', 'early'], work).stdout)).toBe(uninterrupted);
   });
 
+  it('--retries: a worker that dies once is replaced from the last checkpoint, and the run ends bit-identical', () => {
+    const marker = join(work, 'fault-once');
+    writeFileSync(marker, '');
+    const run = lockstep(['train', '--config', 'faulty.json', '--workers', '2', '--out', 'retried', '--checkpoint-every', '30', '--retries', '2'], work, {
+      LOCKSTEP_TEST_FAULT: 'exit@100',
+      LOCKSTEP_TEST_FAULT_ONCE: marker,
+    });
+    expect(run.stderr).toBe('');
+    expect(run.status).toBe(0);
+    expect(run.stdout.split('\n').filter((line) => line.startsWith('note: '))).toEqual([
+      'note: fit failed at step 100 (epoch 2, batch 30 of 71): a worker failed: worker exited with code: 7; the worker pool is closed; restarting the workers from step 90 (retry 1 of 2)',
+    ]);
+    expect(fingerprintOf(run.stdout)).toBe(uninterrupted);
+    expect(numericMetrics(readFileSync(join(work, 'retried', 'metrics.jsonl'), 'utf8'))).toEqual(uninterruptedMetrics);
+  });
+
+  it('--retries: a worker that keeps dying stops the run after the last retry', () => {
+    const run = lockstep(['train', '--config', 'faulty.json', '--workers', '2', '--out', 'gave-up', '--retries', '2'], work, { LOCKSTEP_TEST_FAULT: 'throw@100' });
+    const failure = 'fit failed at step 100 (epoch 2, batch 30 of 71): a worker failed: injected failure in layer 1 at step 100; the worker pool is closed';
+    expect(run.stdout.split('\n').filter((line) => line.startsWith('note: '))).toEqual([
+      `note: ${failure}; restarting the workers from step 71 (retry 1 of 2)`,
+      `note: ${failure}; restarting the workers from step 71 (retry 2 of 2)`,
+    ]);
+    expect(run.stderr).toBe(`lockstep: ${failure}; resume from step 71 with: lockstep train --resume gave-up/checkpoint.lockstep\n`);
+    expect(run.status).toBe(1);
+  });
+
   it('a module that cannot be loaded is one line naming it', () => {
     writeFileSync(join(work, 'missing-module.json'), JSON.stringify({ modules: ['no-such-layer.mjs'] }));
     const { status, stderr } = lockstep(['train', '--config', 'missing-module.json'], work);

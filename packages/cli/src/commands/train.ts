@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Trainer } from '@lockstep/workers';
+import { Trainer, type TrainerFitOptions } from '@lockstep/workers';
 import { KERNEL_FAMILY, LockstepError, type Dataset, type EpochMetrics, type ModelSpec } from '@lockstep/core';
 import { loadCheckpoint, saveCheckpoint, type Checkpoint } from '../checkpoint.js';
 import { checkConfig, DEFAULT_CONFIG, defaultWorkers, readConfigFile, type RunConfig } from '../config.js';
@@ -28,6 +28,7 @@ export interface TrainFlags {
   resume?: string;
   checkpointEvery?: string;
   workerHeap?: string;
+  retries?: string;
   json?: boolean;
   quiet?: boolean;
 }
@@ -87,6 +88,7 @@ function readHistory(path: string, upToEpoch: number): EpochMetrics[] {
 export async function trainCommand(flags: TrainFlags): Promise<number> {
   const workers = integerFlag('--workers', flags.workers, 1, 1024) ?? defaultWorkers();
   const workerHeap = integerFlag('--worker-heap', flags.workerHeap, 16);
+  const retries = integerFlag('--retries', flags.retries, 0, 100) ?? 0;
   const fromFlags = flagConfig(flags);
   const fromFile = flags.config === undefined ? {} : readConfigFile(flags.config);
   const checkpoint = flags.resume === undefined ? null : loadCheckpoint(flags.resume);
@@ -108,16 +110,10 @@ export async function trainCommand(flags: TrainFlags): Promise<number> {
     }
     removeStrayTemporaries(out);
     writeFileAtomic(join(out, 'config.json'), `${JSON.stringify({ ...config, model: spec, workers }, null, 2)}\n`);
-    const trainer = new Trainer({
-      model: spec,
-      seed: config.seed,
-      optimizer: optimizerOf(config),
-      chunkSize: config.chunkSize,
-      workers,
-      setup,
-      resourceLimits: workerHeap === undefined ? undefined : { maxOldGenerationSizeMb: workerHeap },
-    });
-    return await trainInFolder({ trainer, config, spec, data, out, checkpoint, resumedFrom: flags.resume }, reporter);
+    const optimizer = optimizerOf(config);
+    const resourceLimits = workerHeap === undefined ? undefined : { maxOldGenerationSizeMb: workerHeap };
+    const newTrainer = (): Trainer => new Trainer({ model: spec, seed: config.seed, optimizer, chunkSize: config.chunkSize, workers, setup, resourceLimits });
+    return await trainInFolder({ newTrainer, retries, config, spec, data, out, checkpoint, resumedFrom: flags.resume }, reporter);
   } finally {
     process.off('exit', lock.release);
     lock.release();
@@ -125,7 +121,10 @@ export async function trainCommand(flags: TrainFlags): Promise<number> {
 }
 
 interface Run {
-  readonly trainer: Trainer;
+  /** A trainer at the run's start: its initial parameters, step 0. */
+  readonly newTrainer: () => Trainer;
+  /** How many times a worker failure restarts the pool from the last checkpoint before the run gives up. */
+  readonly retries: number;
   readonly config: RunConfig;
   readonly spec: ModelSpec;
   readonly data: { train: Dataset; validation: Dataset | null };
@@ -134,9 +133,14 @@ interface Run {
   readonly resumedFrom: string | undefined;
 }
 
+function isWorkerFailure(error: unknown): error is LockstepError {
+  return error instanceof LockstepError && error.code === 'E_WORKER';
+}
+
 /** Trains in a locked run folder, saving checkpoints, metrics and curves there, and closes the trainer. */
 async function trainInFolder(run: Run, reporter: Reporter): Promise<number> {
-  const { trainer, config, spec, data, out, checkpoint } = run;
+  const { config, spec, data, out, checkpoint } = run;
+  let trainer = run.newTrainer();
   const { workers, optimizer } = trainer;
   const checkpointPath = join(out, CHECKPOINT_FILE);
   const metricsPath = join(out, 'metrics.jsonl');
@@ -165,36 +169,48 @@ async function trainInFolder(run: Run, reporter: Reporter): Promise<number> {
     if (checkpoint !== null && checkpoint.kernel !== KERNEL_FAMILY) {
       reporter.info(`note: ${run.resumedFrom} was written with the ${checkpoint.kernel} kernels and this lockstep uses ${KERNEL_FAMILY}; the resumed run will not match an uninterrupted one bit for bit`);
     }
-    const history = checkpoint === null ? [] : readHistory(metricsPath, trainer.state.epoch);
+    let history = checkpoint === null ? [] : readHistory(metricsPath, trainer.state.epoch);
     reporter.info(
       `training ${spec.layers.length} layers (${trainer.params.length} parameters) on ${data.train.size} samples ` +
         `(${data.validation?.size ?? 0} for validation) with ${workers} worker${workers === 1 ? '' : 's'}; run folder ${out}`,
       { out, workers, parameters: trainer.params.length, samples: data.train.size },
     );
-    const remaining = config.epochs - trainer.state.epoch;
-    if (remaining > 0) {
-      const result = await trainer.fit(data.train, {
-        epochs: remaining,
-        batchSize: config.batchSize,
-        validation: data.validation ?? undefined,
-        signal: interrupt.signal,
-        onStep: (progress) => {
-          reporter.step(progress);
-          // The step that ends an epoch is saved by onEpoch, with the epoch's metrics.
-          const every = config.checkpointEvery;
-          if (every !== undefined && trainer.state.step % every === 0 && progress.batch < progress.batches) save();
-        },
-        onEpoch: (metrics) => {
-          history.push(metrics);
-          reporter.epoch(metrics);
-          writeFileAtomic(metricsPath, history.map((m) => JSON.stringify(m)).join('\n') + '\n');
-          const title = `lockstep run ${out}`;
-          const svg = learningCurvesSvg(history, title);
-          writeFileAtomic(join(out, 'curves.svg'), svg);
-          writeFileAtomic(join(out, 'curves.html'), learningCurvesHtml(svg, title));
-          save();
-        },
-      });
+    const fitOptions = (): TrainerFitOptions => ({
+      epochs: config.epochs - trainer.state.epoch,
+      batchSize: config.batchSize,
+      validation: data.validation ?? undefined,
+      signal: interrupt.signal,
+      onStep: (progress) => {
+        reporter.step(progress);
+        // The step that ends an epoch is saved by onEpoch, with the epoch's metrics.
+        const every = config.checkpointEvery;
+        if (every !== undefined && trainer.state.step % every === 0 && progress.batch < progress.batches) save();
+      },
+      onEpoch: (metrics) => {
+        history.push(metrics);
+        reporter.epoch(metrics);
+        writeFileAtomic(metricsPath, history.map((m) => JSON.stringify(m)).join('\n') + '\n');
+        const title = `lockstep run ${out}`;
+        const svg = learningCurvesSvg(history, title);
+        writeFileAtomic(join(out, 'curves.svg'), svg);
+        writeFileAtomic(join(out, 'curves.html'), learningCurvesHtml(svg, title));
+        save();
+      },
+    });
+    for (let retry = 1; trainer.state.epoch < config.epochs; retry++) {
+      let result: { stopped: boolean };
+      try {
+        result = await trainer.fit(data.train, fitOptions());
+      } catch (error) {
+        if (!isWorkerFailure(error) || retry > run.retries) throw error;
+        // A new pool from the last checkpoint: resuming is exact, so the run ends with the same bits.
+        reporter.info(`note: ${error.message}; restarting the workers from ${lastSaved === null ? 'the start' : `step ${lastSaved.step}`} (retry ${retry} of ${run.retries})`);
+        await trainer.close();
+        trainer = run.newTrainer();
+        if (lastSaved !== null) trainer.load(loadCheckpoint(lastSaved.path));
+        history = readHistory(metricsPath, trainer.state.epoch);
+        continue;
+      }
       if (result.stopped) {
         save();
         const { step, epoch, batch } = trainer.state;
@@ -210,7 +226,7 @@ async function trainInFolder(run: Run, reporter: Reporter): Promise<number> {
     reporter.result(`fingerprint ${print}`, { fingerprint: print, epochs: trainer.state.epoch, steps: trainer.state.step, out });
     return 0;
   } catch (error) {
-    if (!(error instanceof LockstepError && error.code === 'E_WORKER')) throw error;
+    if (!isWorkerFailure(error)) throw error;
     // Parameters may be half updated: the checkpoint on disk, not memory, is where the run goes on.
     const next = lastSaved === null ? 'no checkpoint was saved yet; start the run again' : `resume from step ${lastSaved.step} with: lockstep train --resume ${lastSaved.path}`;
     throw new UserError(`${error.message}; ${next}`);
