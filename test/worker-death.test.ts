@@ -90,6 +90,13 @@ describe('a worker that dies mid-epoch', () => {
     expect(run.status).toBe(1);
   });
 
+  it('eval imports the modules of the checkpoint\'s config, so its custom layers build in every worker', () => {
+    const { status, stdout, stderr } = lockstep(['eval', '--checkpoint', 'straight/checkpoint.lockstep', '--workers', '2', '--json'], work);
+    expect(stderr).toBe('');
+    expect(status).toBe(0);
+    expect(JSON.parse(stdout).samples).toBe(1000);
+  });
+
   it('a module that cannot be loaded is one line naming it', () => {
     writeFileSync(join(work, 'missing-module.json'), JSON.stringify({ modules: ['no-such-layer.mjs'] }));
     const { status, stderr } = lockstep(['train', '--config', 'missing-module.json'], work);
