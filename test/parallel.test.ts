@@ -35,7 +35,7 @@ const faultyLayers = new URL('./fixtures/layers/faulty.mjs', import.meta.url).hr
 await import(faultyLayers);
 
 const open: Trainer[] = [];
-function trainer(options: { workers: number; optimizer?: OptimizerConfig; model?: typeof spec; setup?: string[] }): Trainer {
+function trainer(options: { workers: number; optimizer?: OptimizerConfig; model?: typeof spec; setup?: string[]; resourceLimits?: { maxOldGenerationSizeMb: number } }): Trainer {
   const made = new Trainer({ model: options.model ?? spec, seed: 7, optimizer: options.optimizer ?? adam({ lr: 0.01 }), chunkSize: 16, ...options });
   open.push(made);
   return made;
@@ -273,6 +273,14 @@ describe('failures', () => {
     expect(parallel.isClosed).toBe(true);
   });
 
+  it('a worker past its heap limit (resourceLimits) fails fit the same way, and the process lives on', async () => {
+    const parallel = trainer({ workers: 2, model: faultySpec('oom-at-step', 4) as typeof spec, setup: [faultyLayers], resourceLimits: { maxOldGenerationSizeMb: 32 } });
+    await expect(parallel.fit(data, { epochs: 1, batchSize: 64 })).rejects.toThrow(
+      'fit failed at step 4 (epoch 1, batch 5 of 16): a worker failed: Worker terminated due to reaching memory limit: JS heap out of memory; the worker pool is closed',
+    );
+    expect(parallel.isClosed).toBe(true);
+  });
+
   it.each([
     ['throw-at-step', 'injected failure in layer 1 at step 2'],
     ['exit-at-step', 'worker exited with code: 7'],
@@ -280,6 +288,20 @@ describe('failures', () => {
     const script = new URL('./fixtures/fail-then-exit.mjs', import.meta.url).pathname;
     const output = execFileSync(process.execPath, [script, layer], { encoding: 'utf8', timeout: 30_000 });
     expect(output.trim()).toBe(`E_WORKER: fit failed at step 2 (epoch 1, batch 3 of 5): a worker failed: ${cause}; the worker pool is closed`);
+  });
+
+  it('a batch size far past the data set allocates for the data set only, and equals one full batch', async () => {
+    const huge = { epochs: 2, batchSize: 2 ** 40, chunkSize: 1, seed: 7, optimizer: sgd({ lr: 0.05 }) };
+    const whole = { ...huge, batchSize: data.size };
+    const reference = modelFromSpec(spec, 7);
+    fit(reference, data, huge);
+    const wholeReference = modelFromSpec(spec, 7);
+    fit(wholeReference, data, whole);
+    expect(bytes(reference.params).equals(bytes(wholeReference.params))).toBe(true);
+    const parallel = new Trainer({ model: spec, seed: 7, optimizer: huge.optimizer, chunkSize: 1, workers: 2 });
+    open.push(parallel);
+    await parallel.fit(data, { epochs: 2, batchSize: huge.batchSize });
+    expect(bytes(parallel.params).equals(bytes(reference.params))).toBe(true);
   });
 
   it('bad options are one line naming the option', async () => {

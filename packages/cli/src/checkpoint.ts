@@ -2,8 +2,8 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { Packr } from 'msgpackr';
 import { z } from 'zod';
-import type { ModelSpec, OptimizerConfig } from '@lockstep/core';
-import { runConfigSchema, type RunConfig } from './config.js';
+import { adam, adamw, LockstepError, sgd, type ModelSpec, type OptimizerConfig } from '@lockstep/core';
+import { describeIssue, runConfigSchema, type RunConfig } from './config.js';
 import { UserError } from './errors.js';
 import { writeFileAtomic } from './files.js';
 
@@ -28,10 +28,17 @@ export interface Checkpoint {
 const packr = new Packr({ moreTypes: true });
 
 const count = z.number().int().min(0);
+const finite = z.number().finite();
+// Loose objects: the types of the fields the optimizers read; their ranges are core's to check.
+const scheduleSchema = z.looseObject({ kind: z.enum(['constant', 'step', 'cosine']) });
+const optimizerSchema = z.discriminatedUnion('kind', [
+  z.looseObject({ kind: z.literal('sgd'), lr: finite, momentum: finite, dampening: finite, nesterov: z.boolean(), weightDecay: finite, schedule: scheduleSchema }),
+  z.looseObject({ kind: z.enum(['adam', 'adamw']), lr: finite, beta1: finite, beta2: finite, eps: finite, weightDecay: finite, schedule: scheduleSchema }),
+]);
 const payloadSchema = z.object({
   config: runConfigSchema,
   spec: z.object({ input: z.array(z.number().int().min(1)), layers: z.array(z.record(z.string(), z.unknown())) }),
-  optimizer: z.record(z.string(), z.unknown()),
+  optimizer: optimizerSchema,
   kernel: z.string(),
   params: z.instanceof(Float32Array),
   optimizerState: z.instanceof(Float32Array),
@@ -43,6 +50,11 @@ function sha256(bytes: Uint8Array): Buffer {
 }
 
 export function saveCheckpoint(path: string, checkpoint: Checkpoint): void {
+  writeFileAtomic(path, encodeCheckpoint(checkpoint));
+}
+
+/** The bytes of a checkpoint file. */
+export function encodeCheckpoint(checkpoint: Checkpoint): Buffer {
   const payload = packr.pack(checkpoint);
   const file = Buffer.alloc(HEADER_BYTES + payload.length);
   file.write(MAGIC, 0, 'latin1');
@@ -50,7 +62,7 @@ export function saveCheckpoint(path: string, checkpoint: Checkpoint): void {
   file.writeUInt32LE(payload.length, 12);
   sha256(payload).copy(file, 16);
   payload.copy(file, HEADER_BYTES);
-  writeFileAtomic(path, file);
+  return file;
 }
 
 export function loadCheckpoint(path: string): Checkpoint {
@@ -60,6 +72,11 @@ export function loadCheckpoint(path: string): Checkpoint {
   } catch (error) {
     throw new UserError(`cannot read the checkpoint ${path}: ${(error as NodeJS.ErrnoException).code}; check the path`);
   }
+  return decodeCheckpoint(file, path);
+}
+
+/** Checks and decodes the bytes of a checkpoint file named `path`. */
+export function decodeCheckpoint(file: Buffer, path: string): Checkpoint {
   if (file.length < HEADER_BYTES || file.toString('latin1', 0, 8) !== MAGIC) {
     throw new UserError(`${path} is not a lockstep checkpoint (no "${MAGIC}" header)`);
   }
@@ -82,6 +99,13 @@ export function loadCheckpoint(path: string): Checkpoint {
     throw new UserError(`${path} is corrupted: ${(error as Error).message}`);
   }
   const result = payloadSchema.safeParse(unpacked);
-  if (!result.success) throw new UserError(`${path} does not hold a valid checkpoint: "${result.error.issues[0]!.path.join('.')}" ${result.error.issues[0]!.message}`);
+  if (!result.success) throw new UserError(describeIssue(`${path} does not hold a valid checkpoint`, result.error));
+  const optimizer = result.data.optimizer as OptimizerConfig;
+  try {
+    ({ sgd, adam, adamw })[optimizer.kind](optimizer);
+  } catch (error) {
+    if (!(error instanceof LockstepError)) throw error;
+    throw new UserError(`${path} does not hold a valid checkpoint: "optimizer" ${error.message}`);
+  }
   return result.data as unknown as Checkpoint;
 }

@@ -29,6 +29,10 @@ export const runConfigSchema = z
     layers: z.array(z.record(z.string(), z.unknown())).optional(),
     seed: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
     validationSplit: z.number().min(0).max(0.9),
+    /** Also save a checkpoint every this many optimizer steps (by default only at each epoch end). */
+    checkpointEvery: positiveInt.optional(),
+    /** ES module files that call registerLayer, imported by the main thread and every worker. */
+    modules: z.array(z.string().min(1)).optional(),
   })
   .strict();
 
@@ -69,11 +73,17 @@ export function readConfigFile(path: string): Partial<RunConfig> {
   } catch (error) {
     throw new UserError(`cannot read the config file ${path}: ${(error as NodeJS.ErrnoException).code}; check the path given to --config`);
   }
+  return parseConfigText(text, path);
+}
+
+/** Checks the text of a config file named `path`: only the keys it sets, each checked. */
+export function parseConfigText(text: string, path: string): Partial<RunConfig> {
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
   } catch (error) {
-    throw new UserError(`${path} is not valid JSON: ${(error as Error).message}`);
+    // V8 quotes the text around a bad token, newlines and all.
+    throw new UserError(`${path} is not valid JSON: ${(error as Error).message.replace(/\s+/g, ' ')}`);
   }
   const result = runConfigSchema.partial().safeParse(parsed);
   if (!result.success) throw new UserError(describeIssue(path, result.error));

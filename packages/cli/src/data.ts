@@ -16,6 +16,8 @@ import { UserError } from './errors.js';
 
 export const FASHION_MNIST_DIR_VARIABLE = 'FASHION_MNIST_DIR';
 const DEBIAN_FASHION_MNIST = '/usr/share/datasets/fashion-mnist';
+/** The largest class label a CSV may hold: a larger one is far more likely a value than a class. */
+const MAX_LABEL = 65535;
 
 /** Training samples, and the source's own test set where it has one. */
 export interface LoadedData {
@@ -39,7 +41,7 @@ export function loadData(spec: string, seed: number): LoadedData {
     return idxFolder(dir);
   }
   if (spec.startsWith('idx:')) return idxFolder(spec.slice(4));
-  if (spec.startsWith('csv:')) return { train: readCsv(spec.slice(4)), test: null };
+  if (spec.startsWith('csv:')) return { train: parseCsvDataset(readBytes(spec.slice(4)).toString(), spec.slice(4)), test: null };
   throw new UserError(`--data must be default, fashion-mnist, idx:DIR or csv:FILE, got "${spec}"`);
 }
 
@@ -48,7 +50,7 @@ function builtIn(seed: number): LoadedData {
   return { train: all.slice(0, 5000), test: all.slice(5000, 6000) };
 }
 
-function readBytes(path: string): Uint8Array {
+function readBytes(path: string): Buffer {
   try {
     return readFileSync(path);
   } catch (error) {
@@ -80,8 +82,8 @@ function idxFolder(dir: string): LoadedData {
   return { train, test: pair(['t10k', 'test']) };
 }
 
-function readCsv(path: string): Dataset {
-  const text = readBytes(path).toString();
+/** A classification data set from the text of a CSV file named `path`. */
+export function parseCsvDataset(text: string, path: string): Dataset {
   let rows: string[][];
   try {
     rows = parse(text, { skip_empty_lines: true, trim: true });
@@ -101,9 +103,12 @@ function readCsv(path: string): Dataset {
     let at = r * (width - 1);
     row.forEach((field, c) => {
       const value = Number(field);
-      if (field === '' || !Number.isFinite(value)) throw new UserError(`${path}: line ${line}, column ${c + 1}: "${field}" is not a number`);
+      // Quoted fields may hold newlines: JSON.stringify keeps the message on one line.
+      if (field === '' || !Number.isFinite(value)) throw new UserError(`${path}: line ${line}, column ${c + 1}: ${JSON.stringify(field)} is not a number`);
       if (c === label) {
-        if (!Number.isInteger(value) || value < 0) throw new UserError(`${path}: line ${line}: label "${field}" must be an integer >= 0`);
+        if (!Number.isInteger(value) || value < 0 || value > MAX_LABEL) {
+          throw new UserError(`${path}: line ${line}: label ${JSON.stringify(field)} must be an integer from 0 to ${MAX_LABEL}`);
+        }
         labels[r] = value;
       } else {
         inputs[at++] = value;
@@ -115,26 +120,29 @@ function readCsv(path: string): Dataset {
 
 /** Reads rows to predict: a CSV of numbers (no label column), or an IDX images file. */
 export function readInputs(path: string, sampleSize: number): Float32Array {
-  if (path.endsWith('.csv')) {
-    let rows: string[][];
-    try {
-      rows = parse(readBytes(path).toString(), { skip_empty_lines: true, trim: true });
-    } catch (error) {
-      throw new UserError(`${path}: ${(error as Error).message.split('\n')[0]}`);
-    }
-    const values = rows.flat().map(Number);
-    const bad = values.findIndex((v) => !Number.isFinite(v));
-    if (bad >= 0) throw new UserError(`${path}: "${rows.flat()[bad]}" is not a number`);
-    if (rows.some((row) => row.length !== sampleSize)) {
-      throw new UserError(`${path}: every row needs ${sampleSize} numbers (the model's input size)`);
-    }
-    return Float32Array.from(values);
-  }
+  if (path.endsWith('.csv')) return parseInputsCsv(readBytes(path).toString(), path, sampleSize);
   const images = idxImagesToFloat(parseIdx(readBytes(path), path), path);
   if (images.sampleShape.reduce((a, b) => a * b, 1) !== sampleSize) {
     throw new UserError(`${path}: images of shape [${images.sampleShape.join(',')}] do not fit the model's input of ${sampleSize} values`);
   }
   return images.data;
+}
+
+/** Rows of `sampleSize` numbers from the text of a CSV file named `path`. */
+export function parseInputsCsv(text: string, path: string, sampleSize: number): Float32Array {
+  let rows: string[][];
+  try {
+    rows = parse(text, { skip_empty_lines: true, trim: true });
+  } catch (error) {
+    throw new UserError(`${path}: ${(error as Error).message.split('\n')[0]}`);
+  }
+  const values = rows.flat().map(Number);
+  const bad = values.findIndex((v) => !Number.isFinite(v));
+  if (bad >= 0) throw new UserError(`${path}: ${JSON.stringify(rows.flat()[bad])} is not a number`);
+  if (rows.some((row) => row.length !== sampleSize)) {
+    throw new UserError(`${path}: every row needs ${sampleSize} numbers (the model's input size)`);
+  }
+  return Float32Array.from(values);
 }
 
 /** A seeded split of `data` into training and validation samples. */

@@ -1,6 +1,11 @@
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { UserError } from './errors.js';
+
+/** For the kill tests only: milliseconds to wait between writing the temporary file and renaming it. */
+export const SLOW_WRITES_VARIABLE = 'LOCKSTEP_TEST_SLOW_WRITES_MS';
+
+const TEMPORARY = /\.tmp-\d+$/;
 
 /**
  * Writes `contents` to `path` through a temporary file in the same folder and a rename, so a crash
@@ -16,11 +21,20 @@ export function writeFileAtomic(path: string, contents: string | Uint8Array): vo
     } finally {
       closeSync(fd);
     }
+    const pause = Number(process.env[SLOW_WRITES_VARIABLE] ?? 0);
+    if (pause > 0) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, pause);
     renameSync(temporary, path);
   } catch (error) {
     rmSync(temporary, { force: true });
     throw new UserError(`cannot write ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}; check that the folder is writable`);
   }
+}
+
+/** Deletes the temporary files that writes killed before their rename left in `folder`; returns how many. */
+export function removeStrayTemporaries(folder: string): number {
+  const stray = readdirSync(folder).filter((name) => TEMPORARY.test(name));
+  for (const name of stray) rmSync(join(folder, name), { force: true });
+  return stray.length;
 }
 
 export function makeFolder(path: string): void {

@@ -22,7 +22,7 @@ export function buildProgram(outcome: Outcome): Command {
   program
     .command('train')
     .description('train a model; flags override the config file, and the effective config is saved in the run folder')
-    .option('--config <file>', 'a JSON config file (keys: data, epochs, batchSize, chunkSize, optimizer, lr, momentum, weightDecay, clipNorm, kernel, dropout, hidden, layers, seed, validationSplit)')
+    .option('--config <file>', 'a JSON config file (keys: data, epochs, batchSize, chunkSize, optimizer, lr, momentum, weightDecay, clipNorm, kernel, dropout, hidden, layers, seed, validationSplit, checkpointEvery, modules)')
     .option('--data <spec>', 'default | fashion-mnist | idx:DIR | csv:FILE (default: default)')
     .option('--workers <n>', 'worker threads (default: every core); any count gives the same model')
     .option('--epochs <n>', 'total epochs of the run, counting those of a resumed checkpoint (default 10)')
@@ -35,6 +35,9 @@ export function buildProgram(outcome: Outcome): Command {
     .option('--seed <n>', 'seed of weights, shuffling, masks and the built-in data (default 0)')
     .option('--out <dir>', 'run folder (default: runs/<time>, or the checkpoint\'s folder with --resume)')
     .option('--resume <checkpoint>', 'continue a run exactly where its checkpoint left it')
+    .option('--checkpoint-every <steps>', 'also save a checkpoint every this many optimizer steps (default: at each epoch end only)')
+    .option('--worker-heap <MiB>', 'heap limit of each worker thread; a worker over it stops the run with one line (default: Node\'s)')
+    .option('--retries <n>', 'when a worker dies, restart the workers from the last checkpoint up to n times (default 0)')
     .option('--json', 'print one JSON object per line')
     .option('--quiet', 'print only the result')
     .addHelpText('after', `\nExamples:\n  lockstep train\n  lockstep train --workers 1 --epochs 3 --out runs/a\n  lockstep train --resume runs/a/checkpoint.lockstep --epochs 6\n  lockstep train --data csv:samples.csv --dropout 0.2 --lr 0.01\n\nCtrl-C finishes the current step, saves a checkpoint and exits with code 130.\n\n${DATA_HELP}`)

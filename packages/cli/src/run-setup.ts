@@ -4,6 +4,7 @@ import type { Checkpoint } from './checkpoint.js';
 import { modelSpecOf, type RunConfig } from './config.js';
 import { loadData, splitValidation } from './data.js';
 import { UserError } from './errors.js';
+import { importModules } from './modules.js';
 
 export function optimizerOf(config: RunConfig): OptimizerConfig {
   const { lr, weightDecay, clipNorm } = config;
@@ -36,7 +37,8 @@ export function describeModel(spec: ModelSpec): string {
   return `input [${spec.input.join(',')}]: ${layers.join(', ')}`;
 }
 
-export function trainerFor(checkpoint: Checkpoint, workers: number): Trainer {
+export async function trainerFor(checkpoint: Checkpoint, workers: number): Promise<Trainer> {
+  const setup = await importModules(checkpoint.config.modules);
   const trainer = new Trainer({
     model: checkpoint.spec,
     seed: checkpoint.config.seed,
@@ -44,6 +46,7 @@ export function trainerFor(checkpoint: Checkpoint, workers: number): Trainer {
     chunkSize: checkpoint.config.chunkSize,
     kernel: checkpoint.config.kernel ?? 'strict',
     workers,
+    setup,
   });
   trainer.load(checkpoint);
   return trainer;

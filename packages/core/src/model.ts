@@ -4,6 +4,12 @@ import { foldInString, rootKey } from './random/key.js';
 import { dropoutRunKey } from './random/mask.js';
 import { formatShape, sizeOf, type Tensor } from './tensor.js';
 
+/**
+ * The most float32 values (1 GiB) in a model's parameters, or in one sample's output of any layer: past
+ * it a model is refused with one line rather than failing to allocate, or swapping the machine to a halt.
+ */
+export const MAX_MODEL_VALUES = 2 ** 28;
+
 /** Where one parameter tensor lives in the model's flat buffers. */
 export interface ParameterEntry {
   /** "layerPath.name", for example "0.weight". */
@@ -58,6 +64,9 @@ export class Model {
     this.inputShape = [...inputShape];
     this.outputShape = module.outputShape(inputShape);
     const layout = parameterLayout(module);
+    if (layout.size > MAX_MODEL_VALUES) {
+      throw new LockstepError('E_SPEC', `the model has ${layout.size} parameters, more than the limit of ${MAX_MODEL_VALUES} (1 GiB of float32); use smaller layers`);
+    }
     this.entries = layout.entries;
     this.size = layout.size;
     this.params = buffers?.params ?? new Float32Array(this.size);

@@ -8,11 +8,12 @@ import { Flatten } from './modules/flatten.js';
 import { Linear } from './modules/linear.js';
 import type { Module } from './modules/module.js';
 import { Sequential } from './modules/sequential.js';
-import { Model } from './model.js';
+import { MAX_MODEL_VALUES, Model } from './model.js';
 import type { DropoutScaling } from './ops/dropout.js';
 import { Conv2d, type Conv2dOptions } from './modules/conv2d.js';
 import { Dropout2d } from './modules/dropout2d.js';
 import { AvgPool2d, GlobalAvgPool2d, MaxPool2d, type AvgPool2dOptions, type Pool2dOptions } from './modules/pool.js';
+import { formatShape, sizeOf } from './tensor.js';
 
 /** One layer of a model spec, plain JSON. `linear.in` is inferred from the previous layer when left out. */
 export type LayerSpec =
@@ -86,7 +87,7 @@ const customLayers = new Map<string, LayerFactory>();
  * own fields. A worker pool imports the module that registers it (see the trainer's `setup` option).
  */
 export function registerLayer(type: string, factory: LayerFactory): void {
-  if (type in FIELDS) throw new LockstepError('E_SPEC', `registerLayer: "${type}" is a built-in layer type; choose another name`);
+  if (Object.hasOwn(FIELDS, type)) throw new LockstepError('E_SPEC', `registerLayer: "${type}" is a built-in layer type; choose another name`);
   customLayers.set(type, factory);
 }
 
@@ -127,19 +128,20 @@ function checkLayer(where: string, entry: unknown): LayerSpec {
   }
   const record = entry as Record<string, unknown>;
   const type = record.type;
-  if (typeof type !== 'string' || !(type in FIELDS)) {
+  // Own properties only: "constructor" or "toString" is not a layer type or a field, though every object has one.
+  if (typeof type !== 'string' || !Object.hasOwn(FIELDS, type)) {
     const known = [...Object.keys(FIELDS), ...customLayers.keys()].join(', ');
     fail(where, `"type" must be one of ${known}, got ${describeValue(type)}`);
   }
   const fields = FIELDS[type as LayerSpec['type']];
   const label = `${where} (${type})`;
   for (const [name, kind] of Object.entries(fields.required)) {
-    if (!(name in record)) fail(label, `"${name}" is required`);
+    if (!Object.hasOwn(record, name)) fail(label, `"${name}" is required`);
     checkField(label, name, kind, record[name]);
   }
   for (const [name, value] of Object.entries(record)) {
-    if (name === 'type' || name in fields.required) continue;
-    const kind = fields.optional[name];
+    if (name === 'type' || Object.hasOwn(fields.required, name)) continue;
+    const kind = Object.hasOwn(fields.optional, name) ? fields.optional[name] : undefined;
     if (kind === undefined) {
       const known = [...Object.keys(fields.required), ...Object.keys(fields.optional)];
       fail(label, `unknown field "${name}"${known.length > 0 ? `; known fields: ${known.join(', ')}` : ''}`);
@@ -161,8 +163,15 @@ function buildLayers(where: string, entries: unknown, inputShape: readonly numbe
     } catch (error) {
       fail(at, error instanceof Error ? error.message.replace(/^[^:]*: /, '') : String(error));
     }
+    checkSampleSize(at, shape);
     return layer;
   });
+}
+
+function checkSampleSize(where: string, shape: readonly number[]): void {
+  if (sizeOf(shape) > MAX_MODEL_VALUES) {
+    fail(where, `${formatShape(shape)} per sample is ${sizeOf(shape)} values, more than the limit of ${MAX_MODEL_VALUES}; use smaller layers`);
+  }
 }
 
 /** Runs a layer constructor, re-labelling its option errors with the spec entry. */
@@ -184,7 +193,7 @@ function buildLayer(where: string, spec: LayerSpec, inputShape: readonly number[
         fail(`${where} (linear)`, `input samples have shape [${inputShape.join(',')}]; add {"type": "flatten"} before it`);
       }
       const options = { inFeatures, outFeatures: spec.out, bias: spec.bias ?? true, init: spec.init ?? 'torch-default', maxNorm: spec.maxNorm };
-      return spec.dropConnect === undefined ? new Linear(options) : new DropConnectLinear({ ...options, p: spec.dropConnect });
+      return withOptionErrors(`${where} (linear)`, () => (spec.dropConnect === undefined ? new Linear(options) : new DropConnectLinear({ ...options, p: spec.dropConnect })));
     }
     case 'relu':
       return new ReLU();
@@ -235,6 +244,7 @@ export function sequentialFromSpec(spec: unknown): Sequential {
   if (!Array.isArray(input) || input.length === 0 || !input.every((d) => Number.isInteger(d) && d >= 1)) {
     fail('"input"', `must be a non-empty list of positive integers (one sample's shape), got ${JSON.stringify(input)}`);
   }
+  checkSampleSize('"input"', input);
   return new Sequential(...buildLayers('layers', layers, input));
 }
 

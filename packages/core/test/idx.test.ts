@@ -216,12 +216,36 @@ describe('parseIdx', () => {
     );
   });
 
-  it('stops a gzip stream that inflates past the limit', () => {
+  it('stops a gzip stream at the size its IDX header promises', () => {
     const bomb = gzipSync(concat(idx('uint8', [100]), new Uint8Array(10_000)));
+    expectIdxError(
+      () => parseIdx(bomb, 'bomb.gz', { maxBytes: 100 }),
+      'bomb.gz: gzip data decompresses to more than 108 bytes, the 8 header bytes and 100 bytes of uint8 data its IDX header promises; re-download or re-install the data set',
+    );
+    // 16 MiB of zeros behind one 28x28 image: 16 KiB of gzip, stopped after 800 bytes of output.
+    const large = gzipSync(concat(idx('uint8', [1, 28, 28]), new Uint8Array(16 * 2 ** 20)));
+    expect(large.length).toBeLessThan(20_000);
+    expectIdxError(
+      () => parseIdx(large, 'image.gz'),
+      'image.gz: gzip data decompresses to more than 800 bytes, the 16 header bytes and 784 bytes of uint8 data its IDX header promises; re-download or re-install the data set',
+    );
+    const claim = gzipSync(idx('uint8', [1_000_000, 1_000_000]));
+    expectIdxError(
+      () => parseIdx(claim, 'claim.gz'),
+      'claim.gz: IDX header claims shape [1000000,1000000] of uint8, 1000000000000 bytes, above the limit of 2147483648 bytes; pass a larger maxBytes if the file is genuine',
+    );
+  });
+
+  it('with the IDX header past the first 4 KiB of gzip input, stops at the maxBytes limit', () => {
+    const emptyMembers = Buffer.concat(Array.from({ length: 300 }, () => gzipSync(new Uint8Array(0))));
+    expect(emptyMembers.length).toBeGreaterThan(4096);
+    const bomb = concat(emptyMembers, gzipSync(concat(idx('uint8', [100]), new Uint8Array(10_000))));
     expectIdxError(
       () => parseIdx(bomb, 'bomb.gz', { maxBytes: 100 }),
       'bomb.gz: gzip data decompresses to more than 120 bytes, above the limit of 100 bytes of data; pass a larger maxBytes if the file is genuine',
     );
+    const genuine = concat(emptyMembers, gzipSync(idx('int16', [2], [5, -6])));
+    expect(Array.from(parseIdx(genuine).data)).toEqual([5, -6]);
   });
 
   it('rejects a corrupt gzip stream with a clear message', () => {

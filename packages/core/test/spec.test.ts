@@ -54,6 +54,11 @@ describe('model spec', () => {
     [{ input: [2, 2], layers: [{ type: 'linear', out: 3 }] }, 'model spec layers[0] (linear): input samples have shape [2,2]; add {"type": "flatten"} before it'],
     [{ input: [4], layers: [{ type: 'linear', in: 5, out: 3 }] }, 'model spec layers[0]: expects samples of shape [5], got [4]; add a Flatten before it or fix inFeatures'],
     [{ input: [4], layers: [{ type: 'sequential', layers: [{ type: 'relu', p: 1 }] }] }, 'model spec layers[0].layers[0] (relu): unknown field "p"'],
+    [{ input: [4], layers: [{ type: 'hasOwnProperty' }] }, 'model spec layers[0]: "type" must be one of linear, relu, leaky-relu, tanh, sigmoid, gelu, flatten, dropout, sequential, conv2d, max-pool2d, avg-pool2d, global-avg-pool2d, dropout2d, selu, gaussian-dropout, alpha-dropout, got "hasOwnProperty"'],
+    [{ input: [4], layers: [{ type: 'relu', constructor: 1 }] }, 'model spec layers[0] (relu): unknown field "constructor"'],
+    [{ input: [4], layers: [{ type: 'linear', out: 2 ** 53 }] }, 'model spec layers[0] (linear): Linear outFeatures must be an integer >= 1, got 9007199254740992'],
+    [{ input: [4], layers: [{ type: 'linear', out: 2 ** 29 }] }, 'model spec layers[0]: [536870912] per sample is 536870912 values, more than the limit of 268435456; use smaller layers'],
+    [{ input: [2 ** 15, 2 ** 15], layers: [] }, 'model spec "input": [32768,32768] per sample is 1073741824 values, more than the limit of 268435456; use smaller layers'],
   ])('rejects %j with one line naming the entry', (spec, message) => {
     expect(() => sequentialFromSpec(spec)).toThrow(message);
     try {
@@ -62,5 +67,11 @@ describe('model spec', () => {
       expect((error as { code: string }).code).toBe('E_SPEC');
       expect((error as Error).message).not.toContain('\n');
     }
+  });
+
+  it('refuses a model of more than 2^28 parameters before allocating them', () => {
+    expect(() => modelFromSpec({ input: [4096], layers: [{ type: 'linear', out: 2 ** 17 }] }, 0)).toThrow(
+      'the model has 537001984 parameters, more than the limit of 268435456 (1 GiB of float32); use smaller layers',
+    );
   });
 });

@@ -1,5 +1,6 @@
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
+import type { ResourceLimits } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import {
   activeKernel,
@@ -76,6 +77,11 @@ export interface TrainerOptions {
    * `registerLayer`. Import them in the main thread too: the trainer builds the model there as well.
    */
   setup?: string[];
+  /**
+   * Limits of each worker thread, for example `{ maxOldGenerationSizeMb: 512 }`: a worker over its heap
+   * limit then fails the current call with E_WORKER instead of taking the whole process down.
+   */
+  resourceLimits?: ResourceLimits;
 }
 
 export interface TrainerFitOptions {
@@ -87,7 +93,7 @@ export interface TrainerFitOptions {
   shuffle?: boolean;
   validation?: Dataset;
   onEpoch?: (metrics: EpochMetrics) => void;
-  /** After every optimizer step, for progress reporting. */
+  /** After every optimizer step; `state` is then a position a checkpoint can resume from. */
   onStep?: (progress: StepProgress) => void;
   /** When aborted, fit stops after the current optimizer step. */
   signal?: AbortSignal;
@@ -188,7 +194,14 @@ export class Trainer {
       modelLayout: layout,
       setupModules: options.setup ?? [],
     };
-    this.pool = new Piscina({ filename: workerFile(), minThreads: this.workers, maxThreads: this.workers, idleTimeout: Infinity, workerData: setup });
+    this.pool = new Piscina({
+      filename: workerFile(),
+      minThreads: this.workers,
+      maxThreads: this.workers,
+      idleTimeout: Infinity,
+      workerData: setup,
+      resourceLimits: options.resourceLimits,
+    });
   }
 
   /** The parameters, in shared memory: a view, not a copy. */
@@ -224,7 +237,8 @@ export class Trainer {
     const lossName = options.loss ?? defaultLoss(data.targets).name;
     const loss = lossByName(lossName);
     const shared = this.share(data);
-    const step = this.stepBufferFor(batchSize);
+    // A batch never holds more samples than the data set, so neither does the step buffer.
+    const step = this.stepBufferFor(Math.min(batchSize, data.size));
     const ranges = parameterRanges(this.model.size, this.workers);
     const constraintRanges = maxNormRanges(maxNormPlan(this.model.entries), this.workers);
     const timings = { steps: 0, stepSeconds: 0, gradientSeconds: 0, updateSeconds: 0, maxNormSeconds: 0 };
@@ -238,7 +252,7 @@ export class Trainer {
         throw new LockstepError('E_OPTION', `fit: the saved position (batch ${state.batch}) is past this epoch's ${plans.length} batches; resume with the batch size of the original run`);
       }
       let trainedSamples = 0;
-      for (; state.batch < plans.length; state.batch++) {
+      while (state.batch < plans.length) {
         if (options.signal?.aborted) {
           this.lastFitTimings = timings;
           return { history, state, stopped: true };
@@ -276,14 +290,15 @@ export class Trainer {
         if (bad !== undefined) throw nonFiniteGradientError(this.model, bad.nonFinite, bad.value, where);
         const constrained = await this.round<TimedResult>(constraintRanges.map(([from, to]) => ({ kind: 'max-norm', from, to })), where);
         state.step++;
+        state.batch++;
         state.epochLossSum += reduceChunkScalars(step.views.chunkLoss, plan.chunks);
         state.epochCorrect += reduceChunkScalars(step.views.chunkCorrect, plan.chunks);
         trainedSamples += plan.samples.length;
         options.onStep?.({
           epoch: state.epoch + 1,
-          batch: state.batch + 1,
+          batch: state.batch,
           batches: plans.length,
-          loss: state.epochLossSum / Math.min(data.size, (state.batch + 1) * batchSize),
+          loss: state.epochLossSum / Math.min(data.size, state.batch * batchSize),
           samples: trainedSamples,
           seconds: (performance.now() - started) / 1000,
         });

@@ -41,7 +41,7 @@ export async function evalCommand(flags: EvalFlags): Promise<number> {
   const out = flags.out ?? folderOf(flags.checkpoint);
   // Before the passes, so that an unusable --out fails at once rather than after the work.
   if (mcSamples !== undefined) makeFolder(out);
-  const trainer = trainerFor(checkpoint, workers);
+  const trainer = await trainerFor(checkpoint, workers);
   try {
     const { loss, accuracy } = await trainer.evaluate(set);
     const logits = await trainer.predict(set.inputs);

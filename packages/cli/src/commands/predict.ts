@@ -28,7 +28,7 @@ export async function predictCommand(flags: PredictFlags): Promise<number> {
   const format = choiceFlag('--format', flags.format, ['json', 'csv'] as const) ?? 'json';
   const checkpoint = loadCheckpoint(flags.checkpoint);
   const inputs = readInputs(flags.input, sizeOf(checkpoint.spec.input));
-  const trainer = trainerFor(checkpoint, workers);
+  const trainer = await trainerFor(checkpoint, workers);
   try {
     let rows: Array<{ probabilities: number[]; std?: number[]; entropy?: number; mutualInformation?: number }>;
     if (samples === undefined) {

@@ -1,15 +1,17 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Trainer } from '@lockstep/workers';
-import { KERNEL_CHOICES, KERNEL_FAMILIES, type EpochMetrics } from '@lockstep/core';
+import { Trainer, type TrainerFitOptions } from '@lockstep/workers';
+import { KERNEL_CHOICES, KERNEL_FAMILIES, LockstepError, type Dataset, type EpochMetrics, type ModelSpec } from '@lockstep/core';
 import { loadCheckpoint, saveCheckpoint, type Checkpoint } from '../checkpoint.js';
 import { checkConfig, DEFAULT_CONFIG, defaultWorkers, readConfigFile, type RunConfig } from '../config.js';
 import { UserError } from '../errors.js';
-import { folderOf, makeFolder, writeFileAtomic } from '../files.js';
+import { folderOf, makeFolder, removeStrayTemporaries, writeFileAtomic } from '../files.js';
 import { choiceFlag, integerFlag, numberFlag, positiveNumberFlag } from '../flags.js';
 import { fingerprint } from '../fingerprint.js';
+import { importModules } from '../modules.js';
 import { learningCurvesHtml, learningCurvesSvg } from '../plot.js';
 import { Reporter } from '../report.js';
+import { lockRunFolder } from '../run-lock.js';
 import { optimizerOf, runData, runModel } from '../run-setup.js';
 
 export interface TrainFlags {
@@ -26,6 +28,9 @@ export interface TrainFlags {
   seed?: string;
   out?: string;
   resume?: string;
+  checkpointEvery?: string;
+  workerHeap?: string;
+  retries?: string;
   json?: boolean;
   quiet?: boolean;
 }
@@ -45,19 +50,24 @@ function flagConfig(flags: TrainFlags): Partial<RunConfig> {
     clipNorm: positiveNumberFlag('--clip-norm', flags.clipNorm),
     kernel: choiceFlag('--kernel', flags.kernel, KERNEL_CHOICES),
     seed: integerFlag('--seed', flags.seed, 0),
+    checkpointEvery: integerFlag('--checkpoint-every', flags.checkpointEvery, 1),
   };
   return Object.fromEntries(Object.entries(values).filter(([, value]) => value !== undefined));
 }
 
-/** On --resume the checkpoint fixes everything that decides the numbers; only the length of the run may grow. */
+/**
+ * On --resume the checkpoint fixes everything that decides the numbers; only the length of the run may
+ * grow, and how often it saves may change.
+ */
 function resumedConfig(checkpoint: Checkpoint, path: string, fromFlags: Partial<RunConfig>, fromFile: Partial<RunConfig>): RunConfig {
-  const { epochs, ...rest } = { ...fromFile, ...fromFlags };
+  const { epochs, checkpointEvery, ...rest } = { ...fromFile, ...fromFlags };
   for (const [key, value] of Object.entries(rest)) {
     if (JSON.stringify(value) !== JSON.stringify(checkpoint.config[key as keyof RunConfig])) {
       throw new UserError(`${key} cannot change when resuming: ${path} was trained with ${key} ${JSON.stringify(checkpoint.config[key as keyof RunConfig])}`);
     }
   }
-  return { ...checkpoint.config, ...rest, epochs: epochs ?? checkpoint.config.epochs };
+  const every = checkpointEvery ?? checkpoint.config.checkpointEvery;
+  return { ...checkpoint.config, ...rest, epochs: epochs ?? checkpoint.config.epochs, ...(every === undefined ? {} : { checkpointEvery: every }) };
 }
 
 function defaultOutFolder(): string {
@@ -81,6 +91,8 @@ function readHistory(path: string, upToEpoch: number): EpochMetrics[] {
 
 export async function trainCommand(flags: TrainFlags): Promise<number> {
   const workers = integerFlag('--workers', flags.workers, 1, 1024) ?? defaultWorkers();
+  const workerHeap = integerFlag('--worker-heap', flags.workerHeap, 16);
+  const retries = integerFlag('--retries', flags.retries, 0, 100) ?? 0;
   const fromFlags = flagConfig(flags);
   const fromFile = flags.config === undefined ? {} : readConfigFile(flags.config);
   const checkpoint = flags.resume === undefined ? null : loadCheckpoint(flags.resume);
@@ -88,20 +100,58 @@ export async function trainCommand(flags: TrainFlags): Promise<number> {
     checkpoint === null
       ? checkConfig({ ...DEFAULT_CONFIG, ...fromFile, ...fromFlags }, flags.config ?? 'config')
       : resumedConfig(checkpoint, flags.resume!, fromFlags, fromFile);
+  const setup = await importModules(config.modules);
   const data = runData(config);
   const spec = runModel(config, data.train, checkpoint, flags.resume);
   const out = flags.out ?? (flags.resume === undefined ? defaultOutFolder() : folderOf(flags.resume));
   makeFolder(out);
-  writeFileAtomic(join(out, 'config.json'), `${JSON.stringify({ ...config, model: spec, workers }, null, 2)}\n`);
-
   const reporter = new Reporter(Reporter.choose(flags), config.epochs);
-  const optimizer = optimizerOf(config);
-  const kernel = config.kernel ?? 'strict';
-  const family = KERNEL_FAMILIES[kernel];
-  const trainer = new Trainer({ model: spec, seed: config.seed, optimizer, chunkSize: config.chunkSize, kernel, workers });
+  const lock = lockRunFolder(out);
+  process.once('exit', lock.release);
+  try {
+    if (lock.tookOver !== null) {
+      reporter.info(`note: took over the lock of ${out} from a run that is no longer running${lock.tookOver.pid === null ? '' : ` (pid ${lock.tookOver.pid})`}`);
+    }
+    removeStrayTemporaries(out);
+    writeFileAtomic(join(out, 'config.json'), `${JSON.stringify({ ...config, model: spec, workers }, null, 2)}\n`);
+    const optimizer = optimizerOf(config);
+    const resourceLimits = workerHeap === undefined ? undefined : { maxOldGenerationSizeMb: workerHeap };
+    const kernel = config.kernel ?? 'strict';
+    const newTrainer = (): Trainer => new Trainer({ model: spec, seed: config.seed, optimizer, chunkSize: config.chunkSize, kernel, workers, setup, resourceLimits });
+    return await trainInFolder({ newTrainer, retries, config, spec, data, out, checkpoint, resumedFrom: flags.resume }, reporter);
+  } finally {
+    process.off('exit', lock.release);
+    lock.release();
+  }
+}
+
+interface Run {
+  /** A trainer at the run's start: its initial parameters, step 0. */
+  readonly newTrainer: () => Trainer;
+  /** How many times a worker failure restarts the pool from the last checkpoint before the run gives up. */
+  readonly retries: number;
+  readonly config: RunConfig;
+  readonly spec: ModelSpec;
+  readonly data: { train: Dataset; validation: Dataset | null };
+  readonly out: string;
+  readonly checkpoint: Checkpoint | null;
+  readonly resumedFrom: string | undefined;
+}
+
+function isWorkerFailure(error: unknown): error is LockstepError {
+  return error instanceof LockstepError && error.code === 'E_WORKER';
+}
+
+/** Trains in a locked run folder, saving checkpoints, metrics and curves there, and closes the trainer. */
+async function trainInFolder(run: Run, reporter: Reporter): Promise<number> {
+  const { config, spec, data, out, checkpoint } = run;
+  let trainer = run.newTrainer();
+  const { workers, optimizer } = trainer;
+  const family = KERNEL_FAMILIES[trainer.kernel];
   const checkpointPath = join(out, CHECKPOINT_FILE);
   const metricsPath = join(out, 'metrics.jsonl');
-  const save = (): void =>
+  let lastSaved = checkpoint === null ? null : { path: run.resumedFrom!, step: checkpoint.state.step };
+  const save = (): void => {
     saveCheckpoint(checkpointPath, {
       config,
       spec,
@@ -111,6 +161,8 @@ export async function trainCommand(flags: TrainFlags): Promise<number> {
       optimizerState: trainer.state.optimizerState,
       state: (({ step, epoch, batch, epochLossSum, epochCorrect }) => ({ step, epoch, batch, epochLossSum, epochCorrect }))(trainer.state),
     });
+    lastSaved = { path: checkpointPath, step: trainer.state.step };
+  };
   const interrupt = new AbortController();
   const onSignal = (): void => {
     if (interrupt.signal.aborted) process.exit(EXIT_INTERRUPTED);
@@ -121,33 +173,50 @@ export async function trainCommand(flags: TrainFlags): Promise<number> {
   try {
     if (checkpoint !== null) trainer.load(checkpoint);
     if (checkpoint !== null && checkpoint.kernel !== family) {
-      reporter.info(`note: ${flags.resume} was written with the ${checkpoint.kernel} kernels and this lockstep uses ${family}; the resumed run will not match an uninterrupted one bit for bit`);
+      reporter.info(`note: ${run.resumedFrom} was written with the ${checkpoint.kernel} kernels and this lockstep uses ${family}; the resumed run will not match an uninterrupted one bit for bit`);
     }
-    const history = checkpoint === null ? [] : readHistory(metricsPath, trainer.state.epoch);
+    let history = checkpoint === null ? [] : readHistory(metricsPath, trainer.state.epoch);
     reporter.info(
       `training ${spec.layers.length} layers (${trainer.params.length} parameters) on ${data.train.size} samples ` +
         `(${data.validation?.size ?? 0} for validation) with ${workers} worker${workers === 1 ? '' : 's'}; run folder ${out}`,
       { out, workers, parameters: trainer.params.length, samples: data.train.size },
     );
-    const remaining = config.epochs - trainer.state.epoch;
-    if (remaining > 0) {
-      const result = await trainer.fit(data.train, {
-        epochs: remaining,
-        batchSize: config.batchSize,
-        validation: data.validation ?? undefined,
-        signal: interrupt.signal,
-        onStep: (progress) => reporter.step(progress),
-        onEpoch: (metrics) => {
-          history.push(metrics);
-          reporter.epoch(metrics);
-          writeFileAtomic(metricsPath, history.map((m) => JSON.stringify(m)).join('\n') + '\n');
-          const title = `lockstep run ${out}`;
-          const svg = learningCurvesSvg(history, title);
-          writeFileAtomic(join(out, 'curves.svg'), svg);
-          writeFileAtomic(join(out, 'curves.html'), learningCurvesHtml(svg, title));
-          save();
-        },
-      });
+    const fitOptions = (): TrainerFitOptions => ({
+      epochs: config.epochs - trainer.state.epoch,
+      batchSize: config.batchSize,
+      validation: data.validation ?? undefined,
+      signal: interrupt.signal,
+      onStep: (progress) => {
+        reporter.step(progress);
+        // The step that ends an epoch is saved by onEpoch, with the epoch's metrics.
+        const every = config.checkpointEvery;
+        if (every !== undefined && trainer.state.step % every === 0 && progress.batch < progress.batches) save();
+      },
+      onEpoch: (metrics) => {
+        history.push(metrics);
+        reporter.epoch(metrics);
+        writeFileAtomic(metricsPath, history.map((m) => JSON.stringify(m)).join('\n') + '\n');
+        const title = `lockstep run ${out}`;
+        const svg = learningCurvesSvg(history, title);
+        writeFileAtomic(join(out, 'curves.svg'), svg);
+        writeFileAtomic(join(out, 'curves.html'), learningCurvesHtml(svg, title));
+        save();
+      },
+    });
+    for (let retry = 1; trainer.state.epoch < config.epochs; retry++) {
+      let result: { stopped: boolean };
+      try {
+        result = await trainer.fit(data.train, fitOptions());
+      } catch (error) {
+        if (!isWorkerFailure(error) || retry > run.retries) throw error;
+        // A new pool from the last checkpoint: resuming is exact, so the run ends with the same bits.
+        reporter.info(`note: ${error.message}; restarting the workers from ${lastSaved === null ? 'the start' : `step ${lastSaved.step}`} (retry ${retry} of ${run.retries})`);
+        await trainer.close();
+        trainer = run.newTrainer();
+        if (lastSaved !== null) trainer.load(loadCheckpoint(lastSaved.path));
+        history = readHistory(metricsPath, trainer.state.epoch);
+        continue;
+      }
       if (result.stopped) {
         save();
         const { step, epoch, batch } = trainer.state;
@@ -162,6 +231,11 @@ export async function trainCommand(flags: TrainFlags): Promise<number> {
     const print = fingerprint(trainer.params);
     reporter.result(`fingerprint ${print}`, { fingerprint: print, epochs: trainer.state.epoch, steps: trainer.state.step, out });
     return 0;
+  } catch (error) {
+    if (!isWorkerFailure(error)) throw error;
+    // Parameters may be half updated: the checkpoint on disk, not memory, is where the run goes on.
+    const next = lastSaved === null ? 'no checkpoint was saved yet; start the run again' : `resume from step ${lastSaved.step} with: lockstep train --resume ${lastSaved.path}`;
+    throw new UserError(`${error.message}; ${next}`);
   } finally {
     process.off('SIGINT', onSignal);
     await trainer.close();

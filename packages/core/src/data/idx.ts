@@ -1,4 +1,4 @@
-import { gunzipSync } from 'node:zlib';
+import { constants, gunzipSync, type ZlibOptions } from 'node:zlib';
 import { LockstepError, checkInteger } from '../errors.js';
 import { formatShape } from '../tensor.js';
 
@@ -20,6 +20,9 @@ const MAX_DIMS = 4;
 const MAX_HEADER_BYTES = 4 + 4 * MAX_DIMS;
 // Node 20's largest Buffer; zlib rejects a larger maxOutputLength outright.
 const MAX_GUNZIP_BYTES = 2 ** 32;
+// The IDX header of a gzip file comes out of the first few hundred bytes of the stream; 4 KiB of input
+// inflates to at most about 4 MiB.
+const HEAD_INPUT_BYTES = 4096;
 const REINSTALL = 're-download or re-install the data set';
 
 const TYPES: Readonly<Record<number, { readonly dataType: IdxDataType; readonly size: number }>> = {
@@ -39,30 +42,65 @@ function hex(byte: number): string {
   return `0x${byte.toString(16).padStart(2, '0').toUpperCase()}`;
 }
 
-function gunzip(bytes: Uint8Array, name: string, maxBytes: number): Uint8Array {
-  // Capping the output stops a gzip bomb before it is inflated into memory.
-  const maxOutputLength = Math.min(maxBytes + MAX_HEADER_BYTES, MAX_GUNZIP_BYTES);
+/** `beyondLimit` ends the message when the output would pass `options.maxOutputLength`. */
+function inflate(bytes: Uint8Array, name: string, options: ZlibOptions, beyondLimit = ''): Uint8Array {
   try {
-    return gunzipSync(bytes, { maxOutputLength });
+    return gunzipSync(bytes, options);
   } catch (error) {
-    const code = (error as { code?: unknown }).code;
-    if (code === 'ERR_BUFFER_TOO_LARGE') {
-      fail(
-        name,
-        `gzip data decompresses to more than ${maxOutputLength} bytes, above the limit of ${maxBytes} bytes of data; ` +
-          'pass a larger maxBytes if the file is genuine',
-      );
+    if ((error as { code?: unknown }).code === 'ERR_BUFFER_TOO_LARGE') {
+      fail(name, `gzip data decompresses to more than ${options.maxOutputLength} bytes, ${beyondLimit}`);
     }
     const detail = String((error as Error).message ?? error).replace(/\s+/g, ' ');
     fail(name, `corrupt gzip stream (${detail}); ${REINSTALL}`);
   }
 }
 
+/**
+ * Inflates the IDX header first and caps the rest at the size it promises, so a gzip bomb, or a header
+ * claiming 10^12 values, stops a few bytes in rather than at maxBytes. A header further in than
+ * HEAD_INPUT_BYTES of input leaves only the maxBytes cap.
+ */
+function gunzip(bytes: Uint8Array, name: string, maxBytes: number): Uint8Array {
+  const head = inflate(bytes.subarray(0, HEAD_INPUT_BYTES), name, { finishFlush: constants.Z_SYNC_FLUSH });
+  if (head.length >= 4 && head.length >= 4 + 4 * Math.min(head[3], MAX_DIMS)) {
+    const { headerBytes, expected, dataType } = readHeader(head, name, maxBytes);
+    const maxOutputLength = Math.min(headerBytes + expected, MAX_GUNZIP_BYTES);
+    return inflate(bytes, name, { maxOutputLength }, `the ${headerBytes} header bytes and ${expected} bytes of ${dataType} data its IDX header promises; ${REINSTALL}`);
+  }
+  const maxOutputLength = Math.min(maxBytes + MAX_HEADER_BYTES, MAX_GUNZIP_BYTES);
+  return inflate(bytes, name, { maxOutputLength }, `above the limit of ${maxBytes} bytes of data; pass a larger maxBytes if the file is genuine`);
+}
+
 /** Reads an IDX array (the MNIST file format), raw or gzip-compressed, converting big-endian values to native ones. */
 export function parseIdx(bytes: Uint8Array, name = 'IDX data', options: IdxOptions = {}): IdxArray {
   const maxBytes = checkInteger(`${name}: maxBytes`, options.maxBytes ?? DEFAULT_MAX_BYTES, 1);
   if (bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b) bytes = gunzip(bytes, name, maxBytes);
+  const { dataType, shape, headerBytes, count, expected } = readHeader(bytes, name, maxBytes);
+  const found = bytes.length - headerBytes;
+  if (found < expected) {
+    fail(name, `truncated IDX file: header promises ${expected} bytes of ${dataType} data, found ${found}; ${REINSTALL}`);
+  }
+  if (found > expected) {
+    fail(
+      name,
+      `IDX file has ${found - expected} trailing bytes: header promises ${expected} bytes of ${dataType} data, found ${found}; ${REINSTALL}`,
+    );
+  }
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  return { dataType, shape, data: readPayload(view, headerBytes, dataType, count) };
+}
 
+interface IdxHeader {
+  readonly dataType: IdxDataType;
+  readonly shape: number[];
+  readonly headerBytes: number;
+  readonly count: number;
+  /** Bytes of data the header promises. */
+  readonly expected: number;
+}
+
+/** Checks the magic, type and dimensions, and that the claimed data fits in maxBytes; allocates nothing. */
+function readHeader(bytes: Uint8Array, name: string, maxBytes: number): IdxHeader {
   if (bytes.length < 4) {
     fail(name, `truncated IDX header: need at least 4 bytes, found ${bytes.length}; ${REINSTALL}`);
   }
@@ -110,18 +148,7 @@ export function parseIdx(bytes: Uint8Array, name = 'IDX data', options: IdxOptio
         'pass a larger maxBytes if the file is genuine',
     );
   }
-  const found = bytes.length - headerBytes;
-  if (found < expected) {
-    fail(name, `truncated IDX file: header promises ${expected} bytes of ${type.dataType} data, found ${found}; ${REINSTALL}`);
-  }
-  if (found > expected) {
-    fail(
-      name,
-      `IDX file has ${found - expected} trailing bytes: header promises ${expected} bytes of ${type.dataType} data, found ${found}; ${REINSTALL}`,
-    );
-  }
-
-  return { dataType: type.dataType, shape, data: readPayload(view, headerBytes, type.dataType, count) };
+  return { dataType: type.dataType, shape, headerBytes, count, expected };
 }
 
 function readPayload(view: DataView, offset: number, dataType: IdxDataType, count: number): IdxArray['data'] {

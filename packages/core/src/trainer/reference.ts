@@ -130,11 +130,13 @@ export function fit(model: Model, data: Dataset, options: FitOptions): FitResult
     throw new LockstepError('E_OPTION', 'fit: state.optimizerState does not match this model and optimizer');
   }
 
-  const maxChunks = Math.ceil(batchSize / chunkSize);
+  // A batch never holds more samples than the data set, so neither do its buffers.
+  const batchRows = Math.min(batchSize, data.size);
+  const maxChunks = Math.ceil(batchRows / chunkSize);
   const work = new UpdateWorkspace(model.size, stateSlots(options.optimizer), maxChunks);
   const lossSums = new Float64Array(maxChunks);
   const correct = new Float64Array(maxChunks);
-  const batch = new Batch(data, batchSize);
+  const batch = new Batch(data, batchRows);
   const dropoutKey = dropoutRunKey(seed);
   const constraints = maxNormPlan(model.entries);
   const params = model.params;
