@@ -73,10 +73,15 @@ describe('lockstep train', () => {
 
     const child = spawn(process.execPath, [BIN, 'train', '--epochs', '3', '--workers', '1', '--out', 'interrupted', '--json'], { cwd: work });
     let output = '';
+    let interruptScheduled = false;
     const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
     child.stdout.on('data', (chunk: Buffer) => {
       output += chunk.toString();
-      if (output.includes('"event":"epoch"') && !child.killed) setTimeout(() => child.kill('SIGINT'), 300);
+      const epoch = output.split('\n').find((line) => line.includes('"event":"epoch"'));
+      if (epoch === undefined || interruptScheduled) return;
+      interruptScheduled = true;
+      // Early in epoch 2 however fast this machine is: epoch 1 (warm-up included) takes over twice as long as epoch 2.
+      setTimeout(() => child.kill('SIGINT'), 150 * (JSON.parse(epoch) as { seconds: number }).seconds);
     });
     expect(await exited).toBe(130);
     expect(output).toContain('"interrupted":true');
@@ -85,6 +90,25 @@ describe('lockstep train', () => {
     expect(saved.state.batch).toBeGreaterThan(0);
     const finished = lockstep(['train', '--resume', 'interrupted/checkpoint.lockstep', '--quiet']);
     expect(fingerprintOf(finished.stdout)).toBe(straight);
+  });
+});
+
+describe('a diverging run', () => {
+  it('stops at the bad step keeping its last checkpoint, and resumes from it with a lower learning rate and clipping', () => {
+    const diverged = lockstep(['train', '--lr', '10', '--epochs', '2', '--checkpoint-every', '5', '--out', 'diverged', '--quiet']);
+    expect(diverged.status).toBe(1);
+    expect(diverged.stderr).toBe(
+      'lockstep: fit failed at step 6 (epoch 1, batch 7 of 71): the loss is NaN, first from the output of layer 3 (Linear) (-Infinity); ' +
+        'the parameters are those before this step; check the scale of the input data, lower the learning rate, or clip gradients with clipNorm; ' +
+        'resume from step 5 with: lockstep train --resume diverged/checkpoint.lockstep and a lower --lr or a --clip-norm\n',
+    );
+    expect(loadCheckpoint(join(work, 'diverged', 'checkpoint.lockstep')).state.step).toBe(5);
+    const resumed = lockstep(['train', '--resume', 'diverged/checkpoint.lockstep', '--lr', '0.05', '--clip-norm', '1', '--json']);
+    expect(resumed.status).toBe(0);
+    const events = resumed.stdout.trim().split('\n').map((line) => JSON.parse(line));
+    expect(events.filter((e) => e.event === 'info').map((e) => e.message)).toContain('note: lr changes from 10 to 0.05 at step 5; the run will not match an uninterrupted one');
+    expect(events.filter((e) => e.event === 'info').map((e) => e.message)).toContain('note: clipNorm changes from none to 1 at step 5; the run will not match an uninterrupted one');
+    expect(events.at(-1)).toMatchObject({ event: 'result', epochs: 2 });
   });
 });
 
@@ -202,7 +226,8 @@ describe('bad input: one line, a non-zero exit, no stack trace, nothing half-wri
     [
       ['train', '--data', 'csv:huge.csv', '--out', 'huge', '--quiet'],
       'lockstep: fit failed at step 1 (epoch 1, batch 2 of 3): the loss is NaN, first from the output of layer 0 (Linear) (-Infinity); ' +
-        'the parameters are those before this step; check the scale of the input data, lower the learning rate, or clip gradients with clipNorm',
+        'the parameters are those before this step; check the scale of the input data, lower the learning rate, or clip gradients with clipNorm; ' +
+        'no checkpoint was saved yet; start the run again',
     ],
     [['train', '--config', 'missing.json'], 'lockstep: cannot read the config file missing.json: ENOENT; check the path given to --config'],
     [['train', '--config', 'bad-config.json'], "lockstep: bad-config.json is not valid JSON: Expected ',' or '}' after property value in JSON at position 12"],

@@ -56,18 +56,28 @@ function flagConfig(flags: TrainFlags): Partial<RunConfig> {
 }
 
 /**
- * On --resume the checkpoint fixes everything that decides the numbers; only the length of the run may
- * grow, and how often it saves may change.
+ * On --resume the checkpoint fixes everything that decides the numbers, except what a diverging run
+ * needs to go on: the learning rate and gradient clipping (then the run no longer matches an
+ * uninterrupted one, and the caller says so). The length of the run may grow, and how often it saves
+ * may change.
  */
 function resumedConfig(checkpoint: Checkpoint, path: string, fromFlags: Partial<RunConfig>, fromFile: Partial<RunConfig>): RunConfig {
-  const { epochs, checkpointEvery, ...rest } = { ...fromFile, ...fromFlags };
+  const { epochs, checkpointEvery, lr, clipNorm, ...rest } = { ...fromFile, ...fromFlags };
   for (const [key, value] of Object.entries(rest)) {
     if (JSON.stringify(value) !== JSON.stringify(checkpoint.config[key as keyof RunConfig])) {
       throw new UserError(`${key} cannot change when resuming: ${path} was trained with ${key} ${JSON.stringify(checkpoint.config[key as keyof RunConfig])}`);
     }
   }
   const every = checkpointEvery ?? checkpoint.config.checkpointEvery;
-  return { ...checkpoint.config, ...rest, epochs: epochs ?? checkpoint.config.epochs, ...(every === undefined ? {} : { checkpointEvery: every }) };
+  const clip = clipNorm ?? checkpoint.config.clipNorm;
+  return {
+    ...checkpoint.config,
+    ...rest,
+    epochs: epochs ?? checkpoint.config.epochs,
+    lr: lr ?? checkpoint.config.lr,
+    ...(every === undefined ? {} : { checkpointEvery: every }),
+    ...(clip === undefined ? {} : { clipNorm: clip }),
+  };
 }
 
 function defaultOutFolder(): string {
@@ -172,6 +182,11 @@ async function trainInFolder(run: Run, reporter: Reporter): Promise<number> {
   process.on('SIGINT', onSignal);
   try {
     if (checkpoint !== null) trainer.load(checkpoint);
+    for (const key of ['lr', 'clipNorm'] as const) {
+      if (checkpoint !== null && config[key] !== checkpoint.config[key]) {
+        reporter.info(`note: ${key} changes from ${checkpoint.config[key] ?? 'none'} to ${config[key] ?? 'none'} at step ${checkpoint.state.step}; the run will not match an uninterrupted one`);
+      }
+    }
     if (checkpoint !== null && checkpoint.kernel !== family) {
       reporter.info(`note: ${run.resumedFrom} was written with the ${checkpoint.kernel} kernels and this lockstep uses ${family}; the resumed run will not match an uninterrupted one bit for bit`);
     }
@@ -232,9 +247,11 @@ async function trainInFolder(run: Run, reporter: Reporter): Promise<number> {
     reporter.result(`fingerprint ${print}`, { fingerprint: print, epochs: trainer.state.epoch, steps: trainer.state.step, out });
     return 0;
   } catch (error) {
-    if (!isWorkerFailure(error)) throw error;
+    // A numeric failure repeats exactly on an identical resume, so the way on is a lower lr or clipping.
+    if (!(error instanceof LockstepError) || (error.code !== 'E_WORKER' && error.code !== 'E_NUMERIC')) throw error;
+    const retune = error.code === 'E_NUMERIC' ? ' and a lower --lr or a --clip-norm' : '';
     // Parameters may be half updated: the checkpoint on disk, not memory, is where the run goes on.
-    const next = lastSaved === null ? 'no checkpoint was saved yet; start the run again' : `resume from step ${lastSaved.step} with: lockstep train --resume ${lastSaved.path}`;
+    const next = lastSaved === null ? 'no checkpoint was saved yet; start the run again' : `resume from step ${lastSaved.step} with: lockstep train --resume ${lastSaved.path}${retune}`;
     throw new UserError(`${error.message}; ${next}`);
   } finally {
     process.off('SIGINT', onSignal);
