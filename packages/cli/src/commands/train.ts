@@ -6,11 +6,11 @@ import { loadCheckpoint, saveCheckpoint, type Checkpoint } from '../checkpoint.j
 import { checkConfig, DEFAULT_CONFIG, defaultWorkers, readConfigFile, type RunConfig } from '../config.js';
 import { UserError } from '../errors.js';
 import { folderOf, makeFolder, writeFileAtomic } from '../files.js';
-import { integerFlag, numberFlag } from '../flags.js';
+import { integerFlag } from '../flags.js';
 import { fingerprint } from '../fingerprint.js';
 import { learningCurvesHtml, learningCurvesSvg } from '../plot.js';
 import { Reporter } from '../report.js';
-import { optimizerOf, runData, runModel } from '../run-setup.js';
+import { defaultOutFolder, flagConfig, optimizerOf, runData, runModel } from '../run-setup.js';
 
 export interface TrainFlags {
   config?: string;
@@ -31,20 +31,6 @@ export interface TrainFlags {
 export const CHECKPOINT_FILE = 'checkpoint.lockstep';
 export const EXIT_INTERRUPTED = 130;
 
-/** The config values the flags set (only those given), checked one by one. */
-function flagConfig(flags: TrainFlags): Partial<RunConfig> {
-  const values: Partial<RunConfig> = {
-    data: flags.data,
-    epochs: integerFlag('--epochs', flags.epochs, 1),
-    batchSize: integerFlag('--batch-size', flags.batchSize, 1),
-    chunkSize: integerFlag('--chunk-size', flags.chunkSize, 1),
-    lr: numberFlag('--lr', flags.lr, 0, 10),
-    dropout: numberFlag('--dropout', flags.dropout, 0, 1),
-    seed: integerFlag('--seed', flags.seed, 0),
-  };
-  return Object.fromEntries(Object.entries(values).filter(([, value]) => value !== undefined));
-}
-
 /** On --resume the checkpoint fixes everything that decides the numbers; only the length of the run may grow. */
 function resumedConfig(checkpoint: Checkpoint, path: string, fromFlags: Partial<RunConfig>, fromFile: Partial<RunConfig>): RunConfig {
   const { epochs, ...rest } = { ...fromFile, ...fromFlags };
@@ -54,10 +40,6 @@ function resumedConfig(checkpoint: Checkpoint, path: string, fromFlags: Partial<
     }
   }
   return { ...checkpoint.config, ...rest, epochs: epochs ?? checkpoint.config.epochs };
-}
-
-function defaultOutFolder(): string {
-  return join('runs', new Date().toISOString().replace(/[:.]/g, '-').slice(0, 19));
 }
 
 function readHistory(path: string, upToEpoch: number): EpochMetrics[] {
