@@ -1,4 +1,4 @@
-import type { EpochMetrics } from '@lockstep/core';
+import type { EpochMetrics, Evaluation } from '@lockstep/core';
 
 /** One epoch of one rate: train's metrics (running loss and accuracy with dropout on, validation) and more. */
 export interface RateEpoch extends EpochMetrics {
@@ -19,6 +19,24 @@ export interface RateRun {
   finalFingerprint: string | null;
   readonly epochs: RateEpoch[];
   seconds: number;
+}
+
+const signed = (value: number): string => `${value >= 0 ? '+' : ''}${value.toFixed(4)}`;
+
+/** A classifier's epoch with a validation split, and its training probe measured in eval mode. */
+export function rateEpoch(metrics: EpochMetrics, onProbe: Evaluation): RateEpoch {
+  if (metrics.valLoss === null || metrics.valAccuracy === null || onProbe.accuracy === null) {
+    throw new Error('compare measures classifiers with a validation split, and got no accuracy or no validation');
+  }
+  return { ...metrics, valLoss: metrics.valLoss, valAccuracy: metrics.valAccuracy, trainEvalLoss: onProbe.loss, trainEvalAccuracy: onProbe.accuracy };
+}
+
+export function epochLine(rate: number, epoch: RateEpoch, epochs: number): string {
+  return (
+    `dropout ${rate} | epoch ${epoch.epoch}/${epochs} | train_loss ${epoch.trainEvalLoss.toFixed(4)} train_acc ${epoch.trainEvalAccuracy.toFixed(4)} | ` +
+    `val_loss ${epoch.valLoss.toFixed(4)} val_acc ${epoch.valAccuracy.toFixed(4)} | gap ${signed(epoch.trainEvalAccuracy - epoch.valAccuracy)} | ` +
+    `${Math.round(epoch.samplesPerSecond)} samples/s | ${epoch.seconds.toFixed(1)} s`
+  );
 }
 
 export interface RateSummary {
@@ -45,8 +63,6 @@ export function summarize(run: RateRun): RateSummary {
     gap: last.trainEvalAccuracy - last.valAccuracy,
   };
 }
-
-export const signed = (value: number): string => `${value >= 0 ? '+' : ''}${value.toFixed(4)}`;
 
 /** The summaries as an aligned text table, one row per rate. */
 export function summaryTable(rows: readonly RateSummary[]): string {

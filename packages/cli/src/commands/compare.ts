@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { foldInString, permutation, rootKey, type Dataset, type ModelSpec } from '@lockstep/core';
 import { Trainer } from '@lockstep/workers';
-import { summarize, summaryTable, signed, type RateRun } from '../comparison.js';
+import { epochLine, rateEpoch, summarize, summaryTable, type RateRun } from '../comparison.js';
 import { comparisonSvg } from '../comparison-plot.js';
 import { checkConfig, DEFAULT_CONFIG, defaultWorkers, readConfigFile, type RunConfig } from '../config.js';
 import { DEFAULT_RATES, dropoutRatesFlag } from '../dropout-rates.js';
@@ -128,18 +128,10 @@ export async function compareCommand(flags: CompareFlags): Promise<number> {
             onStep: (progress) => reporter.step(progress),
           });
           if (stopped) break;
-          const onProbe = await trainer.evaluate(probe);
-          const metrics = history[0];
-          const epoch = { ...metrics, valLoss: metrics.valLoss!, valAccuracy: metrics.valAccuracy!, trainEvalLoss: onProbe.loss, trainEvalAccuracy: onProbe.accuracy! };
+          const epoch = rateEpoch(history[0], await trainer.evaluate(probe));
           run.epochs.push(epoch);
           run.seconds = (performance.now() - rateStarted) / 1000;
-          reporter.progress(
-            'epoch',
-            `dropout ${rate} | epoch ${epoch.epoch}/${config.epochs} | train_loss ${epoch.trainEvalLoss.toFixed(4)} train_acc ${epoch.trainEvalAccuracy.toFixed(4)} | ` +
-              `val_loss ${epoch.valLoss.toFixed(4)} val_acc ${epoch.valAccuracy.toFixed(4)} | gap ${signed(epoch.trainEvalAccuracy - epoch.valAccuracy)} | ` +
-              `${Math.round(epoch.samplesPerSecond)} samples/s | ${epoch.seconds.toFixed(1)} s`,
-            { rate, ...epoch },
-          );
+          reporter.progress('epoch', epochLine(rate, epoch, config.epochs), { rate, ...epoch });
           writeFileAtomic(join(out, folder, 'metrics.jsonl'), run.epochs.map((e) => JSON.stringify(e)).join('\n') + '\n');
           writeResults(false);
         }
@@ -153,8 +145,10 @@ export async function compareCommand(flags: CompareFlags): Promise<number> {
     writeResults(interrupted);
     const summaries = finished.map(summarize);
     const seconds = (performance.now() - started) / 1000;
+    const partial = runs[finished.length];
     const ending = interrupted
-      ? `interrupted during dropout ${rates[finished.length]}; ${out}/compare.json holds the ${finished.length} finished rate${finished.length === 1 ? '' : 's'} and the epochs done since`
+      ? `interrupted before dropout ${rates[finished.length]} finished; ${join(out, 'compare.json')} holds ${finished.length} finished rate${finished.length === 1 ? '' : 's'}` +
+        (partial === undefined ? '' : ` and ${partial.epochs.length} of ${config.epochs} epochs of dropout ${partial.rate}`)
       : `${rates.length} rates in ${duration(seconds)}; picture in ${join(out, 'compare.svg')}, every number in ${join(out, 'compare.json')}`;
     reporter.result(`${summaries.length > 0 ? `${summaryTable(summaries)}\n` : ''}${ending}`, { rates: summaries, interrupted, seconds, out });
     return interrupted ? EXIT_INTERRUPTED : 0;
