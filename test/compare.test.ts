@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { evaluate, fit, modelFromSpec, type ModelSpec, type TrainingState } from '@lockstep/core';
 import { fingerprint } from '@lockstep/cli';
-import { checkConfig, DEFAULT_CONFIG } from '../packages/cli/src/config.js';
+import { checkConfig, DEFAULT_CONFIG, modelSpecOf, readConfigFile } from '../packages/cli/src/config.js';
 import { trainProbe } from '../packages/cli/src/commands/compare.js';
 import { dropoutRatesFlag } from '../packages/cli/src/dropout-rates.js';
 import { UserError } from '../packages/cli/src/errors.js';
@@ -214,6 +214,14 @@ describe('--dropout: 1 to 8 distinct rates from 0 up to 1, 1 excluded', () => {
   ])('%j: %s', (value, message) => {
     expect(() => dropoutRatesFlag(value)).toThrowError(new UserError(message));
   });
+});
+
+it('examples/configs/dropout-compare.json, the README\'s Fashion-MNIST comparison, is a 784-1024-1024-10 MLP with Adam', () => {
+  const path = new URL('../examples/configs/dropout-compare.json', import.meta.url).pathname;
+  const config = checkConfig({ ...DEFAULT_CONFIG, ...readConfigFile(path) }, path);
+  expect(config).toMatchObject({ data: 'fashion-mnist', optimizer: 'adam', lr: 0.001, batchSize: 128, chunkSize: 64, epochs: 15 });
+  const layers = modelSpecOf({ ...config, dropout: 0.2 }, [1, 28, 28], 10).layers;
+  expect(layers.map((l) => (l.type === 'linear' ? l.out : l.type === 'dropout' ? `dropout ${l.p}` : l.type))).toEqual(['flatten', 1024, 'relu', 'dropout 0.2', 1024, 'relu', 'dropout 0.2', 10]);
 });
 
 describe('lockstep compare: bad input is one line naming the flag, with nothing written', () => {

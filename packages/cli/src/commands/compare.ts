@@ -149,7 +149,7 @@ export async function compareCommand(flags: CompareFlags): Promise<number> {
     const ending = interrupted
       ? `interrupted before dropout ${rates[finished.length]} finished; ${join(out, 'compare.json')} holds ${finished.length} finished rate${finished.length === 1 ? '' : 's'}` +
         (partial === undefined ? '' : ` and ${partial.epochs.length} of ${config.epochs} epochs of dropout ${partial.rate}`)
-      : `${rates.length} rates in ${duration(seconds)}; picture in ${join(out, 'compare.svg')}, every number in ${join(out, 'compare.json')}`;
+      : `${rates.length} rate${rates.length === 1 ? '' : 's'} in ${duration(seconds)}; picture in ${join(out, 'compare.svg')}, every number in ${join(out, 'compare.json')}`;
     reporter.result(`${summaries.length > 0 ? `${summaryTable(summaries)}\n` : ''}${ending}`, { rates: summaries, interrupted, seconds, out });
     return interrupted ? EXIT_INTERRUPTED : 0;
   } finally {
