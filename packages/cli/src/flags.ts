@@ -27,6 +27,16 @@ export function positiveNumberFlag(name: string, value: string | undefined): num
   return number;
 }
 
+/** A comma-separated list of integers, as in `--hidden 1024,1024`. */
+export function integerListFlag(name: string, value: string | undefined, min: number, example: string): number[] | undefined {
+  if (value === undefined) return undefined;
+  const items = value.split(',').map((item) => item.trim());
+  if (items.some((item) => item === '' || !Number.isInteger(Number(item)) || Number(item) < min)) {
+    throw new UserError(`${name} must be a comma-separated list of integers >= ${min}, e.g. ${example}, got "${value}"`);
+  }
+  return items.map(Number);
+}
+
 export function choiceFlag<T extends string>(name: string, value: string | undefined, choices: readonly T[]): T | undefined {
   if (value === undefined) return undefined;
   if (!(choices as readonly string[]).includes(value)) throw new UserError(`${name} must be one of ${choices.join(', ')}, got "${value}"`);

@@ -1,9 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
+import { compareCommand, PROBE_SAMPLES } from './commands/compare.js';
 import { evalCommand } from './commands/evaluate.js';
 import { predictCommand } from './commands/predict.js';
 import { trainCommand } from './commands/train.js';
 import { DATA_HELP } from './data.js';
+import { DEFAULT_RATES, MAX_RATES } from './dropout-rates.js';
 
 const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
 
@@ -17,7 +19,7 @@ export function buildProgram(outcome: Outcome): Command {
     .description('Train neural networks on every core, reproducible to the bit at any worker count.')
     .version(version, '-v, --version')
     .showSuggestionAfterError(true)
-    .addHelpText('after', `\nExamples:\n  lockstep train                      train the default model on the built-in data set\n  lockstep train --data fashion-mnist --epochs 3\n  lockstep eval --checkpoint runs/x/checkpoint.lockstep\n\n${DATA_HELP}`);
+    .addHelpText('after', `\nExamples:\n  lockstep train                      train the default model on the built-in data set\n  lockstep train --data fashion-mnist --epochs 3\n  lockstep eval --checkpoint runs/x/checkpoint.lockstep\n  lockstep compare --dropout 0,0.2,0.5   train once per dropout rate and draw train and validation accuracy\n\n${DATA_HELP}`);
 
   program
     .command('train')
@@ -43,6 +45,35 @@ export function buildProgram(outcome: Outcome): Command {
     .addHelpText('after', `\nExamples:\n  lockstep train\n  lockstep train --workers 1 --epochs 3 --out runs/a\n  lockstep train --resume runs/a/checkpoint.lockstep --epochs 6\n  lockstep train --data csv:samples.csv --dropout 0.2 --lr 0.01\n\nCtrl-C finishes the current step, saves a checkpoint and exits with code 130.\n\n${DATA_HELP}`)
     .action(async (flags) => {
       outcome.exitCode = await trainCommand(flags);
+    });
+
+  program
+    .command('compare')
+    .description('train the same model from the same initial weights once per dropout rate, and draw train and validation accuracy per epoch for all of them')
+    .option('--dropout <rates>', `1 to ${MAX_RATES} distinct rates from 0 up to 1, separated by commas (default ${DEFAULT_RATES}); each sets every dropout layer's p`)
+    .option('--config <file>', 'a JSON config file, as for train (its dropout rate is replaced by each of --dropout)')
+    .option('--data <spec>', 'default | fashion-mnist | idx:DIR | csv:FILE (default: default)')
+    .option('--hidden <widths>', 'hidden layer widths of the default MLP, e.g. 1024,1024 (default 256,256)')
+    .option('--workers <n>', 'worker threads (default: every core); any count gives the same numbers')
+    .option('--epochs <n>', 'epochs per rate (default 10)')
+    .option('--batch-size <n>', 'samples per optimizer step (default 64)')
+    .option('--chunk-size <n>', 'samples per gradient chunk, the unit of parallel work (default 32)')
+    .option('--lr <x>', 'learning rate (default 0.05)')
+    .option('--clip-norm <x>', 'clip the gradient to this global L2 norm before each update (default: no clipping)')
+    .option('--kernel <kernel>', 'matrix products: strict (default) or relaxed (fused multiply-add)')
+    .option('--seed <n>', 'seed of weights, shuffling, masks and the built-in data (default 0)')
+    .option('--out <dir>', 'run folder (default: runs/compare-<time>)')
+    .option('--json', 'print one JSON object per line')
+    .option('--quiet', 'print only the result table')
+    .addHelpText(
+      'after',
+      `\nExamples:\n  lockstep compare --dropout 0,0.5 --epochs 5\n  lockstep compare --data fashion-mnist --hidden 1024,1024 --batch-size 128 --chunk-size 64 --dropout 0,0.2,0.5\n\n` +
+        `Train accuracy is measured in eval mode (dropout off) after each epoch, on the training samples (a seeded subset of ${PROBE_SAMPLES} when there are more).\n` +
+        'The run folder gets compare.svg, compare.html, compare.json and one folder per rate with its config.json and metrics.jsonl.\n' +
+        'Ctrl-C stops after the current step, keeps the finished rates\' results and exits with code 130.',
+    )
+    .action(async (flags) => {
+      outcome.exitCode = await compareCommand(flags);
     });
 
   program

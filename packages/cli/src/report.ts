@@ -14,6 +14,8 @@ export class Reporter {
   constructor(
     private readonly mode: OutputMode,
     private readonly totalEpochs: number,
+    /** Printed before "epoch" on the progress bar, e.g. "dropout 0.2 | ". */
+    private readonly label = '',
   ) {}
 
   static choose(options: { json?: boolean; quiet?: boolean }): OutputMode {
@@ -32,7 +34,7 @@ export class Reporter {
     if (this.bar === null) {
       this.bar = new cliProgress.SingleBar(
         {
-          format: `epoch ${progress.epoch}/${this.totalEpochs} [{bar}] {value}/{total} batches | loss {loss} | {speed} samples/s | ETA {eta_formatted}`,
+          format: `${this.label}epoch ${progress.epoch}/${this.totalEpochs} [{bar}] {value}/{total} batches | loss {loss} | {speed} samples/s | ETA {eta_formatted}`,
           stream: process.stderr,
           hideCursor: true,
           clearOnComplete: true,
@@ -58,6 +60,13 @@ export class Reporter {
           `${Math.round(metrics.samplesPerSecond)} samples/s | ${metrics.seconds.toFixed(1)} s`,
       );
     }
+  }
+
+  /** A progress line of another shape than train's epoch line: `text`, or `fields` as `event` with --json. */
+  progress(event: string, text: string, fields: Record<string, unknown>): void {
+    this.stopBar();
+    if (this.mode === 'json') this.json({ event, ...fields });
+    else if (this.mode !== 'quiet') console.log(text);
   }
 
   /** The run's result: printed in every mode, as JSON with --json. */

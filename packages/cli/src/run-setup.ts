@@ -1,10 +1,48 @@
-import { adam, adamw, sgd, type Dataset, type ModelSpec, type OptimizerConfig } from '@lockstep/core';
+import { join } from 'node:path';
+import { adam, adamw, KERNEL_CHOICES, sgd, type Dataset, type ModelSpec, type OptimizerConfig } from '@lockstep/core';
 import { Trainer } from '@lockstep/workers';
 import type { Checkpoint } from './checkpoint.js';
 import { modelSpecOf, type RunConfig } from './config.js';
 import { loadData, splitValidation } from './data.js';
 import { UserError } from './errors.js';
 import { importModules } from './modules.js';
+import { choiceFlag, integerFlag, numberFlag, positiveNumberFlag } from './flags.js';
+
+/** The flags that set config values, as commander hands them over. */
+export interface ConfigFlags {
+  data?: string;
+  epochs?: string;
+  batchSize?: string;
+  chunkSize?: string;
+  lr?: string;
+  dropout?: string;
+  clipNorm?: string;
+  kernel?: string;
+  seed?: string;
+  checkpointEvery?: string;
+}
+
+/** The config values the flags set (only those given), checked one by one. */
+export function flagConfig(flags: ConfigFlags): Partial<RunConfig> {
+  const values: Partial<RunConfig> = {
+    data: flags.data,
+    epochs: integerFlag('--epochs', flags.epochs, 1),
+    batchSize: integerFlag('--batch-size', flags.batchSize, 1),
+    chunkSize: integerFlag('--chunk-size', flags.chunkSize, 1),
+    lr: numberFlag('--lr', flags.lr, 0, 10),
+    dropout: numberFlag('--dropout', flags.dropout, 0, 1),
+    clipNorm: positiveNumberFlag('--clip-norm', flags.clipNorm),
+    kernel: choiceFlag('--kernel', flags.kernel, KERNEL_CHOICES),
+    seed: integerFlag('--seed', flags.seed, 0),
+    checkpointEvery: integerFlag('--checkpoint-every', flags.checkpointEvery, 1),
+  };
+  return Object.fromEntries(Object.entries(values).filter(([, value]) => value !== undefined));
+}
+
+/** A new run folder's default name: runs/<prefix><time>. */
+export function defaultOutFolder(prefix = ''): string {
+  return join('runs', prefix + new Date().toISOString().replace(/[:.]/g, '-').slice(0, 19));
+}
 
 export function optimizerOf(config: RunConfig): OptimizerConfig {
   const { lr, weightDecay, clipNorm } = config;

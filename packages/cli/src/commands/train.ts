@@ -1,18 +1,18 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Trainer, type TrainerFitOptions } from '@lockstep/workers';
-import { KERNEL_CHOICES, KERNEL_FAMILIES, LockstepError, type Dataset, type EpochMetrics, type ModelSpec } from '@lockstep/core';
+import { KERNEL_FAMILIES, LockstepError, type Dataset, type EpochMetrics, type ModelSpec } from '@lockstep/core';
 import { loadCheckpoint, saveCheckpoint, type Checkpoint } from '../checkpoint.js';
 import { checkConfig, DEFAULT_CONFIG, defaultWorkers, readConfigFile, type RunConfig } from '../config.js';
 import { UserError } from '../errors.js';
 import { folderOf, makeFolder, removeStrayTemporaries, writeFileAtomic } from '../files.js';
-import { choiceFlag, integerFlag, numberFlag, positiveNumberFlag } from '../flags.js';
+import { integerFlag } from '../flags.js';
 import { fingerprint } from '../fingerprint.js';
 import { importModules } from '../modules.js';
 import { learningCurvesHtml, learningCurvesSvg } from '../plot.js';
 import { Reporter } from '../report.js';
 import { lockRunFolder } from '../run-lock.js';
-import { optimizerOf, runData, runModel } from '../run-setup.js';
+import { defaultOutFolder, flagConfig, optimizerOf, runData, runModel } from '../run-setup.js';
 
 export interface TrainFlags {
   config?: string;
@@ -38,23 +38,6 @@ export interface TrainFlags {
 export const CHECKPOINT_FILE = 'checkpoint.lockstep';
 export const EXIT_INTERRUPTED = 130;
 
-/** The config values the flags set (only those given), checked one by one. */
-function flagConfig(flags: TrainFlags): Partial<RunConfig> {
-  const values: Partial<RunConfig> = {
-    data: flags.data,
-    epochs: integerFlag('--epochs', flags.epochs, 1),
-    batchSize: integerFlag('--batch-size', flags.batchSize, 1),
-    chunkSize: integerFlag('--chunk-size', flags.chunkSize, 1),
-    lr: numberFlag('--lr', flags.lr, 0, 10),
-    dropout: numberFlag('--dropout', flags.dropout, 0, 1),
-    clipNorm: positiveNumberFlag('--clip-norm', flags.clipNorm),
-    kernel: choiceFlag('--kernel', flags.kernel, KERNEL_CHOICES),
-    seed: integerFlag('--seed', flags.seed, 0),
-    checkpointEvery: integerFlag('--checkpoint-every', flags.checkpointEvery, 1),
-  };
-  return Object.fromEntries(Object.entries(values).filter(([, value]) => value !== undefined));
-}
-
 /**
  * On --resume the checkpoint fixes everything that decides the numbers, except what a diverging run
  * needs to go on: the learning rate and gradient clipping (then the run no longer matches an
@@ -78,10 +61,6 @@ function resumedConfig(checkpoint: Checkpoint, path: string, fromFlags: Partial<
     ...(every === undefined ? {} : { checkpointEvery: every }),
     ...(clip === undefined ? {} : { clipNorm: clip }),
   };
-}
-
-function defaultOutFolder(): string {
-  return join('runs', new Date().toISOString().replace(/[:.]/g, '-').slice(0, 19));
 }
 
 function readHistory(path: string, upToEpoch: number): EpochMetrics[] {

@@ -1,0 +1,160 @@
+import { join } from 'node:path';
+import { foldInString, permutation, rootKey, type Dataset, type ModelSpec } from '@lockstep/core';
+import { Trainer } from '@lockstep/workers';
+import { epochLine, rateEpoch, summarize, summaryTable, type RateRun } from '../comparison.js';
+import { comparisonSvg } from '../comparison-plot.js';
+import { checkConfig, DEFAULT_CONFIG, defaultWorkers, readConfigFile, type RunConfig } from '../config.js';
+import { DEFAULT_RATES, dropoutRatesFlag } from '../dropout-rates.js';
+import { UserError } from '../errors.js';
+import { makeFolder, writeFileAtomic } from '../files.js';
+import { integerFlag, integerListFlag } from '../flags.js';
+import { fingerprint } from '../fingerprint.js';
+import { learningCurvesHtml } from '../plot.js';
+import { importModules } from '../modules.js';
+import { Reporter } from '../report.js';
+import { defaultOutFolder, flagConfig, optimizerOf, runData, runModel, type ConfigFlags } from '../run-setup.js';
+import { EXIT_INTERRUPTED } from './train.js';
+
+export interface CompareFlags extends ConfigFlags {
+  config?: string;
+  hidden?: string;
+  workers?: string;
+  out?: string;
+  json?: boolean;
+  quiet?: boolean;
+}
+
+/** Training samples measured in eval mode after every epoch, at most. */
+export const PROBE_SAMPLES = 10_000;
+
+/** The training samples measured in eval mode after each epoch: all of them, or a seeded subset. */
+export function trainProbe(train: Dataset, seed: number): Dataset {
+  if (train.size <= PROBE_SAMPLES) return train;
+  return train.select(permutation(foldInString(rootKey(seed), 'compare-train-probe'), train.size).subarray(0, PROBE_SAMPLES).sort());
+}
+
+function compareConfig(flags: CompareFlags): RunConfig {
+  const hidden = integerListFlag('--hidden', flags.hidden, 1, '1024,1024');
+  const fromFile = flags.config === undefined ? {} : readConfigFile(flags.config);
+  if (hidden !== undefined && fromFile.layers !== undefined) {
+    throw new UserError(`--hidden sets the widths of the default MLP, but ${flags.config} gives "layers"; drop one of the two`);
+  }
+  const config = checkConfig({ ...DEFAULT_CONFIG, ...fromFile, ...flagConfig({ ...flags, dropout: undefined }), ...(hidden && { hidden }) }, flags.config ?? 'config');
+  // Each rate sets its own; a rate from the config file would only be misleading in compare.json.
+  return { ...config, dropout: undefined };
+}
+
+/** The layers without their dropout rates, which are what varies. */
+const architecture = (spec: ModelSpec): string =>
+  `input [${spec.input.join(',')}]: ${spec.layers.map((l) => (l.type === 'linear' ? `linear ${l.out}` : l.type)).join(', ')}`;
+
+const duration = (seconds: number): string => `${Math.floor(seconds / 60)} min ${Math.round(seconds % 60)} s`;
+
+/**
+ * Trains the same model from the same initial weights on the same data once per dropout rate, and
+ * draws train accuracy (eval mode, on the training probe) and validation accuracy per epoch for all
+ * of them in one picture.
+ */
+export async function compareCommand(flags: CompareFlags): Promise<number> {
+  const workers = integerFlag('--workers', flags.workers, 1, 1024) ?? defaultWorkers();
+  const rates = dropoutRatesFlag(flags.dropout ?? DEFAULT_RATES);
+  const config = compareConfig(flags);
+  const setup = await importModules(config.modules);
+  const data = runData(config);
+  const validation = data.validation;
+  if (validation === null) {
+    throw new UserError(`lockstep compare needs validation samples, and validationSplit ${config.validationSplit} of ${data.train.size} samples leaves none; raise "validationSplit" in --config`);
+  }
+  const specs = rates.map((rate) => runModel({ ...config, dropout: rate }, data.train, null));
+  if (!specs[0].layers.some((layer) => layer.type === 'dropout')) {
+    throw new UserError(`${flags.config}: "layers" has no {"type": "dropout"} entry for --dropout to set; add one, e.g. after an activation`);
+  }
+  const out = flags.out ?? defaultOutFolder('compare-');
+  makeFolder(out);
+  const probe = trainProbe(data.train, config.seed);
+  const mode = Reporter.choose(flags);
+  const title = `lockstep compare: dropout ${rates.join(', ')} on ${config.data === 'default' ? 'the built-in data set' : config.data}`;
+  const subtitle =
+    `${architecture(specs[0])}; ${config.optimizer} lr ${config.lr}, batch ${config.batchSize}, seed ${config.seed}\n` +
+    `dashed: train accuracy in eval mode (dropout off) on ${probe.size} training samples after each epoch; solid: validation accuracy (${validation.size} samples)`;
+  const started = performance.now();
+  const runs: RateRun[] = [];
+  const writeResults = (interrupted: boolean): void => {
+    const document = {
+      rates,
+      config,
+      trainAccuracy: `eval mode (dropout off) on ${probe.size} of the ${data.train.size} training samples, after each epoch`,
+      samples: { train: data.train.size, trainProbe: probe.size, validation: validation.size },
+      workers,
+      interrupted,
+      seconds: (performance.now() - started) / 1000,
+      runs: runs.map((run) => ({ ...run, finished: run.finalFingerprint !== null, summary: run.epochs.length === 0 ? null : summarize(run) })),
+    };
+    writeFileAtomic(join(out, 'compare.json'), `${JSON.stringify(document, null, 2)}\n`);
+    const svg = comparisonSvg(runs, { title, subtitle, epochs: config.epochs });
+    writeFileAtomic(join(out, 'compare.svg'), svg);
+    writeFileAtomic(join(out, 'compare.html'), learningCurvesHtml(svg, title));
+  };
+
+  let reporter = new Reporter(mode, config.epochs);
+  reporter.info(
+    `comparing dropout ${rates.join(', ')}: ${architecture(specs[0])}, ${config.epochs} epochs each on ${data.train.size} samples ` +
+      `(${validation.size} for validation; train accuracy in eval mode on ${probe.size} of them) with ${workers} worker${workers === 1 ? '' : 's'}; run folder ${out}`,
+    { out, workers, rates, samples: data.train.size, trainProbe: probe.size, validation: validation.size },
+  );
+  const interrupt = new AbortController();
+  const onSignal = (): void => {
+    if (interrupt.signal.aborted) process.exit(EXIT_INTERRUPTED);
+    reporter.stopBar();
+    interrupt.abort();
+  };
+  process.on('SIGINT', onSignal);
+  try {
+    for (const [i, rate] of rates.entries()) {
+      if (interrupt.signal.aborted) break;
+      const folder = `dropout-${rate}`;
+      makeFolder(join(out, folder));
+      writeFileAtomic(join(out, folder, 'config.json'), `${JSON.stringify({ ...config, dropout: rate, model: specs[i], workers }, null, 2)}\n`);
+      reporter = new Reporter(mode, config.epochs, `dropout ${rate} | `);
+      const trainer = new Trainer({ model: specs[i], seed: config.seed, optimizer: optimizerOf(config), chunkSize: config.chunkSize, kernel: config.kernel ?? 'strict', workers, setup });
+      try {
+        const rateStarted = performance.now();
+        const run: RateRun = { rate, folder, initialFingerprint: fingerprint(trainer.params), finalFingerprint: null, epochs: [], seconds: 0 };
+        runs.push(run);
+        while (trainer.state.epoch < config.epochs) {
+          const { history, stopped } = await trainer.fit(data.train, {
+            epochs: 1,
+            batchSize: config.batchSize,
+            validation,
+            signal: interrupt.signal,
+            onStep: (progress) => reporter.step(progress),
+          });
+          if (stopped) break;
+          const epoch = rateEpoch(history[0], await trainer.evaluate(probe));
+          run.epochs.push(epoch);
+          run.seconds = (performance.now() - rateStarted) / 1000;
+          reporter.progress('epoch', epochLine(rate, epoch, config.epochs), { rate, ...epoch });
+          writeFileAtomic(join(out, folder, 'metrics.jsonl'), run.epochs.map((e) => JSON.stringify(e)).join('\n') + '\n');
+          writeResults(false);
+        }
+        if (trainer.state.epoch === config.epochs) run.finalFingerprint = fingerprint(trainer.params);
+      } finally {
+        await trainer.close();
+      }
+    }
+    const finished = runs.filter((run) => run.finalFingerprint !== null);
+    const interrupted = finished.length < rates.length;
+    writeResults(interrupted);
+    const summaries = finished.map(summarize);
+    const seconds = (performance.now() - started) / 1000;
+    const partial = runs[finished.length];
+    const ending = interrupted
+      ? `interrupted before dropout ${rates[finished.length]} finished; ${join(out, 'compare.json')} holds ${finished.length} finished rate${finished.length === 1 ? '' : 's'}` +
+        (partial === undefined ? '' : ` and ${partial.epochs.length} of ${config.epochs} epochs of dropout ${partial.rate}`)
+      : `${rates.length} rate${rates.length === 1 ? '' : 's'} in ${duration(seconds)}; picture in ${join(out, 'compare.svg')}, every number in ${join(out, 'compare.json')}`;
+    reporter.result(`${summaries.length > 0 ? `${summaryTable(summaries)}\n` : ''}${ending}`, { rates: summaries, interrupted, seconds, out });
+    return interrupted ? EXIT_INTERRUPTED : 0;
+  } finally {
+    process.off('SIGINT', onSignal);
+  }
+}

@@ -1,0 +1,246 @@
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { evaluate, fit, modelFromSpec, type ModelSpec, type TrainingState } from '@lockstep/core';
+import { fingerprint } from '@lockstep/cli';
+import { checkConfig, DEFAULT_CONFIG, modelSpecOf, readConfigFile } from '../packages/cli/src/config.js';
+import { trainProbe } from '../packages/cli/src/commands/compare.js';
+import { dropoutRatesFlag } from '../packages/cli/src/dropout-rates.js';
+import { UserError } from '../packages/cli/src/errors.js';
+import { optimizerOf, runData } from '../packages/cli/src/run-setup.js';
+import { parseXml } from './helpers/xml.js';
+
+const BIN = new URL('../packages/cli/bin/lockstep.js', import.meta.url).pathname;
+const work = mkdtempSync(join(tmpdir(), 'lockstep-compare-'));
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+function lockstep(args: string[]): { status: number | null; stdout: string; stderr: string } {
+  const result = spawnSync(process.execPath, [BIN, ...args], { cwd: work, encoding: 'utf8', timeout: 120_000 });
+  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+interface Epoch {
+  epoch: number;
+  accuracy: number;
+  valLoss: number;
+  valAccuracy: number;
+  trainEvalLoss: number;
+  trainEvalAccuracy: number;
+}
+interface Summary {
+  rate: number;
+  bestValAccuracy: number;
+  bestEpoch: number;
+  finalTrainAccuracy: number;
+  finalValAccuracy: number;
+  gap: number;
+}
+interface Comparison {
+  rates: number[];
+  interrupted: boolean;
+  samples: { train: number; trainProbe: number; validation: number };
+  runs: Array<{ rate: number; folder: string; finished: boolean; initialFingerprint: string; finalFingerprint: string | null; epochs: Epoch[]; summary: Summary | null }>;
+}
+
+const readJson = <T>(...path: string[]): T => JSON.parse(readFileSync(join(work, ...path), 'utf8')) as T;
+/** compare.json without what depends on the clock or the worker count. */
+const numbersOf = (folder: string): unknown =>
+  JSON.parse(readFileSync(join(work, folder, 'compare.json'), 'utf8'), (key, value) => (['seconds', 'samplesPerSecond', 'workers'].includes(key) ? undefined : value));
+
+// A small model keeps each run to about a second; --hidden replaces the default 256,256.
+const SMALL = ['--epochs', '3', '--hidden', '64,64'];
+const RATES = [0, 0.2, 0.5];
+
+describe('lockstep compare', () => {
+  it('trains every rate, prints a table that agrees with compare.json, and writes the picture and one folder per rate', () => {
+    const { status, stdout, stderr } = lockstep(['compare', '--dropout', '0,0.2,0.5', ...SMALL, '--workers', '2', '--out', 'two']);
+    expect(stderr).toBe('');
+    expect(status).toBe(0);
+    expect(readdirSync(join(work, 'two')).sort()).toEqual(['compare.html', 'compare.json', 'compare.svg', 'dropout-0', 'dropout-0.2', 'dropout-0.5']);
+    const lines = stdout.trim().split('\n');
+    expect(lines.filter((l) => / \| epoch \d\/3 \| /.test(l)).map((l) => l.split(' | ').slice(0, 2).join(' | '))).toEqual(
+      RATES.flatMap((rate) => [1, 2, 3].map((e) => `dropout ${rate} | epoch ${e}/3`)),
+    );
+
+    const comparison = readJson<Comparison>('two', 'compare.json');
+    expect(comparison.rates).toEqual(RATES);
+    expect(comparison.interrupted).toBe(false);
+    expect(comparison.samples).toEqual({ train: 4500, trainProbe: 4500, validation: 500 });
+    const header = lines.indexOf('dropout | best val acc (epoch) | final train acc | final val acc | gap (train - val)');
+    expect(header).toBeGreaterThan(0);
+    comparison.runs.forEach((run, i) => {
+      expect(run).toMatchObject({ rate: RATES[i], folder: `dropout-${RATES[i]}`, finished: true });
+      expect(run.epochs.map((e) => e.epoch)).toEqual([1, 2, 3]);
+      const last = run.epochs[2]!;
+      const best = Math.max(...run.epochs.map((e) => e.valAccuracy));
+      const summary = run.summary!;
+      expect(summary).toEqual({
+        rate: RATES[i],
+        bestValAccuracy: best,
+        bestEpoch: run.epochs.find((e) => e.valAccuracy === best)!.epoch,
+        finalTrainAccuracy: last.trainEvalAccuracy,
+        finalValAccuracy: last.valAccuracy,
+        gap: last.trainEvalAccuracy - last.valAccuracy,
+      });
+      for (const e of run.epochs) {
+        // Accuracies are counts over 4,500 probe and 500 validation samples.
+        expect(Math.round(e.trainEvalAccuracy * 4500) / 4500).toBe(e.trainEvalAccuracy);
+        expect(Math.round(e.valAccuracy * 500) / 500).toBe(e.valAccuracy);
+      }
+      const gap = summary.gap.toFixed(4);
+      const row = [String(RATES[i]), `${summary.bestValAccuracy.toFixed(4)} (${summary.bestEpoch})`, summary.finalTrainAccuracy.toFixed(4), summary.finalValAccuracy.toFixed(4), summary.gap >= 0 ? `+${gap}` : gap];
+      expect(lines[header + 2 + i]!.split('|').map((cell) => cell.trim())).toEqual(row);
+
+      const config = readJson<{ dropout: number; hidden: number[]; workers: number }>('two', run.folder, 'config.json');
+      expect(config).toMatchObject({ dropout: RATES[i], hidden: [64, 64], epochs: 3, workers: 2 });
+      const metrics = readFileSync(join(work, 'two', run.folder, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+      expect(metrics).toEqual(run.epochs);
+    });
+    expect(lines[lines.length - 1]).toMatch(/^3 rates in 0 min \d+ s; picture in two\/compare\.svg, every number in two\/compare\.json$/);
+    expect(readdirSync(join(work, 'two', 'dropout-0.5')).sort()).toEqual(['config.json', 'metrics.jsonl']);
+  });
+
+  it('compare.svg is well-formed SVG naming every series, dashed train and solid validation lines', () => {
+    const svg = readFileSync(join(work, 'two', 'compare.svg'), 'utf8');
+    const document = parseXml(svg);
+    expect(document.root).toBe('svg');
+    expect(document.rootAttributes).toMatchObject({ xmlns: 'http://www.w3.org/2000/svg', width: '960', height: '540' });
+    const names = RATES.flatMap((rate) => [`dropout ${rate}: train`, `dropout ${rate}: validation`]);
+    for (const name of names) expect(document.texts).toContain(name);
+    for (const title of ['epoch', 'accuracy', 'lockstep compare: dropout 0, 0.2, 0.5 on the built-in data set']) expect(document.texts).toContain(title);
+    expect(document.texts.some((t) => t.startsWith('dashed: train accuracy in eval mode (dropout off) on 4500 training samples'))).toBe(true);
+    expect(svg).toContain('stroke-dasharray');
+    expect(readFileSync(join(work, 'two', 'compare.html'), 'utf8')).toContain(svg);
+  });
+
+  it('every rate starts from the same initial weights, bit for bit, and only p differs between the models', () => {
+    const comparison = readJson<Comparison>('two', 'compare.json');
+    const specs = comparison.runs.map((run) => readJson<{ model: ModelSpec }>('two', run.folder, 'config.json').model);
+    const initial = specs.map((spec) => modelFromSpec(spec, 0).params);
+    for (const [i, params] of initial.entries()) {
+      expect(Buffer.from(params.buffer, params.byteOffset, params.byteLength).equals(Buffer.from(initial[0]!.buffer, initial[0]!.byteOffset, initial[0]!.byteLength))).toBe(true);
+      // The trainer's own initial parameters, fingerprinted before the first step, are these.
+      expect(comparison.runs[i]!.initialFingerprint).toBe(fingerprint(params));
+      const withoutRate = JSON.stringify(specs[i]!.layers.map((l) => (l.type === 'dropout' ? { ...l, p: 'p' } : l)));
+      expect(withoutRate).toBe(JSON.stringify(specs[0]!.layers.map((l) => (l.type === 'dropout' ? { ...l, p: 'p' } : l))));
+      expect(specs[i]!.layers.filter((l) => l.type === 'dropout').map((l) => (l as { p: number }).p)).toEqual([RATES[i], RATES[i]]);
+    }
+    expect(new Set(comparison.runs.map((run) => run.finalFingerprint)).size).toBe(3);
+  });
+
+  it('train accuracy is the eval-mode accuracy on the training probe after each epoch, as the reference trainer gets it', () => {
+    const config = checkConfig({ ...DEFAULT_CONFIG, epochs: 3, hidden: [64, 64], dropout: 0.5 }, 'test');
+    const data = runData(config);
+    const probe = trainProbe(data.train, config.seed);
+    const spec = readJson<{ model: ModelSpec }>('two', 'dropout-0.5', 'config.json').model;
+    const model = modelFromSpec(spec, config.seed);
+    const epochs = readJson<Comparison>('two', 'compare.json').runs[2]!.epochs;
+    let state: TrainingState | undefined;
+    for (const recorded of epochs) {
+      const result = fit(model, data.train, { epochs: 1, batchSize: config.batchSize, chunkSize: config.chunkSize, seed: config.seed, optimizer: optimizerOf(config), validation: data.validation!, state });
+      state = result.state;
+      const onProbe = evaluate(model, probe);
+      expect([recorded.trainEvalLoss, recorded.trainEvalAccuracy]).toEqual([onProbe.loss, onProbe.accuracy]);
+      expect([recorded.valLoss, recorded.valAccuracy]).toEqual([result.history[0]!.valLoss, result.history[0]!.valAccuracy]);
+      expect(recorded.accuracy).toBe(result.history[0]!.accuracy);
+    }
+    // With half the units dropped, the running accuracy of the epoch is not the eval-mode one.
+    expect(epochs.every((e) => e.accuracy < e.trainEvalAccuracy)).toBe(true);
+  });
+
+  it('--workers 1 gives the same numbers as --workers 2, bit for bit', () => {
+    const { status } = lockstep(['compare', '--dropout', '0,0.2,0.5', ...SMALL, '--workers', '1', '--out', 'one', '--quiet']);
+    expect(status).toBe(0);
+    expect(numbersOf('one')).toEqual(numbersOf('two'));
+  });
+
+  it('--json prints one event per line, and --dropout defaults to 0,0.2,0.5', () => {
+    const { status, stdout } = lockstep(['compare', '--epochs', '1', '--hidden', '32', '--out', 'json', '--json']);
+    expect(status).toBe(0);
+    const events = stdout.trim().split('\n').map((l) => JSON.parse(l));
+    expect(events.map((e) => e.event)).toEqual(['info', 'epoch', 'epoch', 'epoch', 'result']);
+    expect(events[0]).toMatchObject({ rates: RATES, trainProbe: 4500, validation: 500, out: 'json' });
+    expect(events.slice(1, 4).map((e) => [e.rate, e.epoch])).toEqual(RATES.map((rate) => [rate, 1]));
+    const comparison = readJson<Comparison>('json', 'compare.json');
+    expect(events[4]).toMatchObject({ interrupted: false, out: 'json', rates: comparison.runs.map((run) => run.summary) });
+  });
+
+  it('Ctrl-C stops cleanly with 130 and leaves the finished rates written', async () => {
+    const child = spawn(process.execPath, [BIN, 'compare', '--dropout', '0,0.5', '--epochs', '4', '--workers', '1', '--out', 'stopped', '--json'], { cwd: work });
+    let output = '';
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    child.stdout.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+      if (output.includes('"rate":0.5') && !child.killed) child.kill('SIGINT');
+    });
+    expect(await exited).toBe(130);
+    const result = JSON.parse(output.trim().split('\n').pop()!);
+    expect(result).toMatchObject({ event: 'result', interrupted: true });
+    expect(result.rates.map((r: Summary) => r.rate)).toEqual([0]);
+    const comparison = readJson<Comparison>('stopped', 'compare.json');
+    expect(comparison.interrupted).toBe(true);
+    expect(comparison.runs.map((run) => [run.rate, run.finished])).toEqual([[0, true], [0.5, false]]);
+    expect(comparison.runs[0]!.epochs).toHaveLength(4);
+    expect(comparison.runs[1]!.epochs.length).toBeGreaterThanOrEqual(1);
+    expect(comparison.runs[1]!.epochs.length).toBeLessThan(4);
+    expect(readFileSync(join(work, 'stopped', 'dropout-0', 'metrics.jsonl'), 'utf8').trim().split('\n')).toHaveLength(4);
+    parseXml(readFileSync(join(work, 'stopped', 'compare.svg'), 'utf8'));
+    expect(readdirSync(join(work, 'stopped')).filter((name) => name.includes('.tmp-'))).toEqual([]);
+  });
+});
+
+describe('--dropout: 1 to 8 distinct rates from 0 up to 1, 1 excluded', () => {
+  it('keeps the order given and allows spaces', () => {
+    expect(dropoutRatesFlag('0.5, 0 ,0.25')).toEqual([0.5, 0, 0.25]);
+    expect(dropoutRatesFlag('0.99')).toEqual([0.99]);
+  });
+
+  const outOfRange = (item: string): string => `--dropout rates must be numbers from 0 up to 1, 1 excluded (it drops every unit), got "${item}"`;
+  it.each([
+    ['', '--dropout needs 1 to 8 rates separated by commas, e.g. 0,0.2,0.5; got ""'],
+    [' ', '--dropout needs 1 to 8 rates separated by commas, e.g. 0,0.2,0.5; got ""'],
+    ['a', outOfRange('a')],
+    ['1.5', outOfRange('1.5')],
+    ['1', outOfRange('1')],
+    ['0,-0.1', outOfRange('-0.1')],
+    ['0,,0.5', outOfRange('')],
+    ['0.2,NaN', outOfRange('NaN')],
+    ['0.2,Infinity', outOfRange('Infinity')],
+    ['0.2,0.2', '--dropout lists the rate 0.2 more than once; give each rate once'],
+    ['0.5,0.2,0.50', '--dropout lists the rate 0.5 more than once; give each rate once'],
+    ['0,0.1,0.2,0.3,0.4,0.5,0.6,0.7,0.8', '--dropout takes at most 8 rates, got 9 in "0,0.1,0.2,0.3,0.4,0.5,0.6,0.7,0.8"'],
+  ])('%j: %s', (value, message) => {
+    expect(() => dropoutRatesFlag(value)).toThrowError(new UserError(message));
+  });
+});
+
+it('examples/configs/dropout-compare.json, the README\'s Fashion-MNIST comparison, is a 784-1024-1024-10 MLP with Adam', () => {
+  const path = new URL('../examples/configs/dropout-compare.json', import.meta.url).pathname;
+  const config = checkConfig({ ...DEFAULT_CONFIG, ...readConfigFile(path) }, path);
+  expect(config).toMatchObject({ data: 'fashion-mnist', optimizer: 'adam', lr: 0.001, batchSize: 128, chunkSize: 64, epochs: 15 });
+  const layers = modelSpecOf({ ...config, dropout: 0.2 }, [1, 28, 28], 10).layers;
+  expect(layers.map((l) => (l.type === 'linear' ? l.out : l.type === 'dropout' ? `dropout ${l.p}` : l.type))).toEqual(['flatten', 1024, 'relu', 'dropout 0.2', 1024, 'relu', 'dropout 0.2', 10]);
+});
+
+describe('lockstep compare: bad input is one line naming the flag, with nothing written', () => {
+  writeFileSync(join(work, 'no-dropout.json'), JSON.stringify({ layers: [{ type: 'linear', out: 16 }, { type: 'relu' }, { type: 'linear', out: 10 }] }));
+  writeFileSync(join(work, 'with-layers.json'), JSON.stringify({ layers: [{ type: 'linear', out: 16 }, { type: 'relu' }, { type: 'dropout', p: 0.5 }, { type: 'linear', out: 10 }] }));
+  writeFileSync(join(work, 'no-validation.json'), JSON.stringify({ validationSplit: 0 }));
+
+  it.each([
+    [['--dropout', ''], 'lockstep: --dropout needs 1 to 8 rates separated by commas, e.g. 0,0.2,0.5; got ""'],
+    [['--dropout', '0.2,0.2'], 'lockstep: --dropout lists the rate 0.2 more than once; give each rate once'],
+    [['--hidden', '64,'], 'lockstep: --hidden must be a comma-separated list of integers >= 1, e.g. 1024,1024, got "64,"'],
+    [['--config', 'no-dropout.json'], 'lockstep: no-dropout.json: "layers" has no {"type": "dropout"} entry for --dropout to set; add one, e.g. after an activation'],
+    [['--config', 'with-layers.json', '--hidden', '32'], 'lockstep: --hidden sets the widths of the default MLP, but with-layers.json gives "layers"; drop one of the two'],
+    [['--config', 'no-validation.json'], 'lockstep: lockstep compare needs validation samples, and validationSplit 0 of 5000 samples leaves none; raise "validationSplit" in --config'],
+  ])('%j', (args, message) => {
+    const { status, stdout, stderr } = lockstep(['compare', ...args, '--out', 'never']);
+    expect(stderr).toBe(`${message}\n`);
+    expect(status).toBe(1);
+    expect(stdout).toBe('');
+    expect(readdirSync(work)).not.toContain('never');
+  });
+});
