@@ -10,10 +10,10 @@ import { makeFolder, writeFileAtomic } from '../files.js';
 import { integerFlag, integerListFlag } from '../flags.js';
 import { fingerprint } from '../fingerprint.js';
 import { learningCurvesHtml } from '../plot.js';
+import { abortOnCtrlC, EXIT_INTERRUPTED } from '../interrupt.js';
 import { importModules } from '../modules.js';
 import { Reporter } from '../report.js';
 import { defaultOutFolder, flagConfig, optimizerOf, runData, runModel, type ConfigFlags } from '../run-setup.js';
-import { EXIT_INTERRUPTED } from './train.js';
 
 export interface CompareFlags extends ConfigFlags {
   config?: string;
@@ -102,13 +102,7 @@ export async function compareCommand(flags: CompareFlags): Promise<number> {
       `(${validation.size} for validation; train accuracy in eval mode on ${probe.size} of them) with ${workers} worker${workers === 1 ? '' : 's'}; run folder ${out}`,
     { out, workers, rates, samples: data.train.size, trainProbe: probe.size, validation: validation.size },
   );
-  const interrupt = new AbortController();
-  const onSignal = (): void => {
-    if (interrupt.signal.aborted) process.exit(EXIT_INTERRUPTED);
-    reporter.stopBar();
-    interrupt.abort();
-  };
-  process.on('SIGINT', onSignal);
+  const interrupt = abortOnCtrlC(() => reporter.stopBar());
   try {
     for (const [i, rate] of rates.entries()) {
       if (interrupt.signal.aborted) break;
@@ -155,6 +149,6 @@ export async function compareCommand(flags: CompareFlags): Promise<number> {
     reporter.result(`${summaries.length > 0 ? `${summaryTable(summaries)}\n` : ''}${ending}`, { rates: summaries, interrupted, seconds, out });
     return interrupted ? EXIT_INTERRUPTED : 0;
   } finally {
-    process.off('SIGINT', onSignal);
+    interrupt.dispose();
   }
 }

@@ -8,27 +8,18 @@ import { UserError } from '../errors.js';
 import { folderOf, makeFolder, removeStrayTemporaries, writeFileAtomic } from '../files.js';
 import { integerFlag } from '../flags.js';
 import { fingerprint } from '../fingerprint.js';
+import { abortOnCtrlC, EXIT_INTERRUPTED } from '../interrupt.js';
 import { importModules } from '../modules.js';
 import { learningCurvesHtml, learningCurvesSvg } from '../plot.js';
 import { Reporter } from '../report.js';
 import { lockRunFolder } from '../run-lock.js';
-import { defaultOutFolder, flagConfig, optimizerOf, runData, runModel } from '../run-setup.js';
+import { defaultOutFolder, flagConfig, optimizerOf, runData, runModel, type ConfigFlags } from '../run-setup.js';
 
-export interface TrainFlags {
+export interface TrainFlags extends ConfigFlags {
   config?: string;
-  data?: string;
   workers?: string;
-  epochs?: string;
-  batchSize?: string;
-  chunkSize?: string;
-  lr?: string;
-  dropout?: string;
-  clipNorm?: string;
-  kernel?: string;
-  seed?: string;
   out?: string;
   resume?: string;
-  checkpointEvery?: string;
   workerHeap?: string;
   retries?: string;
   json?: boolean;
@@ -36,7 +27,6 @@ export interface TrainFlags {
 }
 
 export const CHECKPOINT_FILE = 'checkpoint.lockstep';
-export const EXIT_INTERRUPTED = 130;
 
 /**
  * On --resume the checkpoint fixes everything that decides the numbers, except what a diverging run
@@ -152,13 +142,7 @@ async function trainInFolder(run: Run, reporter: Reporter): Promise<number> {
     });
     lastSaved = { path: checkpointPath, step: trainer.state.step };
   };
-  const interrupt = new AbortController();
-  const onSignal = (): void => {
-    if (interrupt.signal.aborted) process.exit(EXIT_INTERRUPTED);
-    reporter.stopBar();
-    interrupt.abort();
-  };
-  process.on('SIGINT', onSignal);
+  const interrupt = abortOnCtrlC(() => reporter.stopBar());
   try {
     if (checkpoint !== null) trainer.load(checkpoint);
     for (const key of ['lr', 'clipNorm'] as const) {
@@ -233,7 +217,7 @@ async function trainInFolder(run: Run, reporter: Reporter): Promise<number> {
     const next = lastSaved === null ? 'no checkpoint was saved yet; start the run again' : `resume from step ${lastSaved.step} with: lockstep train --resume ${lastSaved.path}${retune}`;
     throw new UserError(`${error.message}; ${next}`);
   } finally {
-    process.off('SIGINT', onSignal);
+    interrupt.dispose();
     await trainer.close();
   }
 }
