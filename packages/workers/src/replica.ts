@@ -14,6 +14,7 @@ import {
   gradientNorm,
   UpdateKernel,
   useKernel,
+  type UpdateAddresses,
   rowIndices,
   sequentialFromSpec,
   checkUncertaintyOptions,
@@ -55,7 +56,7 @@ export class Replica {
   private readonly dropoutKey: Key;
   private readonly kernel: UpdateKernel;
   private readonly constraints: MaxNormPlan;
-  private step: { version: number; views: StepViews } | null = null;
+  private step: { version: number; views: StepViews; at: UpdateAddresses } | null = null;
   private data: { version: number; dataset: Dataset; batch: Batch } | null = null;
 
   constructor(setup: WorkerSetup) {
@@ -92,8 +93,7 @@ export class Replica {
 
   update(task: UpdateTask): UpdateResult {
     const started = performance.now();
-    const step = this.stepViewsOf(task.step);
-    const at = updateAddresses(this.setup.modelLayout, task.step.layout);
+    const { views: step, at } = this.stepOf(task.step);
     this.kernel.reduceAndMeasure(at, task.chunks, task.from, task.to, step.blockSquares);
     if (task.parties > 1) arriveAndWait(step.barrier, task.parties);
     const norm = gradientNorm(step.blockSquares);
@@ -160,8 +160,15 @@ export class Replica {
   }
 
   private stepViewsOf(step: StepBuffer): StepViews {
-    if (this.step?.version !== step.version) this.step = { version: step.version, views: stepViews(step.buffer, step.layout) };
-    return this.step.views;
+    return this.stepOf(step).views;
+  }
+
+  /** Views and kernel addresses of a step buffer, made once per buffer rather than per task. */
+  private stepOf(step: StepBuffer): { views: StepViews; at: UpdateAddresses } {
+    if (this.step?.version !== step.version) {
+      this.step = { version: step.version, views: stepViews(step.buffer, step.layout), at: updateAddresses(this.setup.modelLayout, step.layout) };
+    }
+    return this.step;
   }
 
   private dataOf(shared: SharedDataset, batchCapacity: number): { dataset: Dataset; batch: Batch } {

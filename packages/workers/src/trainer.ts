@@ -147,7 +147,9 @@ function workerFile(): string {
  * Data-parallel training on worker threads, bit-identical to core's reference `fit` at any worker
  * count. Each step the batch is cut into chunks of `chunkSize`; chunk c's gradient goes to slot c;
  * then every worker sums the slots over its own parameter range in the pairwise tree order of
- * `reduceChunkSlots` and applies the optimizer to that range. With `maxNorm` layers, one more round
+ * `UpdateKernel.sumSlots`, measures it in norm blocks, meets the others at a barrier so that all see
+ * the same global norm (non-finite: nobody updates; clipping: the same factor everywhere), and applies
+ * the optimizer to that range. With `maxNorm` layers, one more round
  * follows once every range is updated: each worker constrains whole weight rows (parameter ranges
  * cut through rows). No sum depends on which thread computed what or when.
  */

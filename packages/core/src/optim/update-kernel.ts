@@ -89,9 +89,19 @@ export class UpdateKernel {
     if (from % NORM_BLOCK !== 0) throw new LockstepError('E_OPTION', `reduceAndMeasure: range start ${from} is not a multiple of ${NORM_BLOCK}`);
     for (let start = from; start < to; start += NORM_BLOCK) {
       const end = Math.min(start + NORM_BLOCK, to);
-      this.reduce(at.slots, 4 * at.paramCount, chunks, start, end);
+      this.sumSlots(at, chunks, start, end);
       blockSquares[start / NORM_BLOCK] = this.squares(at.slots, start, end);
     }
+  }
+
+  /**
+   * Sums the chunk slots into slot 0 over [from, to) in lockstep's one fixed order, a pairwise tree
+   * over chunk index aligned to powers of two: slot 1 into 0, 3 into 2, ...; then 2 into 0, 6 into 4,
+   * ... The order depends on the chunk count only, never on which thread computed which chunk, and
+   * whole aligned subtrees can be summed elsewhere and shipped.
+   */
+  sumSlots(at: UpdateAddresses, chunks: number, from: number, to: number): void {
+    this.reduce(at.slots, 4 * at.paramCount, chunks, from, to);
   }
 
   /** Phase two over [from, to): scales the summed gradient by `factor` (clipping) and applies optimizer step `t`. */

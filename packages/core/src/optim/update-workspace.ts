@@ -3,6 +3,8 @@ import { kernelMemory, normBlockCount, UpdateKernel, type UpdateAddresses } from
 const ALIGN = 64;
 const align = (bytes: number): number => Math.ceil(bytes / ALIGN) * ALIGN;
 
+let scratch: UpdateWorkspace | null = null;
+
 /**
  * Parameters, chunk gradient slots and optimizer state laid end to end in a kernel memory of their
  * own, with the kernel over it: the reference trainer's working set, and the scratch of `applyUpdate`.
@@ -14,6 +16,17 @@ export class UpdateWorkspace {
   readonly slots: Float32Array;
   readonly state: Float32Array;
   readonly blockSquares: Float64Array;
+
+  /**
+   * A workspace of this thread for copies of plain arrays (the array APIs `applyUpdate` and
+   * `reduceChunkSlots`), reused while it is large enough.
+   */
+  static scratch(paramCount: number, stateSlots: number, chunkSlots: number): UpdateWorkspace {
+    const fits = (w: UpdateWorkspace): boolean =>
+      w.at.paramCount === paramCount && w.state.length >= stateSlots * paramCount && w.slots.length >= chunkSlots * paramCount;
+    if (scratch === null || !fits(scratch)) scratch = new UpdateWorkspace(paramCount, stateSlots, chunkSlots);
+    return scratch;
+  }
 
   constructor(paramCount: number, stateSlots: number, chunkSlots: number) {
     const params = 0;

@@ -9,16 +9,12 @@ export interface UpdateBuffers {
   readonly state: Float32Array;
 }
 
-let scratch: UpdateWorkspace | null = null;
-
 /**
  * Applies optimizer step `t` (1-based) with learning rate `lr` to parameters [from, to) of plain
  * arrays, following PyTorch's float32 update rules: the trainers' update kernel, run on copies.
  */
 export function applyUpdate(config: OptimizerConfig, buffers: UpdateBuffers, t: number, lr: number, from = 0, to = buffers.params.length): void {
-  const size = buffers.params.length;
-  const slots = stateSlots(config);
-  if (scratch === null || scratch.params.length !== size || scratch.state.length < slots * size) scratch = new UpdateWorkspace(size, slots, 1);
+  const scratch = UpdateWorkspace.scratch(buffers.params.length, stateSlots(config), 1);
   scratch.params.set(buffers.params);
   scratch.slots.set(buffers.grads);
   scratch.state.set(buffers.state);

@@ -1,17 +1,15 @@
+import { UpdateWorkspace } from '../optim/update-workspace.js';
+
 /**
- * The one fixed order in which chunk gradients are summed: a pairwise tree over chunk index,
- * aligned to powers of two. Round 1 adds slot 1 into 0, 3 into 2, ...; round 2 adds 2 into 0,
- * 6 into 4, ...; the total ends in slot 0. The order depends on the chunk count only, never on which
- * thread computed which chunk, and whole aligned subtrees can be summed elsewhere and shipped.
+ * Sums `chunks` gradient slots of `slotSize` values, end to end in `slots`, into slot 0 in the one
+ * fixed order the trainers use (`UpdateKernel.sumSlots`: a pairwise tree over chunk index), on
+ * copies in the update kernel's memory.
  */
-export function reduceChunkSlots(slots: Float32Array, slotSize: number, chunks: number, from = 0, to = slotSize): void {
-  for (let stride = 1; stride < chunks; stride *= 2) {
-    for (let c = 0; c + stride < chunks; c += 2 * stride) {
-      const into = c * slotSize;
-      const from2 = (c + stride) * slotSize;
-      for (let i = from; i < to; i++) slots[into + i] += slots[from2 + i];
-    }
-  }
+export function reduceChunkSlots(slots: Float32Array, slotSize: number, chunks: number): void {
+  const scratch = UpdateWorkspace.scratch(slotSize, 0, chunks);
+  scratch.slots.set(slots.subarray(0, chunks * slotSize));
+  scratch.kernel.sumSlots(scratch.at, chunks, 0, slotSize);
+  slots.set(scratch.slots.subarray(0, slotSize));
 }
 
 /** The same tree over one float64 value per chunk (loss sums, correct counts). */

@@ -115,7 +115,7 @@ export function checkDataFits(model: Model, data: Dataset, name = 'data'): void 
 /**
  * Trains `model` in place on one thread. Each batch is cut into chunks of `chunkSize`; each chunk's
  * gradient goes to its own slot, and the slots are summed in the fixed tree order of
- * `reduceChunkSlots`, which is what lets the parallel trainer match this one bit for bit. After each
+ * `UpdateKernel.sumSlots`, which is what lets the parallel trainer match this one bit for bit. After each
  * update, layers with `maxNorm` have their weights constrained (`applyMaxNorm`).
  */
 export function fit(model: Model, data: Dataset, options: FitOptions): FitResult {
