@@ -51,6 +51,29 @@ describe('matrix-product kernels', () => {
     expect(relaxed.some((v, i) => v !== strict[i])).toBe(true);
   });
 
+  it('strict: every operand layout gives the bits of the scalar definition (one float32 sum per element, p in order, mul then add)', () => {
+    const b = values(k * n, 4);
+    const layouts = {
+      'A, B': [rowMajor(a, k), rowMajor(b, n)],
+      'A, B^T': [rowMajor(a, k), transposed(w, k)],
+      'A^T, B': [transposed(values(k * m, 5), m), rowMajor(b, n)],
+      'A^T, B^T': [transposed(values(k * m, 5), m), transposed(w, k)],
+    } as const;
+    for (const [layout, [left, right]] of Object.entries(layouts)) {
+      const out = new Float32Array(m * n);
+      matmul(left, right, m, k, n, out);
+      for (let i = 0; i < m; i++) {
+        for (let j = 0; j < n; j++) {
+          let sum = 0;
+          for (let p = 0; p < k; p++) {
+            sum = Math.fround(sum + Math.fround(left.data[i * left.rowStride + p * left.colStride]! * right.data[p * right.rowStride + j * right.colStride]!));
+          }
+          if (!Object.is(out[i * n + j], sum)) expect.fail(`${layout}: element (${i}, ${j}) is ${out[i * n + j]}, the definition gives ${sum}`);
+        }
+      }
+    }
+  });
+
   it('rejects an unknown kernel in one line', () => {
     expect(() => useKernel('fast' as 'strict')).toThrow("kernel must be one of 'strict', 'relaxed', got \"fast\"");
   });

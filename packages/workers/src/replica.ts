@@ -85,7 +85,8 @@ export class Replica {
     const size = this.model.size;
     const slot = step.gradSlots.subarray(task.chunk * size, (task.chunk + 1) * size);
     this.model.train();
-    const result = chunkGradient(this.model, this.lossOf(task.loss, dataset), chunk, task.batchSize, task.optimizerStep, this.dropoutKey, slot);
+    this.kernel.zero(slot);
+    const result = chunkGradient(this.model, this.lossOf(task.loss, dataset), chunk, task.batchSize, task.optimizerStep, this.dropoutKey, slot, { slotIsZero: true });
     step.chunkLoss[task.chunk] = result.sum;
     step.chunkCorrect[task.chunk] = result.correct;
     return { seconds: (performance.now() - started) / 1000 };

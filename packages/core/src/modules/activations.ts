@@ -1,4 +1,5 @@
 import { checkNumber, LockstepError } from '../errors.js';
+import { reluGradientInto, reluInto } from '../ops/elementwise.js';
 import { erf } from '../ops/erf.js';
 import { Scratch, type Tensor } from '../tensor.js';
 import { Module } from './module.js';
@@ -43,11 +44,11 @@ export class ReLU extends Elementwise {
 
   protected apply(x: Float32Array, out: Float32Array): void {
     // NaN passes through, as in PyTorch, so a bad value reaches the loss and is reported.
-    for (let i = 0; i < x.length; i++) out[i] = x[i] < 0 ? 0 : x[i];
+    reluInto(x, out);
   }
 
   protected gradient(x: Float32Array, _y: Float32Array, g: Float32Array, out: Float32Array): void {
-    for (let i = 0; i < x.length; i++) out[i] = x[i] > 0 ? g[i] : 0;
+    reluGradientInto(x, g, out);
   }
 }
 

@@ -6,6 +6,8 @@ import { Module, type ForwardContext } from './module.js';
 export class Sequential extends Module {
   readonly kind = 'Sequential';
   readonly layers: readonly Module[];
+  /** The first layer with parameters: the gradients of the inputs below it are never read. */
+  private readonly firstLearning: number;
 
   constructor(...layers: Module[]) {
     super();
@@ -13,6 +15,7 @@ export class Sequential extends Module {
       throw new LockstepError('E_SPEC', 'Sequential: the same layer instance appears twice; create a new layer for each place');
     }
     this.layers = layers;
+    this.firstLearning = Math.max(0, layers.findIndex(hasParameters));
     this.setPath('');
   }
 
@@ -40,8 +43,14 @@ export class Sequential extends Module {
   override backward(gradOutput: Tensor, needInputGrad: boolean): Tensor | null {
     let grad: Tensor | null = gradOutput;
     for (let i = this.layers.length - 1; i >= 0; i--) {
-      grad = this.layers[i].backward(grad as Tensor, i > 0 || needInputGrad);
+      const needed = needInputGrad || i > this.firstLearning;
+      grad = this.layers[i].backward(grad as Tensor, needed);
+      if (!needed) return null;
     }
     return grad;
   }
+}
+
+function hasParameters(module: Module): boolean {
+  return module.parameterSpecs().length > 0 || module.children().some(hasParameters);
 }

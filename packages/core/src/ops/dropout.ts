@@ -1,6 +1,7 @@
 import { LockstepError } from '../errors.js';
 import type { Key } from '../random/key.js';
 import { fillBatchMask } from '../random/mask.js';
+import { multiplyInto } from './elementwise.js';
 import type { Tensor } from '../tensor.js';
 
 /**
@@ -37,14 +38,15 @@ export function evalScale(p: number, scaling: DropoutScaling): number {
 
 /**
  * out[i] = x[i] * multipliers[i], where a multiplier is 0 (dropped) or the kept units' scale. Also the
- * backward pass, with x = the output gradient. Branch-free: a random mask defeats branch prediction.
+ * backward pass, with x = the output gradient. All three hold the same number of values.
  */
 export function applyMask(x: Float32Array, multipliers: Float32Array, out: Float32Array): void {
-  for (let i = 0; i < x.length; i++) out[i] = x[i] * multipliers[i];
+  multiplyInto(x, multipliers, out);
 }
 
 export function scaleInto(x: Float32Array, scale: number, out: Float32Array): void {
-  for (let i = 0; i < x.length; i++) out[i] = x[i] * scale;
+  if (scale === 1) out.set(x);
+  else for (let i = 0; i < x.length; i++) out[i] = x[i] * scale;
 }
 
 export interface DropoutOptions {

@@ -2,6 +2,7 @@ import { setFlagsFromString } from 'node:v8';
 import { checkChoice } from '../errors.js';
 import { WASM_BASE64 as RELAXED_WASM } from './wasm/matmul-relaxed.generated.js';
 import { WASM_BASE64 as STRICT_WASM } from './wasm/matmul.generated.js';
+import { vectorFloats, WasmInstance } from './wasm-instance.js';
 
 /**
  * Matrix products for dense layers on a WebAssembly SIMD kernel (wasm/matmul.wat). Operands are
@@ -50,34 +51,27 @@ const B_COLUMNS = 8;
 type KernelFunction = (...args: number[]) => void;
 
 class SimdKernel {
-  private readonly memory: WebAssembly.Memory;
+  private readonly instance: WasmInstance;
   private readonly multiply: KernelFunction;
   private readonly packPanels: KernelFunction;
   private readonly finish: KernelFunction;
-  private floats: Float32Array;
 
   constructor(binary: string) {
-    const instance = new WebAssembly.Instance(new WebAssembly.Module(Buffer.from(binary, 'base64')), {});
-    this.memory = instance.exports.memory as WebAssembly.Memory;
-    this.multiply = instance.exports.matmul as KernelFunction;
-    this.packPanels = instance.exports.pack as KernelFunction;
-    this.finish = instance.exports.finish as KernelFunction;
-    this.floats = new Float32Array(this.memory.buffer);
+    this.instance = new WasmInstance(binary);
+    this.multiply = this.instance.exports.matmul as KernelFunction;
+    this.packPanels = this.instance.exports.pack as KernelFunction;
+    this.finish = this.instance.exports.finish as KernelFunction;
   }
 
-  /** Float offsets of consecutive regions of the given sizes, growing the memory when needed. */
-  private regions(sizes: number[]): number[] {
+  /** Float offsets of consecutive regions of the given sizes, and the memory holding them. */
+  private regions(sizes: number[]): { offsets: number[]; floats: Float32Array } {
     const offsets: number[] = [];
     let total = 0;
     for (const size of sizes) {
       offsets.push(total);
-      total += Math.ceil(size / 4) * 4;
+      total += vectorFloats(size);
     }
-    if (total > this.floats.length) {
-      this.memory.grow(Math.ceil((total * 4 - this.memory.buffer.byteLength) / 65536));
-      this.floats = new Float32Array(this.memory.buffer);
-    }
-    return offsets;
+    return { offsets, floats: this.instance.floatsFor(total) };
   }
 
   /**
@@ -88,16 +82,10 @@ class SimdKernel {
   product(a: MatrixView, b: MatrixView, m: number, k: number, n: number, out: Float32Array, bias: Float32Array | null, accumulate: boolean): void {
     const mPadded = Math.ceil(m / A_ROWS) * A_ROWS;
     const nPadded = Math.ceil(n / B_COLUMNS) * B_COLUMNS;
-    const [rawA, rawB, packedA, packedB, c, result, biasAt] = this.regions([
-      a.data.length,
-      b.data.length,
-      mPadded * k,
-      nPadded * k,
-      mPadded * nPadded,
-      m * n,
-      bias === null ? 0 : n,
-    ]);
-    const f = this.floats;
+    const {
+      offsets: [rawA, rawB, packedA, packedB, c, result, biasAt],
+      floats: f,
+    } = this.regions([a.data.length, b.data.length, mPadded * k, nPadded * k, mPadded * nPadded, m * n, bias === null ? 0 : n]);
     f.set(a.data, rawA);
     f.set(b.data, rawB);
     this.packPanels(4 * rawA, m, k, A_ROWS, a.rowStride, a.colStride, 4 * packedA);

@@ -75,10 +75,15 @@
   ;; Packs `lines` lines of a matrix at $src into panels of $width lines at $dst: panel q holds, for
   ;; each step p < $k, the values of lines q*width .. q*width+width-1 at p; lines past the end are 0.
   ;; Element (line, p) of the source is at $src + 4 * (line * $lineStride + p * $stepStride).
+  ;; $width is a multiple of 4.
   (func (export "pack") (param $src i32) (param $lines i32) (param $k i32) (param $width i32)
         (param $lineStride i32) (param $stepStride i32) (param $dst i32)
     (local $line i32) (local $padded i32) (local $out i32) (local $in i32) (local $end i32)
     (local $outStep i32) (local $inStep i32)
+    (if (i32.eq (local.get $lineStride) (i32.const 1))
+      (then
+        (call $packAdjacentLines (local.get $src) (local.get $lines) (local.get $k) (local.get $width) (local.get $stepStride) (local.get $dst))
+        (return)))
     (local.set $padded (i32.mul (i32.div_u (i32.add (local.get $lines) (i32.sub (local.get $width) (i32.const 1))) (local.get $width)) (local.get $width)))
     (local.set $outStep (i32.shl (local.get $width) (i32.const 2)))
     (local.set $inStep (i32.shl (local.get $stepStride) (i32.const 2)))
@@ -110,6 +115,55 @@
                 (br $zero)))))
         (local.set $line (i32.add (local.get $line) (i32.const 1)))
         (br $lineLoop))))
+  ;; `pack` for lines that lie next to each other in memory (line stride 1): a panel's values at one
+  ;; step are adjacent in the source too, so they are copied four at a time, step after step, reading
+  ;; the source row by row instead of walking down its columns.
+  (func $packAdjacentLines (param $src i32) (param $lines i32) (param $k i32) (param $width i32) (param $stepStride i32) (param $dst i32)
+    (local $first i32) (local $in i32) (local $out i32) (local $end i32) (local $inStep i32)
+    (local $panelBytes i32) (local $w i32)
+    (local.set $inStep (i32.shl (local.get $stepStride) (i32.const 2)))
+    (local.set $panelBytes (i32.shl (local.get $width) (i32.const 2)))
+    (local.set $out (local.get $dst))
+    (local.set $first (i32.const 0))
+    (block $panelsDone
+      (loop $panels
+        (br_if $panelsDone (i32.ge_u (local.get $first) (local.get $lines)))
+        (local.set $in (i32.add (local.get $src) (i32.shl (local.get $first) (i32.const 2))))
+        (local.set $end (i32.add (local.get $out) (i32.mul (local.get $k) (local.get $panelBytes))))
+        (if (i32.le_u (i32.add (local.get $first) (local.get $width)) (local.get $lines))
+          (then
+            (block $stepsDone
+              (loop $steps
+                (br_if $stepsDone (i32.ge_u (local.get $out) (local.get $end)))
+                (local.set $w (i32.const 0))
+                (block $vectorsDone
+                  (loop $vectors
+                    (br_if $vectorsDone (i32.ge_u (local.get $w) (local.get $panelBytes)))
+                    (v128.store (i32.add (local.get $out) (local.get $w)) (v128.load (i32.add (local.get $in) (local.get $w))))
+                    (local.set $w (i32.add (local.get $w) (i32.const 16)))
+                    (br $vectors)))
+                (local.set $out (i32.add (local.get $out) (local.get $panelBytes)))
+                (local.set $in (i32.add (local.get $in) (local.get $inStep)))
+                (br $steps))))
+          (else
+            (block $lastDone
+              (loop $last
+                (br_if $lastDone (i32.ge_u (local.get $out) (local.get $end)))
+                (local.set $w (i32.const 0))
+                (block $valuesDone
+                  (loop $values
+                    (br_if $valuesDone (i32.ge_u (local.get $w) (local.get $width)))
+                    (f32.store (i32.add (local.get $out) (i32.shl (local.get $w) (i32.const 2)))
+                      (if (result f32) (i32.lt_u (i32.add (local.get $first) (local.get $w)) (local.get $lines))
+                        (then (f32.load (i32.add (local.get $in) (i32.shl (local.get $w) (i32.const 2)))))
+                        (else (f32.const 0))))
+                    (local.set $w (i32.add (local.get $w) (i32.const 1)))
+                    (br $values)))
+                (local.set $out (i32.add (local.get $out) (local.get $panelBytes)))
+                (local.set $in (i32.add (local.get $in) (local.get $inStep)))
+                (br $last)))))
+        (local.set $first (i32.add (local.get $first) (local.get $width)))
+        (br $panels))))
   ;; Copies the m x n product out of C (rows $cStride floats apart) into $dst (rows n floats apart):
   ;; $mode 0 stores it, 1 stores it plus the bias at $bias (n floats), 2 adds it to what $dst holds.
   ;; Four columns at a time with SIMD, then one at a time; float32 adds, the same bits as scalar code.
