@@ -6,17 +6,21 @@ const WAIT_SLICE_MS = 100;
 const DEADLINE_MS = 60_000;
 
 /**
- * Blocks until `parties` threads have arrived at `barrier` (words: arrived count, abort flag). The
- * coordinator resets it before each use and raises the abort flag when any task of the round
- * failed, so a thread never waits for a peer that died.
+ * Blocks until `parties` threads have arrived at `barrier` (words: arrived count, abort flag) for the
+ * `meeting`-th time since the coordinator reset it (1 for the first). The coordinator resets it before
+ * each round and raises the abort flag when any task of the round failed, so a thread never waits
+ * for a peer that died.
  */
-export function arriveAndWait(barrier: Int32Array, parties: number): void {
+export function arriveAndWait(barrier: Int32Array, parties: number, meeting = 1): void {
   Atomics.add(barrier, ARRIVED, 1);
   Atomics.notify(barrier, ARRIVED);
+  const everyone = parties * meeting;
   const deadline = Date.now() + DEADLINE_MS;
-  for (let seen = Atomics.load(barrier, ARRIVED); seen < parties; seen = Atomics.load(barrier, ARRIVED)) {
+  for (let seen = Atomics.load(barrier, ARRIVED); seen < everyone; seen = Atomics.load(barrier, ARRIVED)) {
     if (Atomics.load(barrier, ABORTED) !== 0) throw new LockstepError('E_WORKER', 'another worker failed during this step');
-    if (Date.now() > deadline) throw new LockstepError('E_WORKER', `only ${seen} of ${parties} workers reached the barrier within ${DEADLINE_MS / 1000} s`);
+    if (Date.now() > deadline) {
+      throw new LockstepError('E_WORKER', `only ${seen - everyone + parties} of ${parties} workers reached the barrier within ${DEADLINE_MS / 1000} s`);
+    }
     Atomics.wait(barrier, ARRIVED, seen, WAIT_SLICE_MS);
   }
 }

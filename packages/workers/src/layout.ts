@@ -9,12 +9,12 @@ import { LockstepError, NORM_BLOCK, normBlockCount, type UpdateAddresses } from 
  * parameter i at s * paramCount + i). The step region follows it, sized for a batch size (the memory
  * grows when a larger batch comes): per-chunk loss sums
  * and correct counts (float64), one gradient slot of paramCount floats per chunk, and the sample
- * indices of the current batch, each norm block's sum of squares (float64) and the update barrier
+ * indices of the current batch, each norm block's sum of squares (float64) and the step barrier
  * (arrived count, abort flag). Regions start on 64-byte boundaries so no two share a cache line.
  */
 
 const ALIGN = 64;
-/** The update barrier: threads arrived, and a flag the coordinator raises when a task failed. */
+/** The step barrier: arrivals since the coordinator reset it, and a flag the coordinator raises when a task failed. */
 const BARRIER_WORDS = 2;
 
 function align(bytes: number): number {

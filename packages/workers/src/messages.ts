@@ -22,32 +22,28 @@ export interface StepBuffer {
   readonly layout: StepLayout;
 }
 
-/** Gradient of chunk `chunk` (rows [from, to) of the batch in the step buffer) into its own slot. */
-export interface GradientTask {
-  readonly kind: 'gradient';
+/**
+ * One worker's share of an optimizer step, one task per party, every party on its own thread:
+ * computes the gradients of chunks party, party + parties, ... (rows [c * chunkSize, ...) of the
+ * batch in the step buffer) into their slots; waits at the step buffer's barrier for the others; if
+ * every chunk's loss is finite, sums the chunk slots over parameters [from, to) in the fixed tree
+ * order and measures the range's norm blocks; waits again; then, if the whole gradient is finite,
+ * clips it when the optimizer asks and updates the range. A range may be empty.
+ */
+export interface StepTask {
+  readonly kind: 'step';
   readonly step: StepBuffer;
   readonly data: SharedDataset;
   readonly loss: LossName;
   /** The optimizer step (0-based) this gradient is for; it keys the dropout masks. */
   readonly optimizerStep: number;
   readonly batchSize: number;
-  readonly chunk: number;
-  readonly from: number;
-  readonly to: number;
-}
-
-/**
- * Sums the chunk slots over parameters [from, to) in the fixed tree order and measures the range's
- * norm blocks; waits at the step buffer's barrier for the other `parties` update tasks; then, if the
- * whole gradient is finite, clips it when the optimizer asks and updates the range.
- */
-export interface UpdateTask {
-  readonly kind: 'update';
-  readonly step: StepBuffer;
+  readonly chunkSize: number;
   readonly chunks: number;
+  readonly party: number;
+  readonly parties: number;
   readonly from: number;
   readonly to: number;
-  readonly parties: number;
   /** 1-based optimizer step number, as the update rules count it. */
   readonly t: number;
   readonly lr: number;
@@ -55,7 +51,7 @@ export interface UpdateTask {
 
 /**
  * Applies the max-norm constraints to rows [from, to) of the model's constraint plan (`maxNormPlan`),
- * after every update task of the step has finished: the ranges are whole rows, so each row's norm is
+ * after every step task has finished: the ranges are whole rows, so each row's norm is
  * summed by one thread in one order.
  */
 export interface MaxNormTask {
@@ -114,15 +110,20 @@ export interface UncertaintyTask {
   readonly seed: number;
 }
 
-export type Task = GradientTask | UpdateTask | MaxNormTask | EvaluateTask | PredictTask | ReplicaForwardTask | UncertaintyTask;
+export type Task = StepTask | MaxNormTask | EvaluateTask | PredictTask | ReplicaForwardTask | UncertaintyTask;
 
 export interface TimedResult {
   /** Seconds the worker spent on the task's computation. */
   readonly seconds: number;
 }
 
-export interface UpdateResult extends TimedResult {
-  /** The first parameter index of this range with a non-finite gradient (nothing was updated), or -1. */
+export interface StepResult {
+  /** Seconds this worker spent computing chunk gradients, and updating its range (barrier waits excluded). */
+  readonly gradientSeconds: number;
+  readonly updateSeconds: number;
+  /** False when some chunk's loss was not finite: no worker updated anything. */
+  readonly lossFinite: boolean;
+  /** The first parameter index of this range with a non-finite gradient (no worker updated anything), or -1. */
   readonly nonFinite: number;
   readonly value: number;
 }
@@ -133,8 +134,7 @@ export interface ReplicaForwardResult {
 }
 
 export interface TaskResults {
-  gradient: TimedResult;
-  update: UpdateResult;
+  step: StepResult;
   'max-norm': TimedResult;
   evaluate: TimedResult;
   predict: TimedResult;

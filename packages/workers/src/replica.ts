@@ -30,7 +30,6 @@ import {
 import { modelViews, sharedBuffer, stepViews, updateAddresses, type ModelViews, type StepViews } from './layout.js';
 import type {
   EvaluateTask,
-  GradientTask,
   MaxNormTask,
   PredictTask,
   ReplicaForwardResult,
@@ -38,8 +37,8 @@ import type {
   StepBuffer,
   TimedResult,
   UncertaintyTask,
-  UpdateResult,
-  UpdateTask,
+  StepResult,
+  StepTask,
   WorkerSetup,
 } from './messages.js';
 import { arriveAndWait } from './barrier.js';
@@ -56,7 +55,7 @@ export class Replica {
   private readonly dropoutKey: Key;
   private readonly kernel: UpdateKernel;
   private readonly constraints: MaxNormPlan;
-  private step: { version: number; views: StepViews; at: UpdateAddresses } | null = null;
+  private stepBuffer: { version: number; views: StepViews; at: UpdateAddresses } | null = null;
   private data: { version: number; dataset: Dataset; batch: Batch } | null = null;
 
   constructor(setup: WorkerSetup) {
@@ -70,40 +69,48 @@ export class Replica {
     this.constraints = maxNormPlan(this.model.entries);
   }
 
-  gradient(task: GradientTask): TimedResult {
-    const started = performance.now();
-    const step = this.stepViewsOf(task.step);
+  step(task: StepTask): StepResult {
+    const { views: step, at } = this.stepOf(task.step);
+    let started = performance.now();
+    for (let chunk = task.party; chunk < task.chunks; chunk += task.parties) this.chunkGradient(task, step, chunk);
+    const gradientSeconds = (performance.now() - started) / 1000;
+    if (task.parties > 1) arriveAndWait(step.barrier, task.parties, 1);
+    if (firstNonFinite(step.chunkLoss.subarray(0, task.chunks)) >= 0) return { gradientSeconds, updateSeconds: 0, lossFinite: false, nonFinite: -1, value: 0 };
+    started = performance.now();
+    this.kernel.reduceAndMeasure(at, task.chunks, task.from, task.to, step.blockSquares);
+    let updateSeconds = (performance.now() - started) / 1000;
+    if (task.parties > 1) arriveAndWait(step.barrier, task.parties, 2);
+    started = performance.now();
+    const norm = gradientNorm(step.blockSquares);
+    if (!Number.isFinite(norm)) {
+      const nonFinite = firstNonFinite(step.gradSlots, task.from, task.to);
+      return { gradientSeconds, updateSeconds, lossFinite: true, nonFinite, value: nonFinite < 0 ? 0 : step.gradSlots[nonFinite] };
+    }
+    this.kernel.update(this.setup.optimizer, at, task.t, task.lr, clipFactor(norm, this.setup.optimizer.clipNorm), task.from, task.to);
+    updateSeconds += (performance.now() - started) / 1000;
+    return { gradientSeconds, updateSeconds, lossFinite: true, nonFinite: -1, value: 0 };
+  }
+
+  /** Chunk `chunk`'s gradient into its slot, its loss sum and correct count into the step buffer. */
+  private chunkGradient(task: StepTask, step: StepViews, chunk: number): void {
     const { dataset, batch } = this.dataOf(task.data, task.step.layout.batchSize);
-    const samples = step.batchSamples.subarray(task.from, task.to);
+    const from = chunk * task.chunkSize;
+    const to = Math.min(from + task.chunkSize, task.batchSize);
+    const samples = step.batchSamples.subarray(from, to);
     batch.gather(samples);
-    const rows = task.to - task.from;
-    const chunk = {
+    const rows = to - from;
+    const inputs = {
       inputs: batch.inputs.subarray(0, rows * dataset.sampleSize),
       targets: sliceTargets(batch.targets, 0, rows),
       samples,
     };
     const size = this.model.size;
-    const slot = step.gradSlots.subarray(task.chunk * size, (task.chunk + 1) * size);
+    const slot = step.gradSlots.subarray(chunk * size, (chunk + 1) * size);
     this.model.train();
     this.kernel.zero(slot);
-    const result = chunkGradient(this.model, this.lossOf(task.loss, dataset), chunk, task.batchSize, task.optimizerStep, this.dropoutKey, slot, { slotIsZero: true });
-    step.chunkLoss[task.chunk] = result.sum;
-    step.chunkCorrect[task.chunk] = result.correct;
-    return { seconds: (performance.now() - started) / 1000 };
-  }
-
-  update(task: UpdateTask): UpdateResult {
-    const started = performance.now();
-    const { views: step, at } = this.stepOf(task.step);
-    this.kernel.reduceAndMeasure(at, task.chunks, task.from, task.to, step.blockSquares);
-    if (task.parties > 1) arriveAndWait(step.barrier, task.parties);
-    const norm = gradientNorm(step.blockSquares);
-    if (!Number.isFinite(norm)) {
-      const nonFinite = firstNonFinite(step.gradSlots, task.from, task.to);
-      return { seconds: (performance.now() - started) / 1000, nonFinite, value: nonFinite < 0 ? 0 : step.gradSlots[nonFinite] };
-    }
-    this.kernel.update(this.setup.optimizer, at, task.t, task.lr, clipFactor(norm, this.setup.optimizer.clipNorm), task.from, task.to);
-    return { seconds: (performance.now() - started) / 1000, nonFinite: -1, value: 0 };
+    const result = chunkGradient(this.model, this.lossOf(task.loss, dataset), inputs, task.batchSize, task.optimizerStep, this.dropoutKey, slot, { slotIsZero: true });
+    step.chunkLoss[chunk] = result.sum;
+    step.chunkCorrect[chunk] = result.correct;
   }
 
   maxNorm(task: MaxNormTask): TimedResult {
@@ -160,16 +167,12 @@ export class Replica {
     return name === undefined ? defaultLoss(dataset.targets) : lossByName(name);
   }
 
-  private stepViewsOf(step: StepBuffer): StepViews {
-    return this.stepOf(step).views;
-  }
-
   /** Views and kernel addresses of a step buffer, made once per buffer rather than per task. */
   private stepOf(step: StepBuffer): { views: StepViews; at: UpdateAddresses } {
-    if (this.step?.version !== step.version) {
-      this.step = { version: step.version, views: stepViews(step.buffer, step.layout), at: updateAddresses(this.setup.modelLayout, step.layout) };
+    if (this.stepBuffer?.version !== step.version) {
+      this.stepBuffer = { version: step.version, views: stepViews(step.buffer, step.layout), at: updateAddresses(this.setup.modelLayout, step.layout) };
     }
-    return this.step;
+    return this.stepBuffer;
   }
 
   private dataOf(shared: SharedDataset, batchCapacity: number): { dataset: Dataset; batch: Batch } {

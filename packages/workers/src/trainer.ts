@@ -57,7 +57,7 @@ import {
   type StepViews,
 } from './layout.js';
 import { abortBarrier, resetBarrier } from './barrier.js';
-import type { ReplicaForwardResult, StepBuffer, Task, TaskResults, TimedResult, UpdateResult, WorkerSetup } from './messages.js';
+import type { ReplicaForwardResult, StepBuffer, StepResult, Task, TaskResults, TimedResult, WorkerSetup } from './messages.js';
 import { shareDataset, type SharedDataset } from './shared-data.js';
 
 export interface TrainerOptions {
@@ -145,7 +145,8 @@ function workerFile(): string {
 
 /**
  * Data-parallel training on worker threads, bit-identical to core's reference `fit` at any worker
- * count. Each step the batch is cut into chunks of `chunkSize`; chunk c's gradient goes to slot c;
+ * count. Each step is one task per worker: the batch is cut into chunks of `chunkSize`, worker w
+ * computes chunks w, w + workers, ..., chunk c's gradient into slot c; the workers meet at a barrier;
  * then every worker sums the slots over its own parameter range in the pairwise tree order of
  * `UpdateKernel.sumSlots`, measures it in norm blocks, meets the others at a barrier so that all see
  * the same global norm (non-finite: nobody updates; clipping: the same factor everywhere), and applies
@@ -263,32 +264,29 @@ export class Trainer {
         const stepStarted = performance.now();
         const where = `fit failed at step ${state.step} (epoch ${state.epoch + 1}, batch ${state.batch + 1} of ${plans.length})`;
         step.views.batchSamples.set(plan.samples);
-        const gradients: Task[] = [];
-        for (let c = 0; c < plan.chunks; c++) {
-          const from = c * chunkSize;
-          const to = Math.min(from + chunkSize, plan.samples.length);
-          gradients.push({
-            kind: 'gradient',
-            step: step.buffer,
-            data: shared,
-            loss: lossName,
-            optimizerStep: state.step,
-            batchSize: plan.samples.length,
-            chunk: c,
-            from,
-            to,
-          });
-        }
-        const computed = await this.round<TimedResult>(gradients, where);
+        const lr = learningRateAt(this.optimizer.lr, this.optimizer.schedule, state.step);
+        // Every worker takes part, with an empty parameter range where the model has fewer norm blocks than workers.
+        const steps: Task[] = Array.from({ length: this.workers }, (_, party): Task => ({
+          kind: 'step',
+          step: step.buffer,
+          data: shared,
+          loss: lossName,
+          optimizerStep: state.step,
+          batchSize: plan.samples.length,
+          chunkSize,
+          chunks: plan.chunks,
+          party,
+          parties: this.workers,
+          from: ranges[party]?.[0] ?? 0,
+          to: ranges[party]?.[1] ?? 0,
+          t: state.step + 1,
+          lr,
+        }));
+        resetBarrier(step.views.barrier);
+        const results = await this.round<StepResult>(steps, where, () => abortBarrier(step.views.barrier));
         const badChunk = firstNonFinite(step.views.chunkLoss.subarray(0, plan.chunks));
         if (badChunk >= 0) throw this.lossError(data, plan.samples, badChunk, step.views.chunkLoss[badChunk], where);
-        const lr = learningRateAt(this.optimizer.lr, this.optimizer.schedule, state.step);
-        const t = state.step + 1;
-        const parties = ranges.length;
-        const updates: Task[] = ranges.map(([from, to]) => ({ kind: 'update', step: step.buffer, chunks: plan.chunks, from, to, parties, t, lr }));
-        resetBarrier(step.views.barrier);
-        const updated = await this.round<UpdateResult>(updates, where, () => abortBarrier(step.views.barrier));
-        const bad = updated.find((result) => result.nonFinite >= 0);
+        const bad = results.find((result) => result.nonFinite >= 0);
         if (bad !== undefined) throw nonFiniteGradientError(this.model, bad.nonFinite, bad.value, where);
         const constrained = await this.round<TimedResult>(constraintRanges.map(([from, to]) => ({ kind: 'max-norm', from, to })), where);
         state.step++;
@@ -306,8 +304,8 @@ export class Trainer {
         });
         timings.steps++;
         timings.stepSeconds += (performance.now() - stepStarted) / 1000;
-        timings.gradientSeconds += computed.reduce((sum, r) => sum + r.seconds, 0);
-        timings.updateSeconds += updated.reduce((sum, r) => sum + r.seconds, 0);
+        timings.gradientSeconds += results.reduce((sum, r) => sum + r.gradientSeconds, 0);
+        timings.updateSeconds += results.reduce((sum, r) => sum + r.updateSeconds, 0);
         timings.maxNormSeconds += constrained.reduce((sum, r) => sum + r.seconds, 0);
       }
       const totals = { lossSum: state.epochLossSum, correct: state.epochCorrect };
@@ -447,21 +445,26 @@ export class Trainer {
 
   /**
    * Runs tasks in parallel and waits for every one to settle, so nothing is left running. If any
-   * failed, the pool is closed and one error names where and why.
+   * failed, the pool is closed and one error names where and the first failure's cause (the others
+   * may only be workers that stopped waiting for the failed one).
    */
   private async round<R extends TaskResults[Task['kind']]>(tasks: Task[], where: string, onFirstFailure?: () => void): Promise<R[]> {
+    let failure: { reason: unknown } | null = null;
     const settled = await Promise.allSettled(
       tasks.map((task) =>
         (this.pool.run(task) as Promise<R>).catch((error: unknown) => {
-          onFirstFailure?.();
+          if (failure === null) {
+            failure = { reason: error };
+            onFirstFailure?.();
+          }
           throw error;
         }),
       ),
     );
-    const failure = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
-    if (failure !== undefined) {
+    if (failure !== null) {
       await this.close();
-      const cause = failure.reason instanceof Error ? failure.reason.message : String(failure.reason);
+      const { reason } = failure as { reason: unknown };
+      const cause = reason instanceof Error ? reason.message : String(reason);
       throw new LockstepError('E_WORKER', `${where}: a worker failed: ${cause.split('\n')[0]}; the worker pool is closed`);
     }
     return settled.map((s) => (s as PromiseFulfilledResult<R>).value);

@@ -19,10 +19,8 @@ function ready(): Promise<Replica> {
 export default async function run(task: Task): Promise<TaskResults[Task['kind']]> {
   const worker = await ready();
   switch (task.kind) {
-    case 'gradient':
-      return worker.gradient(task);
-    case 'update':
-      return worker.update(task);
+    case 'step':
+      return worker.step(task);
     case 'max-norm':
       return worker.maxNorm(task);
     case 'evaluate':
