@@ -69,6 +69,19 @@ describe('dropout masks', () => {
     }
   });
 
+  it.each([0, 0.3, 0.5, 1])('hold the kept scale or +0 exactly where keep() says, for 16-unit SIMD groups and the tail (p=%s)', (p) => {
+    const units = 16 * 40 + 13;
+    const samples = [0, 5, 123456];
+    const scale = p < 1 ? 1 / (1 - p) : 0;
+    const mask = fillBatchMask(layerKey, 77, samples, units, p, new Float32Array(samples.length * units), scale);
+    samples.forEach((sample, row) => {
+      for (let unit = 0; unit < units; unit++) {
+        const expected = keep(SEED, '2', 77, sample, unit, p) ? Math.fround(scale) : 0;
+        if (!Object.is(mask[row * units + unit], expected)) expect.fail(`sample ${sample} unit ${unit}: ${mask[row * units + unit]}, keep() gives ${expected}`);
+      }
+    });
+  });
+
   it('are the same for sample s alone, in a chunk or in a full batch', () => {
     const units = 64;
     const batch = Array.from({ length: 32 }, (_, i) => 100 + i * 3);

@@ -1,4 +1,6 @@
 import { foldIn, foldInString, rootKey, type Key } from './key.js';
+import { WASM_BASE64 as MASK_WASM } from '../ops/wasm/mask.generated.js';
+import { WasmInstance } from '../ops/wasm-instance.js';
 import { threefry2x32 } from './threefry.js';
 
 /**
@@ -33,12 +35,28 @@ function drawOf(word0: number, word1: number, unit: number): number {
 
 const pair = new Uint32Array(2);
 
+/** Units per call of the SIMD kernel's inner loop: four counters of four units. */
+const GROUP_UNITS = 16;
+let simd: { instance: WasmInstance; fill: (...args: number[]) => void } | null = null;
+
+/** The first `groups` * 16 units of `fillSampleMask`, on the SIMD kernel of ops/wasm/mask.wat. */
+function fillGroups(k0: number, k1: number, k2: number, least: number, kept: number, groups: number, mask: Float32Array, at: number): void {
+  if (simd === null) {
+    const instance = new WasmInstance(MASK_WASM);
+    simd = { instance, fill: instance.exports.fill as (...args: number[]) => void };
+  }
+  const values = groups * GROUP_UNITS;
+  const floats = simd.instance.floatsFor(values);
+  simd.fill(k0, k1, k2, least, kept, groups, 0);
+  mask.set(floats.subarray(0, values), at);
+}
+
 /**
  * Writes `kept` (a kept unit's multiplier: 1, or the dropout scale) or 0 (dropped) for `units` units
  * of one sample into mask[at .. at + units). Units 4i .. 4i+3 draw the four halfwords of
  * Threefry-2x32-20 at counter (i, 0) under the sample's key (low then high half of word 0, then of
- * word 1); the rounds are spelled out here (the same as `threefry2x32`) because this is dropout's
- * hot loop.
+ * word 1). Whole groups of 16 units run on a SIMD kernel, four counters at a time; the rest runs
+ * here, with the rounds spelled out (the same as `threefry2x32`).
  */
 export function fillSampleMask(sampleKey: Key, threshold: number, kept: number, mask: Float32Array, at: number, units: number): void {
   const k0 = sampleKey[0] | 0;
@@ -47,7 +65,9 @@ export function fillSampleMask(sampleKey: Key, threshold: number, kept: number, 
   // Draws are integers, so draw >= threshold exactly when draw - ceil(threshold) has no sign bit:
   // the keep bit comes from arithmetic, not from a branch that a random mask would mispredict.
   const least = Math.ceil(threshold);
-  for (let u = 0; u < units; u += 4) {
+  const groups = Math.floor(units / GROUP_UNITS);
+  if (groups > 0) fillGroups(k0, k1, k2, least, kept, groups, mask, at);
+  for (let u = groups * GROUP_UNITS; u < units; u += 4) {
     let x0 = ((u >>> 2) + k0) | 0;
     let x1 = k1;
     x0 = (x0 + x1) | 0; x1 = ((x1 << 13) | (x1 >>> 19)) ^ x0;
