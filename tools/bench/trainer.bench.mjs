@@ -4,7 +4,8 @@
  * lockstep with 1 and 2 workers and, when Debian's python3-torch is installed, PyTorch with 1 and 2
  * threads on the same network (tools/bench/torch_reference.py), interleaved, medians of the
  * repetitions. Also the fraction of a lockstep training step spent outside gradient computation
- * (coordination, reduce and update, waiting for the slower worker).
+ * (coordination, reduce and update, waiting for the slower worker), and dropout's share of a step
+ * (the MLP with its dropout layers removed, 1 worker).
  *
  * lockstep runs with its strict and its relaxed (fused multiply-add) matrix-product kernel.
  *
@@ -76,7 +77,9 @@ async function compare(name) {
   const samples = Math.min(full.size, Number(values.samples ?? defaultSamples));
   const data = samples === full.size ? full : full.slice(0, samples);
   const model = { input: [...data.sampleShape], layers };
-  const runs = { torch1: [], torch2: [] };
+  const runs = { torch1: [], torch2: [], withoutDropout: [] };
+  // Dropout's cost: the same network with its dropout layers taken out, 1 worker, the first kernel.
+  const withoutDropout = name === 'mlp' ? { ...model, layers: layers.filter((layer) => layer.type !== 'dropout') } : null;
   for (const kernel of kernels) for (const w of [1, 2]) runs[`${kernel}${w}`] = [];
   console.log(`${title}, batch 128, chunk ${chunkSize}: ${data.size} ${source} samples, ${reps} interleaved repetitions`);
   let blas = null;
@@ -86,6 +89,11 @@ async function compare(name) {
         const result = await lockstep(model, data, workers, kernel);
         runs[`${kernel}${workers}`].push(result);
         console.log(`  rep ${rep} lockstep ${kernel} ${workers} worker${workers > 1 ? 's' : ' '}: train ${result.train.toFixed(0)}/s, eval ${result.eval.toFixed(0)}/s, ${(100 * result.outside).toFixed(1)}% outside gradients`);
+      }
+      if (workers === 1 && withoutDropout !== null) {
+        const result = await lockstep(withoutDropout, data, 1, kernels[0]);
+        runs.withoutDropout.push(result);
+        console.log(`  rep ${rep} lockstep ${kernels[0]} 1 worker, dropout layers removed: train ${result.train.toFixed(0)}/s`);
       }
       if (withTorch) {
         const theirs = torch(name, data.size, workers);
@@ -104,6 +112,10 @@ async function compare(name) {
       console.log(`lockstep ${kernel.padEnd(7)} ${w} worker${w > 1 ? 's' : ' '} ${m(key, 'train').toFixed(0).padStart(15)}  ${m(key, 'eval').toFixed(0).padStart(15)}  ${(100 * m(key, 'outside')).toFixed(1).padStart(17)}%`);
     }
     if (withTorch) console.log(`PyTorch ${w} thread${w > 1 ? 's' : ' '}             ${m(`torch${w}`, 'train').toFixed(0).padStart(15)}  ${m(`torch${w}`, 'eval').toFixed(0).padStart(15)}`);
+  }
+  if (withoutDropout !== null) {
+    const share = 1 - m(`${kernels[0]}1`, 'train') / m('withoutDropout', 'train');
+    console.log(`lockstep ${kernels[0]} 1 worker without its dropout layers: train ${m('withoutDropout', 'train').toFixed(0)}/s; dropout's share of a training step: ${(100 * share).toFixed(1)}%`);
   }
   for (const kernel of kernels) {
     console.log(`lockstep ${kernel} 2 workers / 1 worker: train ${(m(`${kernel}2`, 'train') / m(`${kernel}1`, 'train')).toFixed(2)}x, eval ${(m(`${kernel}2`, 'eval') / m(`${kernel}1`, 'eval')).toFixed(2)}x`);
