@@ -9,7 +9,7 @@ const values = (seed: number): Float32Array =>
 
 function expectBits(actual: Float32Array, definition: (i: number) => number): void {
   const expected = Float32Array.from({ length: actual.length }, (_, i) => definition(i));
-  expect(Buffer.from(actual.buffer).equals(Buffer.from(expected.buffer))).toBe(true);
+  expect(Buffer.from(actual.buffer, actual.byteOffset, actual.byteLength).equals(Buffer.from(expected.buffer))).toBe(true);
 }
 
 describe('element-wise SIMD kernels', () => {
@@ -33,6 +33,16 @@ describe('element-wise SIMD kernels', () => {
     const out = new Float32Array(length);
     multiplyInto(x, y, out);
     expectBits(out, (i) => Math.fround(x[i]! * y[i]!));
+  });
+
+  it('processes x.length values when the other operand and the output are longer, and refuses shorter ones', () => {
+    const out = new Float32Array(length + 5).fill(7);
+    multiplyInto(x.subarray(0, 10), y, out);
+    expectBits(out.subarray(0, 10), (i) => Math.fround(x[i]! * y[i]!));
+    expect([...out.subarray(10, 15)]).toEqual([7, 7, 7, 7, 7]);
+    expect(() => multiplyInto(x, y.subarray(0, 3), out)).toThrow(
+      `element-wise pass: ${length} values but an operand or the output holds fewer; give arrays of equal length`,
+    );
   });
 
   it('reads views that start inside a larger array from their own first value', () => {

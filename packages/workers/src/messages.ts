@@ -121,8 +121,6 @@ export interface StepResult {
   /** Seconds this worker spent computing chunk gradients, and updating its range (barrier waits excluded). */
   readonly gradientSeconds: number;
   readonly updateSeconds: number;
-  /** False when some chunk's loss was not finite: no worker updated anything. */
-  readonly lossFinite: boolean;
   /** The first parameter index of this range with a non-finite gradient (no worker updated anything), or -1. */
   readonly nonFinite: number;
   readonly value: number;

@@ -75,7 +75,8 @@ export class Replica {
     for (let chunk = task.party; chunk < task.chunks; chunk += task.parties) this.chunkGradient(task, step, chunk);
     const gradientSeconds = (performance.now() - started) / 1000;
     if (task.parties > 1) arriveAndWait(step.barrier, task.parties, 1);
-    if (firstNonFinite(step.chunkLoss.subarray(0, task.chunks)) >= 0) return { gradientSeconds, updateSeconds: 0, lossFinite: false, nonFinite: -1, value: 0 };
+    // A bad loss stops every worker before any update; the coordinator names the layer.
+    if (firstNonFinite(step.chunkLoss.subarray(0, task.chunks)) >= 0) return { gradientSeconds, updateSeconds: 0, nonFinite: -1, value: 0 };
     started = performance.now();
     this.kernel.reduceAndMeasure(at, task.chunks, task.from, task.to, step.blockSquares);
     let updateSeconds = (performance.now() - started) / 1000;
@@ -84,11 +85,11 @@ export class Replica {
     const norm = gradientNorm(step.blockSquares);
     if (!Number.isFinite(norm)) {
       const nonFinite = firstNonFinite(step.gradSlots, task.from, task.to);
-      return { gradientSeconds, updateSeconds, lossFinite: true, nonFinite, value: nonFinite < 0 ? 0 : step.gradSlots[nonFinite] };
+      return { gradientSeconds, updateSeconds, nonFinite, value: nonFinite < 0 ? 0 : step.gradSlots[nonFinite] };
     }
     this.kernel.update(this.setup.optimizer, at, task.t, task.lr, clipFactor(norm, this.setup.optimizer.clipNorm), task.from, task.to);
     updateSeconds += (performance.now() - started) / 1000;
-    return { gradientSeconds, updateSeconds, lossFinite: true, nonFinite: -1, value: 0 };
+    return { gradientSeconds, updateSeconds, nonFinite: -1, value: 0 };
   }
 
   /** Chunk `chunk`'s gradient into its slot, its loss sum and correct count into the step buffer. */

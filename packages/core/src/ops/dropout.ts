@@ -38,7 +38,7 @@ export function evalScale(p: number, scaling: DropoutScaling): number {
 
 /**
  * out[i] = x[i] * multipliers[i], where a multiplier is 0 (dropped) or the kept units' scale. Also the
- * backward pass, with x = the output gradient. All three hold the same number of values.
+ * backward pass, with x = the output gradient. x's length is the number of values.
  */
 export function applyMask(x: Float32Array, multipliers: Float32Array, out: Float32Array): void {
   multiplyInto(x, multipliers, out);

@@ -1,10 +1,11 @@
+import { LockstepError } from '../errors.js';
 import { WASM_BASE64 } from './wasm/elementwise.generated.js';
 import { vectorFloats, WasmInstance } from './wasm-instance.js';
 
 /**
  * The element-wise passes of ReLU and dropout on the SIMD kernels of wasm/elementwise.wat, one
  * instance per thread: operands are copied in, the result out. Same bits as the scalar definitions
- * in the comments. Every array holds exactly the values to process.
+ * in the comments. x's length is the number of values; y and out may be longer.
  */
 type Pass = (...addresses: number[]) => void;
 
@@ -16,13 +17,16 @@ class ElementwiseKernel {
 
   /** Copies x (and y) to the kernel's memory, runs the pass, copies its result to out. */
   run(pass: Pass, out: Float32Array, x: Float32Array, y: Float32Array | null): void {
-    const n = out.length;
+    const n = x.length;
+    if (out.length < n || (y !== null && y.length < n)) {
+      throw new LockstepError('E_SHAPE', `element-wise pass: ${n} values but an operand or the output holds fewer; give arrays of equal length`);
+    }
     const stride = vectorFloats(n);
     const floats = this.instance.floatsFor(3 * stride);
     floats.set(x, 0);
     if (y === null) pass(0, 4 * 2 * stride, n);
     else {
-      floats.set(y, stride);
+      floats.set(y.length === n ? y : y.subarray(0, n), stride);
       pass(0, 4 * stride, 4 * 2 * stride, n);
     }
     out.set(floats.subarray(2 * stride, 2 * stride + n));
