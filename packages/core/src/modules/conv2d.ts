@@ -1,6 +1,6 @@
 import { checkInteger, checkPositive, LockstepError } from '../errors.js';
 import { initializer, type InitName } from '../init.js';
-import { outputSize, patches, type PatchGeometry } from '../ops/im2col.js';
+import { addRowsToImages, imagesToRows, outputSize, type PatchGeometry } from '../ops/im2col.js';
 import { matmul, rowMajor, transposed } from '../ops/matmul.js';
 import { formatShape, Scratch, type Tensor } from '../tensor.js';
 import { Module, type ParameterSpec, type ParameterViews } from './module.js';
@@ -127,7 +127,7 @@ export class Conv2d extends Module {
     const products = this.products.take(positions * groupOut);
     const out = this.output.take(samples * this.outChannels * plane);
     for (let group = 0; group < this.groups; group++) {
-      patches(g, samples, group * groupIn, groupIn, input.data, rows, true);
+      imagesToRows(g, samples, group * groupIn, groupIn, input.data, rows);
       const weights = weight.value.subarray(group * groupOut * k, (group + 1) * groupOut * k);
       const bias = this.bias?.value.subarray(group * groupOut, (group + 1) * groupOut) ?? null;
       matmul(rowMajor(rows, k), transposed(weights, k), positions, k, groupOut, products, { bias });
@@ -165,7 +165,7 @@ export class Conv2d extends Module {
         }
       }
       // With one group the rows still hold the forward pass's patches.
-      if (this.groups > 1) patches(g, samples, group * groupIn, groupIn, input.data, rows, true);
+      if (this.groups > 1) imagesToRows(g, samples, group * groupIn, groupIn, input.data, rows);
       const weights = weight.value.subarray(group * groupOut * k, (group + 1) * groupOut * k);
       matmul(transposed(gradRows, groupOut), rowMajor(rows, k), groupOut, positions, k, weight.grad.subarray(group * groupOut * k, (group + 1) * groupOut * k), {
         accumulate: true,
@@ -179,7 +179,7 @@ export class Conv2d extends Module {
       }
       if (gradIn !== null) {
         matmul(rowMajor(gradRows, groupOut), rowMajor(weights, k), positions, groupOut, k, rows);
-        patches(g, samples, group * groupIn, groupIn, gradIn, rows, false);
+        addRowsToImages(g, samples, group * groupIn, groupIn, rows, gradIn);
       }
     }
     return gradIn === null ? null : { data: gradIn, shape: input.shape };

@@ -1,0 +1,65 @@
+import { describe, expect, it } from 'vitest';
+import { addRowsToImages, imagesToRows, outputSize, type PatchGeometry } from '../src/ops/im2col.js';
+
+/** The definition, one window element at a time in (sample, output position, channel, kh, kw) order. */
+function eachWindowElement(g: PatchGeometry, samples: number, first: number, count: number, visit: (row: number, image: number | null) => void): void {
+  const [kH, kW] = g.kernel;
+  for (let n = 0; n < samples; n++) {
+    for (let oh = 0; oh < g.outHeight; oh++) {
+      for (let ow = 0; ow < g.outWidth; ow++) {
+        let row = ((n * g.outHeight + oh) * g.outWidth + ow) * count * kH * kW;
+        for (let c = 0; c < count; c++) {
+          for (let kh = 0; kh < kH; kh++) {
+            for (let kw = 0; kw < kW; kw++, row++) {
+              const ih = oh * g.stride[0] - g.padding[0] + kh * g.dilation[0];
+              const iw = ow * g.stride[1] - g.padding[1] + kw * g.dilation[1];
+              const inside = ih >= 0 && ih < g.height && iw >= 0 && iw < g.width;
+              visit(row, inside ? ((n * g.channels + first + c) * g.height + ih) * g.width + iw : null);
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+const values = (n: number, seed: number): Float32Array => Float32Array.from({ length: n }, (_, i) => Math.sin(i * 12.9898 + seed) * 3);
+
+describe('im2col and col2im', () => {
+  // Odd sizes, unequal strides, padding and dilation, and a channel range that is not the whole image.
+  const geometries = [
+    { channels: 5, height: 9, width: 7, kernel: [3, 3], stride: [1, 1], padding: [1, 1], dilation: [1, 1] },
+    { channels: 5, height: 11, width: 8, kernel: [3, 2], stride: [2, 3], padding: [2, 1], dilation: [2, 1] },
+    { channels: 5, height: 6, width: 6, kernel: [5, 5], stride: [1, 2], padding: [0, 3], dilation: [1, 2] },
+  ].map((partial) => {
+    const [kH, kW] = partial.kernel as [number, number];
+    return {
+      ...partial,
+      kernel: [kH, kW] as const,
+      stride: partial.stride as [number, number],
+      padding: partial.padding as [number, number],
+      dilation: partial.dilation as [number, number],
+      outHeight: outputSize(partial.height, kH, partial.stride[0]!, partial.padding[0]!, partial.dilation[0]!),
+      outWidth: outputSize(partial.width, kW, partial.stride[1]!, partial.padding[1]!, partial.dilation[1]!),
+    } satisfies PatchGeometry;
+  });
+  const [samples, first, count] = [3, 1, 3];
+
+  it.each(geometries.map((g, i) => [i, g] as const))('geometry %i: rows hold the window values, padding reads 0', (_, g) => {
+    const images = values(samples * g.channels * g.height * g.width, 1);
+    const rows = new Float32Array(samples * g.outHeight * g.outWidth * count * g.kernel[0] * g.kernel[1]).fill(Number.NaN);
+    imagesToRows(g, samples, first, count, images, rows);
+    eachWindowElement(g, samples, first, count, (row, image) => expect(rows[row]).toBe(image === null ? 0 : images[image]));
+  });
+
+  it.each(geometries.map((g, i) => [i, g] as const))('geometry %i: col2im adds in the fixed order, bit for bit', (_, g) => {
+    const rows = values(samples * g.outHeight * g.outWidth * count * g.kernel[0] * g.kernel[1], 2);
+    const expected = values(samples * g.channels * g.height * g.width, 3);
+    const images = expected.slice();
+    eachWindowElement(g, samples, first, count, (row, image) => {
+      if (image !== null) expected[image] = Math.fround(expected[image]! + rows[row]!);
+    });
+    addRowsToImages(g, samples, first, count, rows, images);
+    expect(Buffer.from(images.buffer).equals(Buffer.from(expected.buffer))).toBe(true);
+  });
+});
