@@ -82,6 +82,14 @@ describe('dropout masks', () => {
     });
   });
 
+  it('hold keep() for every unit of a mask longer than one SIMD kernel call (DropConnect-sized)', () => {
+    const units = 2 * 65536 + 29;
+    const mask = fillBatchMask(layerKey, 3, [41], units, 0.5, new Float32Array(units), 2);
+    for (let unit = 0; unit < units; unit++) {
+      if (mask[unit] !== (keep(SEED, '2', 3, 41, unit, 0.5) ? 2 : 0)) expect.fail(`unit ${unit}: ${mask[unit]}`);
+    }
+  });
+
   it('are the same for sample s alone, in a chunk or in a full batch', () => {
     const units = 64;
     const batch = Array.from({ length: 32 }, (_, i) => 100 + i * 3);

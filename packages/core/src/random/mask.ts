@@ -35,8 +35,10 @@ function drawOf(word0: number, word1: number, unit: number): number {
 
 const pair = new Uint32Array(2);
 
-/** Units per call of the SIMD kernel's inner loop: four counters of four units. */
+/** Units per group of the SIMD kernel: four counters of four units. */
 const GROUP_UNITS = 16;
+/** Groups per kernel call, so a DropConnect mask of millions of weights needs no more kernel memory than a layer's. */
+const GROUPS_PER_CALL = 4096;
 let simd: { instance: WasmInstance; fill: (...args: number[]) => void } | null = null;
 
 /** The first `groups` * 16 units of `fillSampleMask`, on the SIMD kernel of ops/wasm/mask.wat. */
@@ -45,10 +47,12 @@ function fillGroups(k0: number, k1: number, k2: number, least: number, kept: num
     const instance = new WasmInstance(MASK_WASM);
     simd = { instance, fill: instance.exports.fill as (...args: number[]) => void };
   }
-  const values = groups * GROUP_UNITS;
-  const floats = simd.instance.floatsFor(values);
-  simd.fill(k0, k1, k2, least, kept, groups, 0);
-  mask.set(floats.subarray(0, values), at);
+  const floats = simd.instance.floatsFor(Math.min(groups, GROUPS_PER_CALL) * GROUP_UNITS);
+  for (let first = 0; first < groups; first += GROUPS_PER_CALL) {
+    const values = Math.min(GROUPS_PER_CALL, groups - first) * GROUP_UNITS;
+    simd.fill(k0, k1, k2, least, kept, (first * GROUP_UNITS) / 4, values / GROUP_UNITS, 0);
+    mask.set(floats.subarray(0, values), at + first * GROUP_UNITS);
+  }
 }
 
 /**

@@ -4,10 +4,11 @@
 ;; Kept units get $kept, dropped ones +0: the same bits as the scalar code.
 (module
   (memory (export "memory") 1)
-  ;; Writes the 16 multipliers of counters 4g .. 4g+3 for g < $groups to $out (16 floats per group).
-  ;; $k0, $k1: the sample's key; $k2 = 0x1bd11bda ^ k0 ^ k1, Threefry's third key word.
+  ;; Writes the 16 multipliers of counters $first + 4g .. $first + 4g+3 for g < $groups to $out (16
+  ;; floats per group). $key0, $key1: the sample's key; $key2 = 0x1bd11bda ^ key0 ^ key1, Threefry's
+  ;; third key word.
   (func (export "fill") (param $key0 i32) (param $key1 i32) (param $key2 i32) (param $least i32) (param $keptValue f32)
-        (param $groups i32) (param $out i32)
+        (param $first i32) (param $groups i32) (param $out i32)
     (local $g i32) (local $end i32)
     (local $k0 v128) (local $k1 v128) (local $k2 v128) (local $counters v128) (local $x0 v128) (local $x1 v128)
     (local $x1k2p1 v128) (local $x1k0p2 v128) (local $x1k1p3 v128) (local $x1k2p4 v128) (local $x1k0p5 v128)
@@ -25,7 +26,7 @@
     (local.set $leastV (i32x4.splat (local.get $least)))
     (local.set $kept (f32x4.splat (local.get $keptValue)))
     (local.set $low (i32x4.splat (i32.const 0xffff)))
-    (local.set $counters (v128.const i32x4 0 1 2 3))
+    (local.set $counters (i32x4.add (i32x4.splat (local.get $first)) (v128.const i32x4 0 1 2 3)))
     (local.set $end (i32.add (local.get $out) (i32.shl (local.get $groups) (i32.const 6))))
     (block $done
       (loop $group
