@@ -281,6 +281,16 @@ describe('failures', () => {
     expect(parallel.isClosed).toBe(true);
   });
 
+  it('when one worker fails and the other stops waiting for it, the error names the failure, not the wait', async () => {
+    // Batches of 24 make chunks of 16 and 8 rows: the second worker's chunk fails, the first waits at the barrier.
+    const model = { input: [24], layers: [{ type: 'linear', out: 16 }, { type: 'throw-on-rows', rows: 8 }, { type: 'linear', out: 5 }] };
+    const parallel = trainer({ workers: 2, model: model as typeof spec, setup: [faultyLayers] });
+    await expect(parallel.fit(data, { epochs: 1, batchSize: 24 })).rejects.toThrow(
+      `fit failed at step 0 (epoch 1, batch 1 of ${Math.ceil(data.size / 24)}): a worker failed: injected failure for a chunk of 8 rows; the worker pool is closed`,
+    );
+    expect(parallel.isClosed).toBe(true);
+  });
+
   it.each([
     ['throw-at-step', 'injected failure in layer 1 at step 2'],
     ['exit-at-step', 'worker exited with code: 7'],

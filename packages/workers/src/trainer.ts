@@ -449,21 +449,18 @@ export class Trainer {
    * may only be workers that stopped waiting for the failed one).
    */
   private async round<R extends TaskResults[Task['kind']]>(tasks: Task[], where: string, onFirstFailure?: () => void): Promise<R[]> {
-    let failure: { reason: unknown } | null = null;
+    const failures: unknown[] = [];
     const settled = await Promise.allSettled(
       tasks.map((task) =>
         (this.pool.run(task) as Promise<R>).catch((error: unknown) => {
-          if (failure === null) {
-            failure = { reason: error };
-            onFirstFailure?.();
-          }
+          if (failures.push(error) === 1) onFirstFailure?.();
           throw error;
         }),
       ),
     );
-    if (failure !== null) {
+    if (failures.length > 0) {
       await this.close();
-      const { reason } = failure as { reason: unknown };
+      const reason = failures[0];
       const cause = reason instanceof Error ? reason.message : String(reason);
       throw new LockstepError('E_WORKER', `${where}: a worker failed: ${cause.split('\n')[0]}; the worker pool is closed`);
     }
