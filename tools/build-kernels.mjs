@@ -4,7 +4,8 @@
 //
 // The relaxed matrix-product kernel is derived from matmul.wat here, so the two cannot drift apart:
 // each `c + x * b` of the micro-kernel becomes one `f32x4.relaxed_madd x b c` (a fused multiply-add
-// where the CPU has one).
+// where the CPU has one). Both also come in a variant that imports a shared memory (a trainer's, so
+// the replicas' parameters and gradient slots are read and written in place).
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setFlagsFromString } from 'node:v8';
@@ -40,8 +41,21 @@ function write(name, source, from) {
   if (previous !== text) writeFileSync(target, text);
 }
 
+const OWN_MEMORY = '(memory (export "memory") 1)';
+
+/** The same kernel working in a shared memory it imports (a trainer's), instead of its own. */
+function sharedMemoryVariant(source) {
+  if (source.split(OWN_MEMORY).length !== 2) throw new Error(`matmul.wat: expected one ${OWN_MEMORY} to replace by an imported shared memory`);
+  return source.replace(OWN_MEMORY, '(import "env" "memory" (memory 1 65536 shared))');
+}
+
 for (const name of readdirSync(dir).filter((file) => file.endsWith('.wat'))) {
   const source = readFileSync(join(dir, name), 'utf8');
   write(name, source, name);
-  if (name === 'matmul.wat') write('matmul-relaxed.wat', relaxedVariant(source), `${name} (multiply-adds fused)`);
+  if (name === 'matmul.wat') {
+    const relaxed = relaxedVariant(source);
+    write('matmul-relaxed.wat', relaxed, `${name} (multiply-adds fused)`);
+    write('matmul-shared.wat', sharedMemoryVariant(source), `${name} (in an imported shared memory)`);
+    write('matmul-relaxed-shared.wat', sharedMemoryVariant(relaxed), `${name} (multiply-adds fused, in an imported shared memory)`);
+  }
 }

@@ -20,7 +20,19 @@ export { MaxPool2d, AvgPool2d, GlobalAvgPool2d, type Pool2dOptions, type AvgPool
 export { Dropout2d } from './modules/dropout2d.js';
 export { dropout, applyMask, checkDropoutRate, trainScale, evalScale, type DropoutScaling, type DropoutOptions } from './ops/dropout.js';
 export { erf } from './ops/erf.js';
-export { activeKernel, KERNEL_CHOICES, KERNEL_FAMILIES, matmul, rowMajor, transposed, useKernel, type KernelChoice, type MatrixView } from './ops/matmul.js';
+export {
+  activeKernel,
+  addKernelBuffer,
+  KERNEL_CHOICES,
+  KERNEL_FAMILIES,
+  matmul,
+  rowMajor,
+  transposed,
+  useKernel,
+  useKernelMemory,
+  type KernelChoice,
+  type MatrixView,
+} from './ops/matmul.js';
 export {
   initializer,
   kaimingUniform,
@@ -48,8 +60,8 @@ export { sequentialFromSpec, modelFromSpec, layerSpecOf, specOf, registerLayer, 
 export { reduceChunkSlots, reduceChunkScalars } from './trainer/reduce.js';
 export { firstNonFinite, nonFiniteGradientError, nonFiniteLossError } from './trainer/non-finite.js';
 export {
+  appendRegion,
   clipFactor,
-  ensureMemory,
   gradientNorm,
   kernelMemory,
   NORM_BLOCK,

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { activeKernel, matmul, rowMajor, transposed, useKernel, type MatrixView } from '../src/index.js';
+import { activeKernel, addKernelBuffer, kernelMemory, matmul, rowMajor, transposed, useKernel, useKernelMemory, type MatrixView } from '../src/index.js';
 import { addColumnSums } from '../src/ops/matmul.js';
 
 afterEach(() => useKernel('strict'));
@@ -75,6 +75,41 @@ describe('matrix-product kernels', () => {
     }
   });
 
+  it.each(['strict', 'relaxed'] as const)(
+    "%s: in a shared memory (useKernelMemory), operands and outputs are used in place, scratch is appended, and the bits are the same",
+    (kernel) => {
+      useKernel(kernel);
+      const bias = values(n, 3);
+      const gradient = values(n * k, 4);
+      const g = values(m * n, 5);
+      const copied = { out: new Float32Array(m * n), gradient: gradient.slice() };
+      matmul(rowMajor(a, k), transposed(w, k), m, k, n, copied.out, { bias });
+      matmul(transposed(g, n), rowMajor(a, k), n, m, k, copied.gradient, { accumulate: true });
+
+      const memory = kernelMemory(1 << 16, 1 << 26);
+      const buffer = memory.buffer;
+      const place = (data: Float32Array, floatOffset: number): Float32Array => {
+        const view = new Float32Array(buffer, 4 * floatOffset, data.length);
+        view.set(data);
+        return view;
+      };
+      const shared = { w: place(w, 0), bias: place(bias, 2048), gradient: place(gradient, 2112), out: place(new Float32Array(m * n), 3712) };
+      const sentinel = place(new Float32Array(256).fill(7), 8192);
+      const size = buffer.byteLength;
+      try {
+        useKernelMemory(memory, [buffer]);
+        matmul(rowMajor(a, k), transposed(shared.w, k), m, k, n, shared.out, { bias: shared.bias });
+        matmul(transposed(g, n), rowMajor(a, k), n, m, k, shared.gradient, { accumulate: true });
+      } finally {
+        useKernelMemory(null);
+      }
+      expect(Buffer.from(shared.out.slice().buffer).equals(Buffer.from(copied.out.buffer))).toBe(true);
+      expect(Buffer.from(shared.gradient.slice().buffer).equals(Buffer.from(copied.gradient.buffer))).toBe(true);
+      expect(sentinel.every((v) => v === 7)).toBe(true);
+      expect(memory.buffer.byteLength).toBeGreaterThan(size);
+    },
+  );
+
   it('bias gradient: each column summed over rows in order in float64, then added to the float32 gradient', () => {
     const [rows, columns] = [67, 13];
     const g = values(rows * columns, 6);
@@ -86,6 +121,10 @@ describe('matrix-product kernels', () => {
     });
     addColumnSums(g, rows, columns, out);
     expect(Buffer.from(out.buffer).equals(Buffer.from(expected.buffer))).toBe(true);
+  });
+
+  it('refuses a kernel buffer before a kernel memory, in one line', () => {
+    expect(() => addKernelBuffer(new SharedArrayBuffer(16))).toThrow('addKernelBuffer: call useKernelMemory first, with the memory this buffer belongs to');
   });
 
   it('rejects an unknown kernel in one line', () => {

@@ -2,13 +2,13 @@ import { LockstepError, NORM_BLOCK, normBlockCount, type UpdateAddresses } from 
 
 /**
  * The shared-memory layout, defined once and used by the coordinator and every worker. Everything
- * lives in one shared WebAssembly memory, so the update kernel reads gradients and writes parameters
- * in place on every thread.
+ * lives in one shared WebAssembly memory, so the update and matrix kernels read and write parameters
+ * and gradients in place on every thread.
  *
  * The model region lives as long as the trainer: parameters, then optimizer state (slot s of
- * parameter i at s * paramCount + i). The step region follows it, sized for a batch size (the memory
- * grows when a larger batch comes): per-chunk loss sums
- * and correct counts (float64), one gradient slot of paramCount floats per chunk, and the sample
+ * parameter i at s * paramCount + i). Regions appended to the memory later: the step region, sized
+ * for a batch size (a new one when a larger batch comes), and each worker's matrix-kernel scratch.
+ * The step region holds per-chunk loss sums and correct counts (float64), one gradient slot of paramCount floats per chunk, and the sample
  * indices of the current batch, each norm block's sum of squares (float64) and the step barrier
  * (arrived count, abort flag). Regions start on 64-byte boundaries so no two share a cache line.
  */

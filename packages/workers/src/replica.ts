@@ -14,6 +14,8 @@ import {
   gradientNorm,
   UpdateKernel,
   useKernel,
+  useKernelMemory,
+  addKernelBuffer,
   type UpdateAddresses,
   rowIndices,
   sequentialFromSpec,
@@ -60,9 +62,11 @@ export class Replica {
 
   constructor(setup: WorkerSetup) {
     this.setup = setup;
-    this.shared = modelViews(sharedBuffer(setup.memory), setup.modelLayout);
+    const buffer = sharedBuffer(setup.memory);
+    this.shared = modelViews(buffer, setup.modelLayout);
     this.kernel = new UpdateKernel(setup.memory);
     useKernel(setup.kernel);
+    useKernelMemory(setup.memory, [buffer]);
     const module = sequentialFromSpec(setup.spec);
     this.model = new Model(module, setup.spec.input, { params: this.shared.params, grads: new Float32Array(setup.modelLayout.paramCount) });
     this.dropoutKey = dropoutRunKey(setup.seed);
@@ -171,6 +175,7 @@ export class Replica {
   /** Views and kernel addresses of a step buffer, made once per buffer rather than per task. */
   private stepOf(step: StepBuffer): { views: StepViews; at: UpdateAddresses } {
     if (this.stepBuffer?.version !== step.version) {
+      addKernelBuffer(step.buffer);
       this.stepBuffer = { version: step.version, views: stepViews(step.buffer, step.layout), at: updateAddresses(this.setup.modelLayout, step.layout) };
     }
     return this.stepBuffer;

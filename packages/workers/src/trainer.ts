@@ -21,7 +21,7 @@ import {
   lossByName,
   defaultLoss,
   dropoutRunKey,
-  ensureMemory,
+  appendRegion,
   firstNonFinite,
   kernelMemory,
   maxNormPlan,
@@ -52,7 +52,6 @@ import {
   sharedBuffer,
   stepLayout,
   stepViews,
-  type ModelLayout,
   type ModelViews,
   type StepViews,
 } from './layout.js';
@@ -166,7 +165,6 @@ export class Trainer {
   private readonly model: Model;
   private readonly shared: ModelViews;
   private readonly memory: WebAssembly.Memory;
-  private readonly modelLayout: ModelLayout;
   private readonly pool: Piscina;
   private mode: 'train' | 'eval' = 'eval';
   private closed = false;
@@ -182,7 +180,6 @@ export class Trainer {
     this.kernel = checkChoice('kernel', options.kernel ?? activeKernel(), KERNEL_CHOICES);
     this.model = new Model(sequentialFromSpec(options.model), options.model.input);
     const layout = modelLayout(this.model.size, stateSlots(this.optimizer));
-    this.modelLayout = layout;
     this.memory = kernelMemory(layout.bytes, MEMORY_LIMIT);
     this.shared = modelViews(sharedBuffer(this.memory), layout);
     this.model.bind(this.shared.params, this.model.grads);
@@ -494,8 +491,9 @@ export class Trainer {
 
   private stepBufferFor(batchSize: number): { buffer: StepBuffer; views: StepViews } {
     if (this.step === null || this.step.buffer.layout.batchSize < batchSize) {
-      const layout = stepLayout(this.model.size, batchSize, this.chunkSize, this.modelLayout.bytes);
-      ensureMemory(this.memory, layout.bytes);
+      // A new region at the end of the memory: workers append their kernel scratch regions there too.
+      const size = stepLayout(this.model.size, batchSize, this.chunkSize, 0).bytes;
+      const layout = stepLayout(this.model.size, batchSize, this.chunkSize, appendRegion(this.memory, size));
       const buffer = sharedBuffer(this.memory);
       this.step = { buffer: { version: ++this.versions, buffer, layout }, views: stepViews(buffer, layout) };
     }

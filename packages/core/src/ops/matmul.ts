@@ -1,6 +1,8 @@
 import { setFlagsFromString } from 'node:v8';
-import { checkChoice } from '../errors.js';
+import { checkChoice, LockstepError } from '../errors.js';
+import { WASM_BASE64 as RELAXED_SHARED_WASM } from './wasm/matmul-relaxed-shared.generated.js';
 import { WASM_BASE64 as RELAXED_WASM } from './wasm/matmul-relaxed.generated.js';
+import { WASM_BASE64 as STRICT_SHARED_WASM } from './wasm/matmul-shared.generated.js';
 import { WASM_BASE64 as STRICT_WASM } from './wasm/matmul.generated.js';
 import { vectorFloats, WasmInstance } from './wasm-instance.js';
 
@@ -56,51 +58,65 @@ class SimdKernel {
   private readonly packPanels: KernelFunction;
   private readonly finish: KernelFunction;
 
-  constructor(binary: string) {
-    this.instance = new WasmInstance(binary);
+  constructor(binary: string, sharedMemory: WebAssembly.Memory | null) {
+    this.instance = new WasmInstance(binary, sharedMemory);
     this.multiply = this.instance.exports.matmul as KernelFunction;
     this.packPanels = this.instance.exports.pack as KernelFunction;
     this.finish = this.instance.exports.finish as KernelFunction;
   }
 
-  /** Float offsets of consecutive regions of the given sizes, and the memory holding them. */
-  private regions(sizes: number[]): { offsets: number[]; floats: Float32Array } {
-    const offsets: number[] = [];
-    let total = 0;
-    for (const size of sizes) {
-      offsets.push(total);
-      total += vectorFloats(size);
-    }
-    return { offsets, floats: this.instance.floatsFor(total) };
-  }
-
   /**
-   * Copies both operands into the kernel's memory, packs them into panels there (wasm `pack`),
-   * multiplies (wasm `matmul`), adds the bias or the previous output (wasm `finish`), and copies the
-   * product out.
+   * Packs both operands into panels in the kernel's scratch (wasm `pack`), multiplies (wasm
+   * `matmul`), and adds the bias or the previous output (wasm `finish`). An operand or output in
+   * the kernel's shared memory (`useKernelMemory`) is read or written where it is; any other is
+   * copied in or out of the scratch.
    */
   product(a: MatrixView, b: MatrixView, m: number, k: number, n: number, out: Float32Array, bias: Float32Array | null, accumulate: boolean): void {
     const mPadded = Math.ceil(m / A_ROWS) * A_ROWS;
     const nPadded = Math.ceil(n / B_COLUMNS) * B_COLUMNS;
-    const {
-      offsets: [rawA, rawB, packedA, packedB, c, result, biasAt],
-      floats: f,
-    } = this.regions([a.data.length, b.data.length, mPadded * k, nPadded * k, mPadded * nPadded, m * n, bias === null ? 0 : n]);
-    f.set(a.data, rawA);
-    f.set(b.data, rawB);
-    this.packPanels(4 * rawA, m, k, A_ROWS, a.rowStride, a.colStride, 4 * packedA);
-    this.packPanels(4 * rawB, n, k, B_COLUMNS, b.colStride, b.rowStride, 4 * packedB);
-    this.multiply(4 * packedA, 4 * packedB, 4 * c, mPadded, k, nPadded);
-    if (accumulate) f.set(out.subarray(0, m * n), result);
-    if (bias !== null) f.set(bias.subarray(0, n), biasAt);
+    const aInPlace = inKernelMemory(a.data);
+    const bInPlace = inKernelMemory(b.data);
+    const outInPlace = inKernelMemory(out);
+    const biasInPlace = bias !== null && inKernelMemory(bias);
+    // Float offsets within the scratch, laid end to end; a region is empty when its array is used in place.
+    const rawA = 0;
+    const rawB = rawA + (aInPlace ? 0 : vectorFloats(a.data.length));
+    const packedA = rawB + (bInPlace ? 0 : vectorFloats(b.data.length));
+    const packedB = packedA + vectorFloats(mPadded * k);
+    const c = packedB + vectorFloats(nPadded * k);
+    const result = c + vectorFloats(mPadded * nPadded);
+    const biasOffset = result + (outInPlace ? 0 : vectorFloats(m * n));
+    const f = this.instance.floatsFor(biasOffset + (bias === null || biasInPlace ? 0 : vectorFloats(n)));
+    const at = this.instance.scratchStart;
+    if (!aInPlace) f.set(a.data, at + rawA);
+    if (!bInPlace) f.set(b.data, at + rawB);
+    this.packPanels(aInPlace ? a.data.byteOffset : 4 * (at + rawA), m, k, A_ROWS, a.rowStride, a.colStride, 4 * (at + packedA));
+    this.packPanels(bInPlace ? b.data.byteOffset : 4 * (at + rawB), n, k, B_COLUMNS, b.colStride, b.rowStride, 4 * (at + packedB));
+    this.multiply(4 * (at + packedA), 4 * (at + packedB), 4 * (at + c), mPadded, k, nPadded);
+    if (accumulate && !outInPlace) f.set(out.subarray(0, m * n), at + result);
+    if (bias !== null && !biasInPlace) f.set(bias.subarray(0, n), at + biasOffset);
     const mode = accumulate ? FINISH_ADD : bias !== null ? FINISH_BIAS : FINISH_STORE;
-    this.finish(4 * c, nPadded, m, n, 4 * result, 4 * biasAt, mode);
-    out.set(f.subarray(result, result + m * n));
+    const biasAt = bias === null ? 0 : biasInPlace ? bias.byteOffset : 4 * (at + biasOffset);
+    this.finish(4 * (at + c), nPadded, m, n, outInPlace ? out.byteOffset : 4 * (at + result), biasAt, mode);
+    if (!outInPlace) out.set(f.subarray(at + result, at + result + m * n));
   }
 }
 
+/** Each kernel family with its own memory, and working in an imported shared memory. */
+const BINARIES: Readonly<Record<KernelChoice, { own: string; shared: string }>> = {
+  strict: { own: STRICT_WASM, shared: STRICT_SHARED_WASM },
+  relaxed: { own: RELAXED_WASM, shared: RELAXED_SHARED_WASM },
+};
+
 let choice: KernelChoice = 'strict';
 const kernels = new Map<KernelChoice, SimdKernel>();
+let kernelMemory: WebAssembly.Memory | null = null;
+/** Buffers whose views are views of `kernelMemory`, so their byte offsets are kernel addresses. */
+let kernelBuffers = new WeakSet<ArrayBufferLike>();
+
+function inKernelMemory(array: Float32Array): boolean {
+  return kernelBuffers.has(array.buffer);
+}
 
 /**
  * Selects the matrix-product kernel of the calling thread (default 'strict'). Every thread that
@@ -114,12 +130,34 @@ export function activeKernel(): KernelChoice {
   return choice;
 }
 
+/**
+ * Makes the calling thread's kernels work inside `memory`, a shared WebAssembly memory (a
+ * trainer's), with scratch regions they append to it; `buffers` are the SharedArrayBuffers of that
+ * memory whose views (parameters, gradient slots) the kernels then read and write in place instead
+ * of copying. More buffers of the same memory can be added later with `addKernelBuffer`. `null`
+ * gives the kernels their own memories again.
+ */
+export function useKernelMemory(memory: WebAssembly.Memory | null, buffers: readonly ArrayBufferLike[] = []): void {
+  if (kernelMemory !== memory) {
+    kernelMemory = memory;
+    kernels.clear();
+    kernelBuffers = new WeakSet();
+  }
+  buffers.forEach(addKernelBuffer);
+}
+
+/** Another SharedArrayBuffer of the memory given to `useKernelMemory` (one received in a message, say). */
+export function addKernelBuffer(buffer: ArrayBufferLike): void {
+  if (kernelMemory === null) throw new LockstepError('E_OPTION', 'addKernelBuffer: call useKernelMemory first, with the memory this buffer belongs to');
+  kernelBuffers.add(buffer);
+}
+
 function kernelOf(kernel: KernelChoice): SimdKernel {
   let instance = kernels.get(kernel);
   if (instance === undefined) {
     // Node 20 ships relaxed SIMD behind a flag; it must be on before the module compiles.
     if (kernel === 'relaxed') setFlagsFromString('--experimental-wasm-relaxed-simd');
-    instance = new SimdKernel(kernel === 'relaxed' ? RELAXED_WASM : STRICT_WASM);
+    instance = new SimdKernel(BINARIES[kernel][kernelMemory === null ? 'own' : 'shared'], kernelMemory);
     kernels.set(kernel, instance);
   }
   return instance;

@@ -1,23 +1,46 @@
+import { appendRegion } from '../optim/update-kernel.js';
+
 /**
- * A WebAssembly kernel module instantiated with its own memory, which the calling thread copies
- * operands into and results out of. The memory grows to the largest request and stays that size.
+ * A WebAssembly kernel module and the scratch space the calling thread copies operands into and
+ * results out of. With its own memory, the scratch starts at 0 and the memory grows to the largest
+ * request. With an imported shared memory (a trainer's), the scratch is a region this thread appends
+ * to that memory, replaced by a larger one when a request does not fit.
  */
 export class WasmInstance {
   readonly exports: Record<string, unknown>;
   private readonly memory: WebAssembly.Memory;
+  private readonly shared: boolean;
   private floats: Float32Array;
+  private start = 0;
+  private capacity: number;
 
-  constructor(binaryBase64: string) {
-    const instance = new WebAssembly.Instance(new WebAssembly.Module(Buffer.from(binaryBase64, 'base64')), {});
+  constructor(binaryBase64: string, sharedMemory: WebAssembly.Memory | null = null) {
+    const imports = sharedMemory === null ? {} : { env: { memory: sharedMemory } };
+    const instance = new WebAssembly.Instance(new WebAssembly.Module(Buffer.from(binaryBase64, 'base64')), imports);
     this.exports = instance.exports;
-    this.memory = instance.exports.memory as WebAssembly.Memory;
+    this.shared = sharedMemory !== null;
+    this.memory = sharedMemory ?? (instance.exports.memory as WebAssembly.Memory);
     this.floats = new Float32Array(this.memory.buffer);
+    this.capacity = this.shared ? 0 : this.floats.length;
   }
 
-  /** The memory as floats, at least `count` of them. */
+  /** The float index where this thread's scratch starts; valid until the next `floatsFor`. */
+  get scratchStart(): number {
+    return this.start;
+  }
+
+  /** The memory as floats, with at least `count` of them from `scratchStart` on. */
   floatsFor(count: number): Float32Array {
-    if (count > this.floats.length) {
-      this.memory.grow(Math.ceil((count * 4 - this.memory.buffer.byteLength) / 65536));
+    if (count > this.capacity) {
+      if (this.shared) {
+        // Twice the request, so a few growing requests do not each leave a region behind.
+        const bytes = 8 * count;
+        this.start = appendRegion(this.memory, bytes) / 4;
+        this.capacity = bytes / 4;
+      } else {
+        this.memory.grow(Math.ceil((count * 4 - this.memory.buffer.byteLength) / 65536));
+        this.capacity = this.memory.buffer.byteLength / 4;
+      }
       this.floats = new Float32Array(this.memory.buffer);
     }
     return this.floats;

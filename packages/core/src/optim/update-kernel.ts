@@ -37,14 +37,15 @@ export function kernelMemory(bytes: number, maximumBytes = bytes): WebAssembly.M
   return new WebAssembly.Memory({ initial: pages(bytes), maximum: Math.min(MAX_PAGES, pages(maximumBytes)), shared: true });
 }
 
-/** Grows `memory` to hold at least `bytes`. */
-export function ensureMemory(memory: WebAssembly.Memory, bytes: number): void {
-  const missing = Math.ceil((bytes - memory.buffer.byteLength) / PAGE);
-  if (missing <= 0) return;
+/**
+ * Grows `memory` by a new region of at least `bytes` and returns the region's byte address. A grow is
+ * atomic, so threads that append regions to one shared memory never get overlapping ones.
+ */
+export function appendRegion(memory: WebAssembly.Memory, bytes: number): number {
   try {
-    memory.grow(missing);
+    return memory.grow(Math.max(1, Math.ceil(bytes / PAGE))) * PAGE;
   } catch {
-    throw memoryTooSmall(bytes);
+    throw memoryTooSmall(memory.buffer.byteLength + bytes);
   }
 }
 
