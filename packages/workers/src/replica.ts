@@ -76,7 +76,7 @@ export class Replica {
   step(task: StepTask): StepResult {
     const { views: step, at } = this.stepOf(task.step);
     let started = performance.now();
-    for (let chunk = task.party; chunk < task.chunks; chunk += task.parties) this.chunkGradient(task, step, chunk);
+    for (let chunk = task.party; chunk < task.chunks; chunk += task.parties) this.gradientOfChunk(task, step, chunk);
     const gradientSeconds = (performance.now() - started) / 1000;
     if (task.parties > 1) arriveAndWait(step.barrier, task.parties, 1);
     // A bad loss stops every worker before any update; the coordinator names the layer.
@@ -97,7 +97,7 @@ export class Replica {
   }
 
   /** Chunk `chunk`'s gradient into its slot, its loss sum and correct count into the step buffer. */
-  private chunkGradient(task: StepTask, step: StepViews, chunk: number): void {
+  private gradientOfChunk(task: StepTask, step: StepViews, chunk: number): void {
     const { dataset, batch } = this.dataOf(task.data, task.step.layout.batchSize);
     const from = chunk * task.chunkSize;
     const to = Math.min(from + task.chunkSize, task.batchSize);

@@ -263,22 +263,25 @@ export class Trainer {
         step.views.batchSamples.set(plan.samples);
         const lr = learningRateAt(this.optimizer.lr, this.optimizer.schedule, state.step);
         // Every worker takes part, with an empty parameter range where the model has fewer norm blocks than workers.
-        const steps: Task[] = Array.from({ length: this.workers }, (_, party): Task => ({
-          kind: 'step',
-          step: step.buffer,
-          data: shared,
-          loss: lossName,
-          optimizerStep: state.step,
-          batchSize: plan.samples.length,
-          chunkSize,
-          chunks: plan.chunks,
-          party,
-          parties: this.workers,
-          from: ranges[party]?.[0] ?? 0,
-          to: ranges[party]?.[1] ?? 0,
-          t: state.step + 1,
-          lr,
-        }));
+        const steps: Task[] = Array.from({ length: this.workers }, (_, party): Task => {
+          const [from, to] = ranges[party] ?? [0, 0];
+          return {
+            kind: 'step',
+            step: step.buffer,
+            data: shared,
+            loss: lossName,
+            optimizerStep: state.step,
+            batchSize: plan.samples.length,
+            chunkSize,
+            chunks: plan.chunks,
+            party,
+            parties: this.workers,
+            from,
+            to,
+            t: state.step + 1,
+            lr,
+          };
+        });
         resetBarrier(step.views.barrier);
         const results = await this.round<StepResult>(steps, where, () => abortBarrier(step.views.barrier));
         const badChunk = firstNonFinite(step.views.chunkLoss.subarray(0, plan.chunks));
