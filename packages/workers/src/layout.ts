@@ -9,13 +9,24 @@ import { LockstepError, NORM_BLOCK, normBlockCount, type UpdateAddresses } from 
  * parameter i at s * paramCount + i). Regions appended to the memory later: the step region, sized
  * for a batch size (a new one when a larger batch comes), and each worker's matrix-kernel scratch.
  * The step region holds per-chunk loss sums and correct counts (float64), one gradient slot of paramCount floats per chunk, and the sample
- * indices of the current batch, each norm block's sum of squares (float64) and the step barrier
- * (arrived count, abort flag). Regions start on 64-byte boundaries so no two share a cache line.
+ * indices of the current batch, each norm block's sum of squares (float64), the step barrier
+ * (arrived count, abort flag), the doorbell (see doorbell.ts: orders rung, workers finished), the
+ * current step order and each worker's report of it (float64 fields, below). Regions start on
+ * 64-byte boundaries so no two share a cache line.
  */
 
 const ALIGN = 64;
 /** The step barrier: arrivals since the coordinator reset it, and a flag the coordinator raises when a task failed. */
 const BARRIER_WORDS = 2;
+/** The doorbell: orders rung so far, and workers that finished the latest one. */
+const DOORBELL_WORDS = 2;
+
+/** Fields of the step order, float64 each: what the coordinator tells every worker about the next step. */
+export const ORDER = { stop: 0, optimizerStep: 1, batchSize: 2, chunks: 3, t: 4, lr: 5 } as const;
+/** Fields of one worker's report of a step, float64 each. */
+export const REPORT = { gradientSeconds: 0, updateSeconds: 1, maxNormSeconds: 2, nonFinite: 3, value: 4 } as const;
+const ORDER_FIELDS = Object.keys(ORDER).length;
+export const REPORT_FIELDS = Object.keys(REPORT).length;
 
 function align(bytes: number): number {
   return Math.ceil(bytes / ALIGN) * ALIGN;
@@ -63,17 +74,22 @@ export interface StepLayout {
   readonly paramCount: number;
   readonly batchSize: number;
   readonly maxChunks: number;
+  /** Workers, each with a report. */
+  readonly parties: number;
   readonly chunkLossOffset: number;
   readonly chunkCorrectOffset: number;
   readonly gradSlotsOffset: number;
   readonly batchSamplesOffset: number;
   readonly blockSquaresOffset: number;
   readonly barrierOffset: number;
+  readonly doorbellOffset: number;
+  readonly orderOffset: number;
+  readonly reportsOffset: number;
   readonly bytes: number;
 }
 
 /** The step region starts where the model region ends (`base`); its offsets are from the start of the memory. */
-export function stepLayout(paramCount: number, batchSize: number, chunkSize: number, base: number): StepLayout {
+export function stepLayout(paramCount: number, batchSize: number, chunkSize: number, parties: number, base: number): StepLayout {
   const maxChunks = Math.ceil(batchSize / chunkSize);
   const chunkLossOffset = align(base);
   const chunkCorrectOffset = align(chunkLossOffset + 8 * maxChunks);
@@ -81,8 +97,26 @@ export function stepLayout(paramCount: number, batchSize: number, chunkSize: num
   const batchSamplesOffset = align(gradSlotsOffset + 4 * maxChunks * paramCount);
   const blockSquaresOffset = align(batchSamplesOffset + 4 * batchSize);
   const barrierOffset = align(blockSquaresOffset + 8 * normBlockCount(paramCount));
-  const bytes = align(barrierOffset + 4 * BARRIER_WORDS);
-  return { paramCount, batchSize, maxChunks, chunkLossOffset, chunkCorrectOffset, gradSlotsOffset, batchSamplesOffset, blockSquaresOffset, barrierOffset, bytes };
+  const doorbellOffset = align(barrierOffset + 4 * BARRIER_WORDS);
+  const orderOffset = align(doorbellOffset + 4 * DOORBELL_WORDS);
+  const reportsOffset = align(orderOffset + 8 * ORDER_FIELDS);
+  const bytes = align(reportsOffset + 8 * REPORT_FIELDS * parties);
+  return {
+    paramCount,
+    batchSize,
+    maxChunks,
+    parties,
+    chunkLossOffset,
+    chunkCorrectOffset,
+    gradSlotsOffset,
+    batchSamplesOffset,
+    blockSquaresOffset,
+    barrierOffset,
+    doorbellOffset,
+    orderOffset,
+    reportsOffset,
+    bytes,
+  };
 }
 
 export interface StepViews {
@@ -93,6 +127,10 @@ export interface StepViews {
   readonly batchSamples: Uint32Array;
   readonly blockSquares: Float64Array;
   readonly barrier: Int32Array;
+  readonly doorbell: Int32Array;
+  readonly order: Float64Array;
+  /** Worker w's report at [w * REPORT_FIELDS, (w + 1) * REPORT_FIELDS). */
+  readonly reports: Float64Array;
 }
 
 export function stepViews(buffer: SharedArrayBuffer, layout: StepLayout): StepViews {
@@ -103,6 +141,9 @@ export function stepViews(buffer: SharedArrayBuffer, layout: StepLayout): StepVi
     batchSamples: new Uint32Array(buffer, layout.batchSamplesOffset, layout.batchSize),
     blockSquares: new Float64Array(buffer, layout.blockSquaresOffset, normBlockCount(layout.paramCount)),
     barrier: new Int32Array(buffer, layout.barrierOffset, BARRIER_WORDS),
+    doorbell: new Int32Array(buffer, layout.doorbellOffset, DOORBELL_WORDS),
+    order: new Float64Array(buffer, layout.orderOffset, ORDER_FIELDS),
+    reports: new Float64Array(buffer, layout.reportsOffset, REPORT_FIELDS * layout.parties),
   };
 }
 

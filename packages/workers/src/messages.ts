@@ -23,41 +23,58 @@ export interface StepBuffer {
 }
 
 /**
- * One worker's share of an optimizer step, one task per party, every party on its own thread:
- * computes the gradients of chunks party, party + parties, ... (rows [c * chunkSize, ...) of the
- * batch in the step buffer) into their slots; waits at the step buffer's barrier for the others; if
- * every chunk's loss is finite, sums the chunk slots over parameters [from, to) in the fixed tree
- * order and measures the range's norm blocks; waits again; then, if the whole gradient is finite,
- * clips it when the optimizer asks and updates the range. A range may be empty.
+ * A worker's step loop for one run of optimizer steps, one task per party, every party on its own
+ * thread. The worker waits at the step buffer's doorbell (doorbell.ts) for the next `StepOrder` and
+ * does its share of that step: computes the gradients of chunks party, party + parties, ... (rows
+ * [c * chunkSize, ...) of the batch in the step buffer) into their slots; waits at the step barrier
+ * for the others; if every chunk's loss is finite, sums the chunk slots over parameters [from, to)
+ * in the fixed tree order and measures the range's norm blocks; waits again; then, if the whole
+ * gradient is finite, clips it when the optimizer asks and updates the range; with max-norm
+ * constraints, waits a third time (every range updated) and constrains weight rows
+ * [maxNormFrom, maxNormTo) of the model's plan (`maxNormPlan`): whole rows, so each row's norm is
+ * summed by one thread in one order. Then it writes its `StepReport` and rings back. A range may be empty.
+ * The loop ends at an order with `stop`.
  */
-export interface StepTask {
-  readonly kind: 'step';
+export interface StepLoopTask {
+  readonly kind: 'step-loop';
   readonly step: StepBuffer;
   readonly data: SharedDataset;
   readonly loss: LossName;
-  /** The optimizer step (0-based) this gradient is for; it keys the dropout masks. */
-  readonly optimizerStep: number;
-  readonly batchSize: number;
   readonly chunkSize: number;
-  readonly chunks: number;
   readonly party: number;
   readonly parties: number;
   readonly from: number;
   readonly to: number;
+  /** Whether the model has max-norm constraints (then every party meets a third time each step). */
+  readonly constrained: boolean;
+  readonly maxNormFrom: number;
+  readonly maxNormTo: number;
+  /** Orders rung at the doorbell before this loop started; the loop's first order is the next one. */
+  readonly since: number;
+}
+
+/** The coordinator's order for one step, in the step buffer (layout.ts `ORDER`). */
+export interface StepOrder {
+  /** Ends the step loop; the other fields are then unused. */
+  readonly stop: boolean;
+  /** The optimizer step (0-based) this gradient is for; it keys the dropout masks. */
+  readonly optimizerStep: number;
+  readonly batchSize: number;
+  readonly chunks: number;
   /** 1-based optimizer step number, as the update rules count it. */
   readonly t: number;
   readonly lr: number;
 }
 
-/**
- * Applies the max-norm constraints to rows [from, to) of the model's constraint plan (`maxNormPlan`),
- * after every step task has finished: the ranges are whole rows, so each row's norm is
- * summed by one thread in one order.
- */
-export interface MaxNormTask {
-  readonly kind: 'max-norm';
-  readonly from: number;
-  readonly to: number;
+/** One worker's report of a step, in the step buffer (layout.ts `REPORT`). */
+export interface StepReport {
+  /** Seconds this worker spent computing chunk gradients, updating its range and constraining its rows (barrier waits excluded). */
+  readonly gradientSeconds: number;
+  readonly updateSeconds: number;
+  readonly maxNormSeconds: number;
+  /** The first parameter index of this range with a non-finite gradient (no worker updated anything), or -1. */
+  readonly nonFinite: number;
+  readonly value: number;
 }
 
 /** Loss sum and correct count of samples [from, to) in eval mode, written to results[2 * block], [2 * block + 1]. */
@@ -110,20 +127,11 @@ export interface UncertaintyTask {
   readonly seed: number;
 }
 
-export type Task = StepTask | MaxNormTask | EvaluateTask | PredictTask | ReplicaForwardTask | UncertaintyTask;
+export type Task = StepLoopTask | EvaluateTask | PredictTask | ReplicaForwardTask | UncertaintyTask;
 
 export interface TimedResult {
   /** Seconds the worker spent on the task's computation. */
   readonly seconds: number;
-}
-
-export interface StepResult {
-  /** Seconds this worker spent computing chunk gradients, and updating its range (barrier waits excluded). */
-  readonly gradientSeconds: number;
-  readonly updateSeconds: number;
-  /** The first parameter index of this range with a non-finite gradient (no worker updated anything), or -1. */
-  readonly nonFinite: number;
-  readonly value: number;
 }
 
 export interface ReplicaForwardResult {
@@ -132,8 +140,7 @@ export interface ReplicaForwardResult {
 }
 
 export interface TaskResults {
-  step: StepResult;
-  'max-norm': TimedResult;
+  'step-loop': TimedResult;
   evaluate: TimedResult;
   predict: TimedResult;
   'replica-forward': ReplicaForwardResult;

@@ -32,18 +32,19 @@ import {
 import { modelViews, sharedBuffer, stepViews, updateAddresses, type ModelViews, type StepViews } from './layout.js';
 import type {
   EvaluateTask,
-  MaxNormTask,
   PredictTask,
   ReplicaForwardResult,
   ReplicaForwardTask,
   StepBuffer,
+  StepLoopTask,
+  StepOrder,
+  StepReport,
   TimedResult,
   UncertaintyTask,
-  StepResult,
-  StepTask,
   WorkerSetup,
 } from './messages.js';
 import { arriveAndWait } from './barrier.js';
+import { nextOrder, reportStep } from './doorbell.js';
 import { datasetFromShared, type SharedDataset } from './shared-data.js';
 
 /**
@@ -73,34 +74,50 @@ export class Replica {
     this.constraints = maxNormPlan(this.model.entries);
   }
 
-  step(task: StepTask): StepResult {
+  /** Runs the step orders rung at the step buffer's doorbell until one says stop. */
+  stepLoop(task: StepLoopTask): TimedResult {
+    const started = performance.now();
     const { views: step, at } = this.stepOf(task.step);
+    for (let seen = task.since; ; seen++) {
+      const order = nextOrder(step, seen);
+      if (order.stop) return { seconds: (performance.now() - started) / 1000 };
+      reportStep(step, task.party, task.parties, this.step(task, order, step, at));
+    }
+  }
+
+  private step(task: StepLoopTask, order: StepOrder, step: StepViews, at: UpdateAddresses): StepReport {
     let started = performance.now();
-    for (let chunk = task.party; chunk < task.chunks; chunk += task.parties) this.gradientOfChunk(task, step, chunk);
+    for (let chunk = task.party; chunk < order.chunks; chunk += task.parties) this.gradientOfChunk(task, order, step, chunk);
     const gradientSeconds = (performance.now() - started) / 1000;
     if (task.parties > 1) arriveAndWait(step.barrier, task.parties, 1);
+    const skipped = { gradientSeconds, updateSeconds: 0, maxNormSeconds: 0, nonFinite: -1, value: 0 };
     // A bad loss stops every worker before any update; the coordinator names the layer.
-    if (firstNonFinite(step.chunkLoss.subarray(0, task.chunks)) >= 0) return { gradientSeconds, updateSeconds: 0, nonFinite: -1, value: 0 };
+    if (firstNonFinite(step.chunkLoss.subarray(0, order.chunks)) >= 0) return skipped;
     started = performance.now();
-    this.kernel.reduceAndMeasure(at, task.chunks, task.from, task.to, step.blockSquares);
+    this.kernel.reduceAndMeasure(at, order.chunks, task.from, task.to, step.blockSquares);
     let updateSeconds = (performance.now() - started) / 1000;
     if (task.parties > 1) arriveAndWait(step.barrier, task.parties, 2);
     started = performance.now();
     const norm = gradientNorm(step.blockSquares);
     if (!Number.isFinite(norm)) {
       const nonFinite = firstNonFinite(step.gradSlots, task.from, task.to);
-      return { gradientSeconds, updateSeconds, nonFinite, value: nonFinite < 0 ? 0 : step.gradSlots[nonFinite] };
+      return { ...skipped, updateSeconds, nonFinite, value: nonFinite < 0 ? 0 : step.gradSlots[nonFinite]! };
     }
-    this.kernel.update(this.setup.optimizer, at, task.t, task.lr, clipFactor(norm, this.setup.optimizer.clipNorm), task.from, task.to);
+    this.kernel.update(this.setup.optimizer, at, order.t, order.lr, clipFactor(norm, this.setup.optimizer.clipNorm), task.from, task.to);
     updateSeconds += (performance.now() - started) / 1000;
-    return { gradientSeconds, updateSeconds, nonFinite: -1, value: 0 };
+    if (!task.constrained) return { ...skipped, updateSeconds };
+    // Constrained rows cut across parameter ranges: every range must be updated first.
+    if (task.parties > 1) arriveAndWait(step.barrier, task.parties, 3);
+    started = performance.now();
+    applyMaxNorm(this.shared.params, this.constraints, task.maxNormFrom, task.maxNormTo);
+    return { ...skipped, updateSeconds, maxNormSeconds: (performance.now() - started) / 1000 };
   }
 
   /** Chunk `chunk`'s gradient into its slot, its loss sum and correct count into the step buffer. */
-  private gradientOfChunk(task: StepTask, step: StepViews, chunk: number): void {
+  private gradientOfChunk(task: StepLoopTask, order: StepOrder, step: StepViews, chunk: number): void {
     const { dataset, batch } = this.dataOf(task.data, task.step.layout.batchSize);
     const from = chunk * task.chunkSize;
-    const to = Math.min(from + task.chunkSize, task.batchSize);
+    const to = Math.min(from + task.chunkSize, order.batchSize);
     const samples = step.batchSamples.subarray(from, to);
     batch.gather(samples);
     const rows = to - from;
@@ -113,15 +130,9 @@ export class Replica {
     const slot = step.gradSlots.subarray(chunk * size, (chunk + 1) * size);
     this.model.train();
     this.kernel.zero(slot);
-    const result = chunkGradient(this.model, this.lossOf(task.loss, dataset), inputs, task.batchSize, task.optimizerStep, this.dropoutKey, slot, { slotIsZero: true });
+    const result = chunkGradient(this.model, this.lossOf(task.loss, dataset), inputs, order.batchSize, order.optimizerStep, this.dropoutKey, slot, { slotIsZero: true });
     step.chunkLoss[chunk] = result.sum;
     step.chunkCorrect[chunk] = result.correct;
-  }
-
-  maxNorm(task: MaxNormTask): TimedResult {
-    const started = performance.now();
-    applyMaxNorm(this.shared.params, this.constraints, task.from, task.to);
-    return { seconds: (performance.now() - started) / 1000 };
   }
 
   evaluate(task: EvaluateTask): TimedResult {

@@ -55,8 +55,8 @@ import {
   type ModelViews,
   type StepViews,
 } from './layout.js';
-import { abortBarrier, resetBarrier } from './barrier.js';
-import type { ReplicaForwardResult, StepBuffer, StepResult, Task, TaskResults, TimedResult, WorkerSetup } from './messages.js';
+import type { ReplicaForwardResult, StepBuffer, Task, TaskResults, WorkerSetup } from './messages.js';
+import { StepLoop } from './step-loop.js';
 import { shareDataset, type SharedDataset } from './shared-data.js';
 
 export interface TrainerOptions {
@@ -144,14 +144,15 @@ function workerFile(): string {
 
 /**
  * Data-parallel training on worker threads, bit-identical to core's reference `fit` at any worker
- * count. Each step is one task per worker: the batch is cut into chunks of `chunkSize`, worker w
+ * count. Each worker runs a step loop for the whole epoch and does its share of a step when the
+ * coordinator rings for it (step-loop.ts): the batch is cut into chunks of `chunkSize`, worker w
  * computes chunks w, w + workers, ..., chunk c's gradient into slot c; the workers meet at a barrier;
  * then every worker sums the slots over its own parameter range in the pairwise tree order of
  * `UpdateKernel.sumSlots`, measures it in norm blocks, meets the others at a barrier so that all see
  * the same global norm (non-finite: nobody updates; clipping: the same factor everywhere), and applies
- * the optimizer to that range. With `maxNorm` layers, one more round
- * follows once every range is updated: each worker constrains whole weight rows (parameter ranges
- * cut through rows). No sum depends on which thread computed what or when.
+ * the optimizer to that range. With `maxNorm` layers they meet once more, every range updated, and
+ * each worker constrains whole weight rows (parameter ranges cut through rows). No sum depends on
+ * which thread computed what or when.
  */
 export class Trainer {
   readonly workers: number;
@@ -252,61 +253,61 @@ export class Trainer {
         throw new LockstepError('E_OPTION', `fit: the saved position (batch ${state.batch}) is past this epoch's ${plans.length} batches; resume with the batch size of the original run`);
       }
       let trainedSamples = 0;
-      while (state.batch < plans.length) {
-        if (options.signal?.aborted) {
-          this.lastFitTimings = timings;
-          return { history, state, stopped: true };
-        }
-        const plan = plans[state.batch];
-        const stepStarted = performance.now();
-        const where = `fit failed at step ${state.step} (epoch ${state.epoch + 1}, batch ${state.batch + 1} of ${plans.length})`;
-        step.views.batchSamples.set(plan.samples);
-        const lr = learningRateAt(this.optimizer.lr, this.optimizer.schedule, state.step);
-        // Every worker takes part, with an empty parameter range where the model has fewer norm blocks than workers.
-        const steps: Task[] = Array.from({ length: this.workers }, (_, party): Task => {
+      // Every worker takes part, with an empty parameter range where the model has fewer norm blocks than workers.
+      const loop = new StepLoop(
+        this.pool,
+        step.views,
+        Array.from({ length: this.workers }, (_, party) => {
           const [from, to] = ranges[party] ?? [0, 0];
-          return {
-            kind: 'step',
-            step: step.buffer,
-            data: shared,
-            loss: lossName,
-            optimizerStep: state.step,
-            batchSize: plan.samples.length,
-            chunkSize,
-            chunks: plan.chunks,
-            party,
-            parties: this.workers,
-            from,
-            to,
-            t: state.step + 1,
-            lr,
-          };
+          const [maxNormFrom, maxNormTo] = constraintRanges[party] ?? [0, 0];
+          return { kind: 'step-loop', step: step.buffer, data: shared, loss: lossName, chunkSize, party, parties: this.workers, from, to, constrained: constraintRanges.length > 0, maxNormFrom, maxNormTo } as const;
+        }),
+      );
+      let where = 'fit failed';
+      try {
+        while (state.batch < plans.length) {
+          if (options.signal?.aborted) {
+            this.lastFitTimings = timings;
+            return { history, state, stopped: true };
+          }
+          const plan = plans[state.batch];
+          const stepStarted = performance.now();
+          where = `fit failed at step ${state.step} (epoch ${state.epoch + 1}, batch ${state.batch + 1} of ${plans.length})`;
+          step.views.batchSamples.set(plan.samples);
+          const lr = learningRateAt(this.optimizer.lr, this.optimizer.schedule, state.step);
+          const order = { stop: false, optimizerStep: state.step, batchSize: plan.samples.length, chunks: plan.chunks, t: state.step + 1, lr };
+          const reports = await loop.run(order).catch(async (error: unknown) => {
+            throw await this.failed(where, error);
+          });
+          const badChunk = firstNonFinite(step.views.chunkLoss.subarray(0, plan.chunks));
+          if (badChunk >= 0) throw this.lossError(data, plan.samples, badChunk, step.views.chunkLoss[badChunk], where);
+          const bad = reports.find((report) => report.nonFinite >= 0);
+          if (bad !== undefined) throw nonFiniteGradientError(this.model, bad.nonFinite, bad.value, where);
+          state.step++;
+          state.batch++;
+          state.epochLossSum += reduceChunkScalars(step.views.chunkLoss, plan.chunks);
+          state.epochCorrect += reduceChunkScalars(step.views.chunkCorrect, plan.chunks);
+          trainedSamples += plan.samples.length;
+          options.onStep?.({
+            epoch: state.epoch + 1,
+            batch: state.batch,
+            batches: plans.length,
+            loss: state.epochLossSum / Math.min(data.size, state.batch * batchSize),
+            samples: trainedSamples,
+            seconds: (performance.now() - started) / 1000,
+          });
+          timings.steps++;
+          timings.stepSeconds += (performance.now() - stepStarted) / 1000;
+          for (const report of reports) {
+            timings.gradientSeconds += report.gradientSeconds;
+            timings.updateSeconds += report.updateSeconds;
+            timings.maxNormSeconds += report.maxNormSeconds;
+          }
+        }
+      } finally {
+        await loop.stop().catch(async (error: unknown) => {
+          throw await this.failed(where, error);
         });
-        resetBarrier(step.views.barrier);
-        const results = await this.round<StepResult>(steps, where, () => abortBarrier(step.views.barrier));
-        const badChunk = firstNonFinite(step.views.chunkLoss.subarray(0, plan.chunks));
-        if (badChunk >= 0) throw this.lossError(data, plan.samples, badChunk, step.views.chunkLoss[badChunk], where);
-        const bad = results.find((result) => result.nonFinite >= 0);
-        if (bad !== undefined) throw nonFiniteGradientError(this.model, bad.nonFinite, bad.value, where);
-        const constrained = await this.round<TimedResult>(constraintRanges.map(([from, to]) => ({ kind: 'max-norm', from, to })), where);
-        state.step++;
-        state.batch++;
-        state.epochLossSum += reduceChunkScalars(step.views.chunkLoss, plan.chunks);
-        state.epochCorrect += reduceChunkScalars(step.views.chunkCorrect, plan.chunks);
-        trainedSamples += plan.samples.length;
-        options.onStep?.({
-          epoch: state.epoch + 1,
-          batch: state.batch,
-          batches: plans.length,
-          loss: state.epochLossSum / Math.min(data.size, state.batch * batchSize),
-          samples: trainedSamples,
-          seconds: (performance.now() - started) / 1000,
-        });
-        timings.steps++;
-        timings.stepSeconds += (performance.now() - stepStarted) / 1000;
-        timings.gradientSeconds += results.reduce((sum, r) => sum + r.gradientSeconds, 0);
-        timings.updateSeconds += results.reduce((sum, r) => sum + r.updateSeconds, 0);
-        timings.maxNormSeconds += constrained.reduce((sum, r) => sum + r.seconds, 0);
       }
       const totals = { lossSum: state.epochLossSum, correct: state.epochCorrect };
       state.epoch++;
@@ -448,23 +449,25 @@ export class Trainer {
    * failed, the pool is closed and one error names where and the first failure's cause (the others
    * may only be workers that stopped waiting for the failed one).
    */
-  private async round<R extends TaskResults[Task['kind']]>(tasks: Task[], where: string, onFirstFailure?: () => void): Promise<R[]> {
+  private async round<R extends TaskResults[Task['kind']]>(tasks: Task[], where: string): Promise<R[]> {
     const failures: unknown[] = [];
     const settled = await Promise.allSettled(
       tasks.map((task) =>
         (this.pool.run(task) as Promise<R>).catch((error: unknown) => {
-          if (failures.push(error) === 1) onFirstFailure?.();
+          failures.push(error);
           throw error;
         }),
       ),
     );
-    if (failures.length > 0) {
-      await this.close();
-      const reason = failures[0];
-      const cause = reason instanceof Error ? reason.message : String(reason);
-      throw new LockstepError('E_WORKER', `${where}: a worker failed: ${cause.split('\n')[0]}; the worker pool is closed`);
-    }
+    if (failures.length > 0) throw await this.failed(where, failures[0]);
     return settled.map((s) => (s as PromiseFulfilledResult<R>).value);
+  }
+
+  /** Closes the pool after a worker failed and says where, with the failure's first line. */
+  private async failed(where: string, reason: unknown): Promise<LockstepError> {
+    await this.close();
+    const cause = reason instanceof Error ? reason.message : String(reason);
+    return new LockstepError('E_WORKER', `${where}: a worker failed: ${cause.split('\n')[0]}; the worker pool is closed`);
   }
 
   /** Replays the chunk whose loss went bad on this thread's model to name where it happened. */
@@ -495,8 +498,8 @@ export class Trainer {
   private stepBufferFor(batchSize: number): { buffer: StepBuffer; views: StepViews } {
     if (this.step === null || this.step.buffer.layout.batchSize < batchSize) {
       // A new region at the end of the memory: workers append their kernel scratch regions there too.
-      const size = stepLayout(this.model.size, batchSize, this.chunkSize, 0).bytes;
-      const layout = stepLayout(this.model.size, batchSize, this.chunkSize, appendRegion(this.memory, size));
+      const size = stepLayout(this.model.size, batchSize, this.chunkSize, this.workers, 0).bytes;
+      const layout = stepLayout(this.model.size, batchSize, this.chunkSize, this.workers, appendRegion(this.memory, size));
       const buffer = sharedBuffer(this.memory);
       this.step = { buffer: { version: ++this.versions, buffer, layout }, views: stepViews(buffer, layout) };
     }

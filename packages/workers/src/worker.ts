@@ -19,10 +19,8 @@ function ready(): Promise<Replica> {
 export default async function run(task: Task): Promise<TaskResults[Task['kind']]> {
   const worker = await ready();
   switch (task.kind) {
-    case 'step':
-      return worker.step(task);
-    case 'max-norm':
-      return worker.maxNorm(task);
+    case 'step-loop':
+      return worker.stepLoop(task);
     case 'evaluate':
       return worker.evaluate(task);
     case 'predict':

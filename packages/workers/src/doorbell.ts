@@ -1,0 +1,83 @@
+import { ORDER, REPORT, REPORT_FIELDS, type StepViews } from './layout.js';
+import type { StepOrder, StepReport } from './messages.js';
+import { resetBarrier } from './barrier.js';
+
+const RUNG = 0;
+const FINISHED = 1;
+const WAIT_SLICE_MS = 100;
+const SPIN_MS = 0.05;
+
+/**
+ * The doorbell between the coordinator and the workers' step loops, two words of the step buffer:
+ * orders rung so far, and workers that finished the latest one. A step costs one ring and one ring
+ * back, a few tens of microseconds, where a task per worker through the pool's messages cost
+ * several hundred.
+ */
+
+/** Coordinator: publishes the next order, resets the step barrier and wakes every step loop. */
+export function ring(views: StepViews, order: StepOrder): void {
+  const fields = views.order;
+  fields[ORDER.stop] = order.stop ? 1 : 0;
+  fields[ORDER.optimizerStep] = order.optimizerStep;
+  fields[ORDER.batchSize] = order.batchSize;
+  fields[ORDER.chunks] = order.chunks;
+  fields[ORDER.t] = order.t;
+  fields[ORDER.lr] = order.lr;
+  resetBarrier(views.barrier);
+  Atomics.store(views.doorbell, FINISHED, 0);
+  Atomics.add(views.doorbell, RUNG, 1);
+  Atomics.notify(views.doorbell, RUNG);
+}
+
+export function ordersRung(views: StepViews): number {
+  return Atomics.load(views.doorbell, RUNG);
+}
+
+/**
+ * Worker: waits for the order after the `seen`-th and returns it. A step loop waits here while the
+ * coordinator runs its callbacks (a checkpoint, a progress bar), so it looks briefly, then sleeps.
+ */
+export function nextOrder(views: StepViews, seen: number): StepOrder {
+  const spinUntil = performance.now() + SPIN_MS;
+  while (Atomics.load(views.doorbell, RUNG) === seen && performance.now() < spinUntil);
+  while (Atomics.load(views.doorbell, RUNG) === seen) Atomics.wait(views.doorbell, RUNG, seen);
+  const fields = views.order;
+  return {
+    stop: fields[ORDER.stop] === 1,
+    optimizerStep: fields[ORDER.optimizerStep]!,
+    batchSize: fields[ORDER.batchSize]!,
+    chunks: fields[ORDER.chunks]!,
+    t: fields[ORDER.t]!,
+    lr: fields[ORDER.lr]!,
+  };
+}
+
+/** Worker: writes its report of the current order; the last of `parties` to finish rings back. */
+export function reportStep(views: StepViews, party: number, parties: number, report: StepReport): void {
+  const fields = views.reports.subarray(party * REPORT_FIELDS, (party + 1) * REPORT_FIELDS);
+  fields[REPORT.gradientSeconds] = report.gradientSeconds;
+  fields[REPORT.updateSeconds] = report.updateSeconds;
+  fields[REPORT.maxNormSeconds] = report.maxNormSeconds;
+  fields[REPORT.nonFinite] = report.nonFinite;
+  fields[REPORT.value] = report.value;
+  if (Atomics.add(views.doorbell, FINISHED, 1) + 1 === parties) Atomics.notify(views.doorbell, FINISHED);
+}
+
+/** Coordinator: resolves once `parties` workers finished the current order, or once `given up` says so. */
+export async function allReported(views: StepViews, parties: number, givenUp: () => boolean): Promise<void> {
+  for (let done = Atomics.load(views.doorbell, FINISHED); done < parties && !givenUp(); done = Atomics.load(views.doorbell, FINISHED)) {
+    const wait = Atomics.waitAsync(views.doorbell, FINISHED, done, WAIT_SLICE_MS);
+    if (wait.async) await wait.value;
+  }
+}
+
+export function readReport(views: StepViews, party: number): StepReport {
+  const fields = views.reports.subarray(party * REPORT_FIELDS, (party + 1) * REPORT_FIELDS);
+  return {
+    gradientSeconds: fields[REPORT.gradientSeconds]!,
+    updateSeconds: fields[REPORT.updateSeconds]!,
+    maxNormSeconds: fields[REPORT.maxNormSeconds]!,
+    nonFinite: fields[REPORT.nonFinite]!,
+    value: fields[REPORT.value]!,
+  };
+}

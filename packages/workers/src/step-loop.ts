@@ -1,0 +1,60 @@
+import type { Piscina } from 'piscina';
+import { abortBarrier } from './barrier.js';
+import { allReported, ordersRung, readReport, ring } from './doorbell.js';
+import type { StepViews } from './layout.js';
+import type { StepLoopTask, StepOrder, StepReport } from './messages.js';
+
+const STOP: StepOrder = { stop: true, optimizerStep: 0, batchSize: 0, chunks: 0, t: 0, lr: 0 };
+
+/**
+ * The coordinator's side of a run of optimizer steps: one 'step-loop' task per worker for the whole
+ * run, then one ring of the step buffer's doorbell per step. Between steps every worker waits for
+ * the next order, so the coordinator's callbacks see parameters that nothing is changing.
+ */
+export class StepLoop {
+  private readonly views: StepViews;
+  private readonly parties: number;
+  private readonly settled: Promise<unknown>;
+  private readonly failed: Promise<void>;
+  /** Worker failures in the order they came; the first is the cause. */
+  private readonly failures: unknown[] = [];
+  private failureThrown = false;
+
+  constructor(pool: Piscina, views: StepViews, tasks: Array<Omit<StepLoopTask, 'since'>>) {
+    this.views = views;
+    this.parties = tasks.length;
+    let failed = (): void => {};
+    this.failed = new Promise((resolve) => (failed = resolve));
+    const since = ordersRung(views);
+    const loops = tasks.map((task) =>
+      pool.run({ ...task, since } satisfies StepLoopTask).catch((reason: unknown) => {
+        // The first failure in time is the cause. The other loops end: at the next order, or at a
+        // barrier where they would wait for the failed worker (the abort comes after the ring's reset).
+        if (this.failures.push(reason) > 1) return;
+        ring(views, STOP);
+        abortBarrier(views.barrier);
+        failed();
+      }),
+    );
+    this.settled = Promise.all(loops);
+  }
+
+  /** Runs one step on every worker and returns their reports; throws the first worker failure once every loop has ended. */
+  async run(order: StepOrder): Promise<StepReport[]> {
+    ring(this.views, order);
+    await Promise.race([allReported(this.views, this.parties, () => this.failures.length > 0), this.failed]);
+    if (this.failures.length > 0) {
+      await this.settled;
+      this.failureThrown = true;
+      throw this.failures[0];
+    }
+    return Array.from({ length: this.parties }, (_, party) => readReport(this.views, party));
+  }
+
+  /** Ends every worker's loop and waits for it; throws a failure that no step has thrown. */
+  async stop(): Promise<void> {
+    if (this.failures.length === 0) ring(this.views, STOP);
+    await this.settled;
+    if (this.failures.length > 0 && !this.failureThrown) throw this.failures[0];
+  }
+}
