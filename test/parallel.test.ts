@@ -250,6 +250,40 @@ describe('train and eval on every replica', () => {
   });
 });
 
+describe('the step loop and the callbacks of fit', () => {
+  it('onStep sees parameters that no worker changes until it returns (a checkpoint taken there is whole)', async () => {
+    const parallel = trainer({ workers: 2 });
+    const changedDuringCallback: number[] = [];
+    await parallel.fit(data, {
+      epochs: 1,
+      batchSize: 64,
+      onStep: ({ batch }) => {
+        const seen = bytes(parallel.params.slice());
+        const until = performance.now() + 3;
+        while (performance.now() < until);
+        if (!bytes(parallel.params).equals(seen)) changedDuringCallback.push(batch);
+      },
+    });
+    expect(changedDuringCallback).toEqual([]);
+    expect(parallel.state.step).toBe(16);
+  });
+
+  it("an error thrown by onStep reaches the caller as it is, the workers' loops end, and the next fit goes on as one run would", async () => {
+    const interrupted = trainer({ workers: 2 });
+    const mistake = new TypeError('a mistake in the callback');
+    const onStep = ({ batch }: { batch: number }): void => {
+      if (batch === 5) throw mistake;
+    };
+    await expect(interrupted.fit(data, { epochs: 1, batchSize: 64, onStep })).rejects.toBe(mistake);
+    expect(interrupted.isClosed).toBe(false);
+    expect(interrupted.state).toMatchObject({ step: 5, batch: 5 });
+    await interrupted.fit(data, { epochs: 2, batchSize: 64 });
+    const straight = trainer({ workers: 2 });
+    await straight.fit(data, { epochs: 2, batchSize: 64 });
+    expect(bytes(interrupted.params).equals(bytes(straight.params))).toBe(true);
+  });
+});
+
 describe('failures', () => {
   const faultySpec = (type: string, step: number) => ({
     input: [24],
