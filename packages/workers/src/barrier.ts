@@ -22,7 +22,7 @@ export function arriveAndWait(barrier: Int32Array, parties: number, meeting = 1)
   while (Atomics.load(barrier, ARRIVED) < everyone && performance.now() < spinUntil);
   const deadline = Date.now() + DEADLINE_MS;
   for (let seen = Atomics.load(barrier, ARRIVED); seen < everyone; seen = Atomics.load(barrier, ARRIVED)) {
-    if (Atomics.load(barrier, ABORTED) !== 0) throw new LockstepError('E_WORKER', 'another worker failed during this step');
+    if (isAborted(barrier)) throw new LockstepError('E_WORKER', 'another worker failed during this step');
     if (Date.now() > deadline) {
       throw new LockstepError('E_WORKER', `only ${seen - everyone + parties} of ${parties} workers reached the barrier within ${DEADLINE_MS / 1000} s`);
     }
@@ -33,6 +33,10 @@ export function arriveAndWait(barrier: Int32Array, parties: number, meeting = 1)
 export function resetBarrier(barrier: Int32Array): void {
   Atomics.store(barrier, ARRIVED, 0);
   Atomics.store(barrier, ABORTED, 0);
+}
+
+export function isAborted(barrier: Int32Array): boolean {
+  return Atomics.load(barrier, ABORTED) !== 0;
 }
 
 export function abortBarrier(barrier: Int32Array): void {

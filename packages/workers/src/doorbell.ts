@@ -1,11 +1,14 @@
 import { ORDER, REPORT, REPORT_FIELDS, type StepViews } from './layout.js';
 import type { StepOrder, StepReport } from './messages.js';
-import { resetBarrier } from './barrier.js';
+import { abortBarrier, isAborted, resetBarrier } from './barrier.js';
 
 const RUNG = 0;
 const FINISHED = 1;
 const WAIT_SLICE_MS = 100;
 const SPIN_MS = 0.05;
+
+/** The order that ends the step loops. */
+export const STOP: StepOrder = { stop: true, optimizerStep: 0, batchSize: 0, chunks: 0, t: 0, lr: 0 };
 
 /**
  * The doorbell between the coordinator and the workers' step loops, two words of the step buffer:
@@ -29,6 +32,17 @@ export function ring(views: StepViews, order: StepOrder): void {
   Atomics.notify(views.doorbell, RUNG);
 }
 
+/**
+ * Coordinator, after a worker failed: every step loop stops, at its next order or at the step
+ * barrier where it would wait for the failed worker. The order fields are left alone, so a worker
+ * reading the current order never sees half of another.
+ */
+export function abortSteps(views: StepViews): void {
+  abortBarrier(views.barrier);
+  Atomics.add(views.doorbell, RUNG, 1);
+  Atomics.notify(views.doorbell, RUNG);
+}
+
 export function ordersRung(views: StepViews): number {
   return Atomics.load(views.doorbell, RUNG);
 }
@@ -41,6 +55,7 @@ export function nextOrder(views: StepViews, seen: number): StepOrder {
   const spinUntil = performance.now() + SPIN_MS;
   while (Atomics.load(views.doorbell, RUNG) === seen && performance.now() < spinUntil);
   while (Atomics.load(views.doorbell, RUNG) === seen) Atomics.wait(views.doorbell, RUNG, seen);
+  if (isAborted(views.barrier)) return STOP;
   const fields = views.order;
   return {
     stop: fields[ORDER.stop] === 1,

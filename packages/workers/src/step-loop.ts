@@ -1,10 +1,7 @@
 import type { Piscina } from 'piscina';
-import { abortBarrier } from './barrier.js';
-import { allReported, ordersRung, readReport, ring } from './doorbell.js';
+import { abortSteps, allReported, ordersRung, readReport, ring, STOP } from './doorbell.js';
 import type { StepViews } from './layout.js';
 import type { StepLoopTask, StepOrder, StepReport } from './messages.js';
-
-const STOP: StepOrder = { stop: true, optimizerStep: 0, batchSize: 0, chunks: 0, t: 0, lr: 0 };
 
 /**
  * The coordinator's side of a run of optimizer steps: one 'step-loop' task per worker for the whole
@@ -28,11 +25,9 @@ export class StepLoop {
     const since = ordersRung(views);
     const loops = tasks.map((task) =>
       pool.run({ ...task, since } satisfies StepLoopTask).catch((reason: unknown) => {
-        // The first failure in time is the cause. The other loops end: at the next order, or at a
-        // barrier where they would wait for the failed worker (the abort comes after the ring's reset).
+        // The first failure in time is the cause; the other loops then stop.
         if (this.failures.push(reason) > 1) return;
-        ring(views, STOP);
-        abortBarrier(views.barrier);
+        abortSteps(views);
         failed();
       }),
     );
