@@ -1,5 +1,6 @@
 import type { KernelChoice, LossName, ModelSpec, OptimizerConfig } from '@lockstep/core';
 import type { ModelLayout, StepLayout } from './layout.js';
+import type { BlockClaims } from './block-claims.js';
 import type { SharedDataset } from './shared-data.js';
 
 /** Given to every worker thread when the pool starts (piscina's workerData). */
@@ -77,24 +78,21 @@ export interface StepReport {
   readonly value: number;
 }
 
-/** Loss sum and correct count of samples [from, to) in eval mode, written to results[2 * block], [2 * block + 1]. */
+/** For each claimed block of samples: loss sum and correct count in eval mode, written to results[2 * block], [2 * block + 1]. */
 export interface EvaluateTask {
   readonly kind: 'evaluate';
   readonly data: SharedDataset;
   readonly loss: LossName;
-  readonly block: number;
-  readonly from: number;
-  readonly to: number;
+  readonly blocks: BlockClaims;
   readonly results: SharedArrayBuffer;
 }
 
-/** Eval-mode outputs of input rows [from, to), written to the same rows of `outputs`. */
+/** For each claimed block of input rows: eval-mode outputs, written to the same rows of `outputs`. */
 export interface PredictTask {
   readonly kind: 'predict';
   readonly inputs: SharedArrayBuffer;
   readonly outputs: SharedArrayBuffer;
-  readonly from: number;
-  readonly to: number;
+  readonly blocks: BlockClaims;
 }
 
 /**
@@ -112,17 +110,15 @@ export interface ReplicaForwardTask {
 }
 
 /**
- * Monte Carlo dropout over input rows [from, to) with core's `mcDropoutRows`: `passes` forward passes
- * with dropout layers on and masks keyed by (seed, pass, row); writes those rows of `outputs`.
+ * Monte Carlo dropout over each claimed block of input rows with core's `mcDropoutRows`: `passes`
+ * forward passes with dropout layers on and masks keyed by (seed, pass, row); writes those rows of `outputs`.
  */
 export interface UncertaintyTask {
   readonly kind: 'uncertainty';
   readonly inputs: SharedArrayBuffer;
-  /** An `Uncertainty` of `rows` rows, laid out by core's `uncertaintyViews`. */
+  /** An `Uncertainty` of `blocks.rows` rows, laid out by core's `uncertaintyViews`. */
   readonly outputs: SharedArrayBuffer;
-  readonly rows: number;
-  readonly from: number;
-  readonly to: number;
+  readonly blocks: BlockClaims;
   readonly passes: number;
   readonly seed: number;
 }

@@ -45,6 +45,7 @@ import type {
 } from './messages.js';
 import { arriveAndWait } from './barrier.js';
 import { nextOrder, reportStep } from './doorbell.js';
+import { forEachClaimedBlock } from './block-claims.js';
 import { datasetFromShared, type SharedDataset } from './shared-data.js';
 
 /**
@@ -139,12 +140,14 @@ export class Replica {
     const started = performance.now();
     const { dataset } = this.dataOf(task.data, 1);
     const loss = this.lossOf(task.loss, dataset);
-    const slice = dataset.slice(task.from, task.to);
-    const output = this.forward(slice.inputs, false, 0, rowIndices(task.to - task.from, task.from));
-    const result = loss.evaluate(output, slice.targets, task.to - task.from, null);
     const results = new Float64Array(task.results);
-    results[2 * task.block] = result.sum;
-    results[2 * task.block + 1] = result.correct;
+    forEachClaimedBlock(task.blocks, (from, to, block) => {
+      const slice = dataset.slice(from, to);
+      const output = this.forward(slice.inputs, false, 0, rowIndices(to - from, from));
+      const result = loss.evaluate(output, slice.targets, to - from, null);
+      results[2 * block] = result.sum;
+      results[2 * block + 1] = result.correct;
+    });
     return { seconds: (performance.now() - started) / 1000 };
   }
 
@@ -152,19 +155,23 @@ export class Replica {
     const started = performance.now();
     const sampleSize = sizeOf(this.model.inputShape);
     const width = sizeOf(this.model.outputShape);
-    const inputs = new Float32Array(task.inputs, 4 * task.from * sampleSize, (task.to - task.from) * sampleSize);
-    const output = this.forward(inputs, false, 0, rowIndices(task.to - task.from, task.from));
-    new Float32Array(task.outputs, 4 * task.from * width, output.data.length).set(output.data);
+    forEachClaimedBlock(task.blocks, (from, to) => {
+      const inputs = new Float32Array(task.inputs, 4 * from * sampleSize, (to - from) * sampleSize);
+      const output = this.forward(inputs, false, 0, rowIndices(to - from, from));
+      new Float32Array(task.outputs, 4 * from * width, output.data.length).set(output.data);
+    });
     return { seconds: (performance.now() - started) / 1000 };
   }
 
   uncertainty(task: UncertaintyTask): TimedResult {
     const started = performance.now();
     const sampleSize = sizeOf(this.model.inputShape);
-    const out = uncertaintyViews(task.outputs, task.rows, sizeOf(this.model.outputShape));
-    const inputs = new Float32Array(task.inputs, 4 * task.from * sampleSize, (task.to - task.from) * sampleSize);
+    const out = uncertaintyViews(task.outputs, task.blocks.rows, sizeOf(this.model.outputShape));
     const { passes, key } = checkUncertaintyOptions({ samples: task.passes, seed: task.seed });
-    mcDropoutRows(this.model, inputs, task.from, passes, key, out);
+    forEachClaimedBlock(task.blocks, (from, to) => {
+      const inputs = new Float32Array(task.inputs, 4 * from * sampleSize, (to - from) * sampleSize);
+      mcDropoutRows(this.model, inputs, from, passes, key, out);
+    });
     return { seconds: (performance.now() - started) / 1000 };
   }
 

@@ -57,6 +57,7 @@ import {
 } from './layout.js';
 import type { ReplicaForwardResult, StepBuffer, Task, TaskResults, WorkerSetup } from './messages.js';
 import { StepLoop } from './step-loop.js';
+import { blockClaims, blockCount, type BlockClaims } from './block-claims.js';
 import { shareDataset, type SharedDataset } from './shared-data.js';
 
 export interface TrainerOptions {
@@ -350,24 +351,19 @@ export class Trainer {
     Object.assign(this.state, { step, epoch, batch, epochLossSum, epochCorrect });
   }
 
-  /** Mean loss and accuracy in eval mode, in blocks of 256 samples spread over the workers. */
+  /** Mean loss and accuracy in eval mode, in blocks of 256 samples claimed by the workers. */
   async evaluate(data: Dataset, options: { loss?: LossName } = {}): Promise<Evaluation> {
     this.checkOpen();
     checkDataFits(this.model, data);
     const lossName = options.loss ?? defaultLoss(data.targets).name;
     const shared = this.share(data);
-    const blocks = Math.ceil(data.size / EVAL_BLOCK);
-    const results = new SharedArrayBuffer(16 * blocks);
-    const tasks: Task[] = [];
-    for (let block = 0; block < blocks; block++) {
-      const from = block * EVAL_BLOCK;
-      tasks.push({ kind: 'evaluate', data: shared, loss: lossName, block, from, to: Math.min(from + EVAL_BLOCK, data.size), results });
-    }
-    await this.round(tasks, 'evaluate failed');
+    const blocks = blockClaims(data.size, EVAL_BLOCK);
+    const results = new SharedArrayBuffer(16 * blockCount(blocks));
+    await this.onEveryWorker({ kind: 'evaluate', data: shared, loss: lossName, blocks, results }, 'evaluate failed');
     const sums = new Float64Array(results);
     let lossSum = 0;
     let correct = 0;
-    for (let block = 0; block < blocks; block++) {
+    for (let block = 0; block < blockCount(blocks); block++) {
       lossSum += sums[2 * block];
       correct += sums[2 * block + 1];
     }
@@ -382,11 +378,7 @@ export class Trainer {
     const sharedInputs = new SharedArrayBuffer(inputs.byteLength);
     new Float32Array(sharedInputs).set(inputs);
     const outputs = new SharedArrayBuffer(4 * rows * width);
-    const tasks: Task[] = [];
-    for (let from = 0; from < rows; from += EVAL_BLOCK) {
-      tasks.push({ kind: 'predict', inputs: sharedInputs, outputs, from, to: Math.min(from + EVAL_BLOCK, rows) });
-    }
-    await this.round(tasks, 'predict failed');
+    await this.onEveryWorker({ kind: 'predict', inputs: sharedInputs, outputs, blocks: blockClaims(rows, EVAL_BLOCK) }, 'predict failed');
     return new Float32Array(outputs);
   }
 
@@ -404,11 +396,8 @@ export class Trainer {
     const sharedInputs = new SharedArrayBuffer(inputs.byteLength);
     new Float32Array(sharedInputs).set(inputs);
     const outputs = new SharedArrayBuffer(uncertaintyBytes(rows, classes));
-    const tasks: Task[] = [];
-    for (let from = 0; from < rows; from += EVAL_BLOCK) {
-      tasks.push({ kind: 'uncertainty', inputs: sharedInputs, outputs, rows, from, to: Math.min(from + EVAL_BLOCK, rows), passes, seed: options.seed });
-    }
-    await this.round(tasks, 'predict with uncertainty failed');
+    const blocks = blockClaims(rows, EVAL_BLOCK);
+    await this.onEveryWorker({ kind: 'uncertainty', inputs: sharedInputs, outputs, blocks, passes, seed: options.seed }, 'predict with uncertainty failed');
     return uncertaintyViews(outputs, rows, classes);
   }
 
@@ -461,6 +450,11 @@ export class Trainer {
     );
     if (failures.length > 0) throw await this.failed(where, failures[0]);
     return settled.map((s) => (s as PromiseFulfilledResult<R>).value);
+  }
+
+  /** One task per worker (at most one per block) that claims blocks until none is left. */
+  private async onEveryWorker(task: Extract<Task, { blocks: BlockClaims }>, where: string): Promise<void> {
+    await this.round(Array.from({ length: Math.min(this.workers, blockCount(task.blocks)) }, () => task), where);
   }
 
   /** Closes the pool after a worker failed and says where, with the failure's first line. */
