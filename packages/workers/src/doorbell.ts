@@ -1,3 +1,7 @@
+// The doorbell between the coordinator and the workers' step loops, two words of the step buffer:
+// orders rung so far, and workers that finished the latest one. A step costs one ring and one ring
+// back, a few tens of microseconds, where a task per worker through the pool's messages cost
+// several hundred.
 import { ORDER, REPORT, REPORT_FIELDS, type StepViews } from './layout.js';
 import type { StepOrder, StepReport } from './messages.js';
 import { abortBarrier, isAborted, resetBarrier } from './barrier.js';
@@ -9,13 +13,6 @@ const SPIN_MS = 0.05;
 
 /** The order that ends the step loops. */
 export const STOP: StepOrder = { stop: true, optimizerStep: 0, batchSize: 0, chunks: 0, t: 0, lr: 0 };
-
-/**
- * The doorbell between the coordinator and the workers' step loops, two words of the step buffer:
- * orders rung so far, and workers that finished the latest one. A step costs one ring and one ring
- * back, a few tens of microseconds, where a task per worker through the pool's messages cost
- * several hundred.
- */
 
 /** Coordinator: publishes the next order, resets the step barrier and wakes every step loop. */
 export function ring(views: StepViews, order: StepOrder): void {
@@ -78,7 +75,7 @@ export function reportStep(views: StepViews, party: number, parties: number, rep
   if (Atomics.add(views.doorbell, FINISHED, 1) + 1 === parties) Atomics.notify(views.doorbell, FINISHED);
 }
 
-/** Coordinator: resolves once `parties` workers finished the current order, or once `given up` says so. */
+/** Coordinator: resolves once `parties` workers finished the current order, or once `givenUp()` is true. */
 export async function allReported(views: StepViews, parties: number, givenUp: () => boolean): Promise<void> {
   for (let done = Atomics.load(views.doorbell, FINISHED); done < parties && !givenUp(); done = Atomics.load(views.doorbell, FINISHED)) {
     const wait = Atomics.waitAsync(views.doorbell, FINISHED, done, WAIT_SLICE_MS);
