@@ -46,8 +46,7 @@ export interface StepLoopTask {
   readonly parties: number;
   readonly from: number;
   readonly to: number;
-  /** Whether the model has max-norm constraints (then every party meets a third time each step). */
-  readonly constrained: boolean;
+  /** With max-norm constraints every party meets a third time each step, with an empty row range or not. */
   readonly maxNormFrom: number;
   readonly maxNormTo: number;
   /** Orders rung at the doorbell before this loop started; the loop's first order is the next one. */

@@ -106,7 +106,7 @@ export class Replica {
     }
     this.kernel.update(this.setup.optimizer, at, order.t, order.lr, clipFactor(norm, this.setup.optimizer.clipNorm), task.from, task.to);
     updateSeconds += (performance.now() - started) / 1000;
-    if (!task.constrained) return { ...skipped, updateSeconds };
+    if (this.constraints.rows === 0) return { ...skipped, updateSeconds };
     // Constrained rows cut across parameter ranges: every range must be updated first.
     if (task.parties > 1) arriveAndWait(step.barrier, task.parties, 3);
     started = performance.now();

@@ -261,7 +261,7 @@ export class Trainer {
         Array.from({ length: this.workers }, (_, party) => {
           const [from, to] = ranges[party] ?? [0, 0];
           const [maxNormFrom, maxNormTo] = constraintRanges[party] ?? [0, 0];
-          return { kind: 'step-loop', step: step.buffer, data: shared, loss: lossName, chunkSize, party, parties: this.workers, from, to, constrained: constraintRanges.length > 0, maxNormFrom, maxNormTo } as const;
+          return { kind: 'step-loop', step: step.buffer, data: shared, loss: lossName, chunkSize, party, parties: this.workers, from, to, maxNormFrom, maxNormTo } as const;
         }),
       );
       let where = 'fit failed';
