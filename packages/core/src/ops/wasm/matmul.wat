@@ -78,16 +78,25 @@
   ;; $width is a multiple of 4.
   (func (export "pack") (param $src i32) (param $lines i32) (param $k i32) (param $width i32)
         (param $lineStride i32) (param $stepStride i32) (param $dst i32)
-    (local $line i32) (local $padded i32) (local $out i32) (local $in i32) (local $end i32)
-    (local $outStep i32) (local $inStep i32)
     (if (i32.eq (local.get $lineStride) (i32.const 1))
       (then
         (call $packAdjacentLines (local.get $src) (local.get $lines) (local.get $k) (local.get $width) (local.get $stepStride) (local.get $dst))
         (return)))
+    (if (i32.eq (local.get $stepStride) (i32.const 1))
+      (then
+        (call $packContiguousLines (local.get $src) (local.get $lines) (local.get $k) (local.get $width) (local.get $lineStride) (local.get $dst))
+        (return)))
+    (call $packLineByLine (i32.const 0) (local.get $src) (local.get $lines) (local.get $k) (local.get $width) (local.get $lineStride) (local.get $stepStride) (local.get $dst)))
+  ;; `pack` one line at a time, from line $from on, reading each value on its own: the general case,
+  ;; and the lines `packContiguousLines` leaves over.
+  (func $packLineByLine (param $from i32) (param $src i32) (param $lines i32) (param $k i32) (param $width i32)
+        (param $lineStride i32) (param $stepStride i32) (param $dst i32)
+    (local $line i32) (local $padded i32) (local $out i32) (local $in i32) (local $end i32)
+    (local $outStep i32) (local $inStep i32)
     (local.set $padded (i32.mul (i32.div_u (i32.add (local.get $lines) (i32.sub (local.get $width) (i32.const 1))) (local.get $width)) (local.get $width)))
     (local.set $outStep (i32.shl (local.get $width) (i32.const 2)))
     (local.set $inStep (i32.shl (local.get $stepStride) (i32.const 2)))
-    (local.set $line (i32.const 0))
+    (local.set $line (local.get $from))
     (block $linesDone
       (loop $lineLoop
         (br_if $linesDone (i32.ge_u (local.get $line) (local.get $padded)))
@@ -115,6 +124,64 @@
                 (br $zero)))))
         (local.set $line (i32.add (local.get $line) (i32.const 1)))
         (br $lineLoop))))
+  ;; `pack` for lines whose own values lie next to each other (step stride 1), as in the rows of a
+  ;; row-major matrix: each group of four lines is read four steps at a time, the 4 x 4 block is
+  ;; transposed in registers, and each step's four values are stored together. The last lines when
+  ;; `lines` is not a multiple of 4, and the padding after them, go line by line.
+  (func $packContiguousLines (param $src i32) (param $lines i32) (param $k i32) (param $width i32) (param $lineStride i32) (param $dst i32)
+    (local $group i32) (local $grouped i32) (local $in i32) (local $out i32) (local $p i32) (local $vectorSteps i32)
+    (local $inLine i32) (local $outStep i32)
+    (local $v0 v128) (local $v1 v128) (local $v2 v128) (local $v3 v128) (local $t0 v128) (local $t1 v128) (local $t2 v128) (local $t3 v128)
+    (local.set $grouped (i32.and (local.get $lines) (i32.const -4)))
+    (local.set $vectorSteps (i32.and (local.get $k) (i32.const -4)))
+    (local.set $inLine (i32.shl (local.get $lineStride) (i32.const 2)))
+    (local.set $outStep (i32.shl (local.get $width) (i32.const 2)))
+    (local.set $group (i32.const 0))
+    (block $groupsDone
+      (loop $groups
+        (br_if $groupsDone (i32.ge_u (local.get $group) (local.get $grouped)))
+        (local.set $in (i32.add (local.get $src) (i32.mul (local.get $group) (local.get $inLine))))
+        (local.set $out (i32.add (local.get $dst) (i32.shl
+          (i32.add (i32.mul (i32.sub (local.get $group) (i32.rem_u (local.get $group) (local.get $width))) (local.get $k))
+                   (i32.rem_u (local.get $group) (local.get $width)))
+          (i32.const 2))))
+        (local.set $p (i32.const 0))
+        (block $vectorsDone
+          (loop $vectors
+            (br_if $vectorsDone (i32.ge_u (local.get $p) (local.get $vectorSteps)))
+            (local.set $v0 (v128.load (local.get $in)))
+            (local.set $v1 (v128.load (i32.add (local.get $in) (local.get $inLine))))
+            (local.set $v2 (v128.load (i32.add (local.get $in) (i32.shl (local.get $inLine) (i32.const 1)))))
+            (local.set $v3 (v128.load (i32.add (local.get $in) (i32.mul (local.get $inLine) (i32.const 3)))))
+            (local.set $t0 (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23 (local.get $v0) (local.get $v1)))
+            (local.set $t1 (i8x16.shuffle 8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31 (local.get $v0) (local.get $v1)))
+            (local.set $t2 (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23 (local.get $v2) (local.get $v3)))
+            (local.set $t3 (i8x16.shuffle 8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31 (local.get $v2) (local.get $v3)))
+            (v128.store (local.get $out) (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $t0) (local.get $t2)))
+            (local.set $out (i32.add (local.get $out) (local.get $outStep)))
+            (v128.store (local.get $out) (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $t0) (local.get $t2)))
+            (local.set $out (i32.add (local.get $out) (local.get $outStep)))
+            (v128.store (local.get $out) (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $t1) (local.get $t3)))
+            (local.set $out (i32.add (local.get $out) (local.get $outStep)))
+            (v128.store (local.get $out) (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $t1) (local.get $t3)))
+            (local.set $out (i32.add (local.get $out) (local.get $outStep)))
+            (local.set $in (i32.add (local.get $in) (i32.const 16)))
+            (local.set $p (i32.add (local.get $p) (i32.const 4)))
+            (br $vectors)))
+        (block $stepsDone
+          (loop $steps
+            (br_if $stepsDone (i32.ge_u (local.get $p) (local.get $k)))
+            (f32.store (local.get $out) (f32.load (local.get $in)))
+            (f32.store offset=4 (local.get $out) (f32.load (i32.add (local.get $in) (local.get $inLine))))
+            (f32.store offset=8 (local.get $out) (f32.load (i32.add (local.get $in) (i32.shl (local.get $inLine) (i32.const 1)))))
+            (f32.store offset=12 (local.get $out) (f32.load (i32.add (local.get $in) (i32.mul (local.get $inLine) (i32.const 3)))))
+            (local.set $out (i32.add (local.get $out) (local.get $outStep)))
+            (local.set $in (i32.add (local.get $in) (i32.const 4)))
+            (local.set $p (i32.add (local.get $p) (i32.const 1)))
+            (br $steps)))
+        (local.set $group (i32.add (local.get $group) (i32.const 4)))
+        (br $groups)))
+    (call $packLineByLine (local.get $grouped) (local.get $src) (local.get $lines) (local.get $k) (local.get $width) (local.get $lineStride) (i32.const 1) (local.get $dst)))
   ;; `pack` for lines that lie next to each other in memory (line stride 1): a panel's values at one
   ;; step are adjacent in the source too, so they are copied four at a time, step after step, reading
   ;; the source row by row instead of walking down its columns.
