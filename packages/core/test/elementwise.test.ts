@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { reluGradientInto, reluInto, multiplyInto } from '../src/ops/elementwise.js';
+import { addColumnSums, reluGradientInto, reluInto, multiplyInto } from '../src/ops/elementwise.js';
 
 // An odd length runs the SIMD loop and the scalar tail; the special values are where a kernel could differ.
 const special = [Number.NaN, -0, 0, Infinity, -Infinity, 1e-45, -1e-45, 3.4e38, -3.4e38, 0.5, -0.5];
@@ -50,5 +50,40 @@ describe('element-wise SIMD kernels', () => {
     const out = new Float32Array(17);
     reluInto(view, out);
     expectBits(out, (i) => (view[i]! < 0 ? 0 : view[i]!));
+  });
+
+  describe("the bias gradient's column sums", () => {
+    // Magnitudes from 1e-3 to 1e4, so a float32 running sum would round away what float64 keeps.
+    const gradient = (rows: number, columns: number): Float32Array =>
+      Float32Array.from({ length: rows * columns }, (_, i) => Math.sin(i * 12.9898) * 10 ** ((i % 8) - 3));
+    const definition = (g: Float32Array, rows: number, columns: number, start: Float32Array): Float32Array =>
+      Float32Array.from(start, (initial, j) => {
+        let sum = 0;
+        for (let i = 0; i < rows; i++) sum += g[i * columns + j]!;
+        return initial + sum;
+      });
+
+    it.each([
+      [67, 13],
+      [64, 512],
+      [3, 1],
+    ])('%i x %i: each column summed over rows in order in float64, then added to the float32 gradient', (rows, columns) => {
+      const g = gradient(rows, columns);
+      const out = Float32Array.from({ length: columns }, (_, j) => Math.cos(j) * 100);
+      const expected = definition(g, rows, columns, out);
+      addColumnSums(g, rows, columns, out);
+      expect(Buffer.from(out.buffer).equals(Buffer.from(expected.buffer))).toBe(true);
+    });
+
+    it('reads a gradient that is a view inside a larger array, and refuses operands that are too short', () => {
+      const g = gradient(9, 7).subarray(5, 5 + 4 * 7);
+      const out = new Float32Array(7).fill(1);
+      const expected = definition(g, 4, 7, out);
+      addColumnSums(g, 4, 7, out);
+      expect(Buffer.from(out.buffer).equals(Buffer.from(expected.buffer))).toBe(true);
+      expect(() => addColumnSums(g, 5, 7, out)).toThrow(
+        'column sums: a 5 x 7 gradient and 7 sums, but an operand holds fewer values; give arrays of those lengths',
+      );
+    });
   });
 });

@@ -1,6 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { activeKernel, addKernelBuffer, kernelMemory, matmul, rowMajor, transposed, useKernel, useKernelMemory, type MatrixView } from '../src/index.js';
-import { addColumnSums } from '../src/ops/matmul.js';
 
 afterEach(() => useKernel('strict'));
 
@@ -109,19 +108,6 @@ describe('matrix-product kernels', () => {
       expect(memory.buffer.byteLength).toBeGreaterThan(size);
     },
   );
-
-  it('bias gradient: each column summed over rows in order in float64, then added to the float32 gradient', () => {
-    const [rows, columns] = [67, 13];
-    const g = values(rows * columns, 6);
-    const out = values(columns, 7);
-    const expected = Float32Array.from(out, (start, j) => {
-      let sum = 0;
-      for (let i = 0; i < rows; i++) sum += g[i * columns + j]!;
-      return start + sum;
-    });
-    addColumnSums(g, rows, columns, out);
-    expect(Buffer.from(out.buffer).equals(Buffer.from(expected.buffer))).toBe(true);
-  });
 
   it('refuses a kernel buffer before a kernel memory, in one line', () => {
     expect(() => addKernelBuffer(new SharedArrayBuffer(16))).toThrow('addKernelBuffer: call useKernelMemory first, with the memory this buffer belongs to');

@@ -1,6 +1,7 @@
 import { checkInteger, checkPositive, LockstepError } from '../errors.js';
 import { initializer, type InitName } from '../init.js';
-import { addColumnSums, matmul, rowMajor, transposed } from '../ops/matmul.js';
+import { addColumnSums } from '../ops/elementwise.js';
+import { matmul, rowMajor, transposed } from '../ops/matmul.js';
 import { formatShape, Scratch, type Tensor } from '../tensor.js';
 import { Module, type ForwardContext, type ParameterSpec, type ParameterViews } from './module.js';
 

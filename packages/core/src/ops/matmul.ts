@@ -178,20 +178,3 @@ export function matmul(
 ): void {
   kernelOf(choice).product(a, b, m, k, n, out, options.bias ?? null, options.accumulate ?? false);
 }
-
-let columnSums = new Float64Array(0);
-
-/**
- * out[j] += sum_i g[i, j]: the bias gradient. Each column's sum runs over i in order in float64; the
- * rows are read one after another, so all columns are summed side by side.
- */
-export function addColumnSums(g: Float32Array, m: number, n: number, out: Float32Array): void {
-  if (columnSums.length < n) columnSums = new Float64Array(n);
-  const sums = columnSums;
-  sums.fill(0, 0, n);
-  for (let i = 0; i < m; i++) {
-    const row = i * n;
-    for (let j = 0; j < n; j++) sums[j] += g[row + j];
-  }
-  for (let j = 0; j < n; j++) out[j] += sums[j];
-}

@@ -1,7 +1,8 @@
 ;; Element-wise passes of the layers that sit between the matrix products, branch-free with 128-bit
-;; SIMD: a random sign pattern or dropout mask defeats the branch predictor of a scalar loop.
+;; SIMD: a random sign pattern or dropout mask defeats the branch predictor of a scalar loop. Also
+;; the column sums of a dense layer's bias gradient.
 ;; Each result has the bits of the scalar definition in the comment above its function.
-;; $n floats from $x (and $y) to $out; four at a time, then one at a time.
+;; The passes take $n floats from $x (and $y) to $out; four at a time, then one at a time.
 (module
   (memory (export "memory") 1)
   ;; out = x < 0 ? 0 : x (NaN and -0 pass through, as in PyTorch's relu)
@@ -65,4 +66,46 @@
           (f32.mul (f32.load (i32.add (local.get $x) (local.get $at))) (f32.load (i32.add (local.get $y) (local.get $at)))))
         (local.set $at (i32.add (local.get $at) (i32.const 4)))
         (br $scalars))))
+  ;; The bias gradient: out[j] = f32(out[j] + sum over i of g[i][j]) for the m x n row-major g, each
+  ;; column summed in float64 over i in order at $sums (n doubles); two columns side by side.
+  (func (export "addColumnSums") (param $g i32) (param $m i32) (param $n i32) (param $sums i32) (param $out i32)
+    (local $row i32) (local $rowEnd i32) (local $pairsEnd i32) (local $at i32) (local $sum i32) (local $end i32)
+    (local.set $end (i32.add (local.get $sums) (i32.shl (local.get $n) (i32.const 3))))
+    (local.set $sum (local.get $sums))
+    (block $zeroDone
+      (loop $zero
+        (br_if $zeroDone (i32.ge_u (local.get $sum) (local.get $end)))
+        (f64.store (local.get $sum) (f64.const 0))
+        (local.set $sum (i32.add (local.get $sum) (i32.const 8)))
+        (br $zero)))
+    (local.set $row (local.get $g))
+    (local.set $rowEnd (i32.add (local.get $g) (i32.shl (i32.mul (local.get $m) (local.get $n)) (i32.const 2))))
+    (local.set $pairsEnd (i32.and (local.get $n) (i32.const -2)))
+    (block $rowsDone
+      (loop $rows
+        (br_if $rowsDone (i32.ge_u (local.get $row) (local.get $rowEnd)))
+        (local.set $at (local.get $row))
+        (local.set $sum (local.get $sums))
+        (local.set $end (i32.add (local.get $row) (i32.shl (local.get $pairsEnd) (i32.const 2))))
+        (block $pairsDone
+          (loop $pairs
+            (br_if $pairsDone (i32.ge_u (local.get $at) (local.get $end)))
+            (v128.store (local.get $sum) (f64x2.add (v128.load (local.get $sum)) (f64x2.promote_low_f32x4 (v128.load64_zero (local.get $at)))))
+            (local.set $at (i32.add (local.get $at) (i32.const 8)))
+            (local.set $sum (i32.add (local.get $sum) (i32.const 16)))
+            (br $pairs)))
+        (local.set $row (i32.add (local.get $row) (i32.shl (local.get $n) (i32.const 2))))
+        (if (i32.lt_u (local.get $at) (local.get $row))
+          (then (f64.store (local.get $sum) (f64.add (f64.load (local.get $sum)) (f64.promote_f32 (f32.load (local.get $at)))))))
+        (br $rows)))
+    (local.set $at (local.get $out))
+    (local.set $sum (local.get $sums))
+    (local.set $end (i32.add (local.get $out) (i32.shl (local.get $n) (i32.const 2))))
+    (block $outDone
+      (loop $outs
+        (br_if $outDone (i32.ge_u (local.get $at) (local.get $end)))
+        (f32.store (local.get $at) (f32.demote_f64 (f64.add (f64.promote_f32 (f32.load (local.get $at))) (f64.load (local.get $sum)))))
+        (local.set $at (i32.add (local.get $at) (i32.const 4)))
+        (local.set $sum (i32.add (local.get $sum) (i32.const 8)))
+        (br $outs))))
 )
