@@ -10,25 +10,32 @@ export type Key = readonly [number, number];
 const TWO_32 = 4294967296;
 const words = new Uint32Array(2);
 
-function splitWords(name: string, value: number): [number, number] {
+function checkWords(name: string, value: number): void {
   if (!Number.isSafeInteger(value) || value < 0) {
     throw new LockstepError('E_OPTION', `${name} must be a non-negative safe integer, got ${describeValue(value)}`);
   }
-  return [value % TWO_32, Math.floor(value / TWO_32)];
 }
 
 /** The root key of a run. `seed` is any non-negative safe integer. */
 export function rootKey(seed: number): Key {
-  const [lo, hi] = splitWords('seed', seed);
-  threefry2x32(lo, hi, 0x6c6f636b, 0x73746570, words);
+  checkWords('seed', seed);
+  threefry2x32(seed % TWO_32, Math.floor(seed / TWO_32), 0x6c6f636b, 0x73746570, words);
   return [words[0], words[1]];
 }
 
 /** A key derived from `key` and a non-negative integer (a step, a sample index, an epoch). */
 export function foldIn(key: Key, data: number): Key {
-  const [lo, hi] = splitWords('foldIn data', data);
-  threefry2x32(key[0], key[1], lo, hi, words);
+  foldInto(key[0], key[1], data, words);
   return [words[0], words[1]];
+}
+
+/**
+ * `foldIn` of the key (key0, key1) for loops over samples: the derived key's two words go to
+ * out[0] and out[1] instead of a new array.
+ */
+export function foldInto(key0: number, key1: number, data: number, out: Uint32Array | Int32Array): void {
+  checkWords('foldIn data', data);
+  threefry2x32(key0, key1, data % TWO_32, Math.floor(data / TWO_32), out);
 }
 
 /** A key derived from `key` and a name (a layer path, a parameter name, a purpose). */

@@ -1,4 +1,4 @@
-import { foldIn, foldInString, rootKey, type Key } from './key.js';
+import { foldIn, foldInString, foldInto, rootKey, type Key } from './key.js';
 import { WASM_BASE64 as MASK_WASM } from '../ops/wasm/mask.generated.js';
 import { WasmInstance } from '../ops/wasm-instance.js';
 import { threefry2x32 } from './threefry.js';
@@ -34,24 +34,28 @@ function drawOf(word0: number, word1: number, unit: number): number {
 }
 
 const pair = new Uint32Array(2);
+/** The key of the sample whose mask `fillBatchMask` is filling, as int32 words (see `threefry2x32`). */
+const rowKey = new Int32Array(2);
 
 /** Units per group of the SIMD kernel: four counters of four units. */
 const GROUP_UNITS = 16;
 /** Groups per kernel call, so a DropConnect mask of millions of weights needs no more kernel memory than a layer's. */
 const GROUPS_PER_CALL = 4096;
-let simd: { instance: WasmInstance; fill: (...args: number[]) => void } | null = null;
+/** The kernel, and the view of its output that the last call copied out (reused while its length holds). */
+let simd: { instance: WasmInstance; fill: (...args: number[]) => void; output: Float32Array } | null = null;
 
 /** The first `groups` * 16 units of `fillSampleMask`, on the SIMD kernel of ops/wasm/mask.wat. */
 function fillGroups(k0: number, k1: number, k2: number, least: number, kept: number, groups: number, mask: Float32Array, at: number): void {
   if (simd === null) {
     const instance = new WasmInstance(MASK_WASM);
-    simd = { instance, fill: instance.exports.fill as (...args: number[]) => void };
+    simd = { instance, fill: instance.exports.fill as (...args: number[]) => void, output: new Float32Array(0) };
   }
   const floats = simd.instance.floatsFor(Math.min(groups, GROUPS_PER_CALL) * GROUP_UNITS);
   for (let first = 0; first < groups; first += GROUPS_PER_CALL) {
     const values = Math.min(GROUPS_PER_CALL, groups - first) * GROUP_UNITS;
     simd.fill(k0, k1, k2, least, kept, (first * GROUP_UNITS) / 4, values / GROUP_UNITS, 0);
-    mask.set(floats.subarray(0, values), at + first * GROUP_UNITS);
+    if (simd.output.buffer !== floats.buffer || simd.output.length !== values) simd.output = floats.subarray(0, values);
+    mask.set(simd.output, at + first * GROUP_UNITS);
   }
 }
 
@@ -63,8 +67,13 @@ function fillGroups(k0: number, k1: number, k2: number, least: number, kept: num
  * here, with the rounds spelled out (the same as `threefry2x32`).
  */
 export function fillSampleMask(sampleKey: Key, threshold: number, kept: number, mask: Float32Array, at: number, units: number): void {
-  const k0 = sampleKey[0] | 0;
-  const k1 = sampleKey[1] | 0;
+  fillMaskOfKey(sampleKey[0], sampleKey[1], threshold, kept, mask, at, units);
+}
+
+/** `fillSampleMask` of the key (key0, key1). */
+function fillMaskOfKey(key0: number, key1: number, threshold: number, kept: number, mask: Float32Array, at: number, units: number): void {
+  const k0 = key0 | 0;
+  const k1 = key1 | 0;
   const k2 = (0x1bd11bda ^ k0 ^ k1) | 0;
   // Draws are integers, so draw >= threshold exactly when draw - ceil(threshold) has no sign bit:
   // the keep bit comes from arithmetic, not from a branch that a random mask would mispredict.
@@ -124,9 +133,13 @@ export function fillBatchMask(
   kept = 1,
 ): Float32Array {
   const stepKey = foldIn(layerKey, step);
+  // As int32 (the same bits), so that passing them on per row boxes nothing.
+  const step0 = stepKey[0] | 0;
+  const step1 = stepKey[1] | 0;
   const threshold = dropThreshold(p);
   for (let row = 0; row < samples.length; row++) {
-    fillSampleMask(foldIn(stepKey, samples[row]), threshold, kept, mask, row * unitsPerSample, unitsPerSample);
+    foldInto(step0, step1, samples[row], rowKey);
+    fillMaskOfKey(rowKey[0], rowKey[1], threshold, kept, mask, row * unitsPerSample, unitsPerSample);
   }
   return mask;
 }

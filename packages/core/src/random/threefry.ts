@@ -9,8 +9,11 @@ function rotl(x: number, r: number): number {
   return (x << r) | (x >>> (32 - r));
 }
 
-/** Writes the two output words for key (k0, k1) and counter (c0, c1) to out[at], out[at + 1]. */
-export function threefry2x32(k0: number, k1: number, c0: number, c1: number, out: Uint32Array, at = 0): void {
+/**
+ * Writes the two output words for key (k0, k1) and counter (c0, c1) to out[at], out[at + 1]; an
+ * Int32Array gets the same bits, read back as small integers rather than boxed doubles.
+ */
+export function threefry2x32(k0: number, k1: number, c0: number, c1: number, out: Uint32Array | Int32Array, at = 0): void {
   const k2 = (PARITY ^ k0 ^ k1) | 0;
   let x0 = (c0 + k0) | 0;
   let x1 = (c1 + k1) | 0;
