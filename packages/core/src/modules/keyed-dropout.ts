@@ -48,12 +48,16 @@ export abstract class KeyedDropout extends Module {
   }
 
   override forward(input: Tensor, context: ForwardContext): Tensor {
-    const out = this.outputs.take(input.data.length);
     this.trainedForward = this.training;
     if (!this.training) {
-      scaleInto(input.data, evalScale(this.p, this.scaling), out);
+      // Inverted dropout is the identity at eval time: no copy.
+      const scale = evalScale(this.p, this.scaling);
+      if (scale === 1) return input;
+      const out = this.outputs.take(input.data.length);
+      scaleInto(input.data, scale, out);
       return { data: out, shape: input.shape };
     }
+    const out = this.outputs.take(input.data.length);
     const rows = input.shape[0] ?? 0;
     if (context.samples.length !== rows) {
       throw new LockstepError('E_SHAPE', `${this.describe()}: ${rows} rows but ${context.samples.length} sample indices`);
