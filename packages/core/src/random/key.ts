@@ -10,7 +10,7 @@ export type Key = readonly [number, number];
 const TWO_32 = 4294967296;
 const words = new Uint32Array(2);
 
-function checkWords(name: string, value: number): void {
+function checkKeyInput(name: string, value: number): void {
   if (!Number.isSafeInteger(value) || value < 0) {
     throw new LockstepError('E_OPTION', `${name} must be a non-negative safe integer, got ${describeValue(value)}`);
   }
@@ -18,7 +18,7 @@ function checkWords(name: string, value: number): void {
 
 /** The root key of a run. `seed` is any non-negative safe integer. */
 export function rootKey(seed: number): Key {
-  checkWords('seed', seed);
+  checkKeyInput('seed', seed);
   threefry2x32(seed % TWO_32, Math.floor(seed / TWO_32), 0x6c6f636b, 0x73746570, words);
   return [words[0], words[1]];
 }
@@ -34,7 +34,7 @@ export function foldIn(key: Key, data: number): Key {
  * out[0] and out[1] instead of a new array.
  */
 export function foldInto(key0: number, key1: number, data: number, out: Uint32Array | Int32Array): void {
-  checkWords('foldIn data', data);
+  checkKeyInput('foldIn data', data);
   threefry2x32(key0, key1, data % TWO_32, Math.floor(data / TWO_32), out);
 }
 
