@@ -282,6 +282,22 @@ describe('the step loop and the callbacks of fit', () => {
     await straight.fit(data, { epochs: 2, batchSize: 64 });
     expect(bytes(interrupted.params).equals(bytes(straight.params))).toBe(true);
   });
+
+  it("lastFitTimings: one worker's slowest gradient time is all of it; with 3 workers it lies between the mean and the sum", async () => {
+    for (const workers of [1, 3]) {
+      const timed = trainer({ workers });
+      await timed.fit(data, { epochs: 1, batchSize: 64 });
+      const timings = timed.lastFitTimings!;
+      expect(timings.steps).toBe(16);
+      expect(timings.gradientSeconds).toBeGreaterThan(0);
+      if (workers === 1) expect(timings.slowestGradientSeconds).toBe(timings.gradientSeconds);
+      else {
+        expect(timings.slowestGradientSeconds).toBeGreaterThanOrEqual(timings.gradientSeconds / workers);
+        expect(timings.slowestGradientSeconds).toBeLessThan(timings.gradientSeconds);
+      }
+      expect(timings.slowestGradientSeconds).toBeLessThan(timings.stepSeconds);
+    }
+  });
 });
 
 describe('failures', () => {

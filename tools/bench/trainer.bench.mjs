@@ -4,8 +4,9 @@
  * lockstep with 1 and 2 workers and, when Debian's python3-torch is installed, PyTorch with 1 and 2
  * threads on the same network (tools/bench/torch_reference.py), interleaved, medians of the
  * repetitions. Also the fraction of a lockstep training step spent outside gradient computation
- * (coordination, reduce and update, waiting for the slower worker), and dropout's share of a step
- * (the MLP with its dropout layers removed, 1 worker).
+ * (coordination, reduce and update, waiting for the slower worker), how much of that fraction is the
+ * waiting (each step's slowest gradient time against the workers' mean), and dropout's share of a
+ * step (the MLP with its dropout layers removed, 1 worker).
  *
  * lockstep runs with its strict and its relaxed (fused multiply-add) matrix-product kernel.
  *
@@ -57,7 +58,12 @@ async function lockstep(model, data, workers, kernel) {
     const started = performance.now();
     await trainer.evaluate(data);
     const evalSeconds = (performance.now() - started) / 1000;
-    return { train: history[0].samplesPerSecond, eval: data.size / evalSeconds, outside: 1 - t.gradientSeconds / workers / t.stepSeconds };
+    return {
+      train: history[0].samplesPerSecond,
+      eval: data.size / evalSeconds,
+      outside: 1 - t.gradientSeconds / workers / t.stepSeconds,
+      waiting: (t.slowestGradientSeconds - t.gradientSeconds / workers) / t.stepSeconds,
+    };
   } finally {
     await trainer.close();
   }
@@ -88,7 +94,7 @@ async function compare(name) {
       for (const kernel of kernels) {
         const result = await lockstep(model, data, workers, kernel);
         runs[`${kernel}${workers}`].push(result);
-        console.log(`  rep ${rep} lockstep ${kernel} ${workers} worker${workers > 1 ? 's' : ' '}: train ${result.train.toFixed(0)}/s, eval ${result.eval.toFixed(0)}/s, ${(100 * result.outside).toFixed(1)}% outside gradients`);
+        console.log(`  rep ${rep} lockstep ${kernel} ${workers} worker${workers > 1 ? 's' : ' '}: train ${result.train.toFixed(0)}/s, eval ${result.eval.toFixed(0)}/s, ${(100 * result.outside).toFixed(1)}% outside gradients (${(100 * result.waiting).toFixed(1)}% waiting for the slowest worker)`);
       }
       if (workers === 1 && withoutDropout !== null) {
         const result = await lockstep(withoutDropout, data, 1, kernels[0]);
@@ -105,11 +111,11 @@ async function compare(name) {
   }
   const m = (key, field) => median(runs[key].map((r) => r[field]));
   if (withTorch) console.log(`PyTorch's BLAS: ${blas}`);
-  console.log('                              train samples/s   eval samples/s   outside gradients');
+  console.log('                              train samples/s   eval samples/s   outside gradients   of it waiting for the slowest');
   for (const w of [1, 2]) {
     for (const kernel of kernels) {
       const key = `${kernel}${w}`;
-      console.log(`lockstep ${kernel.padEnd(7)} ${w} worker${w > 1 ? 's' : ' '} ${m(key, 'train').toFixed(0).padStart(15)}  ${m(key, 'eval').toFixed(0).padStart(15)}  ${(100 * m(key, 'outside')).toFixed(1).padStart(17)}%`);
+      console.log(`lockstep ${kernel.padEnd(7)} ${w} worker${w > 1 ? 's' : ' '} ${m(key, 'train').toFixed(0).padStart(15)}  ${m(key, 'eval').toFixed(0).padStart(15)}  ${(100 * m(key, 'outside')).toFixed(1).padStart(17)}%  ${(100 * m(key, 'waiting')).toFixed(1).padStart(28)}%`);
     }
     if (withTorch) console.log(`PyTorch ${w} thread${w > 1 ? 's' : ' '}             ${m(`torch${w}`, 'train').toFixed(0).padStart(15)}  ${m(`torch${w}`, 'eval').toFixed(0).padStart(15)}`);
   }

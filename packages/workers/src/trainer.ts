@@ -127,6 +127,11 @@ export interface FitTimings {
   readonly stepSeconds: number;
   /** Time spent computing chunk gradients, summed over workers. */
   readonly gradientSeconds: number;
+  /**
+   * Each step's slowest gradient computation, summed over steps. Above `gradientSeconds / workers`
+   * by the time the other workers waited for the slowest at the step barrier.
+   */
+  readonly slowestGradientSeconds: number;
   /** Time spent reducing and updating, summed over workers. */
   readonly updateSeconds: number;
   /** Time spent applying max-norm constraints, summed over workers (0 without `maxNorm` layers). */
@@ -243,7 +248,7 @@ export class Trainer {
     const step = this.stepBufferFor(Math.min(batchSize, data.size));
     const ranges = parameterRanges(this.model.size, this.workers);
     const constraintRanges = maxNormRanges(maxNormPlan(this.model.entries), this.workers);
-    const timings = { steps: 0, stepSeconds: 0, gradientSeconds: 0, updateSeconds: 0, maxNormSeconds: 0 };
+    const timings = { steps: 0, stepSeconds: 0, gradientSeconds: 0, slowestGradientSeconds: 0, updateSeconds: 0, maxNormSeconds: 0 };
     const history: EpochMetrics[] = [];
     const state = this.state;
 
@@ -299,11 +304,14 @@ export class Trainer {
           });
           timings.steps++;
           timings.stepSeconds += (performance.now() - stepStarted) / 1000;
+          let slowest = 0;
           for (const report of reports) {
+            slowest = Math.max(slowest, report.gradientSeconds);
             timings.gradientSeconds += report.gradientSeconds;
             timings.updateSeconds += report.updateSeconds;
             timings.maxNormSeconds += report.maxNormSeconds;
           }
+          timings.slowestGradientSeconds += slowest;
         }
       } finally {
         await loop.stop().catch(async (error: unknown) => {
