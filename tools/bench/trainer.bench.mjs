@@ -6,7 +6,10 @@
  * repetitions. Also the fraction of a lockstep training step spent outside gradient computation
  * (coordination, reduce and update, waiting for the slower worker), how much of that fraction is the
  * waiting (each step's slowest gradient time against the workers' mean), and dropout's share of a
- * step (the MLP with its dropout layers removed, 1 worker).
+ * step, measured twice: the time inside the dropout layers' forward and backward passes (masks
+ * drawn included) against the whole chunk gradient, on this thread, chunk after chunk; and a 1-worker
+ * epoch of the MLP with its dropout layers removed against one with them, which this VM's drift makes
+ * noisy.
  *
  * lockstep runs with its strict and its relaxed (fused multiply-add) matrix-product kernel.
  *
@@ -17,7 +20,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { sgd, syntheticClassification } from '../../packages/core/dist/index.js';
+import { Batch, chunkGradient, dropoutRunKey, lossByName, modelFromSpec, sgd, syntheticClassification, useKernel } from '../../packages/core/dist/index.js';
 import { Trainer } from '../../packages/workers/dist/index.js';
 import { fashionMnistInstalled, loadFashionMnist } from '../../examples/dist/fashion-mnist-data.js';
 import { pytorch, pytorchAvailable } from './pytorch.mjs';
@@ -67,6 +70,42 @@ async function lockstep(model, data, workers, kernel) {
   } finally {
     await trainer.close();
   }
+}
+
+/**
+ * Dropout's share of a chunk gradient on this thread: every dropout layer's forward and backward are
+ * timed inside `chunks` chunk gradients of the model (batch 128, the chunks of the epoch in order).
+ */
+function dropoutShareInsideStep(model, data, kernel, chunks) {
+  useKernel(kernel);
+  const net = modelFromSpec(model, 0);
+  let inDropout = 0;
+  for (const layer of net.module.layers.filter((l) => l.kind === 'Dropout')) {
+    for (const pass of ['forward', 'backward']) {
+      const run = layer[pass].bind(layer);
+      layer[pass] = (...args) => {
+        const started = performance.now();
+        const result = run(...args);
+        inDropout += performance.now() - started;
+        return result;
+      };
+    }
+  }
+  const loss = lossByName('cross-entropy');
+  const batch = new Batch(data, chunkSize);
+  const key = dropoutRunKey(0);
+  const measure = (count) => {
+    inDropout = 0;
+    const started = performance.now();
+    for (let c = 0; c < count; c++) {
+      const samples = Uint32Array.from({ length: chunkSize }, (_, r) => (c * chunkSize + r) % data.size);
+      batch.gather(samples);
+      chunkGradient(net, loss, { inputs: batch.inputs, targets: batch.targets, samples }, 128, Math.floor((c * chunkSize) / 128), key, net.grads);
+    }
+    return inDropout / (performance.now() - started);
+  };
+  measure(20);
+  return measure(chunks);
 }
 
 function torch(name, samples, threads) {
@@ -121,7 +160,9 @@ async function compare(name) {
   }
   if (withoutDropout !== null) {
     const share = 1 - m(`${kernels[0]}1`, 'train') / m('withoutDropout', 'train');
-    console.log(`lockstep ${kernels[0]} 1 worker without its dropout layers: train ${m('withoutDropout', 'train').toFixed(0)}/s; dropout's share of a training step: ${(100 * share).toFixed(1)}%`);
+    console.log(`lockstep ${kernels[0]} 1 worker without its dropout layers: train ${m('withoutDropout', 'train').toFixed(0)}/s; dropout's share of a training step, from these runs: ${(100 * share).toFixed(1)}%`);
+    const inside = dropoutShareInsideStep(model, data, kernels[0], 400);
+    console.log(`dropout's share of a chunk gradient (a step less its update), timed inside 400 of them (${kernels[0]}, 1 thread): ${(100 * inside).toFixed(1)}%`);
   }
   for (const kernel of kernels) {
     console.log(`lockstep ${kernel} 2 workers / 1 worker: train ${(m(`${kernel}2`, 'train') / m(`${kernel}1`, 'train')).toFixed(2)}x, eval ${(m(`${kernel}2`, 'eval') / m(`${kernel}1`, 'eval')).toFixed(2)}x`);
