@@ -3,10 +3,11 @@
  * dropout 0.5) and of the small CNN of examples/configs/cnn.json, batch 128, SGD with momentum:
  * lockstep with 1 and 2 workers and, when Debian's python3-torch is installed, PyTorch with 1 and 2
  * threads on the same network (tools/bench/torch_reference.py), interleaved, medians of the
- * repetitions. Also the fraction of a lockstep training step spent outside gradient computation
- * (coordination, reduce and update, waiting for the slower worker), how much of that fraction is the
- * waiting (each step's slowest gradient time against the workers' mean), and dropout's share of a
- * step, measured twice: the time inside the dropout layers' forward and backward passes (masks
+ * repetitions. Also each run's median step time (the time between the ends of consecutive steps),
+ * which shows a step's speed while this VM runs at full speed; the fraction of a lockstep training
+ * step spent outside gradient computation (coordination, reduce and update, waiting for the slower
+ * worker), and how much of that fraction is the waiting (each step's slowest gradient time against
+ * the workers' mean); and dropout's share of a step, measured twice: the time inside the dropout layers' forward and backward passes (masks
  * drawn included) against the whole chunk gradient, on this thread, chunk after chunk; and a 1-worker
  * epoch of the MLP with its dropout layers removed against one with them, which this VM's drift makes
  * noisy.
@@ -56,7 +57,10 @@ const models = {
 async function lockstep(model, data, workers, kernel) {
   const trainer = new Trainer({ model, seed: 0, optimizer: sgd({ lr: 0.05, momentum: 0.9 }), chunkSize, workers, kernel });
   try {
-    const { history } = await trainer.fit(data, { epochs: 1, batchSize: 128 });
+    // The time between one step's end and the next: its median shows a step's speed while this VM
+    // runs at full speed, which the epoch's samples/s mixes with its slow spells.
+    const stepEnds = [];
+    const { history } = await trainer.fit(data, { epochs: 1, batchSize: 128, onStep: () => stepEnds.push(performance.now()) });
     const t = trainer.lastFitTimings;
     const started = performance.now();
     await trainer.evaluate(data);
@@ -66,6 +70,7 @@ async function lockstep(model, data, workers, kernel) {
       eval: data.size / evalSeconds,
       outside: 1 - t.gradientSeconds / workers / t.stepSeconds,
       waiting: (t.slowestGradientSeconds - t.gradientSeconds / workers) / t.stepSeconds,
+      medianStepMs: median(stepEnds.slice(1).map((end, i) => end - stepEnds[i])),
     };
   } finally {
     await trainer.close();
@@ -133,7 +138,7 @@ async function compare(name) {
       for (const kernel of kernels) {
         const result = await lockstep(model, data, workers, kernel);
         runs[`${kernel}${workers}`].push(result);
-        console.log(`  rep ${rep} lockstep ${kernel} ${workers} worker${workers > 1 ? 's' : ' '}: train ${result.train.toFixed(0)}/s, eval ${result.eval.toFixed(0)}/s, ${(100 * result.outside).toFixed(1)}% outside gradients (${(100 * result.waiting).toFixed(1)}% waiting for the slowest worker)`);
+        console.log(`  rep ${rep} lockstep ${kernel} ${workers} worker${workers > 1 ? 's' : ' '}: train ${result.train.toFixed(0)}/s, eval ${result.eval.toFixed(0)}/s, ${(100 * result.outside).toFixed(1)}% outside gradients (${(100 * result.waiting).toFixed(1)}% waiting for the slowest worker), median step ${result.medianStepMs.toFixed(2)} ms`);
       }
       if (workers === 1 && withoutDropout !== null) {
         const result = await lockstep(withoutDropout, data, 1, kernels[0]);
@@ -166,6 +171,10 @@ async function compare(name) {
   }
   for (const kernel of kernels) {
     console.log(`lockstep ${kernel} 2 workers / 1 worker: train ${(m(`${kernel}2`, 'train') / m(`${kernel}1`, 'train')).toFixed(2)}x, eval ${(m(`${kernel}2`, 'eval') / m(`${kernel}1`, 'eval')).toFixed(2)}x`);
+    console.log(
+      `lockstep ${kernel} median step: 1 worker ${m(`${kernel}1`, 'medianStepMs').toFixed(2)} ms, 2 workers ${m(`${kernel}2`, 'medianStepMs').toFixed(2)} ms ` +
+        `(1 worker / 2 workers: ${(m(`${kernel}1`, 'medianStepMs') / m(`${kernel}2`, 'medianStepMs')).toFixed(2)}x)`,
+    );
   }
   if (withTorch) {
     for (const kernel of kernels) {
