@@ -7,10 +7,10 @@
  * which shows a step's speed while this VM runs at full speed; the fraction of a lockstep training
  * step spent outside gradient computation (coordination, reduce and update, waiting for the slower
  * worker), and how much of that fraction is the waiting (each step's slowest gradient time against
- * the workers' mean); and dropout's share of a step, measured twice: the time inside the dropout layers' forward and backward passes (masks
- * drawn included) against the whole chunk gradient, on this thread, chunk after chunk; and a 1-worker
- * epoch of the MLP with its dropout layers removed against one with them, which this VM's drift makes
- * noisy.
+ * the workers' mean); and dropout's share of a step, measured twice: the time inside the dropout
+ * layers' forward and backward passes (masks drawn included) against the whole chunk gradient, on
+ * this thread, chunk after chunk; and a 1-worker epoch of the MLP with its dropout layers removed
+ * against one with them, which this VM's drift makes noisy.
  *
  * lockstep runs with its strict and its relaxed (fused multiply-add) matrix-product kernel.
  *
