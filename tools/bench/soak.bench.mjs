@@ -13,10 +13,11 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { parseArgs } from 'node:util';
+import { parseFlags, positiveInteger } from './options.mjs';
 
-const { values } = parseArgs({ options: { epochs: { type: 'string', default: '30' }, workers: { type: 'string', default: '2' } } });
-const epochs = Number(values.epochs);
+const values = parseFlags({ epochs: { type: 'string', default: '30' }, workers: { type: 'string', default: '2' } });
+const epochs = positiveInteger('epochs', values.epochs);
+const workers = positiveInteger('workers', values.workers);
 const bin = new URL('../../packages/cli/bin/lockstep.js', import.meta.url).pathname;
 const out = mkdtempSync(join(tmpdir(), 'lockstep-soak-'));
 
@@ -25,7 +26,7 @@ function residentMiB(pid) {
   return Number(line.split(/\s+/)[1]) / 1024;
 }
 
-const child = spawn(process.execPath, [bin, 'train', '--epochs', String(epochs), '--workers', values.workers, '--json', '--out', join(out, 'run')], {
+const child = spawn(process.execPath, [bin, 'train', '--epochs', String(epochs), '--workers', String(workers), '--json', '--out', join(out, 'run')], {
   stdio: ['ignore', 'pipe', 'inherit'],
 });
 const samples = [];
@@ -41,7 +42,7 @@ if (status !== 0 || samples.length !== epochs) {
 }
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-console.log(`lockstep train, built-in data set, ${values.workers} workers, ${epochs} epochs`);
+console.log(`lockstep train, built-in data set, ${workers} workers, ${epochs} epochs`);
 console.log('epoch | resident MiB | samples/s');
 for (const epoch of [...new Set([1, Math.min(10, epochs), epochs])]) {
   const s = samples[epoch - 1];

@@ -20,18 +20,24 @@
  * Uses Fashion-MNIST when Debian's dataset-fashion-mnist is installed, else 60,000 synthetic samples.
  */
 import { readFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
 import { Batch, chunkGradient, dropoutRunKey, lossByName, modelFromSpec, sgd, syntheticClassification, useKernel } from '../../packages/core/dist/index.js';
 import { Trainer } from '../../packages/workers/dist/index.js';
 import { fashionMnistInstalled, loadFashionMnist } from '../../examples/dist/fashion-mnist-data.js';
+import { oneOf, parseFlags, positiveInteger } from './options.mjs';
 import { pytorch, pytorchAvailable } from './pytorch.mjs';
 
-const { values } = parseArgs({
-  options: { model: { type: 'string' }, kernel: { type: 'string' }, samples: { type: 'string' }, reps: { type: 'string', default: '3' }, chunk: { type: 'string', default: '64' } },
+const values = parseFlags({
+  model: { type: 'string' },
+  kernel: { type: 'string' },
+  samples: { type: 'string' },
+  reps: { type: 'string', default: '3' },
+  chunk: { type: 'string', default: '64' },
 });
-const reps = Number(values.reps);
-const chunkSize = Number(values.chunk);
-const kernels = values.kernel === undefined ? ['strict', 'relaxed'] : [values.kernel];
+const reps = positiveInteger('reps', values.reps);
+const chunkSize = positiveInteger('chunk', values.chunk);
+const kernels = values.kernel === undefined ? ['strict', 'relaxed'] : [oneOf('kernel', values.kernel, ['strict', 'relaxed'])];
+const samplesOption = values.samples === undefined ? undefined : positiveInteger('samples', values.samples);
+const modelNames = values.model === undefined ? ['mlp', 'cnn'] : [oneOf('model', values.model, ['mlp', 'cnn'])];
 
 const source = fashionMnistInstalled() ? 'Fashion-MNIST' : 'synthetic';
 const full = fashionMnistInstalled() ? loadFashionMnist().train : syntheticClassification({ seed: 0, samples: 60000, features: 784, classes: 10 });
@@ -124,7 +130,7 @@ const withTorch = pytorchAvailable();
 
 async function compare(name) {
   const { title, samples: defaultSamples, layers } = models[name];
-  const samples = Math.min(full.size, Number(values.samples ?? defaultSamples));
+  const samples = Math.min(full.size, samplesOption ?? defaultSamples);
   const data = samples === full.size ? full : full.slice(0, samples);
   const model = { input: [...data.sampleShape], layers };
   const runs = { torch1: [], torch2: [], withoutDropout: [] };
@@ -185,7 +191,4 @@ async function compare(name) {
   }
 }
 
-for (const name of values.model === undefined ? ['mlp', 'cnn'] : [values.model]) {
-  if (!(name in models)) throw new Error(`--model must be mlp or cnn, got "${name}"`);
-  await compare(name);
-}
+for (const name of modelNames) await compare(name);

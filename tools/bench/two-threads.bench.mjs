@@ -7,9 +7,9 @@
  *
  * Usage: node tools/bench/two-threads.bench.mjs [--alternations N (default 21)]
  */
-import { parseArgs } from 'node:util';
 import { isMainThread, parentPort, Worker } from 'node:worker_threads';
 import { matmul, rowMajor, transposed, useKernel } from '../../packages/core/dist/index.js';
+import { parseFlags, positiveInteger } from './options.mjs';
 
 const [m, k, n] = [64, 784, 512];
 const SLICE_MS = 100;
@@ -31,8 +31,8 @@ function measure() {
 }
 
 if (isMainThread) {
-  const { values } = parseArgs({ options: { alternations: { type: 'string', default: '21' } } });
-  const alternations = Number(values.alternations);
+  const values = parseFlags({ alternations: { type: 'string', default: '21' } });
+  const alternations = positiveInteger('alternations', values.alternations);
   const threads = [0, 1].map(() => new Worker(new URL(import.meta.url)));
   const slice = (thread) => new Promise((resolve) => {
     thread.once('message', resolve);
