@@ -1,4 +1,5 @@
 import { LockstepError } from '@lockstep/core';
+import { spinWhile } from './spin.js';
 
 const ARRIVED = 0;
 const ABORTED = 1;
@@ -16,10 +17,7 @@ export function arriveAndWait(barrier: Int32Array, parties: number, meeting = 1)
   Atomics.add(barrier, ARRIVED, 1);
   Atomics.notify(barrier, ARRIVED);
   const everyone = parties * meeting;
-  // Peers usually arrive within microseconds of each other: look for them before going to sleep,
-  // which costs a wake-up of tens of microseconds twice per step.
-  const spinUntil = performance.now() + SPIN_MS;
-  while (Atomics.load(barrier, ARRIVED) < everyone && performance.now() < spinUntil);
+  spinWhile(() => Atomics.load(barrier, ARRIVED) < everyone, SPIN_MS);
   const deadline = Date.now() + DEADLINE_MS;
   for (let seen = Atomics.load(barrier, ARRIVED); seen < everyone; seen = Atomics.load(barrier, ARRIVED)) {
     if (isAborted(barrier)) throw new LockstepError('E_WORKER', 'another worker failed during this step');

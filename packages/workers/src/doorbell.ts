@@ -5,12 +5,12 @@
 import { ORDER, REPORT, REPORT_FIELDS, type StepViews } from './layout.js';
 import type { StepOrder, StepReport } from './messages.js';
 import { abortBarrier, isAborted, resetBarrier } from './barrier.js';
+import { spinWhile } from './spin.js';
 
 const RUNG = 0;
 const FINISHED = 1;
 const WAIT_SLICE_MS = 100;
 const SPIN_MS = 0.05;
-const SPIN_CHECKS = 64;
 
 /** The order that ends the step loops. */
 export const STOP: StepOrder = { stop: true, optimizerStep: 0, batchSize: 0, chunks: 0, t: 0, lr: 0 };
@@ -50,11 +50,7 @@ export function ordersRung(views: StepViews): number {
  * coordinator runs its callbacks (a checkpoint, a progress bar), so it looks briefly, then sleeps.
  */
 export function nextOrder(views: StepViews, seen: number): StepOrder {
-  // The clock is read every SPIN_CHECKS looks, not at each: a clock reading allocates a number.
-  const spinUntil = performance.now() + SPIN_MS;
-  for (let looks = 1; Atomics.load(views.doorbell, RUNG) === seen; looks++) {
-    if (looks % SPIN_CHECKS === 0 && performance.now() >= spinUntil) break;
-  }
+  spinWhile(() => Atomics.load(views.doorbell, RUNG) === seen, SPIN_MS);
   while (Atomics.load(views.doorbell, RUNG) === seen) Atomics.wait(views.doorbell, RUNG, seen);
   if (isAborted(views.barrier)) return STOP;
   const fields = views.order;
