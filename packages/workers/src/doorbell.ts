@@ -46,6 +46,14 @@ export function ordersRung(views: StepViews): number {
 }
 
 /**
+ * Worker: the count of orders seen after one more, as the doorbell's int32 word counts it, wrapping
+ * after 2^31 - 1 orders, so `nextOrder`'s comparison with the word stays true to it.
+ */
+export function oneMoreOrder(seen: number): number {
+  return (seen + 1) | 0;
+}
+
+/**
  * Worker: waits for the order after the `seen`-th and returns it. A step loop waits here while the
  * coordinator runs its callbacks (a checkpoint, a progress bar), so it looks briefly, then sleeps.
  */

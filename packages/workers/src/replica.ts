@@ -44,7 +44,7 @@ import type {
   WorkerSetup,
 } from './messages.js';
 import { arriveAndWait } from './barrier.js';
-import { nextOrder, reportStep } from './doorbell.js';
+import { nextOrder, oneMoreOrder, reportStep } from './doorbell.js';
 import { forEachClaimedBlock } from './block-claims.js';
 import { datasetFromShared, type SharedDataset } from './shared-data.js';
 
@@ -79,7 +79,7 @@ export class Replica {
   stepLoop(task: StepLoopTask): TimedResult {
     const started = performance.now();
     const { views: step, at } = this.stepOf(task.step);
-    for (let seen = task.since; ; seen++) {
+    for (let seen = task.since; ; seen = oneMoreOrder(seen)) {
       const order = nextOrder(step, seen);
       if (order.stop) return { seconds: (performance.now() - started) / 1000 };
       reportStep(step, task.party, task.parties, this.step(task, order, step, at));
