@@ -8,11 +8,11 @@ import { LockstepError, NORM_BLOCK, normBlockCount, type UpdateAddresses } from 
  * The model region lives as long as the trainer: parameters, then optimizer state (slot s of
  * parameter i at s * paramCount + i). Regions appended to the memory later: the step region, sized
  * for a batch size (a new one when a larger batch comes), and each worker's matrix-kernel scratch.
- * The step region holds per-chunk loss sums and correct counts (float64), one gradient slot of paramCount floats per chunk, and the sample
- * indices of the current batch, each norm block's sum of squares (float64), the step barrier
- * (arrived count, abort flag), the doorbell (see doorbell.ts: orders rung, workers finished), the
- * current step order and each worker's report of it (float64 fields, below). Regions start on
- * 64-byte boundaries so no two share a cache line.
+ * The step region holds per-chunk loss sums and correct counts (float64), one gradient slot of
+ * paramCount floats per chunk, the sample indices of the current batch, each norm block's sum of
+ * squares (float64), the step barrier (arrived count, abort flag), the doorbell (see doorbell.ts:
+ * orders rung, workers finished), the current step order and each worker's report of it (float64
+ * fields, below). Regions start on 64-byte boundaries so no two share a cache line.
  */
 
 const ALIGN = 64;

@@ -33,8 +33,8 @@ export interface StepBuffer {
  * gradient is finite, clips it when the optimizer asks and updates the range; with max-norm
  * constraints, waits a third time (every range updated) and constrains weight rows
  * [maxNormFrom, maxNormTo) of the model's plan (`maxNormPlan`): whole rows, so each row's norm is
- * summed by one thread in one order. Then it writes its `StepReport` and rings back. A range may be empty.
- * The loop ends at an order with `stop`.
+ * summed by one thread in one order. Then it writes its `StepReport` and rings back. A range may be
+ * empty. The loop ends at an order with `stop`.
  */
 export interface StepLoopTask {
   readonly kind: 'step-loop';
@@ -68,7 +68,7 @@ export interface StepOrder {
 
 /** One worker's report of a step, in the step buffer (layout.ts `REPORT`). */
 export interface StepReport {
-  /** Seconds this worker spent computing chunk gradients, updating its range and constraining its rows (barrier waits excluded). */
+  /** Seconds this worker spent computing its chunks' gradients, reducing and updating its range, and constraining its rows; barrier waits excluded. */
   readonly gradientSeconds: number;
   readonly updateSeconds: number;
   readonly maxNormSeconds: number;
