@@ -30,6 +30,7 @@ export {
   transposed,
   useKernel,
   useKernelMemory,
+  withParametersFixed,
   type KernelChoice,
   type MatrixView,
 } from './ops/matmul.js';

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { activeKernel, addKernelBuffer, kernelMemory, matmul, rowMajor, transposed, useKernel, useKernelMemory, type MatrixView } from '../src/index.js';
+import { activeKernel, addKernelBuffer, kernelMemory, matmul, rowMajor, transposed, useKernel, useKernelMemory, withParametersFixed, type MatrixView } from '../src/index.js';
 
 afterEach(() => useKernel('strict'));
 
@@ -108,6 +108,98 @@ describe('matrix-product kernels', () => {
       expect(memory.buffer.byteLength).toBeGreaterThan(size);
     },
   );
+
+  describe('withParametersFixed', () => {
+    const forward = (x: Float32Array, weights: Float32Array, bIsParameter: boolean): Float32Array => {
+      const out = new Float32Array(m * n);
+      matmul(rowMajor(x, k), transposed(weights, k), m, k, n, out, { bIsParameter });
+      return out;
+    };
+    const bits = (array: Float32Array): Buffer => Buffer.from(array.buffer, array.byteOffset, array.byteLength);
+
+    it.each(['strict', 'relaxed'] as const)('%s: a parameter is packed once per scope, and the products keep their bits', (kernel) => {
+      useKernel(kernel);
+      const x2 = values(m * k, 7);
+      const weights = w.slice();
+      const expected = [forward(a, weights, false), forward(x2, weights, false)];
+      const seen = withParametersFixed(() => {
+        const first = [forward(a, weights, true), forward(x2, weights, true)];
+        // Changing a fixed parameter breaks the promise; it shows the kept panels are what is multiplied.
+        weights.fill(0);
+        return [...first, forward(a, weights, true)];
+      });
+      expect(bits(seen[0]!).equals(bits(expected[0]!))).toBe(true);
+      expect(bits(seen[1]!).equals(bits(expected[1]!))).toBe(true);
+      expect(bits(seen[2]!).equals(bits(expected[0]!))).toBe(true);
+      // Outside the scope the panels are packed again, from the values the parameter holds now.
+      expect(forward(a, weights, true).every((v) => v === 0)).toBe(true);
+    });
+
+    it('panels are kept per parameter: the same offset and shape in another buffer, or another view, is packed on its own', () => {
+      const other = values(n * k, 9);
+      const params = new Float32Array(2 * n * k);
+      params.set(w, 0);
+      params.set(other, n * k);
+      const views = [params.subarray(0, n * k), params.subarray(n * k)];
+      const expected = [forward(a, w, false), forward(a, other, false)];
+      const seen = withParametersFixed(() => [forward(a, w, true), forward(a, other, true), forward(a, views[0]!, true), forward(a, views[1]!, true)]);
+      expect(seen.map((out) => bits(out).equals(bits(expected[0]!)))).toEqual([true, false, true, false]);
+      expect(seen.map((out) => bits(out).equals(bits(expected[1]!)))).toEqual([false, true, false, true]);
+    });
+
+    it('without bIsParameter nothing is kept: an activation in a reused buffer is packed at every product', () => {
+      const activations = w.slice();
+      const expected = forward(a, values(n * k, 11), false);
+      const seen = withParametersFixed(() => {
+        forward(a, activations, false);
+        activations.set(values(n * k, 11));
+        return forward(a, activations, false);
+      });
+      expect(bits(seen).equals(bits(expected))).toBe(true);
+    });
+
+    it('in a shared memory whose scratch moves to a larger region, the kept panels are packed again there', () => {
+      const memory = kernelMemory(1 << 16, 1 << 26);
+      const weights = new Float32Array(memory.buffer, 0, n * k);
+      weights.set(w);
+      const big = 64;
+      const xBig = values(big * 4 * k, 13);
+      const expected = { small: forward(a, w, false), big: new Float32Array(big * 4 * n) };
+      matmul(rowMajor(xBig, k), transposed(w, k), big * 4, k, n, expected.big);
+      const seen = { small: new Float32Array(m * n), big: new Float32Array(big * 4 * n), again: new Float32Array(m * n) };
+      const size = memory.buffer.byteLength;
+      try {
+        useKernelMemory(memory, [memory.buffer]);
+        withParametersFixed(() => {
+          matmul(rowMajor(a, k), transposed(weights, k), m, k, n, seen.small, { bIsParameter: true });
+          matmul(rowMajor(xBig, k), transposed(weights, k), big * 4, k, n, seen.big, { bIsParameter: true });
+          matmul(rowMajor(a, k), transposed(weights, k), m, k, n, seen.again, { bIsParameter: true });
+        });
+      } finally {
+        useKernelMemory(null);
+      }
+      expect(memory.buffer.byteLength).toBeGreaterThan(size);
+      expect(bits(seen.small).equals(bits(expected.small))).toBe(true);
+      expect(bits(seen.big).equals(bits(expected.big))).toBe(true);
+      expect(bits(seen.again).equals(bits(expected.small))).toBe(true);
+    });
+
+    it('scopes nest, and a scope that throws still ends', () => {
+      const weights = w.slice();
+      const expected = forward(a, w, false);
+      expect(() =>
+        withParametersFixed(() => {
+          forward(a, weights, true);
+          withParametersFixed(() => forward(a, weights, true));
+          weights.fill(0);
+          // Still inside the outer scope: the panels of the first product are kept.
+          expect(bits(forward(a, weights, true)).equals(bits(expected))).toBe(true);
+          throw new Error('thrown inside');
+        }),
+      ).toThrow('thrown inside');
+      expect(forward(a, weights, true).every((v) => v === 0)).toBe(true);
+    });
+  });
 
   it('refuses a kernel buffer before a kernel memory, in one line', () => {
     expect(() => addKernelBuffer(new SharedArrayBuffer(16))).toThrow('addKernelBuffer: call useKernelMemory first, with the memory this buffer belongs to');

@@ -24,6 +24,7 @@ import {
   sizeOf,
   sliceTargets,
   uncertaintyViews,
+  withParametersFixed,
   type Key,
   type Loss,
   type LossName,
@@ -141,13 +142,15 @@ export class Replica {
     const { dataset } = this.dataOf(task.data, 1);
     const loss = this.lossOf(task.loss, dataset);
     const results = new Float64Array(task.results);
-    forEachClaimedBlock(task.blocks, (from, to, block) => {
-      const slice = dataset.slice(from, to);
-      const output = this.forward(slice.inputs, false, 0, rowIndices(to - from, from));
-      const result = loss.evaluate(output, slice.targets, to - from, null);
-      results[2 * block] = result.sum;
-      results[2 * block + 1] = result.correct;
-    });
+    withParametersFixed(() =>
+      forEachClaimedBlock(task.blocks, (from, to, block) => {
+        const slice = dataset.slice(from, to);
+        const output = this.forward(slice.inputs, false, 0, rowIndices(to - from, from));
+        const result = loss.evaluate(output, slice.targets, to - from, null);
+        results[2 * block] = result.sum;
+        results[2 * block + 1] = result.correct;
+      }),
+    );
     return { seconds: (performance.now() - started) / 1000 };
   }
 
@@ -155,11 +158,13 @@ export class Replica {
     const started = performance.now();
     const sampleSize = sizeOf(this.model.inputShape);
     const width = sizeOf(this.model.outputShape);
-    forEachClaimedBlock(task.blocks, (from, to) => {
-      const inputs = new Float32Array(task.inputs, 4 * from * sampleSize, (to - from) * sampleSize);
-      const output = this.forward(inputs, false, 0, rowIndices(to - from, from));
-      new Float32Array(task.outputs, 4 * from * width, output.data.length).set(output.data);
-    });
+    withParametersFixed(() =>
+      forEachClaimedBlock(task.blocks, (from, to) => {
+        const inputs = new Float32Array(task.inputs, 4 * from * sampleSize, (to - from) * sampleSize);
+        const output = this.forward(inputs, false, 0, rowIndices(to - from, from));
+        new Float32Array(task.outputs, 4 * from * width, output.data.length).set(output.data);
+      }),
+    );
     return { seconds: (performance.now() - started) / 1000 };
   }
 
@@ -168,10 +173,12 @@ export class Replica {
     const sampleSize = sizeOf(this.model.inputShape);
     const out = uncertaintyViews(task.outputs, task.blocks.rows, sizeOf(this.model.outputShape));
     const { passes, key } = checkUncertaintyOptions({ samples: task.passes, seed: task.seed });
-    forEachClaimedBlock(task.blocks, (from, to) => {
-      const inputs = new Float32Array(task.inputs, 4 * from * sampleSize, (to - from) * sampleSize);
-      mcDropoutRows(this.model, inputs, from, passes, key, out);
-    });
+    withParametersFixed(() =>
+      forEachClaimedBlock(task.blocks, (from, to) => {
+        const inputs = new Float32Array(task.inputs, 4 * from * sampleSize, (to - from) * sampleSize);
+        mcDropoutRows(this.model, inputs, from, passes, key, out);
+      }),
+    );
     return { seconds: (performance.now() - started) / 1000 };
   }
 

@@ -130,7 +130,7 @@ export class Conv2d extends Module {
       imagesToRows(g, samples, group * groupIn, groupIn, input.data, rows);
       const weights = weight.value.subarray(group * groupOut * k, (group + 1) * groupOut * k);
       const bias = this.bias?.value.subarray(group * groupOut, (group + 1) * groupOut) ?? null;
-      matmul(rowMajor(rows, k), transposed(weights, k), positions, k, groupOut, products, { bias });
+      matmul(rowMajor(rows, k), transposed(weights, k), positions, k, groupOut, products, { bias, bIsParameter: true });
       for (let n = 0; n < samples; n++) {
         for (let o = 0; o < groupOut; o++) {
           const to = (n * this.outChannels + group * groupOut + o) * plane;

@@ -73,7 +73,10 @@ export class Linear extends Module {
     const weights = this.forwardWeights(context);
     const out = this.output.take(rows * this.outFeatures);
     const inF = this.inFeatures;
-    matmul(rowMajor(input.data, inF), transposed(weights, inF), rows, inF, this.outFeatures, out, { bias: this.bias?.value ?? null });
+    matmul(rowMajor(input.data, inF), transposed(weights, inF), rows, inF, this.outFeatures, out, {
+      bias: this.bias?.value ?? null,
+      bIsParameter: weights === this.weight?.value,
+    });
     this.input = input;
     this.weightsUsed = weights;
     return { data: out, shape: [rows, this.outFeatures] };

@@ -57,6 +57,11 @@ class SimdKernel {
   private readonly multiply: KernelFunction;
   private readonly packPanels: KernelFunction;
   private readonly finish: KernelFunction;
+  /** Parameters packed while they are fixed: per buffer, per view and shape, their panels' float offset from the scratch's start. */
+  private keptPanels = new WeakMap<ArrayBufferLike, Map<string, number>>();
+  /** Floats the kept panels take at the scratch's start, and where the scratch started when they were packed. */
+  private keptFloats = 0;
+  private keptAt = -1;
 
   constructor(binary: string, sharedMemory: WebAssembly.Memory | null) {
     this.instance = new WasmInstance(binary, sharedMemory);
@@ -69,36 +74,72 @@ class SimdKernel {
    * Packs both operands into panels in the kernel's scratch (wasm `pack`), multiplies (wasm
    * `matmul`), and adds the bias or the previous output (wasm `finish`). An operand or output in
    * the kernel's shared memory (`useKernelMemory`) is read or written where it is; any other is
-   * copied in or out of the scratch.
+   * copied in or out of the scratch. With `keepB`, B's panels stay at the scratch's start for the
+   * next product with the same B, until `forgetKeptPanels`.
    */
-  product(a: MatrixView, b: MatrixView, m: number, k: number, n: number, out: Float32Array, bias: Float32Array | null, accumulate: boolean): void {
+  product(a: MatrixView, b: MatrixView, m: number, k: number, n: number, out: Float32Array, bias: Float32Array | null, accumulate: boolean, keepB: boolean): void {
     const mPadded = Math.ceil(m / A_ROWS) * A_ROWS;
     const nPadded = Math.ceil(n / B_COLUMNS) * B_COLUMNS;
     const aInPlace = inKernelMemory(a.data);
     const bInPlace = inKernelMemory(b.data);
     const outInPlace = inKernelMemory(out);
     const biasInPlace = bias !== null && inKernelMemory(bias);
-    // Float offsets within the scratch, laid end to end; a region is empty when its array is used in place.
-    const rawA = 0;
+    const bKey = keepB ? `${b.data.byteOffset} ${b.data.length} ${b.rowStride} ${b.colStride} ${n} ${k}` : null;
+    const keptB = bKey === null ? undefined : this.keptPanels.get(b.data.buffer)?.get(bKey);
+    const bPanelFloats = vectorFloats(nPadded * k);
+    // Float offsets within the scratch, laid end to end after the kept panels (B's own, when it is
+    // kept for the first time); a region is empty when its array is used in place or its panels are kept.
+    const rawA = this.keptFloats + (bKey !== null && keptB === undefined ? bPanelFloats : 0);
     const rawB = rawA + (aInPlace ? 0 : vectorFloats(a.data.length));
-    const packedA = rawB + (bInPlace ? 0 : vectorFloats(b.data.length));
+    const packedA = rawB + (bInPlace || keptB !== undefined ? 0 : vectorFloats(b.data.length));
     const packedB = packedA + vectorFloats(mPadded * k);
-    const c = packedB + vectorFloats(nPadded * k);
+    const c = packedB + (bKey === null ? bPanelFloats : 0);
     const result = c + vectorFloats(mPadded * nPadded);
     const biasOffset = result + (outInPlace ? 0 : vectorFloats(m * n));
     const f = this.instance.floatsFor(biasOffset + (bias === null || biasInPlace ? 0 : vectorFloats(n)));
     const at = this.instance.scratchStart;
+    if (at !== this.keptAt) {
+      // A shared memory gave the scratch a larger region elsewhere; the kept panels stayed behind.
+      this.keptAt = at;
+      if (this.keptFloats > 0) {
+        this.forgetKeptPanels();
+        this.product(a, b, m, k, n, out, bias, accumulate, keepB);
+        return;
+      }
+    }
     if (!aInPlace) f.set(a.data, at + rawA);
-    if (!bInPlace) f.set(b.data, at + rawB);
     this.packPanels(aInPlace ? a.data.byteOffset : 4 * (at + rawA), m, k, A_ROWS, a.rowStride, a.colStride, 4 * (at + packedA));
-    this.packPanels(bInPlace ? b.data.byteOffset : 4 * (at + rawB), n, k, B_COLUMNS, b.colStride, b.rowStride, 4 * (at + packedB));
-    this.multiply(4 * (at + packedA), 4 * (at + packedB), 4 * (at + c), mPadded, k, nPadded);
+    let bPanels = at + (keptB ?? packedB);
+    if (keptB === undefined) {
+      if (bKey !== null) {
+        bPanels = at + this.keptFloats;
+        this.keepPanels(b.data.buffer, bKey, bPanelFloats);
+      }
+      if (!bInPlace) f.set(b.data, at + rawB);
+      this.packPanels(bInPlace ? b.data.byteOffset : 4 * (at + rawB), n, k, B_COLUMNS, b.colStride, b.rowStride, 4 * bPanels);
+    }
+    this.multiply(4 * (at + packedA), 4 * bPanels, 4 * (at + c), mPadded, k, nPadded);
     if (accumulate && !outInPlace) f.set(out.subarray(0, m * n), at + result);
     if (bias !== null && !biasInPlace) f.set(bias.subarray(0, n), at + biasOffset);
     const mode = accumulate ? FINISH_ADD : bias !== null ? FINISH_BIAS : FINISH_STORE;
     const biasAt = bias === null ? 0 : biasInPlace ? bias.byteOffset : 4 * (at + biasOffset);
     this.finish(4 * (at + c), nPadded, m, n, outInPlace ? out.byteOffset : 4 * (at + result), biasAt, mode);
     if (!outInPlace) out.set(f.subarray(at + result, at + result + m * n));
+  }
+
+  forgetKeptPanels(): void {
+    this.keptPanels = new WeakMap();
+    this.keptFloats = 0;
+  }
+
+  private keepPanels(buffer: ArrayBufferLike, key: string, floats: number): void {
+    let kept = this.keptPanels.get(buffer);
+    if (kept === undefined) {
+      kept = new Map();
+      this.keptPanels.set(buffer, kept);
+    }
+    kept.set(key, this.keptFloats);
+    this.keptFloats += floats;
   }
 }
 
@@ -152,6 +193,22 @@ export function addKernelBuffer(buffer: ArrayBufferLike): void {
   kernelBuffers.add(buffer);
 }
 
+let parametersFixed = 0;
+
+/**
+ * Runs `work` with the model parameters fixed: nothing changes them until it returns (evaluate,
+ * predict, Monte Carlo dropout). Meanwhile a product whose B is a parameter (`bIsParameter`) packs it
+ * into the kernel's panels once, not once per batch. The bits are the same: packing only moves values.
+ */
+export function withParametersFixed<T>(work: () => T): T {
+  parametersFixed++;
+  try {
+    return work();
+  } finally {
+    if (--parametersFixed === 0) for (const kernel of kernels.values()) kernel.forgetKeptPanels();
+  }
+}
+
 function kernelOf(kernel: KernelChoice): SimdKernel {
   let instance = kernels.get(kernel);
   if (instance === undefined) {
@@ -165,7 +222,8 @@ function kernelOf(kernel: KernelChoice): SimdKernel {
 
 /**
  * out (m x n) = A (m x k) B (k x n) (+ bias), or out += A B with `accumulate`, on the thread's
- * selected kernel. One kernel instance per thread and family.
+ * selected kernel. One kernel instance per thread and family. `bIsParameter` says B is a view of the
+ * model's parameters, whose panels `withParametersFixed` lets the kernel keep.
  */
 export function matmul(
   a: MatrixView,
@@ -174,7 +232,8 @@ export function matmul(
   k: number,
   n: number,
   out: Float32Array,
-  options: { bias?: Float32Array | null; accumulate?: boolean } = {},
+  options: { bias?: Float32Array | null; accumulate?: boolean; bIsParameter?: boolean } = {},
 ): void {
-  kernelOf(choice).product(a, b, m, k, n, out, options.bias ?? null, options.accumulate ?? false);
+  const keepB = parametersFixed > 0 && options.bIsParameter === true;
+  kernelOf(choice).product(a, b, m, k, n, out, options.bias ?? null, options.accumulate ?? false, keepB);
 }

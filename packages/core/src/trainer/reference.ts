@@ -7,7 +7,7 @@ import { stateSlots, type OptimizerConfig } from '../optim/optimizer.js';
 import { learningRateAt } from '../optim/schedule.js';
 import { applyMaxNorm, maxNormPlan } from '../optim/max-norm.js';
 import { dropoutRunKey } from '../random/mask.js';
-import { activeKernel, useKernel, type KernelChoice } from '../ops/matmul.js';
+import { activeKernel, useKernel, withParametersFixed, type KernelChoice } from '../ops/matmul.js';
 import { formatShape, sizeOf } from '../tensor.js';
 import { chunkGradient } from './chunk-gradient.js';
 import { checkUncertaintyOptions, mcDropoutRows, uncertaintyBytes, uncertaintyViews, type Uncertainty, type UncertaintyOptions } from './mc-dropout.js';
@@ -267,10 +267,12 @@ export function predictWithUncertainty(model: Model, inputs: Float32Array, optio
   const rows = model.inputTensor(inputs).shape[0];
   const classes = sizeOf(model.outputShape);
   const out = uncertaintyViews(new ArrayBuffer(uncertaintyBytes(rows, classes)), rows, classes);
-  for (let from = 0; from < rows; from += size) {
-    const to = Math.min(from + size, rows);
-    mcDropoutRows(model, inputs.subarray(from * sampleSize, to * sampleSize), from, passes, key, out);
-  }
+  withParametersFixed(() => {
+    for (let from = 0; from < rows; from += size) {
+      const to = Math.min(from + size, rows);
+      mcDropoutRows(model, inputs.subarray(from * sampleSize, to * sampleSize), from, passes, key, out);
+    }
+  });
   return out;
 }
 
@@ -286,11 +288,13 @@ function forEachEvalBatch(
   const wasTraining = model.training;
   model.eval();
   try {
-    for (let from = 0; from < rows; from += size) {
-      const to = Math.min(from + size, rows);
-      const x = model.inputTensor(inputs.subarray(from * sampleSize, to * sampleSize));
-      visit(model.forward(x, { key: [0, 0], step: 0, samples: rowIndices(to - from, from) }), from, to);
-    }
+    withParametersFixed(() => {
+      for (let from = 0; from < rows; from += size) {
+        const to = Math.min(from + size, rows);
+        const x = model.inputTensor(inputs.subarray(from * sampleSize, to * sampleSize));
+        visit(model.forward(x, { key: [0, 0], step: 0, samples: rowIndices(to - from, from) }), from, to);
+      }
+    });
   } finally {
     model.train(wasTraining);
   }
