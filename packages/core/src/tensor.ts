@@ -1,4 +1,5 @@
 import { LockstepError } from './errors.js';
+import { kernelFloats } from './ops/matmul.js';
 
 /**
  * A batch of values: `shape[0]` is the batch size, the rest is the per-sample shape.
@@ -32,13 +33,14 @@ export function formatShape(shape: readonly number[]): string {
 
 /**
  * A growable scratch buffer: layers reuse their output and gradient storage from step to step
- * instead of allocating per batch.
+ * instead of allocating per batch. In a thread with a kernel memory it lies there, so the matrix
+ * kernels read and write it in place.
  */
 export class Scratch {
-  private buffer = new Float32Array(0);
+  private buffer: Float32Array = new Float32Array(0);
 
   take(length: number): Float32Array {
-    if (this.buffer.length < length) this.buffer = new Float32Array(length);
+    if (this.buffer.length < length) this.buffer = kernelFloats(length);
     return this.buffer.subarray(0, length);
   }
 }

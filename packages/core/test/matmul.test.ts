@@ -1,5 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { activeKernel, addKernelBuffer, kernelMemory, matmul, rowMajor, transposed, useKernel, useKernelMemory, withParametersFixed, type MatrixView } from '../src/index.js';
+import { kernelFloats } from '../src/ops/matmul.js';
+import { Scratch } from '../src/tensor.js';
 
 afterEach(() => useKernel('strict'));
 
@@ -199,6 +201,30 @@ describe('matrix-product kernels', () => {
       ).toThrow('thrown inside');
       expect(forward(a, weights, true).every((v) => v === 0)).toBe(true);
     });
+  });
+
+  it('kernelFloats: with a kernel memory, zeroed floats in a new region of it that products write in place; without one, an ordinary array', () => {
+    const expected = new Float32Array(m * n);
+    matmul(rowMajor(a, k), transposed(w, k), m, k, n, expected);
+    expect(kernelFloats(3)).toEqual(new Float32Array(3));
+    expect(kernelFloats(3).buffer).toBeInstanceOf(ArrayBuffer);
+    const memory = kernelMemory(1 << 16, 1 << 26);
+    const size = memory.buffer.byteLength;
+    try {
+      useKernelMemory(memory);
+      const out = kernelFloats(m * n);
+      const second = kernelFloats(5);
+      expect(out.buffer).toBeInstanceOf(SharedArrayBuffer);
+      expect(out.byteOffset).toBe(size);
+      expect(second.byteOffset).toBeGreaterThanOrEqual(out.byteOffset + out.byteLength);
+      expect(out.every((v) => v === 0)).toBe(true);
+      matmul(rowMajor(a, k), transposed(w, k), m, k, n, out);
+      expect(Buffer.from(out.slice().buffer).equals(Buffer.from(expected.buffer))).toBe(true);
+      const scratch = new Scratch().take(4);
+      expect(scratch.buffer).toBeInstanceOf(SharedArrayBuffer);
+    } finally {
+      useKernelMemory(null);
+    }
   });
 
   it('refuses a kernel buffer before a kernel memory, in one line', () => {

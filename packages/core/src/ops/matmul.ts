@@ -4,6 +4,7 @@ import { WASM_BASE64 as RELAXED_SHARED_WASM } from './wasm/matmul-relaxed-shared
 import { WASM_BASE64 as RELAXED_WASM } from './wasm/matmul-relaxed.generated.js';
 import { WASM_BASE64 as STRICT_SHARED_WASM } from './wasm/matmul-shared.generated.js';
 import { WASM_BASE64 as STRICT_WASM } from './wasm/matmul.generated.js';
+import { appendRegion } from '../optim/update-kernel.js';
 import { vectorFloats, WasmInstance } from './wasm-instance.js';
 
 /**
@@ -185,6 +186,18 @@ export function useKernelMemory(memory: WebAssembly.Memory | null, buffers: read
     kernelBuffers = new WeakSet();
   }
   buffers.forEach(addKernelBuffer);
+}
+
+/**
+ * `length` zeroed floats where the calling thread's kernels read and write them in place: a new
+ * region of the kernel memory when `useKernelMemory` gave one, else an ordinary array.
+ */
+export function kernelFloats(length: number): Float32Array {
+  if (kernelMemory === null) return new Float32Array(length);
+  const at = appendRegion(kernelMemory, 4 * length);
+  const floats = new Float32Array(kernelMemory.buffer, at, length);
+  kernelBuffers.add(floats.buffer);
+  return floats;
 }
 
 /** Another SharedArrayBuffer of the memory given to `useKernelMemory` (one received in a message, say). */
