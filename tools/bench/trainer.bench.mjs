@@ -3,7 +3,8 @@
  * dropout 0.5) and of the small CNN of examples/configs/cnn.json, batch 128, SGD with momentum:
  * lockstep with 1 and 2 workers and, when Debian's python3-torch is installed, PyTorch with 1 and 2
  * threads on the same network (tools/bench/torch_reference.py), interleaved, medians of the
- * repetitions. Also each run's median step time (the time between the ends of consecutive steps),
+ * repetitions, each system timed after the same untimed warm-up (a few steps, one forward pass).
+ * Also each run's median step time (the time between the ends of consecutive steps),
  * which shows a step's speed while this VM runs at full speed; the fraction of a lockstep training
  * step spent outside gradient computation (coordination, reduce and update, waiting for the slower
  * worker), and how much of that fraction is the waiting (each step's slowest gradient time against
@@ -63,6 +64,10 @@ const models = {
 async function lockstep(model, data, workers, kernel) {
   const trainer = new Trainer({ model, seed: 0, optimizer: sgd({ lr: 0.05, momentum: 0.9 }), chunkSize, workers, kernel });
   try {
+    // Untimed warm-ups, as in the PyTorch script: a new trainer's first steps compile and allocate
+    // in every worker (90-150 ms here), and its first evaluation sizes the buffers of eval blocks.
+    await trainer.fit(data.slice(0, 256), { epochs: 1, batchSize: 128 });
+    await trainer.evaluate(data.slice(0, 1024));
     // The time between one step's end and the next: its median shows a step's speed while this VM
     // runs at full speed, which the epoch's samples/s mixes with its slow spells.
     const stepEnds = [];
