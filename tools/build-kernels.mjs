@@ -4,8 +4,9 @@
 //
 // The relaxed matrix-product kernel is derived from matmul.wat here, so the two cannot drift apart:
 // each `c + x * b` of the micro-kernel becomes one `f32x4.relaxed_madd x b c` (a fused multiply-add
-// where the CPU has one). Both also come in a variant that imports a shared memory (a trainer's, so
-// the replicas' parameters and gradient slots are read and written in place).
+// where the CPU has one). Both, and the element-wise kernels, also come in a variant that imports a
+// shared memory (a trainer's, so the replicas' parameters, gradient slots and layer buffers are read
+// and written in place).
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setFlagsFromString } from 'node:v8';
@@ -44,8 +45,8 @@ function write(name, source, from) {
 const OWN_MEMORY = '(memory (export "memory") 1)';
 
 /** The same kernel working in a shared memory it imports (a trainer's), instead of its own. */
-function sharedMemoryVariant(source) {
-  if (source.split(OWN_MEMORY).length !== 2) throw new Error(`matmul.wat: expected one ${OWN_MEMORY} to replace by an imported shared memory`);
+function sharedMemoryVariant(name, source) {
+  if (source.split(OWN_MEMORY).length !== 2) throw new Error(`${name}: expected one ${OWN_MEMORY} to replace by an imported shared memory`);
   return source.replace(OWN_MEMORY, '(import "env" "memory" (memory 1 65536 shared))');
 }
 
@@ -55,7 +56,9 @@ for (const name of readdirSync(dir).filter((file) => file.endsWith('.wat'))) {
   if (name === 'matmul.wat') {
     const relaxed = relaxedVariant(source);
     write('matmul-relaxed.wat', relaxed, `${name} (multiply-adds fused)`);
-    write('matmul-shared.wat', sharedMemoryVariant(source), `${name} (in an imported shared memory)`);
-    write('matmul-relaxed-shared.wat', sharedMemoryVariant(relaxed), `${name} (multiply-adds fused, in an imported shared memory)`);
+    write('matmul-relaxed-shared.wat', sharedMemoryVariant(name, relaxed), `${name} (multiply-adds fused, in an imported shared memory)`);
+  }
+  if (name === 'matmul.wat' || name === 'elementwise.wat') {
+    write(name.replace(/\.wat$/, '-shared.wat'), sharedMemoryVariant(name, source), `${name} (in an imported shared memory)`);
   }
 }

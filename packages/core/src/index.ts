@@ -20,16 +20,15 @@ export { MaxPool2d, AvgPool2d, GlobalAvgPool2d, type Pool2dOptions, type AvgPool
 export { Dropout2d } from './modules/dropout2d.js';
 export { dropout, applyMask, checkDropoutRate, trainScale, evalScale, type DropoutScaling, type DropoutOptions } from './ops/dropout.js';
 export { erf } from './ops/erf.js';
+export { addKernelBuffer, useKernelMemory } from './ops/kernel-memory.js';
 export {
   activeKernel,
-  addKernelBuffer,
   KERNEL_CHOICES,
   KERNEL_FAMILIES,
   matmul,
   rowMajor,
   transposed,
   useKernel,
-  useKernelMemory,
   withParametersFixed,
   type KernelChoice,
   type MatrixView,

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { kernelMemory, useKernelMemory } from '../src/index.js';
 import { addColumnSums, reluGradientInto, reluInto, multiplyInto } from '../src/ops/elementwise.js';
+import { kernelFloats } from '../src/ops/kernel-memory.js';
 
 // An odd length runs the SIMD loop and the scalar tail; the special values are where a kernel could differ.
 const special = [Number.NaN, -0, 0, Infinity, -Infinity, 1e-45, -1e-45, 3.4e38, -3.4e38, 0.5, -0.5];
@@ -50,6 +52,43 @@ describe('element-wise SIMD kernels', () => {
     const out = new Float32Array(17);
     reluInto(view, out);
     expectBits(out, (i) => (view[i]! < 0 ? 0 : view[i]!));
+  });
+
+  it('in a kernel memory (useKernelMemory), reads and writes its views in place, copies the other arrays, and gives the same bits', () => {
+    const grad = Float32Array.from({ length: 64 * 13 }, (_, i) => Math.sin(i) * 10 ** ((i % 8) - 3));
+    const start = Float32Array.from({ length: 13 }, (_, j) => Math.cos(j));
+    const expected = { relu: new Float32Array(length), backward: new Float32Array(length), product: new Float32Array(length), sums: start.slice() };
+    reluInto(x, expected.relu);
+    reluGradientInto(x, y, expected.backward);
+    multiplyInto(x, y, expected.product);
+    addColumnSums(grad, 64, 13, expected.sums);
+    const memory = kernelMemory(1 << 16, 1 << 24);
+    try {
+      useKernelMemory(memory);
+      const shared = (array: Float32Array): Float32Array => {
+        const view = kernelFloats(array.length);
+        view.set(array);
+        return view;
+      };
+      const sharedX = shared(x);
+      const out = { relu: kernelFloats(length), backward: kernelFloats(length), product: new Float32Array(length), sums: shared(start) };
+      const written = memory.buffer.byteLength;
+      reluInto(sharedX, out.relu);
+      // Both in place: the kernel took no scratch.
+      expect(memory.buffer.byteLength).toBe(written);
+      reluGradientInto(sharedX, y, out.backward);
+      multiplyInto(x, shared(y), out.product);
+      addColumnSums(shared(grad), 64, 13, out.sums);
+      expect(Buffer.from(out.relu.slice().buffer).equals(Buffer.from(expected.relu.buffer))).toBe(true);
+      expect(Buffer.from(out.backward.slice().buffer).equals(Buffer.from(expected.backward.buffer))).toBe(true);
+      expect(Buffer.from(out.product.buffer).equals(Buffer.from(expected.product.buffer))).toBe(true);
+      expect(Buffer.from(out.sums.slice().buffer).equals(Buffer.from(expected.sums.buffer))).toBe(true);
+      expect(Buffer.from(sharedX.slice().buffer).equals(Buffer.from(x.buffer))).toBe(true);
+      // The operands not in the kernel memory were copied to a scratch region appended to it.
+      expect(memory.buffer.byteLength).toBeGreaterThan(written);
+    } finally {
+      useKernelMemory(null);
+    }
   });
 
   describe("the bias gradient's column sums", () => {

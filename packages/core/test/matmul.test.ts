@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { activeKernel, addKernelBuffer, kernelMemory, matmul, rowMajor, transposed, useKernel, useKernelMemory, withParametersFixed, type MatrixView } from '../src/index.js';
-import { kernelFloats } from '../src/ops/matmul.js';
+import { kernelFloats } from '../src/ops/kernel-memory.js';
 import { Scratch } from '../src/tensor.js';
 
 afterEach(() => useKernel('strict'));

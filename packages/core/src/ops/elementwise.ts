@@ -1,58 +1,80 @@
 import { LockstepError } from '../errors.js';
+import { currentKernelMemory, inKernelMemory, kernelMemoryVersion } from './kernel-memory.js';
+import { WASM_BASE64 as SHARED_WASM } from './wasm/elementwise-shared.generated.js';
 import { WASM_BASE64 } from './wasm/elementwise.generated.js';
 import { vectorFloats, WasmInstance } from './wasm-instance.js';
 
 /**
  * The element-wise passes of ReLU and dropout, and the bias gradient's column sums, on the SIMD
- * kernels of wasm/elementwise.wat, one instance per thread: operands are copied in, the result out.
+ * kernels of wasm/elementwise.wat, one instance per thread. An operand or output in the thread's
+ * kernel memory (`useKernelMemory`) is read or written where it is; any other is copied in or out.
  * Same bits as the scalar definitions in the comments. x's length is the number of values; y and out
  * may be longer.
  */
 type Pass = (...addresses: number[]) => void;
 
 class ElementwiseKernel {
-  private readonly instance = new WasmInstance(WASM_BASE64);
-  readonly relu = this.instance.exports.relu as Pass;
-  readonly reluBackward = this.instance.exports.reluBackward as Pass;
-  readonly multiply = this.instance.exports.multiply as Pass;
-  private readonly columnSums = this.instance.exports.addColumnSums as Pass;
+  private readonly instance: WasmInstance;
+  readonly relu: Pass;
+  readonly reluBackward: Pass;
+  readonly multiply: Pass;
+  private readonly columnSums: Pass;
 
-  /** Copies x (and y) to the kernel's memory, runs the pass, copies its result to out. */
+  constructor(sharedMemory: WebAssembly.Memory | null) {
+    this.instance = new WasmInstance(sharedMemory === null ? WASM_BASE64 : SHARED_WASM, sharedMemory);
+    this.relu = this.instance.exports.relu as Pass;
+    this.reluBackward = this.instance.exports.reluBackward as Pass;
+    this.multiply = this.instance.exports.multiply as Pass;
+    this.columnSums = this.instance.exports.addColumnSums as Pass;
+  }
+
+  /** Runs the pass over x (and y) into out, copying in and out what is not in the kernel memory. */
   run(pass: Pass, out: Float32Array, x: Float32Array, y: Float32Array | null): void {
     const n = x.length;
     if (out.length < n || (y !== null && y.length < n)) {
       throw new LockstepError('E_SHAPE', `element-wise pass: ${n} values but an operand or the output holds fewer; give arrays of equal length`);
     }
-    const stride = vectorFloats(n);
-    const floats = this.instance.floatsFor(3 * stride);
-    floats.set(x, 0);
-    if (y === null) pass(0, 4 * 2 * stride, n);
-    else {
-      floats.set(y.length === n ? y : y.subarray(0, n), stride);
-      pass(0, 4 * stride, 4 * 2 * stride, n);
-    }
-    out.set(floats.subarray(2 * stride, 2 * stride + n));
+    const xInPlace = inKernelMemory(x);
+    const yInPlace = y === null || inKernelMemory(y);
+    const outInPlace = inKernelMemory(out);
+    // Float offsets within the scratch; a region is empty when its array is used in place.
+    const yAt = xInPlace ? 0 : vectorFloats(n);
+    const outAt = yAt + (yInPlace ? 0 : vectorFloats(n));
+    const floats = this.instance.floatsFor(outAt + (outInPlace ? 0 : vectorFloats(n)));
+    const at = this.instance.scratchStart;
+    if (!xInPlace) floats.set(x, at);
+    if (y !== null && !yInPlace) floats.set(y.length === n ? y : y.subarray(0, n), at + yAt);
+    const xAddress = xInPlace ? x.byteOffset : 4 * at;
+    const outAddress = outInPlace ? out.byteOffset : 4 * (at + outAt);
+    if (y === null) pass(xAddress, outAddress, n);
+    else pass(xAddress, yInPlace ? y.byteOffset : 4 * (at + yAt), outAddress, n);
+    if (!outInPlace) out.set(floats.subarray(at + outAt, at + outAt + n));
   }
 
   addColumnSums(g: Float32Array, m: number, n: number, out: Float32Array): void {
     if (g.length < m * n || out.length < n) {
       throw new LockstepError('E_SHAPE', `column sums: a ${m} x ${n} gradient and ${n} sums, but an operand holds fewer values; give arrays of those lengths`);
     }
-    const outAt = vectorFloats(m * n);
-    const sumsAt = outAt + vectorFloats(n);
+    const gInPlace = inKernelMemory(g);
+    const outInPlace = inKernelMemory(out);
+    // Float offsets within the scratch: g and out unless in place, then n float64 sums.
+    const outAt = gInPlace ? 0 : vectorFloats(m * n);
+    const sumsAt = outAt + (outInPlace ? 0 : vectorFloats(n));
     const floats = this.instance.floatsFor(sumsAt + 2 * n);
-    floats.set(g.subarray(0, m * n), 0);
-    floats.set(out.subarray(0, n), outAt);
-    this.columnSums(0, m, n, 4 * sumsAt, 4 * outAt);
-    out.set(floats.subarray(outAt, outAt + n));
+    const at = this.instance.scratchStart;
+    if (!gInPlace) floats.set(g.subarray(0, m * n), at);
+    if (!outInPlace) floats.set(out.subarray(0, n), at + outAt);
+    this.columnSums(gInPlace ? g.byteOffset : 4 * at, m, n, 4 * (at + sumsAt), outInPlace ? out.byteOffset : 4 * (at + outAt));
+    if (!outInPlace) out.set(floats.subarray(at + outAt, at + outAt + n));
   }
 }
 
-let kernel: ElementwiseKernel | null = null;
+let kernel: { instance: ElementwiseKernel; memoryVersion: number } | null = null;
 
+/** The thread's instance, in its current kernel memory. */
 function elementwise(): ElementwiseKernel {
-  kernel ??= new ElementwiseKernel();
-  return kernel;
+  if (kernel?.memoryVersion !== kernelMemoryVersion()) kernel = { instance: new ElementwiseKernel(currentKernelMemory()), memoryVersion: kernelMemoryVersion() };
+  return kernel.instance;
 }
 
 /** out[i] = x[i] < 0 ? 0 : x[i]; NaN passes through. */

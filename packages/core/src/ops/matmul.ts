@@ -1,10 +1,10 @@
 import { setFlagsFromString } from 'node:v8';
-import { checkChoice, LockstepError } from '../errors.js';
+import { checkChoice } from '../errors.js';
 import { WASM_BASE64 as RELAXED_SHARED_WASM } from './wasm/matmul-relaxed-shared.generated.js';
 import { WASM_BASE64 as RELAXED_WASM } from './wasm/matmul-relaxed.generated.js';
 import { WASM_BASE64 as STRICT_SHARED_WASM } from './wasm/matmul-shared.generated.js';
 import { WASM_BASE64 as STRICT_WASM } from './wasm/matmul.generated.js';
-import { appendRegion } from '../optim/update-kernel.js';
+import { currentKernelMemory, inKernelMemory, kernelMemoryVersion } from './kernel-memory.js';
 import { vectorFloats, WasmInstance } from './wasm-instance.js';
 
 /**
@@ -151,14 +151,9 @@ const BINARIES: Readonly<Record<KernelChoice, { own: string; shared: string }>> 
 };
 
 let choice: KernelChoice = 'strict';
+/** The thread's kernel instances, in the kernel memory of version `kernelsVersion`. */
 const kernels = new Map<KernelChoice, SimdKernel>();
-let kernelMemory: WebAssembly.Memory | null = null;
-/** Buffers whose views are views of `kernelMemory`, so their byte offsets are kernel addresses. */
-let kernelBuffers = new WeakSet<ArrayBufferLike>();
-
-function inKernelMemory(array: Float32Array): boolean {
-  return kernelBuffers.has(array.buffer);
-}
+let kernelsVersion = kernelMemoryVersion();
 
 /**
  * Selects the matrix-product kernel of the calling thread (default 'strict'). Every thread that
@@ -170,40 +165,6 @@ export function useKernel(kernel: KernelChoice): void {
 
 export function activeKernel(): KernelChoice {
   return choice;
-}
-
-/**
- * Makes the calling thread's kernels work inside `memory`, a shared WebAssembly memory (a
- * trainer's), with scratch regions they append to it; `buffers` are the SharedArrayBuffers of that
- * memory whose views (parameters, gradient slots) the kernels then read and write in place instead
- * of copying. More buffers of the same memory can be added later with `addKernelBuffer`. `null`
- * gives the kernels their own memories again.
- */
-export function useKernelMemory(memory: WebAssembly.Memory | null, buffers: readonly ArrayBufferLike[] = []): void {
-  if (kernelMemory !== memory) {
-    kernelMemory = memory;
-    kernels.clear();
-    kernelBuffers = new WeakSet();
-  }
-  buffers.forEach(addKernelBuffer);
-}
-
-/**
- * `length` zeroed floats where the calling thread's kernels read and write them in place: a new
- * region of the kernel memory when `useKernelMemory` gave one, else an ordinary array.
- */
-export function kernelFloats(length: number): Float32Array {
-  if (kernelMemory === null) return new Float32Array(length);
-  const at = appendRegion(kernelMemory, 4 * length);
-  const floats = new Float32Array(kernelMemory.buffer, at, length);
-  kernelBuffers.add(floats.buffer);
-  return floats;
-}
-
-/** Another SharedArrayBuffer of the memory given to `useKernelMemory` (one received in a message, say). */
-export function addKernelBuffer(buffer: ArrayBufferLike): void {
-  if (kernelMemory === null) throw new LockstepError('E_OPTION', 'addKernelBuffer: call useKernelMemory first, with the memory this buffer belongs to');
-  kernelBuffers.add(buffer);
 }
 
 let parametersFixed = 0;
@@ -223,11 +184,16 @@ export function withParametersFixed<T>(work: () => T): T {
 }
 
 function kernelOf(kernel: KernelChoice): SimdKernel {
+  if (kernelsVersion !== kernelMemoryVersion()) {
+    kernels.clear();
+    kernelsVersion = kernelMemoryVersion();
+  }
   let instance = kernels.get(kernel);
   if (instance === undefined) {
     // Node 20 ships relaxed SIMD behind a flag; it must be on before the module compiles.
     if (kernel === 'relaxed') setFlagsFromString('--experimental-wasm-relaxed-simd');
-    instance = new SimdKernel(BINARIES[kernel][kernelMemory === null ? 'own' : 'shared'], kernelMemory);
+    const memory = currentKernelMemory();
+    instance = new SimdKernel(BINARIES[kernel][memory === null ? 'own' : 'shared'], memory);
     kernels.set(kernel, instance);
   }
   return instance;
