@@ -33,8 +33,8 @@ export function formatShape(shape: readonly number[]): string {
 
 /**
  * A growable scratch buffer: layers reuse their output and gradient storage from step to step
- * instead of allocating per batch. In a thread with a kernel memory it lies there, so the matrix
- * kernels read and write it in place.
+ * instead of allocating per batch. In a thread with a kernel memory it lies there, so the kernels
+ * read and write it in place.
  */
 export class Scratch {
   private buffer: Float32Array = new Float32Array(0);
