@@ -14,6 +14,7 @@ import {
   rootKey,
   threefry2x32,
 } from '../../packages/core/dist/index.js';
+import { median } from './median.mjs';
 
 const SEED = 1234;
 const LAYER = '2';
@@ -84,12 +85,6 @@ function timeSteps(candidate, steps) {
   runSteps(candidate, candidate.nextStep, steps, P);
   candidate.nextStep += steps;
   return performance.now() - start;
-}
-
-function median(values) {
-  const sorted = [...values].sort((x, y) => x - y);
-  const mid = sorted.length >> 1;
-  return sorted.length & 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 }
 
 function lagOneCorrelation(series) {

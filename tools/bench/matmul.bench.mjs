@@ -8,8 +8,8 @@
 import { matmul, rowMajor, transposed, useKernel, KERNEL_FAMILIES } from '../../packages/core/dist/index.js';
 import { pytorch, pytorchAvailable } from './pytorch.mjs';
 import { simdCeilings } from './simd-ceilings.mjs';
+import { median } from './median.mjs';
 
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const random = (n) => Float32Array.from({ length: n }, (_, i) => Math.sin(i * 12.9898) * 0.5);
 
 const shapes = {

@@ -12,6 +12,7 @@ import { createRequire } from 'node:module';
 import { setFlagsFromString } from 'node:v8';
 import { WASM_BASE64 as RELAXED_KERNEL } from '../../packages/core/dist/ops/wasm/matmul-relaxed.generated.js';
 import { WASM_BASE64 as STRICT_KERNEL } from '../../packages/core/dist/ops/wasm/matmul.generated.js';
+import { median } from './median.mjs';
 
 setFlagsFromString('--experimental-wasm-relaxed-simd');
 
@@ -44,8 +45,7 @@ function rates(run, flopsPerCall) {
     for (let c = 0; c < calls; c++) run();
     measured.push((flopsPerCall * calls) / ((performance.now() - started) / 1000) / 1e9);
   }
-  measured.sort((p, q) => p - q);
-  return { best: measured[REPETITIONS - 1], median: measured[REPETITIONS >> 1] };
+  return { best: Math.max(...measured), median: median(measured) };
 }
 
 async function fusedPeak() {

@@ -14,6 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { parseFlags, positiveInteger } from './options.mjs';
+import { median } from './median.mjs';
 
 const values = parseFlags({ epochs: { type: 'string', default: '30' }, workers: { type: 'string', default: '2' } });
 const epochs = positiveInteger('epochs', values.epochs);
@@ -41,7 +42,6 @@ if (status !== 0 || samples.length !== epochs) {
   process.exit(1);
 }
 
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 console.log(`lockstep train, built-in data set, ${workers} workers, ${epochs} epochs`);
 console.log('epoch | resident MiB | samples/s');
 for (const epoch of [...new Set([1, Math.min(10, epochs), epochs])]) {

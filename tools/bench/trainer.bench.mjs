@@ -26,6 +26,7 @@ import { Trainer } from '../../packages/workers/dist/index.js';
 import { fashionMnistInstalled, loadFashionMnist } from '../../examples/dist/fashion-mnist-data.js';
 import { oneOf, parseFlags, positiveInteger } from './options.mjs';
 import { pytorch, pytorchAvailable } from './pytorch.mjs';
+import { median } from './median.mjs';
 
 const values = parseFlags({
   model: { type: 'string' },
@@ -130,7 +131,6 @@ function torch(name, samples, threads) {
   return { train: train.samplesPerSecond, eval: pytorch([...args, '--what', 'eval']).samplesPerSecond, blas: train.blas };
 }
 
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const withTorch = pytorchAvailable();
 
 async function compare(name) {

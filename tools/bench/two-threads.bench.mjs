@@ -10,6 +10,7 @@
 import { isMainThread, parentPort, Worker } from 'node:worker_threads';
 import { matmul, rowMajor, transposed, useKernel } from '../../packages/core/dist/index.js';
 import { parseFlags, positiveInteger } from './options.mjs';
+import { median } from './median.mjs';
 
 const [m, k, n] = [64, 784, 512];
 const SLICE_MS = 100;
@@ -47,10 +48,10 @@ if (isMainThread) {
     ratios.push((both[0] + both[1]) / one);
     console.log(`  ${String(a).padStart(2)}: 1 thread ${one.toFixed(1)} GFLOP/s, 2 threads ${both[0].toFixed(1)} + ${both[1].toFixed(1)} GFLOP/s: ${ratios.at(-1).toFixed(2)}x`);
   }
-  const sorted = [...ratios].sort((p, q) => p - q);
-  const median = sorted[Math.floor(sorted.length / 2)];
   const atLeast = ratios.filter((r) => r >= 1.8).length;
-  console.log(`two threads / one thread: median ${median.toFixed(2)}x, lowest ${sorted[0].toFixed(2)}x, highest ${sorted.at(-1).toFixed(2)}x; at least 1.8x in ${atLeast} of ${alternations}`);
+  console.log(
+    `two threads / one thread: median ${median(ratios).toFixed(2)}x, lowest ${Math.min(...ratios).toFixed(2)}x, highest ${Math.max(...ratios).toFixed(2)}x; at least 1.8x in ${atLeast} of ${alternations}`,
+  );
   await Promise.all(threads.map((thread) => thread.terminate()));
 } else {
   const run = measure();
