@@ -46,7 +46,7 @@ import type {
 } from './messages.js';
 import { arriveAndWait } from './barrier.js';
 import { nextOrder, oneMoreOrder, reportStep } from './doorbell.js';
-import { forEachClaimedBlock } from './block-claims.js';
+import { forEachClaimedBlock, type BlockClaims } from './block-claims.js';
 import { datasetFromShared, type SharedDataset } from './shared-data.js';
 
 /**
@@ -142,15 +142,13 @@ export class Replica {
     const { dataset } = this.dataOf(task.data, 1);
     const loss = this.lossOf(task.loss, dataset);
     const results = new Float64Array(task.results);
-    withParametersFixed(() =>
-      forEachClaimedBlock(task.blocks, (from, to, block) => {
-        const slice = dataset.slice(from, to);
-        const output = this.forward(slice.inputs, false, 0, rowIndices(to - from, from));
-        const result = loss.evaluate(output, slice.targets, to - from, null);
-        results[2 * block] = result.sum;
-        results[2 * block + 1] = result.correct;
-      }),
-    );
+    this.forEachBlock(task.blocks, (from, to, block) => {
+      const slice = dataset.slice(from, to);
+      const output = this.forward(slice.inputs, false, 0, rowIndices(to - from, from));
+      const result = loss.evaluate(output, slice.targets, to - from, null);
+      results[2 * block] = result.sum;
+      results[2 * block + 1] = result.correct;
+    });
     return { seconds: (performance.now() - started) / 1000 };
   }
 
@@ -158,13 +156,11 @@ export class Replica {
     const started = performance.now();
     const sampleSize = sizeOf(this.model.inputShape);
     const width = sizeOf(this.model.outputShape);
-    withParametersFixed(() =>
-      forEachClaimedBlock(task.blocks, (from, to) => {
-        const inputs = new Float32Array(task.inputs, 4 * from * sampleSize, (to - from) * sampleSize);
-        const output = this.forward(inputs, false, 0, rowIndices(to - from, from));
-        new Float32Array(task.outputs, 4 * from * width, output.data.length).set(output.data);
-      }),
-    );
+    this.forEachBlock(task.blocks, (from, to) => {
+      const inputs = new Float32Array(task.inputs, 4 * from * sampleSize, (to - from) * sampleSize);
+      const output = this.forward(inputs, false, 0, rowIndices(to - from, from));
+      new Float32Array(task.outputs, 4 * from * width, output.data.length).set(output.data);
+    });
     return { seconds: (performance.now() - started) / 1000 };
   }
 
@@ -173,12 +169,10 @@ export class Replica {
     const sampleSize = sizeOf(this.model.inputShape);
     const out = uncertaintyViews(task.outputs, task.blocks.rows, sizeOf(this.model.outputShape));
     const { passes, key } = checkUncertaintyOptions({ samples: task.passes, seed: task.seed });
-    withParametersFixed(() =>
-      forEachClaimedBlock(task.blocks, (from, to) => {
-        const inputs = new Float32Array(task.inputs, 4 * from * sampleSize, (to - from) * sampleSize);
-        mcDropoutRows(this.model, inputs, from, passes, key, out);
-      }),
-    );
+    this.forEachBlock(task.blocks, (from, to) => {
+      const inputs = new Float32Array(task.inputs, 4 * from * sampleSize, (to - from) * sampleSize);
+      mcDropoutRows(this.model, inputs, from, passes, key, out);
+    });
     return { seconds: (performance.now() - started) / 1000 };
   }
 
@@ -186,6 +180,11 @@ export class Replica {
     arriveAndWait(new Int32Array(task.barrier), task.replicas);
     const output = this.forward(task.inputs, task.training, task.optimizerStep, task.samples);
     return { threadId, output: output.data.slice() };
+  }
+
+  /** `forEachClaimedBlock`, with the parameters fixed: nothing updates them during an eval task. */
+  private forEachBlock(blocks: BlockClaims, work: (from: number, to: number, block: number) => void): void {
+    withParametersFixed(() => forEachClaimedBlock(blocks, work));
   }
 
   private forward(inputs: Float32Array, training: boolean, step: number, samples: ArrayLike<number>) {
