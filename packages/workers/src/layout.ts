@@ -88,7 +88,7 @@ export interface StepLayout {
   readonly bytes: number;
 }
 
-/** The step region starts where the model region ends (`base`); its offsets are from the start of the memory. */
+/** The step region starts at `base`, a region appended to the memory; its offsets are from the start of the memory. */
 export function stepLayout(paramCount: number, batchSize: number, chunkSize: number, parties: number, base: number): StepLayout {
   const maxChunks = Math.ceil(batchSize / chunkSize);
   const chunkLossOffset = align(base);

@@ -62,7 +62,7 @@
         (local.set $stride (i32.shl (local.get $stride) (i32.const 1)))
         (br $strides))))
 
-;; The sum of squares of [from, to) in float64: four lanes take the elements from + 4q + l while four
+  ;; The sum of squares of [from, to) in float64: four lanes take the elements from + 4q + l while four
   ;; remain, lane 0 takes the last ones, and the lanes are added as ((0 + 1) + (2 + 3)).
   (func (export "squares") (param $values i32) (param $from i32) (param $to i32) (result f64)
     (local $i i32) (local $tail i32) (local $x v128) (local $low v128) (local $high v128)
