@@ -32,6 +32,7 @@ import {
   reduceChunkScalars,
   sequentialFromSpec,
   sizeOf,
+  specOf,
   stateSlots,
   uncertaintyBytes,
   uncertaintyViews,
@@ -61,8 +62,11 @@ import { blockClaims, blockCount, type BlockClaims } from './block-claims.js';
 import { shareDataset, type SharedDataset } from './shared-data.js';
 
 export interface TrainerOptions {
-  /** The model, as a spec; every worker rebuilds its replica from it. */
-  model: ModelSpec;
+  /**
+   * The model, as a spec or built once by the caller (a built model is adopted: its parameters move
+   * into shared memory and are initialized from `seed`). Every worker rebuilds its replica from the spec.
+   */
+  model: ModelSpec | Model;
   /** Keys weight init, shuffling and every dropout mask. */
   seed: number;
   optimizer: OptimizerConfig;
@@ -169,7 +173,8 @@ export class Trainer {
   /** Optimizer steps, epochs and batches of the current epoch completed so far. */
   readonly state: TrainerState;
   lastFitTimings: FitTimings | null = null;
-  private readonly model: Model;
+  /** The coordinator's copy of the model; its parameters are the shared ones. */
+  readonly model: Model;
   private readonly shared: ModelViews;
   private readonly memory: WebAssembly.Memory;
   private readonly pool: Piscina;
@@ -185,7 +190,8 @@ export class Trainer {
     this.seed = checkInteger('seed', options.seed, 0);
     this.optimizer = options.optimizer;
     this.kernel = checkChoice('kernel', options.kernel ?? activeKernel(), KERNEL_CHOICES);
-    this.model = new Model(sequentialFromSpec(options.model), options.model.input);
+    const spec = options.model instanceof Model ? specOf(options.model) : options.model;
+    this.model = options.model instanceof Model ? options.model : new Model(sequentialFromSpec(spec), spec.input);
     const layout = modelLayout(this.model.size, stateSlots(this.optimizer));
     this.memory = kernelMemory(layout.bytes, MEMORY_LIMIT);
     this.shared = modelViews(sharedBuffer(this.memory), layout);
@@ -193,7 +199,7 @@ export class Trainer {
     this.model.initialize(this.seed);
     this.state = { step: 0, epoch: 0, batch: 0, epochLossSum: 0, epochCorrect: 0, optimizerState: this.shared.optimizerState };
     const setup: WorkerSetup = {
-      spec: options.model,
+      spec,
       seed: this.seed,
       optimizer: this.optimizer,
       memory: this.memory,
