@@ -57,8 +57,6 @@ export { Dataset, Batch, sliceTargets, type Targets } from './data/dataset.js';
 export { parseIdx, idxImagesToFloat, idxLabels, checkIdxPair, type IdxArray, type IdxDataType, type IdxOptions } from './data/idx.js';
 export { syntheticClassification, builtinDataset, type SyntheticOptions } from './data/synthetic.js';
 export { sequentialFromSpec, modelFromSpec, layerSpecOf, specOf, registerLayer, type LayerSpec, type ModelSpec, type LayerFactory } from './spec.js';
-export { reduceChunkSlots, reduceChunkScalars } from './trainer/reduce.js';
-export { firstNonFinite, nonFiniteGradientError, nonFiniteLossError } from './trainer/non-finite.js';
 export {
   appendRegion,
   clipFactor,
@@ -69,24 +67,17 @@ export {
   UpdateKernel,
   type UpdateAddresses,
 } from './optim/update-kernel.js';
-export { checkBatching, epochOrder, epochBatches, type BatchPlan } from './trainer/plan.js';
-export { chunkGradient, type Chunk } from './trainer/chunk-gradient.js';
-export {
-  fit,
-  evaluate,
-  predict,
-  predictWithUncertainty,
-  newTrainingState,
-  checkDataFits,
-  epochMetrics,
-  type EpochTotals,
-  type FitOptions,
-  type FitResult,
-  type EpochMetrics,
-  type TrainingState,
-  type EvaluateOptions,
-  type Evaluation,
-} from './trainer/reference.js';
+export { checkBatching, epochOrder, epochBatches, type BatchPlan } from './engine/plan.js';
+export { chunkGradient, type Chunk } from './engine/chunk-gradient.js';
+export { reduceAndMeasure, reduceChunkSlots, reduceChunkScalars, localReduce, type ChunkReduce } from './engine/reduce.js';
+export { firstNonFinite, nonFiniteGradientError, nonFiniteLossError, stepFailure } from './engine/non-finite.js';
+export { SOLE_PARTY, STEP_MEETINGS, parameterRanges, shareOf, type Party, type PartyShare, type StepMeeting, type Range } from './engine/party.js';
+export { StepEngine, STEP_OUTCOMES, type StepBuffers, type StepOrder, type StepOutcome, type StepReport, type StepSetup } from './engine/step.js';
+export { checkFit, checkDataFits, type EpochOptions, type FitPlan } from './engine/fit-plan.js';
+export { epochLoop, type EpochAnswer, type EpochLoop, type EpochRequest, type FitResult } from './engine/epochs.js';
+export { newTrainingState, checkTrainingState, type ResumableState, type TrainingState } from './engine/state.js';
+export { epochMetrics, TimingTotals, type EpochMetrics, type EpochTotals, type Evaluation, type FitTimings, type StepProgress } from './engine/progress.js';
+export { fit, evaluate, predict, predictWithUncertainty, type FitOptions, type EvaluateOptions } from './trainer/reference.js';
 export {
   mcDropoutRows,
   sampledDropoutLayers,

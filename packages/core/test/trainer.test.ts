@@ -6,8 +6,8 @@ import { adam, adamw, sgd, type OptimizerConfig } from '../src/optim/optimizer.j
 import { learningRateAt } from '../src/optim/schedule.js';
 import { dropoutRunKey } from '../src/random/mask.js';
 import { modelFromSpec } from '../src/spec.js';
-import { chunkGradient } from '../src/trainer/chunk-gradient.js';
-import { reduceChunkScalars, reduceChunkSlots } from '../src/trainer/reduce.js';
+import { chunkGradient } from '../src/engine/chunk-gradient.js';
+import { reduceChunkScalars, reduceChunkSlots } from '../src/engine/reduce.js';
 import { evaluate, fit, predict } from '../src/trainer/reference.js';
 import { crossEntropy } from '../src/losses/cross-entropy.js';
 

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { adam, adamw, sgd, type OptimizerConfig } from '../src/optim/optimizer.js';
 import { kernelMemory, NORM_BLOCK, UpdateKernel, type UpdateAddresses } from '../src/optim/update-kernel.js';
+import { localReduce, reduceAndMeasure } from '../src/engine/reduce.js';
 
 // Two norm blocks and 3 more floats: every range below ends in the kernels' one-float tail.
 const paramCount = 2 * NORM_BLOCK + 3;
@@ -41,8 +42,8 @@ describe('update kernel: the bits of its scalar float32 definition, tails includ
       for (let c = 0; c + stride < chunks; c += 2 * stride) expected[c] = expected[c]!.map((x, i) => f(x + expected[c + stride]![i]!));
     }
     const blockSquares = new Float64Array(3);
-    kernel.reduceAndMeasure(at, chunks, NORM_BLOCK, paramCount, blockSquares);
-    kernel.reduceAndMeasure(at, chunks, 0, NORM_BLOCK, blockSquares);
+    reduceAndMeasure(localReduce(kernel, at), kernel, at, chunks, [NORM_BLOCK, paramCount], blockSquares);
+    reduceAndMeasure(localReduce(kernel, at), kernel, at, chunks, [0, NORM_BLOCK], blockSquares);
     expectSame(slots[0]!, expected[0]!, 'slot 0');
     blockSquares.forEach((measured, block) => {
       const from = block * NORM_BLOCK;

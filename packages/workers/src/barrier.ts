@@ -1,4 +1,4 @@
-import { LockstepError } from '@lockstep/core';
+import { LockstepError, STEP_MEETINGS, type Party } from '@lockstep/core';
 import { spinWhile } from './spin.js';
 
 const ARRIVED = 0;
@@ -40,4 +40,15 @@ export function isAborted(barrier: Int32Array): boolean {
 export function abortBarrier(barrier: Int32Array): void {
   Atomics.store(barrier, ABORTED, 1);
   Atomics.notify(barrier, ARRIVED);
+}
+
+/** Party `index` of `count` worker threads, meeting at the step barrier: the n-th meeting of a step is its n-th arrival there. */
+export function barrierParty(barrier: Int32Array, index: number, count: number): Party {
+  return {
+    index,
+    count,
+    meet: (meeting) => {
+      if (count > 1) arriveAndWait(barrier, count, STEP_MEETINGS.indexOf(meeting) + 1);
+    },
+  };
 }

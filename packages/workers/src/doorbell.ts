@@ -2,8 +2,9 @@
 // orders rung so far, and workers that finished the latest one. A step costs one ring and one ring
 // back, a few tens of microseconds, where a task per worker through the pool's messages cost
 // several hundred.
+import { STEP_OUTCOMES, type StepReport } from '@lockstep/core';
 import { ORDER, REPORT, REPORT_FIELDS, type StepViews } from './layout.js';
-import type { StepOrder, StepReport } from './messages.js';
+import type { DoorbellOrder } from './messages.js';
 import { abortBarrier, isAborted, resetBarrier } from './barrier.js';
 import { spinWhile } from './spin.js';
 
@@ -13,17 +14,14 @@ const WAIT_SLICE_MS = 100;
 const SPIN_MS = 0.05;
 
 /** The order that ends the step loops. */
-export const STOP: StepOrder = { stop: true, optimizerStep: 0, batchSize: 0, chunks: 0, t: 0, lr: 0 };
+export const STOP: DoorbellOrder = { stop: true, step: 0, batchSize: 0 };
 
 /** Coordinator: publishes the next order, resets the step barrier and wakes every step loop. */
-export function ring(views: StepViews, order: StepOrder): void {
+export function ring(views: StepViews, order: DoorbellOrder): void {
   const fields = views.order;
   fields[ORDER.stop] = order.stop ? 1 : 0;
-  fields[ORDER.optimizerStep] = order.optimizerStep;
+  fields[ORDER.step] = order.step;
   fields[ORDER.batchSize] = order.batchSize;
-  fields[ORDER.chunks] = order.chunks;
-  fields[ORDER.t] = order.t;
-  fields[ORDER.lr] = order.lr;
   resetBarrier(views.barrier);
   Atomics.store(views.doorbell, FINISHED, 0);
   Atomics.add(views.doorbell, RUNG, 1);
@@ -57,29 +55,23 @@ export function oneMoreOrder(seen: number): number {
  * Worker: waits for the order after the `seen`-th and returns it. A step loop waits here while the
  * coordinator runs its callbacks (a checkpoint, a progress bar), so it looks briefly, then sleeps.
  */
-export function nextOrder(views: StepViews, seen: number): StepOrder {
+export function nextOrder(views: StepViews, seen: number): DoorbellOrder {
   spinWhile(() => Atomics.load(views.doorbell, RUNG) === seen, SPIN_MS);
   while (Atomics.load(views.doorbell, RUNG) === seen) Atomics.wait(views.doorbell, RUNG, seen);
   if (isAborted(views.barrier)) return STOP;
   const fields = views.order;
-  return {
-    stop: fields[ORDER.stop] === 1,
-    optimizerStep: fields[ORDER.optimizerStep]!,
-    batchSize: fields[ORDER.batchSize]!,
-    chunks: fields[ORDER.chunks]!,
-    t: fields[ORDER.t]!,
-    lr: fields[ORDER.lr]!,
-  };
+  return { stop: fields[ORDER.stop] === 1, step: fields[ORDER.step]!, batchSize: fields[ORDER.batchSize]! };
 }
 
 /** Worker: writes its report of the current order; the last of `parties` to finish rings back. */
 export function reportStep(views: StepViews, party: number, parties: number, report: StepReport): void {
   const fields = views.reports.subarray(party * REPORT_FIELDS, (party + 1) * REPORT_FIELDS);
+  fields[REPORT.outcome] = STEP_OUTCOMES.indexOf(report.outcome);
+  fields[REPORT.at] = report.at;
+  fields[REPORT.value] = report.value;
   fields[REPORT.gradientSeconds] = report.gradientSeconds;
   fields[REPORT.updateSeconds] = report.updateSeconds;
   fields[REPORT.maxNormSeconds] = report.maxNormSeconds;
-  fields[REPORT.nonFinite] = report.nonFinite;
-  fields[REPORT.value] = report.value;
   if (Atomics.add(views.doorbell, FINISHED, 1) + 1 === parties) Atomics.notify(views.doorbell, FINISHED);
 }
 
@@ -94,10 +86,11 @@ export async function allReported(views: StepViews, parties: number, givenUp: ()
 export function readReport(views: StepViews, party: number): StepReport {
   const fields = views.reports.subarray(party * REPORT_FIELDS, (party + 1) * REPORT_FIELDS);
   return {
+    outcome: STEP_OUTCOMES[fields[REPORT.outcome]!]!,
+    at: fields[REPORT.at]!,
+    value: fields[REPORT.value]!,
     gradientSeconds: fields[REPORT.gradientSeconds]!,
     updateSeconds: fields[REPORT.updateSeconds]!,
     maxNormSeconds: fields[REPORT.maxNormSeconds]!,
-    nonFinite: fields[REPORT.nonFinite]!,
-    value: fields[REPORT.value]!,
   };
 }

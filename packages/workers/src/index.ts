@@ -1,2 +1,3 @@
-export { Trainer, type TrainerOptions, type TrainerFitOptions, type TrainerState, type StepProgress, type FitTimings } from './trainer.js';
+export { Trainer, type TrainerOptions, type TrainerFitOptions, type TrainerState } from './trainer.js';
+export type { StepProgress, FitTimings } from '@lockstep/core';
 export type { ReplicaForwardResult } from './messages.js';

@@ -1,4 +1,4 @@
-import { LockstepError, NORM_BLOCK, normBlockCount, type UpdateAddresses } from '@lockstep/core';
+import { LockstepError, normBlockCount, type StepBuffers, type UpdateAddresses } from '@lockstep/core';
 
 /**
  * The shared-memory layout, defined once and used by the coordinator and every worker. Everything
@@ -22,9 +22,9 @@ const BARRIER_WORDS = 2;
 const DOORBELL_WORDS = 2;
 
 /** Fields of the step order, float64 each: what the coordinator tells every worker about the next step. */
-export const ORDER = { stop: 0, optimizerStep: 1, batchSize: 2, chunks: 3, t: 4, lr: 5 } as const;
-/** Fields of one worker's report of a step, float64 each. */
-export const REPORT = { gradientSeconds: 0, updateSeconds: 1, maxNormSeconds: 2, nonFinite: 3, value: 4 } as const;
+export const ORDER = { stop: 0, step: 1, batchSize: 2 } as const;
+/** Fields of one worker's report of a step (core's `StepReport`), float64 each; the outcome as its index in `STEP_OUTCOMES`. */
+export const REPORT = { outcome: 0, at: 1, value: 2, gradientSeconds: 3, updateSeconds: 4, maxNormSeconds: 5 } as const;
 const ORDER_FIELDS = Object.keys(ORDER).length;
 export const REPORT_FIELDS = Object.keys(REPORT).length;
 
@@ -119,13 +119,8 @@ export function stepLayout(paramCount: number, batchSize: number, chunkSize: num
   };
 }
 
-export interface StepViews {
-  readonly chunkLoss: Float64Array;
-  readonly chunkCorrect: Float64Array;
-  /** maxChunks slots of paramCount floats, end to end. */
-  readonly gradSlots: Float32Array;
+export interface StepViews extends StepBuffers {
   readonly batchSamples: Uint32Array;
-  readonly blockSquares: Float64Array;
   readonly barrier: Int32Array;
   readonly doorbell: Int32Array;
   readonly order: Float64Array;
@@ -137,7 +132,7 @@ export function stepViews(buffer: SharedArrayBuffer, layout: StepLayout): StepVi
   return {
     chunkLoss: new Float64Array(buffer, layout.chunkLossOffset, layout.maxChunks),
     chunkCorrect: new Float64Array(buffer, layout.chunkCorrectOffset, layout.maxChunks),
-    gradSlots: new Float32Array(buffer, layout.gradSlotsOffset, layout.maxChunks * layout.paramCount),
+    slots: new Float32Array(buffer, layout.gradSlotsOffset, layout.maxChunks * layout.paramCount),
     batchSamples: new Uint32Array(buffer, layout.batchSamplesOffset, layout.batchSize),
     blockSquares: new Float64Array(buffer, layout.blockSquaresOffset, normBlockCount(layout.paramCount)),
     barrier: new Int32Array(buffer, layout.barrierOffset, BARRIER_WORDS),
@@ -145,20 +140,4 @@ export function stepViews(buffer: SharedArrayBuffer, layout: StepLayout): StepVi
     order: new Float64Array(buffer, layout.orderOffset, ORDER_FIELDS),
     reports: new Float64Array(buffer, layout.reportsOffset, REPORT_FIELDS * layout.parties),
   };
-}
-
-/**
- * Splits [0, size) into at most `parts` contiguous ranges whose inner boundaries fall on norm blocks
- * (NORM_BLOCK floats, a multiple of a cache line): no block's sum of squares is split between
- * threads, and workers updating neighbouring ranges never write the same line.
- */
-export function parameterRanges(size: number, parts: number): Array<[number, number]> {
-  const blocks = normBlockCount(size);
-  const ranges: Array<[number, number]> = [];
-  for (let part = 0; part < parts; part++) {
-    const from = Math.min(size, Math.floor((blocks * part) / parts) * NORM_BLOCK);
-    const to = Math.min(size, Math.floor((blocks * (part + 1)) / parts) * NORM_BLOCK);
-    if (to > from) ranges.push([from, to]);
-  }
-  return ranges;
 }

@@ -25,16 +25,9 @@ export interface StepBuffer {
 
 /**
  * A worker's step loop for one run of optimizer steps, one task per party, every party on its own
- * thread. The worker waits at the step buffer's doorbell (doorbell.ts) for the next `StepOrder` and
- * does its share of that step: computes the gradients of chunks party, party + parties, ... (rows
- * [c * chunkSize, ...) of the batch in the step buffer) into their slots; waits at the step barrier
- * for the others; if every chunk's loss is finite, sums the chunk slots over parameters [from, to)
- * in the fixed tree order and measures the range's norm blocks; waits again; then, if the whole
- * gradient is finite, clips it when the optimizer asks and updates the range; with max-norm
- * constraints, waits a third time (every range updated) and constrains weight rows
- * [maxNormFrom, maxNormTo) of the model's plan (`maxNormPlan`): whole rows, so each row's norm is
- * summed by one thread in one order. Then it writes its `StepReport` and rings back. A range may be
- * empty. The loop ends at an order with `stop`.
+ * thread: the worker waits at the step buffer's doorbell (doorbell.ts) for each `DoorbellOrder`,
+ * takes its share of that step with core's `StepEngine`, writes its report and rings back, until an
+ * order says stop (docs/design.md, "One optimizer step").
  */
 export interface StepLoopTask {
   readonly kind: 'step-loop';
@@ -44,37 +37,17 @@ export interface StepLoopTask {
   readonly chunkSize: number;
   readonly party: number;
   readonly parties: number;
-  readonly from: number;
-  readonly to: number;
-  /** With max-norm constraints every party meets a third time each step, with an empty row range or not. */
-  readonly maxNormFrom: number;
-  readonly maxNormTo: number;
   /** Orders rung at the doorbell before this loop started; the loop's first order is the next one. */
   readonly since: number;
 }
 
-/** The coordinator's order for one step, in the step buffer (layout.ts `ORDER`). */
-export interface StepOrder {
+/** The coordinator's order for one step, in the step buffer (layout.ts `ORDER`); the batch's samples are in the step buffer too. */
+export interface DoorbellOrder {
   /** Ends the step loop; the other fields are then unused. */
   readonly stop: boolean;
-  /** The optimizer step (0-based) this gradient is for; it keys the dropout masks. */
-  readonly optimizerStep: number;
+  /** Optimizer steps taken before this one. */
+  readonly step: number;
   readonly batchSize: number;
-  readonly chunks: number;
-  /** 1-based optimizer step number, as the update rules count it. */
-  readonly t: number;
-  readonly lr: number;
-}
-
-/** One worker's report of a step, in the step buffer (layout.ts `REPORT`). */
-export interface StepReport {
-  /** Seconds this worker spent computing its chunks' gradients, reducing and updating its range, and constraining its rows; barrier waits excluded. */
-  readonly gradientSeconds: number;
-  readonly updateSeconds: number;
-  readonly maxNormSeconds: number;
-  /** The first parameter index of this range with a non-finite gradient (no worker updated anything), or -1. */
-  readonly nonFinite: number;
-  readonly value: number;
 }
 
 /** For each claimed block of samples: loss sum and correct count in eval mode, written to results[2 * block], [2 * block + 1]. */

@@ -1,34 +1,23 @@
 import { threadId } from 'node:worker_threads';
 import {
-  applyMaxNorm,
-  Batch,
-  chunkGradient,
-  Dataset,
-  defaultLoss,
+  addKernelBuffer,
+  checkUncertaintyOptions,
   dropoutRunKey,
   lossByName,
-  maxNormPlan,
+  mcDropoutRows,
   Model,
-  clipFactor,
-  firstNonFinite,
-  gradientNorm,
+  rowIndices,
+  sequentialFromSpec,
+  sizeOf,
+  StepEngine,
+  uncertaintyViews,
   UpdateKernel,
   useKernel,
   useKernelMemory,
-  addKernelBuffer,
-  type UpdateAddresses,
-  rowIndices,
-  sequentialFromSpec,
-  checkUncertaintyOptions,
-  mcDropoutRows,
-  sizeOf,
-  sliceTargets,
-  uncertaintyViews,
   withParametersFixed,
+  type Dataset,
   type Key,
-  type Loss,
-  type LossName,
-  type MaxNormPlan,
+  type UpdateAddresses,
 } from '@lockstep/core';
 import { modelViews, sharedBuffer, stepViews, updateAddresses, type ModelViews, type StepViews } from './layout.js';
 import type {
@@ -38,13 +27,11 @@ import type {
   ReplicaForwardTask,
   StepBuffer,
   StepLoopTask,
-  StepOrder,
-  StepReport,
   TimedResult,
   UncertaintyTask,
   WorkerSetup,
 } from './messages.js';
-import { arriveAndWait } from './barrier.js';
+import { arriveAndWait, barrierParty } from './barrier.js';
 import { nextOrder, oneMoreOrder, reportStep } from './doorbell.js';
 import { forEachClaimedBlock, type BlockClaims } from './block-claims.js';
 import { datasetFromShared, type SharedDataset } from './shared-data.js';
@@ -59,9 +46,8 @@ export class Replica {
   private readonly shared: ModelViews;
   private readonly dropoutKey: Key;
   private readonly kernel: UpdateKernel;
-  private readonly constraints: MaxNormPlan;
   private stepBuffer: { version: number; views: StepViews; at: UpdateAddresses } | null = null;
-  private data: { version: number; dataset: Dataset; batch: Batch } | null = null;
+  private data: { version: number; dataset: Dataset } | null = null;
 
   constructor(setup: WorkerSetup) {
     this.setup = setup;
@@ -73,74 +59,36 @@ export class Replica {
     const module = sequentialFromSpec(setup.spec);
     this.model = new Model(module, setup.spec.input, { params: this.shared.params, grads: new Float32Array(setup.modelLayout.paramCount) });
     this.dropoutKey = dropoutRunKey(setup.seed);
-    this.constraints = maxNormPlan(this.model.entries);
   }
 
   /** Runs the step orders rung at the step buffer's doorbell until one says stop. */
   stepLoop(task: StepLoopTask): TimedResult {
     const started = performance.now();
-    const { views: step, at } = this.stepOf(task.step);
+    const { views, at } = this.stepOf(task.step);
+    const { dataset } = this.dataOf(task.data);
+    const engine = new StepEngine({
+      model: this.model,
+      loss: lossByName(task.loss),
+      data: dataset,
+      chunkSize: task.chunkSize,
+      dropoutKey: this.dropoutKey,
+      optimizer: this.setup.optimizer,
+      kernel: this.kernel,
+      at,
+      buffers: views,
+      party: barrierParty(views.barrier, task.party, task.parties),
+    });
     for (let seen = task.since; ; seen = oneMoreOrder(seen)) {
-      const order = nextOrder(step, seen);
+      const order = nextOrder(views, seen);
       if (order.stop) return { seconds: (performance.now() - started) / 1000 };
-      reportStep(step, task.party, task.parties, this.step(task, order, step, at));
+      reportStep(views, task.party, task.parties, engine.run({ step: order.step, samples: views.batchSamples.subarray(0, order.batchSize) }));
     }
-  }
-
-  private step(task: StepLoopTask, order: StepOrder, step: StepViews, at: UpdateAddresses): StepReport {
-    let started = performance.now();
-    for (let chunk = task.party; chunk < order.chunks; chunk += task.parties) this.gradientOfChunk(task, order, step, chunk);
-    const gradientSeconds = (performance.now() - started) / 1000;
-    if (task.parties > 1) arriveAndWait(step.barrier, task.parties, 1);
-    const skipped = { gradientSeconds, updateSeconds: 0, maxNormSeconds: 0, nonFinite: -1, value: 0 };
-    // A bad loss stops every worker before any update; the coordinator names the layer.
-    if (firstNonFinite(step.chunkLoss.subarray(0, order.chunks)) >= 0) return skipped;
-    started = performance.now();
-    this.kernel.reduceAndMeasure(at, order.chunks, task.from, task.to, step.blockSquares);
-    let updateSeconds = (performance.now() - started) / 1000;
-    if (task.parties > 1) arriveAndWait(step.barrier, task.parties, 2);
-    started = performance.now();
-    const norm = gradientNorm(step.blockSquares);
-    if (!Number.isFinite(norm)) {
-      const nonFinite = firstNonFinite(step.gradSlots, task.from, task.to);
-      return { ...skipped, updateSeconds, nonFinite, value: nonFinite < 0 ? 0 : step.gradSlots[nonFinite]! };
-    }
-    this.kernel.update(this.setup.optimizer, at, order.t, order.lr, clipFactor(norm, this.setup.optimizer.clipNorm), task.from, task.to);
-    updateSeconds += (performance.now() - started) / 1000;
-    if (this.constraints.rows === 0) return { ...skipped, updateSeconds };
-    // Constrained rows cut across parameter ranges: every range must be updated first.
-    if (task.parties > 1) arriveAndWait(step.barrier, task.parties, 3);
-    started = performance.now();
-    applyMaxNorm(this.shared.params, this.constraints, task.maxNormFrom, task.maxNormTo);
-    return { ...skipped, updateSeconds, maxNormSeconds: (performance.now() - started) / 1000 };
-  }
-
-  /** Chunk `chunk`'s gradient into its slot, its loss sum and correct count into the step buffer. */
-  private gradientOfChunk(task: StepLoopTask, order: StepOrder, step: StepViews, chunk: number): void {
-    const { dataset, batch } = this.dataOf(task.data, task.step.layout.batchSize);
-    const from = chunk * task.chunkSize;
-    const to = Math.min(from + task.chunkSize, order.batchSize);
-    const samples = step.batchSamples.subarray(from, to);
-    batch.gather(samples);
-    const rows = to - from;
-    const inputs = {
-      inputs: batch.inputs.subarray(0, rows * dataset.sampleSize),
-      targets: sliceTargets(batch.targets, 0, rows),
-      samples,
-    };
-    const size = this.model.size;
-    const slot = step.gradSlots.subarray(chunk * size, (chunk + 1) * size);
-    this.model.train();
-    this.kernel.zero(slot);
-    const result = chunkGradient(this.model, this.lossOf(task.loss, dataset), inputs, order.batchSize, order.optimizerStep, this.dropoutKey, slot, { slotIsZero: true });
-    step.chunkLoss[chunk] = result.sum;
-    step.chunkCorrect[chunk] = result.correct;
   }
 
   evaluate(task: EvaluateTask): TimedResult {
     const started = performance.now();
-    const { dataset } = this.dataOf(task.data, 1);
-    const loss = this.lossOf(task.loss, dataset);
+    const { dataset } = this.dataOf(task.data);
+    const loss = lossByName(task.loss);
     const results = new Float64Array(task.results);
     this.forEachBlock(task.blocks, (from, to, block) => {
       const slice = dataset.slice(from, to);
@@ -192,10 +140,6 @@ export class Replica {
     return this.model.forward(this.model.inputTensor(inputs), { key: this.dropoutKey, step, samples });
   }
 
-  private lossOf(name: LossName | undefined, dataset: Dataset): Loss {
-    return name === undefined ? defaultLoss(dataset.targets) : lossByName(name);
-  }
-
   /** Views and kernel addresses of a step buffer, made once per buffer rather than per task. */
   private stepOf(step: StepBuffer): { views: StepViews; at: UpdateAddresses } {
     if (this.stepBuffer?.version !== step.version) {
@@ -205,11 +149,8 @@ export class Replica {
     return this.stepBuffer;
   }
 
-  private dataOf(shared: SharedDataset, batchCapacity: number): { dataset: Dataset; batch: Batch } {
-    if (this.data?.version !== shared.version || this.data.batch.inputs.length < batchCapacity * this.data.dataset.sampleSize) {
-      const dataset = datasetFromShared(shared);
-      this.data = { version: shared.version, dataset, batch: new Batch(dataset, batchCapacity) };
-    }
+  private dataOf(shared: SharedDataset): { dataset: Dataset } {
+    if (this.data?.version !== shared.version) this.data = { version: shared.version, dataset: datasetFromShared(shared) };
     return this.data;
   }
 }

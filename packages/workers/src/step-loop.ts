@@ -1,7 +1,8 @@
+import type { StepReport } from '@lockstep/core';
 import type { Piscina } from 'piscina';
 import { abortSteps, allReported, ordersRung, readReport, ring, STOP } from './doorbell.js';
 import type { StepViews } from './layout.js';
-import type { StepLoopTask, StepOrder, StepReport } from './messages.js';
+import type { DoorbellOrder, StepLoopTask } from './messages.js';
 
 /**
  * The coordinator's side of a run of optimizer steps: one 'step-loop' task per worker for the whole
@@ -35,7 +36,7 @@ export class StepLoop {
   }
 
   /** Runs one step on every worker and returns their reports; throws the first worker failure once every loop has ended. */
-  async run(order: StepOrder): Promise<StepReport[]> {
+  async run(order: DoorbellOrder): Promise<StepReport[]> {
     ring(this.views, order);
     await Promise.race([allReported(this.views, this.parties, () => this.failures.length > 0), this.failed]);
     if (this.failures.length > 0) {

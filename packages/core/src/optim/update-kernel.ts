@@ -9,7 +9,7 @@ import type { OptimizerConfig } from './optimizer.js';
  * its own. Both run these same functions, so an update has the same bits on either.
  */
 
-/** A gradient is measured in fixed blocks of this many parameters; see `reduceAndMeasure`. */
+/** A gradient is measured in fixed blocks of this many parameters; see engine/reduce.ts `reduceAndMeasure`. */
 export const NORM_BLOCK = 4096;
 
 export function normBlockCount(paramCount: number): number {
@@ -88,21 +88,6 @@ export class UpdateKernel {
   }
 
   /**
-   * Phase one of an update over parameters [from, to), `from` on a norm block boundary: sums the
-   * chunk slots into slot 0 in lockstep's pairwise tree order and writes each block's sum of squares
-   * to `blockSquares`. Ranges of different threads never share a block, so the global norm
-   * (`gradientNorm`) has one value whatever the split.
-   */
-  reduceAndMeasure(at: UpdateAddresses, chunks: number, from: number, to: number, blockSquares: Float64Array): void {
-    if (from % NORM_BLOCK !== 0) throw new LockstepError('E_OPTION', `reduceAndMeasure: range start ${from} is not a multiple of ${NORM_BLOCK}`);
-    for (let start = from; start < to; start += NORM_BLOCK) {
-      const end = Math.min(start + NORM_BLOCK, to);
-      this.sumSlots(at, chunks, start, end);
-      blockSquares[start / NORM_BLOCK] = this.squares(at.slots, start, end);
-    }
-  }
-
-  /**
    * Sums the chunk slots into slot 0 over [from, to) in lockstep's one fixed order, a pairwise tree
    * over chunk index aligned to powers of two: slot 1 into 0, 3 into 2, ...; then 2 into 0, 6 into 4,
    * ... The order depends on the chunk count only, never on which thread computed which chunk, and
@@ -112,7 +97,12 @@ export class UpdateKernel {
     this.reduce(at.slots, 4 * at.paramCount, chunks, from, to);
   }
 
-  /** Phase two over [from, to): scales the summed gradient by `factor` (clipping) and applies optimizer step `t`. */
+  /** The sum of squares of the summed gradient (slot 0) over [from, to), in float64. */
+  sumOfSquares(at: UpdateAddresses, from: number, to: number): number {
+    return this.squares(at.slots, from, to);
+  }
+
+  /** Over [from, to): scales the summed gradient by `factor` (clipping) and applies optimizer step `t`. */
   update(config: OptimizerConfig, at: UpdateAddresses, t: number, lr: number, factor: number, from: number, to: number): void {
     if (factor !== 1) this.scale(at.slots, from, to, factor);
     if (config.kind === 'sgd') {

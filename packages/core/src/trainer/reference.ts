@@ -1,213 +1,72 @@
-import { Batch, Dataset, sliceTargets } from '../data/dataset.js';
-import { checkInteger, LockstepError } from '../errors.js';
+import { sliceTargets, type Dataset } from '../data/dataset.js';
+import { checkInteger } from '../errors.js';
 import { defaultLoss, lossByName } from '../losses/index.js';
 import type { Loss, LossName } from '../losses/loss.js';
 import { rowIndices, type Model } from '../model.js';
 import { stateSlots, type OptimizerConfig } from '../optim/optimizer.js';
-import { learningRateAt } from '../optim/schedule.js';
-import { applyMaxNorm, maxNormPlan } from '../optim/max-norm.js';
+import { UpdateWorkspace } from '../optim/update-workspace.js';
 import { dropoutRunKey } from '../random/mask.js';
 import { activeKernel, useKernel, withParametersFixed, type KernelChoice } from '../ops/matmul.js';
-import { formatShape, sizeOf } from '../tensor.js';
-import { chunkGradient } from './chunk-gradient.js';
+import { sizeOf } from '../tensor.js';
+import { epochLoop, type FitResult } from '../engine/epochs.js';
+import { checkDataFits, checkFit, type EpochOptions } from '../engine/fit-plan.js';
+import { SOLE_PARTY } from '../engine/party.js';
+import type { Evaluation } from '../engine/progress.js';
+import { checkTrainingState, newTrainingState, type ResumableState } from '../engine/state.js';
+import { StepEngine } from '../engine/step.js';
 import { checkUncertaintyOptions, mcDropoutRows, uncertaintyBytes, uncertaintyViews, type Uncertainty, type UncertaintyOptions } from './mc-dropout.js';
-import { checkBatching, epochBatches, epochOrder } from './plan.js';
-import { reduceChunkScalars } from './reduce.js';
-import { firstNonFinite, nonFiniteGradientError, nonFiniteLossError } from './non-finite.js';
-import { clipFactor, gradientNorm } from '../optim/update-kernel.js';
-import { UpdateWorkspace } from '../optim/update-workspace.js';
 
-export interface EpochMetrics {
-  /** 1-based. */
-  readonly epoch: number;
-  /** Mean training loss over the epoch's samples, measured with dropout on. */
-  readonly loss: number;
-  /** Training accuracy with dropout on; null for regression losses. */
-  readonly accuracy: number | null;
-  readonly valLoss: number | null;
-  readonly valAccuracy: number | null;
-  readonly steps: number;
-  /** Wall time of the epoch, validation included. */
-  readonly seconds: number;
-  /** Training samples per second, validation excluded. */
-  readonly samplesPerSecond: number;
-}
-
-/** The totals of one epoch, as every trainer gathers them. */
-export interface EpochTotals {
-  readonly epoch: number;
-  readonly lossSum: number;
-  /** null when the loss reports no accuracy. */
-  readonly correct: number | null;
-  readonly samples: number;
-  /** Samples trained in this call (fewer than `samples` when a resumed epoch started midway). */
-  readonly trainedSamples: number;
-  readonly steps: number;
-  readonly trainSeconds: number;
-  readonly validation: Evaluation | null;
-  readonly seconds: number;
-}
-
-export function epochMetrics(totals: EpochTotals): EpochMetrics {
-  return {
-    epoch: totals.epoch,
-    loss: totals.lossSum / totals.samples,
-    accuracy: totals.correct === null ? null : totals.correct / totals.samples,
-    valLoss: totals.validation?.loss ?? null,
-    valAccuracy: totals.validation?.accuracy ?? null,
-    steps: totals.steps,
-    seconds: totals.seconds,
-    samplesPerSecond: totals.trainedSamples / totals.trainSeconds,
-  };
-}
-
-/** Everything besides the parameters that a run needs to continue exactly. */
-export interface TrainingState {
-  /** Optimizer steps taken so far; step t draws dropout masks with t and updates with t + 1. */
-  step: number;
-  /** Epochs completed so far. */
-  epoch: number;
-  /** `stateSlots(optimizer)` slots of the model's parameter count. */
-  optimizerState: Float32Array;
-}
-
-export interface FitOptions {
-  epochs: number;
-  batchSize: number;
+export interface FitOptions extends EpochOptions {
   /** Rows per gradient chunk; fixed by the config, never by the thread count (default min(32, batchSize)). */
   chunkSize?: number;
   seed: number;
   optimizer: OptimizerConfig;
-  /** Default: cross-entropy for class labels, mse for value targets. */
-  loss?: LossName;
-  /** A new keyed order of samples each epoch (default true). */
-  shuffle?: boolean;
-  validation?: Dataset;
-  onEpoch?: (metrics: EpochMetrics) => void;
-  /** Continue from an earlier `fit` result instead of starting at step 0. */
-  state?: TrainingState;
+  /**
+   * Continue from an earlier `fit`'s state or a checkpoint's, mid-epoch included, instead of starting
+   * at step 0; it is updated in place.
+   */
+  state?: ResumableState;
   /** The matrix-product kernel for this fit (default: the thread's, see `useKernel`); restored afterwards. */
   kernel?: KernelChoice;
 }
 
-export interface FitResult {
-  readonly history: EpochMetrics[];
-  readonly state: TrainingState;
-}
-
-export function newTrainingState(model: Model, optimizer: OptimizerConfig): TrainingState {
-  return { step: 0, epoch: 0, optimizerState: new Float32Array(stateSlots(optimizer) * model.size) };
-}
-
-export function checkDataFits(model: Model, data: Dataset, name = 'data'): void {
-  if (formatShape(data.sampleShape) !== formatShape(model.inputShape)) {
-    throw new LockstepError(
-      'E_SHAPE',
-      `${name}: samples have shape ${formatShape(data.sampleShape)} but the model takes ${formatShape(model.inputShape)}`,
-    );
-  }
-  const outputs = sizeOf(model.outputShape);
-  if (data.targets.kind === 'classes' && data.targets.classes > outputs) {
-    throw new LockstepError('E_SHAPE', `${name}: ${data.targets.classes} classes but the model has ${outputs} outputs`);
-  }
-}
-
 /**
- * Trains `model` in place on one thread. Each batch is cut into chunks of `chunkSize`; each chunk's
- * gradient goes to its own slot, and the slots are summed in the fixed tree order of
- * `UpdateKernel.sumSlots`, which is what lets the parallel trainer match this one bit for bit. After each
- * update, layers with `maxNorm` have their weights constrained (`applyMaxNorm`).
+ * Trains `model` in place on this thread: the one party of each step (engine/step.ts) in the epoch
+ * loop every trainer shares (engine/epochs.ts), so the worker trainer matches it bit for bit.
  */
 export function fit(model: Model, data: Dataset, options: FitOptions): FitResult {
-  const epochs = checkInteger('epochs', options.epochs, 1);
-  const { batchSize, chunkSize } = checkBatching(options.batchSize, options.chunkSize ?? Math.min(32, options.batchSize));
-  const seed = checkInteger('seed', options.seed, 0);
-  checkDataFits(model, data);
-  if (options.validation !== undefined) checkDataFits(model, options.validation, 'validation data');
-  const loss = options.loss === undefined ? defaultLoss(data.targets) : lossByName(options.loss);
-  const state = options.state ?? newTrainingState(model, options.optimizer);
-  if (state.optimizerState.length !== stateSlots(options.optimizer) * model.size) {
-    throw new LockstepError('E_OPTION', 'fit: state.optimizerState does not match this model and optimizer');
-  }
-
-  // A batch never holds more samples than the data set, so neither do its buffers.
-  const batchRows = Math.min(batchSize, data.size);
-  const maxChunks = Math.ceil(batchRows / chunkSize);
-  const work = new UpdateWorkspace(model.size, stateSlots(options.optimizer), maxChunks);
-  const lossSums = new Float64Array(maxChunks);
-  const correct = new Float64Array(maxChunks);
-  const batch = new Batch(data, batchRows);
-  const dropoutKey = dropoutRunKey(seed);
-  const constraints = maxNormPlan(model.entries);
-  const params = model.params;
-  const grads = model.grads;
-  const wasTraining = model.training;
   const previousKernel = activeKernel();
-  useKernel(options.kernel ?? previousKernel);
-  const history: EpochMetrics[] = [];
+  const run = { seed: options.seed, chunkSize: options.chunkSize ?? Math.min(32, options.batchSize), kernel: options.kernel ?? previousKernel };
+  const plan = checkFit(model, data, options, run);
+  const state = checkTrainingState(options.state ?? newTrainingState(model, options.optimizer), model, options.optimizer);
+  // A batch never holds more samples than the data set, so neither do its buffers.
+  const maxChunks = Math.ceil(Math.min(plan.batchSize, data.size) / plan.chunkSize);
+  const work = new UpdateWorkspace(model.size, stateSlots(options.optimizer), maxChunks);
+  const buffers = { slots: work.slots, chunkLoss: new Float64Array(maxChunks), chunkCorrect: new Float64Array(maxChunks), blockSquares: work.blockSquares };
+  const { params, grads } = model;
+  const wasTraining = model.training;
+  useKernel(plan.kernel);
   work.params.set(params);
   work.state.set(state.optimizerState);
   model.bind(work.params, grads);
-
   try {
-    for (let e = 0; e < epochs; e++) {
-      const started = performance.now();
-      let epochLoss = 0;
-      let epochCorrect = 0;
-      const plans = epochBatches(epochOrder(seed, state.epoch, data.size, options.shuffle ?? true), batchSize, chunkSize);
-      model.train();
-      for (const [b, plan] of plans.entries()) {
-        const where = `fit failed at step ${state.step} (epoch ${state.epoch + 1}, batch ${b + 1} of ${plans.length})`;
-        batch.gather(plan.samples);
-        const chunkOf = (c: number) => {
-          const from = c * chunkSize;
-          const to = Math.min(from + chunkSize, plan.samples.length);
-          return {
-            inputs: batch.inputs.subarray(from * data.sampleSize, to * data.sampleSize),
-            targets: sliceTargets(batch.targets, from, to),
-            samples: plan.samples.subarray(from, to),
-          };
-        };
-        for (let c = 0; c < plan.chunks; c++) {
-          const slot = work.slots.subarray(c * model.size, (c + 1) * model.size);
-          const result = chunkGradient(model, loss, chunkOf(c), plan.samples.length, state.step, dropoutKey, slot);
-          lossSums[c] = result.sum;
-          correct[c] = result.correct;
-        }
-        const badChunk = firstNonFinite(lossSums.subarray(0, plan.chunks));
-        if (badChunk >= 0) {
-          const chunk = chunkOf(badChunk);
-          throw nonFiniteLossError(model, model.inputTensor(chunk.inputs), { key: dropoutKey, step: state.step, samples: chunk.samples }, lossSums[badChunk], where);
-        }
-        work.kernel.reduceAndMeasure(work.at, plan.chunks, 0, model.size, work.blockSquares);
-        const norm = gradientNorm(work.blockSquares);
-        if (!Number.isFinite(norm)) {
-          const bad = firstNonFinite(work.slots, 0, model.size);
-          throw nonFiniteGradientError(model, bad, work.slots[bad], where);
-        }
-        const lr = learningRateAt(options.optimizer.lr, options.optimizer.schedule, state.step);
-        work.kernel.update(options.optimizer, work.at, state.step + 1, lr, clipFactor(norm, options.optimizer.clipNorm), 0, model.size);
-        applyMaxNorm(work.params, constraints);
-        state.step++;
-        epochLoss += reduceChunkScalars(lossSums, plan.chunks);
-        epochCorrect += reduceChunkScalars(correct, plan.chunks);
-      }
-      state.epoch++;
-      const trainSeconds = (performance.now() - started) / 1000;
-      const validation = options.validation === undefined ? null : evaluate(model, options.validation, { loss: loss.name });
-      const metrics = epochMetrics({
-        epoch: state.epoch,
-        lossSum: epochLoss,
-        correct: loss.reportsAccuracy ? epochCorrect : null,
-        samples: data.size,
-        trainedSamples: data.size,
-        steps: plans.length,
-        trainSeconds,
-        validation,
-        seconds: (performance.now() - started) / 1000,
-      });
-      history.push(metrics);
-      options.onEpoch?.(metrics);
+    const engine = new StepEngine({
+      model,
+      loss: plan.loss,
+      data,
+      chunkSize: plan.chunkSize,
+      dropoutKey: dropoutRunKey(plan.seed),
+      optimizer: options.optimizer,
+      kernel: work.kernel,
+      at: work.at,
+      buffers,
+      party: SOLE_PARTY,
+    });
+    const loop = epochLoop(plan, state, buffers, options);
+    for (let next = loop.next(); ; ) {
+      if (next.done === true) return next.value;
+      const request = next.value;
+      next = loop.next(request.kind === 'step' ? [engine.run(request.order)] : evaluate(model, request.data, { loss: plan.loss.name }));
     }
   } finally {
     params.set(work.params);
@@ -216,18 +75,11 @@ export function fit(model: Model, data: Dataset, options: FitOptions): FitResult
     model.train(wasTraining);
     useKernel(previousKernel);
   }
-  return { history, state };
 }
 
 export interface EvaluateOptions {
   batchSize?: number;
   loss?: LossName;
-}
-
-export interface Evaluation {
-  readonly loss: number;
-  /** null for regression losses. */
-  readonly accuracy: number | null;
 }
 
 /** Mean loss and accuracy in eval mode; the model's mode is restored afterwards. */

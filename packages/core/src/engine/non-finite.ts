@@ -1,7 +1,12 @@
+import { Batch } from '../data/dataset.js';
 import { LockstepError } from '../errors.js';
 import type { Model } from '../model.js';
 import type { ForwardContext, Module } from '../modules/module.js';
+import { activeKernel, useKernel } from '../ops/matmul.js';
+import { dropoutRunKey } from '../random/mask.js';
 import type { Tensor } from '../tensor.js';
+import type { FitPlan } from './fit-plan.js';
+import type { StepOrder, StepReport } from './step.js';
 
 /** Index of the first value in [from, to) that is NaN or infinite, or -1. */
 export function firstNonFinite(values: ArrayLike<number>, from = 0, to = values.length): number {
@@ -50,4 +55,28 @@ export function nonFiniteLossError(model: Model, input: Tensor, context: Forward
     }
   }
   return new LockstepError('E_NUMERIC', `${where}: the loss is ${lossValue}, first from ${culprit}; ${KEPT}; check the scale of the input data, lower the learning rate, or clip gradients with clipNorm`);
+}
+
+/**
+ * The error for a step whose parties stopped at a non-finite loss or gradient, or null when they
+ * updated. A bad loss is replayed on the coordinator's model (parameters unchanged, the same kernel)
+ * to name where it went bad; a bad gradient is named by the first party whose range holds one.
+ */
+export function stepFailure(plan: FitPlan, order: StepOrder, reports: readonly StepReport[], where: string): LockstepError | null {
+  if (reports.every((report) => report.outcome === 'updated')) return null;
+  const report = reports.find((r) => r.outcome !== 'updated' && r.at >= 0) ?? reports[0];
+  const { model } = plan;
+  if (report.outcome !== 'non-finite-loss') return nonFiniteGradientError(model, report.at, report.value, where);
+  const samples = order.samples.subarray(report.at * plan.chunkSize, Math.min((report.at + 1) * plan.chunkSize, order.samples.length));
+  const batch = new Batch(plan.data, samples.length);
+  batch.gather(samples);
+  const previousKernel = activeKernel();
+  useKernel(plan.kernel);
+  model.train();
+  try {
+    const context = { key: dropoutRunKey(plan.seed), step: order.step, samples };
+    return nonFiniteLossError(model, model.inputTensor(batch.inputs), context, report.value, where);
+  } finally {
+    useKernel(previousKernel);
+  }
 }

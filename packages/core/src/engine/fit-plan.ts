@@ -1,0 +1,73 @@
+import type { Dataset } from '../data/dataset.js';
+import { checkInteger, LockstepError } from '../errors.js';
+import { defaultLoss, lossByName } from '../losses/index.js';
+import type { Loss, LossName } from '../losses/loss.js';
+import type { Model } from '../model.js';
+import type { KernelChoice } from '../ops/matmul.js';
+import { formatShape, sizeOf } from '../tensor.js';
+import { checkBatching } from './plan.js';
+import type { EpochMetrics, StepProgress } from './progress.js';
+
+/** What every trainer's `fit` takes besides the model: how long, in what batches, and what to report. */
+export interface EpochOptions {
+  epochs: number;
+  batchSize: number;
+  /** Default: cross-entropy for class labels, mse for value targets. */
+  loss?: LossName;
+  /** A new keyed order of samples each epoch (default true). */
+  shuffle?: boolean;
+  validation?: Dataset;
+  onEpoch?: (metrics: EpochMetrics) => void;
+  /** After every optimizer step; the state is then a position a checkpoint can resume from. */
+  onStep?: (progress: StepProgress) => void;
+  /** When aborted, fit stops after the current optimizer step, with `stopped: true`. */
+  signal?: AbortSignal;
+}
+
+/** A checked `fit`: the model and data, and settings every party of its steps agrees on. */
+export interface FitPlan {
+  readonly model: Model;
+  readonly data: Dataset;
+  readonly validation: Dataset | undefined;
+  readonly epochs: number;
+  readonly batchSize: number;
+  readonly chunkSize: number;
+  readonly seed: number;
+  readonly shuffle: boolean;
+  readonly loss: Loss;
+  /** The matrix kernel the parties compute with, so a failed step is replayed with the same one. */
+  readonly kernel: KernelChoice;
+}
+
+export function checkFit(model: Model, data: Dataset, options: EpochOptions, run: { seed: number; chunkSize: number; kernel: KernelChoice }): FitPlan {
+  const epochs = checkInteger('epochs', options.epochs, 1);
+  const { batchSize, chunkSize } = checkBatching(options.batchSize, run.chunkSize);
+  const seed = checkInteger('seed', run.seed, 0);
+  checkDataFits(model, data);
+  if (options.validation !== undefined) checkDataFits(model, options.validation, 'validation data');
+  return {
+    model,
+    data,
+    validation: options.validation,
+    epochs,
+    batchSize,
+    chunkSize,
+    seed,
+    shuffle: options.shuffle ?? true,
+    loss: options.loss === undefined ? defaultLoss(data.targets) : lossByName(options.loss),
+    kernel: run.kernel,
+  };
+}
+
+export function checkDataFits(model: Model, data: Dataset, name = 'data'): void {
+  if (formatShape(data.sampleShape) !== formatShape(model.inputShape)) {
+    throw new LockstepError(
+      'E_SHAPE',
+      `${name}: samples have shape ${formatShape(data.sampleShape)} but the model takes ${formatShape(model.inputShape)}`,
+    );
+  }
+  const outputs = sizeOf(model.outputShape);
+  if (data.targets.kind === 'classes' && data.targets.classes > outputs) {
+    throw new LockstepError('E_SHAPE', `${name}: ${data.targets.classes} classes but the model has ${outputs} outputs`);
+  }
+}

@@ -1,0 +1,40 @@
+import { checkInteger, checkNumber, LockstepError } from '../errors.js';
+import type { Model } from '../model.js';
+import { stateSlots, type OptimizerConfig } from '../optim/optimizer.js';
+
+/** Everything besides the parameters that a run needs to continue exactly: what a checkpoint saves. */
+export interface TrainingState {
+  /** Optimizer steps taken so far; step t draws dropout masks with t and updates with t + 1. */
+  step: number;
+  /** Epochs completed so far. */
+  epoch: number;
+  /** Batches of the current epoch already taken (0 at an epoch boundary). */
+  batch: number;
+  /** Loss and correct-count sums of those batches, so a resumed epoch reports the same metrics. */
+  epochLossSum: number;
+  epochCorrect: number;
+  /** `stateSlots(optimizer)` slots of the model's parameter count. */
+  optimizerState: Float32Array;
+}
+
+export function newTrainingState(model: Model, optimizer: OptimizerConfig): TrainingState {
+  return { step: 0, epoch: 0, batch: 0, epochLossSum: 0, epochCorrect: 0, optimizerState: new Float32Array(stateSlots(optimizer) * model.size) };
+}
+
+/** The position within the epoch: a state without it resumes at the start of its epoch. */
+type EpochPosition = 'batch' | 'epochLossSum' | 'epochCorrect';
+export type ResumableState = Omit<TrainingState, EpochPosition> & Partial<Pick<TrainingState, EpochPosition>>;
+
+/**
+ * Checks a state given to `fit` (a checkpoint's, or an earlier `fit` result's) against the model and
+ * optimizer, and completes a position left out.
+ */
+export function checkTrainingState(given: ResumableState, model: Model, optimizer: OptimizerConfig): TrainingState {
+  const state = Object.assign(given, { batch: given.batch ?? 0, epochLossSum: given.epochLossSum ?? 0, epochCorrect: given.epochCorrect ?? 0 });
+  if (!(state.optimizerState instanceof Float32Array) || state.optimizerState.length !== stateSlots(optimizer) * model.size) {
+    throw new LockstepError('E_OPTION', 'fit: state.optimizerState does not match this model and optimizer');
+  }
+  for (const field of ['step', 'epoch', 'batch'] as const) checkInteger(`fit: state.${field}`, state[field], 0);
+  for (const field of ['epochLossSum', 'epochCorrect'] as const) checkNumber(`fit: state.${field}`, state[field]);
+  return state;
+}
