@@ -1,3 +1,4 @@
-export { Trainer, type TrainerOptions, type TrainerFitOptions, type TrainerState } from './trainer.js';
+export { Trainer } from './trainer.js';
+export type { TrainerOptions, TrainerFitOptions, TrainerState } from './trainer-options.js';
 export type { StepProgress, FitTimings } from '@lockstep/core';
 export type { ReplicaForwardResult } from './messages.js';

@@ -19,7 +19,7 @@ import {
   type Key,
   type UpdateAddresses,
 } from '@lockstep/core';
-import { modelViews, sharedBuffer, stepViews, updateAddresses, type ModelViews, type StepViews } from './layout.js';
+import { modelViews, sharedBuffer, stepViews, updateAddresses, type StepViews } from './layout.js';
 import type {
   EvaluateTask,
   PredictTask,
@@ -43,7 +43,6 @@ import { datasetFromShared, type SharedDataset } from './shared-data.js';
 export class Replica {
   private readonly setup: WorkerSetup;
   private readonly model: Model;
-  private readonly shared: ModelViews;
   private readonly dropoutKey: Key;
   private readonly kernel: UpdateKernel;
   private stepBuffer: { version: number; views: StepViews; at: UpdateAddresses } | null = null;
@@ -52,12 +51,11 @@ export class Replica {
   constructor(setup: WorkerSetup) {
     this.setup = setup;
     const buffer = sharedBuffer(setup.memory);
-    this.shared = modelViews(buffer, setup.modelLayout);
     this.kernel = new UpdateKernel(setup.memory);
     useKernel(setup.kernel);
     useKernelMemory(setup.memory, [buffer]);
     const module = sequentialFromSpec(setup.spec);
-    this.model = new Model(module, setup.spec.input, { params: this.shared.params, grads: new Float32Array(setup.modelLayout.paramCount) });
+    this.model = new Model(module, setup.spec.input, { params: modelViews(buffer, setup.modelLayout).params, grads: new Float32Array(setup.modelLayout.paramCount) });
     this.dropoutKey = dropoutRunKey(setup.seed);
   }
 

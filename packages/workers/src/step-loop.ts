@@ -54,3 +54,27 @@ export class StepLoop {
     if (this.failures.length > 0 && !this.failureThrown) throw this.failures[0];
   }
 }
+
+/**
+ * Step loops that start at the first step after a pause and end at the next pause (a validation, the
+ * end of a fit), when the workers must be free for other tasks.
+ */
+export class PausableStepLoop {
+  private running: StepLoop | null = null;
+  private readonly start: () => StepLoop;
+
+  constructor(start: () => StepLoop) {
+    this.start = start;
+  }
+
+  run(order: DoorbellOrder): Promise<StepReport[]> {
+    this.running ??= this.start();
+    return this.running.run(order);
+  }
+
+  async pause(): Promise<void> {
+    const running = this.running;
+    this.running = null;
+    await running?.stop();
+  }
+}

@@ -1,5 +1,4 @@
 import { availableParallelism } from 'node:os';
-import type { ResourceLimits } from 'node:worker_threads';
 import {
   activeKernel,
   appendRegion,
@@ -18,13 +17,11 @@ import {
   specOf,
   stateSlots,
   type Dataset,
-  type EpochOptions,
   type Evaluation,
   type FitResult,
   type FitTimings,
   type KernelChoice,
   type LossName,
-  type ModelSpec,
   type OptimizerConfig,
   type TrainingState,
   type Uncertainty,
@@ -34,38 +31,9 @@ import { evaluateOnWorkers, predictOnWorkers, uncertaintyOnWorkers } from './inf
 import { modelLayout, modelViews, sharedBuffer, stepLayout, stepViews, type ModelViews, type StepViews } from './layout.js';
 import type { ReplicaForwardResult, StepBuffer, StepLoopTask, WorkerSetup } from './messages.js';
 import { WorkerPool } from './pool.js';
+import type { TrainerFitOptions, TrainerOptions } from './trainer-options.js';
 import { shareDataset, type SharedDataset } from './shared-data.js';
-import { StepLoop } from './step-loop.js';
-
-export interface TrainerOptions {
-  /**
-   * The model, as a spec or built once by the caller (a built model is adopted: its parameters move
-   * into shared memory and are initialized from `seed`). Every worker rebuilds its replica from the spec.
-   */
-  model: ModelSpec | Model;
-  /** Keys weight init, shuffling and every dropout mask. */
-  seed: number;
-  optimizer: OptimizerConfig;
-  /** Rows per gradient chunk; fixed by the config, never by the worker count (default 32). */
-  chunkSize?: number;
-  /** Worker threads (default: os.availableParallelism()). Any count gives the same bits. */
-  workers?: number;
-  /** The matrix-product kernel of every worker (default: the constructing thread's, see `useKernel`). */
-  kernel?: KernelChoice;
-  /**
-   * Module URLs every worker imports before building its replica, for example ones that call
-   * `registerLayer`. Import them in the main thread too: the trainer builds the model there as well.
-   */
-  setup?: string[];
-  /**
-   * Limits of each worker thread, for example `{ maxOldGenerationSizeMb: 512 }`: a worker over its heap
-   * limit then fails the current call with E_WORKER instead of taking the whole process down.
-   */
-  resourceLimits?: ResourceLimits;
-}
-
-export type TrainerFitOptions = EpochOptions;
-export type TrainerState = TrainingState;
+import { PausableStepLoop, StepLoop } from './step-loop.js';
 
 /** The 32-bit address space of a WebAssembly memory. */
 const MEMORY_LIMIT = 2 ** 32;
@@ -153,16 +121,10 @@ export class Trainer {
       party,
       parties: this.workers,
     }));
-    // The workers' step loops run from a step until the next validation or the end of the fit.
-    let steps: StepLoop | null = null;
+    const steps = new PausableStepLoop(() => new StepLoop(this.pool.piscina, step.views, tasks));
     let where = 'fit failed';
     const translate = async (error: unknown): Promise<never> => {
       throw await this.pool.failed(where, error);
-    };
-    const stopSteps = async (): Promise<void> => {
-      const running = steps;
-      steps = null;
-      await running?.stop().catch(translate);
     };
     const loop = epochLoop(plan, this.state, step.views, options);
     try {
@@ -173,18 +135,17 @@ export class Trainer {
         }
         const request = next.value;
         if (request.kind === 'validate') {
-          await stopSteps();
+          await steps.pause().catch(translate);
           next = loop.next(await this.evaluate(request.data, { loss: plan.loss.name }));
-          continue;
+        } else {
+          where = request.where;
+          step.views.batchSamples.set(request.order.samples);
+          const order = { stop: false, step: request.order.step, batchSize: request.order.samples.length };
+          next = loop.next(await steps.run(order).catch(translate));
         }
-        where = request.where;
-        steps ??= new StepLoop(this.pool.piscina, step.views, tasks);
-        step.views.batchSamples.set(request.order.samples);
-        const order = { stop: false, step: request.order.step, batchSize: request.order.samples.length };
-        next = loop.next(await steps.run(order).catch(translate));
       }
     } finally {
-      await stopSteps();
+      await steps.pause().catch(translate);
     }
   }
 

@@ -1,0 +1,32 @@
+import type { ResourceLimits } from 'node:worker_threads';
+import type { EpochOptions, KernelChoice, Model, ModelSpec, OptimizerConfig, TrainingState } from '@lockstep/core';
+
+export interface TrainerOptions {
+  /**
+   * The model, as a spec or built once by the caller (a built model is adopted: its parameters move
+   * into shared memory and are initialized from `seed`). Every worker rebuilds its replica from the spec.
+   */
+  model: ModelSpec | Model;
+  /** Keys weight init, shuffling and every dropout mask. */
+  seed: number;
+  optimizer: OptimizerConfig;
+  /** Rows per gradient chunk; fixed by the config, never by the worker count (default 32). */
+  chunkSize?: number;
+  /** Worker threads (default: os.availableParallelism()). Any count gives the same bits. */
+  workers?: number;
+  /** The matrix-product kernel of every worker (default: the constructing thread's, see `useKernel`). */
+  kernel?: KernelChoice;
+  /**
+   * Module URLs every worker imports before building its replica, for example ones that call
+   * `registerLayer`. Import them in the main thread too: the trainer builds the model there as well.
+   */
+  setup?: string[];
+  /**
+   * Limits of each worker thread, for example `{ maxOldGenerationSizeMb: 512 }`: a worker over its heap
+   * limit then fails the current call with E_WORKER instead of taking the whole process down.
+   */
+  resourceLimits?: ResourceLimits;
+}
+
+export type TrainerFitOptions = EpochOptions;
+export type TrainerState = TrainingState;
