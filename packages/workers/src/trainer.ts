@@ -147,7 +147,7 @@ const EVAL_BLOCK = 256;
 const MEMORY_LIMIT = 2 ** 32;
 
 function workerFile(): string {
-  // Loaded from TypeScript source (a test importing src/), the compiled worker is in dist/.
+  // Loaded from TypeScript source (in a test run, see vitest.config.ts), the compiled worker is in dist/.
   const sibling = import.meta.url.endsWith('.ts') ? '../dist/worker.js' : './worker.js';
   return fileURLToPath(new URL(sibling, import.meta.url));
 }
