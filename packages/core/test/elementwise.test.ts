@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { kernelMemory, useKernelMemory } from '../src/index.js';
+import { kernelMemory, useKernelMemory } from '@lockstep/core';
 import { addColumnSums, reluGradientInto, reluInto, multiplyInto } from '../src/ops/elementwise.js';
 import { kernelFloats } from '../src/wasm/kernel-memory.js';
 

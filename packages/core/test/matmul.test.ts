@@ -1,5 +1,16 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { activeKernel, addKernelBuffer, kernelMemory, matmul, rowMajor, transposed, useKernel, useKernelMemory, withParametersFixed, type MatrixView } from '../src/index.js';
+import {
+  activeKernel,
+  addKernelBuffer,
+  kernelMemory,
+  matmul,
+  rowMajor,
+  transposed,
+  useKernel,
+  useKernelMemory,
+  withParametersFixed,
+  type MatrixView,
+} from '@lockstep/core';
 import { kernelFloats } from '../src/wasm/kernel-memory.js';
 import { Scratch } from '../src/tensor.js';
 

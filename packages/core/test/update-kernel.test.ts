@@ -1,7 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { adam, adamw, sgd, type OptimizerConfig } from '../src/optim/optimizer.js';
-import { NORM_BLOCK, UpdateKernel, type UpdateAddresses } from '../src/optim/update-kernel.js';
-import { kernelMemory } from '../src/wasm/memory.js';
+import { adam, adamw, kernelMemory, NORM_BLOCK, sgd, UpdateKernel, type OptimizerConfig, type UpdateAddresses } from '@lockstep/core';
 
 // Two norm blocks and 3 more floats: every range below ends in the kernels' one-float tail.
 const paramCount = 2 * NORM_BLOCK + 3;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { appendRegion, kernelMemory, LockstepError } from '../src/index.js';
+import { appendRegion, kernelMemory, LockstepError } from '@lockstep/core';
 
 const advice = 'use a larger chunkSize (fewer gradient slots) or a smaller model';
 
