@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { AvgPool2d, Conv2d, GlobalAvgPool2d, MaxPool2d, Model, type Module } from '../packages/core/src/index.js';
+import { AvgPool2d, Conv2d, GlobalAvgPool2d, MaxPool2d, Model, type Module } from '@lockstep/core';
 import { expectRelativelyClose, f32, readFixture, type FixtureTensor } from './helpers/fixtures.js';
 
 /**

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { evaluate, fit, modelFromSpec, sgd } from '../packages/core/src/index.js';
+import { evaluate, fit, modelFromSpec, sgd } from '@lockstep/core';
 import { fashionMnistInstalled, loadFashionMnist } from '../examples/src/fashion-mnist-data.js';
 
 // .ci/run installs Debian's dataset-fashion-mnist, so CI always runs this.

@@ -18,7 +18,7 @@ import {
   Tanh,
   type Module,
   type OptimizerConfig,
-} from '../packages/core/src/index.js';
+} from '@lockstep/core';
 import { expectRelativelyClose, f32, readFixture, type FixtureTensor } from './helpers/fixtures.js';
 
 /**

@@ -1,4 +1,4 @@
-// Assembles the WebAssembly kernels (packages/core/src/ops/wasm/*.wat) with wabt and writes each as a
+// Assembles the WebAssembly kernels (packages/core/src/wasm/*.wat) with wabt and writes each as a
 // TypeScript module holding the binary in base64, so packages/core can instantiate it without a file
 // system. Part of the workspace build; the outputs are not committed.
 //
@@ -13,7 +13,7 @@ import { setFlagsFromString } from 'node:v8';
 import wabtFactory from 'wabt';
 
 setFlagsFromString('--experimental-wasm-relaxed-simd');
-const dir = new URL('../packages/core/src/ops/wasm/', import.meta.url).pathname;
+const dir = new URL('../packages/core/src/wasm/', import.meta.url).pathname;
 const wabt = await wabtFactory();
 
 const MULTIPLY_ADD = /\(f32x4\.add \(local\.get (\$c\d\d)\) \(f32x4\.mul \(local\.get \$x\) \(local\.get (\$b\d)\)\)\)/g;

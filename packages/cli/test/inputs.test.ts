@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { KERNEL_FAMILIES, sgd } from '@lockstep/core';
-import { decodeCheckpoint, encodeCheckpoint, type Checkpoint } from '../src/checkpoint.js';
-import { DEFAULT_CONFIG, modelSpecOf, parseConfigText } from '../src/config.js';
+import { DEFAULT_CONFIG, type Checkpoint } from '@lockstep/cli';
+import { decodeCheckpoint, encodeCheckpoint } from '../src/checkpoint.js';
+import { modelSpecOf, parseConfigText } from '../src/config.js';
 import { parseCsvDataset } from '../src/data.js';
 import { UserError } from '../src/errors.js';
 

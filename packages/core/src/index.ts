@@ -1,5 +1,5 @@
 // The WebAssembly declarations the kernels use, visible to packages that pass kernel memories around.
-import './webassembly-types.js';
+import './wasm/webassembly-types.js';
 export { LockstepError, checkChoice, checkInteger, checkNumber, checkPositive, type ErrorCode } from './errors.js';
 export { tensor, sizeOf, type Tensor } from './tensor.js';
 export { rootKey, foldIn, foldInString, randomBits, uniformAt, fillUniform, fillNormal, permutation, type Key } from './random/key.js';
@@ -20,7 +20,7 @@ export { MaxPool2d, AvgPool2d, GlobalAvgPool2d, type Pool2dOptions, type AvgPool
 export { Dropout2d } from './modules/dropout2d.js';
 export { dropout, applyMask, checkDropoutRate, trainScale, evalScale, type DropoutScaling, type DropoutOptions } from './ops/dropout.js';
 export { erf } from './ops/erf.js';
-export { addKernelBuffer, useKernelMemory } from './ops/kernel-memory.js';
+export { addKernelBuffer, useKernelMemory } from './wasm/kernel-memory.js';
 export {
   activeKernel,
   KERNEL_CHOICES,
@@ -57,11 +57,10 @@ export { Dataset, Batch, sliceTargets, type Targets } from './data/dataset.js';
 export { parseIdx, idxImagesToFloat, idxLabels, checkIdxPair, type IdxArray, type IdxDataType, type IdxOptions } from './data/idx.js';
 export { syntheticClassification, builtinDataset, type SyntheticOptions } from './data/synthetic.js';
 export { sequentialFromSpec, modelFromSpec, layerSpecOf, specOf, registerLayer, type LayerSpec, type ModelSpec, type LayerFactory } from './spec.js';
+export { appendRegion, kernelMemory } from './wasm/memory.js';
 export {
-  appendRegion,
   clipFactor,
   gradientNorm,
-  kernelMemory,
   NORM_BLOCK,
   normBlockCount,
   UpdateKernel,

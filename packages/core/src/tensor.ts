@@ -1,5 +1,5 @@
 import { LockstepError } from './errors.js';
-import { kernelFloats } from './ops/kernel-memory.js';
+import { kernelFloats } from './wasm/kernel-memory.js';
 
 /**
  * A batch of values: `shape[0]` is the batch size, the rest is the per-sample shape.

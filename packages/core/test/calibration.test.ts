@@ -1,8 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { LockstepError } from '../src/errors.js';
-import { calibration } from '../src/metrics/calibration.js';
-import { accuracyAtCoverage, coverageCurve } from '../src/metrics/coverage.js';
-import type { ClassPredictions } from '../src/metrics/predictions.js';
+import { accuracyAtCoverage, calibration, coverageCurve, LockstepError, type ClassPredictions } from '@lockstep/core';
 
 function predictions(rows: number[][], labels: number[]): ClassPredictions {
   return { probabilities: rows.flat(), classes: rows[0]!.length, labels };

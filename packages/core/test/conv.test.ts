@@ -1,11 +1,15 @@
 import { describe, expect, it } from 'vitest';
-import { Model } from '../src/model.js';
-import { Conv2d } from '../src/modules/conv2d.js';
-import { Dropout2d } from '../src/modules/dropout2d.js';
-import { AvgPool2d, GlobalAvgPool2d, MaxPool2d } from '../src/modules/pool.js';
-import { dropoutRunKey } from '../src/random/mask.js';
-import { rowIndices } from '../src/model.js';
-import { sequentialFromSpec } from '../src/spec.js';
+import {
+  AvgPool2d,
+  Conv2d,
+  Dropout2d,
+  dropoutRunKey,
+  GlobalAvgPool2d,
+  MaxPool2d,
+  Model,
+  rowIndices,
+  sequentialFromSpec,
+} from '@lockstep/core';
 import { checkLayer, type Reference } from './helpers/gradcheck.js';
 
 type Geometry = { c: number; h: number; w: number; kh: number; kw: number; sh: number; sw: number; ph: number; pw: number; dh: number; dw: number };

@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Batch, Dataset } from '../src/data/dataset.js';
-import { builtinDataset, syntheticClassification } from '../src/data/synthetic.js';
+import { Batch, builtinDataset, Dataset, syntheticClassification } from '@lockstep/core';
 
 describe('Dataset', () => {
   const inputs = Float32Array.from({ length: 12 }, (_, i) => i);

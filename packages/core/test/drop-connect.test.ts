@@ -1,12 +1,23 @@
 import { describe, expect, it } from 'vitest';
-import { Model, rowIndices } from '../src/model.js';
-import { ReLU } from '../src/modules/activations.js';
-import { DropConnectLinear } from '../src/modules/drop-connect.js';
-import { Dropout, trainDropoutOnly } from '../src/modules/dropout.js';
-import { Linear } from '../src/modules/linear.js';
-import { Sequential } from '../src/modules/sequential.js';
-import { dropoutRunKey, fillBatchMask, fillWeightMask, keep, layerMaskKey } from '../src/random/mask.js';
-import { layerSpecOf, modelFromSpec, sequentialFromSpec, specOf } from '../src/spec.js';
+import {
+  DropConnectLinear,
+  Dropout,
+  dropoutRunKey,
+  fillBatchMask,
+  fillWeightMask,
+  keep,
+  layerMaskKey,
+  layerSpecOf,
+  Linear,
+  Model,
+  modelFromSpec,
+  ReLU,
+  rowIndices,
+  Sequential,
+  sequentialFromSpec,
+  specOf,
+  trainDropoutOnly,
+} from '@lockstep/core';
 import { checkLayer, type Reference } from './helpers/gradcheck.js';
 
 const bytes = (a: Float32Array): Buffer => Buffer.from(a.buffer, a.byteOffset, a.byteLength);

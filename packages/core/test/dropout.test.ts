@@ -1,12 +1,17 @@
 import { describe, expect, it } from 'vitest';
-import { Model } from '../src/model.js';
-import { Dropout } from '../src/modules/dropout.js';
-import { Linear } from '../src/modules/linear.js';
-import { ReLU } from '../src/modules/activations.js';
-import { Sequential } from '../src/modules/sequential.js';
-import { dropout } from '../src/ops/dropout.js';
-import { dropoutRunKey, fillBatchMask, keep, layerMaskKey } from '../src/random/mask.js';
-import { rowIndices } from '../src/model.js';
+import {
+  Dropout,
+  dropout,
+  dropoutRunKey,
+  fillBatchMask,
+  keep,
+  layerMaskKey,
+  Linear,
+  Model,
+  ReLU,
+  rowIndices,
+  Sequential,
+} from '@lockstep/core';
 
 const SEED = 1234;
 const layerKey = layerMaskKey(dropoutRunKey(SEED), '2');

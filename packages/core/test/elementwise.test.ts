@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { kernelMemory, useKernelMemory } from '../src/index.js';
+import { kernelMemory, useKernelMemory } from '@lockstep/core';
 import { addColumnSums, reluGradientInto, reluInto, multiplyInto } from '../src/ops/elementwise.js';
-import { kernelFloats } from '../src/ops/kernel-memory.js';
+import { kernelFloats } from '../src/wasm/kernel-memory.js';
 
 // An odd length runs the SIMD loop and the scalar tail; the special values are where a kernel could differ.
 const special = [Number.NaN, -0, 0, Infinity, -Infinity, 1e-45, -1e-45, 3.4e38, -3.4e38, 0.5, -0.5];
@@ -62,7 +62,7 @@ describe('element-wise SIMD kernels', () => {
     reluGradientInto(x, y, expected.backward);
     multiplyInto(x, y, expected.product);
     addColumnSums(grad, 64, 13, expected.sums);
-    const memory = kernelMemory(1 << 16, 1 << 24);
+    const memory = kernelMemory(1 << 16, 'a test memory', 1 << 24);
     try {
       useKernelMemory(memory);
       const shared = (array: Float32Array): Float32Array => {

@@ -1,15 +1,21 @@
 import { describe, expect, it } from 'vitest';
+import {
+  crossEntropy,
+  Dataset,
+  Dropout,
+  erf,
+  Flatten,
+  GELU,
+  keep,
+  LeakyReLU,
+  Linear,
+  meanSquaredError,
+  ReLU,
+  Sequential,
+  Sigmoid,
+  Tanh,
+} from '@lockstep/core';
 import { checkLayer, expectClose, numericGradient, random, type Reference } from './helpers/gradcheck.js';
-import { Dataset } from '../src/data/dataset.js';
-import { crossEntropy } from '../src/losses/cross-entropy.js';
-import { meanSquaredError } from '../src/losses/mse.js';
-import { GELU, LeakyReLU, ReLU, Sigmoid, Tanh } from '../src/modules/activations.js';
-import { Dropout } from '../src/modules/dropout.js';
-import { Flatten } from '../src/modules/flatten.js';
-import { Linear } from '../src/modules/linear.js';
-import { Sequential } from '../src/modules/sequential.js';
-import { erf } from '../src/ops/erf.js';
-import { keep } from '../src/random/mask.js';
 
 function linearReference(inF: number, outF: number, bias: boolean): Reference {
   return (x, [w, b]) => {

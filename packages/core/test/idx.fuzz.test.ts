@@ -1,8 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { gzipSync } from 'node:zlib';
 import fc from 'fast-check';
-import { idxImagesToFloat, idxLabels, parseIdx, type IdxArray } from '../src/data/idx.js';
-import { LockstepError } from '../src/errors.js';
+import { idxImagesToFloat, idxLabels, LockstepError, parseIdx, type IdxArray } from '@lockstep/core';
 
 // Every damaged IDX file must give a parsed array or one E_IDX line: never another error, a hang or
 // an allocation the file cannot back. Fixed seeds keep CI reproducible.

@@ -2,9 +2,7 @@ import { describe, it, expect } from 'vitest';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { checkIdxPair, idxImagesToFloat, idxLabels, parseIdx } from '../src/data/idx.js';
-import type { IdxArray } from '../src/data/idx.js';
-import { LockstepError } from '../src/errors.js';
+import { checkIdxPair, idxImagesToFloat, idxLabels, LockstepError, parseIdx, type IdxArray } from '@lockstep/core';
 
 const TYPE_CODES = { uint8: 0x08, int8: 0x09, int16: 0x0b, int32: 0x0c, float32: 0x0d, float64: 0x0e } as const;
 const SIZES = { uint8: 1, int8: 1, int16: 2, int32: 4, float32: 4, float64: 8 } as const;

@@ -1,12 +1,18 @@
 import { describe, expect, it } from 'vitest';
-import { kaimingNormal, kaimingUniform, torchDefault, xavierNormal, xavierUniform } from '../src/init.js';
-import { Model } from '../src/model.js';
-import { ReLU } from '../src/modules/activations.js';
-import { Dropout } from '../src/modules/dropout.js';
-import { Linear } from '../src/modules/linear.js';
-import { Sequential } from '../src/modules/sequential.js';
-import { rootKey } from '../src/random/key.js';
-import type { Initializer } from '../src/modules/module.js';
+import {
+  Dropout,
+  kaimingNormal,
+  kaimingUniform,
+  Linear,
+  Model,
+  ReLU,
+  rootKey,
+  Sequential,
+  torchDefault,
+  xavierNormal,
+  xavierUniform,
+  type Initializer,
+} from '@lockstep/core';
 
 function moments(init: Initializer, fanIn: number, fanOut: number): { mean: number; variance: number; max: number } {
   const values = new Float32Array(200_000);

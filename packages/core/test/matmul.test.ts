@@ -1,6 +1,17 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { activeKernel, addKernelBuffer, kernelMemory, matmul, rowMajor, transposed, useKernel, useKernelMemory, withParametersFixed, type MatrixView } from '../src/index.js';
-import { kernelFloats } from '../src/ops/kernel-memory.js';
+import {
+  activeKernel,
+  addKernelBuffer,
+  kernelMemory,
+  matmul,
+  rowMajor,
+  transposed,
+  useKernel,
+  useKernelMemory,
+  withParametersFixed,
+  type MatrixView,
+} from '@lockstep/core';
+import { kernelFloats } from '../src/wasm/kernel-memory.js';
 import { Scratch } from '../src/tensor.js';
 
 afterEach(() => useKernel('strict'));
@@ -87,7 +98,7 @@ describe('matrix-product kernels', () => {
       matmul(rowMajor(a, k), transposed(w, k), m, k, n, copied.out, { bias });
       matmul(transposed(g, n), rowMajor(a, k), n, m, k, copied.gradient, { accumulate: true });
 
-      const memory = kernelMemory(1 << 16, 1 << 26);
+      const memory = kernelMemory(1 << 16, 'a test memory', 1 << 26);
       const buffer = memory.buffer;
       const place = (data: Float32Array, floatOffset: number): Float32Array => {
         const view = new Float32Array(buffer, 4 * floatOffset, data.length);
@@ -161,7 +172,7 @@ describe('matrix-product kernels', () => {
     });
 
     it('in a shared memory whose scratch moves to a larger region, the kept panels are packed again there', () => {
-      const memory = kernelMemory(1 << 16, 1 << 26);
+      const memory = kernelMemory(1 << 16, 'a test memory', 1 << 26);
       const weights = new Float32Array(memory.buffer, 0, n * k);
       weights.set(w);
       const big = 64;
@@ -208,7 +219,7 @@ describe('matrix-product kernels', () => {
     matmul(rowMajor(a, k), transposed(w, k), m, k, n, expected);
     expect(kernelFloats(3)).toEqual(new Float32Array(3));
     expect(kernelFloats(3).buffer).toBeInstanceOf(ArrayBuffer);
-    const memory = kernelMemory(1 << 16, 1 << 26);
+    const memory = kernelMemory(1 << 16, 'a test memory', 1 << 26);
     const size = memory.buffer.byteLength;
     try {
       useKernelMemory(memory);

@@ -1,14 +1,22 @@
 import { describe, expect, it } from 'vitest';
-import { Dataset } from '../src/data/dataset.js';
-import { syntheticClassification } from '../src/data/synthetic.js';
-import { Model } from '../src/model.js';
-import { Conv2d } from '../src/modules/conv2d.js';
-import { Linear } from '../src/modules/linear.js';
-import { Sequential } from '../src/modules/sequential.js';
-import { adam } from '../src/optim/optimizer.js';
-import { applyMaxNorm, MAX_NORM_EPSILON, maxNormPlan, maxNormRanges } from '../src/optim/max-norm.js';
-import { layerSpecOf, modelFromSpec, sequentialFromSpec, type ModelSpec } from '../src/spec.js';
-import { fit } from '../src/trainer/reference.js';
+import {
+  adam,
+  applyMaxNorm,
+  Conv2d,
+  Dataset,
+  fit,
+  layerSpecOf,
+  Linear,
+  MAX_NORM_EPSILON,
+  maxNormPlan,
+  maxNormRanges,
+  Model,
+  modelFromSpec,
+  Sequential,
+  sequentialFromSpec,
+  syntheticClassification,
+  type ModelSpec,
+} from '@lockstep/core';
 
 const bytes = (a: Float32Array): Buffer => Buffer.from(a.buffer, a.byteOffset, a.byteLength);
 

@@ -1,16 +1,22 @@
 import { describe, expect, it } from 'vitest';
-import { syntheticClassification } from '../src/data/synthetic.js';
-import { Model } from '../src/model.js';
-import { ReLU, Tanh } from '../src/modules/activations.js';
-import { Dropout } from '../src/modules/dropout.js';
-import { Linear } from '../src/modules/linear.js';
-import { GaussianDropout } from '../src/modules/noise-dropout.js';
-import { Sequential } from '../src/modules/sequential.js';
-import { softmaxRows } from '../src/ops/softmax.js';
-import { foldInString, rootKey } from '../src/random/key.js';
-import { modelFromSpec } from '../src/spec.js';
-import { rowEntropies, sampledDropoutLayers } from '../src/trainer/mc-dropout.js';
-import { predict, predictWithUncertainty } from '../src/trainer/reference.js';
+import {
+  Dropout,
+  foldInString,
+  GaussianDropout,
+  Linear,
+  Model,
+  modelFromSpec,
+  predict,
+  predictWithUncertainty,
+  ReLU,
+  rootKey,
+  rowEntropies,
+  sampledDropoutLayers,
+  Sequential,
+  softmaxRows,
+  syntheticClassification,
+  Tanh,
+} from '@lockstep/core';
 
 function bytes(array: Float64Array): Buffer {
   return Buffer.from(array.buffer, array.byteOffset, array.byteLength);

@@ -1,13 +1,20 @@
 import { describe, expect, it } from 'vitest';
-import { rowIndices } from '../src/model.js';
-import { SELU } from '../src/modules/activations.js';
-import { trainDropoutOnly } from '../src/modules/dropout.js';
-import { Linear } from '../src/modules/linear.js';
-import { AlphaDropout, GaussianDropout } from '../src/modules/noise-dropout.js';
-import { Sequential } from '../src/modules/sequential.js';
-import { fillNormal, foldIn, rootKey } from '../src/random/key.js';
-import { dropoutRunKey, keep, layerMaskKey } from '../src/random/mask.js';
-import { sequentialFromSpec } from '../src/spec.js';
+import {
+  AlphaDropout,
+  dropoutRunKey,
+  fillNormal,
+  foldIn,
+  GaussianDropout,
+  keep,
+  layerMaskKey,
+  Linear,
+  rootKey,
+  rowIndices,
+  SELU,
+  Sequential,
+  sequentialFromSpec,
+  trainDropoutOnly,
+} from '@lockstep/core';
 import { checkLayer } from './helpers/gradcheck.js';
 
 const SATURATION = -1.0507009873554805 * 1.6732632423543772;

@@ -1,9 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { rowIndices } from '../src/model.js';
-import { Dropout } from '../src/modules/dropout.js';
-import { Dropout2d } from '../src/modules/dropout2d.js';
-import { dropoutRunKey, keep } from '../src/random/mask.js';
-import { layerSpecOf, sequentialFromSpec } from '../src/spec.js';
+import { Dropout, Dropout2d, dropoutRunKey, keep, layerSpecOf, rowIndices, sequentialFromSpec } from '@lockstep/core';
 import { checkLayer } from './helpers/gradcheck.js';
 
 const SEED = 8;

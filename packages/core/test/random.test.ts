@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { foldIn, foldInString, permutation, randomBits, rootKey, uniformAt } from '../src/random/key.js';
-import { threefry2x32 } from '../src/random/threefry.js';
+import { foldIn, foldInString, permutation, randomBits, rootKey, threefry2x32, uniformAt } from '@lockstep/core';
 
 describe('threefry2x32-20', () => {
   // Random123's known-answer vectors (tests/kat_vectors), also used by JAX's tests.

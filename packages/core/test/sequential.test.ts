@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Flatten, Linear, Model, Module, Sequential, type Tensor } from '../src/index.js';
+import { Flatten, Linear, Model, Module, Sequential, type Tensor } from '@lockstep/core';
 
 /** Passes values through and records each backward call's needInputGrad. */
 class Recorder extends Module {

@@ -1,8 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { LockstepError } from '../src/errors.js';
-import { Model } from '../src/model.js';
-import { sequentialFromSpec } from '../src/spec.js';
+import { LockstepError, Model, sequentialFromSpec } from '@lockstep/core';
 
 // Any JSON-like value given as a model spec must build a model or give one E_SPEC line: never another
 // error, and never a model too large to allocate. Fixed seeds keep CI reproducible.

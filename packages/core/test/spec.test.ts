@@ -1,8 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Dropout } from '../src/modules/dropout.js';
-import { Linear } from '../src/modules/linear.js';
-import { Sequential } from '../src/modules/sequential.js';
-import { modelFromSpec, sequentialFromSpec, specOf } from '../src/spec.js';
+import { Dropout, Linear, modelFromSpec, Sequential, sequentialFromSpec, specOf } from '@lockstep/core';
 
 const mlp = {
   input: [1, 28, 28],

@@ -1,15 +1,23 @@
 import { describe, expect, it } from 'vitest';
-import { Dataset } from '../src/data/dataset.js';
-import { syntheticClassification } from '../src/data/synthetic.js';
-import { Model } from '../src/model.js';
-import { adam, adamw, sgd, type OptimizerConfig } from '../src/optim/optimizer.js';
-import { learningRateAt } from '../src/optim/schedule.js';
-import { dropoutRunKey } from '../src/random/mask.js';
-import { modelFromSpec } from '../src/spec.js';
-import { chunkGradient } from '../src/engine/chunk-gradient.js';
-import { reduceChunkScalars, reduceChunkSlots } from '../src/engine/reduce.js';
-import { evaluate, fit, predict } from '../src/trainer/reference.js';
-import { crossEntropy } from '../src/losses/cross-entropy.js';
+import {
+  adam,
+  adamw,
+  chunkGradient,
+  crossEntropy,
+  Dataset,
+  dropoutRunKey,
+  evaluate,
+  fit,
+  learningRateAt,
+  Model,
+  modelFromSpec,
+  predict,
+  reduceChunkScalars,
+  reduceChunkSlots,
+  sgd,
+  syntheticClassification,
+  type OptimizerConfig,
+} from '@lockstep/core';
 
 const data = syntheticClassification({ seed: 11, samples: 300, features: 16, classes: 4 });
 const spec = {

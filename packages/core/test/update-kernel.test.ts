@@ -1,7 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { adam, adamw, sgd, type OptimizerConfig } from '../src/optim/optimizer.js';
-import { kernelMemory, NORM_BLOCK, UpdateKernel, type UpdateAddresses } from '../src/optim/update-kernel.js';
-import { localReduce, reduceAndMeasure } from '../src/engine/reduce.js';
+import { adam, adamw, kernelMemory, localReduce, NORM_BLOCK, reduceAndMeasure, sgd, UpdateKernel, type OptimizerConfig, type UpdateAddresses } from '@lockstep/core';
 
 // Two norm blocks and 3 more floats: every range below ends in the kernels' one-float tail.
 const paramCount = 2 * NORM_BLOCK + 3;
@@ -16,7 +14,7 @@ const values = (seed: number, withSpecials: boolean): Float32Array =>
 /** A kernel over parameters, `chunks` gradient slots and two state slots, filled from `seed`. */
 function workspace(seed: number, withSpecials = false) {
   const at: UpdateAddresses = { params: 0, slots: 4 * paramCount, state: 4 * (1 + chunks) * paramCount, paramCount };
-  const memory = kernelMemory(4 * (3 + chunks) * paramCount);
+  const memory = kernelMemory(4 * (3 + chunks) * paramCount, 'the parameters, optimizer state and chunk gradients');
   const view = (offset: number, slot: number): Float32Array => new Float32Array(memory.buffer, offset + 4 * slot * paramCount, paramCount);
   const params = view(at.params, 0);
   const slots = Array.from({ length: chunks }, (_, c) => view(at.slots, c));

@@ -6,7 +6,7 @@ import { blockCount, type BlockClaims } from './block-claims.js';
 import type { Task, TaskResults, WorkerSetup } from './messages.js';
 
 function workerFile(): string {
-  // Loaded from TypeScript source (a test importing src/), the compiled worker is in dist/.
+  // Loaded from TypeScript source (in a test run, see vitest.config.ts), the compiled worker is in dist/.
   const sibling = import.meta.url.endsWith('.ts') ? '../dist/worker.js' : './worker.js';
   return fileURLToPath(new URL(sibling, import.meta.url));
 }

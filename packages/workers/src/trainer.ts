@@ -73,7 +73,7 @@ export class Trainer {
     const spec = options.model instanceof Model ? specOf(options.model) : options.model;
     this.model = options.model instanceof Model ? options.model : new Model(sequentialFromSpec(spec), spec.input);
     const layout = modelLayout(this.model.size, stateSlots(this.optimizer));
-    this.memory = kernelMemory(layout.bytes, MEMORY_LIMIT);
+    this.memory = kernelMemory(layout.bytes, 'the parameters and optimizer state', MEMORY_LIMIT);
     this.shared = modelViews(sharedBuffer(this.memory), layout);
     this.model.bind(this.shared.params, this.model.grads);
     this.model.initialize(this.seed);
@@ -232,7 +232,7 @@ export class Trainer {
     if (this.step === null || this.step.buffer.layout.batchSize < batchSize) {
       // A new region at the end of the memory: workers append their kernel scratch regions there too.
       const size = stepLayout(this.model.size, batchSize, this.chunkSize, this.workers, 0).bytes;
-      const layout = stepLayout(this.model.size, batchSize, this.chunkSize, this.workers, appendRegion(this.memory, size));
+      const layout = stepLayout(this.model.size, batchSize, this.chunkSize, this.workers, appendRegion(this.memory, size, 'the chunk gradients and step buffers'));
       const buffer = sharedBuffer(this.memory);
       this.step = { buffer: { version: ++this.versions, buffer, layout }, views: stepViews(buffer, layout) };
     }

@@ -1,8 +1,8 @@
 import { LockstepError } from '../errors.js';
-import { currentKernelMemory, inKernelMemory, kernelMemoryVersion } from './kernel-memory.js';
-import { WASM_BASE64 as SHARED_WASM } from './wasm/elementwise-shared.generated.js';
-import { WASM_BASE64 } from './wasm/elementwise.generated.js';
-import { vectorFloats, WasmInstance } from './wasm-instance.js';
+import { currentKernelMemory, inKernelMemory, kernelMemoryVersion } from '../wasm/kernel-memory.js';
+import { WASM_BASE64 as SHARED_WASM } from '../wasm/elementwise-shared.generated.js';
+import { WASM_BASE64 } from '../wasm/elementwise.generated.js';
+import { vectorFloats, WasmInstance } from '../wasm/instance.js';
 
 /**
  * The element-wise passes of ReLU and dropout, and the bias gradient's column sums, on the SIMD
@@ -21,7 +21,7 @@ class ElementwiseKernel {
   private readonly columnSums: Pass;
 
   constructor(sharedMemory: WebAssembly.Memory | null) {
-    this.instance = new WasmInstance(sharedMemory === null ? WASM_BASE64 : SHARED_WASM, sharedMemory);
+    this.instance = new WasmInstance(sharedMemory === null ? WASM_BASE64 : SHARED_WASM, 'an element-wise kernel scratch', sharedMemory);
     this.relu = this.instance.exports.relu as Pass;
     this.reluBackward = this.instance.exports.reluBackward as Pass;
     this.multiply = this.instance.exports.multiply as Pass;

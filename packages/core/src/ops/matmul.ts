@@ -1,11 +1,11 @@
 import { setFlagsFromString } from 'node:v8';
 import { checkChoice } from '../errors.js';
-import { WASM_BASE64 as RELAXED_SHARED_WASM } from './wasm/matmul-relaxed-shared.generated.js';
-import { WASM_BASE64 as RELAXED_WASM } from './wasm/matmul-relaxed.generated.js';
-import { WASM_BASE64 as STRICT_SHARED_WASM } from './wasm/matmul-shared.generated.js';
-import { WASM_BASE64 as STRICT_WASM } from './wasm/matmul.generated.js';
-import { currentKernelMemory, inKernelMemory, kernelMemoryVersion } from './kernel-memory.js';
-import { vectorFloats, WasmInstance } from './wasm-instance.js';
+import { WASM_BASE64 as RELAXED_SHARED_WASM } from '../wasm/matmul-relaxed-shared.generated.js';
+import { WASM_BASE64 as RELAXED_WASM } from '../wasm/matmul-relaxed.generated.js';
+import { WASM_BASE64 as STRICT_SHARED_WASM } from '../wasm/matmul-shared.generated.js';
+import { WASM_BASE64 as STRICT_WASM } from '../wasm/matmul.generated.js';
+import { currentKernelMemory, inKernelMemory, kernelMemoryVersion } from '../wasm/kernel-memory.js';
+import { vectorFloats, WasmInstance } from '../wasm/instance.js';
 
 /**
  * Matrix products for dense layers on a WebAssembly SIMD kernel (wasm/matmul.wat). Operands are
@@ -65,7 +65,7 @@ class SimdKernel {
   private keptAt = -1;
 
   constructor(binary: string, sharedMemory: WebAssembly.Memory | null) {
-    this.instance = new WasmInstance(binary, sharedMemory);
+    this.instance = new WasmInstance(binary, 'a matrix kernel scratch', sharedMemory);
     this.multiply = this.instance.exports.matmul as KernelFunction;
     this.packPanels = this.instance.exports.pack as KernelFunction;
     this.finish = this.instance.exports.finish as KernelFunction;

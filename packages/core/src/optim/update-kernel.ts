@@ -1,9 +1,8 @@
-import { LockstepError } from '../errors.js';
-import { WASM_BASE64 } from '../ops/wasm/update.generated.js';
+import { WASM_BASE64 } from '../wasm/update.generated.js';
 import type { OptimizerConfig } from './optimizer.js';
 
 /**
- * The optimizer step in WebAssembly SIMD (ops/wasm/update.wat), working in place on a shared
+ * The optimizer step in WebAssembly SIMD (wasm/update.wat), working in place on a shared
  * WebAssembly memory that holds the parameters, the optimizer state and the chunk gradient slots.
  * The worker trainer keeps those in one such memory for every thread; the reference trainer keeps
  * its own. Both run these same functions, so an update has the same bits on either.
@@ -16,10 +15,6 @@ export function normBlockCount(paramCount: number): number {
   return Math.ceil(paramCount / NORM_BLOCK);
 }
 
-const PAGE = 65536;
-/** WebAssembly memories use 32-bit addresses. */
-const MAX_PAGES = 65536;
-
 /** Byte addresses, in the kernel's memory, of what one update touches. */
 export interface UpdateAddresses {
   readonly params: number;
@@ -28,33 +23,6 @@ export interface UpdateAddresses {
   /** `stateSlots(config)` slots of paramCount floats. */
   readonly state: number;
   readonly paramCount: number;
-}
-
-/** A shared memory of at least `bytes`, able to grow to `maximumBytes` (default: no growth). */
-export function kernelMemory(bytes: number, maximumBytes = bytes): WebAssembly.Memory {
-  const pages = (n: number): number => Math.max(1, Math.ceil(n / PAGE));
-  if (pages(bytes) > MAX_PAGES) throw memoryTooSmall(bytes);
-  return new WebAssembly.Memory({ initial: pages(bytes), maximum: Math.min(MAX_PAGES, pages(maximumBytes)), shared: true });
-}
-
-/**
- * Grows `memory` by a new region of at least `bytes` and returns the region's byte address. A grow is
- * atomic, so threads that append regions to one shared memory never get overlapping ones.
- */
-export function appendRegion(memory: WebAssembly.Memory, bytes: number): number {
-  try {
-    return memory.grow(Math.max(1, Math.ceil(bytes / PAGE))) * PAGE;
-  } catch {
-    throw memoryTooSmall(memory.buffer.byteLength + bytes);
-  }
-}
-
-function memoryTooSmall(bytes: number): LockstepError {
-  return new LockstepError(
-    'E_OPTION',
-    `the parameters, optimizer state and chunk gradients need ${(bytes / 2 ** 30).toFixed(1)} GiB, more than the 4 GiB a WebAssembly memory holds; ` +
-      'use a larger chunkSize (fewer gradient slots) or a smaller model',
-  );
 }
 
 type KernelFunction = (...args: number[]) => number;

@@ -1,4 +1,5 @@
-import { kernelMemory, normBlockCount, UpdateKernel, type UpdateAddresses } from './update-kernel.js';
+import { kernelMemory } from '../wasm/memory.js';
+import { normBlockCount, UpdateKernel, type UpdateAddresses } from './update-kernel.js';
 
 const ALIGN = 64;
 const align = (bytes: number): number => Math.ceil(bytes / ALIGN) * ALIGN;
@@ -32,7 +33,7 @@ export class UpdateWorkspace {
     const params = 0;
     const slots = align(params + 4 * paramCount);
     const state = align(slots + 4 * chunkSlots * paramCount);
-    const memory = kernelMemory(align(state + 4 * stateSlots * paramCount));
+    const memory = kernelMemory(align(state + 4 * stateSlots * paramCount), 'the parameters, optimizer state and chunk gradients');
     this.kernel = new UpdateKernel(memory);
     this.at = { params, slots, state, paramCount };
     this.params = new Float32Array(memory.buffer, params, paramCount);

@@ -1,6 +1,6 @@
 import { foldIn, foldInString, foldInto, rootKey, type Key } from './key.js';
-import { WASM_BASE64 as MASK_WASM } from '../ops/wasm/mask.generated.js';
-import { WasmInstance } from '../ops/wasm-instance.js';
+import { WASM_BASE64 as MASK_WASM } from '../wasm/mask.generated.js';
+import { WasmInstance } from '../wasm/instance.js';
 import { threefry2x32 } from './threefry.js';
 
 /**
@@ -44,10 +44,10 @@ const GROUPS_PER_CALL = 4096;
 /** The kernel, and the view of its output that the last call copied out (reused while its length holds). */
 let simd: { instance: WasmInstance; fill: (...args: number[]) => void; output: Float32Array } | null = null;
 
-/** The first `groups` * 16 units of `fillSampleMask`, on the SIMD kernel of ops/wasm/mask.wat. */
+/** The first `groups` * 16 units of `fillSampleMask`, on the SIMD kernel of wasm/mask.wat. */
 function fillGroups(k0: number, k1: number, k2: number, least: number, kept: number, groups: number, mask: Float32Array, at: number): void {
   if (simd === null) {
-    const instance = new WasmInstance(MASK_WASM);
+    const instance = new WasmInstance(MASK_WASM, 'a dropout mask kernel scratch');
     simd = { instance, fill: instance.exports.fill as (...args: number[]) => void, output: new Float32Array(0) };
   }
   const floats = simd.instance.floatsFor(Math.min(groups, GROUPS_PER_CALL) * GROUP_UNITS);

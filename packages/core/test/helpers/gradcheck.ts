@@ -1,8 +1,5 @@
 import { expect } from 'vitest';
-import { Model } from '../../src/model.js';
-import type { Module } from '../../src/modules/module.js';
-import { fillUniform, rootKey } from '../../src/random/key.js';
-import { dropoutRunKey } from '../../src/random/mask.js';
+import { dropoutRunKey, fillUniform, Model, rootKey, type Module } from '@lockstep/core';
 
 /**
  * Gradient checks: each layer's analytic backward (float32 storage) against central finite

@@ -1,5 +1,5 @@
 import { LockstepError } from '../errors.js';
-import { appendRegion } from '../optim/update-kernel.js';
+import { appendRegion } from './memory.js';
 
 // The calling thread's kernel memory: a shared WebAssembly memory (a trainer's) that its matrix and
 // element-wise kernels work inside, reading and writing views of it in place. Without one, each
@@ -51,7 +51,7 @@ export function addKernelBuffer(buffer: ArrayBufferLike): void {
  */
 export function kernelFloats(length: number): Float32Array {
   if (memory === null) return new Float32Array(length);
-  const at = appendRegion(memory, 4 * length);
+  const at = appendRegion(memory, 4 * length, 'a layer buffer');
   const floats = new Float32Array(memory.buffer, at, length);
   buffers.add(floats.buffer);
   return floats;

@@ -1,4 +1,4 @@
-import { appendRegion } from '../optim/update-kernel.js';
+import { appendRegion } from './memory.js';
 
 /**
  * A WebAssembly kernel module and the scratch space the calling thread copies operands into and
@@ -10,15 +10,18 @@ export class WasmInstance {
   readonly exports: Record<string, unknown>;
   private readonly memory: WebAssembly.Memory;
   private readonly shared: boolean;
+  private readonly scratch: string;
   private floats: Float32Array;
   private start = 0;
   private capacity: number;
 
-  constructor(binaryBase64: string, sharedMemory: WebAssembly.Memory | null = null) {
+  /** `scratch` says whose scratch it is ('a matrix kernel scratch'), for the error when it does not fit. */
+  constructor(binaryBase64: string, scratch: string, sharedMemory: WebAssembly.Memory | null = null) {
     const imports = sharedMemory === null ? {} : { env: { memory: sharedMemory } };
     const instance = new WebAssembly.Instance(new WebAssembly.Module(Buffer.from(binaryBase64, 'base64')), imports);
     this.exports = instance.exports;
     this.shared = sharedMemory !== null;
+    this.scratch = scratch;
     this.memory = sharedMemory ?? (instance.exports.memory as WebAssembly.Memory);
     this.floats = new Float32Array(this.memory.buffer);
     this.capacity = this.shared ? 0 : this.floats.length;
@@ -35,7 +38,7 @@ export class WasmInstance {
       if (this.shared) {
         // Twice the request, so a few growing requests do not each leave a region behind.
         const bytes = 8 * count;
-        this.start = appendRegion(this.memory, bytes) / 4;
+        this.start = appendRegion(this.memory, bytes, this.scratch) / 4;
         this.capacity = bytes / 4;
       } else {
         this.memory.grow(Math.ceil((count * 4 - this.memory.buffer.byteLength) / 65536));
