@@ -15,6 +15,7 @@ import { sgd, syntheticClassification } from '../../packages/core/dist/index.js'
 import { Trainer } from '../../packages/workers/dist/index.js';
 import { fashionMnistInstalled, loadFashionMnist } from '../../examples/dist/fashion-mnist-data.js';
 import { median } from './median.mjs';
+import { REFERENCE_MLP_LAYERS } from './reference-mlp.mjs';
 import { parseFlags, positiveInteger } from './options.mjs';
 
 const values = parseFlags({ other: { type: 'string' }, reps: { type: 'string', default: '5' }, samples: { type: 'string' } });
@@ -30,16 +31,7 @@ const full = fashionMnistInstalled() ? loadFashionMnist().train : syntheticClass
 const data = values.samples === undefined ? full : full.slice(0, Math.min(full.size, positiveInteger('samples', values.samples)));
 const model = {
   input: [...data.sampleShape],
-  layers: [
-    { type: 'flatten' },
-    { type: 'linear', out: 512 },
-    { type: 'relu' },
-    { type: 'dropout', p: 0.5 },
-    { type: 'linear', out: 512 },
-    { type: 'relu' },
-    { type: 'dropout', p: 0.5 },
-    { type: 'linear', out: 10 },
-  ],
+  layers: REFERENCE_MLP_LAYERS,
 };
 
 async function epochSamplesPerSecond(TrainerClass, workers) {

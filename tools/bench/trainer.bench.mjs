@@ -27,6 +27,7 @@ import { fashionMnistInstalled, loadFashionMnist } from '../../examples/dist/fas
 import { oneOf, parseFlags, positiveInteger } from './options.mjs';
 import { pytorch, pytorchAvailable } from './pytorch.mjs';
 import { median } from './median.mjs';
+import { REFERENCE_MLP_LAYERS } from './reference-mlp.mjs';
 
 const values = parseFlags({
   model: { type: 'string' },
@@ -48,16 +49,7 @@ const models = {
   mlp: {
     title: 'reference MLP 784-512-512-10, dropout 0.5',
     samples: full.size,
-    layers: [
-      { type: 'flatten' },
-      { type: 'linear', out: 512 },
-      { type: 'relu' },
-      { type: 'dropout', p: 0.5 },
-      { type: 'linear', out: 512 },
-      { type: 'relu' },
-      { type: 'dropout', p: 0.5 },
-      { type: 'linear', out: 10 },
-    ],
+    layers: REFERENCE_MLP_LAYERS,
   },
   cnn: { title: 'CNN of examples/configs/cnn.json (2 conv, 2 max-pool, Dropout2d 0.1, 1568-128-10, dropout 0.5)', samples: 12800, layers: cnnLayers },
 };
