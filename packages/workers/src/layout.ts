@@ -1,9 +1,10 @@
 import { LockstepError, normBlockCount, type StepBuffers, type UpdateAddresses } from '@lockstep/core';
 
 /**
- * The shared-memory layout, defined once and used by the coordinator and every worker. Everything
- * lives in one shared WebAssembly memory, so the update and matrix kernels read and write parameters
- * and gradients in place on every thread.
+ * The shared-memory layout, defined once and used by the coordinator and every worker (how the
+ * step uses it: docs/design.md, "Worker threads"). Everything lives in one shared WebAssembly
+ * memory, so the update and matrix kernels read and write parameters and gradients in place on
+ * every thread.
  *
  * The model region lives as long as the trainer: parameters, then optimizer state (slot s of
  * parameter i at s * paramCount + i). Regions appended to the memory later: the step region, sized

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { nextOrder, oneMoreOrder, ordersRung, ring } from '../src/doorbell.js';
+import { nextOrder, oneMoreOrder, ordersRung, readReport, reportStep, ring } from '../src/doorbell.js';
 import { stepLayout, stepViews } from '../src/layout.js';
 
 describe('the doorbell', () => {
@@ -10,12 +10,25 @@ describe('the doorbell', () => {
     Atomics.store(views.doorbell, 0, 2 ** 31 - 2);
     let seen = ordersRung(views);
     for (let step = 0; step < 4; step++) {
-      ring(views, { stop: false, optimizerStep: step, batchSize: 8, chunks: 2, t: step + 1, lr: 0.1 });
-      expect(nextOrder(views, seen)).toEqual({ stop: false, optimizerStep: step, batchSize: 8, chunks: 2, t: step + 1, lr: 0.1 });
+      ring(views, { stop: false, step, batchSize: 8 });
+      expect(nextOrder(views, seen)).toEqual({ stop: false, step, batchSize: 8 });
       seen = oneMoreOrder(seen);
       // nextOrder waits while the word equals the count seen: they must agree after every order.
       expect(ordersRung(views)).toBe(seen);
     }
     expect(seen).toBe(-(2 ** 31) + 2);
+  });
+
+  it("each party's report of a step comes back as it was written, its outcome included", () => {
+    const layout = stepLayout(16, 8, 4, 3, 0);
+    const views = stepViews(new SharedArrayBuffer(layout.bytes), layout);
+    const reports = [
+      { outcome: 'updated', at: -1, value: 0, gradientSeconds: 0.25, updateSeconds: 0.125, maxNormSeconds: 0 },
+      { outcome: 'non-finite-gradient', at: 4099, value: -Infinity, gradientSeconds: 0.5, updateSeconds: 0.0625, maxNormSeconds: 0 },
+      { outcome: 'non-finite-loss', at: 1, value: Number.NaN, gradientSeconds: 1, updateSeconds: 0, maxNormSeconds: 0 },
+    ] as const;
+    reports.forEach((report, party) => reportStep(views, party, reports.length, report));
+    expect(reports.map((_, party) => readReport(views, party))).toEqual(reports);
+    expect(Atomics.load(views.doorbell, 1)).toBe(3);
   });
 });
