@@ -4,6 +4,8 @@ import { formatShape, sizeOf, type Tensor } from '../tensor.js';
 import { DropConnectLinear } from './drop-connect.js';
 import { KeyedDropout, type KeyedDropoutOptions } from './keyed-dropout.js';
 import type { ForwardContext, Module } from './module.js';
+import type { LayerFactory } from '../layer-registry.js';
+import type { DropoutScaling } from '../ops/dropout.js';
 
 export interface DropoutLayerOptions extends KeyedDropoutOptions {
   /**
@@ -27,6 +29,11 @@ export class Dropout extends KeyedDropout {
   constructor(p = 0.5, options: DropoutLayerOptions = {}) {
     super('Dropout', p, options);
     this.noiseShape = options.noiseShape === undefined ? null : checkNoiseShape(options.noiseShape, 'Dropout');
+  }
+
+  override toSpec(): DropoutSpec {
+    const { p, scaling, noiseShape } = this;
+    return noiseShape === null ? { type: 'dropout', p, scaling } : { type: 'dropout', p, scaling, noiseShape: [...noiseShape] };
   }
 
   override outputShape(inputShape: readonly number[]): number[] {
@@ -55,6 +62,14 @@ export class Dropout extends KeyedDropout {
     else applyBroadcastMask(x, this.multipliers, this.broadcast.unitOf, this.broadcast.units, out);
   }
 }
+
+export type DropoutSpec = { type: 'dropout'; p: number; scaling?: DropoutScaling; noiseShape?: number[] };
+
+export const dropoutLayer: LayerFactory<DropoutSpec> = {
+  type: 'dropout',
+  fields: { required: { p: 'number' }, optional: { scaling: 'scaling', noiseShape: 'shape' } },
+  fromSpec: (entry) => new Dropout(entry.p, { scaling: entry.scaling ?? 'inverted', noiseShape: entry.noiseShape }),
+};
 
 /** Monte Carlo dropout: dropout layers (DropConnect included) in training mode, every other layer in eval mode. */
 export function trainDropoutOnly(root: Module): void {
