@@ -1,4 +1,4 @@
-import { applyMask } from '../ops/dropout.js';
+import { applyMask, dropout } from '../ops/dropout.js';
 import { applyBroadcastMask, checkNoiseShape, checkNoiseShapeFits, noiseUnitIndex } from '../ops/noise-shape.js';
 import { formatShape, sizeOf, type Tensor } from '../tensor.js';
 import { DropConnectLinear } from './drop-connect.js';
@@ -6,6 +6,7 @@ import { KeyedDropout, type KeyedDropoutOptions } from './keyed-dropout.js';
 import type { ForwardContext, Module } from './module.js';
 import type { LayerFactory } from '../layer-registry.js';
 import type { DropoutScaling } from '../ops/dropout.js';
+import { layerMaskKey } from '../random/mask.js';
 
 export interface DropoutLayerOptions extends KeyedDropoutOptions {
   /**
@@ -41,6 +42,7 @@ export class Dropout extends KeyedDropout {
     return [...inputShape];
   }
 
+  /** The pure `dropout()`, with this layer's rate, scaling, mask key and buffers. */
   override forward(input: Tensor, context: ForwardContext): Tensor {
     const noiseShape = this.noiseShape;
     if (noiseShape !== null) {
@@ -50,7 +52,19 @@ export class Dropout extends KeyedDropout {
         this.broadcast = { shape, unitOf: noiseUnitIndex(sampleShape, noiseShape, this.describe()), units: sizeOf(noiseShape) };
       }
     }
-    return super.forward(input, context);
+    const rows = input.shape[0] ?? 0;
+    const { output } = dropout(input, this.p, {
+      training: this.training,
+      scaling: this.scaling,
+      key: layerMaskKey(context.key, this.path),
+      step: context.step,
+      samples: context.samples,
+      noise: this.broadcast ?? undefined,
+      out: this.outputs.take(input.data.length),
+      mask: this.training ? this.takeMultipliers(rows * this.unitsPerSample(input.shape)) : undefined,
+    });
+    this.trainedForward = this.training;
+    return output;
   }
 
   protected unitsPerSample(shape: readonly number[]): number {
