@@ -56,7 +56,10 @@ export { learningRateAt, checkSchedule, type ScheduleConfig } from './optim/sche
 export { Dataset, Batch, sliceTargets, type Targets } from './data/dataset.js';
 export { parseIdx, idxImagesToFloat, idxLabels, checkIdxPair, type IdxArray, type IdxDataType, type IdxOptions } from './data/idx.js';
 export { syntheticClassification, builtinDataset, type SyntheticOptions } from './data/synthetic.js';
-export { sequentialFromSpec, modelFromSpec, layerSpecOf, specOf, registerLayer, type LayerSpec, type ModelSpec, type LayerFactory } from './spec.js';
+export { sequentialFromSpec, modelFromSpec, layerSpecOf, specOf, type ModelSpec } from './spec.js';
+export { registerLayer, type LayerFactory, type LayerEntry, type LayerBuildContext } from './layer-registry.js';
+export type { FieldKind, LayerFields } from './spec-fields.js';
+export type { LayerSpec } from './modules/builtin-layers.js';
 export { appendRegion, kernelMemory } from './wasm/memory.js';
 export {
   clipFactor,

@@ -5,6 +5,7 @@ import { defaultWorkers } from '../config.js';
 import { UserError } from '../errors.js';
 import { folderOf, makeFolder } from '../files.js';
 import { integerFlag } from '../flags.js';
+import { importModules } from '../modules.js';
 import { runData, trainerFor } from '../run-setup.js';
 
 export interface EvalFlags {
@@ -29,6 +30,8 @@ export async function evalCommand(flags: EvalFlags): Promise<number> {
     if (value !== undefined && mcSamples === undefined) throw new UserError(`${flag} only applies with --mc-samples; add --mc-samples K`);
   }
   const checkpoint = loadCheckpoint(flags.checkpoint);
+  // Before the spec is built here: its layers may be types that the config's modules register.
+  await importModules(checkpoint.config.modules);
   if (mcSamples !== undefined && sampledDropoutLayers(sequentialFromSpec(checkpoint.spec)).length === 0) {
     throw new UserError(`${flags.checkpoint} has no dropout layers with p > 0, so --mc-samples has nothing to sample; leave out --mc-samples`);
   }

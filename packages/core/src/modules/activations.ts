@@ -2,6 +2,7 @@ import { checkNumber, LockstepError } from '../errors.js';
 import { reluGradientInto, reluInto } from '../ops/elementwise.js';
 import { erf } from '../ops/erf.js';
 import { Scratch, type Tensor } from '../tensor.js';
+import type { LayerFactory } from '../layer-registry.js';
 import { Module } from './module.js';
 
 /** A function applied to every element; subclasses give the forward map and its derivative. */
@@ -42,6 +43,10 @@ abstract class Elementwise extends Module {
 export class ReLU extends Elementwise {
   readonly kind = 'ReLU';
 
+  override toSpec(): ReluSpec {
+    return { type: 'relu' };
+  }
+
   protected apply(x: Float32Array, out: Float32Array): void {
     // NaN passes through, as in PyTorch, so a bad value reaches the loss and is reported.
     reluInto(x, out);
@@ -62,6 +67,10 @@ export class LeakyReLU extends Elementwise {
     this.negativeSlope = checkNumber('LeakyReLU negativeSlope', negativeSlope);
   }
 
+  override toSpec(): LeakyReluSpec {
+    return { type: 'leaky-relu', negativeSlope: this.negativeSlope };
+  }
+
   protected apply(x: Float32Array, out: Float32Array): void {
     const slope = this.negativeSlope;
     for (let i = 0; i < x.length; i++) out[i] = x[i] > 0 ? x[i] : slope * x[i];
@@ -75,6 +84,10 @@ export class LeakyReLU extends Elementwise {
 
 export class Tanh extends Elementwise {
   readonly kind = 'Tanh';
+
+  override toSpec(): TanhSpec {
+    return { type: 'tanh' };
+  }
 
   protected apply(x: Float32Array, out: Float32Array): void {
     for (let i = 0; i < x.length; i++) out[i] = Math.tanh(x[i]);
@@ -93,6 +106,10 @@ function sigmoid(x: number): number {
 
 export class Sigmoid extends Elementwise {
   readonly kind = 'Sigmoid';
+
+  override toSpec(): SigmoidSpec {
+    return { type: 'sigmoid' };
+  }
 
   protected apply(x: Float32Array, out: Float32Array): void {
     for (let i = 0; i < x.length; i++) out[i] = sigmoid(x[i]);
@@ -121,6 +138,10 @@ export class GELU extends Elementwise {
       throw new LockstepError('E_OPTION', `GELU approximate must be "none" or "tanh", got "${String(approximate)}"`);
     }
     this.approximate = approximate;
+  }
+
+  override toSpec(): GeluSpec {
+    return { type: 'gelu', approximate: this.approximate };
   }
 
   protected apply(x: Float32Array, out: Float32Array): void {
@@ -159,6 +180,10 @@ const SELU_SCALE = 1.0507009873554805;
 export class SELU extends Elementwise {
   readonly kind = 'SELU';
 
+  override toSpec(): SeluSpec {
+    return { type: 'selu' };
+  }
+
   protected apply(x: Float32Array, out: Float32Array): void {
     for (let i = 0; i < x.length; i++) out[i] = x[i] > 0 ? SELU_SCALE * x[i] : SELU_SCALE * SELU_ALPHA * Math.expm1(x[i]);
   }
@@ -167,3 +192,25 @@ export class SELU extends Elementwise {
     for (let i = 0; i < x.length; i++) out[i] = x[i] > 0 ? SELU_SCALE * g[i] : SELU_SCALE * SELU_ALPHA * Math.exp(x[i]) * g[i];
   }
 }
+
+export type ReluSpec = { type: 'relu' };
+export type LeakyReluSpec = { type: 'leaky-relu'; negativeSlope?: number };
+export type TanhSpec = { type: 'tanh' };
+export type SigmoidSpec = { type: 'sigmoid' };
+export type GeluSpec = { type: 'gelu'; approximate?: GeluApproximation };
+export type SeluSpec = { type: 'selu' };
+
+export const reluLayer: LayerFactory<ReluSpec> = { type: 'relu', fields: {}, fromSpec: () => new ReLU() };
+export const leakyReluLayer: LayerFactory<LeakyReluSpec> = {
+  type: 'leaky-relu',
+  fields: { optional: { negativeSlope: 'number' } },
+  fromSpec: (entry) => new LeakyReLU(entry.negativeSlope ?? 0.01),
+};
+export const tanhLayer: LayerFactory<TanhSpec> = { type: 'tanh', fields: {}, fromSpec: () => new Tanh() };
+export const sigmoidLayer: LayerFactory<SigmoidSpec> = { type: 'sigmoid', fields: {}, fromSpec: () => new Sigmoid() };
+export const geluLayer: LayerFactory<GeluSpec> = {
+  type: 'gelu',
+  fields: { optional: { approximate: 'approximate' } },
+  fromSpec: (entry) => new GELU(entry.approximate ?? 'none'),
+};
+export const seluLayer: LayerFactory<SeluSpec> = { type: 'selu', fields: {}, fromSpec: () => new SELU() };

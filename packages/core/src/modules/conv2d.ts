@@ -3,6 +3,7 @@ import { initializer, type InitName } from '../init.js';
 import { addRowsToImages, imagesToRows, outputSize, type PatchGeometry } from '../ops/im2col.js';
 import { matmul, rowMajor, transposed } from '../ops/matmul.js';
 import { formatShape, Scratch, type Tensor } from '../tensor.js';
+import type { LayerFactory } from '../layer-registry.js';
 import { Module, type ParameterSpec, type ParameterViews } from './module.js';
 
 export type Pair = number | readonly [number, number];
@@ -23,6 +24,9 @@ export interface Conv2dOptions {
   /** Keras' MaxNorm: after every optimizer step, each output channel's [in/groups, kh, kw] weights get norm at most this. */
   maxNorm?: number;
 }
+
+/** A conv2d's spec entry; `in` (channels) is inferred from the previous layer when left out. */
+export type Conv2dSpec = { type: 'conv2d'; out: number; in?: number } & Omit<Conv2dOptions, 'inChannels' | 'outChannels'>;
 
 export function pair(name: string, value: Pair, min: number): [number, number] {
   const [a, b] = typeof value === 'number' ? [value, value] : value;
@@ -71,6 +75,12 @@ export class Conv2d extends Module {
     this.hasBias = options.bias ?? true;
     this.init = options.init ?? 'torch-default';
     this.maxNorm = options.maxNorm === undefined ? null : checkPositive('Conv2d maxNorm', options.maxNorm);
+  }
+
+  override toSpec(): Conv2dSpec {
+    const { inChannels, outChannels, kernelSize, stride, padding, dilation, groups, hasBias, init, maxNorm } = this;
+    const entry: Conv2dSpec = { type: 'conv2d', in: inChannels, out: outChannels, kernelSize, stride, padding, dilation, groups, bias: hasBias, init };
+    return maxNorm === null ? entry : { ...entry, maxNorm };
   }
 
   private get patchLength(): number {
@@ -192,3 +202,17 @@ export class Conv2d extends Module {
     return this.weight;
   }
 }
+
+export const conv2dLayer: LayerFactory<Conv2dSpec> = {
+  type: 'conv2d',
+  fields: {
+    required: { out: 'int', kernelSize: 'pair' },
+    optional: { in: 'int', stride: 'pair', padding: 'pair0', dilation: 'pair', groups: 'int', bias: 'boolean', init: 'init', maxNorm: 'positive' },
+  },
+  fromSpec(entry, inputShape) {
+    const { type: _type, out, in: inChannels, ...options } = entry;
+    const channels = inChannels ?? (inputShape.length === 3 ? inputShape[0] : undefined);
+    if (channels === undefined) throw new LockstepError('E_SHAPE', `conv2d: input samples have shape [${inputShape.join(',')}]; conv2d takes [channels, height, width]`);
+    return new Conv2d({ ...options, inChannels: channels, outChannels: out });
+  },
+};

@@ -2,7 +2,7 @@ import { checkDropoutRate, trainScale } from '../ops/dropout.js';
 import { matmul, rowMajor, transposed } from '../ops/matmul.js';
 import { fillWeightMask, layerMaskKey } from '../random/mask.js';
 import { Scratch } from '../tensor.js';
-import { Linear, type LinearOptions } from './linear.js';
+import { Linear, type LinearOptions, type LinearSpec } from './linear.js';
 import type { ForwardContext } from './module.js';
 
 export interface DropConnectLinearOptions extends LinearOptions {
@@ -34,6 +34,11 @@ export class DropConnectLinear extends Linear {
   constructor(options: DropConnectLinearOptions) {
     super(options);
     this.p = checkDropoutRate(options.p, 'DropConnectLinear');
+  }
+
+  override toSpec(): LinearSpec {
+    const { maxNorm, ...entry } = super.toSpec();
+    return maxNorm === undefined ? { ...entry, dropConnect: this.p } : { ...entry, dropConnect: this.p, maxNorm };
   }
 
   protected override forwardWeights(context: ForwardContext): Float32Array {

@@ -1,9 +1,12 @@
-import { applyMask } from '../ops/dropout.js';
+import { applyMask, dropout } from '../ops/dropout.js';
 import { applyBroadcastMask, checkNoiseShape, checkNoiseShapeFits, noiseUnitIndex } from '../ops/noise-shape.js';
 import { formatShape, sizeOf, type Tensor } from '../tensor.js';
 import { DropConnectLinear } from './drop-connect.js';
 import { KeyedDropout, type KeyedDropoutOptions } from './keyed-dropout.js';
 import type { ForwardContext, Module } from './module.js';
+import type { LayerFactory } from '../layer-registry.js';
+import type { DropoutScaling } from '../ops/dropout.js';
+import { layerMaskKey } from '../random/mask.js';
 
 export interface DropoutLayerOptions extends KeyedDropoutOptions {
   /**
@@ -29,11 +32,17 @@ export class Dropout extends KeyedDropout {
     this.noiseShape = options.noiseShape === undefined ? null : checkNoiseShape(options.noiseShape, 'Dropout');
   }
 
+  override toSpec(): DropoutSpec {
+    const { p, scaling, noiseShape } = this;
+    return noiseShape === null ? { type: 'dropout', p, scaling } : { type: 'dropout', p, scaling, noiseShape: [...noiseShape] };
+  }
+
   override outputShape(inputShape: readonly number[]): number[] {
     if (this.noiseShape !== null) checkNoiseShapeFits(this.noiseShape, inputShape, this.describe());
     return [...inputShape];
   }
 
+  /** The pure `dropout()`, with this layer's rate, scaling, mask key and buffers. */
   override forward(input: Tensor, context: ForwardContext): Tensor {
     const noiseShape = this.noiseShape;
     if (noiseShape !== null) {
@@ -43,7 +52,19 @@ export class Dropout extends KeyedDropout {
         this.broadcast = { shape, unitOf: noiseUnitIndex(sampleShape, noiseShape, this.describe()), units: sizeOf(noiseShape) };
       }
     }
-    return super.forward(input, context);
+    const rows = input.shape[0] ?? 0;
+    const { output } = dropout(input, this.p, {
+      training: this.training,
+      scaling: this.scaling,
+      key: layerMaskKey(context.key, this.path),
+      step: context.step,
+      samples: context.samples,
+      noise: this.broadcast ?? undefined,
+      out: this.outputs.take(input.data.length),
+      mask: this.training ? this.takeMultipliers(rows * this.unitsPerSample(input.shape)) : undefined,
+    });
+    this.trainedForward = this.training;
+    return output;
   }
 
   protected unitsPerSample(shape: readonly number[]): number {
@@ -55,6 +76,14 @@ export class Dropout extends KeyedDropout {
     else applyBroadcastMask(x, this.multipliers, this.broadcast.unitOf, this.broadcast.units, out);
   }
 }
+
+export type DropoutSpec = { type: 'dropout'; p: number; scaling?: DropoutScaling; noiseShape?: number[] };
+
+export const dropoutLayer: LayerFactory<DropoutSpec> = {
+  type: 'dropout',
+  fields: { required: { p: 'number' }, optional: { scaling: 'scaling', noiseShape: 'shape' } },
+  fromSpec: (entry) => new Dropout(entry.p, { scaling: entry.scaling ?? 'inverted', noiseShape: entry.noiseShape }),
+};
 
 /** Monte Carlo dropout: dropout layers (DropConnect included) in training mode, every other layer in eval mode. */
 export function trainDropoutOnly(root: Module): void {

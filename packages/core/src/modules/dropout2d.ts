@@ -1,5 +1,7 @@
 import { LockstepError } from '../errors.js';
 import { formatShape } from '../tensor.js';
+import type { LayerFactory } from '../layer-registry.js';
+import type { DropoutScaling } from '../ops/dropout.js';
 import { KeyedDropout, type KeyedDropoutOptions } from './keyed-dropout.js';
 
 /**
@@ -12,6 +14,10 @@ export class Dropout2d extends KeyedDropout {
 
   constructor(p = 0.5, options: KeyedDropoutOptions = {}) {
     super('Dropout2d', p, options);
+  }
+
+  override toSpec(): Dropout2dSpec {
+    return { type: 'dropout2d', p: this.p, scaling: this.scaling };
   }
 
   override outputShape(inputShape: readonly number[]): number[] {
@@ -32,3 +38,11 @@ export class Dropout2d extends KeyedDropout {
     }
   }
 }
+
+export type Dropout2dSpec = { type: 'dropout2d'; p: number; scaling?: DropoutScaling };
+
+export const dropout2dLayer: LayerFactory<Dropout2dSpec> = {
+  type: 'dropout2d',
+  fields: { required: { p: 'number' }, optional: { scaling: 'scaling' } },
+  fromSpec: (entry) => new Dropout2d(entry.p, { scaling: entry.scaling ?? 'inverted' }),
+};

@@ -1,10 +1,15 @@
 import { sizeOf, type Tensor } from '../tensor.js';
+import type { LayerFactory } from '../layer-registry.js';
 import { Module } from './module.js';
 
 /** Reshapes each sample to one dimension, without copying. */
 export class Flatten extends Module {
   readonly kind = 'Flatten';
   private inputShape: readonly number[] = [];
+
+  override toSpec(): FlattenSpec {
+    return { type: 'flatten' };
+  }
 
   override outputShape(inputShape: readonly number[]): number[] {
     return [sizeOf(inputShape)];
@@ -20,3 +25,7 @@ export class Flatten extends Module {
     return needInputGrad ? { data: gradOutput.data, shape: this.inputShape } : null;
   }
 }
+
+export type FlattenSpec = { type: 'flatten' };
+
+export const flattenLayer: LayerFactory<FlattenSpec> = { type: 'flatten', fields: {}, fromSpec: () => new Flatten() };

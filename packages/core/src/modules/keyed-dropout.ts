@@ -22,8 +22,9 @@ export abstract class KeyedDropout extends Module {
   protected multipliers = new Float32Array(0);
   /** How many of `multipliers` the last training forward drew (rows x units). */
   protected drawn = 0;
-  private trainedForward = false;
-  private readonly outputs = new Scratch();
+  /** Whether the last forward ran in training mode, so its multipliers are what backward applies. */
+  protected trainedForward = false;
+  protected readonly outputs = new Scratch();
   private readonly gradInputs = new Scratch();
 
   constructor(name: string, p: number, options: KeyedDropoutOptions) {
@@ -63,12 +64,17 @@ export abstract class KeyedDropout extends Module {
       throw new LockstepError('E_SHAPE', `${this.describe()}: ${rows} rows but ${context.samples.length} sample indices`);
     }
     const units = this.unitsPerSample(input.shape);
-    if (this.multipliers.length < rows * units) this.multipliers = new Float32Array(rows * units);
-    this.drawn = rows * units;
-    const multipliers = this.multipliers.subarray(0, this.drawn);
+    const multipliers = this.takeMultipliers(rows * units);
     this.drawMultipliers(layerMaskKey(context.key, this.path), context.step, context.samples, units, multipliers);
     this.applyForward(input.data, out);
     return { data: out, shape: input.shape };
+  }
+
+  /** The first `count` multipliers, for this forward to draw. */
+  protected takeMultipliers(count: number): Float32Array {
+    if (this.multipliers.length < count) this.multipliers = new Float32Array(count);
+    this.drawn = count;
+    return this.multipliers.subarray(0, count);
   }
 
   override backward(gradOutput: Tensor, needInputGrad: boolean): Tensor | null {

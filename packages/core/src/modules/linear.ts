@@ -18,6 +18,9 @@ export interface LinearOptions {
   maxNorm?: number;
 }
 
+/** A linear layer's spec entry; `in` is inferred from the previous layer when left out. */
+export type LinearSpec = { type: 'linear'; out: number; in?: number; bias?: boolean; init?: InitName; dropConnect?: number; maxNorm?: number };
+
 /** y = x W^T + b, with W stored [outFeatures, inFeatures] as in PyTorch. */
 export class Linear extends Module {
   readonly kind: string = 'Linear';
@@ -41,6 +44,12 @@ export class Linear extends Module {
     this.hasBias = options.bias ?? true;
     this.init = options.init ?? 'torch-default';
     this.maxNorm = options.maxNorm === undefined ? null : checkPositive('Linear maxNorm', options.maxNorm);
+  }
+
+  override toSpec(): LinearSpec {
+    const { inFeatures, outFeatures, hasBias, init, maxNorm } = this;
+    const entry: LinearSpec = { type: 'linear', in: inFeatures, out: outFeatures, bias: hasBias, init };
+    return maxNorm === null ? entry : { ...entry, maxNorm };
   }
 
   override parameterSpecs(): readonly ParameterSpec[] {

@@ -1,3 +1,5 @@
+import { LockstepError } from '../errors.js';
+import type { LayerEntry } from '../layer-registry.js';
 import type { Key } from '../random/key.js';
 import type { Tensor } from '../tensor.js';
 
@@ -75,6 +77,11 @@ export abstract class Module {
 
   /** `needInputGrad: false` lets the first layer skip the gradient nobody reads. */
   abstract backward(gradOutput: Tensor, needInputGrad: boolean): Tensor | null;
+
+  /** This module's entry in a model spec, which the registered `fromSpec` of its type builds back. */
+  toSpec(): LayerEntry {
+    throw new LockstepError('E_SPEC', `${this.describe()} has no spec form; give its class a toSpec() and register its type with registerLayer`);
+  }
 
   describe(): string {
     return this.path === '' ? this.kind : `layer ${this.path} (${this.kind})`;

@@ -1,4 +1,5 @@
 import { LockstepError } from '../errors.js';
+import type { LayerFactory } from '../layer-registry.js';
 import { checkDropoutRate } from '../ops/dropout.js';
 import { fillNormal, foldIn, type Key } from '../random/key.js';
 import { fillBatchMask } from '../random/mask.js';
@@ -20,6 +21,10 @@ export class GaussianDropout extends KeyedDropout {
 
   constructor(p = 0.5) {
     super('GaussianDropout', checkBelowOne('GaussianDropout', p), {});
+  }
+
+  override toSpec(): GaussianDropoutSpec {
+    return { type: 'gaussian-dropout', p: this.p };
   }
 
   override outputShape(inputShape: readonly number[]): number[] {
@@ -62,6 +67,10 @@ export class AlphaDropout extends KeyedDropout {
     this.b = -this.a * SATURATION * this.p;
   }
 
+  override toSpec(): AlphaDropoutSpec {
+    return { type: 'alpha-dropout', p: this.p };
+  }
+
   override outputShape(inputShape: readonly number[]): number[] {
     return [...inputShape];
   }
@@ -87,3 +96,18 @@ export class AlphaDropout extends KeyedDropout {
     for (let i = 0; i < x.length; i++) out[i] = x[i] * this.a * this.multipliers[i];
   }
 }
+
+export type GaussianDropoutSpec = { type: 'gaussian-dropout'; p: number };
+export type AlphaDropoutSpec = { type: 'alpha-dropout'; p: number };
+
+export const gaussianDropoutLayer: LayerFactory<GaussianDropoutSpec> = {
+  type: 'gaussian-dropout',
+  fields: { required: { p: 'number' } },
+  fromSpec: (entry) => new GaussianDropout(entry.p),
+};
+
+export const alphaDropoutLayer: LayerFactory<AlphaDropoutSpec> = {
+  type: 'alpha-dropout',
+  fields: { required: { p: 'number' } },
+  fromSpec: (entry) => new AlphaDropout(entry.p),
+};

@@ -11,6 +11,10 @@ export interface Pool2dOptions {
   padding?: Pair;
 }
 
+export type MaxPool2dSpec = { type: 'max-pool2d' } & Pool2dOptions;
+export type AvgPool2dSpec = { type: 'avg-pool2d' } & AvgPool2dOptions;
+export type GlobalAvgPool2dSpec = { type: 'global-avg-pool2d' };
+
 interface Window {
   readonly channels: number;
   readonly height: number;
@@ -106,6 +110,10 @@ export class MaxPool2d extends Pool2d {
     super('MaxPool2d', options);
   }
 
+  override toSpec(): MaxPool2dSpec {
+    return { type: 'max-pool2d', kernelSize: this.kernelSize, stride: this.stride, padding: this.padding };
+  }
+
   override forward(input: Tensor): Tensor {
     const samples = input.shape[0] ?? 0;
     const w = this.windowFor(input.shape.slice(1));
@@ -156,6 +164,11 @@ export class AvgPool2d extends Pool2d {
   constructor(options: AvgPool2dOptions) {
     super('AvgPool2d', options);
     this.countIncludePad = options.countIncludePad ?? true;
+  }
+
+  override toSpec(): AvgPool2dSpec {
+    const { kernelSize, stride, padding, countIncludePad } = this;
+    return { type: 'avg-pool2d', kernelSize, stride, padding, countIncludePad };
   }
 
   override forward(input: Tensor): Tensor {
@@ -218,6 +231,10 @@ export class GlobalAvgPool2d extends Module {
   private input: Tensor | null = null;
   private readonly output = new Scratch();
   private readonly gradInput = new Scratch();
+
+  override toSpec(): GlobalAvgPool2dSpec {
+    return { type: 'global-avg-pool2d' };
+  }
 
   override outputShape(inputShape: readonly number[]): number[] {
     if (inputShape.length !== 3) throw new LockstepError('E_SHAPE', `${this.describe()}: expects samples of shape [C,H,W], got ${formatShape(inputShape)}`);

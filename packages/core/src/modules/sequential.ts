@@ -1,4 +1,5 @@
 import { LockstepError } from '../errors.js';
+import type { LayerFactory, LayerEntry } from '../layer-registry.js';
 import type { Tensor } from '../tensor.js';
 import { Module, type ForwardContext } from './module.js';
 
@@ -28,6 +29,10 @@ export class Sequential extends Module {
     this.layers.forEach((layer, index) => layer.setPath(path === '' ? String(index) : `${path}.${index}`));
   }
 
+  override toSpec(): SequentialSpec {
+    return { type: 'sequential', layers: this.layers.map((layer) => layer.toSpec()) };
+  }
+
   override outputShape(inputShape: readonly number[]): number[] {
     let shape = [...inputShape];
     for (const layer of this.layers) shape = layer.outputShape(shape);
@@ -54,3 +59,11 @@ export class Sequential extends Module {
 function hasParameters(module: Module): boolean {
   return module.parameterSpecs().length > 0 || module.children().some(hasParameters);
 }
+
+export type SequentialSpec = { type: 'sequential'; layers: LayerEntry[] };
+
+export const sequentialLayer: LayerFactory<SequentialSpec> = {
+  type: 'sequential',
+  fields: { required: { layers: 'layers' } },
+  fromSpec: (_entry, inputShape, context) => new Sequential(...context.layers('layers', inputShape)),
+};

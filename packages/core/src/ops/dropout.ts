@@ -2,6 +2,7 @@ import { LockstepError } from '../errors.js';
 import type { Key } from '../random/key.js';
 import { fillBatchMask } from '../random/mask.js';
 import { multiplyInto } from './elementwise.js';
+import { applyBroadcastMask } from './noise-shape.js';
 import type { Tensor } from '../tensor.js';
 
 /**
@@ -49,6 +50,12 @@ export function scaleInto(x: Float32Array, scale: number, out: Float32Array): vo
   else for (let i = 0; i < x.length; i++) out[i] = x[i] * scale;
 }
 
+/** Mask units shared by several elements of a sample (see `noiseUnitIndex`): the unit of each element, and the units per sample. */
+export interface NoiseLayout {
+  readonly unitOf: Uint32Array;
+  readonly units: number;
+}
+
 export interface DropoutOptions {
   training: boolean;
   scaling?: DropoutScaling;
@@ -57,23 +64,36 @@ export interface DropoutOptions {
   step: number;
   /** Global sample index of each row. */
   samples: ArrayLike<number>;
+  /** Default: every element of a sample is a unit. */
+  noise?: NoiseLayout;
+  /** Buffers to fill instead of new arrays (a layer reuses them): the output, and the mask (rows x units). */
+  out?: Float32Array;
+  mask?: Float32Array;
 }
 
-/** Pure dropout over a batch: returns a new tensor and, in training, the multipliers it used. */
+/**
+ * Pure dropout over a batch: the output and, in training, the multipliers it used (the backward pass
+ * multiplies the output gradient by them). Inverted dropout in eval mode returns `x` itself.
+ */
 export function dropout(x: Tensor, p: number, options: DropoutOptions): { output: Tensor; mask: Float32Array | null } {
   checkDropoutRate(p);
   const scaling = checkScaling(options.scaling ?? 'inverted');
-  const out = new Float32Array(x.data.length);
   if (!options.training) {
-    scaleInto(x.data, evalScale(p, scaling), out);
+    const scale = evalScale(p, scaling);
+    if (scale === 1) return { output: x, mask: null };
+    const out = options.out ?? new Float32Array(x.data.length);
+    scaleInto(x.data, scale, out);
     return { output: { data: out, shape: x.shape }, mask: null };
   }
   const rows = x.shape[0] ?? 0;
   if (options.samples.length !== rows) {
     throw new LockstepError('E_SHAPE', `dropout: ${rows} rows but ${options.samples.length} sample indices`);
   }
-  const units = rows === 0 ? 0 : x.data.length / rows;
-  const mask = fillBatchMask(options.key, options.step, options.samples, units, p, new Float32Array(x.data.length), trainScale(p, scaling));
-  applyMask(x.data, mask, out);
+  const { noise } = options;
+  const units = noise?.units ?? (rows === 0 ? 0 : x.data.length / rows);
+  const mask = fillBatchMask(options.key, options.step, options.samples, units, p, options.mask ?? new Float32Array(rows * units), trainScale(p, scaling));
+  const out = options.out ?? new Float32Array(x.data.length);
+  if (noise === undefined) applyMask(x.data, mask, out);
+  else applyBroadcastMask(x.data, mask, noise.unitOf, noise.units, out);
   return { output: { data: out, shape: x.shape }, mask };
 }

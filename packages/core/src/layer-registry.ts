@@ -1,0 +1,49 @@
+import { LockstepError } from './errors.js';
+import type { Module } from './modules/module.js';
+import type { LayerFields } from './spec-fields.js';
+
+/** One layer of a model spec as plain JSON: its type and the fields its declaration lists. */
+export interface LayerEntry {
+  readonly type: string;
+}
+
+/** What a layer's `fromSpec` may ask of the spec walker. */
+export interface LayerBuildContext {
+  /** Builds the list of layer entries in `entry[field]` (a container's children), checked like the top level. */
+  layers(field: string, inputShape: readonly number[]): Module[];
+}
+
+/**
+ * A layer type of the spec format: its name, its fields (checked before `fromSpec` runs) and how to
+ * build a module from a checked entry. The module writes itself back with `toSpec()`, so every layer
+ * type round-trips: spec -> module -> spec.
+ */
+export interface LayerFactory<Entry extends LayerEntry = LayerEntry> {
+  readonly type: string;
+  readonly fields: LayerFields;
+  /** Builds the module of a checked entry; `inputShape` is the shape of one input sample. */
+  fromSpec(entry: Entry, inputShape: readonly number[], context: LayerBuildContext): Module;
+}
+
+// A Map, not an object: "constructor" or "toString" is not a layer type, though every object has one.
+const declarations = new Map<string, LayerFactory>();
+
+/**
+ * Adds a layer type to the spec format; the built-in ones are added the same way. A worker pool
+ * imports the module that registers it (see the trainer's `setup` option).
+ */
+export function registerLayer<Entry extends LayerEntry>(declaration: LayerFactory<Entry>): void {
+  const { type } = declaration;
+  if (typeof type !== 'string' || type === '') throw new LockstepError('E_SPEC', `registerLayer: "type" must be a non-empty string, got ${JSON.stringify(type)}`);
+  if (declarations.has(type)) throw new LockstepError('E_SPEC', `registerLayer: "${type}" is already a layer type; choose another name`);
+  declarations.set(type, declaration as unknown as LayerFactory);
+}
+
+export function layerDeclaration(type: string): LayerFactory | undefined {
+  return declarations.get(type);
+}
+
+/** The registered layer types, built-in ones first, in the order they were registered. */
+export function layerTypes(): string[] {
+  return [...declarations.keys()];
+}

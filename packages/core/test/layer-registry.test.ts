@@ -1,0 +1,87 @@
+import { describe, expect, it } from 'vitest';
+import { registerLayer } from '../src/layer-registry.js';
+import { Module } from '../src/modules/module.js';
+import { layerSpecOf, modelFromSpec, sequentialFromSpec, specOf } from '../src/spec.js';
+import type { Tensor } from '../src/tensor.js';
+
+/** y = x + shift on every value: a layer type this test adds to the spec format. */
+class Shift extends Module {
+  readonly kind = 'Shift';
+
+  constructor(readonly shift: number, readonly label: string) {
+    super();
+  }
+
+  override toSpec(): { type: 'test-shift'; shift: number; label: string } {
+    return { type: 'test-shift', shift: this.shift, label: this.label };
+  }
+
+  override outputShape(inputShape: readonly number[]): number[] {
+    return [...inputShape];
+  }
+
+  override forward(input: Tensor): Tensor {
+    return { data: input.data.map((v) => v + this.shift), shape: input.shape };
+  }
+
+  override backward(gradOutput: Tensor, needInputGrad: boolean): Tensor | null {
+    return needInputGrad ? gradOutput : null;
+  }
+}
+
+registerLayer<{ type: 'test-shift'; shift: number; label?: string }>({
+  type: 'test-shift',
+  fields: { required: { shift: 'number' }, optional: { label: 'init' } },
+  fromSpec: (entry) => new Shift(entry.shift, entry.label ?? 'torch-default'),
+});
+
+const BUILTIN = 'linear, relu, leaky-relu, tanh, sigmoid, gelu, flatten, dropout, sequential, conv2d, max-pool2d, avg-pool2d, global-avg-pool2d, dropout2d, selu, gaussian-dropout, alpha-dropout';
+
+describe('a layer type added with one registerLayer call', () => {
+  const spec = {
+    input: [3],
+    layers: [
+      { type: 'linear', in: 3, out: 2, bias: true, init: 'torch-default' },
+      { type: 'test-shift', shift: 0.5, label: 'xavier-uniform' },
+      { type: 'sequential', layers: [{ type: 'test-shift', shift: -2, label: 'torch-default' }] },
+    ],
+  };
+
+  it('builds from a spec, and specOf of the built model gives that spec back, field by field', () => {
+    const model = modelFromSpec(spec, 7);
+    const [, shift, nested] = model.module.children();
+    expect(shift).toBeInstanceOf(Shift);
+    expect((shift as Shift).shift).toBe(0.5);
+    expect(specOf(model)).toEqual(spec);
+    expect(layerSpecOf(nested.children()[0]!)).toEqual({ type: 'test-shift', shift: -2, label: 'torch-default' });
+    const again = modelFromSpec(JSON.parse(JSON.stringify(specOf(model))), 7);
+    expect([...again.params]).toEqual([...model.params]);
+  });
+
+  it('has its fields checked by the spec walker, with the messages of the built-in layers', () => {
+    expect(() => sequentialFromSpec({ input: [3], layers: [{ type: 'test-shift' }] })).toThrow('model spec layers[0] (test-shift): "shift" is required');
+    expect(() => sequentialFromSpec({ input: [3], layers: [{ type: 'test-shift', shift: 'x' }] })).toThrow('model spec layers[0] (test-shift): "shift" must be a finite number, got "x"');
+    expect(() => sequentialFromSpec({ input: [3], layers: [{ type: 'test-shift', shift: 1, scale: 2 }] })).toThrow(
+      'model spec layers[0] (test-shift): unknown field "scale"; known fields: shift, label',
+    );
+  });
+
+  it('is listed, after the built-in types, when an entry names an unknown type', () => {
+    expect(() => sequentialFromSpec({ input: [3], layers: [{ type: 'shift' }] })).toThrow(`model spec layers[0]: "type" must be one of ${BUILTIN}, test-shift, got "shift"`);
+  });
+
+  it('cannot take the name of a type already registered, built-in or not', () => {
+    for (const type of ['linear', 'test-shift']) {
+      expect(() => registerLayer({ type, fields: {}, fromSpec: () => new Shift(0, '') })).toThrow(`registerLayer: "${type}" is already a layer type; choose another name`);
+    }
+  });
+
+  it('a module whose class has no toSpec names itself and the fix', () => {
+    class Unwritten extends Shift {
+      override toSpec = Module.prototype.toSpec as never;
+    }
+    const layer = new Unwritten(1, 'torch-default');
+    layer.setPath('1');
+    expect(() => layerSpecOf(layer)).toThrow('layer 1 (Shift) has no spec form; give its class a toSpec() and register its type with registerLayer');
+  });
+});
