@@ -5,11 +5,11 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { evaluate, fit, modelFromSpec, type ModelSpec, type TrainingState } from '@lockstep/core';
 import { fingerprint } from '@lockstep/cli';
-import { checkConfig, DEFAULT_CONFIG, modelSpecOf, readConfigFile } from '../packages/cli/src/config.js';
+import { checkConfig, DEFAULT_CONFIG, modelSpecOf, readConfigFile } from '../packages/cli/src/config/run-config.js';
 import { trainProbe } from '../packages/cli/src/commands/compare.js';
-import { dropoutRatesFlag } from '../packages/cli/src/dropout-rates.js';
+import { dropoutRatesFlag } from '../packages/cli/src/config/dropout-rates.js';
 import { UserError } from '../packages/cli/src/errors.js';
-import { optimizerOf, runData } from '../packages/cli/src/run-setup.js';
+import { optimizerOf, runData } from '../packages/cli/src/run/setup.js';
 import { parseXml } from './helpers/xml.js';
 
 const BIN = new URL('../packages/cli/bin/lockstep.js', import.meta.url).pathname;

@@ -4,8 +4,8 @@ import { compareCommand, PROBE_SAMPLES } from './commands/compare.js';
 import { evalCommand } from './commands/evaluate.js';
 import { predictCommand } from './commands/predict.js';
 import { trainCommand } from './commands/train.js';
-import { DATA_HELP } from './data.js';
-import { DEFAULT_RATES, MAX_RATES } from './dropout-rates.js';
+import { DATA_HELP } from './data/sources.js';
+import { DEFAULT_RATES, MAX_RATES } from './config/dropout-rates.js';
 
 const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
 

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { describe, it } from 'vitest';
 import fc from 'fast-check';
 import { Model, sequentialFromSpec } from '@lockstep/core';
-import { checkConfig, DEFAULT_CONFIG, modelSpecOf, parseConfigText, runConfigSchema } from '../src/config.js';
+import { checkConfig, DEFAULT_CONFIG, modelSpecOf, parseConfigText, runConfigSchema } from '../src/config/run-config.js';
 import { anyValue, damagedText, INHERITED_NAMES, oneLineOr, ownRecord } from './fuzz-helpers.js';
 
 // A config file, however broken, gives a model or one line: never another error, and never a model

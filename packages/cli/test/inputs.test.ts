@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { KERNEL_FAMILIES, sgd } from '@lockstep/core';
-import { decodeCheckpoint, encodeCheckpoint, type Checkpoint } from '../src/checkpoint.js';
-import { DEFAULT_CONFIG, modelSpecOf, parseConfigText } from '../src/config.js';
-import { parseCsvDataset } from '../src/data.js';
+import { decodeCheckpoint, encodeCheckpoint, type Checkpoint } from '../src/run/checkpoint.js';
+import { DEFAULT_CONFIG, modelSpecOf, parseConfigText } from '../src/config/run-config.js';
+import { parseCsvDataset } from '../src/data/sources.js';
 import { UserError } from '../src/errors.js';
 
 function expectUserError(action: () => unknown, message: string): void {

@@ -1,19 +1,19 @@
 import { join } from 'node:path';
 import { foldInString, permutation, rootKey, type Dataset, type ModelSpec } from '@lockstep/core';
 import { Trainer } from '@lockstep/workers';
-import { epochLine, rateEpoch, summarize, summaryTable, type RateRun } from '../comparison.js';
-import { comparisonSvg } from '../comparison-plot.js';
-import { checkConfig, DEFAULT_CONFIG, defaultWorkers, readConfigFile, type RunConfig } from '../config.js';
-import { DEFAULT_RATES, dropoutRatesFlag } from '../dropout-rates.js';
+import { epochLine, rateEpoch, summarize, summaryTable, type RateRun } from '../output/comparison.js';
+import { comparisonSvg } from '../output/comparison-plot.js';
+import { checkConfig, DEFAULT_CONFIG, defaultWorkers, readConfigFile, type RunConfig } from '../config/run-config.js';
+import { DEFAULT_RATES, dropoutRatesFlag } from '../config/dropout-rates.js';
 import { UserError } from '../errors.js';
-import { makeFolder, writeFileAtomic } from '../files.js';
-import { integerFlag, integerListFlag } from '../flags.js';
-import { fingerprint } from '../fingerprint.js';
-import { learningCurvesHtml } from '../plot.js';
-import { abortOnCtrlC, EXIT_INTERRUPTED } from '../interrupt.js';
-import { importModules } from '../modules.js';
-import { Reporter } from '../report.js';
-import { defaultOutFolder, flagConfig, optimizerOf, runData, runModel, type ConfigFlags } from '../run-setup.js';
+import { makeFolder, writeFileAtomic } from '../run/files.js';
+import { integerFlag, integerListFlag } from '../config/flags.js';
+import { fingerprint } from '../output/fingerprint.js';
+import { learningCurvesHtml } from '../output/learning-curves.js';
+import { abortOnCtrlC, EXIT_INTERRUPTED } from '../run/interrupt.js';
+import { importModules } from '../run/modules.js';
+import { Reporter } from '../output/report.js';
+import { defaultOutFolder, flagConfig, optimizerOf, runData, runModel, type ConfigFlags } from '../run/setup.js';
 
 export interface CompareFlags extends ConfigFlags {
   config?: string;

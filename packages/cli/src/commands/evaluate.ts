@@ -1,11 +1,11 @@
 import { MAX_MC_SAMPLES, sampledDropoutLayers, sequentialFromSpec, softmaxRows } from '@lockstep/core';
-import { calibrationLines, calibrationReport, CALIBRATION_FILES, writeCalibrationFiles, type CalibrationReport } from '../calibration-report.js';
-import { loadCheckpoint } from '../checkpoint.js';
-import { defaultWorkers } from '../config.js';
+import { calibrationLines, calibrationReport, CALIBRATION_FILES, writeCalibrationFiles, type CalibrationReport } from '../output/calibration-report.js';
+import { loadCheckpoint } from '../run/checkpoint.js';
+import { defaultWorkers } from '../config/run-config.js';
 import { UserError } from '../errors.js';
-import { folderOf, makeFolder } from '../files.js';
-import { integerFlag } from '../flags.js';
-import { runData, trainerFor } from '../run-setup.js';
+import { folderOf, makeFolder } from '../run/files.js';
+import { integerFlag } from '../config/flags.js';
+import { runData, trainerFor } from '../run/setup.js';
 
 export interface EvalFlags {
   checkpoint: string;

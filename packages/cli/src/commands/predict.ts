@@ -1,9 +1,9 @@
 import { sizeOf, softmaxRows } from '@lockstep/core';
-import { loadCheckpoint } from '../checkpoint.js';
-import { defaultWorkers } from '../config.js';
-import { readInputs } from '../data.js';
-import { choiceFlag, integerFlag } from '../flags.js';
-import { trainerFor } from '../run-setup.js';
+import { loadCheckpoint } from '../run/checkpoint.js';
+import { defaultWorkers } from '../config/run-config.js';
+import { readInputs } from '../data/sources.js';
+import { choiceFlag, integerFlag } from '../config/flags.js';
+import { trainerFor } from '../run/setup.js';
 
 export interface PredictFlags {
   checkpoint: string;

@@ -1,4 +1,4 @@
-import { UserError } from './errors.js';
+import { UserError } from '../errors.js';
 
 export const MAX_RATES = 8;
 export const DEFAULT_RATES = '0,0.2,0.5';

@@ -1,6 +1,6 @@
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { UserError } from './errors.js';
+import { UserError } from '../errors.js';
 
 /** For the kill tests only: milliseconds to wait between writing the temporary file and renaming it. */
 export const SLOW_WRITES_VARIABLE = 'LOCKSTEP_TEST_SLOW_WRITES_MS';

@@ -2,7 +2,7 @@ import { availableParallelism } from 'node:os';
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { sequentialFromSpec, type LayerSpec, type ModelSpec } from '@lockstep/core';
-import { UserError } from './errors.js';
+import { UserError } from '../errors.js';
 
 const positiveInt = z.number().int().min(1);
 

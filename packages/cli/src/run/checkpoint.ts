@@ -3,8 +3,8 @@ import { readFileSync } from 'node:fs';
 import { Packr } from 'msgpackr';
 import { z } from 'zod';
 import { adam, adamw, LockstepError, sgd, type ModelSpec, type OptimizerConfig } from '@lockstep/core';
-import { describeIssue, runConfigSchema, type RunConfig } from './config.js';
-import { UserError } from './errors.js';
+import { describeIssue, runConfigSchema, type RunConfig } from '../config/run-config.js';
+import { UserError } from '../errors.js';
 import { writeFileAtomic } from './files.js';
 
 /**

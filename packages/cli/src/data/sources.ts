@@ -12,7 +12,7 @@ import {
   rootKey,
   syntheticClassification,
 } from '@lockstep/core';
-import { UserError } from './errors.js';
+import { UserError } from '../errors.js';
 
 export const FASHION_MNIST_DIR_VARIABLE = 'FASHION_MNIST_DIR';
 const DEBIAN_FASHION_MNIST = '/usr/share/datasets/fashion-mnist';

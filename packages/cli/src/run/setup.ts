@@ -2,11 +2,11 @@ import { join } from 'node:path';
 import { adam, adamw, KERNEL_CHOICES, sgd, type Dataset, type ModelSpec, type OptimizerConfig } from '@lockstep/core';
 import { Trainer } from '@lockstep/workers';
 import type { Checkpoint } from './checkpoint.js';
-import { modelSpecOf, type RunConfig } from './config.js';
-import { loadData, splitValidation } from './data.js';
-import { UserError } from './errors.js';
+import { modelSpecOf, type RunConfig } from '../config/run-config.js';
+import { loadData, splitValidation } from '../data/sources.js';
+import { UserError } from '../errors.js';
 import { importModules } from './modules.js';
-import { choiceFlag, integerFlag, numberFlag, positiveNumberFlag } from './flags.js';
+import { choiceFlag, integerFlag, numberFlag, positiveNumberFlag } from '../config/flags.js';
 
 /** The flags that set config values, as commander hands them over. */
 export interface ConfigFlags {
