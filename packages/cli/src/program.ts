@@ -50,7 +50,7 @@ export function buildProgram(outcome: Outcome): Command {
   program
     .command('compare')
     .description('train the same model from the same initial weights once per dropout rate, and draw train and validation accuracy per epoch for all of them')
-    .option('--dropout <rates>', `1 to ${MAX_RATES} distinct rates from 0 up to 1, separated by commas (default ${DEFAULT_RATES}); each sets every dropout layer's p`)
+    .option('--dropout <rates>', `1 to ${MAX_RATES} distinct rates from 0 to 1, separated by commas (default ${DEFAULT_RATES}); each sets every dropout layer's p`)
     .option('--config <file>', 'a JSON config file, as for train (its dropout rate is replaced by each of --dropout)')
     .option('--data <spec>', 'default | fashion-mnist | idx:DIR | csv:FILE (default: default)')
     .option('--hidden <widths>', 'hidden layer widths of the default MLP, e.g. 1024,1024 (default 256,256)')

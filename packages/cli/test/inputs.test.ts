@@ -1,8 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { KERNEL_FAMILIES, sgd } from '@lockstep/core';
 import { decodeCheckpoint, encodeCheckpoint, type Checkpoint } from '../src/run/checkpoint.js';
-import { DEFAULT_CONFIG, modelSpecOf, parseConfigText } from '../src/config/run-config.js';
-import { parseCsvDataset } from '../src/data/sources.js';
+import { parseConfigText } from '../src/config/config-file.js';
+import { modelSpecOf } from '../src/config/model-spec.js';
+import { DEFAULT_CONFIG } from '../src/config/settings.js';
+import { parseCsvDataset } from '../src/data/csv.js';
 import { UserError } from '../src/errors.js';
 
 function expectUserError(action: () => unknown, message: string): void {

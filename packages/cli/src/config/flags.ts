@@ -1,44 +1,33 @@
-import { UserError } from '../errors.js';
+import type { Rule } from './rules.js';
+import { SETTING_KEYS, SETTINGS, type RunConfig, type Setting } from './settings.js';
 
-/** Flag values arrive as strings; these turn them into checked numbers with a message naming the flag. */
-export function integerFlag(name: string, value: string | undefined, min: number, max = Number.MAX_SAFE_INTEGER): number | undefined {
-  if (value === undefined) return undefined;
-  const number = Number(value);
-  if (value.trim() === '' || !Number.isInteger(number) || number < min || number > max) {
-    const range = max === Number.MAX_SAFE_INTEGER ? `>= ${min}` : `from ${min} to ${max}`;
-    throw new UserError(`${name} must be an integer ${range}, got "${value}"`);
+/** The flags that set config values, as commander hands them over. */
+export interface ConfigFlags {
+  data?: string;
+  epochs?: string;
+  batchSize?: string;
+  chunkSize?: string;
+  lr?: string;
+  dropout?: string;
+  clipNorm?: string;
+  kernel?: string;
+  seed?: string;
+  checkpointEvery?: string;
+  hidden?: string;
+}
+
+/** A flag's text, checked by `rule`; undefined when the flag is not given. */
+export function flagValue<T>(flag: string, rule: Rule<T>, text: string | undefined): T | undefined {
+  return text === undefined ? undefined : rule.check(rule.fromText(text), flag, JSON.stringify(text));
+}
+
+/** The config values the flags set (only those given), each checked by its setting's rule. */
+export function flagConfig(flags: ConfigFlags): Partial<RunConfig> {
+  const texts = flags as Record<string, string | undefined>;
+  const values: Record<string, unknown> = {};
+  for (const key of SETTING_KEYS) {
+    const { flag, rule } = SETTINGS[key] as Setting<unknown>;
+    if (flag !== undefined && texts[key] !== undefined) values[key] = flagValue(flag, rule, texts[key]);
   }
-  return number;
-}
-
-export function numberFlag(name: string, value: string | undefined, min: number, max: number): number | undefined {
-  if (value === undefined) return undefined;
-  const number = Number(value);
-  if (value.trim() === '' || !Number.isFinite(number) || number < min || number > max) {
-    throw new UserError(`${name} must be a number from ${min} to ${max}, got "${value}"`);
-  }
-  return number;
-}
-
-export function positiveNumberFlag(name: string, value: string | undefined): number | undefined {
-  if (value === undefined) return undefined;
-  const number = Number(value);
-  if (value.trim() === '' || !Number.isFinite(number) || number <= 0) throw new UserError(`${name} must be a number > 0, got "${value}"`);
-  return number;
-}
-
-/** A comma-separated list of integers, as in `--hidden 1024,1024`. */
-export function integerListFlag(name: string, value: string | undefined, min: number, example: string): number[] | undefined {
-  if (value === undefined) return undefined;
-  const items = value.split(',').map((item) => item.trim());
-  if (items.some((item) => item === '' || !Number.isInteger(Number(item)) || Number(item) < min)) {
-    throw new UserError(`${name} must be a comma-separated list of integers >= ${min}, e.g. ${example}, got "${value}"`);
-  }
-  return items.map(Number);
-}
-
-export function choiceFlag<T extends string>(name: string, value: string | undefined, choices: readonly T[]): T | undefined {
-  if (value === undefined) return undefined;
-  if (!(choices as readonly string[]).includes(value)) throw new UserError(`${name} must be one of ${choices.join(', ')}, got "${value}"`);
-  return value as T;
+  return values as Partial<RunConfig>;
 }

@@ -50,3 +50,8 @@ export function makeFolder(path: string): void {
 export function folderOf(path: string): string {
   return dirname(path);
 }
+
+/** A new run folder's default name: runs/<prefix><time>. */
+export function defaultOutFolder(prefix = ''): string {
+  return join('runs', prefix + new Date().toISOString().replace(/[:.]/g, '-').slice(0, 19));
+}
