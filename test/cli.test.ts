@@ -220,7 +220,7 @@ describe('bad input: one line, a non-zero exit, no stack trace, nothing half-wri
     [['train', '--epochz', '3'], "lockstep: unknown option '--epochz'; (Did you mean --epochs?)"],
     [['train', '--workers', 'abc'], 'lockstep: --workers must be an integer from 1 to 1024, got "abc"'],
     [['train', '--epochs', '0'], 'lockstep: --epochs must be an integer >= 1, got "0"'],
-    [['train', '--dropout', '1.5'], 'lockstep: --dropout must be a number from 0 to 1, got "1.5"'],
+    [['train', '--dropout', '1.5'], 'lockstep: --dropout: p=1.5 is out of range [0, 1]'],
     [['train', '--clip-norm', '0'], 'lockstep: --clip-norm must be a number > 0, got "0"'],
     [['train', '--kernel', 'fast'], 'lockstep: --kernel must be one of strict, relaxed, got "fast"'],
     [

@@ -4,12 +4,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { evaluate, fit, modelFromSpec, type ModelSpec, type TrainingState } from '@lockstep/core';
-import { DEFAULT_CONFIG, fingerprint } from '@lockstep/cli';
-import { checkConfig, modelSpecOf, readConfigFile } from '../packages/cli/src/config.js';
+import { fingerprint } from '@lockstep/cli';
+import { checkConfig, readConfigFile } from '../packages/cli/src/config/config-file.js';
 import { trainProbe } from '../packages/cli/src/commands/compare.js';
-import { dropoutRatesFlag } from '../packages/cli/src/dropout-rates.js';
+import { dropoutRatesFlag } from '../packages/cli/src/config/dropout-rates.js';
+import { modelSpecOf } from '../packages/cli/src/config/model-spec.js';
+import { optimizerOf } from '../packages/cli/src/config/optimizer.js';
+import { DEFAULT_CONFIG } from '../packages/cli/src/config/settings.js';
+import { runData } from '../packages/cli/src/data/run-data.js';
 import { UserError } from '../packages/cli/src/errors.js';
-import { optimizerOf, runData } from '../packages/cli/src/run-setup.js';
 import { parseXml } from './helpers/xml.js';
 
 const BIN = new URL('../packages/cli/bin/lockstep.js', import.meta.url).pathname;
@@ -191,22 +194,24 @@ describe('lockstep compare', () => {
   });
 });
 
-describe('--dropout: 1 to 8 distinct rates from 0 up to 1, 1 excluded', () => {
+describe('--dropout: 1 to 8 distinct rates, each in the range core\'s dropout layers check, [0, 1]', () => {
   it('keeps the order given and allows spaces', () => {
     expect(dropoutRatesFlag('0.5, 0 ,0.25')).toEqual([0.5, 0, 0.25]);
     expect(dropoutRatesFlag('0.99')).toEqual([0.99]);
+    expect(dropoutRatesFlag('0,1')).toEqual([0, 1]);
   });
 
-  const outOfRange = (item: string): string => `--dropout rates must be numbers from 0 up to 1, 1 excluded (it drops every unit), got "${item}"`;
+  const notANumber = (item: string): string => `--dropout must be a number, got "${item}"`;
+  const outOfRange = (item: string): string => `--dropout: p=${item} is out of range [0, 1]`;
   it.each([
     ['', '--dropout needs 1 to 8 rates separated by commas, e.g. 0,0.2,0.5; got ""'],
     [' ', '--dropout needs 1 to 8 rates separated by commas, e.g. 0,0.2,0.5; got ""'],
-    ['a', outOfRange('a')],
+    ['a', notANumber('a')],
     ['1.5', outOfRange('1.5')],
-    ['1', outOfRange('1')],
+    ['1.0001', outOfRange('1.0001')],
     ['0,-0.1', outOfRange('-0.1')],
-    ['0,,0.5', outOfRange('')],
-    ['0.2,NaN', outOfRange('NaN')],
+    ['0,,0.5', notANumber('')],
+    ['0.2,NaN', notANumber('NaN')],
     ['0.2,Infinity', outOfRange('Infinity')],
     ['0.2,0.2', '--dropout lists the rate 0.2 more than once; give each rate once'],
     ['0.5,0.2,0.50', '--dropout lists the rate 0.5 more than once; give each rate once'],
@@ -232,7 +237,7 @@ describe('lockstep compare: bad input is one line naming the flag, with nothing 
   it.each([
     [['--dropout', ''], 'lockstep: --dropout needs 1 to 8 rates separated by commas, e.g. 0,0.2,0.5; got ""'],
     [['--dropout', '0.2,0.2'], 'lockstep: --dropout lists the rate 0.2 more than once; give each rate once'],
-    [['--hidden', '64,'], 'lockstep: --hidden must be a comma-separated list of integers >= 1, e.g. 1024,1024, got "64,"'],
+    [['--hidden', '64,'], 'lockstep: --hidden must be a list of integers >= 1, e.g. 1024,1024, got "64,"'],
     [['--config', 'no-dropout.json'], 'lockstep: no-dropout.json: "layers" has no {"type": "dropout"} entry for --dropout to set; add one, e.g. after an activation'],
     [['--config', 'with-layers.json', '--hidden', '32'], 'lockstep: --hidden sets the widths of the default MLP, but with-layers.json gives "layers"; drop one of the two'],
     [['--config', 'no-validation.json'], 'lockstep: lockstep compare needs validation samples, and validationSplit 0 of 5000 samples leaves none; raise "validationSplit" in --config'],

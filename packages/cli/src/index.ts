@@ -1,3 +1,4 @@
-export { loadCheckpoint, saveCheckpoint, CHECKPOINT_FORMAT, type Checkpoint } from './checkpoint.js';
-export { fingerprint } from './fingerprint.js';
-export { runConfigSchema, DEFAULT_CONFIG, type RunConfig } from './config.js';
+export { loadCheckpoint, saveCheckpoint, CHECKPOINT_FORMAT, type Checkpoint } from './run/checkpoint.js';
+export { fingerprint } from './output/fingerprint.js';
+export { checkConfig } from './config/config-file.js';
+export { SETTINGS, DEFAULT_CONFIG, type RunConfig } from './config/settings.js';

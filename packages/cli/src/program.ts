@@ -4,8 +4,8 @@ import { compareCommand, PROBE_SAMPLES } from './commands/compare.js';
 import { evalCommand } from './commands/evaluate.js';
 import { predictCommand } from './commands/predict.js';
 import { trainCommand } from './commands/train.js';
-import { DATA_HELP } from './data.js';
-import { DEFAULT_RATES, MAX_RATES } from './dropout-rates.js';
+import { DATA_HELP } from './data/sources.js';
+import { DEFAULT_RATES, MAX_RATES } from './config/dropout-rates.js';
 
 const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
 
@@ -50,7 +50,7 @@ export function buildProgram(outcome: Outcome): Command {
   program
     .command('compare')
     .description('train the same model from the same initial weights once per dropout rate, and draw train and validation accuracy per epoch for all of them')
-    .option('--dropout <rates>', `1 to ${MAX_RATES} distinct rates from 0 up to 1, separated by commas (default ${DEFAULT_RATES}); each sets every dropout layer's p`)
+    .option('--dropout <rates>', `1 to ${MAX_RATES} distinct rates from 0 to 1, separated by commas (default ${DEFAULT_RATES}); each sets every dropout layer's p`)
     .option('--config <file>', 'a JSON config file, as for train (its dropout rate is replaced by each of --dropout)')
     .option('--data <spec>', 'default | fashion-mnist | idx:DIR | csv:FILE (default: default)')
     .option('--hidden <widths>', 'hidden layer widths of the default MLP, e.g. 1024,1024 (default 256,256)')

@@ -3,9 +3,9 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { Packr } from 'msgpackr';
 import { adam, KERNEL_FAMILIES, sgd } from '@lockstep/core';
-import { CHECKPOINT_FORMAT, DEFAULT_CONFIG, type Checkpoint } from '@lockstep/cli';
-import { decodeCheckpoint, encodeCheckpoint } from '../src/checkpoint.js';
-import { modelSpecOf } from '../src/config.js';
+import { CHECKPOINT_FORMAT, decodeCheckpoint, encodeCheckpoint, type Checkpoint } from '../src/run/checkpoint.js';
+import { modelSpecOf } from '../src/config/model-spec.js';
+import { DEFAULT_CONFIG } from '../src/config/settings.js';
 import { anyValue, oneLineOr } from './fuzz-helpers.js';
 
 // A checkpoint file, however damaged, loads as a checkpoint of the right shape or gives one line.

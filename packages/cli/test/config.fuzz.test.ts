@@ -1,15 +1,16 @@
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'vitest';
 import fc from 'fast-check';
-import { Model, sequentialFromSpec } from '@lockstep/core';
-import { DEFAULT_CONFIG, runConfigSchema } from '@lockstep/cli';
-import { checkConfig, modelSpecOf, parseConfigText } from '../src/config.js';
+import { checkConfig, parseConfigText } from '../src/config/config-file.js';
+import { modelSpecOf } from '../src/config/model-spec.js';
+import { DEFAULT_CONFIG, SETTING_KEYS } from '../src/config/settings.js';
+import { buildModel } from '../src/run/trainer.js';
 import { anyValue, damagedText, INHERITED_NAMES, oneLineOr, ownRecord } from './fuzz-helpers.js';
 
 // A config file, however broken, gives a model or one line: never another error, and never a model
 // too large to allocate. Fixed seeds keep CI reproducible.
 const RUNS = { seed: 11, numRuns: 1000 };
-const KEYS = Object.keys(runConfigSchema.shape);
+const KEYS = SETTING_KEYS;
 const examples = ['cnn.json', 'reference-mlp.json'].map((name) => readFileSync(new URL(`../../../examples/configs/${name}`, import.meta.url), 'utf8'));
 
 /** Reads the text as lockstep train does, up to building the model for 28x28 images of 10 classes. */
@@ -18,10 +19,7 @@ function checkConfigText(text: string): void {
   if (partial === null) return;
   const config = oneLineOr(() => checkConfig({ ...DEFAULT_CONFIG, ...partial }, 'fuzz.json'));
   if (config === null) return;
-  oneLineOr(() => {
-    const spec = modelSpecOf(config, [1, 28, 28], 10);
-    return new Model(sequentialFromSpec(spec), spec.input);
-  });
+  oneLineOr(() => buildModel(modelSpecOf(config, [1, 28, 28], 10)));
 }
 
 const layerEntry = fc

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { parseCsvDataset, parseInputsCsv } from '../src/data.js';
+import { parseCsvDataset, parseInputsCsv } from '../src/data/csv.js';
 import { damagedText, oneLineOr } from './fuzz-helpers.js';
 
 // A CSV file, however broken, gives a data set that holds exactly its numbers, or one line. Fixed

@@ -1,9 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { KERNEL_FAMILIES, sgd } from '@lockstep/core';
-import { DEFAULT_CONFIG, type Checkpoint } from '@lockstep/cli';
-import { decodeCheckpoint, encodeCheckpoint } from '../src/checkpoint.js';
-import { modelSpecOf, parseConfigText } from '../src/config.js';
-import { parseCsvDataset } from '../src/data.js';
+import { decodeCheckpoint, encodeCheckpoint, type Checkpoint } from '../src/run/checkpoint.js';
+import { parseConfigText } from '../src/config/config-file.js';
+import { modelSpecOf } from '../src/config/model-spec.js';
+import { DEFAULT_CONFIG } from '../src/config/settings.js';
+import { parseCsvDataset } from '../src/data/csv.js';
 import { UserError } from '../src/errors.js';
 
 function expectUserError(action: () => unknown, message: string): void {

@@ -1,23 +1,27 @@
 import { join } from 'node:path';
 import { foldInString, permutation, rootKey, type Dataset, type ModelSpec } from '@lockstep/core';
 import { Trainer } from '@lockstep/workers';
-import { epochLine, rateEpoch, summarize, summaryTable, type RateRun } from '../comparison.js';
-import { comparisonSvg } from '../comparison-plot.js';
-import { checkConfig, DEFAULT_CONFIG, defaultWorkers, readConfigFile, type RunConfig } from '../config.js';
-import { DEFAULT_RATES, dropoutRatesFlag } from '../dropout-rates.js';
+import { checkConfig, readConfigFile } from '../config/config-file.js';
+import { DEFAULT_RATES, dropoutRatesFlag } from '../config/dropout-rates.js';
+import { flagConfig, flagValue, type ConfigFlags } from '../config/flags.js';
+import { runModel } from '../config/model-spec.js';
+import { optimizerOf } from '../config/optimizer.js';
+import { defaultWorkers, OPTIONS } from '../config/options.js';
+import { DEFAULT_CONFIG, type RunConfig } from '../config/settings.js';
+import { runData } from '../data/run-data.js';
 import { UserError } from '../errors.js';
-import { makeFolder, writeFileAtomic } from '../files.js';
-import { integerFlag, integerListFlag } from '../flags.js';
-import { fingerprint } from '../fingerprint.js';
-import { learningCurvesHtml } from '../plot.js';
-import { abortOnCtrlC, EXIT_INTERRUPTED } from '../interrupt.js';
-import { importModules } from '../modules.js';
-import { Reporter } from '../report.js';
-import { defaultOutFolder, flagConfig, optimizerOf, runData, runModel, type ConfigFlags } from '../run-setup.js';
+import { epochLine, rateEpoch, summarize, summaryTable, type RateRun } from '../output/comparison.js';
+import { comparisonSvg } from '../output/comparison-plot.js';
+import { fingerprint } from '../output/fingerprint.js';
+import { learningCurvesHtml } from '../output/learning-curves.js';
+import { Reporter } from '../output/report.js';
+import { defaultOutFolder, makeFolder, writeFileAtomic } from '../run/files.js';
+import { abortOnCtrlC, EXIT_INTERRUPTED } from '../run/interrupt.js';
+import { importModules } from '../run/modules.js';
+import { buildModel } from '../run/trainer.js';
 
 export interface CompareFlags extends ConfigFlags {
   config?: string;
-  hidden?: string;
   workers?: string;
   out?: string;
   json?: boolean;
@@ -34,12 +38,12 @@ export function trainProbe(train: Dataset, seed: number): Dataset {
 }
 
 function compareConfig(flags: CompareFlags): RunConfig {
-  const hidden = integerListFlag('--hidden', flags.hidden, 1, '1024,1024');
+  const fromFlags = flagConfig({ ...flags, dropout: undefined });
   const fromFile = flags.config === undefined ? {} : readConfigFile(flags.config);
-  if (hidden !== undefined && fromFile.layers !== undefined) {
+  if (fromFlags.hidden !== undefined && fromFile.layers !== undefined) {
     throw new UserError(`--hidden sets the widths of the default MLP, but ${flags.config} gives "layers"; drop one of the two`);
   }
-  const config = checkConfig({ ...DEFAULT_CONFIG, ...fromFile, ...flagConfig({ ...flags, dropout: undefined }), ...(hidden && { hidden }) }, flags.config ?? 'config');
+  const config = checkConfig({ ...DEFAULT_CONFIG, ...fromFile, ...fromFlags }, flags.config ?? 'config');
   // Each rate sets its own; a rate from the config file would only be misleading in compare.json.
   return { ...config, dropout: undefined };
 }
@@ -56,7 +60,7 @@ const duration = (seconds: number): string => `${Math.floor(seconds / 60)} min $
  * of them in one picture.
  */
 export async function compareCommand(flags: CompareFlags): Promise<number> {
-  const workers = integerFlag('--workers', flags.workers, 1, 1024) ?? defaultWorkers();
+  const workers = flagValue('--workers', OPTIONS.workers, flags.workers) ?? defaultWorkers();
   const rates = dropoutRatesFlag(flags.dropout ?? DEFAULT_RATES);
   const config = compareConfig(flags);
   const setup = await importModules(config.modules);
@@ -69,6 +73,8 @@ export async function compareCommand(flags: CompareFlags): Promise<number> {
   if (!specs[0].layers.some((layer) => layer.type === 'dropout')) {
     throw new UserError(`${flags.config}: "layers" has no {"type": "dropout"} entry for --dropout to set; add one, e.g. after an activation`);
   }
+  // The models differ only in p, which the --dropout check has passed, so building the first checks them all.
+  const firstModel = buildModel(specs[0]);
   const out = flags.out ?? defaultOutFolder('compare-');
   makeFolder(out);
   const probe = trainProbe(data.train, config.seed);
@@ -110,7 +116,8 @@ export async function compareCommand(flags: CompareFlags): Promise<number> {
       makeFolder(join(out, folder));
       writeFileAtomic(join(out, folder, 'config.json'), `${JSON.stringify({ ...config, dropout: rate, model: specs[i], workers }, null, 2)}\n`);
       reporter = new Reporter(mode, config.epochs, `dropout ${rate} | `);
-      const trainer = new Trainer({ model: specs[i], seed: config.seed, optimizer: optimizerOf(config), chunkSize: config.chunkSize, kernel: config.kernel ?? 'strict', workers, setup });
+      const model = i === 0 ? firstModel : buildModel(specs[i]);
+      const trainer = new Trainer({ model, seed: config.seed, optimizer: optimizerOf(config), chunkSize: config.chunkSize, kernel: config.kernel ?? 'strict', workers, setup });
       try {
         const rateStarted = performance.now();
         const run: RateRun = { rate, folder, initialFingerprint: fingerprint(trainer.params), finalFingerprint: null, epochs: [], seconds: 0 };

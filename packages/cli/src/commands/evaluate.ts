@@ -1,12 +1,14 @@
-import { MAX_MC_SAMPLES, sampledDropoutLayers, sequentialFromSpec, softmaxRows } from '@lockstep/core';
-import { calibrationLines, calibrationReport, CALIBRATION_FILES, writeCalibrationFiles, type CalibrationReport } from '../calibration-report.js';
-import { loadCheckpoint } from '../checkpoint.js';
-import { defaultWorkers } from '../config.js';
+import { sampledDropoutLayers, softmaxRows } from '@lockstep/core';
+import { flagValue } from '../config/flags.js';
+import { defaultWorkers, OPTIONS } from '../config/options.js';
+import { SETTINGS } from '../config/settings.js';
+import { runData } from '../data/run-data.js';
 import { UserError } from '../errors.js';
-import { folderOf, makeFolder } from '../files.js';
-import { integerFlag } from '../flags.js';
-import { importModules } from '../modules.js';
-import { runData, trainerFor } from '../run-setup.js';
+import { calibrationLines, calibrationReport, CALIBRATION_FILES, writeCalibrationFiles, type CalibrationReport } from '../output/calibration-report.js';
+import { loadCheckpoint } from '../run/checkpoint.js';
+import { folderOf, makeFolder } from '../run/files.js';
+import { importModules } from '../run/modules.js';
+import { buildModel, trainerFor } from '../run/trainer.js';
 
 export interface EvalFlags {
   checkpoint: string;
@@ -23,19 +25,20 @@ export interface EvalFlags {
  * --mc-samples K, also the calibration of eval mode against Monte Carlo dropout, with plots.
  */
 export async function evalCommand(flags: EvalFlags): Promise<number> {
-  const workers = integerFlag('--workers', flags.workers, 1, 1024) ?? defaultWorkers();
-  const mcSamples = integerFlag('--mc-samples', flags.mcSamples, 1, MAX_MC_SAMPLES);
-  const seed = integerFlag('--seed', flags.seed, 0) ?? 0;
+  const workers = flagValue('--workers', OPTIONS.workers, flags.workers) ?? defaultWorkers();
+  const mcSamples = flagValue('--mc-samples', OPTIONS.mcSamples, flags.mcSamples);
+  const seed = flagValue('--seed', OPTIONS.seed, flags.seed) ?? 0;
+  const dataOverride = flagValue('--data', SETTINGS.data.rule, flags.data);
   for (const [flag, value] of [['--seed', flags.seed], ['--out', flags.out]] as const) {
     if (value !== undefined && mcSamples === undefined) throw new UserError(`${flag} only applies with --mc-samples; add --mc-samples K`);
   }
   const checkpoint = loadCheckpoint(flags.checkpoint);
-  // Before the spec is built here: its layers may be types that the config's modules register.
-  await importModules(checkpoint.config.modules);
-  if (mcSamples !== undefined && sampledDropoutLayers(sequentialFromSpec(checkpoint.spec)).length === 0) {
+  const setup = await importModules(checkpoint.config.modules);
+  const model = buildModel(checkpoint.spec);
+  if (mcSamples !== undefined && sampledDropoutLayers(model.module).length === 0) {
     throw new UserError(`${flags.checkpoint} has no dropout layers with p > 0, so --mc-samples has nothing to sample; leave out --mc-samples`);
   }
-  const data = runData(checkpoint.config, flags.data);
+  const data = runData(checkpoint.config, dataOverride);
   const [name, set] = data.test !== null ? ['test set', data.test] : ['validation split', data.validation];
   if (set === null) throw new UserError(`${flags.data ?? checkpoint.config.data} has no test set and the run used no validation split; pass --data with a test set`);
   if (JSON.stringify(set.sampleShape) !== JSON.stringify(checkpoint.spec.input)) {
@@ -44,7 +47,7 @@ export async function evalCommand(flags: EvalFlags): Promise<number> {
   const out = flags.out ?? folderOf(flags.checkpoint);
   // Before the passes, so that an unusable --out fails at once rather than after the work.
   if (mcSamples !== undefined) makeFolder(out);
-  const trainer = await trainerFor(checkpoint, workers);
+  const trainer = trainerFor(checkpoint, model, setup, workers);
   try {
     const { loss, accuracy } = await trainer.evaluate(set);
     const logits = await trainer.predict(set.inputs);

@@ -1,9 +1,10 @@
 import { sizeOf, softmaxRows } from '@lockstep/core';
-import { loadCheckpoint } from '../checkpoint.js';
-import { defaultWorkers } from '../config.js';
-import { readInputs } from '../data.js';
-import { choiceFlag, integerFlag } from '../flags.js';
-import { trainerFor } from '../run-setup.js';
+import { flagValue } from '../config/flags.js';
+import { defaultWorkers, OPTIONS } from '../config/options.js';
+import { readInputs } from '../data/inputs.js';
+import { loadCheckpoint } from '../run/checkpoint.js';
+import { importModules } from '../run/modules.js';
+import { buildModel, trainerFor } from '../run/trainer.js';
 
 export interface PredictFlags {
   checkpoint: string;
@@ -22,13 +23,14 @@ const round = (value: number): number => Number(value.toPrecision(7));
  * predictive entropy and the mutual information; the same --seed gives the same numbers at any worker count.
  */
 export async function predictCommand(flags: PredictFlags): Promise<number> {
-  const workers = integerFlag('--workers', flags.workers, 1, 1024) ?? defaultWorkers();
-  const samples = integerFlag('--mc-samples', flags.mcSamples, 1, 100_000);
-  const seed = integerFlag('--seed', flags.seed, 0) ?? 0;
-  const format = choiceFlag('--format', flags.format, ['json', 'csv'] as const) ?? 'json';
+  const workers = flagValue('--workers', OPTIONS.workers, flags.workers) ?? defaultWorkers();
+  const samples = flagValue('--mc-samples', OPTIONS.mcSamples, flags.mcSamples);
+  const seed = flagValue('--seed', OPTIONS.seed, flags.seed) ?? 0;
+  const format = flagValue('--format', OPTIONS.format, flags.format) ?? 'json';
   const checkpoint = loadCheckpoint(flags.checkpoint);
   const inputs = readInputs(flags.input, sizeOf(checkpoint.spec.input));
-  const trainer = await trainerFor(checkpoint, workers);
+  const setup = await importModules(checkpoint.config.modules);
+  const trainer = trainerFor(checkpoint, buildModel(checkpoint.spec), setup, workers);
   try {
     let rows: Array<{ probabilities: number[]; std?: number[]; entropy?: number; mutualInformation?: number }>;
     if (samples === undefined) {

@@ -11,7 +11,7 @@ import {
   type Uncertainty,
 } from '@lockstep/core';
 import { coverageSvg, reliabilitySvg } from './calibration-plot.js';
-import { writeFileAtomic } from './files.js';
+import { writeFileAtomic } from '../run/files.js';
 
 /** The coverages `lockstep eval --mc-samples` reports accuracy at. */
 export const REPORTED_COVERAGES = [1, 0.9, 0.5] as const;

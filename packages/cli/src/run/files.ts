@@ -1,6 +1,6 @@
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { UserError } from './errors.js';
+import { UserError } from '../errors.js';
 
 /** For the kill tests only: milliseconds to wait between writing the temporary file and renaming it. */
 export const SLOW_WRITES_VARIABLE = 'LOCKSTEP_TEST_SLOW_WRITES_MS';
@@ -49,4 +49,9 @@ export function makeFolder(path: string): void {
 
 export function folderOf(path: string): string {
   return dirname(path);
+}
+
+/** A new run folder's default name: runs/<prefix><time>. */
+export function defaultOutFolder(prefix = ''): string {
+  return join('runs', prefix + new Date().toISOString().replace(/[:.]/g, '-').slice(0, 19));
 }

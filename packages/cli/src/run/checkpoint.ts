@@ -3,8 +3,9 @@ import { readFileSync } from 'node:fs';
 import { Packr } from 'msgpackr';
 import { z } from 'zod';
 import { adam, adamw, LockstepError, sgd, type ModelSpec, type OptimizerConfig } from '@lockstep/core';
-import { describeIssue, runConfigSchema, type RunConfig } from './config.js';
-import { UserError } from './errors.js';
+import { checkConfig } from '../config/config-file.js';
+import type { RunConfig } from '../config/settings.js';
+import { UserError } from '../errors.js';
 import { writeFileAtomic } from './files.js';
 
 /**
@@ -36,7 +37,8 @@ const optimizerSchema = z.discriminatedUnion('kind', [
   z.looseObject({ kind: z.enum(['adam', 'adamw']), lr: finite, beta1: finite, beta2: finite, eps: finite, weightDecay: finite, schedule: scheduleSchema }),
 ]);
 const payloadSchema = z.object({
-  config: runConfigSchema,
+  // The settings' own rules check it, after the shape of the rest.
+  config: z.unknown(),
   spec: z.object({ input: z.array(z.number().int().min(1)), layers: z.array(z.record(z.string(), z.unknown())) }),
   optimizer: optimizerSchema,
   kernel: z.string(),
@@ -44,6 +46,13 @@ const payloadSchema = z.object({
   optimizerState: z.instanceof(Float32Array),
   state: z.object({ step: count, epoch: count, batch: count, epochLossSum: z.number(), epochCorrect: z.number() }),
 });
+
+/** One line for the first problem zod found, naming the field. */
+function describeIssue(where: string, error: z.ZodError): string {
+  const issue = error.issues[0]!;
+  const field = issue.path.length === 0 ? '' : ` "${issue.path.join('.')}"`;
+  return `${where}:${field} ${issue.message.replace(/\n/g, ' ')}`;
+}
 
 function sha256(bytes: Uint8Array): Buffer {
   return createHash('sha256').update(bytes).digest();
@@ -100,6 +109,7 @@ export function decodeCheckpoint(file: Buffer, path: string): Checkpoint {
   }
   const result = payloadSchema.safeParse(unpacked);
   if (!result.success) throw new UserError(describeIssue(`${path} does not hold a valid checkpoint`, result.error));
+  const config = checkConfig(result.data.config, `${path} does not hold a valid checkpoint: "config"`);
   const optimizer = result.data.optimizer as OptimizerConfig;
   try {
     ({ sgd, adam, adamw })[optimizer.kind](optimizer);
@@ -107,5 +117,5 @@ export function decodeCheckpoint(file: Buffer, path: string): Checkpoint {
     if (!(error instanceof LockstepError)) throw error;
     throw new UserError(`${path} does not hold a valid checkpoint: "optimizer" ${error.message}`);
   }
-  return result.data as unknown as Checkpoint;
+  return { ...result.data, config } as unknown as Checkpoint;
 }

@@ -1,23 +1,16 @@
-import { UserError } from './errors.js';
+import { UserError } from '../errors.js';
+import { SETTINGS } from './settings.js';
 
 export const MAX_RATES = 8;
 export const DEFAULT_RATES = '0,0.2,0.5';
 
-/**
- * The rates of `--dropout 0,0.2,0.5`, in the order given: 1 to 8 distinct numbers from 0 up to, not
- * including, 1 (p = 1 drops every unit, so nothing would reach the next layer).
- */
+/** The rates of `--dropout 0,0.2,0.5`, in the order given: 1 to 8 distinct rates, each checked as the dropout setting is. */
 export function dropoutRatesFlag(value: string): number[] {
   if (value.trim() === '') throw new UserError(`--dropout needs 1 to ${MAX_RATES} rates separated by commas, e.g. ${DEFAULT_RATES}; got ""`);
   const items = value.split(',').map((item) => item.trim());
   if (items.length > MAX_RATES) throw new UserError(`--dropout takes at most ${MAX_RATES} rates, got ${items.length} in "${value}"`);
-  const rates = items.map((item) => {
-    const rate = Number(item);
-    if (item === '' || !Number.isFinite(rate) || rate < 0 || rate >= 1) {
-      throw new UserError(`--dropout rates must be numbers from 0 up to 1, 1 excluded (it drops every unit), got "${item}"`);
-    }
-    return rate;
-  });
+  const { rule } = SETTINGS.dropout;
+  const rates = items.map((item) => rule.check(rule.fromText(item), '--dropout', JSON.stringify(item)));
   const repeated = rates.find((rate, i) => rates.indexOf(rate) !== i);
   if (repeated !== undefined) throw new UserError(`--dropout lists the rate ${repeated} more than once; give each rate once`);
   return rates;

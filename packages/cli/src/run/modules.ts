@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { UserError } from './errors.js';
+import { UserError } from '../errors.js';
 
 /**
  * Imports the config's `modules` (files that call registerLayer) in this thread and returns their

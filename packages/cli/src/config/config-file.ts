@@ -1,0 +1,54 @@
+import { readFileSync } from 'node:fs';
+import { UserError } from '../errors.js';
+import { DEFAULT_CONFIG, SETTING_KEYS, SETTINGS, type RunConfig } from './settings.js';
+
+/** A value of a config file as a message shows it: short, and on one line. */
+function shown(value: unknown): string {
+  if (Array.isArray(value)) return 'an array';
+  if (typeof value === 'object' && value !== null) return 'an object';
+  return typeof value === 'string' ? JSON.stringify(value) : String(value);
+}
+
+/** The settings `object` gives, each checked by its rule; `where` names the file in messages. */
+function checkSettings(object: unknown, where: string, complete: boolean): Partial<RunConfig> {
+  if (typeof object !== 'object' || object === null || Array.isArray(object)) throw new UserError(`${where} must hold a JSON object of settings, got ${shown(object)}`);
+  const unknown = Object.keys(object).find((key) => !Object.hasOwn(SETTINGS, key));
+  if (unknown !== undefined) throw new UserError(`${where}: Unrecognized key: ${JSON.stringify(unknown)}`);
+  const given = object as Record<string, unknown>;
+  const checked: Record<string, unknown> = {};
+  for (const key of SETTING_KEYS) {
+    const value = Object.hasOwn(given, key) ? given[key] : undefined;
+    // Every setting without a default is optional.
+    if (value === undefined && !(complete && Object.hasOwn(DEFAULT_CONFIG, key))) continue;
+    checked[key] = SETTINGS[key].rule.check(value, `${where}: "${key}"`, shown(value));
+  }
+  return checked as Partial<RunConfig>;
+}
+
+/** Reads and checks a config file: only the keys it sets, each checked. */
+export function readConfigFile(path: string): Partial<RunConfig> {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new UserError(`cannot read the config file ${path}: ${(error as NodeJS.ErrnoException).code}; check the path given to --config`);
+  }
+  return parseConfigText(text, path);
+}
+
+/** Checks the text of a config file named `path`: only the keys it sets, each checked. */
+export function parseConfigText(text: string, path: string): Partial<RunConfig> {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (error) {
+    // V8 quotes the text around a bad token, newlines and all.
+    throw new UserError(`${path} is not valid JSON: ${(error as Error).message.replace(/\s+/g, ' ')}`);
+  }
+  return checkSettings(parsed, path, false);
+}
+
+/** A whole run's config: every setting checked, none missing. */
+export function checkConfig(config: unknown, where: string): RunConfig {
+  return checkSettings(config, where, true) as RunConfig;
+}

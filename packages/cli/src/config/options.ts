@@ -1,0 +1,19 @@
+import { availableParallelism } from 'node:os';
+import { MAX_MC_SAMPLES } from '@lockstep/core';
+import { choice, integer, type Rule } from './rules.js';
+import { SETTINGS } from './settings.js';
+
+/** The flags of a command that are not run settings: they change how a run goes, never its numbers. */
+export const OPTIONS = {
+  workers: integer(1, 1024),
+  workerHeap: integer(16),
+  retries: integer(0, 100),
+  mcSamples: integer(1, MAX_MC_SAMPLES),
+  /** The seed of eval's and predict's Monte Carlo masks: a seed like the run's. */
+  seed: SETTINGS.seed.rule,
+  format: choice(['json', 'csv'] as const),
+} satisfies Record<string, Rule<unknown>>;
+
+export function defaultWorkers(): number {
+  return availableParallelism();
+}

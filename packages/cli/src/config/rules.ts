@@ -1,0 +1,79 @@
+import { checkDropoutRate, LockstepError } from '@lockstep/core';
+import { UserError } from '../errors.js';
+
+/**
+ * What one setting accepts, said once: a config file's value and a flag's text go through the same
+ * `check`; only the way the value is shown differs.
+ */
+export interface Rule<T> {
+  /** `value` if the setting takes it; otherwise throws one line naming `name` and what it takes. */
+  check(value: unknown, name: string, shown: string): T;
+  /** The value a flag's text stands for, which `check` then judges. */
+  fromText(text: string): unknown;
+}
+
+/** A number where the text is one; otherwise the text itself, which a numeric rule then refuses. */
+const numberOrText = (text: string): unknown => (text.trim() !== '' && !Number.isNaN(Number(text)) ? Number(text) : text);
+const asText = (text: string): unknown => text;
+
+function rule<T>(expects: string, accepts: (value: unknown) => boolean, fromText: (text: string) => unknown = numberOrText): Rule<T> {
+  return {
+    check(value, name, shown) {
+      if (!accepts(value)) throw new UserError(`${name} must be ${expects}, got ${shown}`);
+      return value as T;
+    },
+    fromText,
+  };
+}
+
+const isInteger = (value: unknown, min: number, max: number): boolean => Number.isInteger(value) && (value as number) >= min && (value as number) <= max;
+
+export function integer(min: number, max = Number.MAX_SAFE_INTEGER): Rule<number> {
+  const range = max === Number.MAX_SAFE_INTEGER ? `>= ${min}` : `from ${min} to ${max}`;
+  return rule(`an integer ${range}`, (value) => isInteger(value, min, max));
+}
+
+export function number(min: number, max = Infinity): Rule<number> {
+  const range = max === Infinity ? `>= ${min}` : `from ${min} to ${max}`;
+  return rule(`a number ${range}`, (value) => Number.isFinite(value) && (value as number) >= min && (value as number) <= max);
+}
+
+export function positive(): Rule<number> {
+  return rule('a number > 0', (value) => Number.isFinite(value) && (value as number) > 0);
+}
+
+export function choice<T extends string>(choices: readonly T[]): Rule<T> {
+  return rule(`one of ${choices.join(', ')}`, (value) => (choices as readonly unknown[]).includes(value), asText);
+}
+
+/** A non-empty list of integers, written `1024,1024` on the command line. */
+export function integerList(min: number, example: string): Rule<number[]> {
+  const fromText = (text: string): unknown => text.split(',').map(numberOrText);
+  return rule(`a list of integers >= ${min}, e.g. ${example}`, (value) => Array.isArray(value) && value.length > 0 && value.every((item) => isInteger(item, min, Number.MAX_SAFE_INTEGER)), fromText);
+}
+
+export function textList(expects: string): Rule<string[]> {
+  return rule(expects, (value) => Array.isArray(value) && value.every((item) => typeof item === 'string' && item !== ''), asText);
+}
+
+export function objectList(expects: string): Rule<Array<Record<string, unknown>>> {
+  const isObject = (item: unknown): boolean => typeof item === 'object' && item !== null && !Array.isArray(item);
+  return rule(expects, (value) => Array.isArray(value) && value.every(isObject), asText);
+}
+
+export function text(expects: string, accepts: (value: string) => boolean): Rule<string> {
+  return rule(expects, (value) => typeof value === 'string' && accepts(value), asText);
+}
+
+/** A dropout rate: a number, in the range the dropout layers themselves check, with core's check. */
+export const dropoutRate: Rule<number> = {
+  check(value, name, shown) {
+    if (typeof value !== 'number') throw new UserError(`${name} must be a number, got ${shown}`);
+    try {
+      return checkDropoutRate(value, name);
+    } catch (error) {
+      throw error instanceof LockstepError ? new UserError(error.message) : error;
+    }
+  },
+  fromText: numberOrText,
+};

@@ -1,0 +1,47 @@
+import { existsSync } from 'node:fs';
+import { syntheticClassification, type Dataset } from '@lockstep/core';
+import { UserError } from '../errors.js';
+import { parseCsvDataset } from './csv.js';
+import { idxFolder } from './idx.js';
+import { readBytes } from './read.js';
+
+export const FASHION_MNIST_DIR_VARIABLE = 'FASHION_MNIST_DIR';
+const DEBIAN_FASHION_MNIST = '/usr/share/datasets/fashion-mnist';
+
+/** Training samples, and the source's own test set where it has one. */
+export interface LoadedData {
+  readonly train: Dataset;
+  readonly test: Dataset | null;
+}
+
+export const DATA_HELP = `data sets (--data):
+  default          built in: 5,000 + 1,000 test samples of 128 features in 10 classes, generated from --seed
+  fashion-mnist    Debian's dataset-fashion-mnist (${DEBIAN_FASHION_MNIST}), or the folder in $${FASHION_MNIST_DIR_VARIABLE}
+  idx:DIR          an IDX pair train-images-*/train-labels-* in DIR (gzip or raw), and t10k-*/test-* if present
+  csv:FILE         a CSV of numbers, one sample per row; the label is the column named "label", else the last`;
+
+const PREFIXED_SOURCES = ['idx:', 'csv:'];
+
+/** Whether `spec` names a data source; the `data` setting's rule. */
+export function isDataSource(spec: string): boolean {
+  return spec === 'default' || spec === 'fashion-mnist' || PREFIXED_SOURCES.some((prefix) => spec.startsWith(prefix) && spec.length > prefix.length);
+}
+
+/** The samples of a source that `isDataSource` accepted. */
+export function loadData(spec: string, seed: number): LoadedData {
+  if (spec === 'default') return builtIn(seed);
+  if (spec === 'fashion-mnist') {
+    const dir = process.env[FASHION_MNIST_DIR_VARIABLE] ?? DEBIAN_FASHION_MNIST;
+    if (!existsSync(dir)) {
+      throw new UserError(`Fashion-MNIST is not in ${dir}; run "apt-get install -y dataset-fashion-mnist" or set ${FASHION_MNIST_DIR_VARIABLE}`);
+    }
+    return idxFolder(dir);
+  }
+  if (spec.startsWith('idx:')) return idxFolder(spec.slice(4));
+  return { train: parseCsvDataset(readBytes(spec.slice(4)).toString(), spec.slice(4)), test: null };
+}
+
+function builtIn(seed: number): LoadedData {
+  const all = syntheticClassification({ seed, samples: 6000, features: 128, classes: 10 });
+  return { train: all.slice(0, 5000), test: all.slice(5000, 6000) };
+}

@@ -1,0 +1,132 @@
+import { join } from 'node:path';
+import { KERNEL_FAMILIES, LockstepError, type Dataset, type ModelSpec } from '@lockstep/core';
+import type { Trainer, TrainerFitOptions } from '@lockstep/workers';
+import type { RunConfig } from '../config/settings.js';
+import { UserError } from '../errors.js';
+import { fingerprint } from '../output/fingerprint.js';
+import { learningCurvesHtml, learningCurvesSvg } from '../output/learning-curves.js';
+import type { Reporter } from '../output/report.js';
+import { loadCheckpoint, saveCheckpoint, type Checkpoint } from './checkpoint.js';
+import { writeFileAtomic } from './files.js';
+import { readHistory } from './history.js';
+import { abortOnCtrlC, EXIT_INTERRUPTED } from './interrupt.js';
+
+export const CHECKPOINT_FILE = 'checkpoint.lockstep';
+
+export interface Run {
+  /** A trainer at the run's start: its initial parameters, step 0. */
+  readonly newTrainer: () => Trainer;
+  /** How many times a worker failure restarts the pool from the last checkpoint before the run gives up. */
+  readonly retries: number;
+  readonly config: RunConfig;
+  readonly spec: ModelSpec;
+  readonly data: { train: Dataset; validation: Dataset | null };
+  readonly out: string;
+  readonly checkpoint: Checkpoint | null;
+  readonly resumedFrom: string | undefined;
+}
+
+function isWorkerFailure(error: unknown): error is LockstepError {
+  return error instanceof LockstepError && error.code === 'E_WORKER';
+}
+
+/** Trains in a locked run folder, saving checkpoints, metrics and curves there, and closes the trainer. */
+export async function trainInFolder(run: Run, reporter: Reporter): Promise<number> {
+  const { config, spec, data, out, checkpoint } = run;
+  let trainer = run.newTrainer();
+  const { workers, optimizer } = trainer;
+  const family = KERNEL_FAMILIES[trainer.kernel];
+  const checkpointPath = join(out, CHECKPOINT_FILE);
+  const metricsPath = join(out, 'metrics.jsonl');
+  let lastSaved = checkpoint === null ? null : { path: run.resumedFrom!, step: checkpoint.state.step };
+  const save = (): void => {
+    saveCheckpoint(checkpointPath, {
+      config,
+      spec,
+      optimizer,
+      kernel: family,
+      params: trainer.params,
+      optimizerState: trainer.state.optimizerState,
+      state: (({ step, epoch, batch, epochLossSum, epochCorrect }) => ({ step, epoch, batch, epochLossSum, epochCorrect }))(trainer.state),
+    });
+    lastSaved = { path: checkpointPath, step: trainer.state.step };
+  };
+  const interrupt = abortOnCtrlC(() => reporter.stopBar());
+  try {
+    if (checkpoint !== null) trainer.load(checkpoint);
+    for (const key of ['lr', 'clipNorm'] as const) {
+      if (checkpoint !== null && config[key] !== checkpoint.config[key]) {
+        reporter.info(`note: ${key} changes from ${checkpoint.config[key] ?? 'none'} to ${config[key] ?? 'none'} at step ${checkpoint.state.step}; the run will not match an uninterrupted one`);
+      }
+    }
+    if (checkpoint !== null && checkpoint.kernel !== family) {
+      reporter.info(`note: ${run.resumedFrom} was written with the ${checkpoint.kernel} kernels and this lockstep uses ${family}; the resumed run will not match an uninterrupted one bit for bit`);
+    }
+    let history = checkpoint === null ? [] : readHistory(metricsPath, trainer.state.epoch);
+    reporter.info(
+      `training ${spec.layers.length} layers (${trainer.params.length} parameters) on ${data.train.size} samples ` +
+        `(${data.validation?.size ?? 0} for validation) with ${workers} worker${workers === 1 ? '' : 's'}; run folder ${out}`,
+      { out, workers, parameters: trainer.params.length, samples: data.train.size },
+    );
+    const fitOptions = (): TrainerFitOptions => ({
+      epochs: config.epochs - trainer.state.epoch,
+      batchSize: config.batchSize,
+      validation: data.validation ?? undefined,
+      signal: interrupt.signal,
+      onStep: (progress) => {
+        reporter.step(progress);
+        // The step that ends an epoch is saved by onEpoch, with the epoch's metrics.
+        const every = config.checkpointEvery;
+        if (every !== undefined && trainer.state.step % every === 0 && progress.batch < progress.batches) save();
+      },
+      onEpoch: (metrics) => {
+        history.push(metrics);
+        reporter.epoch(metrics);
+        writeFileAtomic(metricsPath, history.map((m) => JSON.stringify(m)).join('\n') + '\n');
+        const title = `lockstep run ${out}`;
+        const svg = learningCurvesSvg(history, title);
+        writeFileAtomic(join(out, 'curves.svg'), svg);
+        writeFileAtomic(join(out, 'curves.html'), learningCurvesHtml(svg, title));
+        save();
+      },
+    });
+    for (let retry = 1; trainer.state.epoch < config.epochs; retry++) {
+      let result: { stopped: boolean };
+      try {
+        result = await trainer.fit(data.train, fitOptions());
+      } catch (error) {
+        if (!isWorkerFailure(error) || retry > run.retries) throw error;
+        // A new pool from the last checkpoint: resuming is exact, so the run ends with the same bits.
+        reporter.info(`note: ${error.message}; restarting the workers from ${lastSaved === null ? 'the start' : `step ${lastSaved.step}`} (retry ${retry} of ${run.retries})`);
+        await trainer.close();
+        trainer = run.newTrainer();
+        if (lastSaved !== null) trainer.load(loadCheckpoint(lastSaved.path));
+        history = readHistory(metricsPath, trainer.state.epoch);
+        continue;
+      }
+      if (result.stopped) {
+        save();
+        const { step, epoch, batch } = trainer.state;
+        reporter.result(`interrupted after step ${step} (epoch ${epoch + 1}, batch ${batch}); resume with: lockstep train --resume ${checkpointPath}`, {
+          interrupted: true,
+          step,
+          checkpoint: checkpointPath,
+        });
+        return EXIT_INTERRUPTED;
+      }
+    }
+    const print = fingerprint(trainer.params);
+    reporter.result(`fingerprint ${print}`, { fingerprint: print, epochs: trainer.state.epoch, steps: trainer.state.step, out });
+    return 0;
+  } catch (error) {
+    // A numeric failure repeats exactly on an identical resume, so the way on is a lower lr or clipping.
+    if (!(error instanceof LockstepError) || (error.code !== 'E_WORKER' && error.code !== 'E_NUMERIC')) throw error;
+    const retune = error.code === 'E_NUMERIC' ? ' and a lower --lr or a --clip-norm' : '';
+    // Parameters may be half updated: the checkpoint on disk, not memory, is where the run goes on.
+    const next = lastSaved === null ? 'no checkpoint was saved yet; start the run again' : `resume from step ${lastSaved.step} with: lockstep train --resume ${lastSaved.path}${retune}`;
+    throw new UserError(`${error.message}; ${next}`);
+  } finally {
+    interrupt.dispose();
+    await trainer.close();
+  }
+}
