@@ -34,6 +34,7 @@ function buildLayers(where: string, entries: unknown, inputShape: readonly numbe
     const declaration = checkLayer(at, entry);
     const context = { layers: (field: string, fieldShape: readonly number[]) => buildLayers(`${at}.${field}`, (entry as Record<string, unknown>)[field], fieldShape) };
     const layer = withOptionErrors(`${at} (${declaration.type})`, () => declaration.fromSpec(entry as LayerEntry, shape, context));
+    layer.builtFrom = entry as LayerEntry;
     try {
       shape = layer.outputShape(shape);
     } catch (error) {

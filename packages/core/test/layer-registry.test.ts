@@ -76,7 +76,18 @@ describe('a layer type added with one registerLayer call', () => {
     }
   });
 
-  it('a module whose class has no toSpec names itself and the fix', () => {
+  it('without a toSpec of its class, a module built from a spec writes back the entry it was built from', () => {
+    class Plain extends Shift {
+      override toSpec = Module.prototype.toSpec as never;
+    }
+    registerLayer<{ type: 'test-plain-shift'; shift: number }>({ type: 'test-plain-shift', fields: { required: { shift: 'number' } }, fromSpec: (entry) => new Plain(entry.shift, '') });
+    const plainSpec = { input: [3], layers: [{ type: 'test-plain-shift', shift: 1.5 }, { type: 'sequential', layers: [{ type: 'test-plain-shift', shift: -1 }] }] };
+    const model = modelFromSpec(plainSpec, 3);
+    expect(specOf(model)).toEqual(plainSpec);
+    expect(specOf(model)).not.toBe(plainSpec);
+  });
+
+  it('a module built in code whose class has no toSpec names itself and the fix', () => {
     class Unwritten extends Shift {
       override toSpec = Module.prototype.toSpec as never;
     }

@@ -78,8 +78,16 @@ export abstract class Module {
   /** `needInputGrad: false` lets the first layer skip the gradient nobody reads. */
   abstract backward(gradOutput: Tensor, needInputGrad: boolean): Tensor | null;
 
-  /** This module's entry in a model spec, which the registered `fromSpec` of its type builds back. */
+  /** The spec entry this module was built from, when the spec walker built it. */
+  builtFrom: LayerEntry | null = null;
+
+  /**
+   * This module's entry in a model spec, which the registered `fromSpec` of its type builds back. By
+   * default the entry it was built from: a class whose settings can change after construction, or
+   * that is built in code, writes its own.
+   */
   toSpec(): LayerEntry {
+    if (this.builtFrom !== null) return structuredClone(this.builtFrom);
     throw new LockstepError('E_SPEC', `${this.describe()} has no spec form; give its class a toSpec() and register its type with registerLayer`);
   }
 
