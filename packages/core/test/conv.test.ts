@@ -7,6 +7,7 @@ import {
   GlobalAvgPool2d,
   MaxPool2d,
   Model,
+  keep,
   rowIndices,
   sequentialFromSpec,
 } from '@lockstep/core';
@@ -163,6 +164,19 @@ describe('Dropout2d', () => {
     const context = { key: dropoutRunKey(5), step: 0, samples: rowIndices(samples) };
     expect(new Dropout2d(0.3).forward(input, context).data.every((v) => v === 1)).toBe(true);
     expect(new Dropout2d(0.3, { scaling: 'classic' }).forward(input, context).data.every((v) => v === Math.fround(0.7))).toBe(true);
+  });
+
+  it('keeps feature map c of sample s exactly where keep(seed, layer path, step, s, c) says', () => {
+    const layer = new Dropout2d(0.3).train();
+    layer.setPath('4');
+    const sampleIndices = rowIndices(samples, 1000);
+    const out = layer.forward(input, { key: dropoutRunKey(5), step: 2, samples: sampleIndices }).data;
+    for (let row = 0; row < samples; row++) {
+      for (let channel = 0; channel < channels; channel++) {
+        const expected = keep(5, '4', 2, sampleIndices[row], channel, 0.3) ? Math.fround(1 / 0.7) : 0;
+        if (!Object.is(out[(row * channels + channel) * area], expected)) expect.fail(`sample ${sampleIndices[row]} channel ${channel}: keep() gives ${expected}`);
+      }
+    }
   });
 
   it('passes the gradient through kept maps with the same multiplier', () => {

@@ -1,12 +1,10 @@
-import { applyMask, dropout } from '../ops/dropout.js';
-import { applyBroadcastMask, checkNoiseShape, checkNoiseShapeFits, noiseUnitIndex } from '../ops/noise-shape.js';
-import { formatShape, sizeOf, type Tensor } from '../tensor.js';
+import { checkNoiseShape, checkNoiseShapeFits } from '../ops/noise-shape.js';
 import { DropConnectLinear } from './drop-connect.js';
 import { KeyedDropout, type KeyedDropoutOptions } from './keyed-dropout.js';
-import type { ForwardContext, Module } from './module.js';
+import { MaskDropout } from './mask-dropout.js';
+import type { Module } from './module.js';
 import type { LayerFactory } from '../layer-registry.js';
 import type { DropoutScaling } from '../ops/dropout.js';
-import { layerMaskKey } from '../random/mask.js';
 
 export interface DropoutLayerOptions extends KeyedDropoutOptions {
   /**
@@ -21,11 +19,9 @@ export interface DropoutLayerOptions extends KeyedDropoutOptions {
  * Every element of a sample is a unit, whatever the sample's shape, unless `noiseShape` makes several
  * elements share one unit.
  */
-export class Dropout extends KeyedDropout {
+export class Dropout extends MaskDropout {
   readonly kind = 'Dropout';
   readonly noiseShape: readonly number[] | null;
-  /** With a noiseShape: the mask unit of each element of a sample, for the sample shape of the last forward. */
-  private broadcast: { shape: string; unitOf: Uint32Array; units: number } | null = null;
 
   constructor(p = 0.5, options: DropoutLayerOptions = {}) {
     super('Dropout', p, options);
@@ -42,38 +38,8 @@ export class Dropout extends KeyedDropout {
     return [...inputShape];
   }
 
-  /** The pure `dropout()`, with this layer's rate, scaling, mask key and buffers. */
-  override forward(input: Tensor, context: ForwardContext): Tensor {
-    const noiseShape = this.noiseShape;
-    if (noiseShape !== null) {
-      const sampleShape = input.shape.slice(1);
-      const shape = formatShape(sampleShape);
-      if (this.broadcast?.shape !== shape) {
-        this.broadcast = { shape, unitOf: noiseUnitIndex(sampleShape, noiseShape, this.describe()), units: sizeOf(noiseShape) };
-      }
-    }
-    const rows = input.shape[0] ?? 0;
-    const { output } = dropout(input, this.p, {
-      training: this.training,
-      scaling: this.scaling,
-      key: layerMaskKey(context.key, this.path),
-      step: context.step,
-      samples: context.samples,
-      noise: this.broadcast ?? undefined,
-      out: this.outputs.take(input.data.length),
-      mask: this.training ? this.takeMultipliers(rows * this.unitsPerSample(input.shape)) : undefined,
-    });
-    this.trainedForward = this.training;
-    return output;
-  }
-
-  protected unitsPerSample(shape: readonly number[]): number {
-    return sizeOf(this.noiseShape ?? shape.slice(1));
-  }
-
-  protected applyMultipliers(x: Float32Array, out: Float32Array): void {
-    if (this.broadcast === null) applyMask(x, this.multipliers.subarray(0, x.length), out);
-    else applyBroadcastMask(x, this.multipliers, this.broadcast.unitOf, this.broadcast.units, out);
+  protected maskShape(): readonly number[] | null {
+    return this.noiseShape;
   }
 }
 

@@ -2,14 +2,15 @@ import { LockstepError } from '../errors.js';
 import { formatShape } from '../tensor.js';
 import type { LayerFactory } from '../layer-registry.js';
 import type { DropoutScaling } from '../ops/dropout.js';
-import { KeyedDropout, type KeyedDropoutOptions } from './keyed-dropout.js';
+import type { KeyedDropoutOptions } from './keyed-dropout.js';
+import { MaskDropout } from './mask-dropout.js';
 
 /**
  * Channel dropout (spatial dropout) over NCHW batches: each feature map of each sample is kept or
  * dropped whole. Channel c of global sample s at step t is kept when keep(seed, path, t, s, c), the
  * same addressing as element dropout, with channels as the units.
  */
-export class Dropout2d extends KeyedDropout {
+export class Dropout2d extends MaskDropout {
   readonly kind = 'Dropout2d';
 
   constructor(p = 0.5, options: KeyedDropoutOptions = {}) {
@@ -25,17 +26,9 @@ export class Dropout2d extends KeyedDropout {
     return [...inputShape];
   }
 
-  protected unitsPerSample(shape: readonly number[]): number {
-    return shape[1] ?? 0;
-  }
-
-  /** Every value of a feature map times that map's multiplier. */
-  protected applyMultipliers(x: Float32Array, out: Float32Array): void {
-    const area = x.length / this.drawn;
-    for (let plane = 0; plane * area < x.length; plane++) {
-      const m = this.multipliers[plane];
-      for (let i = plane * area; i < (plane + 1) * area; i++) out[i] = x[i] * m;
-    }
+  /** One unit per feature map: [C,1,1]. */
+  protected maskShape(sampleShape: readonly number[]): readonly number[] {
+    return [sampleShape[0] ?? 0, 1, 1];
   }
 }
 

@@ -1,9 +1,6 @@
-import { LockstepError } from '../errors.js';
-import { checkDropoutRate, checkScaling, evalScale, scaleInto, trainScale, type DropoutScaling } from '../ops/dropout.js';
-import type { Key } from '../random/key.js';
-import { fillBatchMask, layerMaskKey } from '../random/mask.js';
+import { checkDropoutRate, checkScaling, evalScale, scaleInto, type DropoutScaling } from '../ops/dropout.js';
 import { Scratch, type Tensor } from '../tensor.js';
-import { Module, type ForwardContext } from './module.js';
+import { Module } from './module.js';
 
 export interface KeyedDropoutOptions {
   /** How kept units are scaled; see `DropoutScaling` (default 'inverted'). */
@@ -11,9 +8,9 @@ export interface KeyedDropoutOptions {
 }
 
 /**
- * What element and channel dropout share: eval-mode scaling, the keyed mask of (seed, layer path,
- * step, sample, unit), and a backward pass that reuses the forward's multipliers. Subclasses say what
- * a unit is and how its multiplier reaches the values.
+ * What the dropout family shares: rate and scaling, keyed multipliers of (seed, layer path, step,
+ * sample, unit) drawn by the forward pass, and a backward pass that reuses them. Keep-or-drop layers
+ * (`MaskDropout`) draw theirs with the pure `dropout()`, noise layers (`NoiseDropout`) their noise.
  */
 export abstract class KeyedDropout extends Module {
   readonly p: number;
@@ -36,39 +33,8 @@ export abstract class KeyedDropout extends Module {
   /** Units per sample of an input of this shape (batch dimension included). */
   protected abstract unitsPerSample(shape: readonly number[]): number;
 
-  /** out = x with each value times its unit's multiplier: the backward pass, and by default the forward. */
+  /** out = x with each value times its unit's multiplier: the backward pass. */
   protected abstract applyMultipliers(x: Float32Array, out: Float32Array): void;
-
-  /** Draws the multipliers of a batch; by default keep-or-drop with the layer's scaling. */
-  protected drawMultipliers(layerKey: Key, step: number, samples: ArrayLike<number>, units: number, out: Float32Array): void {
-    fillBatchMask(layerKey, step, samples, units, this.p, out, trainScale(this.p, this.scaling));
-  }
-
-  protected applyForward(x: Float32Array, out: Float32Array): void {
-    this.applyMultipliers(x, out);
-  }
-
-  override forward(input: Tensor, context: ForwardContext): Tensor {
-    this.trainedForward = this.training;
-    if (!this.training) {
-      // Inverted dropout is the identity at eval time: no copy.
-      const scale = evalScale(this.p, this.scaling);
-      if (scale === 1) return input;
-      const out = this.outputs.take(input.data.length);
-      scaleInto(input.data, scale, out);
-      return { data: out, shape: input.shape };
-    }
-    const out = this.outputs.take(input.data.length);
-    const rows = input.shape[0] ?? 0;
-    if (context.samples.length !== rows) {
-      throw new LockstepError('E_SHAPE', `${this.describe()}: ${rows} rows but ${context.samples.length} sample indices`);
-    }
-    const units = this.unitsPerSample(input.shape);
-    const multipliers = this.takeMultipliers(rows * units);
-    this.drawMultipliers(layerMaskKey(context.key, this.path), context.step, context.samples, units, multipliers);
-    this.applyForward(input.data, out);
-    return { data: out, shape: input.shape };
-  }
 
   /** The first `count` multipliers, for this forward to draw. */
   protected takeMultipliers(count: number): Float32Array {

@@ -2,9 +2,10 @@ import { LockstepError } from '../errors.js';
 import type { LayerFactory } from '../layer-registry.js';
 import { checkDropoutRate } from '../ops/dropout.js';
 import { fillNormal, foldIn, type Key } from '../random/key.js';
-import { fillBatchMask } from '../random/mask.js';
-import { sizeOf } from '../tensor.js';
+import { fillBatchMask, layerMaskKey } from '../random/mask.js';
+import { sizeOf, type Tensor } from '../tensor.js';
 import { KeyedDropout } from './keyed-dropout.js';
+import type { ForwardContext } from './module.js';
 
 function checkBelowOne(name: string, p: number): number {
   checkDropoutRate(p, name);
@@ -13,10 +14,38 @@ function checkBelowOne(name: string, p: number): number {
 }
 
 /**
+ * A layer that multiplies its units by keyed noise while training and is the identity in eval: the
+ * noise is drawn per (seed, layer path, step, sample, unit), like a dropout mask.
+ */
+abstract class NoiseDropout extends KeyedDropout {
+  /** Draws the noise of a batch, one multiplier per unit of each sample. */
+  protected abstract drawMultipliers(layerKey: Key, step: number, samples: ArrayLike<number>, units: number, out: Float32Array): void;
+
+  /** out = x with the noise applied: by default each value times its unit's multiplier. */
+  protected applyForward(x: Float32Array, out: Float32Array): void {
+    this.applyMultipliers(x, out);
+  }
+
+  override forward(input: Tensor, context: ForwardContext): Tensor {
+    this.trainedForward = this.training;
+    if (!this.training) return input;
+    const rows = input.shape[0] ?? 0;
+    if (context.samples.length !== rows) {
+      throw new LockstepError('E_SHAPE', `${this.describe()}: ${rows} rows but ${context.samples.length} sample indices`);
+    }
+    const units = this.unitsPerSample(input.shape);
+    this.drawMultipliers(layerMaskKey(context.key, this.path), context.step, context.samples, units, this.takeMultipliers(rows * units));
+    const out = this.outputs.take(input.data.length);
+    this.applyForward(input.data, out);
+    return { data: out, shape: input.shape };
+  }
+}
+
+/**
  * Multiplicative Gaussian noise (Srivastava et al. 2014): each unit is multiplied by a keyed draw of
  * N(1, p / (1 - p)) while training; the identity in eval.
  */
-export class GaussianDropout extends KeyedDropout {
+export class GaussianDropout extends NoiseDropout {
   readonly kind = 'GaussianDropout';
 
   constructor(p = 0.5) {
@@ -56,7 +85,7 @@ const SATURATION = -1.0507009873554805 * 1.6732632423543772;
  * value instead of 0, then an affine map a x + b restores zero mean and unit variance. The identity
  * in eval. Units are kept or dropped with the same keyed draws as `Dropout`.
  */
-export class AlphaDropout extends KeyedDropout {
+export class AlphaDropout extends NoiseDropout {
   readonly kind = 'AlphaDropout';
   private readonly a: number;
   private readonly b: number;
