@@ -114,7 +114,8 @@ describe('a diverging run', () => {
 
 describe('lockstep predict and eval', () => {
   const rows = Array.from({ length: 4 }, (_, r) => Array.from({ length: 128 }, (_, i) => Math.sin(r * 128 + i).toFixed(4)).join(','));
-  writeFileSync(join(work, 'rows.csv'), `${rows.join('\n')}\n`);
+  const header = Array.from({ length: 128 }, (_, i) => `x${i + 1}`).join(',');
+  writeFileSync(join(work, 'rows.csv'), `${[header, ...rows].join('\n')}\n`);
 
   it('predict --mc-samples 20: means sum to 1, the spread is not zero, and the same seed repeats exactly', () => {
     expect(lockstep(['train', '--epochs', '1', '--out', 'mc', '--quiet']).status).toBe(0);

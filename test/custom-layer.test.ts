@@ -14,7 +14,8 @@ const layers = [{ type: 'linear', out: 32 }, { type: 'relu' }, { type: 'dropout'
 writeFileSync(join(work, 'scaled.json'), JSON.stringify({ modules: [scaleLayer], epochs: 2, layers: [...layers, { type: 'scale', factor: 1 }] }));
 writeFileSync(join(work, 'plain.json'), JSON.stringify({ epochs: 2, layers }));
 const rows = Array.from({ length: 3 }, (_, r) => Array.from({ length: 128 }, (_, i) => Math.sin(r * 128 + i).toFixed(4)).join(','));
-writeFileSync(join(work, 'rows.csv'), `${rows.join('\n')}\n`);
+const header = Array.from({ length: 128 }, (_, i) => `x${i + 1}`).join(',');
+writeFileSync(join(work, 'rows.csv'), `${[header, ...rows].join('\n')}\n`);
 
 const run = (args: string[]): string => {
   const { status, stdout, stderr } = lockstep(args, work);

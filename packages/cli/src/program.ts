@@ -4,6 +4,7 @@ import { compareCommand, PROBE_SAMPLES } from './commands/compare.js';
 import { evalCommand } from './commands/evaluate.js';
 import { predictCommand } from './commands/predict.js';
 import { trainCommand } from './commands/train.js';
+import { CSV_HELP } from './data/csv.js';
 import { DATA_HELP } from './data/sources.js';
 import { DEFAULT_RATES, MAX_RATES } from './config/dropout-rates.js';
 
@@ -95,12 +96,12 @@ export function buildProgram(outcome: Outcome): Command {
     .command('predict')
     .description('class probabilities for each row of an input file')
     .requiredOption('--checkpoint <file>', 'a checkpoint written by lockstep train')
-    .requiredOption('--input <file>', 'rows to predict: a .csv of numbers, or an IDX images file')
+    .requiredOption('--input <file>', 'rows to predict: a .csv (a header line of column names, then numbers; a "label" column is left out), or an IDX images file')
     .option('--mc-samples <k>', 'Monte Carlo dropout: keep dropout on, draw k keyed masks, report mean, std, entropy and mutual information')
     .option('--seed <n>', 'seed of the Monte Carlo masks (default 0)')
     .option('--format <format>', 'json or csv (default json)')
     .option('--workers <n>', 'worker threads (default: every core)')
-    .addHelpText('after', '\nExamples:\n  lockstep predict --checkpoint runs/a/checkpoint.lockstep --input rows.csv\n  lockstep predict --checkpoint runs/a/checkpoint.lockstep --input rows.csv --mc-samples 20 --format csv')
+    .addHelpText('after', '\nExamples:\n  lockstep predict --checkpoint runs/a/checkpoint.lockstep --input rows.csv\n  lockstep predict --checkpoint runs/a/checkpoint.lockstep --input rows.csv --mc-samples 20 --format csv\n\n' + CSV_HELP)
     .action(async (flags) => {
       outcome.exitCode = await predictCommand(flags);
     });

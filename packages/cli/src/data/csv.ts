@@ -5,29 +5,64 @@ import { UserError } from '../errors.js';
 /** The largest class label a CSV may hold: a larger one is far more likely a value than a class. */
 const MAX_LABEL = 65535;
 
-/** A classification data set from the text of a CSV file named `path`. */
-export function parseCsvDataset(text: string, path: string): Dataset {
+/** The column that holds the class label in training data, and that rows to predict may keep. */
+export const LABEL_COLUMN = 'label';
+
+export const CSV_HELP = `CSV files (csv:FILE and predict --input): the first line names the columns, and no name may be a
+number (a first line that reads as data is refused, never guessed); each later line is one sample of
+numbers. To train, the label is the column named "${LABEL_COLUMN}", else the last; predict leaves a
+"${LABEL_COLUMN}" column out.`;
+
+/**
+ * A CSV's column names and data rows, by the one rule of every CSV lockstep reads (as pandas' read_csv):
+ * the first line is a header of column names. A name that reads as a number makes the line look like
+ * data, so it is refused rather than guessed: a guess either drops a sample or trains on a header.
+ * `example` is a header that messages suggest.
+ */
+function csvTable(text: string, path: string, example: string): { names: string[]; rows: string[][] } {
   let rows: string[][];
   try {
     rows = parse(text, { skip_empty_lines: true, trim: true });
   } catch (error) {
     throw new UserError(`${path}: ${(error as Error).message.split('\n')[0]}`);
   }
-  if (rows.length === 0) throw new UserError(`${path} has no rows`);
-  const header = rows[0]!.some((field) => field !== '' && Number.isNaN(Number(field))) ? rows.shift()! : null;
-  const labelColumn = header?.indexOf('label') ?? -1;
-  const width = rows[0]?.length ?? 0;
-  if (rows.length === 0 || width < 2) throw new UserError(`${path} needs at least one row of two or more columns (features and a label)`);
-  const label = labelColumn >= 0 ? labelColumn : width - 1;
+  const names = rows.shift();
+  if (names === undefined) throw new UserError(`${path} is empty; it needs a header line of column names (e.g. ${example}), then one row per sample`);
+  names.forEach((name, c) => {
+    if (name === '') throw new UserError(`${path}: line 1 is the header, and column ${c + 1} has no name; name every column (e.g. ${example})`);
+    if (readsAsNumber(name)) {
+      throw new UserError(`${path}: line 1 must be a header of column names, but column ${c + 1} is ${JSON.stringify(name)}, which reads as a number; add a header line above the data (e.g. ${example}) or rename the column`);
+    }
+  });
+  return { names, rows };
+}
+
+function readsAsNumber(field: string): boolean {
+  return field === 'NaN' || !Number.isNaN(Number(field));
+}
+
+/** Throws one line for a field that is not a finite number; `line` counts the header as line 1. */
+function numberAt(field: string, path: string, line: number, column: number): number {
+  const value = Number(field);
+  // Quoted fields may hold newlines: JSON.stringify keeps the message on one line.
+  if (field === '' || !Number.isFinite(value)) throw new UserError(`${path}: line ${line}, column ${column + 1}: ${JSON.stringify(field)} is not a number`);
+  return value;
+}
+
+/** A classification data set from the text of a CSV file named `path`. */
+export function parseCsvDataset(text: string, path: string): Dataset {
+  const { names, rows } = csvTable(text, path, 'x1,x2,label');
+  const width = names.length;
+  if (rows.length === 0 || width < 2) throw new UserError(`${path} needs a header and at least one row of two or more columns (features and a label)`);
+  const named = names.indexOf(LABEL_COLUMN);
+  const label = named >= 0 ? named : width - 1;
   const inputs = new Float32Array(rows.length * (width - 1));
   const labels = new Int32Array(rows.length);
   rows.forEach((row, r) => {
-    const line = r + (header === null ? 1 : 2);
+    const line = r + 2;
     let at = r * (width - 1);
     row.forEach((field, c) => {
-      const value = Number(field);
-      // Quoted fields may hold newlines: JSON.stringify keeps the message on one line.
-      if (field === '' || !Number.isFinite(value)) throw new UserError(`${path}: line ${line}, column ${c + 1}: ${JSON.stringify(field)} is not a number`);
+      const value = numberAt(field, path, line, c);
       if (c === label) {
         if (!Number.isInteger(value) || value < 0 || value > MAX_LABEL) {
           throw new UserError(`${path}: line ${line}: label ${JSON.stringify(field)} must be an integer from 0 to ${MAX_LABEL}`);
@@ -41,19 +76,23 @@ export function parseCsvDataset(text: string, path: string): Dataset {
   return Dataset.classification(inputs, [width - 1], labels);
 }
 
-/** Rows of `sampleSize` numbers from the text of a CSV file named `path`. */
+/**
+ * Rows of `sampleSize` numbers from the text of a CSV file named `path`; a "label" column is left
+ * out, so that a training file can be predicted as it is.
+ */
 export function parseInputsCsv(text: string, path: string, sampleSize: number): Float32Array {
-  let rows: string[][];
-  try {
-    rows = parse(text, { skip_empty_lines: true, trim: true });
-  } catch (error) {
-    throw new UserError(`${path}: ${(error as Error).message.split('\n')[0]}`);
+  const { names, rows } = csvTable(text, path, 'x1,x2,x3');
+  const label = names.indexOf(LABEL_COLUMN);
+  const features = names.length - (label >= 0 ? 1 : 0);
+  if (features !== sampleSize) {
+    throw new UserError(`${path} has ${features} feature column${features === 1 ? '' : 's'}${label >= 0 ? ` besides "${LABEL_COLUMN}"` : ''}; the model takes ${sampleSize}`);
   }
-  const values = rows.flat().map(Number);
-  const bad = values.findIndex((v) => !Number.isFinite(v));
-  if (bad >= 0) throw new UserError(`${path}: ${JSON.stringify(rows.flat()[bad])} is not a number`);
-  if (rows.some((row) => row.length !== sampleSize)) {
-    throw new UserError(`${path}: every row needs ${sampleSize} numbers (the model's input size)`);
-  }
-  return Float32Array.from(values);
+  const values = new Float32Array(rows.length * sampleSize);
+  let at = 0;
+  rows.forEach((row, r) => {
+    row.forEach((field, c) => {
+      if (c !== label) values[at++] = numberAt(field, path, r + 2, c);
+    });
+  });
+  return values;
 }

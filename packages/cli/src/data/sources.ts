@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { syntheticClassification, type Dataset } from '@lockstep/core';
 import { UserError } from '../errors.js';
-import { parseCsvDataset } from './csv.js';
+import { CSV_HELP, parseCsvDataset } from './csv.js';
 import { idxFolder } from './idx.js';
 import { readBytes } from './read.js';
 
@@ -18,7 +18,9 @@ export const DATA_HELP = `data sets (--data):
   default          built in: 5,000 + 1,000 test samples of 128 features in 10 classes, generated from --seed
   fashion-mnist    Debian's dataset-fashion-mnist (${DEBIAN_FASHION_MNIST}), or the folder in $${FASHION_MNIST_DIR_VARIABLE}
   idx:DIR          an IDX pair train-images-*/train-labels-* in DIR (gzip or raw), and t10k-*/test-* if present
-  csv:FILE         a CSV of numbers, one sample per row; the label is the column named "label", else the last`;
+  csv:FILE         a CSV file, as below
+
+${CSV_HELP}`;
 
 const PREFIXED_SOURCES = ['idx:', 'csv:'];
 
