@@ -1,13 +1,16 @@
 import { join } from 'node:path';
 import { foldInString, permutation, rootKey, type Dataset, type ModelSpec } from '@lockstep/core';
 import { Trainer } from '@lockstep/workers';
+import { checkBatching } from '../config/batching.js';
 import { checkConfig, readConfigFile } from '../config/config-file.js';
 import { DEFAULT_RATES, dropoutRatesFlag } from '../config/dropout-rates.js';
 import { flagConfig, flagValue, type ConfigFlags } from '../config/flags.js';
 import { runModel } from '../config/model-spec.js';
 import { optimizerOf } from '../config/optimizer.js';
-import { defaultWorkers, OPTIONS } from '../config/options.js';
+import { OPTIONS } from '../config/options.js';
+import { settingNamer } from '../config/setting-names.js';
 import { DEFAULT_CONFIG, type RunConfig } from '../config/settings.js';
+import { usefulWorkers } from '../config/workers.js';
 import { runData } from '../data/run-data.js';
 import { UserError } from '../errors.js';
 import { epochLine, rateEpoch, summarize, summaryTable, type RateRun } from '../output/comparison.js';
@@ -44,6 +47,7 @@ function compareConfig(flags: CompareFlags): RunConfig {
     throw new UserError(`--hidden sets the widths of the default MLP, but ${flags.config} gives "layers"; drop one of the two`);
   }
   const config = checkConfig({ ...DEFAULT_CONFIG, ...fromFile, ...fromFlags }, flags.config ?? 'config');
+  checkBatching(config, settingNamer(fromFlags, fromFile, flags.config));
   // Each rate sets its own; a rate from the config file would only be misleading in compare.json.
   return { ...config, dropout: undefined };
 }
@@ -60,9 +64,9 @@ const duration = (seconds: number): string => `${Math.floor(seconds / 60)} min $
  * of them in one picture.
  */
 export async function compareCommand(flags: CompareFlags): Promise<number> {
-  const workers = flagValue('--workers', OPTIONS.workers, flags.workers) ?? defaultWorkers();
   const rates = dropoutRatesFlag(flags.dropout ?? DEFAULT_RATES);
   const config = compareConfig(flags);
+  const { workers, note: workersNote } = usefulWorkers(flagValue('--workers', OPTIONS.workers, flags.workers), config);
   const setup = await importModules(config.modules);
   const data = runData(config);
   const validation = data.validation;
@@ -103,6 +107,7 @@ export async function compareCommand(flags: CompareFlags): Promise<number> {
   };
 
   let reporter = new Reporter(mode, config.epochs);
+  if (workersNote !== null) reporter.info(workersNote);
   reporter.info(
     `comparing dropout ${rates.join(', ')}: ${architecture(specs[0])}, ${config.epochs} epochs each on ${data.train.size} samples ` +
       `(${validation.size} for validation; train accuracy in eval mode on ${probe.size} of them) with ${workers} worker${workers === 1 ? '' : 's'}; run folder ${out}`,

@@ -1,12 +1,15 @@
 import { join } from 'node:path';
 import { Trainer } from '@lockstep/workers';
+import { checkBatching } from '../config/batching.js';
 import { checkConfig, readConfigFile } from '../config/config-file.js';
 import { flagConfig, flagValue, type ConfigFlags } from '../config/flags.js';
 import { runModel } from '../config/model-spec.js';
 import { optimizerOf } from '../config/optimizer.js';
-import { defaultWorkers, OPTIONS } from '../config/options.js';
+import { OPTIONS } from '../config/options.js';
 import { resumedConfig } from '../config/resume.js';
+import { settingNamer } from '../config/setting-names.js';
 import { DEFAULT_CONFIG } from '../config/settings.js';
+import { usefulWorkers } from '../config/workers.js';
 import { runData } from '../data/run-data.js';
 import { Reporter } from '../output/report.js';
 import { loadCheckpoint } from '../run/checkpoint.js';
@@ -28,7 +31,7 @@ export interface TrainFlags extends ConfigFlags {
 }
 
 export async function trainCommand(flags: TrainFlags): Promise<number> {
-  const workers = flagValue('--workers', OPTIONS.workers, flags.workers) ?? defaultWorkers();
+  const requestedWorkers = flagValue('--workers', OPTIONS.workers, flags.workers);
   const workerHeap = flagValue('--worker-heap', OPTIONS.workerHeap, flags.workerHeap);
   const retries = flagValue('--retries', OPTIONS.retries, flags.retries) ?? 0;
   const fromFlags = flagConfig(flags);
@@ -38,6 +41,8 @@ export async function trainCommand(flags: TrainFlags): Promise<number> {
     checkpoint === null
       ? checkConfig({ ...DEFAULT_CONFIG, ...fromFile, ...fromFlags }, flags.config ?? 'config')
       : resumedConfig(checkpoint, flags.resume!, fromFlags, fromFile);
+  checkBatching(config, settingNamer(fromFlags, fromFile, flags.config));
+  const { workers, note: workersNote } = usefulWorkers(requestedWorkers, config);
   const setup = await importModules(config.modules);
   const data = runData(config);
   const spec = runModel(config, data.train, checkpoint, flags.resume);
@@ -45,6 +50,7 @@ export async function trainCommand(flags: TrainFlags): Promise<number> {
   const out = flags.out ?? (flags.resume === undefined ? defaultOutFolder() : folderOf(flags.resume));
   makeFolder(out);
   const reporter = new Reporter(Reporter.choose(flags), config.epochs);
+  if (workersNote !== null) reporter.info(workersNote);
   const lock = lockRunFolder(out);
   process.once('exit', lock.release);
   try {
