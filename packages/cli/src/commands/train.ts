@@ -6,11 +6,12 @@ import { flagConfig, flagValue, type ConfigFlags } from '../config/flags.js';
 import { runModel } from '../config/model-spec.js';
 import { optimizerOf } from '../config/optimizer.js';
 import { OPTIONS } from '../config/options.js';
-import { resumedConfig } from '../config/resume.js';
+import { resumedConfig, resumedDataNote } from '../config/resume.js';
 import { settingNamer } from '../config/setting-names.js';
 import { DEFAULT_CONFIG } from '../config/settings.js';
 import { usefulWorkers } from '../config/workers.js';
 import { runData } from '../data/run-data.js';
+import { UserError } from '../errors.js';
 import { Reporter } from '../output/report.js';
 import { loadCheckpoint } from '../run/checkpoint.js';
 import { defaultOutFolder, folderOf, makeFolder, removeStrayTemporaries, writeFileAtomic } from '../run/files.js';
@@ -26,6 +27,7 @@ export interface TrainFlags extends ConfigFlags {
   resume?: string;
   workerHeap?: string;
   retries?: string;
+  allowChangedData?: boolean;
   json?: boolean;
   quiet?: boolean;
 }
@@ -36,6 +38,7 @@ export async function trainCommand(flags: TrainFlags): Promise<number> {
   const retries = flagValue('--retries', OPTIONS.retries, flags.retries) ?? 0;
   const fromFlags = flagConfig(flags);
   const fromFile = flags.config === undefined ? {} : readConfigFile(flags.config);
+  if (flags.allowChangedData === true && flags.resume === undefined) throw new UserError('--allow-changed-data only applies with --resume; add --resume CHECKPOINT');
   const checkpoint = flags.resume === undefined ? null : loadCheckpoint(flags.resume);
   const config =
     checkpoint === null
@@ -45,12 +48,13 @@ export async function trainCommand(flags: TrainFlags): Promise<number> {
   const { workers, note: workersNote } = usefulWorkers(requestedWorkers, config);
   const setup = await importModules(config.modules);
   const data = runData(config);
+  const dataNote = checkpoint === null ? null : resumedDataNote(checkpoint, flags.resume!, config.data, data.fingerprint, flags.allowChangedData === true);
   const spec = runModel(config, data.train, checkpoint, flags.resume);
   const model = buildModel(spec);
   const out = flags.out ?? (flags.resume === undefined ? defaultOutFolder() : folderOf(flags.resume));
   makeFolder(out);
   const reporter = new Reporter(Reporter.choose(flags), config.epochs);
-  if (workersNote !== null) reporter.info(workersNote);
+  for (const note of [workersNote, dataNote]) if (note !== null) reporter.info(note);
   const lock = lockRunFolder(out);
   process.once('exit', lock.release);
   try {

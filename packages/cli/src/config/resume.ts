@@ -26,3 +26,16 @@ export function resumedConfig(checkpoint: Checkpoint, path: string, fromFlags: P
     ...(clip === undefined ? {} : { clipNorm: clip }),
   };
 }
+
+/**
+ * Whether a resumed run may go on with data of this `fingerprint`: the run is refused where the data
+ * changed since the checkpoint, unless `allowChanged`; a note where the run goes on unchecked or changed.
+ */
+export function resumedDataNote(checkpoint: Checkpoint, path: string, data: string, fingerprint: string, allowChanged: boolean): string | null {
+  const recorded = checkpoint.dataFingerprint;
+  if (recorded === undefined) return `note: ${path} records no fingerprint of its data (an older lockstep wrote it), so the data could not be checked`;
+  if (recorded === fingerprint) return null;
+  const change = `${data} changed since ${path} was saved (data fingerprint ${recorded}, now ${fingerprint})`;
+  if (!allowChanged) throw new UserError(`${change}; restore the data it was trained on, or add --allow-changed-data to resume on this data anyway`);
+  return `note: ${change}; the run will not match an uninterrupted one`;
+}

@@ -15,7 +15,7 @@ export function splitValidation(data: Dataset, fraction: number, seed: number): 
 }
 
 /** The data of a run: the same seeded validation split every time the same config is loaded. */
-export function runData(config: RunConfig, dataOverride?: string): { train: Dataset; validation: Dataset | null; test: Dataset | null } {
+export function runData(config: RunConfig, dataOverride?: string): { train: Dataset; validation: Dataset | null; test: Dataset | null; fingerprint: string } {
   const loaded = loadData(dataOverride ?? config.data, config.seed);
-  return { ...splitValidation(loaded.train, config.validationSplit, config.seed), test: loaded.test };
+  return { ...splitValidation(loaded.train, config.validationSplit, config.seed), test: loaded.test, fingerprint: loaded.fingerprint };
 }

@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { syntheticClassification, type Dataset } from '@lockstep/core';
 import { UserError } from '../errors.js';
 import { CSV_HELP, parseCsvDataset } from './csv.js';
+import { dataFingerprint, datasetBytes } from './data-fingerprint.js';
 import { idxFolder } from './idx.js';
 import { readBytes } from './read.js';
 
@@ -12,6 +13,8 @@ const DEBIAN_FASHION_MNIST = '/usr/share/datasets/fashion-mnist';
 export interface LoadedData {
   readonly train: Dataset;
   readonly test: Dataset | null;
+  /** The content fingerprint of the training samples' source (see dataFingerprint). */
+  readonly fingerprint: string;
 }
 
 export const DATA_HELP = `data sets (--data):
@@ -40,10 +43,12 @@ export function loadData(spec: string, seed: number): LoadedData {
     return idxFolder(dir);
   }
   if (spec.startsWith('idx:')) return idxFolder(spec.slice(4));
-  return { train: parseCsvDataset(readBytes(spec.slice(4)).toString(), spec.slice(4)), test: null };
+  const bytes = readBytes(spec.slice(4));
+  return { train: parseCsvDataset(bytes.toString(), spec.slice(4)), test: null, fingerprint: dataFingerprint([bytes]) };
 }
 
 function builtIn(seed: number): LoadedData {
   const all = syntheticClassification({ seed, samples: 6000, features: 128, classes: 10 });
-  return { train: all.slice(0, 5000), test: all.slice(5000, 6000) };
+  const train = all.slice(0, 5000);
+  return { train, test: all.slice(5000, 6000), fingerprint: dataFingerprint(datasetBytes(train)) };
 }

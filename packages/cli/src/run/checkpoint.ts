@@ -24,6 +24,8 @@ export interface Checkpoint {
   readonly params: Float32Array;
   readonly optimizerState: Float32Array;
   readonly state: { step: number; epoch: number; batch: number; epochLossSum: number; epochCorrect: number };
+  /** The fingerprint of the data trained on (dataFingerprint); absent in checkpoints of older lockstep versions. */
+  readonly dataFingerprint?: string;
 }
 
 const packr = new Packr({ moreTypes: true });
@@ -45,6 +47,7 @@ const payloadSchema = z.object({
   params: z.instanceof(Float32Array),
   optimizerState: z.instanceof(Float32Array),
   state: z.object({ step: count, epoch: count, batch: count, epochLossSum: z.number(), epochCorrect: z.number() }),
+  dataFingerprint: z.string().optional(),
 });
 
 /** One line for the first problem zod found, naming the field. */

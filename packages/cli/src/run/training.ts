@@ -20,7 +20,7 @@ export interface Run {
   readonly retries: number;
   readonly config: RunConfig;
   readonly spec: ModelSpec;
-  readonly data: { train: Dataset; validation: Dataset | null };
+  readonly data: { train: Dataset; validation: Dataset | null; fingerprint: string };
   readonly out: string;
   readonly checkpoint: Checkpoint | null;
   readonly resumedFrom: string | undefined;
@@ -48,6 +48,7 @@ export async function trainInFolder(run: Run, reporter: Reporter): Promise<numbe
       params: trainer.params,
       optimizerState: trainer.state.optimizerState,
       state: (({ step, epoch, batch, epochLossSum, epochCorrect }) => ({ step, epoch, batch, epochLossSum, epochCorrect }))(trainer.state),
+      dataFingerprint: data.fingerprint,
     });
     lastSaved = { path: checkpointPath, step: trainer.state.step };
   };
