@@ -61,8 +61,14 @@ describe('one run per folder', () => {
   });
 
   it('a run that fails still frees the folder', () => {
-    const failed = lockstep([...train, '--out', 'failed', '--batch-size', '1', '--chunk-size', '2'], work);
-    expect(failed.stderr).toBe('lockstep: chunkSize (2) must not exceed batchSize (1); lower chunkSize\n');
+    // Features near float32's largest value: the loss overflows at step 1, with the folder locked.
+    writeFileSync(join(work, 'huge.csv'), ['a,b,label', ...Array.from({ length: 200 }, (_, i) => `${((i * 7919) % 200) / 100 - 1}e38,${(i % 13) / 13},${i % 2}`)].join('\n'));
+    const failed = lockstep([...train, '--out', 'failed', '--data', 'csv:huge.csv'], work);
+    expect(failed.stderr).toBe(
+      'lockstep: fit failed at step 1 (epoch 1, batch 2 of 3): the loss is NaN, first from the output of layer 0 (Linear) (Infinity); ' +
+        'the parameters are those before this step; check the scale of the input data, lower the learning rate, or clip gradients with clipNorm; ' +
+        'no checkpoint was saved yet; start the run again\n',
+    );
     expect(failed.status).toBe(1);
     expect(existsSync(join(work, 'failed', 'config.json'))).toBe(true);
     expect(existsSync(join(work, 'failed', 'lockstep.lock'))).toBe(false);
