@@ -9,6 +9,9 @@ import { DEFAULT_RATES, MAX_RATES } from './config/dropout-rates.js';
 
 const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
 
+/** Why --modules exists, said the same way by every command that loads a checkpoint. */
+const MODULES_RULE = 'a checkpoint\'s modules run code, so they are imported only when listed here';
+
 /** Holds the exit code a command chose, since commander's action handlers return nothing. */
 export interface Outcome {
   exitCode: number;
@@ -37,6 +40,7 @@ export function buildProgram(outcome: Outcome): Command {
     .option('--seed <n>', 'seed of weights, shuffling, masks and the built-in data (default 0)')
     .option('--out <dir>', 'run folder (default: runs/<time>, or the checkpoint\'s folder with --resume)')
     .option('--resume <checkpoint>', 'continue a run exactly where its checkpoint left it')
+    .option('--modules <files>', `module files that call registerLayer, e.g. layers.mjs,more.mjs, instead of the config's "modules"; with --resume, ${MODULES_RULE} or in your --config`)
     .option('--checkpoint-every <steps>', 'also save a checkpoint every this many optimizer steps (default: at each epoch end only)')
     .option('--worker-heap <MiB>', 'heap limit of each worker thread; a worker over it stops the run with one line (default: Node\'s)')
     .option('--retries <n>', 'when a worker dies, restart the workers from the last checkpoint up to n times (default 0)')
@@ -85,6 +89,7 @@ export function buildProgram(outcome: Outcome): Command {
     .option('--mc-samples <k>', 'also Monte Carlo dropout with k passes: calibration (ECE) and accuracy at coverage against eval mode, with plots')
     .option('--seed <n>', 'seed of the Monte Carlo masks (default 0)')
     .option('--out <dir>', 'folder for reliability.svg, coverage.svg and calibration.json (default: the checkpoint\'s folder)')
+    .option('--modules <files>', `module files to import, e.g. layers.mjs,more.mjs; ${MODULES_RULE}`)
     .option('--json', 'print one JSON object')
     .addHelpText('after', '\nExamples:\n  lockstep eval --checkpoint runs/a/checkpoint.lockstep\n  lockstep eval --checkpoint runs/a/checkpoint.lockstep --mc-samples 30')
     .action(async (flags) => {
@@ -100,6 +105,7 @@ export function buildProgram(outcome: Outcome): Command {
     .option('--seed <n>', 'seed of the Monte Carlo masks (default 0)')
     .option('--format <format>', 'json or csv (default json)')
     .option('--workers <n>', 'worker threads (default: every core)')
+    .option('--modules <files>', `module files to import, e.g. layers.mjs,more.mjs; ${MODULES_RULE}`)
     .addHelpText('after', '\nExamples:\n  lockstep predict --checkpoint runs/a/checkpoint.lockstep --input rows.csv\n  lockstep predict --checkpoint runs/a/checkpoint.lockstep --input rows.csv --mc-samples 20 --format csv')
     .action(async (flags) => {
       outcome.exitCode = await predictCommand(flags);

@@ -11,7 +11,7 @@ import { runData } from '../data/run-data.js';
 import { Reporter } from '../output/report.js';
 import { loadCheckpoint } from '../run/checkpoint.js';
 import { defaultOutFolder, folderOf, makeFolder, removeStrayTemporaries, writeFileAtomic } from '../run/files.js';
-import { importModules } from '../run/modules.js';
+import { importModules, importNamedModules } from '../run/modules.js';
 import { lockRunFolder } from '../run/run-lock.js';
 import { buildModel } from '../run/trainer.js';
 import { trainInFolder } from '../run/training.js';
@@ -21,6 +21,7 @@ export interface TrainFlags extends ConfigFlags {
   workers?: string;
   out?: string;
   resume?: string;
+  modules?: string;
   workerHeap?: string;
   retries?: string;
   json?: boolean;
@@ -31,14 +32,15 @@ export async function trainCommand(flags: TrainFlags): Promise<number> {
   const workers = flagValue('--workers', OPTIONS.workers, flags.workers) ?? defaultWorkers();
   const workerHeap = flagValue('--worker-heap', OPTIONS.workerHeap, flags.workerHeap);
   const retries = flagValue('--retries', OPTIONS.retries, flags.retries) ?? 0;
+  const named = flagValue('--modules', OPTIONS.modules, flags.modules);
   const fromFlags = flagConfig(flags);
   const fromFile = flags.config === undefined ? {} : readConfigFile(flags.config);
   const checkpoint = flags.resume === undefined ? null : loadCheckpoint(flags.resume);
   const config =
     checkpoint === null
-      ? checkConfig({ ...DEFAULT_CONFIG, ...fromFile, ...fromFlags }, flags.config ?? 'config')
+      ? checkConfig({ ...DEFAULT_CONFIG, ...fromFile, ...fromFlags, ...(named === undefined ? {} : { modules: named }) }, flags.config ?? 'config')
       : resumedConfig(checkpoint, flags.resume!, fromFlags, fromFile);
-  const setup = await importModules(config.modules);
+  const setup = checkpoint === null ? await importModules(config.modules) : await importNamedModules(checkpoint, flags.resume!, named ?? fromFile.modules);
   const data = runData(config);
   const spec = runModel(config, data.train, checkpoint, flags.resume);
   const model = buildModel(spec);
