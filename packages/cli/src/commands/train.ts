@@ -11,6 +11,7 @@ import { runData } from '../data/run-data.js';
 import { Reporter } from '../output/report.js';
 import { loadCheckpoint } from '../run/checkpoint.js';
 import { defaultOutFolder, folderOf, makeFolder, removeStrayTemporaries, writeFileAtomic } from '../run/files.js';
+import { clearExistingRun } from '../run/existing-run.js';
 import { importModules, importNamedModules } from '../run/modules.js';
 import { lockRunFolder } from '../run/run-lock.js';
 import { buildModel } from '../run/trainer.js';
@@ -21,6 +22,7 @@ export interface TrainFlags extends ConfigFlags {
   workers?: string;
   out?: string;
   resume?: string;
+  overwrite?: boolean;
   modules?: string;
   workerHeap?: string;
   retries?: string;
@@ -53,6 +55,7 @@ export async function trainCommand(flags: TrainFlags): Promise<number> {
     if (lock.tookOver !== null) {
       reporter.info(`note: took over the lock of ${out} from a run that is no longer running${lock.tookOver.pid === null ? '' : ` (pid ${lock.tookOver.pid})`}`);
     }
+    clearExistingRun(out, flags.resume, flags.overwrite === true);
     removeStrayTemporaries(out);
     writeFileAtomic(join(out, 'config.json'), `${JSON.stringify({ ...config, model: spec, workers }, null, 2)}\n`);
     const optimizer = optimizerOf(config);
