@@ -25,7 +25,7 @@ const run = (args: string[]): string => {
 };
 /** eval --json without the output folder, which names the run. */
 const evalNumbers = (checkpoint: string): unknown => {
-  const { out: _out, ...numbers } = JSON.parse(run(['eval', '--checkpoint', checkpoint, '--mc-samples', '5', '--json']));
+  const { out: _out, ...numbers } = JSON.parse(run(['eval', '--checkpoint', checkpoint, '--mc-samples', '5', '--json', '--modules', scaleLayer]));
   return numbers;
 };
 
@@ -47,7 +47,7 @@ describe('a layer type from a config\'s modules, registered with one registerLay
   });
 
   it('predict --mc-samples 4 gives the rows of the same model without it', () => {
-    const predict = (checkpoint: string): string => run(['predict', '--checkpoint', checkpoint, '--input', 'rows.csv', '--mc-samples', '4']);
+    const predict = (checkpoint: string): string => run(['predict', '--checkpoint', checkpoint, '--input', 'rows.csv', '--mc-samples', '4', '--modules', scaleLayer]);
     const scaled = JSON.parse(predict('scaled/checkpoint.lockstep')) as Array<{ probabilities: number[]; std: number[]; entropy: number }>;
     expect(scaled).toHaveLength(3);
     for (const row of scaled) {

@@ -34,7 +34,8 @@ describe('one run per folder', () => {
     first.child.kill('SIGINT');
     expect((await first.exited).code).toBe(130);
     expect(existsSync(join(work, 'busy', 'lockstep.lock'))).toBe(false);
-    const third = lockstep([...train, '--out', 'busy', '--quiet'], work);
+    // The interrupted run left its checkpoint, so a new run replaces it on purpose.
+    const third = lockstep([...train, '--out', 'busy', '--overwrite', '--quiet'], work);
     expect(third.stderr).toBe('');
     expect(third.status).toBe(0);
     expect(existsSync(join(work, 'busy', 'lockstep.lock'))).toBe(false);

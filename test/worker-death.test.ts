@@ -39,14 +39,14 @@ describe('a worker that dies mid-epoch', () => {
     const failed = lockstep([...common, '--out', out, '--checkpoint-every', '30', '--worker-heap', '32'], work, { LOCKSTEP_TEST_FAULT: `${how}@100` });
     expect(failed.stderr).toBe(
       `lockstep: fit failed at step 100 (epoch 2, batch 30 of 71): a worker failed: ${cause}; the worker pool is closed; ` +
-        `resume from step 90 with: lockstep train --resume ${out}/checkpoint.lockstep\n`,
+        `resume from step 90 with: lockstep train --resume ${out}/checkpoint.lockstep --modules ${faulty}\n`,
     );
     expect(failed.status).toBe(1);
     expect(failed.stdout).toBe('');
     expect(existsSync(join(work, out, 'lockstep.lock'))).toBe(false);
     expect(loadCheckpoint(join(work, out, 'checkpoint.lockstep')).state).toMatchObject({ step: 90, epoch: 1, batch: 19 });
 
-    const resumed = lockstep(['train', '--resume', `${out}/checkpoint.lockstep`, '--quiet'], work);
+    const resumed = lockstep(['train', '--resume', `${out}/checkpoint.lockstep`, '--modules', faulty, '--quiet'], work);
     expect(resumed.stderr).toBe('');
     expect(fingerprintOf(resumed.stdout)).toBe(uninterrupted);
     expect(numericMetrics(readFileSync(join(work, out, 'metrics.jsonl'), 'utf8'))).toEqual(uninterruptedMetrics);
@@ -86,12 +86,12 @@ describe('a worker that dies mid-epoch', () => {
       `note: ${failure}; restarting the workers from step 71 (retry 1 of 2)`,
       `note: ${failure}; restarting the workers from step 71 (retry 2 of 2)`,
     ]);
-    expect(run.stderr).toBe(`lockstep: ${failure}; resume from step 71 with: lockstep train --resume gave-up/checkpoint.lockstep\n`);
+    expect(run.stderr).toBe(`lockstep: ${failure}; resume from step 71 with: lockstep train --resume gave-up/checkpoint.lockstep --modules ${faulty}\n`);
     expect(run.status).toBe(1);
   });
 
-  it('eval imports the modules of the checkpoint\'s config, so its custom layers build in every worker', () => {
-    const { status, stdout, stderr } = lockstep(['eval', '--checkpoint', 'straight/checkpoint.lockstep', '--workers', '2', '--json'], work);
+  it('eval with --modules imports the modules of the checkpoint\'s config, so its custom layers build in every worker', () => {
+    const { status, stdout, stderr } = lockstep(['eval', '--checkpoint', 'straight/checkpoint.lockstep', '--workers', '2', '--json', '--modules', faulty], work);
     expect(stderr).toBe('');
     expect(status).toBe(0);
     expect(JSON.parse(stdout).samples).toBe(1000);

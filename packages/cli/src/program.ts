@@ -10,6 +10,9 @@ import { DEFAULT_RATES, MAX_RATES } from './config/dropout-rates.js';
 
 const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
 
+/** Why --modules exists, said the same way by every command that loads a checkpoint. */
+const MODULES_RULE = 'a checkpoint\'s modules run code, so they are imported only when listed here';
+
 /** Holds the exit code a command chose, since commander's action handlers return nothing. */
 export interface Outcome {
   exitCode: number;
@@ -36,15 +39,17 @@ export function buildProgram(outcome: Outcome): Command {
     .option('--kernel <kernel>', 'matrix products: strict (the same bits on every CPU, default) or relaxed (fused multiply-add: faster; bits may differ on another CPU)')
     .option('--clip-norm <x>', 'clip the gradient to this global L2 norm before each update (default: no clipping)')
     .option('--seed <n>', 'seed of weights, shuffling, masks and the built-in data (default 0)')
-    .option('--out <dir>', 'run folder (default: runs/<time>, or the checkpoint\'s folder with --resume)')
+    .option('--out <dir>', 'run folder (default: runs/<time>, or the checkpoint\'s folder with --resume); one that holds another run\'s checkpoint is refused')
     .option('--resume <checkpoint>', 'continue a run exactly where its checkpoint left it')
     .option('--allow-changed-data', 'with --resume: go on although the data changed since the checkpoint (the run will not match an uninterrupted one)')
+    .option('--overwrite', 'replace the run in --out: its checkpoint, config, metrics and curves are deleted before the new run writes anything')
+    .option('--modules <files>', `module files that call registerLayer, e.g. layers.mjs,more.mjs, instead of the config's "modules"; with --resume, ${MODULES_RULE} or in your --config`)
     .option('--checkpoint-every <steps>', 'also save a checkpoint every this many optimizer steps (default: at each epoch end only)')
     .option('--worker-heap <MiB>', 'heap limit of each worker thread; a worker over it stops the run with one line (default: Node\'s)')
     .option('--retries <n>', 'when a worker dies, restart the workers from the last checkpoint up to n times (default 0)')
     .option('--json', 'print one JSON object per line')
     .option('--quiet', 'print only the result')
-    .addHelpText('after', `\nExamples:\n  lockstep train\n  lockstep train --workers 1 --epochs 3 --out runs/a\n  lockstep train --resume runs/a/checkpoint.lockstep --epochs 6\n  lockstep train --data csv:samples.csv --dropout 0.2 --lr 0.01\n\nCtrl-C finishes the current step, saves a checkpoint and exits with code 130.\n\n${DATA_HELP}`)
+    .addHelpText('after', `\nExamples:\n  lockstep train\n  lockstep train --workers 1 --epochs 3 --out runs/a\n  lockstep train --resume runs/a/checkpoint.lockstep --epochs 6\n  lockstep train --data csv:samples.csv --dropout 0.2 --lr 0.01\n\nA run folder that holds a checkpoint takes only the run that --resume continues, or a new one with --overwrite.\nCtrl-C finishes the current step, saves a checkpoint and exits with code 130.\n\n${DATA_HELP}`)
     .action(async (flags) => {
       outcome.exitCode = await trainCommand(flags);
     });
@@ -87,6 +92,7 @@ export function buildProgram(outcome: Outcome): Command {
     .option('--mc-samples <k>', 'also Monte Carlo dropout with k passes: calibration (ECE) and accuracy at coverage against eval mode, with plots')
     .option('--seed <n>', 'seed of the Monte Carlo masks (default 0)')
     .option('--out <dir>', 'folder for reliability.svg, coverage.svg and calibration.json (default: the checkpoint\'s folder)')
+    .option('--modules <files>', `module files to import, e.g. layers.mjs,more.mjs; ${MODULES_RULE}`)
     .option('--json', 'print one JSON object')
     .addHelpText('after', '\nExamples:\n  lockstep eval --checkpoint runs/a/checkpoint.lockstep\n  lockstep eval --checkpoint runs/a/checkpoint.lockstep --mc-samples 30')
     .action(async (flags) => {
@@ -102,6 +108,7 @@ export function buildProgram(outcome: Outcome): Command {
     .option('--seed <n>', 'seed of the Monte Carlo masks (default 0)')
     .option('--format <format>', 'json or csv (default json)')
     .option('--workers <n>', 'worker threads (default: every core)')
+    .option('--modules <files>', `module files to import, e.g. layers.mjs,more.mjs; ${MODULES_RULE}`)
     .addHelpText('after', '\nExamples:\n  lockstep predict --checkpoint runs/a/checkpoint.lockstep --input rows.csv\n  lockstep predict --checkpoint runs/a/checkpoint.lockstep --input rows.csv --mc-samples 20 --format csv\n\n' + CSV_HELP)
     .action(async (flags) => {
       outcome.exitCode = await predictCommand(flags);

@@ -7,13 +7,14 @@ import { UserError } from '../errors.js';
 import { calibrationLines, calibrationReport, CALIBRATION_FILES, writeCalibrationFiles, type CalibrationReport } from '../output/calibration-report.js';
 import { loadCheckpoint } from '../run/checkpoint.js';
 import { folderOf, makeFolder } from '../run/files.js';
-import { importModules } from '../run/modules.js';
+import { importNamedModules } from '../run/modules.js';
 import { buildModel, trainerFor } from '../run/trainer.js';
 
 export interface EvalFlags {
   checkpoint: string;
   data?: string;
   workers?: string;
+  modules?: string;
   mcSamples?: string;
   seed?: string;
   out?: string;
@@ -32,8 +33,9 @@ export async function evalCommand(flags: EvalFlags): Promise<number> {
   for (const [flag, value] of [['--seed', flags.seed], ['--out', flags.out]] as const) {
     if (value !== undefined && mcSamples === undefined) throw new UserError(`${flag} only applies with --mc-samples; add --mc-samples K`);
   }
+  const modules = flagValue('--modules', OPTIONS.modules, flags.modules);
   const checkpoint = loadCheckpoint(flags.checkpoint);
-  const setup = await importModules(checkpoint.config.modules);
+  const setup = await importNamedModules(checkpoint, flags.checkpoint, modules);
   const model = buildModel(checkpoint.spec);
   if (mcSamples !== undefined && sampledDropoutLayers(model.module).length === 0) {
     throw new UserError(`${flags.checkpoint} has no dropout layers with p > 0, so --mc-samples has nothing to sample; leave out --mc-samples`);

@@ -3,7 +3,7 @@ import { flagValue } from '../config/flags.js';
 import { defaultWorkers, OPTIONS } from '../config/options.js';
 import { readInputs } from '../data/inputs.js';
 import { loadCheckpoint } from '../run/checkpoint.js';
-import { importModules } from '../run/modules.js';
+import { importNamedModules } from '../run/modules.js';
 import { buildModel, trainerFor } from '../run/trainer.js';
 
 export interface PredictFlags {
@@ -13,6 +13,7 @@ export interface PredictFlags {
   seed?: string;
   format?: string;
   workers?: string;
+  modules?: string;
 }
 
 const round = (value: number): number => Number(value.toPrecision(7));
@@ -27,9 +28,10 @@ export async function predictCommand(flags: PredictFlags): Promise<number> {
   const samples = flagValue('--mc-samples', OPTIONS.mcSamples, flags.mcSamples);
   const seed = flagValue('--seed', OPTIONS.seed, flags.seed) ?? 0;
   const format = flagValue('--format', OPTIONS.format, flags.format) ?? 'json';
+  const modules = flagValue('--modules', OPTIONS.modules, flags.modules);
   const checkpoint = loadCheckpoint(flags.checkpoint);
   const inputs = readInputs(flags.input, sizeOf(checkpoint.spec.input));
-  const setup = await importModules(checkpoint.config.modules);
+  const setup = await importNamedModules(checkpoint, flags.checkpoint, modules);
   const trainer = trainerFor(checkpoint, buildModel(checkpoint.spec), setup, workers);
   try {
     let rows: Array<{ probabilities: number[]; std?: number[]; entropy?: number; mutualInformation?: number }>;

@@ -15,7 +15,8 @@ import { UserError } from '../errors.js';
 import { Reporter } from '../output/report.js';
 import { loadCheckpoint } from '../run/checkpoint.js';
 import { defaultOutFolder, folderOf, makeFolder, removeStrayTemporaries, writeFileAtomic } from '../run/files.js';
-import { importModules } from '../run/modules.js';
+import { clearExistingRun } from '../run/existing-run.js';
+import { importModules, importNamedModules } from '../run/modules.js';
 import { lockRunFolder } from '../run/run-lock.js';
 import { buildModel } from '../run/trainer.js';
 import { trainInFolder } from '../run/training.js';
@@ -25,6 +26,8 @@ export interface TrainFlags extends ConfigFlags {
   workers?: string;
   out?: string;
   resume?: string;
+  overwrite?: boolean;
+  modules?: string;
   workerHeap?: string;
   retries?: string;
   allowChangedData?: boolean;
@@ -36,17 +39,18 @@ export async function trainCommand(flags: TrainFlags): Promise<number> {
   const requestedWorkers = flagValue('--workers', OPTIONS.workers, flags.workers);
   const workerHeap = flagValue('--worker-heap', OPTIONS.workerHeap, flags.workerHeap);
   const retries = flagValue('--retries', OPTIONS.retries, flags.retries) ?? 0;
+  const named = flagValue('--modules', OPTIONS.modules, flags.modules);
   const fromFlags = flagConfig(flags);
   const fromFile = flags.config === undefined ? {} : readConfigFile(flags.config);
   if (flags.allowChangedData === true && flags.resume === undefined) throw new UserError('--allow-changed-data only applies with --resume; add --resume CHECKPOINT');
   const checkpoint = flags.resume === undefined ? null : loadCheckpoint(flags.resume);
   const config =
     checkpoint === null
-      ? checkConfig({ ...DEFAULT_CONFIG, ...fromFile, ...fromFlags }, flags.config ?? 'config')
+      ? checkConfig({ ...DEFAULT_CONFIG, ...fromFile, ...fromFlags, ...(named === undefined ? {} : { modules: named }) }, flags.config ?? 'config')
       : resumedConfig(checkpoint, flags.resume!, fromFlags, fromFile);
   checkBatching(config, settingNamer(fromFlags, fromFile, flags.config));
   const { workers, note: workersNote } = usefulWorkers(requestedWorkers, config);
-  const setup = await importModules(config.modules);
+  const setup = checkpoint === null ? await importModules(config.modules) : await importNamedModules(checkpoint, flags.resume!, named ?? fromFile.modules);
   const data = runData(config);
   const dataNote = checkpoint === null ? null : resumedDataNote(checkpoint, flags.resume!, config.data, data.fingerprint, flags.allowChangedData === true);
   const spec = runModel(config, data.train, checkpoint, flags.resume);
@@ -61,6 +65,7 @@ export async function trainCommand(flags: TrainFlags): Promise<number> {
     if (lock.tookOver !== null) {
       reporter.info(`note: took over the lock of ${out} from a run that is no longer running${lock.tookOver.pid === null ? '' : ` (pid ${lock.tookOver.pid})`}`);
     }
+    clearExistingRun(out, flags.resume, flags.overwrite === true);
     removeStrayTemporaries(out);
     writeFileAtomic(join(out, 'config.json'), `${JSON.stringify({ ...config, model: spec, workers }, null, 2)}\n`);
     const optimizer = optimizerOf(config);

@@ -12,6 +12,8 @@ export const OPTIONS = {
   /** The seed of eval's and predict's Monte Carlo masks: a seed like the run's. */
   seed: SETTINGS.seed.rule,
   format: choice(['json', 'csv'] as const),
+  /** Module files the user names, so that their code may run: written `a.mjs,b.mjs` on the command line. */
+  modules: { ...SETTINGS.modules.rule, fromText: (text: string): unknown => text.split(',') },
 } satisfies Record<string, Rule<unknown>>;
 
 export function defaultWorkers(): number {

@@ -10,6 +10,7 @@ import { loadCheckpoint, saveCheckpoint, type Checkpoint } from './checkpoint.js
 import { writeFileAtomic } from './files.js';
 import { readHistory } from './history.js';
 import { abortOnCtrlC, EXIT_INTERRUPTED } from './interrupt.js';
+import { modulesFlag } from './modules.js';
 
 export const CHECKPOINT_FILE = 'checkpoint.lockstep';
 
@@ -108,7 +109,7 @@ export async function trainInFolder(run: Run, reporter: Reporter): Promise<numbe
       if (result.stopped) {
         save();
         const { step, epoch, batch } = trainer.state;
-        reporter.result(`interrupted after step ${step} (epoch ${epoch + 1}, batch ${batch}); resume with: lockstep train --resume ${checkpointPath}`, {
+        reporter.result(`interrupted after step ${step} (epoch ${epoch + 1}, batch ${batch}); resume with: lockstep train --resume ${checkpointPath}${modulesFlag(config.modules)}`, {
           interrupted: true,
           step,
           checkpoint: checkpointPath,
@@ -124,7 +125,7 @@ export async function trainInFolder(run: Run, reporter: Reporter): Promise<numbe
     if (!(error instanceof LockstepError) || (error.code !== 'E_WORKER' && error.code !== 'E_NUMERIC')) throw error;
     const retune = error.code === 'E_NUMERIC' ? ' and a lower --lr or a --clip-norm' : '';
     // Parameters may be half updated: the checkpoint on disk, not memory, is where the run goes on.
-    const next = lastSaved === null ? 'no checkpoint was saved yet; start the run again' : `resume from step ${lastSaved.step} with: lockstep train --resume ${lastSaved.path}${retune}`;
+    const next = lastSaved === null ? 'no checkpoint was saved yet; start the run again' : `resume from step ${lastSaved.step} with: lockstep train --resume ${lastSaved.path}${modulesFlag(config.modules)}${retune}`;
     throw new UserError(`${error.message}; ${next}`);
   } finally {
     interrupt.dispose();

@@ -1,0 +1,28 @@
+import { existsSync, rmSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { CALIBRATION_FILES } from '../output/calibration-report.js';
+import { UserError } from '../errors.js';
+import { folderOf } from './files.js';
+import { CHECKPOINT_FILE } from './training.js';
+
+/**
+ * The files of a run (and of eval on it) in its folder. The checkpoint comes first: deleted in this
+ * order, a folder never holds the old run's checkpoint beside the new run's files, even after a crash.
+ */
+const RUN_FILES = [CHECKPOINT_FILE, 'config.json', 'metrics.jsonl', 'curves.svg', 'curves.html', ...CALIBRATION_FILES];
+
+/**
+ * Makes way for a run in `out`, which it has locked, before the run writes anything there. A folder
+ * holding a checkpoint is another run's, and is refused, unless this run resumes from a checkpoint in
+ * it (so goes on with that run) or `overwrite` is set: then the old run's files are deleted, and a
+ * crash of the new run leaves only its own files, as in a fresh folder.
+ */
+export function clearExistingRun(out: string, resumedFrom: string | undefined, overwrite: boolean): void {
+  const checkpoint = join(out, CHECKPOINT_FILE);
+  if (!existsSync(checkpoint)) return;
+  if (resumedFrom !== undefined && resolve(folderOf(resumedFrom)) === resolve(out)) return;
+  if (!overwrite) {
+    throw new UserError(`${out} already holds a run's checkpoint; continue that run with --resume ${checkpoint}, replace it with --overwrite, or choose another --out`);
+  }
+  for (const name of RUN_FILES) rmSync(join(out, name), { force: true });
+}

@@ -1,0 +1,78 @@
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadCheckpoint } from '@lockstep/cli';
+import { fingerprintOf, lockstep, startLockstep } from './helpers/lockstep.js';
+
+// A finished 3-epoch run in keep/, and what a new run may do to it.
+const work = mkdtempSync(join(tmpdir(), 'lockstep-overwrite-'));
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+writeFileSync(join(work, 'small.json'), JSON.stringify({ hidden: [32] }));
+const train = ['train', '--config', 'small.json', '--workers', '1', '--quiet'];
+const refusal = (folder: string): string =>
+  `lockstep: ${folder} already holds a run's checkpoint; continue that run with --resume ${folder}/checkpoint.lockstep, replace it with --overwrite, or choose another --out\n`;
+
+/** Every file of a folder with its bytes. */
+const contents = (folder: string): Record<string, string> =>
+  Object.fromEntries(readdirSync(join(work, folder)).sort().map((name) => [name, readFileSync(join(work, folder, name), 'base64')]));
+
+let threeEpochs = '';
+beforeAll(() => {
+  threeEpochs = fingerprintOf(lockstep([...train, '--epochs', '3', '--out', 'keep'], work).stdout);
+});
+
+describe('a run folder that holds a checkpoint', () => {
+  it('refuses a new run with one line naming both ways out, exit 1, before anything is written', () => {
+    const before = contents('keep');
+    const run = lockstep([...train, '--epochs', '1', '--out', 'keep'], work);
+    expect(run.stderr).toBe(refusal('keep'));
+    expect(run.status).toBe(1);
+    expect(run.stdout).toBe('');
+    expect(contents('keep')).toEqual(before);
+    expect(loadCheckpoint(join(work, 'keep', 'checkpoint.lockstep')).state.epoch).toBe(3);
+  });
+
+  it('refuses a run resumed from another folder\'s checkpoint too, since it would replace this one', () => {
+    expect(lockstep([...train, '--epochs', '1', '--out', 'other'], work).status).toBe(0);
+    const before = contents('keep');
+    const run = lockstep(['train', '--resume', 'other/checkpoint.lockstep', '--epochs', '2', '--out', 'keep', '--quiet'], work);
+    expect(run.stderr).toBe(refusal('keep'));
+    expect(run.status).toBe(1);
+    expect(contents('keep')).toEqual(before);
+  });
+
+  it('takes the run that --resume continues from it', () => {
+    const resumed = lockstep(['train', '--resume', 'other/checkpoint.lockstep', '--epochs', '2', '--quiet'], work);
+    expect(resumed.stderr).toBe('');
+    expect(resumed.status).toBe(0);
+    expect(loadCheckpoint(join(work, 'other', 'checkpoint.lockstep')).state.epoch).toBe(2);
+  });
+
+  it('--overwrite: the new run is the one a fresh folder gets, and none of the old run\'s files are left', () => {
+    const fresh = fingerprintOf(lockstep([...train, '--epochs', '1', '--out', 'fresh'], work).stdout);
+    expect(fresh).not.toBe(threeEpochs);
+    writeFileSync(join(work, 'keep', 'calibration.json'), '{}');
+    writeFileSync(join(work, 'keep', 'notes.txt'), 'mine');
+    const run = lockstep([...train, '--epochs', '1', '--out', 'keep', '--overwrite'], work);
+    expect(run.stderr).toBe('');
+    expect(run.status).toBe(0);
+    expect(fingerprintOf(run.stdout)).toBe(fresh);
+    expect(readdirSync(join(work, 'keep')).sort()).toEqual(['checkpoint.lockstep', 'config.json', 'curves.html', 'curves.svg', 'metrics.jsonl', 'notes.txt']);
+    expect(readFileSync(join(work, 'keep', 'metrics.jsonl'), 'utf8').trim().split('\n')).toHaveLength(1);
+    expect(readFileSync(join(work, 'keep', 'notes.txt'), 'utf8')).toBe('mine');
+  });
+
+  it('--overwrite killed before its first checkpoint leaves no checkpoint of the old run beside the new run\'s config', async () => {
+    expect(lockstep([...train, '--epochs', '3', '--out', 'crashed'], work).status).toBe(0);
+    const run = startLockstep(['train', '--config', 'small.json', '--workers', '1', '--epochs', '5', '--out', 'crashed', '--overwrite', '--json'], work);
+    // The first line is printed once the folder is ready, before the first step.
+    run.child.stdout!.once('data', () => run.child.kill('SIGKILL'));
+    expect((await run.exited).signal).toBe('SIGKILL');
+    expect(existsSync(join(work, 'crashed', 'checkpoint.lockstep'))).toBe(false);
+    expect(existsSync(join(work, 'crashed', 'metrics.jsonl'))).toBe(false);
+    expect(JSON.parse(readFileSync(join(work, 'crashed', 'config.json'), 'utf8')).epochs).toBe(5);
+    // So the folder takes a new run without --overwrite, as a fresh one would.
+    expect(lockstep([...train, '--epochs', '1', '--out', 'crashed'], work).status).toBe(0);
+  });
+});
