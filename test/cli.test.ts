@@ -99,8 +99,8 @@ describe('a diverging run', () => {
     expect(diverged.status).toBe(1);
     expect(diverged.stderr).toBe(
       'lockstep: fit failed at step 6 (epoch 1, batch 7 of 71): the loss is NaN, first from the output of layer 3 (Linear) (-Infinity); ' +
-        'the parameters are those before this step; check the scale of the input data, lower the learning rate, or clip gradients with clipNorm; ' +
-        'resume from step 5 with: lockstep train --resume diverged/checkpoint.lockstep and a lower --lr or a --clip-norm\n',
+        'check the scale of the input data, or resume from step 5 with a lower learning rate or gradient clipping: ' +
+        'lockstep train --resume diverged/checkpoint.lockstep --lr 1 --clip-norm 1\n',
     );
     expect(loadCheckpoint(join(work, 'diverged', 'checkpoint.lockstep')).state.step).toBe(5);
     const resumed = lockstep(['train', '--resume', 'diverged/checkpoint.lockstep', '--lr', '0.05', '--clip-norm', '1', '--json']);
@@ -227,8 +227,7 @@ describe('bad input: one line, a non-zero exit, no stack trace, nothing half-wri
     [
       ['train', '--data', 'csv:huge.csv', '--out', 'huge', '--quiet'],
       'lockstep: fit failed at step 1 (epoch 1, batch 2 of 3): the loss is NaN, first from the output of layer 0 (Linear) (-Infinity); ' +
-        'the parameters are those before this step; check the scale of the input data, lower the learning rate, or clip gradients with clipNorm; ' +
-        'no checkpoint was saved yet; start the run again',
+        'no checkpoint was saved yet: check the scale of the input data, or start the run again with a lower learning rate or gradient clipping, e.g. --lr 0.005 --clip-norm 1',
     ],
     [['train', '--config', 'missing.json'], 'lockstep: cannot read the config file missing.json: ENOENT; check the path given to --config'],
     [['train', '--config', 'bad-config.json'], "lockstep: bad-config.json is not valid JSON: Expected ',' or '}' after property value in JSON at position 12"],

@@ -14,7 +14,8 @@ const marker = join(work, 'module-ran.marker');
 const layers = [{ type: 'linear', out: 16 }, { type: 'marked' }, { type: 'relu' }, { type: 'dropout', p: 0.2 }, { type: 'linear', out: 10 }];
 writeFileSync(join(work, 'marked.json'), JSON.stringify({ modules: [marked], epochs: 1, layers }));
 const rows = Array.from({ length: 2 }, (_, r) => Array.from({ length: 128 }, (_, i) => Math.cos(r * 128 + i).toFixed(4)).join(','));
-writeFileSync(join(work, 'rows.csv'), `${rows.join('\n')}\n`);
+const header = Array.from({ length: 128 }, (_, i) => `x${i + 1}`).join(',');
+writeFileSync(join(work, 'rows.csv'), `${[header, ...rows].join('\n')}\n`);
 
 const commands: Array<[string, string[]]> = [
   ['eval', ['eval', '--checkpoint', 'run/checkpoint.lockstep', '--workers', '2', '--json']],

@@ -1,13 +1,10 @@
 import { CommanderError } from 'commander';
 import { LockstepError } from '@lockstep/core';
 import { UserError } from './errors.js';
+import { watchStdout } from './output/stdout.js';
 import { buildProgram, type Outcome } from './program.js';
 
-// A reader that stops early (lockstep predict ... | head) is not an error.
-process.stdout.on('error', (error: NodeJS.ErrnoException) => {
-  if (error.code === 'EPIPE') process.exit(0);
-  throw error;
-});
+watchStdout();
 
 const outcome: Outcome = { exitCode: 0 };
 const program = buildProgram(outcome);

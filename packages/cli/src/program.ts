@@ -49,7 +49,7 @@ export function buildProgram(outcome: Outcome): Command {
     .option('--retries <n>', 'when a worker dies, restart the workers from the last checkpoint up to n times (default 0)')
     .option('--json', 'print one JSON object per line')
     .option('--quiet', 'print only the result')
-    .addHelpText('after', `\nExamples:\n  lockstep train\n  lockstep train --workers 1 --epochs 3 --out runs/a\n  lockstep train --resume runs/a/checkpoint.lockstep --epochs 6\n  lockstep train --data csv:samples.csv --dropout 0.2 --lr 0.01\n\nA run folder that holds a checkpoint takes only the run that --resume continues, or a new one with --overwrite.\nCtrl-C finishes the current step, saves a checkpoint and exits with code 130.\n\n${DATA_HELP}`)
+    .addHelpText('after', `\nExamples:\n  lockstep train\n  lockstep train --workers 1 --epochs 3 --out runs/a\n  lockstep train --resume runs/a/checkpoint.lockstep --epochs 6\n  lockstep train --data csv:samples.csv --dropout 0.2 --lr 0.01\n\nA run folder that holds a checkpoint takes only the run that --resume continues, or a new one with --overwrite.\nCtrl-C finishes the current step, saves a checkpoint and exits with code 130; a stdout that fails (a closed pipe, a full disk) stops the run the same way, with exit code 1.\n\n${DATA_HELP}`)
     .action(async (flags) => {
       outcome.exitCode = await trainCommand(flags);
     });

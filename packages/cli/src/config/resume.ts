@@ -1,6 +1,18 @@
 import type { Checkpoint } from '../run/checkpoint.js';
 import { UserError } from '../errors.js';
-import type { RunConfig } from './settings.js';
+import { SETTINGS, type RunConfig } from './settings.js';
+
+/** What a setting that the checkpoint's config leaves out meant to the run that saved it. */
+function trainedWith(checkpoint: Checkpoint, key: keyof RunConfig): unknown {
+  const value = checkpoint.config[key];
+  if (value !== undefined) return value;
+  if (key === 'kernel') return 'strict';
+  if (key === 'dropout') {
+    const rates = new Set(checkpoint.spec.layers.filter((layer) => layer.type === 'dropout').map((layer) => (layer as { p: number }).p));
+    return rates.size === 1 ? [...rates][0] : undefined;
+  }
+  return undefined;
+}
 
 /**
  * On --resume the checkpoint fixes everything that decides the numbers, except what a diverging run
@@ -10,10 +22,19 @@ import type { RunConfig } from './settings.js';
  */
 export function resumedConfig(checkpoint: Checkpoint, path: string, fromFlags: Partial<RunConfig>, fromFile: Partial<RunConfig>): RunConfig {
   const { epochs, checkpointEvery, lr, clipNorm, ...rest } = { ...fromFile, ...fromFlags };
-  for (const [key, value] of Object.entries(rest)) {
-    if (JSON.stringify(value) !== JSON.stringify(checkpoint.config[key as keyof RunConfig])) {
-      throw new UserError(`${key} cannot change when resuming: ${path} was trained with ${key} ${JSON.stringify(checkpoint.config[key as keyof RunConfig])}`);
+  // Errors name what the user typed: the flag, or else the config file's key.
+  const named = (key: keyof RunConfig): string => (key in fromFlags ? SETTINGS[key].flag! : key);
+  for (const [key, value] of Object.entries(rest) as Array<[keyof RunConfig, unknown]>) {
+    const trained = trainedWith(checkpoint, key);
+    if (JSON.stringify(value) !== JSON.stringify(trained)) {
+      const fix = key in fromFlags ? `; leave out ${named(key)}` : '';
+      throw new UserError(`${named(key)} cannot change when resuming: ${path} was trained ${trained === undefined ? `without ${key}` : `with ${key} ${JSON.stringify(trained)}`}${fix}`);
     }
+  }
+  const { epoch, batch } = checkpoint.state;
+  if (epochs !== undefined && (epochs < epoch || (epochs === epoch && batch > 0))) {
+    const trained = `${epoch} epochs${batch > 0 ? ` and ${batch} batches of epoch ${epoch + 1}` : ''}`;
+    throw new UserError(`${named('epochs')} ${epochs} is fewer than ${path} has already trained (${trained}); give ${named('epochs')} ${epoch + 1} or more to train on`);
   }
   const every = checkpointEvery ?? checkpoint.config.checkpointEvery;
   const clip = clipNorm ?? checkpoint.config.clipNorm;

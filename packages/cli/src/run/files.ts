@@ -1,4 +1,4 @@
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { UserError } from '../errors.js';
 
@@ -6,6 +6,16 @@ import { UserError } from '../errors.js';
 export const SLOW_WRITES_VARIABLE = 'LOCKSTEP_TEST_SLOW_WRITES_MS';
 
 const TEMPORARY = /\.tmp-\d+$/;
+
+/** A file that could not be written; `code` is the system's reason, e.g. ENOSPC. */
+export class WriteError extends UserError {
+  constructor(
+    readonly path: string,
+    readonly code: string,
+  ) {
+    super(`cannot write ${path}: ${code}; ${code === 'ENOSPC' || code === 'EDQUOT' ? 'the disk is full, free some space' : 'check that the folder is writable'}`);
+  }
+}
 
 /**
  * Writes `contents` to `path` through a temporary file in the same folder and a rename, so a crash
@@ -25,8 +35,12 @@ export function writeFileAtomic(path: string, contents: string | Uint8Array): vo
     if (pause > 0) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, pause);
     renameSync(temporary, path);
   } catch (error) {
-    rmSync(temporary, { force: true });
-    throw new UserError(`cannot write ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}; check that the folder is writable`);
+    try {
+      rmSync(temporary, { force: true });
+    } catch {
+      // The temporary file could not be made either (the folder is a file, or gone): nothing to clean up.
+    }
+    throw new WriteError(path, (error as NodeJS.ErrnoException).code ?? (error as Error).message);
   }
 }
 
@@ -38,9 +52,12 @@ export function removeStrayTemporaries(folder: string): number {
 }
 
 export function makeFolder(path: string): void {
+  if (existsSync(path)) {
+    if (statSync(path).isDirectory()) return;
+    throw new UserError(`cannot create the output folder ${path}: it is a file; choose another --out`);
+  }
   try {
     // Node 20's recursive mkdirSync never returns under /proc, so only recurse when the parent is missing.
-    if (existsSync(path)) return;
     mkdirSync(path, { recursive: !existsSync(dirname(path)) });
   } catch (error) {
     throw new UserError(`cannot create the output folder ${path}: ${(error as NodeJS.ErrnoException).code}; choose another --out`);

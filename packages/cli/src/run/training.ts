@@ -6,11 +6,14 @@ import { UserError } from '../errors.js';
 import { fingerprint } from '../output/fingerprint.js';
 import { learningCurvesHtml, learningCurvesSvg } from '../output/learning-curves.js';
 import type { Reporter } from '../output/report.js';
-import { loadCheckpoint, saveCheckpoint, type Checkpoint } from './checkpoint.js';
-import { writeFileAtomic } from './files.js';
+import { abortOnStdoutFailure, describeStdoutFailure } from '../output/stdout.js';
+import { encodeCheckpoint, loadCheckpoint, type Checkpoint } from './checkpoint.js';
+import { writeFileAtomic, WriteError } from './files.js';
 import { readHistory } from './history.js';
 import { abortOnCtrlC, EXIT_INTERRUPTED } from './interrupt.js';
 import { modulesFlag } from './modules.js';
+import { numericFailureMessage } from './numeric-advice.js';
+import { SavedCheckpoints, type SavedCheckpoint } from './saved-checkpoints.js';
 
 export const CHECKPOINT_FILE = 'checkpoint.lockstep';
 
@@ -31,6 +34,10 @@ function isWorkerFailure(error: unknown): error is LockstepError {
   return error instanceof LockstepError && error.code === 'E_WORKER';
 }
 
+function resumeAdvice(latest: SavedCheckpoint | null, modules: readonly string[] | undefined): string {
+  return latest === null ? 'no checkpoint was saved yet; start the run again' : `resume from step ${latest.step} with: lockstep train --resume ${latest.path}${modulesFlag(modules)}`;
+}
+
 /** Trains in a locked run folder, saving checkpoints, metrics and curves there, and closes the trainer. */
 export async function trainInFolder(run: Run, reporter: Reporter): Promise<number> {
   const { config, spec, data, out, checkpoint } = run;
@@ -39,9 +46,9 @@ export async function trainInFolder(run: Run, reporter: Reporter): Promise<numbe
   const family = KERNEL_FAMILIES[trainer.kernel];
   const checkpointPath = join(out, CHECKPOINT_FILE);
   const metricsPath = join(out, 'metrics.jsonl');
-  let lastSaved = checkpoint === null ? null : { path: run.resumedFrom!, step: checkpoint.state.step };
+  const saved = new SavedCheckpoints(checkpoint === null ? null : { path: run.resumedFrom!, step: checkpoint.state.step, bytes: encodeCheckpoint(checkpoint) });
   const save = (): void => {
-    saveCheckpoint(checkpointPath, {
+    const bytes = encodeCheckpoint({
       config,
       spec,
       optimizer,
@@ -51,9 +58,11 @@ export async function trainInFolder(run: Run, reporter: Reporter): Promise<numbe
       state: (({ step, epoch, batch, epochLossSum, epochCorrect }) => ({ step, epoch, batch, epochLossSum, epochCorrect }))(trainer.state),
       dataFingerprint: data.fingerprint,
     });
-    lastSaved = { path: checkpointPath, step: trainer.state.step };
+    writeFileAtomic(checkpointPath, bytes);
+    saved.record(checkpointPath, trainer.state.step, bytes);
   };
   const interrupt = abortOnCtrlC(() => reporter.stopBar());
+  const output = abortOnStdoutFailure();
   try {
     if (checkpoint !== null) trainer.load(checkpoint);
     for (const key of ['lr', 'clipNorm'] as const) {
@@ -70,11 +79,17 @@ export async function trainInFolder(run: Run, reporter: Reporter): Promise<numbe
         `(${data.validation?.size ?? 0} for validation) with ${workers} worker${workers === 1 ? '' : 's'}; run folder ${out}`,
       { out, workers, parameters: trainer.params.length, samples: data.train.size },
     );
+    if (checkpoint !== null) {
+      const { step, epoch, batch } = checkpoint.state;
+      const fields = { resumedFrom: run.resumedFrom, step, epoch, batch };
+      if (epoch >= config.epochs) reporter.info(`note: ${run.resumedFrom} has trained all ${epoch} epochs, so there is nothing to train; give --epochs above ${epoch} to go on`, fields);
+      else reporter.info(`resuming after step ${step} (epoch ${epoch + 1}, batch ${batch}) of ${config.epochs} epochs from ${run.resumedFrom}`, fields);
+    }
     const fitOptions = (): TrainerFitOptions => ({
       epochs: config.epochs - trainer.state.epoch,
       batchSize: config.batchSize,
       validation: data.validation ?? undefined,
-      signal: interrupt.signal,
+      signal: AbortSignal.any([interrupt.signal, output.signal]),
       onStep: (progress) => {
         reporter.step(progress);
         // The step that ends an epoch is saved by onEpoch, with the epoch's metrics.
@@ -99,6 +114,7 @@ export async function trainInFolder(run: Run, reporter: Reporter): Promise<numbe
       } catch (error) {
         if (!isWorkerFailure(error) || retry > run.retries) throw error;
         // A new pool from the last checkpoint: resuming is exact, so the run ends with the same bits.
+        const lastSaved = saved.latest;
         reporter.info(`note: ${error.message}; restarting the workers from ${lastSaved === null ? 'the start' : `step ${lastSaved.step}`} (retry ${retry} of ${run.retries})`);
         await trainer.close();
         trainer = run.newTrainer();
@@ -109,6 +125,11 @@ export async function trainInFolder(run: Run, reporter: Reporter): Promise<numbe
       if (result.stopped) {
         save();
         const { step, epoch, batch } = trainer.state;
+        const failure = output.failure();
+        // No one reads the run's output any more: stop with its work saved, as Ctrl-C does, rather than train on unseen.
+        if (failure !== null) {
+          throw new UserError(`${describeStdoutFailure(failure)}, so training stopped after step ${step} (epoch ${epoch + 1}, batch ${batch}); resume with: lockstep train --resume ${checkpointPath}${modulesFlag(config.modules)}`);
+        }
         reporter.result(`interrupted after step ${step} (epoch ${epoch + 1}, batch ${batch}); resume with: lockstep train --resume ${checkpointPath}${modulesFlag(config.modules)}`, {
           interrupted: true,
           step,
@@ -121,13 +142,16 @@ export async function trainInFolder(run: Run, reporter: Reporter): Promise<numbe
     reporter.result(`fingerprint ${print}`, { fingerprint: print, epochs: trainer.state.epoch, steps: trainer.state.step, out });
     return 0;
   } catch (error) {
-    // A numeric failure repeats exactly on an identical resume, so the way on is a lower lr or clipping.
+    if (error instanceof WriteError) throw new UserError(`${error.message}; then ${resumeAdvice(saved.latest, config.modules)}`);
     if (!(error instanceof LockstepError) || (error.code !== 'E_WORKER' && error.code !== 'E_NUMERIC')) throw error;
-    const retune = error.code === 'E_NUMERIC' ? ' and a lower --lr or a --clip-norm' : '';
+    // A numeric failure repeats exactly on an identical resume, so the way on is a lower lr or clipping.
+    if (error.code === 'E_NUMERIC') {
+      throw new UserError(numericFailureMessage(error.message, config, saved.beforeFailure(trainer.state.step, checkpointPath), saved.latest));
+    }
     // Parameters may be half updated: the checkpoint on disk, not memory, is where the run goes on.
-    const next = lastSaved === null ? 'no checkpoint was saved yet; start the run again' : `resume from step ${lastSaved.step} with: lockstep train --resume ${lastSaved.path}${modulesFlag(config.modules)}${retune}`;
-    throw new UserError(`${error.message}; ${next}`);
+    throw new UserError(`${error.message}; ${resumeAdvice(saved.latest, config.modules)}`);
   } finally {
+    output.dispose();
     interrupt.dispose();
     await trainer.close();
   }
