@@ -67,8 +67,7 @@ describe('one run per folder', () => {
     const failed = lockstep([...train, '--out', 'failed', '--data', 'csv:huge.csv'], work);
     expect(failed.stderr).toBe(
       'lockstep: fit failed at step 1 (epoch 1, batch 2 of 3): the loss is NaN, first from the output of layer 0 (Linear) (Infinity); ' +
-        'the parameters are those before this step; check the scale of the input data, lower the learning rate, or clip gradients with clipNorm; ' +
-        'no checkpoint was saved yet; start the run again\n',
+        'no checkpoint was saved yet: check the scale of the input data, or start the run again with a lower learning rate or gradient clipping, e.g. --lr 0.005 --clip-norm 1\n',
     );
     expect(failed.status).toBe(1);
     expect(existsSync(join(work, 'failed', 'config.json'))).toBe(true);
