@@ -11,6 +11,7 @@ import { runData } from '../data/run-data.js';
 import { Reporter } from '../output/report.js';
 import { loadCheckpoint } from '../run/checkpoint.js';
 import { defaultOutFolder, folderOf, makeFolder, removeStrayTemporaries, writeFileAtomic } from '../run/files.js';
+import { stopOnSignals, type Stop } from '../run/interrupt.js';
 import { importModules } from '../run/modules.js';
 import { lockRunFolder } from '../run/run-lock.js';
 import { buildModel } from '../run/trainer.js';
@@ -28,6 +29,15 @@ export interface TrainFlags extends ConfigFlags {
 }
 
 export async function trainCommand(flags: TrainFlags): Promise<number> {
+  const stop = stopOnSignals();
+  try {
+    return await train(flags, stop);
+  } finally {
+    stop.dispose();
+  }
+}
+
+async function train(flags: TrainFlags, stop: Stop): Promise<number> {
   const workers = flagValue('--workers', OPTIONS.workers, flags.workers) ?? defaultWorkers();
   const workerHeap = flagValue('--worker-heap', OPTIONS.workerHeap, flags.workerHeap);
   const retries = flagValue('--retries', OPTIONS.retries, flags.retries) ?? 0;
@@ -59,7 +69,7 @@ export async function trainCommand(flags: TrainFlags): Promise<number> {
     // A restarted pool adopts the same model: the Trainer initializes it, and the checkpoint then loads into it.
     const newTrainer = (): Trainer =>
       new Trainer({ model, seed: config.seed, optimizer, chunkSize: config.chunkSize, kernel, workers, setup, resourceLimits });
-    return await trainInFolder({ newTrainer, retries, config, spec, data, out, checkpoint, resumedFrom: flags.resume }, reporter);
+    return await trainInFolder({ newTrainer, retries, config, spec, data, out, checkpoint, resumedFrom: flags.resume, stop }, reporter);
   } finally {
     process.off('exit', lock.release);
     lock.release();

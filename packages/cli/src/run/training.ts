@@ -9,7 +9,7 @@ import type { Reporter } from '../output/report.js';
 import { loadCheckpoint, saveCheckpoint, type Checkpoint } from './checkpoint.js';
 import { writeFileAtomic } from './files.js';
 import { readHistory } from './history.js';
-import { abortOnCtrlC, EXIT_INTERRUPTED } from './interrupt.js';
+import type { Stop } from './interrupt.js';
 
 export const CHECKPOINT_FILE = 'checkpoint.lockstep';
 
@@ -24,6 +24,8 @@ export interface Run {
   readonly out: string;
   readonly checkpoint: Checkpoint | null;
   readonly resumedFrom: string | undefined;
+  /** Aborted by Ctrl-C, SIGTERM or SIGHUP: the run finishes its step, saves and ends with `stop.exitCode`. */
+  readonly stop: Stop;
 }
 
 function isWorkerFailure(error: unknown): error is LockstepError {
@@ -51,7 +53,8 @@ export async function trainInFolder(run: Run, reporter: Reporter): Promise<numbe
     });
     lastSaved = { path: checkpointPath, step: trainer.state.step };
   };
-  const interrupt = abortOnCtrlC(() => reporter.stopBar());
+  const stopBar = (): void => reporter.stopBar();
+  run.stop.signal.addEventListener('abort', stopBar);
   try {
     if (checkpoint !== null) trainer.load(checkpoint);
     for (const key of ['lr', 'clipNorm'] as const) {
@@ -72,7 +75,7 @@ export async function trainInFolder(run: Run, reporter: Reporter): Promise<numbe
       epochs: config.epochs - trainer.state.epoch,
       batchSize: config.batchSize,
       validation: data.validation ?? undefined,
-      signal: interrupt.signal,
+      signal: run.stop.signal,
       onStep: (progress) => {
         reporter.step(progress);
         // The step that ends an epoch is saved by onEpoch, with the epoch's metrics.
@@ -112,7 +115,7 @@ export async function trainInFolder(run: Run, reporter: Reporter): Promise<numbe
           step,
           checkpoint: checkpointPath,
         });
-        return EXIT_INTERRUPTED;
+        return run.stop.exitCode;
       }
     }
     const print = fingerprint(trainer.params);
@@ -126,7 +129,7 @@ export async function trainInFolder(run: Run, reporter: Reporter): Promise<numbe
     const next = lastSaved === null ? 'no checkpoint was saved yet; start the run again' : `resume from step ${lastSaved.step} with: lockstep train --resume ${lastSaved.path}${retune}`;
     throw new UserError(`${error.message}; ${next}`);
   } finally {
-    interrupt.dispose();
+    run.stop.signal.removeEventListener('abort', stopBar);
     await trainer.close();
   }
 }
