@@ -55,12 +55,9 @@ async function train(flags: TrainFlags, stop: Stop): Promise<number> {
   const out = flags.out ?? (flags.resume === undefined ? defaultOutFolder() : folderOf(flags.resume));
   makeFolder(out);
   const reporter = new Reporter(Reporter.choose(flags), config.epochs);
-  const lock = lockRunFolder(out);
-  process.once('exit', lock.release);
+  const lock = lockRunFolder(out, 'train');
   try {
-    if (lock.tookOver !== null) {
-      reporter.info(`note: took over the lock of ${out} from a run that is no longer running${lock.tookOver.pid === null ? '' : ` (pid ${lock.tookOver.pid})`}`);
-    }
+    if (lock.tookOver !== null) reporter.info(`note: took over the lock of ${out} from ${lock.tookOver}`);
     removeStrayTemporaries(out);
     writeFileAtomic(join(out, 'config.json'), `${JSON.stringify({ ...config, model: spec, workers }, null, 2)}\n`);
     const optimizer = optimizerOf(config);
@@ -71,7 +68,6 @@ async function train(flags: TrainFlags, stop: Stop): Promise<number> {
       new Trainer({ model, seed: config.seed, optimizer, chunkSize: config.chunkSize, kernel, workers, setup, resourceLimits });
     return await trainInFolder({ newTrainer, retries, config, spec, data, out, checkpoint, resumedFrom: flags.resume, stop }, reporter);
   } finally {
-    process.off('exit', lock.release);
     lock.release();
   }
 }
