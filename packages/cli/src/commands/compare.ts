@@ -15,9 +15,10 @@ import { comparisonSvg } from '../output/comparison-plot.js';
 import { fingerprint } from '../output/fingerprint.js';
 import { learningCurvesHtml } from '../output/learning-curves.js';
 import { Reporter } from '../output/report.js';
-import { defaultOutFolder, makeFolder, writeFileAtomic } from '../run/files.js';
+import { defaultOutFolder, makeFolder, removeStrayTemporaries, writeFileAtomic } from '../run/files.js';
 import { stopOnSignals, type Stop } from '../run/interrupt.js';
 import { importModules } from '../run/modules.js';
+import { lockRunFolder } from '../run/run-lock.js';
 import { buildModel } from '../run/trainer.js';
 
 export interface CompareFlags extends ConfigFlags {
@@ -86,6 +87,9 @@ async function compare(flags: CompareFlags, stop: Stop): Promise<number> {
   const firstModel = buildModel(specs[0]);
   const out = flags.out ?? defaultOutFolder('compare-');
   makeFolder(out);
+  // Released in the finally below, or by the 'exit' event should anything before it throw.
+  const lock = lockRunFolder(out, 'compare');
+  removeStrayTemporaries(out);
   const probe = trainProbe(data.train, config.seed);
   const mode = Reporter.choose(flags);
   const title = `lockstep compare: dropout ${rates.join(', ')} on ${config.data === 'default' ? 'the built-in data set' : config.data}`;
@@ -112,6 +116,7 @@ async function compare(flags: CompareFlags, stop: Stop): Promise<number> {
   };
 
   let reporter = new Reporter(mode, config.epochs);
+  if (lock.tookOver !== null) reporter.info(`note: took over the lock of ${out} from ${lock.tookOver}`);
   reporter.info(
     `comparing dropout ${rates.join(', ')}: ${architecture(specs[0])}, ${config.epochs} epochs each on ${data.train.size} samples ` +
       `(${validation.size} for validation; train accuracy in eval mode on ${probe.size} of them) with ${workers} worker${workers === 1 ? '' : 's'}; run folder ${out}`,
@@ -167,5 +172,6 @@ async function compare(flags: CompareFlags, stop: Stop): Promise<number> {
     return interrupted ? stop.exitCode : 0;
   } finally {
     stop.signal.removeEventListener('abort', stopBar);
+    lock.release();
   }
 }
