@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { fingerprintOf, lockstep, startLockstep } from './helpers/lockstep.js';
+import { lockText } from './helpers/pid-namespace.js';
 
 const work = mkdtempSync(join(tmpdir(), 'lockstep-lock-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
@@ -45,7 +46,7 @@ describe('one run per folder', () => {
     const fresh = fingerprintOf(lockstep([...train, '--out', 'fresh', '--quiet'], work).stdout);
     mkdirSync(join(work, 'stale'));
     const pid = deadPid();
-    writeFileSync(join(work, 'stale', 'lockstep.lock'), `${pid}\n`);
+    writeFileSync(join(work, 'stale', 'lockstep.lock'), lockText('train', pid));
     const run = lockstep([...train, '--out', 'stale'], work);
     expect(run.status).toBe(0);
     expect(run.stdout.split('\n')[0]).toBe(`note: took over the lock of stale from a run that is no longer running (pid ${pid})`);
@@ -53,7 +54,7 @@ describe('one run per folder', () => {
     expect(existsSync(join(work, 'stale', 'lockstep.lock'))).toBe(false);
   });
 
-  it('an empty lock (its writer died before writing the pid) is taken over too', () => {
+  it('an empty lock (locks appear whole, so a crash or a full disk cut it short) is taken over too', () => {
     mkdirSync(join(work, 'empty'));
     writeFileSync(join(work, 'empty', 'lockstep.lock'), '');
     const run = lockstep([...train, '--epochs', '1', '--out', 'empty'], work);

@@ -18,9 +18,10 @@ import { comparisonSvg } from '../output/comparison-plot.js';
 import { fingerprint } from '../output/fingerprint.js';
 import { learningCurvesHtml } from '../output/learning-curves.js';
 import { Reporter } from '../output/report.js';
-import { defaultOutFolder, makeFolder, writeFileAtomic } from '../run/files.js';
-import { abortOnCtrlC, EXIT_INTERRUPTED } from '../run/interrupt.js';
+import { defaultOutFolder, makeFolder, removeStrayTemporaries, writeFileAtomic } from '../run/files.js';
+import { stopOnSignals, type Stop } from '../run/interrupt.js';
 import { importModules } from '../run/modules.js';
+import { lockRunFolder } from '../run/run-lock.js';
 import { buildModel } from '../run/trainer.js';
 
 export interface CompareFlags extends ConfigFlags {
@@ -64,6 +65,15 @@ const duration = (seconds: number): string => `${Math.floor(seconds / 60)} min $
  * of them in one picture.
  */
 export async function compareCommand(flags: CompareFlags): Promise<number> {
+  const stop = stopOnSignals();
+  try {
+    return await compare(flags, stop);
+  } finally {
+    stop.dispose();
+  }
+}
+
+async function compare(flags: CompareFlags, stop: Stop): Promise<number> {
   const rates = dropoutRatesFlag(flags.dropout ?? DEFAULT_RATES);
   const config = compareConfig(flags);
   const { workers, note: workersNote } = usefulWorkers(flagValue('--workers', OPTIONS.workers, flags.workers), config);
@@ -81,6 +91,9 @@ export async function compareCommand(flags: CompareFlags): Promise<number> {
   const firstModel = buildModel(specs[0]);
   const out = flags.out ?? defaultOutFolder('compare-');
   makeFolder(out);
+  // Released in the finally below, or by the 'exit' event should anything before it throw.
+  const lock = lockRunFolder(out, 'compare');
+  removeStrayTemporaries(out);
   const probe = trainProbe(data.train, config.seed);
   const mode = Reporter.choose(flags);
   const title = `lockstep compare: dropout ${rates.join(', ')} on ${config.data === 'default' ? 'the built-in data set' : config.data}`;
@@ -108,15 +121,17 @@ export async function compareCommand(flags: CompareFlags): Promise<number> {
 
   let reporter = new Reporter(mode, config.epochs);
   if (workersNote !== null) reporter.info(workersNote);
+  if (lock.tookOver !== null) reporter.info(`note: took over the lock of ${out} from ${lock.tookOver}`);
   reporter.info(
     `comparing dropout ${rates.join(', ')}: ${architecture(specs[0])}, ${config.epochs} epochs each on ${data.train.size} samples ` +
       `(${validation.size} for validation; train accuracy in eval mode on ${probe.size} of them) with ${workers} worker${workers === 1 ? '' : 's'}; run folder ${out}`,
     { out, workers, rates, samples: data.train.size, trainProbe: probe.size, validation: validation.size },
   );
-  const interrupt = abortOnCtrlC(() => reporter.stopBar());
+  const stopBar = (): void => reporter.stopBar();
+  stop.signal.addEventListener('abort', stopBar);
   try {
     for (const [i, rate] of rates.entries()) {
-      if (interrupt.signal.aborted) break;
+      if (stop.signal.aborted) break;
       const folder = `dropout-${rate}`;
       makeFolder(join(out, folder));
       writeFileAtomic(join(out, folder, 'config.json'), `${JSON.stringify({ ...config, dropout: rate, model: specs[i], workers }, null, 2)}\n`);
@@ -132,7 +147,7 @@ export async function compareCommand(flags: CompareFlags): Promise<number> {
             epochs: 1,
             batchSize: config.batchSize,
             validation,
-            signal: interrupt.signal,
+            signal: stop.signal,
             onStep: (progress) => reporter.step(progress),
           });
           if (stopped) break;
@@ -159,8 +174,9 @@ export async function compareCommand(flags: CompareFlags): Promise<number> {
         (partial === undefined ? '' : ` and ${partial.epochs.length} of ${config.epochs} epochs of dropout ${partial.rate}`)
       : `${rates.length} rate${rates.length === 1 ? '' : 's'} in ${duration(seconds)}; picture in ${join(out, 'compare.svg')}, every number in ${join(out, 'compare.json')}`;
     reporter.result(`${summaries.length > 0 ? `${summaryTable(summaries)}\n` : ''}${ending}`, { rates: summaries, interrupted, seconds, out });
-    return interrupted ? EXIT_INTERRUPTED : 0;
+    return interrupted ? stop.exitCode : 0;
   } finally {
-    interrupt.dispose();
+    stop.signal.removeEventListener('abort', stopBar);
+    lock.release();
   }
 }

@@ -16,6 +16,7 @@ import { Reporter } from '../output/report.js';
 import { loadCheckpoint } from '../run/checkpoint.js';
 import { defaultOutFolder, folderOf, makeFolder, removeStrayTemporaries, writeFileAtomic } from '../run/files.js';
 import { clearExistingRun } from '../run/existing-run.js';
+import { stopOnSignals, type Stop } from '../run/interrupt.js';
 import { importModules, importNamedModules } from '../run/modules.js';
 import { lockRunFolder } from '../run/run-lock.js';
 import { buildModel } from '../run/trainer.js';
@@ -36,6 +37,15 @@ export interface TrainFlags extends ConfigFlags {
 }
 
 export async function trainCommand(flags: TrainFlags): Promise<number> {
+  const stop = stopOnSignals();
+  try {
+    return await train(flags, stop);
+  } finally {
+    stop.dispose();
+  }
+}
+
+async function train(flags: TrainFlags, stop: Stop): Promise<number> {
   const requestedWorkers = flagValue('--workers', OPTIONS.workers, flags.workers);
   const workerHeap = flagValue('--worker-heap', OPTIONS.workerHeap, flags.workerHeap);
   const retries = flagValue('--retries', OPTIONS.retries, flags.retries) ?? 0;
@@ -59,12 +69,9 @@ export async function trainCommand(flags: TrainFlags): Promise<number> {
   makeFolder(out);
   const reporter = new Reporter(Reporter.choose(flags), config.epochs);
   for (const note of [workersNote, dataNote]) if (note !== null) reporter.info(note);
-  const lock = lockRunFolder(out);
-  process.once('exit', lock.release);
+  const lock = lockRunFolder(out, 'train');
   try {
-    if (lock.tookOver !== null) {
-      reporter.info(`note: took over the lock of ${out} from a run that is no longer running${lock.tookOver.pid === null ? '' : ` (pid ${lock.tookOver.pid})`}`);
-    }
+    if (lock.tookOver !== null) reporter.info(`note: took over the lock of ${out} from ${lock.tookOver}`);
     clearExistingRun(out, flags.resume, flags.overwrite === true);
     removeStrayTemporaries(out);
     writeFileAtomic(join(out, 'config.json'), `${JSON.stringify({ ...config, model: spec, workers }, null, 2)}\n`);
@@ -74,9 +81,8 @@ export async function trainCommand(flags: TrainFlags): Promise<number> {
     // A restarted pool adopts the same model: the Trainer initializes it, and the checkpoint then loads into it.
     const newTrainer = (): Trainer =>
       new Trainer({ model, seed: config.seed, optimizer, chunkSize: config.chunkSize, kernel, workers, setup, resourceLimits });
-    return await trainInFolder({ newTrainer, retries, config, spec, data, out, checkpoint, resumedFrom: flags.resume }, reporter);
+    return await trainInFolder({ newTrainer, retries, config, spec, data, out, checkpoint, resumedFrom: flags.resume, stop }, reporter);
   } finally {
-    process.off('exit', lock.release);
     lock.release();
   }
 }

@@ -10,7 +10,7 @@ import { abortOnStdoutFailure, describeStdoutFailure } from '../output/stdout.js
 import { encodeCheckpoint, loadCheckpoint, type Checkpoint } from './checkpoint.js';
 import { writeFileAtomic, WriteError } from './files.js';
 import { readHistory } from './history.js';
-import { abortOnCtrlC, EXIT_INTERRUPTED } from './interrupt.js';
+import type { Stop } from './interrupt.js';
 import { modulesFlag } from './modules.js';
 import { numericFailureMessage } from './numeric-advice.js';
 import { SavedCheckpoints, type SavedCheckpoint } from './saved-checkpoints.js';
@@ -28,6 +28,8 @@ export interface Run {
   readonly out: string;
   readonly checkpoint: Checkpoint | null;
   readonly resumedFrom: string | undefined;
+  /** Aborted by Ctrl-C, SIGTERM or SIGHUP: the run finishes its step, saves and ends with `stop.exitCode`. */
+  readonly stop: Stop;
 }
 
 function isWorkerFailure(error: unknown): error is LockstepError {
@@ -61,7 +63,8 @@ export async function trainInFolder(run: Run, reporter: Reporter): Promise<numbe
     writeFileAtomic(checkpointPath, bytes);
     saved.record(checkpointPath, trainer.state.step, bytes);
   };
-  const interrupt = abortOnCtrlC(() => reporter.stopBar());
+  const stopBar = (): void => reporter.stopBar();
+  run.stop.signal.addEventListener('abort', stopBar);
   const output = abortOnStdoutFailure();
   try {
     if (checkpoint !== null) trainer.load(checkpoint);
@@ -89,7 +92,7 @@ export async function trainInFolder(run: Run, reporter: Reporter): Promise<numbe
       epochs: config.epochs - trainer.state.epoch,
       batchSize: config.batchSize,
       validation: data.validation ?? undefined,
-      signal: AbortSignal.any([interrupt.signal, output.signal]),
+      signal: AbortSignal.any([run.stop.signal, output.signal]),
       onStep: (progress) => {
         reporter.step(progress);
         // The step that ends an epoch is saved by onEpoch, with the epoch's metrics.
@@ -135,7 +138,7 @@ export async function trainInFolder(run: Run, reporter: Reporter): Promise<numbe
           step,
           checkpoint: checkpointPath,
         });
-        return EXIT_INTERRUPTED;
+        return run.stop.exitCode;
       }
     }
     const print = fingerprint(trainer.params);
@@ -152,7 +155,7 @@ export async function trainInFolder(run: Run, reporter: Reporter): Promise<numbe
     throw new UserError(`${error.message}; ${resumeAdvice(saved.latest, config.modules)}`);
   } finally {
     output.dispose();
-    interrupt.dispose();
+    run.stop.signal.removeEventListener('abort', stopBar);
     await trainer.close();
   }
 }
