@@ -66,4 +66,14 @@ describe('a run whose stdout fails', () => {
     expect(run.stderr).toBe('lockstep: cannot write to stdout (ENOSPC); check where the output goes\n');
     expect(run.status).toBe(1);
   });
+
+  it.skipIf(!existsSync('/dev/full'))('compare > /dev/full: stops with what it finished saved, one line, exit 1, the folder free', () => {
+    const run = lockstepInShell(['compare', '--dropout', '0,0.5', '--epochs', '2', '--hidden', '32', '--out', 'compared'], '> /dev/full');
+    expect(run.stderr).toMatch(
+      /^lockstep: cannot write to stdout \(ENOSPC\), so compare stopped: interrupted before dropout 0 finished; compared\/compare\.json holds 0 finished rates( and [01] of 2 epochs of dropout 0)?\n$/,
+    );
+    expect(run.status).toBe(1);
+    expect(JSON.parse(readFileSync(join(work, 'compared', 'compare.json'), 'utf8'))).toMatchObject({ interrupted: true });
+    expect(existsSync(join(work, 'compared', 'lockstep.lock'))).toBe(false);
+  });
 });

@@ -18,6 +18,7 @@ import { comparisonSvg } from '../output/comparison-plot.js';
 import { fingerprint } from '../output/fingerprint.js';
 import { learningCurvesHtml } from '../output/learning-curves.js';
 import { Reporter } from '../output/report.js';
+import { abortOnStdoutFailure, describeStdoutFailure } from '../output/stdout.js';
 import { defaultOutFolder, makeFolder, removeStrayTemporaries, writeFileAtomic } from '../run/files.js';
 import { stopOnSignals, type Stop } from '../run/interrupt.js';
 import { importModules } from '../run/modules.js';
@@ -129,9 +130,12 @@ async function compare(flags: CompareFlags, stop: Stop): Promise<number> {
   );
   const stopBar = (): void => reporter.stopBar();
   stop.signal.addEventListener('abort', stopBar);
+  // No one reads the comparison any more: stop with the finished rates saved, as a signal does.
+  const output = abortOnStdoutFailure();
+  const stopped = AbortSignal.any([stop.signal, output.signal]);
   try {
     for (const [i, rate] of rates.entries()) {
-      if (stop.signal.aborted) break;
+      if (stopped.aborted) break;
       const folder = `dropout-${rate}`;
       makeFolder(join(out, folder));
       writeFileAtomic(join(out, folder, 'config.json'), `${JSON.stringify({ ...config, dropout: rate, model: specs[i], workers }, null, 2)}\n`);
@@ -143,15 +147,15 @@ async function compare(flags: CompareFlags, stop: Stop): Promise<number> {
         const run: RateRun = { rate, folder, initialFingerprint: fingerprint(trainer.params), finalFingerprint: null, epochs: [], seconds: 0 };
         runs.push(run);
         while (trainer.state.epoch < config.epochs) {
-          const { history, stopped } = await trainer.fit(data.train, {
+          const result = await trainer.fit(data.train, {
             epochs: 1,
             batchSize: config.batchSize,
             validation,
-            signal: stop.signal,
+            signal: stopped,
             onStep: (progress) => reporter.step(progress),
           });
-          if (stopped) break;
-          const epoch = rateEpoch(history[0], await trainer.evaluate(probe));
+          if (result.stopped) break;
+          const epoch = rateEpoch(result.history[0], await trainer.evaluate(probe));
           run.epochs.push(epoch);
           run.seconds = (performance.now() - rateStarted) / 1000;
           reporter.progress('epoch', epochLine(rate, epoch, config.epochs), { rate, ...epoch });
@@ -173,9 +177,12 @@ async function compare(flags: CompareFlags, stop: Stop): Promise<number> {
       ? `interrupted before dropout ${rates[finished.length]} finished; ${join(out, 'compare.json')} holds ${finished.length} finished rate${finished.length === 1 ? '' : 's'}` +
         (partial === undefined ? '' : ` and ${partial.epochs.length} of ${config.epochs} epochs of dropout ${partial.rate}`)
       : `${rates.length} rate${rates.length === 1 ? '' : 's'} in ${duration(seconds)}; picture in ${join(out, 'compare.svg')}, every number in ${join(out, 'compare.json')}`;
+    const failure = output.failure();
+    if (failure !== null) throw new UserError(`${describeStdoutFailure(failure)}, so compare stopped: ${ending}`);
     reporter.result(`${summaries.length > 0 ? `${summaryTable(summaries)}\n` : ''}${ending}`, { rates: summaries, interrupted, seconds, out });
     return interrupted ? stop.exitCode : 0;
   } finally {
+    output.dispose();
     stop.signal.removeEventListener('abort', stopBar);
     lock.release();
   }
