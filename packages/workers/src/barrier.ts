@@ -1,4 +1,4 @@
-import { LockstepError, STEP_MEETINGS, type Party } from '@lockstep/core';
+import { LockstepError, type Party } from '@lockstep/core';
 import { spinWhile } from './spin.js';
 
 const ARRIVED = 0;
@@ -42,13 +42,13 @@ export function abortBarrier(barrier: Int32Array): void {
   Atomics.notify(barrier, ARRIVED);
 }
 
-/** Party `index` of `count` worker threads, meeting at the step barrier: the n-th meeting of a step is its n-th arrival there. */
+/** Party `index` of `count` worker threads, meeting at the step barrier: the n-th meeting of a step is the n-th arrival of each there. */
 export function barrierParty(barrier: Int32Array, index: number, count: number): Party {
   return {
     index,
     count,
-    meet: (meeting) => {
-      if (count > 1) arriveAndWait(barrier, count, STEP_MEETINGS.indexOf(meeting) + 1);
+    meet: (_meeting, ordinal) => {
+      if (count > 1) arriveAndWait(barrier, count, ordinal);
     },
   };
 }

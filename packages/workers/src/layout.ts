@@ -86,11 +86,15 @@ export interface StepLayout {
   readonly doorbellOffset: number;
   readonly orderOffset: number;
   readonly reportsOffset: number;
+  /** Ranks of the run; with more than one, each rank's block sum and block chunk scalars (see core's `RankExchange`). */
+  readonly ranks: number;
+  readonly rankSumsOffset: number;
+  readonly rankScalarsOffset: number;
   readonly bytes: number;
 }
 
 /** The step region starts at `base`, a region appended to the memory; its offsets are from the start of the memory. */
-export function stepLayout(paramCount: number, batchSize: number, chunkSize: number, parties: number, base: number): StepLayout {
+export function stepLayout(paramCount: number, batchSize: number, chunkSize: number, parties: number, base: number, ranks = 1): StepLayout {
   const maxChunks = Math.ceil(batchSize / chunkSize);
   const chunkLossOffset = align(base);
   const chunkCorrectOffset = align(chunkLossOffset + 8 * maxChunks);
@@ -101,7 +105,10 @@ export function stepLayout(paramCount: number, batchSize: number, chunkSize: num
   const doorbellOffset = align(barrierOffset + 4 * BARRIER_WORDS);
   const orderOffset = align(doorbellOffset + 4 * DOORBELL_WORDS);
   const reportsOffset = align(orderOffset + 8 * ORDER_FIELDS);
-  const bytes = align(reportsOffset + 8 * REPORT_FIELDS * parties);
+  const rankSumsOffset = align(reportsOffset + 8 * REPORT_FIELDS * parties);
+  const exchanged = ranks > 1 ? ranks : 0;
+  const rankScalarsOffset = align(rankSumsOffset + 4 * exchanged * paramCount);
+  const bytes = align(rankScalarsOffset + 8 * exchanged * 2 * maxChunks);
   return {
     paramCount,
     batchSize,
@@ -116,12 +123,18 @@ export function stepLayout(paramCount: number, batchSize: number, chunkSize: num
     doorbellOffset,
     orderOffset,
     reportsOffset,
+    ranks,
+    rankSumsOffset,
+    rankScalarsOffset,
     bytes,
   };
 }
 
 export interface StepViews extends StepBuffers {
   readonly batchSamples: Uint32Array;
+  /** Empty with one rank. */
+  readonly rankSums: Float32Array;
+  readonly rankScalars: Float64Array;
   readonly barrier: Int32Array;
   readonly doorbell: Int32Array;
   readonly order: Float64Array;
@@ -140,5 +153,7 @@ export function stepViews(buffer: SharedArrayBuffer, layout: StepLayout): StepVi
     doorbell: new Int32Array(buffer, layout.doorbellOffset, DOORBELL_WORDS),
     order: new Float64Array(buffer, layout.orderOffset, ORDER_FIELDS),
     reports: new Float64Array(buffer, layout.reportsOffset, REPORT_FIELDS * layout.parties),
+    rankSums: new Float32Array(buffer, layout.rankSumsOffset, layout.ranks > 1 ? layout.ranks * layout.paramCount : 0),
+    rankScalars: new Float64Array(buffer, layout.rankScalarsOffset, layout.ranks > 1 ? layout.ranks * 2 * layout.maxChunks : 0),
   };
 }

@@ -1,6 +1,7 @@
 import type { KernelChoice, LossName, ModelSpec, OptimizerConfig } from '@lockstep/core';
 import type { ModelLayout, StepLayout } from './layout.js';
 import type { BlockClaims } from './block-claims.js';
+import type { RankGroupSpec } from './rank-groups.js';
 import type { SharedDataset } from './shared-data.js';
 
 /** Given to every worker thread when the pool starts (piscina's workerData). */
@@ -14,6 +15,8 @@ export interface WorkerSetup {
   readonly modelLayout: ModelLayout;
   /** Module URLs each worker imports before building its replica (custom layers register there). */
   readonly setupModules: readonly string[];
+  /** The other ranks of the run, when it spans several (rank-groups.ts); null for one. */
+  readonly ranks: RankGroupSpec | null;
 }
 
 export interface StepBuffer {

@@ -17,6 +17,7 @@ import {
   withParametersFixed,
   type Dataset,
   type Key,
+  type RankGroup,
   type UpdateAddresses,
 } from '@lockstep/core';
 import { modelViews, sharedBuffer, stepViews, updateAddresses, type StepViews } from './layout.js';
@@ -45,11 +46,13 @@ export class Replica {
   private readonly model: Model;
   private readonly dropoutKey: Key;
   private readonly kernel: UpdateKernel;
+  private readonly ranks: RankGroup | null;
   private stepBuffer: { version: number; views: StepViews; at: UpdateAddresses } | null = null;
   private data: { version: number; dataset: Dataset } | null = null;
 
-  constructor(setup: WorkerSetup) {
+  constructor(setup: WorkerSetup, ranks: RankGroup | null) {
     this.setup = setup;
+    this.ranks = ranks;
     const buffer = sharedBuffer(setup.memory);
     this.kernel = new UpdateKernel(setup.memory);
     useKernel(setup.kernel);
@@ -75,6 +78,7 @@ export class Replica {
       at,
       buffers: views,
       party: barrierParty(views.barrier, task.party, task.parties),
+      ranks: this.ranks === null ? undefined : { group: this.ranks, sums: views.rankSums, address: task.step.layout.rankSumsOffset, scalars: views.rankScalars, maxChunks: task.step.layout.maxChunks },
     });
     for (let seen = task.since; ; seen = oneMoreOrder(seen)) {
       const order = nextOrder(views, seen);

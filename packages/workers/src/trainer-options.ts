@@ -1,4 +1,5 @@
 import type { ResourceLimits } from 'node:worker_threads';
+import type { RankGroupSpec } from './rank-groups.js';
 import type { EpochOptions, KernelChoice, Model, ModelSpec, OptimizerConfig, TrainingState } from '@lockstep/core';
 
 export interface TrainerOptions {
@@ -26,6 +27,12 @@ export interface TrainerOptions {
    * limit then fails the current call with E_WORKER instead of taking the whole process down.
    */
   resourceLimits?: ResourceLimits;
+  /**
+   * The other ranks of a run that spans several (for example `sharedMemoryRanks(n, bytes)[r]` for
+   * trainer r of n in one process): the ranks split every batch's chunks in aligned blocks and give
+   * the same bits as one trainer (docs/design.md, "Across ranks").
+   */
+  ranks?: RankGroupSpec;
 }
 
 export type TrainerFitOptions = EpochOptions;

@@ -51,6 +51,8 @@ export class Trainer {
   readonly seed: number;
   readonly optimizer: OptimizerConfig;
   readonly kernel: KernelChoice;
+  /** Ranks of the run this trainer is one of (1 alone). */
+  readonly ranks: number;
   /** The coordinator's copy of the model; its parameters are the shared ones. */
   readonly model: Model;
   /** Optimizer steps, epochs and batches of the current epoch completed so far. */
@@ -70,6 +72,7 @@ export class Trainer {
     this.seed = checkInteger('seed', options.seed, 0);
     this.optimizer = options.optimizer;
     this.kernel = checkChoice('kernel', options.kernel ?? activeKernel(), KERNEL_CHOICES);
+    this.ranks = options.ranks?.size ?? 1;
     const spec = options.model instanceof Model ? specOf(options.model) : options.model;
     this.model = options.model instanceof Model ? options.model : new Model(sequentialFromSpec(spec), spec.input);
     const layout = modelLayout(this.model.size, stateSlots(this.optimizer));
@@ -78,7 +81,7 @@ export class Trainer {
     this.model.bind(this.shared.params, this.model.grads);
     this.model.initialize(this.seed);
     this.state = { step: 0, epoch: 0, batch: 0, epochLossSum: 0, epochCorrect: 0, optimizerState: this.shared.optimizerState };
-    const setup: WorkerSetup = { spec, seed: this.seed, optimizer: this.optimizer, memory: this.memory, kernel: this.kernel, modelLayout: layout, setupModules: options.setup ?? [] };
+    const setup: WorkerSetup = { spec, seed: this.seed, optimizer: this.optimizer, memory: this.memory, kernel: this.kernel, modelLayout: layout, setupModules: options.setup ?? [], ranks: this.ranks > 1 ? options.ranks! : null };
     this.pool = new WorkerPool(this.workers, setup, options.resourceLimits);
   }
 
@@ -231,8 +234,8 @@ export class Trainer {
   private stepBufferFor(batchSize: number): { buffer: StepBuffer; views: StepViews } {
     if (this.step === null || this.step.buffer.layout.batchSize < batchSize) {
       // A new region at the end of the memory: workers append their kernel scratch regions there too.
-      const size = stepLayout(this.model.size, batchSize, this.chunkSize, this.workers, 0).bytes;
-      const layout = stepLayout(this.model.size, batchSize, this.chunkSize, this.workers, appendRegion(this.memory, size, 'the chunk gradients and step buffers'));
+      const size = stepLayout(this.model.size, batchSize, this.chunkSize, this.workers, 0, this.ranks).bytes;
+      const layout = stepLayout(this.model.size, batchSize, this.chunkSize, this.workers, appendRegion(this.memory, size, 'the chunk gradients and step buffers'), this.ranks);
       const buffer = sharedBuffer(this.memory);
       this.step = { buffer: { version: ++this.versions, buffer, layout }, views: stepViews(buffer, layout) };
     }

@@ -1,8 +1,11 @@
 import { maxNormRanges, type MaxNormPlan } from '../optim/max-norm.js';
 import { NORM_BLOCK, normBlockCount } from '../optim/update-kernel.js';
 
-/** Where the parties of a step meet, in the order they meet (docs/design.md, "One optimizer step"). */
-export const STEP_MEETINGS = ['gradients-computed', 'gradient-measured', 'parameters-updated'] as const;
+/**
+ * Where the parties of a step meet, in the order they meet (docs/design.md, "One optimizer step"):
+ * the block meetings only across ranks, the last only with max-norm layers.
+ */
+export const STEP_MEETINGS = ['gradients-computed', 'blocks-reduced', 'blocks-exchanged', 'gradient-measured', 'parameters-updated'] as const;
 export type StepMeeting = (typeof STEP_MEETINGS)[number];
 
 /**
@@ -13,8 +16,8 @@ export type StepMeeting = (typeof STEP_MEETINGS)[number];
 export interface Party {
   readonly index: number;
   readonly count: number;
-  /** Returns once every party has reached `meeting` in the current step. */
-  meet(meeting: StepMeeting): void;
+  /** Returns once every party has reached `meeting`, the `ordinal`-th meeting (from 1) of the current step. */
+  meet(meeting: StepMeeting, ordinal: number): void;
 }
 
 export const SOLE_PARTY: Party = { index: 0, count: 1, meet: () => {} };

@@ -8,7 +8,8 @@ import { clipFactor, gradientNorm, type UpdateAddresses, type UpdateKernel } fro
 import type { Key } from '../random/key.js';
 import { chunkGradient } from './chunk-gradient.js';
 import { firstNonFinite } from './non-finite.js';
-import { shareOf, type Party, type PartyShare } from './party.js';
+import { shareOf, type Party, type PartyShare, type StepMeeting } from './party.js';
+import { blockCount, chunksPerBlock, rankBlock, type RankGroup } from './ranks.js';
 import { localReduce, reduceAndMeasure, type ChunkReduce } from './reduce.js';
 
 /** One optimizer step to take. */
@@ -45,6 +46,17 @@ export interface StepBuffers {
   readonly blockSquares: Float64Array;
 }
 
+/** Where a rank's parties exchange their block with the other ranks: views of memory the rank's parties share. */
+export interface RankExchange {
+  readonly group: RankGroup;
+  /** One slot of the model's size per rank, end to end, in the update kernel's memory at `address`: each rank's block sum. */
+  readonly sums: Float32Array;
+  readonly address: number;
+  /** Per rank, the loss sums then the correct counts of its block's chunks, `maxChunks` of each. */
+  readonly scalars: Float64Array;
+  readonly maxChunks: number;
+}
+
 export interface StepSetup {
   /** The party's model, its parameters the ones the update writes (at `at.params`). */
   readonly model: Model;
@@ -59,6 +71,8 @@ export interface StepSetup {
   readonly party: Party;
   /** Default: `localReduce`, the slots summed where they lie. */
   readonly reduce?: ChunkReduce;
+  /** With several ranks: this party's rank computes one block of the chunks and exchanges its sum. */
+  readonly ranks?: RankExchange;
 }
 
 const seconds = (since: number): number => (performance.now() - since) / 1000;
@@ -77,6 +91,10 @@ export class StepEngine {
   private readonly constraints: MaxNormPlan;
   private readonly share: PartyShare;
   private readonly batch: Batch;
+  /** This rank's block's chunk losses and correct counts, as the exchange sends them. */
+  private readonly ownScalars: Float64Array;
+  /** Meetings held in the current step, so each party names the same one. */
+  private meetings = 0;
 
   constructor(setup: StepSetup) {
     this.setup = setup;
@@ -84,29 +102,38 @@ export class StepEngine {
     this.constraints = maxNormPlan(setup.model.entries);
     this.share = shareOf(setup.party, setup.model.size, this.constraints);
     this.batch = new Batch(setup.data, Math.min(setup.chunkSize, setup.data.size));
+    this.ownScalars = new Float64Array(2 * (setup.ranks?.maxChunks ?? 0));
   }
 
   run(order: StepOrder): StepReport {
-    const { party, buffers, kernel, at, optimizer, model } = this.setup;
+    const { party, buffers, kernel, optimizer, model, ranks } = this.setup;
     const chunks = Math.ceil(order.samples.length / this.setup.chunkSize);
+    const [first, end] = ranks === undefined ? [0, chunks] : rankBlock(chunks, ranks.group.rank, ranks.group.size);
+    this.meetings = 0;
     let started = performance.now();
     model.train();
-    for (let chunk = party.index; chunk < chunks; chunk += party.count) this.computeChunk(order, chunk);
+    for (let chunk = first + party.index; chunk < end; chunk += party.count) this.computeChunk(order, chunk);
     const gradientSeconds = seconds(started);
-    party.meet('gradients-computed');
+    this.meet('gradients-computed');
+    started = performance.now();
+    if (ranks !== undefined) this.exchangeBlocks(ranks, chunks, first, end);
     const badChunk = firstNonFinite(buffers.chunkLoss, 0, chunks);
     if (badChunk >= 0) return { outcome: 'non-finite-loss', at: badChunk, value: buffers.chunkLoss[badChunk], gradientSeconds, updateSeconds: 0, maxNormSeconds: 0 };
 
-    started = performance.now();
-    reduceAndMeasure(this.reduce, kernel, at, chunks, this.share.params, buffers.blockSquares);
+    // Across ranks the slots' sum continues from the ranks' block sums, the top of the same tree.
+    const at = ranks === undefined ? this.setup.at : { ...this.setup.at, slots: ranks.address };
+    const reduce = ranks === undefined ? this.reduce : localReduce(kernel, at);
+    const summed = ranks === undefined ? chunks : blockCount(chunks, ranks.group.size);
+    reduceAndMeasure(reduce, kernel, at, summed, this.share.params, buffers.blockSquares);
     let updateSeconds = seconds(started);
-    party.meet('gradient-measured');
+    this.meet('gradient-measured');
     started = performance.now();
     const norm = gradientNorm(buffers.blockSquares);
     const [from, to] = this.share.params;
     if (!Number.isFinite(norm)) {
-      const bad = firstNonFinite(buffers.slots, from, to);
-      return { outcome: 'non-finite-gradient', at: bad, value: bad < 0 ? 0 : buffers.slots[bad], gradientSeconds, updateSeconds, maxNormSeconds: 0 };
+      const gradient = ranks === undefined ? buffers.slots : ranks.sums;
+      const bad = firstNonFinite(gradient, from, to);
+      return { outcome: 'non-finite-gradient', at: bad, value: bad < 0 ? 0 : gradient[bad], gradientSeconds, updateSeconds, maxNormSeconds: 0 };
     }
     const lr = learningRateAt(optimizer.lr, optimizer.schedule, order.step);
     kernel.update(optimizer, at, order.step + 1, lr, clipFactor(norm, optimizer.clipNorm), from, to);
@@ -115,10 +142,46 @@ export class StepEngine {
     if (this.constraints.rows === 0) return updated;
 
     // Constrained rows cut across parameter ranges: every range must be updated first.
-    party.meet('parameters-updated');
+    this.meet('parameters-updated');
     started = performance.now();
     applyMaxNorm(model.params, this.constraints, ...this.share.maxNormRows);
     return { ...updated, maxNormSeconds: seconds(started) };
+  }
+
+  private meet(meeting: StepMeeting): void {
+    this.setup.party.meet(meeting, ++this.meetings);
+  }
+
+  /**
+   * Sums this rank's block of chunk slots [first, end) into its first slot (a subtree of the pairwise
+   * tree), then one party of the rank exchanges that sum, and the block's chunk losses, with every
+   * rank: afterwards every party sees all ranks' block sums and every chunk's loss.
+   */
+  private exchangeBlocks(ranks: RankExchange, chunks: number, first: number, end: number): void {
+    const { kernel, at, model, buffers, party } = this.setup;
+    const [from, to] = this.share.params;
+    const slotBytes = 4 * model.size;
+    if (end > first) kernel.sumSlots({ ...at, slots: at.slots + first * slotBytes }, end - first, from, to);
+    this.meet('blocks-reduced');
+    if (party.index === 0) {
+      // A rank without a block still takes part; what it sends is never summed.
+      const ownSum = buffers.slots.subarray(first * model.size, (first + 1) * model.size);
+      ranks.group.allgather(ownSum.length === model.size ? ownSum : buffers.slots.subarray(0, model.size), ranks.sums);
+      const { maxChunks, scalars } = ranks;
+      const own = this.ownScalars;
+      own.fill(0);
+      own.set(buffers.chunkLoss.subarray(first, end));
+      own.set(buffers.chunkCorrect.subarray(first, end), maxChunks);
+      ranks.group.allgather(own, scalars);
+      const size = chunksPerBlock(chunks, ranks.group.size);
+      for (let chunk = 0; chunk < chunks; chunk++) {
+        const rank = Math.floor(chunk / size);
+        const offset = rank * 2 * maxChunks + (chunk - rank * size);
+        buffers.chunkLoss[chunk] = scalars[offset];
+        buffers.chunkCorrect[chunk] = scalars[offset + maxChunks];
+      }
+    }
+    this.meet('blocks-exchanged');
   }
 
   /** Chunk `chunk`'s gradient into its slot, its loss sum and correct count into the buffers. */

@@ -1,0 +1,73 @@
+import { LockstepError, type RankGroup } from '@lockstep/core';
+import { spinWhile } from './spin.js';
+
+/**
+ * Ranks that are trainers of one process, joined in shared memory: the same collective an MPI world
+ * gives, for runs and tests on one machine without MPI. Rank r's `allgather` runs on a worker thread
+ * of trainer r; the buffer holds a barrier (arrivals, generation) and one slot of `slotBytes` per rank.
+ */
+export interface SharedMemoryRanks {
+  readonly kind: 'shared-memory';
+  readonly buffer: SharedArrayBuffer;
+  readonly slotBytes: number;
+  readonly rank: number;
+  readonly size: number;
+}
+
+const HEADER_BYTES = 64;
+const ARRIVED = 0;
+const GENERATION = 1;
+const DEADLINE_MS = 60_000;
+const SPIN_MS = 0.2;
+
+/** One group of `size` ranks whose every exchange is at most `slotBytes` per rank: the spec of each rank. */
+export function sharedMemoryRanks(size: number, slotBytes: number): SharedMemoryRanks[] {
+  const buffer = new SharedArrayBuffer(HEADER_BYTES + size * slotBytes);
+  return Array.from({ length: size }, (_, rank) => ({ kind: 'shared-memory', buffer, slotBytes, rank, size }));
+}
+
+export class SharedMemoryGroup implements RankGroup {
+  readonly rank: number;
+  readonly size: number;
+  private readonly spec: SharedMemoryRanks;
+  private readonly words: Int32Array;
+  private readonly bytes: Uint8Array;
+
+  constructor(spec: SharedMemoryRanks) {
+    this.spec = spec;
+    this.rank = spec.rank;
+    this.size = spec.size;
+    this.words = new Int32Array(spec.buffer, 0, 2);
+    this.bytes = new Uint8Array(spec.buffer, HEADER_BYTES);
+  }
+
+  allgather(send: Float32Array | Float64Array, receive: Float32Array | Float64Array): void {
+    const { slotBytes } = this.spec;
+    if (send.byteLength > slotBytes || receive.byteLength !== this.size * send.byteLength) {
+      throw new LockstepError('E_WORKER', `allgather on rank ${this.rank} of ${this.size}: ${send.byteLength} bytes to send into ${receive.byteLength}, with slots of ${slotBytes} bytes`);
+    }
+    const sent = new Uint8Array(send.buffer, send.byteOffset, send.byteLength);
+    const received = new Uint8Array(receive.buffer, receive.byteOffset, receive.byteLength);
+    this.bytes.set(sent, this.rank * slotBytes);
+    this.arrive();
+    for (let rank = 0; rank < this.size; rank++) received.set(this.bytes.subarray(rank * slotBytes, rank * slotBytes + sent.length), rank * sent.length);
+    // No rank writes its next contribution before every rank has read this one.
+    this.arrive();
+  }
+
+  private arrive(): void {
+    const generation = Atomics.load(this.words, GENERATION);
+    if (Atomics.add(this.words, ARRIVED, 1) + 1 === this.size) {
+      Atomics.store(this.words, ARRIVED, 0);
+      Atomics.add(this.words, GENERATION, 1);
+      Atomics.notify(this.words, GENERATION);
+      return;
+    }
+    spinWhile(() => Atomics.load(this.words, GENERATION) === generation, SPIN_MS);
+    const deadline = Date.now() + DEADLINE_MS;
+    while (Atomics.load(this.words, GENERATION) === generation) {
+      if (Date.now() > deadline) throw new LockstepError('E_WORKER', `rank ${this.rank} of ${this.size} waited ${DEADLINE_MS / 1000} s for the other ranks`);
+      Atomics.wait(this.words, GENERATION, generation, 100);
+    }
+  }
+}
