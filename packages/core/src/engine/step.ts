@@ -82,8 +82,10 @@ const seconds = (since: number): number => (performance.now() - since) / 1000;
  * party computes its chunks' gradients into their slots; they meet; each sums the slots over its
  * parameter range in the pairwise tree and measures the range; they meet; each computes the global
  * norm from every range's measure, clips and updates its range; with max-norm layers they meet once
- * more and each constrains its rows. A non-finite loss or gradient is detected here, and only here:
- * every party then stops before changing a parameter.
+ * more and each constrains its rows. Across ranks, each rank computes one aligned block of the
+ * chunks, and its block sum is exchanged before the sum goes on (docs/design.md, "Across ranks"). A
+ * non-finite loss or gradient is detected here, and only here: every party then stops before
+ * changing a parameter.
  */
 export class StepEngine {
   private readonly setup: StepSetup;
