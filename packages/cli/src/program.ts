@@ -41,6 +41,7 @@ export function buildProgram(outcome: Outcome): Command {
     .option('--seed <n>', 'seed of weights, shuffling, masks and the built-in data (default 0)')
     .option('--out <dir>', 'run folder (default: runs/<time>, or the checkpoint\'s folder with --resume); one that holds another run\'s checkpoint is refused')
     .option('--resume <checkpoint>', 'continue a run exactly where its checkpoint left it')
+    .option('--mpi', 'train as one rank of an MPI job (implied when mpirun started lockstep): rank 0 writes the run folder, every rank trains every step')
     .option('--allow-changed-data', 'with --resume: go on although the data changed since the checkpoint (the run will not match an uninterrupted one)')
     .option('--overwrite', 'replace the run in --out: its checkpoint, config, metrics and curves are deleted before the new run writes anything')
     .option('--modules <files>', `module files that call registerLayer, e.g. layers.mjs,more.mjs, instead of the config's "modules"; with --resume, ${MODULES_RULE} or in your --config`)

@@ -3,4 +3,4 @@ export type { TrainerOptions, TrainerFitOptions, TrainerState } from './trainer-
 export type { StepProgress, FitTimings } from '@lockstep/core';
 export type { ReplicaForwardResult } from './messages.js';
 export { sharedMemoryRanks, type SharedMemoryRanks } from './shared-memory-ranks.js';
-export type { RankGroupSpec } from './rank-groups.js';
+export type { MpiRanks, RankGroupSpec } from './rank-groups.js';

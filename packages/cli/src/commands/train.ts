@@ -16,8 +16,9 @@ import { Reporter } from '../output/report.js';
 import { loadCheckpoint } from '../run/checkpoint.js';
 import { defaultOutFolder, folderOf, makeFolder, removeStrayTemporaries, writeFileAtomic } from '../run/files.js';
 import { clearExistingRun } from '../run/existing-run.js';
-import { stopOnSignals, type Stop } from '../run/interrupt.js';
+import { stopOnSignals, UNSTOPPABLE, type Stop } from '../run/interrupt.js';
 import { importModules, importNamedModules } from '../run/modules.js';
+import { checkSameRun, runRanks, trainerRanks, type RunRanks } from '../run/ranks.js';
 import { lockRunFolder } from '../run/run-lock.js';
 import { buildModel } from '../run/trainer.js';
 import { trainInFolder } from '../run/training.js';
@@ -29,6 +30,7 @@ export interface TrainFlags extends ConfigFlags {
   resume?: string;
   overwrite?: boolean;
   modules?: string;
+  mpi?: boolean;
   workerHeap?: string;
   retries?: string;
   allowChangedData?: boolean;
@@ -37,15 +39,19 @@ export interface TrainFlags extends ConfigFlags {
 }
 
 export async function trainCommand(flags: TrainFlags): Promise<number> {
+  const ranks = runRanks(flags.mpi === true);
+  // Ranks must stop after the same step, which a signal to each cannot promise: under mpirun a
+  // signal ends the rank at once, mpirun ends the job, and the run resumes from its last checkpoint.
+  if (ranks.size > 1) return train(flags, ranks, UNSTOPPABLE);
   const stop = stopOnSignals();
   try {
-    return await train(flags, stop);
+    return await train(flags, ranks, stop);
   } finally {
     stop.dispose();
   }
 }
 
-async function train(flags: TrainFlags, stop: Stop): Promise<number> {
+async function train(flags: TrainFlags, ranks: RunRanks, stop: Stop): Promise<number> {
   const requestedWorkers = flagValue('--workers', OPTIONS.workers, flags.workers);
   const workerHeap = flagValue('--worker-heap', OPTIONS.workerHeap, flags.workerHeap);
   const retries = flagValue('--retries', OPTIONS.retries, flags.retries) ?? 0;
@@ -65,7 +71,18 @@ async function train(flags: TrainFlags, stop: Stop): Promise<number> {
   const dataNote = checkpoint === null ? null : resumedDataNote(checkpoint, flags.resume!, config.data, data.fingerprint, flags.allowChangedData === true);
   const spec = runModel(config, data.train, checkpoint, flags.resume);
   const model = buildModel(spec);
+  checkSameRun(ranks, JSON.stringify({ config, spec, data: data.fingerprint, resumed: checkpoint?.state ?? null }));
   const out = flags.out ?? (flags.resume === undefined ? defaultOutFolder() : folderOf(flags.resume));
+  const optimizer = optimizerOf(config);
+  const resourceLimits = workerHeap === undefined ? undefined : { maxOldGenerationSizeMb: workerHeap };
+  const kernel = config.kernel ?? 'strict';
+  // A restarted pool adopts the same model: the Trainer initializes it, and the checkpoint then loads into it.
+  const newTrainer = (): Trainer =>
+    new Trainer({ model, seed: config.seed, optimizer, chunkSize: config.chunkSize, kernel, workers, setup, resourceLimits, ranks: trainerRanks(ranks) });
+  // Across ranks a worker failure ends the job (the other ranks cannot restart with this one), and
+  // only rank 0 touches the run folder; every rank runs every step.
+  const run = { newTrainer, retries: ranks.size > 1 ? 0 : retries, config, spec, data, out, checkpoint, resumedFrom: flags.resume, stop, writes: ranks.writes };
+  if (!ranks.writes) return trainInFolder(run, new Reporter('silent', config.epochs));
   makeFolder(out);
   const reporter = new Reporter(Reporter.choose(flags), config.epochs);
   for (const note of [workersNote, dataNote]) if (note !== null) reporter.info(note);
@@ -74,14 +91,8 @@ async function train(flags: TrainFlags, stop: Stop): Promise<number> {
     if (lock.tookOver !== null) reporter.info(`note: took over the lock of ${out} from ${lock.tookOver}`);
     clearExistingRun(out, flags.resume, flags.overwrite === true);
     removeStrayTemporaries(out);
-    writeFileAtomic(join(out, 'config.json'), `${JSON.stringify({ ...config, model: spec, workers }, null, 2)}\n`);
-    const optimizer = optimizerOf(config);
-    const resourceLimits = workerHeap === undefined ? undefined : { maxOldGenerationSizeMb: workerHeap };
-    const kernel = config.kernel ?? 'strict';
-    // A restarted pool adopts the same model: the Trainer initializes it, and the checkpoint then loads into it.
-    const newTrainer = (): Trainer =>
-      new Trainer({ model, seed: config.seed, optimizer, chunkSize: config.chunkSize, kernel, workers, setup, resourceLimits });
-    return await trainInFolder({ newTrainer, retries, config, spec, data, out, checkpoint, resumedFrom: flags.resume, stop }, reporter);
+    writeFileAtomic(join(out, 'config.json'), `${JSON.stringify({ ...config, model: spec, workers, ranks: ranks.size }, null, 2)}\n`);
+    return await trainInFolder(run, reporter);
   } finally {
     lock.release();
   }

@@ -2,11 +2,12 @@ import cliProgress from 'cli-progress';
 import type { EpochMetrics } from '@lockstep/core';
 import type { StepProgress } from '@lockstep/workers';
 
-export type OutputMode = 'tty' | 'plain' | 'json' | 'quiet';
+export type OutputMode = 'tty' | 'plain' | 'json' | 'quiet' | 'silent';
 
 /**
  * What a run prints: a progress bar per epoch in a terminal, one plain line per epoch elsewhere,
- * one JSON object per line with --json, and only the result with --quiet.
+ * one JSON object per line with --json, and only the result with --quiet. A rank other than rank 0
+ * is silent: rank 0 speaks for the job.
  */
 export class Reporter {
   private bar: cliProgress.SingleBar | null = null;
@@ -25,6 +26,7 @@ export class Reporter {
   }
 
   info(text: string, fields: Record<string, unknown> = {}): void {
+    if (this.mode === 'silent') return;
     if (this.mode === 'json') this.json({ event: 'info', message: text, ...fields });
     else if (this.mode !== 'quiet') console.log(text);
   }
@@ -49,6 +51,7 @@ export class Reporter {
 
   epoch(metrics: EpochMetrics): void {
     this.stopBar();
+    if (this.mode === 'silent') return;
     if (this.mode === 'json') {
       this.json({ event: 'epoch', ...metrics });
     } else if (this.mode !== 'quiet') {
@@ -65,13 +68,15 @@ export class Reporter {
   /** A progress line of another shape than train's epoch line: `text`, or `fields` as `event` with --json. */
   progress(event: string, text: string, fields: Record<string, unknown>): void {
     this.stopBar();
+    if (this.mode === 'silent') return;
     if (this.mode === 'json') this.json({ event, ...fields });
     else if (this.mode !== 'quiet') console.log(text);
   }
 
-  /** The run's result: printed in every mode, as JSON with --json. */
+  /** The run's result: printed in every mode but silent, as JSON with --json. */
   result(text: string, fields: Record<string, unknown>): void {
     this.stopBar();
+    if (this.mode === 'silent') return;
     if (this.mode === 'json') this.json({ event: 'result', ...fields });
     else console.log(text);
   }

@@ -30,6 +30,8 @@ export interface Run {
   readonly resumedFrom: string | undefined;
   /** Aborted by Ctrl-C, SIGTERM or SIGHUP: the run finishes its step, saves and ends with `stop.exitCode`. */
   readonly stop: Stop;
+  /** Whether this process writes the run folder: rank 0 of a run across ranks, or the run's one process. */
+  readonly writes: boolean;
 }
 
 function isWorkerFailure(error: unknown): error is LockstepError {
@@ -50,6 +52,7 @@ export async function trainInFolder(run: Run, reporter: Reporter): Promise<numbe
   const metricsPath = join(out, 'metrics.jsonl');
   const saved = new SavedCheckpoints(checkpoint === null ? null : { path: run.resumedFrom!, step: checkpoint.state.step, bytes: encodeCheckpoint(checkpoint) });
   const save = (): void => {
+    if (!run.writes) return;
     const bytes = encodeCheckpoint({
       config,
       spec,
@@ -102,6 +105,7 @@ export async function trainInFolder(run: Run, reporter: Reporter): Promise<numbe
       onEpoch: (metrics) => {
         history.push(metrics);
         reporter.epoch(metrics);
+        if (!run.writes) return;
         writeFileAtomic(metricsPath, history.map((m) => JSON.stringify(m)).join('\n') + '\n');
         const title = `lockstep run ${out}`;
         const svg = learningCurvesSvg(history, title);

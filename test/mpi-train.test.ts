@@ -1,0 +1,157 @@
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mpiAvailable } from '@lockstep/mpi';
+import { MPIRUN_OPTIONS, RUN_AS_ROOT } from '../packages/mpi/test/mpirun.js';
+import { BIN, fingerprintOf, lockstep, type Finished } from './helpers/lockstep.js';
+
+// 112 samples a batch in chunks of 16: 7 chunks a step, neither a power of two nor a multiple of 2,
+// 3 or 4 ranks, so the ranks' aligned blocks are uneven and some ranks have none.
+const shape = ['--batch-size', '112', '--chunk-size', '16', '--quiet'];
+const common = ['--epochs', '2', ...shape];
+const work = mkdtempSync(join(tmpdir(), 'lockstep-mpi-'));
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+/** `mpirun -np ranks node lockstep ...args` in `work`; `:`-separated programs when `args` holds several. */
+function mpirunLockstep(programs: Array<{ ranks: number; args: string[] }>): Finished {
+  const command = programs.flatMap(({ ranks, args }, i) => [...(i === 0 ? [] : [':']), '-np', String(ranks), process.execPath, BIN, ...args]);
+  const result = spawnSync('mpirun', [...MPIRUN_OPTIONS, ...command], { cwd: work, env: { ...process.env, ...RUN_AS_ROOT }, encoding: 'utf8', timeout: 120_000 });
+  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+/** A small IDX pair of 28x28 images, 4 classes drawn as bars in different places, for the CNN. */
+function writeImages(dir: string, count: number): void {
+  mkdirSync(dir, { recursive: true });
+  const header = (magic: number, dims: number[]): Buffer => {
+    const bytes = Buffer.alloc(4 + 4 * dims.length);
+    bytes.writeUInt32BE(magic, 0);
+    dims.forEach((d, i) => bytes.writeUInt32BE(d, 4 + 4 * i));
+    return bytes;
+  };
+  const pixels = Buffer.alloc(count * 28 * 28);
+  const labels = Buffer.alloc(count);
+  for (let i = 0; i < count; i++) {
+    labels[i] = i % 4;
+    for (let p = 0; p < 28 * 28; p++) pixels[i * 784 + p] = (Math.floor(p / 28) % 4 === labels[i] ? 200 : 0) + ((i * 31 + p * 7) % 50);
+  }
+  writeFileSync(join(dir, 'train-images-idx3-ubyte'), Buffer.concat([header(0x803, [count, 28, 28]), pixels]));
+  writeFileSync(join(dir, 'train-labels-idx1-ubyte'), Buffer.concat([header(0x801, [count]), labels]));
+}
+
+describe.skipIf(!mpiAvailable())('mpirun -np N lockstep train: one run across ranks, the same bits', () => {
+  let single = '';
+  let singleCnn = '';
+  const cnnLayers = JSON.parse(readFileSync(new URL('../examples/configs/cnn.json', import.meta.url), 'utf8')).layers;
+  const cnn = ['--config', 'cnn.json', '--epochs', '1', '--batch-size', '112', '--chunk-size', '16', '--quiet'];
+
+  beforeAll(() => {
+    single = fingerprintOf(lockstep(['train', ...common, '--workers', '2', '--out', 'single'], work).stdout);
+    writeImages(join(work, 'images'), 400);
+    writeFileSync(join(work, 'cnn.json'), JSON.stringify({ data: 'idx:images', layers: cnnLayers }));
+    singleCnn = fingerprintOf(lockstep(['train', ...cnn, '--workers', '1', '--out', 'single-cnn'], work).stdout);
+  });
+
+  it.each([
+    [1, 1],
+    [2, 1],
+    [3, 1],
+    [4, 1],
+    [2, 2],
+    [3, 2],
+  ])('%i rank(s) x %i worker(s), the default MLP: the fingerprint of one process, printed once, and only rank 0 writes the run folder', (ranks, workers) => {
+    const out = `mlp-${ranks}x${workers}`;
+    const run = mpirunLockstep([{ ranks, args: ['train', ...common, '--workers', String(workers), '--out', out] }]);
+    expect(run.stderr).toBe('');
+    expect(run.status).toBe(0);
+    expect(run.stdout).toBe(`fingerprint ${single}\n`);
+    expect(readdirSync(join(work, out)).sort()).toEqual(['checkpoint.lockstep', 'config.json', 'curves.html', 'curves.svg', 'metrics.jsonl']);
+    expect(JSON.parse(readFileSync(join(work, out, 'config.json'), 'utf8'))).toMatchObject({ ranks, workers });
+  });
+
+  it.each([[2], [3]])('%i ranks, the CNN of examples/configs/cnn.json on images: the fingerprint of one process', (ranks) => {
+    const run = mpirunLockstep([{ ranks, args: ['train', ...cnn, '--workers', '1', '--out', `cnn-${ranks}`] }]);
+    expect(run.stderr).toBe('');
+    expect(fingerprintOf(run.stdout)).toBe(singleCnn);
+  });
+
+  it('a rank started with another config stops the job before anything is written, with one line on every rank', () => {
+    const run = mpirunLockstep([
+      { ranks: 1, args: ['train', ...common, '--out', 'mixed'] },
+      { ranks: 1, args: ['train', ...common, '--out', 'mixed', '--lr', '0.1'] },
+    ]);
+    const line = 'lockstep: rank 1 runs another config, model, data or checkpoint than rank 0 (of 2 ranks); start every rank with the same command, files and data';
+    expect(run.stderr.split('\n').filter((l) => l === line)).toHaveLength(2);
+    expect(run.status).not.toBe(0);
+    expect(existsSync(join(work, 'mixed'))).toBe(false);
+  });
+
+  it('a run stopped on 3 ranks resumes on 2 ranks and on one process to the same bits', () => {
+    const first = mpirunLockstep([{ ranks: 3, args: ['train', '--epochs', '1', ...shape, '--out', 'grow'] }]);
+    expect(first.status).toBe(0);
+    const onTwo = mpirunLockstep([{ ranks: 2, args: ['train', ...common, '--resume', 'grow/checkpoint.lockstep', '--out', 'grow-2'] }]);
+    expect(onTwo.stderr).toBe('');
+    expect(fingerprintOf(onTwo.stdout)).toBe(single);
+    const alone = lockstep(['train', ...common, '--resume', 'grow/checkpoint.lockstep', '--out', 'grow-1'], work);
+    expect(fingerprintOf(alone.stdout)).toBe(single);
+  });
+});
+
+describe.skipIf(!mpiAvailable())('a rank that dies ends the job', () => {
+  // Long enough that every seeded moment falls inside the run.
+  const longer = ['--epochs', '5', ...shape];
+  let uninterrupted = '';
+  beforeAll(() => {
+    uninterrupted = fingerprintOf(lockstep(['train', ...longer, '--out', 'dies-straight'], work).stdout);
+  });
+
+  /** The pid of rank `rank` among mpirun's children: the one whose environment names that rank. */
+  function rankPid(mpirun: number, rank: number): number | null {
+    for (const entry of readdirSync('/proc').filter((name) => /^\d+$/.test(name))) {
+      try {
+        const parent = readFileSync(`/proc/${entry}/stat`, 'utf8').split(') ')[1]!.split(' ')[1];
+        if (Number(parent) !== mpirun) continue;
+        if (readFileSync(`/proc/${entry}/environ`, 'utf8').split('\0').includes(`OMPI_COMM_WORLD_RANK=${rank}`)) return Number(entry);
+      } catch {
+        // The process ended while we looked.
+      }
+    }
+    return null;
+  }
+
+  function alive(pid: number): boolean {
+    try {
+      process.kill(pid, 0);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  // Seeded moments: milliseconds after the first checkpoint, and which of ranks 1 and 2 dies.
+  const moments = [0, 90, 260, 410, 630].map((delay, i) => ({ delay, rank: 1 + (i % 2), resumeOn: [1, 2, 3, 2, 1][i]! }));
+
+  it.each(moments)('SIGKILL to rank $rank $delay ms after the first checkpoint: the job ends within 10 s, and resuming on $resumeOn rank(s) ends on the uninterrupted bits', async ({ delay, rank, resumeOn }) => {
+    const out = `dies-${delay}`;
+    const args = ['train', ...longer, '--checkpoint-every', '5', '--out', out];
+    const job = spawn('mpirun', [...MPIRUN_OPTIONS, '-np', '3', process.execPath, BIN, ...args], { cwd: work, env: { ...process.env, ...RUN_AS_ROOT } });
+    const ended = new Promise<void>((resolve) => job.on('exit', () => resolve()));
+    const checkpoint = join(work, out, 'checkpoint.lockstep');
+    while (!existsSync(checkpoint)) await new Promise((resolve) => setTimeout(resolve, 20));
+    await new Promise((resolve) => setTimeout(resolve, delay));
+    const ranks = [0, 1, 2].map((r) => rankPid(job.pid!, r));
+    expect(ranks.every((pid) => pid !== null), 'every rank was found').toBe(true);
+    process.kill(ranks[rank]!, 'SIGKILL');
+    const killed = performance.now();
+    await ended;
+    // The job has ended when mpirun and every rank have: no rank hangs in a collective.
+    while (ranks.some((pid) => alive(pid!))) await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(performance.now() - killed).toBeLessThan(10_000);
+
+    const resumeArgs = ['train', ...longer, '--resume', `${out}/checkpoint.lockstep`];
+    const resumed = resumeOn === 1 ? lockstep(resumeArgs, work) : mpirunLockstep([{ ranks: resumeOn, args: resumeArgs }]);
+    expect(resumed.stderr).toBe('');
+    expect(fingerprintOf(resumed.stdout)).toBe(uninterrupted);
+  });
+});
