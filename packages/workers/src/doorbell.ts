@@ -72,6 +72,7 @@ export function reportStep(views: StepViews, party: number, parties: number, rep
   fields[REPORT.gradientSeconds] = report.gradientSeconds;
   fields[REPORT.updateSeconds] = report.updateSeconds;
   fields[REPORT.maxNormSeconds] = report.maxNormSeconds;
+  fields[REPORT.exchangeSeconds] = report.exchangeSeconds;
   if (Atomics.add(views.doorbell, FINISHED, 1) + 1 === parties) Atomics.notify(views.doorbell, FINISHED);
 }
 
@@ -92,5 +93,6 @@ export function readReport(views: StepViews, party: number): StepReport {
     gradientSeconds: fields[REPORT.gradientSeconds]!,
     updateSeconds: fields[REPORT.updateSeconds]!,
     maxNormSeconds: fields[REPORT.maxNormSeconds]!,
+    exchangeSeconds: fields[REPORT.exchangeSeconds]!,
   };
 }

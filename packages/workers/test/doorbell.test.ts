@@ -23,9 +23,9 @@ describe('the doorbell', () => {
     const layout = stepLayout(16, 8, 4, 3, 0);
     const views = stepViews(new SharedArrayBuffer(layout.bytes), layout);
     const reports = [
-      { outcome: 'updated', at: -1, value: 0, gradientSeconds: 0.25, updateSeconds: 0.125, maxNormSeconds: 0 },
-      { outcome: 'non-finite-gradient', at: 4099, value: -Infinity, gradientSeconds: 0.5, updateSeconds: 0.0625, maxNormSeconds: 0 },
-      { outcome: 'non-finite-loss', at: 1, value: Number.NaN, gradientSeconds: 1, updateSeconds: 0, maxNormSeconds: 0 },
+      { outcome: 'updated', at: -1, value: 0, gradientSeconds: 0.25, updateSeconds: 0.125, maxNormSeconds: 0, exchangeSeconds: 0.5 },
+      { outcome: 'non-finite-gradient', at: 4099, value: -Infinity, gradientSeconds: 0.5, updateSeconds: 0.0625, maxNormSeconds: 0, exchangeSeconds: 0.5 },
+      { outcome: 'non-finite-loss', at: 1, value: Number.NaN, gradientSeconds: 1, updateSeconds: 0, maxNormSeconds: 0, exchangeSeconds: 0.5 },
     ] as const;
     reports.forEach((report, party) => reportStep(views, party, reports.length, report));
     expect(reports.map((_, party) => readReport(views, party))).toEqual(reports);

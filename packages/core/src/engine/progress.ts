@@ -81,6 +81,8 @@ export interface FitTimings {
   readonly updateSeconds: number;
   /** Time spent applying max-norm constraints, summed over parties (0 without `maxNorm` layers). */
   readonly maxNormSeconds: number;
+  /** Time spent exchanging block sums with the other ranks, waiting for them included (0 on one rank). */
+  readonly exchangeSeconds: number;
 }
 
 /** Sums the parties' reports of each step into `FitTimings`. */
@@ -91,6 +93,7 @@ export class TimingTotals implements FitTimings {
   slowestGradientSeconds = 0;
   updateSeconds = 0;
   maxNormSeconds = 0;
+  exchangeSeconds = 0;
 
   add(reports: readonly StepReport[], stepSeconds: number): void {
     this.steps++;
@@ -101,6 +104,7 @@ export class TimingTotals implements FitTimings {
       this.gradientSeconds += report.gradientSeconds;
       this.updateSeconds += report.updateSeconds;
       this.maxNormSeconds += report.maxNormSeconds;
+      this.exchangeSeconds += report.exchangeSeconds;
     }
     this.slowestGradientSeconds += slowest;
   }

@@ -34,6 +34,8 @@ export interface StepReport {
   readonly gradientSeconds: number;
   readonly updateSeconds: number;
   readonly maxNormSeconds: number;
+  /** Seconds in the exchange with the other ranks, waiting for them included (0 on one rank, and for all but one party of a rank). */
+  readonly exchangeSeconds: number;
 }
 
 /** Where a party keeps a step's intermediate values: views of memory every party of the step shares. */
@@ -117,15 +119,15 @@ export class StepEngine {
     for (let chunk = first + party.index; chunk < end; chunk += party.count) this.computeChunk(order, chunk);
     const gradientSeconds = seconds(started);
     this.meet('gradients-computed');
-    started = performance.now();
-    if (ranks !== undefined) this.exchangeBlocks(ranks, chunks, first, end);
+    const exchangeSeconds = ranks === undefined ? 0 : this.exchangeBlocks(ranks, chunks, first, end);
     const badChunk = firstNonFinite(buffers.chunkLoss, 0, chunks);
-    if (badChunk >= 0) return { outcome: 'non-finite-loss', at: badChunk, value: buffers.chunkLoss[badChunk], gradientSeconds, updateSeconds: 0, maxNormSeconds: 0 };
+    if (badChunk >= 0) return { outcome: 'non-finite-loss', at: badChunk, value: buffers.chunkLoss[badChunk], gradientSeconds, updateSeconds: 0, maxNormSeconds: 0, exchangeSeconds };
 
     // Across ranks the slots' sum continues from the ranks' block sums, the top of the same tree.
     const at = ranks === undefined ? this.setup.at : { ...this.setup.at, slots: ranks.address };
     const reduce = ranks === undefined ? this.reduce : localReduce(kernel, at);
     const summed = ranks === undefined ? chunks : blockCount(chunks, ranks.group.size);
+    started = performance.now();
     reduceAndMeasure(reduce, kernel, at, summed, this.share.params, buffers.blockSquares);
     let updateSeconds = seconds(started);
     this.meet('gradient-measured');
@@ -135,12 +137,12 @@ export class StepEngine {
     if (!Number.isFinite(norm)) {
       const gradient = ranks === undefined ? buffers.slots : ranks.sums;
       const bad = firstNonFinite(gradient, from, to);
-      return { outcome: 'non-finite-gradient', at: bad, value: bad < 0 ? 0 : gradient[bad], gradientSeconds, updateSeconds, maxNormSeconds: 0 };
+      return { outcome: 'non-finite-gradient', at: bad, value: bad < 0 ? 0 : gradient[bad], gradientSeconds, updateSeconds, maxNormSeconds: 0, exchangeSeconds };
     }
     const lr = learningRateAt(optimizer.lr, optimizer.schedule, order.step);
     kernel.update(optimizer, at, order.step + 1, lr, clipFactor(norm, optimizer.clipNorm), from, to);
     updateSeconds += seconds(started);
-    const updated = { outcome: 'updated', at: -1, value: 0, gradientSeconds, updateSeconds, maxNormSeconds: 0 } as const;
+    const updated = { outcome: 'updated', at: -1, value: 0, gradientSeconds, updateSeconds, maxNormSeconds: 0, exchangeSeconds } as const;
     if (this.constraints.rows === 0) return updated;
 
     // Constrained rows cut across parameter ranges: every range must be updated first.
@@ -159,12 +161,13 @@ export class StepEngine {
    * tree), then one party of the rank exchanges that sum, and the block's chunk losses, with every
    * rank: afterwards every party sees all ranks' block sums and every chunk's loss.
    */
-  private exchangeBlocks(ranks: RankExchange, chunks: number, first: number, end: number): void {
+  private exchangeBlocks(ranks: RankExchange, chunks: number, first: number, end: number): number {
     const { kernel, at, model, buffers, party } = this.setup;
     const [from, to] = this.share.params;
     const slotBytes = 4 * model.size;
     if (end > first) kernel.sumSlots({ ...at, slots: at.slots + first * slotBytes }, end - first, from, to);
     this.meet('blocks-reduced');
+    const started = performance.now();
     if (party.index === 0) {
       // A rank without a block still takes part; what it sends is never summed.
       const ownSum = buffers.slots.subarray(first * model.size, (first + 1) * model.size);
@@ -183,7 +186,9 @@ export class StepEngine {
         buffers.chunkCorrect[chunk] = scalars[offset + maxChunks];
       }
     }
+    const exchangeSeconds = party.index === 0 ? seconds(started) : 0;
     this.meet('blocks-exchanged');
+    return exchangeSeconds;
   }
 
   /** Chunk `chunk`'s gradient into its slot, its loss sum and correct count into the buffers. */
