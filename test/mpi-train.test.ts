@@ -3,6 +3,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadCheckpoint } from '@lockstep/cli';
 import { mpiAvailable } from '@lockstep/mpi';
 import { MPIRUN_OPTIONS, RUN_AS_ROOT } from '../packages/mpi/test/mpirun.js';
 import { BIN, fingerprintOf, lockstep, type Finished } from './helpers/lockstep.js';
@@ -151,6 +152,31 @@ describe.skipIf(!mpiAvailable())('a rank that dies ends the job', () => {
 
     const resumeArgs = ['train', ...longer, '--resume', `${out}/checkpoint.lockstep`];
     const resumed = resumeOn === 1 ? lockstep(resumeArgs, work) : mpirunLockstep([{ ranks: resumeOn, args: resumeArgs }]);
+    expect(resumed.stderr).toBe('');
+    expect(fingerprintOf(resumed.stdout)).toBe(uninterrupted);
+  });
+});
+
+describe.skipIf(!mpiAvailable())('SIGTERM to mpirun, as a cluster scheduler sends it', () => {
+  it('every rank stops after the same step, rank 0 saves and says how to resume, and the resume on another count of ranks ends on the uninterrupted bits', async () => {
+    const longer = ['--epochs', '5', ...shape];
+    const uninterrupted = fingerprintOf(lockstep(['train', ...longer, '--out', 'term-straight'], work).stdout);
+    const job = spawn('mpirun', [...MPIRUN_OPTIONS, '-np', '3', process.execPath, BIN, 'train', ...longer, '--checkpoint-every', '5', '--out', 'term'], {
+      cwd: work,
+      env: { ...process.env, ...RUN_AS_ROOT },
+    });
+    let stdout = '';
+    job.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    const ended = new Promise<number | null>((resolve) => job.on('exit', (code) => resolve(code)));
+    while (!existsSync(join(work, 'term', 'checkpoint.lockstep'))) await new Promise((resolve) => setTimeout(resolve, 20));
+    job.kill('SIGTERM');
+    await ended;
+    const line = stdout.match(/^interrupted after step (\d+) \(epoch (\d+), batch (\d+)\); resume with: lockstep train --resume term\/checkpoint\.lockstep$/m);
+    expect(line, stdout).not.toBeNull();
+    const saved = loadCheckpoint(join(work, 'term', 'checkpoint.lockstep')).state;
+    expect(saved).toMatchObject({ step: Number(line![1]), epoch: Number(line![2]) - 1, batch: Number(line![3]) });
+    expect(existsSync(join(work, 'term', 'lockstep.lock'))).toBe(false);
+    const resumed = mpirunLockstep([{ ranks: 2, args: ['train', ...longer, '--resume', 'term/checkpoint.lockstep'] }]);
     expect(resumed.stderr).toBe('');
     expect(fingerprintOf(resumed.stdout)).toBe(uninterrupted);
   });

@@ -75,7 +75,7 @@ export { reduceAndMeasure, reduceChunkSlots, reduceChunkScalars, localReduce, ty
 export { firstNonFinite, nonFiniteGradientError, nonFiniteLossError, stepFailure } from './engine/non-finite.js';
 export { SOLE_PARTY, STEP_MEETINGS, parameterRanges, shareOf, type Party, type PartyShare, type StepMeeting, type Range } from './engine/party.js';
 export { chunksPerBlock, blockCount, rankBlock, type RankGroup } from './engine/ranks.js';
-export { StepEngine, STEP_OUTCOMES, type RankExchange, type StepBuffers, type StepOrder, type StepOutcome, type StepReport, type StepSetup } from './engine/step.js';
+export { StepEngine, STEP_OUTCOMES, rankScalars, type RankExchange, type StepBuffers, type StepOrder, type StepOutcome, type StepReport, type StepSetup } from './engine/step.js';
 export { checkFit, checkDataFits, type EpochOptions, type FitPlan } from './engine/fit-plan.js';
 export { epochLoop, type EpochAnswer, type EpochLoop, type EpochRequest, type FitResult } from './engine/epochs.js';
 export { newTrainingState, checkTrainingState, type ResumableState, type TrainingState } from './engine/state.js';

@@ -14,7 +14,7 @@ const WAIT_SLICE_MS = 100;
 const SPIN_MS = 0.05;
 
 /** The order that ends the step loops. */
-export const STOP: DoorbellOrder = { stop: true, step: 0, batchSize: 0 };
+export const STOP: DoorbellOrder = { stop: true, step: 0, batchSize: 0, stopWanted: false };
 
 /** Coordinator: publishes the next order, resets the step barrier and wakes every step loop. */
 export function ring(views: StepViews, order: DoorbellOrder): void {
@@ -22,6 +22,7 @@ export function ring(views: StepViews, order: DoorbellOrder): void {
   fields[ORDER.stop] = order.stop ? 1 : 0;
   fields[ORDER.step] = order.step;
   fields[ORDER.batchSize] = order.batchSize;
+  fields[ORDER.stopWanted] = order.stopWanted ? 1 : 0;
   resetBarrier(views.barrier);
   Atomics.store(views.doorbell, FINISHED, 0);
   Atomics.add(views.doorbell, RUNG, 1);
@@ -60,7 +61,7 @@ export function nextOrder(views: StepViews, seen: number): DoorbellOrder {
   while (Atomics.load(views.doorbell, RUNG) === seen) Atomics.wait(views.doorbell, RUNG, seen);
   if (isAborted(views.barrier)) return STOP;
   const fields = views.order;
-  return { stop: fields[ORDER.stop] === 1, step: fields[ORDER.step]!, batchSize: fields[ORDER.batchSize]! };
+  return { stop: fields[ORDER.stop] === 1, step: fields[ORDER.step]!, batchSize: fields[ORDER.batchSize]!, stopWanted: fields[ORDER.stopWanted] === 1 };
 }
 
 /** Worker: writes its report of the current order; the last of `parties` to finish rings back. */
@@ -73,6 +74,7 @@ export function reportStep(views: StepViews, party: number, parties: number, rep
   fields[REPORT.updateSeconds] = report.updateSeconds;
   fields[REPORT.maxNormSeconds] = report.maxNormSeconds;
   fields[REPORT.exchangeSeconds] = report.exchangeSeconds;
+  fields[REPORT.stopAgreed] = report.stopAgreed ? 1 : 0;
   if (Atomics.add(views.doorbell, FINISHED, 1) + 1 === parties) Atomics.notify(views.doorbell, FINISHED);
 }
 
@@ -94,5 +96,6 @@ export function readReport(views: StepViews, party: number): StepReport {
     updateSeconds: fields[REPORT.updateSeconds]!,
     maxNormSeconds: fields[REPORT.maxNormSeconds]!,
     exchangeSeconds: fields[REPORT.exchangeSeconds]!,
+    stopAgreed: fields[REPORT.stopAgreed] === 1,
   };
 }

@@ -1,4 +1,4 @@
-import { LockstepError, normBlockCount, type StepBuffers, type UpdateAddresses } from '@lockstep/core';
+import { LockstepError, normBlockCount, rankScalars, type StepBuffers, type UpdateAddresses } from '@lockstep/core';
 
 /**
  * The shared-memory layout, defined once and used by the coordinator and every worker (how the
@@ -23,9 +23,9 @@ const BARRIER_WORDS = 2;
 const DOORBELL_WORDS = 2;
 
 /** Fields of the step order, float64 each: what the coordinator tells every worker about the next step. */
-export const ORDER = { stop: 0, step: 1, batchSize: 2 } as const;
+export const ORDER = { stop: 0, step: 1, batchSize: 2, stopWanted: 3 } as const;
 /** Fields of one worker's report of a step (core's `StepReport`), float64 each; the outcome as its index in `STEP_OUTCOMES`. */
-export const REPORT = { outcome: 0, at: 1, value: 2, gradientSeconds: 3, updateSeconds: 4, maxNormSeconds: 5, exchangeSeconds: 6 } as const;
+export const REPORT = { outcome: 0, at: 1, value: 2, gradientSeconds: 3, updateSeconds: 4, maxNormSeconds: 5, exchangeSeconds: 6, stopAgreed: 7 } as const;
 const ORDER_FIELDS = Object.keys(ORDER).length;
 export const REPORT_FIELDS = Object.keys(REPORT).length;
 
@@ -108,7 +108,7 @@ export function stepLayout(paramCount: number, batchSize: number, chunkSize: num
   const rankSumsOffset = align(reportsOffset + 8 * REPORT_FIELDS * parties);
   const exchanged = ranks > 1 ? ranks : 0;
   const rankScalarsOffset = align(rankSumsOffset + 4 * exchanged * paramCount);
-  const bytes = align(rankScalarsOffset + 8 * exchanged * 2 * maxChunks);
+  const bytes = align(rankScalarsOffset + 8 * exchanged * rankScalars(maxChunks));
   return {
     paramCount,
     batchSize,
@@ -154,6 +154,6 @@ export function stepViews(buffer: SharedArrayBuffer, layout: StepLayout): StepVi
     order: new Float64Array(buffer, layout.orderOffset, ORDER_FIELDS),
     reports: new Float64Array(buffer, layout.reportsOffset, REPORT_FIELDS * layout.parties),
     rankSums: new Float32Array(buffer, layout.rankSumsOffset, layout.ranks > 1 ? layout.ranks * layout.paramCount : 0),
-    rankScalars: new Float64Array(buffer, layout.rankScalarsOffset, layout.ranks > 1 ? layout.ranks * 2 * layout.maxChunks : 0),
+    rankScalars: new Float64Array(buffer, layout.rankScalarsOffset, layout.ranks > 1 ? layout.ranks * rankScalars(layout.maxChunks) : 0),
   };
 }

@@ -51,6 +51,8 @@ export interface DoorbellOrder {
   /** Optimizer steps taken before this one. */
   readonly step: number;
   readonly batchSize: number;
+  /** This rank's wish to stop after this step (core's `StepOrder.stopWanted`). */
+  readonly stopWanted: boolean;
 }
 
 /** For each claimed block of samples: loss sum and correct count in eval mode, written to results[2 * block], [2 * block + 1]. */

@@ -83,7 +83,7 @@ export class Replica {
     for (let seen = task.since; ; seen = oneMoreOrder(seen)) {
       const order = nextOrder(views, seen);
       if (order.stop) return { seconds: (performance.now() - started) / 1000 };
-      reportStep(views, task.party, task.parties, engine.run({ step: order.step, samples: views.batchSamples.subarray(0, order.batchSize) }));
+      reportStep(views, task.party, task.parties, engine.run({ step: order.step, samples: views.batchSamples.subarray(0, order.batchSize), stopWanted: order.stopWanted }));
     }
   }
 

@@ -129,7 +129,9 @@ export class Trainer {
     const translate = async (error: unknown): Promise<never> => {
       throw await this.pool.failed(where, error);
     };
-    const loop = epochLoop(plan, this.state, step.views, options);
+    // Across ranks a signal is a wish that travels with the next step, and the ranks stop together after it.
+    const agreed = new AbortController();
+    const loop = epochLoop(plan, this.state, step.views, this.ranks > 1 ? { ...options, signal: agreed.signal } : options);
     try {
       for (let next = loop.next(); ; ) {
         if (next.done === true) {
@@ -143,8 +145,10 @@ export class Trainer {
         } else {
           where = request.where;
           step.views.batchSamples.set(request.order.samples);
-          const order = { stop: false, step: request.order.step, batchSize: request.order.samples.length };
-          next = loop.next(await steps.run(order).catch(translate));
+          const order = { stop: false, step: request.order.step, batchSize: request.order.samples.length, stopWanted: options.signal?.aborted === true };
+          const reports = await steps.run(order).catch(translate);
+          if (reports.some((report) => report.stopAgreed)) agreed.abort();
+          next = loop.next(reports);
         }
       }
     } finally {

@@ -10,8 +10,8 @@ describe('the doorbell', () => {
     Atomics.store(views.doorbell, 0, 2 ** 31 - 2);
     let seen = ordersRung(views);
     for (let step = 0; step < 4; step++) {
-      ring(views, { stop: false, step, batchSize: 8 });
-      expect(nextOrder(views, seen)).toEqual({ stop: false, step, batchSize: 8 });
+      ring(views, { stop: false, step, batchSize: 8, stopWanted: step === 2 });
+      expect(nextOrder(views, seen)).toEqual({ stop: false, step, batchSize: 8, stopWanted: step === 2 });
       seen = oneMoreOrder(seen);
       // nextOrder waits while the word equals the count seen: they must agree after every order.
       expect(ordersRung(views)).toBe(seen);
@@ -23,9 +23,9 @@ describe('the doorbell', () => {
     const layout = stepLayout(16, 8, 4, 3, 0);
     const views = stepViews(new SharedArrayBuffer(layout.bytes), layout);
     const reports = [
-      { outcome: 'updated', at: -1, value: 0, gradientSeconds: 0.25, updateSeconds: 0.125, maxNormSeconds: 0, exchangeSeconds: 0.5 },
-      { outcome: 'non-finite-gradient', at: 4099, value: -Infinity, gradientSeconds: 0.5, updateSeconds: 0.0625, maxNormSeconds: 0, exchangeSeconds: 0.5 },
-      { outcome: 'non-finite-loss', at: 1, value: Number.NaN, gradientSeconds: 1, updateSeconds: 0, maxNormSeconds: 0, exchangeSeconds: 0.5 },
+      { outcome: 'updated', at: -1, value: 0, gradientSeconds: 0.25, updateSeconds: 0.125, maxNormSeconds: 0, exchangeSeconds: 0.5, stopAgreed: true },
+      { outcome: 'non-finite-gradient', at: 4099, value: -Infinity, gradientSeconds: 0.5, updateSeconds: 0.0625, maxNormSeconds: 0, exchangeSeconds: 0.5, stopAgreed: false },
+      { outcome: 'non-finite-loss', at: 1, value: Number.NaN, gradientSeconds: 1, updateSeconds: 0, maxNormSeconds: 0, exchangeSeconds: 0.5, stopAgreed: false },
     ] as const;
     reports.forEach((report, party) => reportStep(views, party, reports.length, report));
     expect(reports.map((_, party) => readReport(views, party))).toEqual(reports);

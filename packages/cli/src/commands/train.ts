@@ -16,7 +16,7 @@ import { Reporter } from '../output/report.js';
 import { loadCheckpoint } from '../run/checkpoint.js';
 import { defaultOutFolder, folderOf, makeFolder, removeStrayTemporaries, writeFileAtomic } from '../run/files.js';
 import { clearExistingRun } from '../run/existing-run.js';
-import { stopOnSignals, UNSTOPPABLE, type Stop } from '../run/interrupt.js';
+import { stopOnSignals, type Stop } from '../run/interrupt.js';
 import { importModules, importNamedModules } from '../run/modules.js';
 import { checkSameRun, runRanks, trainerRanks, type RunRanks } from '../run/ranks.js';
 import { lockRunFolder } from '../run/run-lock.js';
@@ -40,9 +40,6 @@ export interface TrainFlags extends ConfigFlags {
 
 export async function trainCommand(flags: TrainFlags): Promise<number> {
   const ranks = runRanks(flags.mpi === true);
-  // Ranks must stop after the same step, which a signal to each cannot promise: under mpirun a
-  // signal ends the rank at once, mpirun ends the job, and the run resumes from its last checkpoint.
-  if (ranks.size > 1) return train(flags, ranks, UNSTOPPABLE);
   const stop = stopOnSignals();
   try {
     return await train(flags, ranks, stop);

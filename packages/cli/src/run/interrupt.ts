@@ -52,5 +52,3 @@ export function stopOnSignals(): Stop {
   };
 }
 
-/** A run that no signal stops gracefully: each signal keeps its default action. */
-export const UNSTOPPABLE: Stop = { signal: new AbortController().signal, exitCode: exitCodeOf('SIGINT'), dispose: () => {} };

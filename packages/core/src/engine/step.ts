@@ -18,6 +18,11 @@ export interface StepOrder {
   readonly step: number;
   /** The batch's sample indices; chunk c is rows [c * chunkSize, (c + 1) * chunkSize) of it. */
   readonly samples: Uint32Array;
+  /**
+   * This rank wants the run to stop after this step (a signal came). Ranks must stop after the same
+   * step, so the wish travels with the exchange and every rank learns whether any has it.
+   */
+  readonly stopWanted?: boolean;
 }
 
 export const STEP_OUTCOMES = ['updated', 'non-finite-loss', 'non-finite-gradient'] as const;
@@ -36,6 +41,8 @@ export interface StepReport {
   readonly maxNormSeconds: number;
   /** Seconds in the exchange with the other ranks, waiting for them included (0 on one rank, and for all but one party of a rank). */
   readonly exchangeSeconds: number;
+  /** Some rank wanted to stop after this step (`StepOrder.stopWanted`): every rank stops after it. */
+  readonly stopAgreed: boolean;
 }
 
 /** Where a party keeps a step's intermediate values: views of memory every party of the step shares. */
@@ -54,7 +61,7 @@ export interface RankExchange {
   /** One slot of the model's size per rank, end to end, in the update kernel's memory at `address`: each rank's block sum. */
   readonly sums: Float32Array;
   readonly address: number;
-  /** Per rank, the loss sums then the correct counts of its block's chunks, `maxChunks` of each. */
+  /** Per rank (`rankScalars(maxChunks)` each): the loss sums then the correct counts of its block's chunks, `maxChunks` of each, then its wish to stop. */
   readonly scalars: Float64Array;
   readonly maxChunks: number;
 }
@@ -78,6 +85,11 @@ export interface StepSetup {
 }
 
 const seconds = (since: number): number => (performance.now() - since) / 1000;
+
+/** What each rank sends besides its block sum: every chunk's loss sum and correct count, and a wish to stop. */
+export function rankScalars(maxChunks: number): number {
+  return 2 * maxChunks + 1;
+}
 
 /**
  * One optimizer step, written once for every trainer (docs/design.md, "One optimizer step"). Each
@@ -106,7 +118,7 @@ export class StepEngine {
     this.constraints = maxNormPlan(setup.model.entries);
     this.share = shareOf(setup.party, setup.model.size, this.constraints);
     this.batch = new Batch(setup.data, Math.min(setup.chunkSize, setup.data.size));
-    this.ownScalars = new Float64Array(2 * (setup.ranks?.maxChunks ?? 0));
+    this.ownScalars = new Float64Array(setup.ranks === undefined ? 0 : rankScalars(setup.ranks.maxChunks));
   }
 
   run(order: StepOrder): StepReport {
@@ -119,9 +131,11 @@ export class StepEngine {
     for (let chunk = first + party.index; chunk < end; chunk += party.count) this.computeChunk(order, chunk);
     const gradientSeconds = seconds(started);
     this.meet('gradients-computed');
-    const exchangeSeconds = ranks === undefined ? 0 : this.exchangeBlocks(ranks, chunks, first, end);
+    const exchange = ranks === undefined ? { seconds: 0, stopAgreed: order.stopWanted === true } : this.exchangeBlocks(ranks, order, chunks, first, end);
+    const { stopAgreed } = exchange;
+    const exchangeSeconds = exchange.seconds;
     const badChunk = firstNonFinite(buffers.chunkLoss, 0, chunks);
-    if (badChunk >= 0) return { outcome: 'non-finite-loss', at: badChunk, value: buffers.chunkLoss[badChunk], gradientSeconds, updateSeconds: 0, maxNormSeconds: 0, exchangeSeconds };
+    if (badChunk >= 0) return { outcome: 'non-finite-loss', at: badChunk, value: buffers.chunkLoss[badChunk], gradientSeconds, updateSeconds: 0, maxNormSeconds: 0, exchangeSeconds, stopAgreed };
 
     // Across ranks the slots' sum continues from the ranks' block sums, the top of the same tree.
     const at = ranks === undefined ? this.setup.at : { ...this.setup.at, slots: ranks.address };
@@ -137,12 +151,12 @@ export class StepEngine {
     if (!Number.isFinite(norm)) {
       const gradient = ranks === undefined ? buffers.slots : ranks.sums;
       const bad = firstNonFinite(gradient, from, to);
-      return { outcome: 'non-finite-gradient', at: bad, value: bad < 0 ? 0 : gradient[bad], gradientSeconds, updateSeconds, maxNormSeconds: 0, exchangeSeconds };
+      return { outcome: 'non-finite-gradient', at: bad, value: bad < 0 ? 0 : gradient[bad], gradientSeconds, updateSeconds, maxNormSeconds: 0, exchangeSeconds, stopAgreed };
     }
     const lr = learningRateAt(optimizer.lr, optimizer.schedule, order.step);
     kernel.update(optimizer, at, order.step + 1, lr, clipFactor(norm, optimizer.clipNorm), from, to);
     updateSeconds += seconds(started);
-    const updated = { outcome: 'updated', at: -1, value: 0, gradientSeconds, updateSeconds, maxNormSeconds: 0, exchangeSeconds } as const;
+    const updated = { outcome: 'updated', at: -1, value: 0, gradientSeconds, updateSeconds, maxNormSeconds: 0, exchangeSeconds, stopAgreed } as const;
     if (this.constraints.rows === 0) return updated;
 
     // Constrained rows cut across parameter ranges: every range must be updated first.
@@ -161,7 +175,7 @@ export class StepEngine {
    * tree), then one party of the rank exchanges that sum, and the block's chunk losses, with every
    * rank: afterwards every party sees all ranks' block sums and every chunk's loss.
    */
-  private exchangeBlocks(ranks: RankExchange, chunks: number, first: number, end: number): number {
+  private exchangeBlocks(ranks: RankExchange, order: StepOrder, chunks: number, first: number, end: number): { seconds: number; stopAgreed: boolean } {
     const { kernel, at, model, buffers, party } = this.setup;
     const [from, to] = this.share.params;
     const slotBytes = 4 * model.size;
@@ -173,22 +187,28 @@ export class StepEngine {
       const ownSum = buffers.slots.subarray(first * model.size, (first + 1) * model.size);
       ranks.group.allgather(ownSum.length === model.size ? ownSum : buffers.slots.subarray(0, model.size), ranks.sums);
       const { maxChunks, scalars } = ranks;
+      const stride = rankScalars(maxChunks);
       const own = this.ownScalars;
       own.fill(0);
       own.set(buffers.chunkLoss.subarray(first, end));
       own.set(buffers.chunkCorrect.subarray(first, end), maxChunks);
+      own[stride - 1] = order.stopWanted === true ? 1 : 0;
       ranks.group.allgather(own, scalars);
       const size = chunksPerBlock(chunks, ranks.group.size);
       for (let chunk = 0; chunk < chunks; chunk++) {
         const rank = Math.floor(chunk / size);
-        const offset = rank * 2 * maxChunks + (chunk - rank * size);
+        const offset = rank * stride + (chunk - rank * size);
         buffers.chunkLoss[chunk] = scalars[offset];
         buffers.chunkCorrect[chunk] = scalars[offset + maxChunks];
       }
     }
     const exchangeSeconds = party.index === 0 ? seconds(started) : 0;
     this.meet('blocks-exchanged');
-    return exchangeSeconds;
+    // Read after the meeting: party 0 of this rank wrote every rank's wish before it.
+    const stride = rankScalars(ranks.maxChunks);
+    let stopAgreed = false;
+    for (let rank = 0; rank < ranks.group.size; rank++) stopAgreed ||= ranks.scalars[rank * stride + stride - 1] === 1;
+    return { seconds: exchangeSeconds, stopAgreed };
   }
 
   /** Chunk `chunk`'s gradient into its slot, its loss sum and correct count into the buffers. */
