@@ -107,7 +107,7 @@ export class StepEngine {
   private readonly constraints: MaxNormPlan;
   private readonly share: PartyShare;
   private readonly batch: Batch;
-  /** This rank's block's chunk losses and correct counts, as the exchange sends them. */
+  /** This rank's block's chunk losses and correct counts and its wish to stop, as the exchange sends them. */
   private readonly ownScalars: Float64Array;
   /** Meetings held in the current step, so each party names the same one. */
   private meetings = 0;
