@@ -14,6 +14,7 @@
  * The shaped rows need root (ip netns); without it they are left out with one line.
  */
 import { spawnSync } from 'node:child_process';
+import { availableParallelism } from 'node:os';
 import { fashionMnistInstalled } from '../../examples/dist/fashion-mnist-data.js';
 import { mpiAvailable } from '../../packages/mpi/dist/index.js';
 import { createSimulatedHosts, simulatedHostsUnavailable } from '../mpi/hosts.mjs';
@@ -107,7 +108,7 @@ function compare(model) {
 
 try {
   if (hostsUnavailable !== null) console.log(`mpi.bench: the shaped-link rows are left out: ${hostsUnavailable}`);
-  console.log('this machine has 2 cores: 4 ranks (and 2 ranks with their MPI progress) oversubscribe them');
+  console.log(`this machine has ${availableParallelism()} cores; rows with more ranks than that oversubscribe them`);
   for (const model of modelNames) compare(model);
 } finally {
   hosts?.remove();
