@@ -108,8 +108,10 @@ export function createSimulatedHosts(count) {
      */
     mpirun(ranks) {
       if (ranks > count) throw new Error(`${ranks} ranks asked of ${count} simulated hosts`);
+      // The hosts share this machine's hostname and /tmp, where PMIx's shared-memory store of two jobs
+      // at once can collide ("PMIX ERROR: NO-PERMISSIONS in dstore_base.c"); its hash store cannot.
       return [
-        'ip', 'netns', 'exec', head.namespace, 'mpirun',
+        'ip', 'netns', 'exec', head.namespace, 'env', 'PMIX_MCA_gds=hash', 'mpirun',
         '--hostfile', join(dir, 'hostfile'), '--mca', 'plm_rsh_agent', join(dir, 'agent'),
         '--bind-to', 'none', '--mca', 'btl', 'tcp,self',
         '--mca', 'btl_tcp_if_include', SUBNET, '--mca', 'oob_tcp_if_include', SUBNET,
