@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mpiAvailable } from '@lockstep/mpi';
-import { RUN_AS_ROOT } from '../packages/mpi/test/mpirun.js';
+import { MPIRUN_ENV } from '../packages/mpi/test/mpirun.js';
 import { createSimulatedHosts, simulatedHostsUnavailable, SUBNET } from '../tools/mpi/hosts.mjs';
 import { BIN, fingerprintOf, lockstep } from './helpers/lockstep.js';
 
@@ -38,7 +38,7 @@ describe.skipIf(unavailable !== null)(`lockstep train across simulated hosts (ne
   /** `mpirun -np ranks` on the simulated hosts, run in `work`. */
   function onHosts(ranks: number, program: string[]) {
     const [command, ...args] = hosts.mpirun(ranks);
-    return spawnSync(command!, [...args, ...program], { cwd: work, env: { ...process.env, ...RUN_AS_ROOT }, encoding: 'utf8', timeout: 60_000 });
+    return spawnSync(command!, [...args, ...program], { cwd: work, env: { ...process.env, ...MPIRUN_ENV }, encoding: 'utf8', timeout: 60_000 });
   }
 
   it('each of 3 ranks runs in its own host namespace, whose only link outside lo is its veth with its address', () => {

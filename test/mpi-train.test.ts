@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadCheckpoint } from '@lockstep/cli';
 import { mpiAvailable } from '@lockstep/mpi';
-import { MPIRUN_OPTIONS, RUN_AS_ROOT } from '../packages/mpi/test/mpirun.js';
+import { MPIRUN_OPTIONS, MPIRUN_ENV } from '../packages/mpi/test/mpirun.js';
 import { BIN, fingerprintOf, lockstep, type Finished } from './helpers/lockstep.js';
 
 // 112 samples a batch in chunks of 16: 7 chunks a step, neither a power of two nor a multiple of 2,
@@ -18,7 +18,7 @@ afterAll(() => rmSync(work, { recursive: true, force: true }));
 /** `mpirun -np ranks node lockstep ...args` in `work`; `:`-separated programs when `args` holds several. */
 function mpirunLockstep(programs: Array<{ ranks: number; args: string[] }>): Finished {
   const command = programs.flatMap(({ ranks, args }, i) => [...(i === 0 ? [] : [':']), '-np', String(ranks), process.execPath, BIN, ...args]);
-  const result = spawnSync('mpirun', [...MPIRUN_OPTIONS, ...command], { cwd: work, env: { ...process.env, ...RUN_AS_ROOT }, encoding: 'utf8', timeout: 120_000 });
+  const result = spawnSync('mpirun', [...MPIRUN_OPTIONS, ...command], { cwd: work, env: { ...process.env, ...MPIRUN_ENV }, encoding: 'utf8', timeout: 120_000 });
   return { status: result.status, stdout: result.stdout, stderr: result.stderr };
 }
 
@@ -136,7 +136,7 @@ describe.skipIf(!mpiAvailable())('a rank that dies ends the job', () => {
   it.each(moments)('SIGKILL to rank $rank $delay ms after the first checkpoint: the job ends within 10 s, and resuming on $resumeOn rank(s) ends on the uninterrupted bits', async ({ delay, rank, resumeOn }) => {
     const out = `dies-${delay}`;
     const args = ['train', ...longer, '--checkpoint-every', '5', '--out', out];
-    const job = spawn('mpirun', [...MPIRUN_OPTIONS, '-np', '3', process.execPath, BIN, ...args], { cwd: work, env: { ...process.env, ...RUN_AS_ROOT } });
+    const job = spawn('mpirun', [...MPIRUN_OPTIONS, '-np', '3', process.execPath, BIN, ...args], { cwd: work, env: { ...process.env, ...MPIRUN_ENV } });
     const ended = new Promise<void>((resolve) => job.on('exit', () => resolve()));
     const checkpoint = join(work, out, 'checkpoint.lockstep');
     while (!existsSync(checkpoint)) await new Promise((resolve) => setTimeout(resolve, 20));
@@ -163,7 +163,7 @@ describe.skipIf(!mpiAvailable())('SIGTERM to mpirun, as a cluster scheduler send
     const uninterrupted = fingerprintOf(lockstep(['train', ...longer, '--out', 'term-straight'], work).stdout);
     const job = spawn('mpirun', [...MPIRUN_OPTIONS, '-np', '3', process.execPath, BIN, 'train', ...longer, '--checkpoint-every', '5', '--out', 'term'], {
       cwd: work,
-      env: { ...process.env, ...RUN_AS_ROOT },
+      env: { ...process.env, ...MPIRUN_ENV },
     });
     let stdout = '';
     job.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
