@@ -7,6 +7,7 @@ import { loadCheckpoint } from '@lockstep/cli';
 import { mpiAvailable } from '@lockstep/mpi';
 import { MPIRUN_OPTIONS, MPIRUN_ENV } from '../packages/mpi/test/mpirun.js';
 import { BIN, fingerprintOf, lockstep, type Finished } from './helpers/lockstep.js';
+import { RANK_SHAPES } from './helpers/rank-shapes.js';
 
 // 112 samples a batch in chunks of 16: 7 chunks a step, neither a power of two nor a multiple of 2,
 // 3 or 4 ranks, so the ranks' aligned blocks are uneven and some ranks have none.
@@ -54,14 +55,7 @@ describe.skipIf(!mpiAvailable())('mpirun -np N lockstep train: one run across ra
     singleCnn = fingerprintOf(lockstep(['train', ...cnn, '--workers', '1', '--out', 'single-cnn'], work).stdout);
   });
 
-  it.each([
-    [1, 1],
-    [2, 1],
-    [3, 1],
-    [4, 1],
-    [2, 2],
-    [3, 2],
-  ])('%i rank(s) x %i worker(s), the default MLP: the fingerprint of one process, printed once, and only rank 0 writes the run folder', (ranks, workers) => {
+  it.each(RANK_SHAPES)('%i rank(s) x %i worker(s), the default MLP: the fingerprint of one process, printed once, and only rank 0 writes the run folder', (ranks, workers) => {
     const out = `mlp-${ranks}x${workers}`;
     const run = mpirunLockstep([{ ranks, args: ['train', ...common, '--workers', String(workers), '--out', out] }]);
     expect(run.stderr).toBe('');

@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { adam, fit, modelFromSpec, syntheticClassification, type EpochMetrics } from '@lockstep/core';
 import { sharedMemoryRanks, Trainer } from '@lockstep/workers';
+import { RANK_SHAPES } from './helpers/rank-shapes.js';
 
 // 1,000 samples in batches of 112 and chunks of 16: 7 chunks a step (the last batch of 104 too), a
 // count that is neither a power of two nor a multiple of 2, 3 or 4 ranks.
@@ -44,14 +45,7 @@ describe('ranks split the chunks in aligned blocks and end on the bits of one tr
   const reference = modelFromSpec(spec, settings.seed);
   const referenceRun = fit(reference, data, { ...settings, chunkSize, epochs: 2, optimizer, validation });
 
-  it.each([
-    [1, 1],
-    [2, 1],
-    [3, 1],
-    [4, 1],
-    [2, 2],
-    [3, 2],
-  ])('%i rank(s) x %i worker(s): parameters, optimizer state and metrics equal the reference trainer', async (ranks, workers) => {
+  it.each(RANK_SHAPES)('%i rank(s) x %i worker(s): parameters, optimizer state and metrics equal the reference trainer', async (ranks, workers) => {
     const { trainers, history } = await trainAcrossRanks(ranks, workers, 2);
     for (const [rank, trainer] of trainers.entries()) {
       expect(trainer.state.step, `rank ${rank} steps`).toBe(18);
