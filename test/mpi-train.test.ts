@@ -153,9 +153,11 @@ describe.skipIf(!mpiAvailable())('a rank that dies ends the job', () => {
 
 describe.skipIf(!mpiAvailable())('SIGTERM to mpirun, as a cluster scheduler sends it', () => {
   it('every rank stops after the same step, rank 0 saves and says how to resume, and the resume on another count of ranks ends on the uninterrupted bits', async () => {
-    const longer = ['--epochs', '5', ...shape];
+    // Long enough to be running when the ranks get mpirun's SIGTERM, which comes a grace period after
+    // mpirun's own (odls_base_sigkill_timeout, 3 s here); SIGKILL follows after another.
+    const longer = ['--epochs', '12', ...shape];
     const uninterrupted = fingerprintOf(lockstep(['train', ...longer, '--out', 'term-straight'], work).stdout);
-    const job = spawn('mpirun', [...MPIRUN_OPTIONS, '-np', '3', process.execPath, BIN, 'train', ...longer, '--checkpoint-every', '5', '--out', 'term'], {
+    const job = spawn('mpirun', [...MPIRUN_OPTIONS, '--mca', 'odls_base_sigkill_timeout', '3', '-np', '3', process.execPath, BIN, 'train', ...longer, '--checkpoint-every', '5', '--out', 'term'], {
       cwd: work,
       env: { ...process.env, ...MPIRUN_ENV },
     });
