@@ -78,7 +78,7 @@ export interface StepSetup {
   readonly at: UpdateAddresses;
   readonly buffers: StepBuffers;
   readonly party: Party;
-  /** Default: `localReduce`, the slots summed where they lie. */
+  /** Default: `localReduce`, the slots summed where they lie; with `ranks` the engine sums the ranks' block sums itself. */
   readonly reduce?: ChunkReduce;
   /** With several ranks: this party's rank computes one block of the chunks and exchanges its sum. */
   readonly ranks?: RankExchange;
@@ -103,6 +103,8 @@ export function rankScalars(maxChunks: number): number {
  */
 export class StepEngine {
   private readonly setup: StepSetup;
+  /** Where the summed gradient ends, and the sum that puts it there: across ranks, in the exchanged block sums. */
+  private readonly gradientAt: UpdateAddresses;
   private readonly reduce: ChunkReduce;
   private readonly constraints: MaxNormPlan;
   private readonly share: PartyShare;
@@ -114,7 +116,9 @@ export class StepEngine {
 
   constructor(setup: StepSetup) {
     this.setup = setup;
-    this.reduce = setup.reduce ?? localReduce(setup.kernel, setup.at);
+    // Across ranks the sum continues from the ranks' block sums, the top of the same tree.
+    this.gradientAt = setup.ranks === undefined ? setup.at : { ...setup.at, slots: setup.ranks.address };
+    this.reduce = setup.ranks === undefined ? (setup.reduce ?? localReduce(setup.kernel, setup.at)) : localReduce(setup.kernel, this.gradientAt);
     this.constraints = maxNormPlan(setup.model.entries);
     this.share = shareOf(setup.party, setup.model.size, this.constraints);
     this.batch = new Batch(setup.data, Math.min(setup.chunkSize, setup.data.size));
@@ -137,12 +141,10 @@ export class StepEngine {
     const badChunk = firstNonFinite(buffers.chunkLoss, 0, chunks);
     if (badChunk >= 0) return { outcome: 'non-finite-loss', at: badChunk, value: buffers.chunkLoss[badChunk], gradientSeconds, updateSeconds: 0, maxNormSeconds: 0, exchangeSeconds, stopAgreed };
 
-    // Across ranks the slots' sum continues from the ranks' block sums, the top of the same tree.
-    const at = ranks === undefined ? this.setup.at : { ...this.setup.at, slots: ranks.address };
-    const reduce = ranks === undefined ? this.reduce : localReduce(kernel, at);
+    const at = this.gradientAt;
     const summed = ranks === undefined ? chunks : blockCount(chunks, ranks.group.size);
     started = performance.now();
-    reduceAndMeasure(reduce, kernel, at, summed, this.share.params, buffers.blockSquares);
+    reduceAndMeasure(this.reduce, kernel, at, summed, this.share.params, buffers.blockSquares);
     let updateSeconds = seconds(started);
     this.meet('gradient-measured');
     started = performance.now();
