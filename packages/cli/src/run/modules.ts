@@ -37,7 +37,7 @@ export async function importNamedModules(checkpoint: Checkpoint, path: string, n
   return importModules(named);
 }
 
-/** The --modules flag that a command on a checkpoint of a run with `modules` needs, with its leading space; '' without. */
-export function modulesFlag(modules: readonly string[] = []): string {
-  return modules.length === 0 ? '' : ` --modules ${modules.join(',')}`;
+/** The command that continues a run from `checkpoint`, with the --modules flag a run with `modules` needs. */
+export function resumeCommand(checkpoint: string, modules: readonly string[] = []): string {
+  return `lockstep train --resume ${checkpoint}${modules.length === 0 ? '' : ` --modules ${modules.join(',')}`}`;
 }

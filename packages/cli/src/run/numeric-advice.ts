@@ -1,5 +1,5 @@
 import type { RunConfig } from '../config/settings.js';
-import { modulesFlag } from './modules.js';
+import { resumeCommand } from './modules.js';
 import type { SavedCheckpoint } from './saved-checkpoints.js';
 
 // Core's numeric messages end with advice for library users (clipNorm, "the learning rate"); the CLI keeps
@@ -20,7 +20,7 @@ export function numericFailureMessage(coreMessage: string, config: RunConfig, re
   const dataHint = coreMessage.includes(CORE_DATA_HINT) ? `${CORE_DATA_HINT}, or ` : '';
   const settings = `--lr ${tenth(config.lr)} --clip-norm ${config.clipNorm === undefined ? 1 : tenth(config.clipNorm)}`;
   if (resumable !== null) {
-    return `${diagnosis}; ${dataHint}resume from step ${resumable.step} with a lower learning rate or gradient clipping: lockstep train --resume ${resumable.path}${modulesFlag(config.modules)} ${settings}`;
+    return `${diagnosis}; ${dataHint}resume from step ${resumable.step} with a lower learning rate or gradient clipping: ${resumeCommand(resumable.path, config.modules)} ${settings}`;
   }
   const why = latest === null ? 'no checkpoint was saved yet' : `the only checkpoint kept, at step ${latest.step}, holds the parameters that failed`;
   return `${diagnosis}; ${why}: ${dataHint}start the run again with a lower learning rate or gradient clipping, e.g. ${settings}`;

@@ -11,7 +11,7 @@ import { encodeCheckpoint, loadCheckpoint, type Checkpoint } from './checkpoint.
 import { writeFileAtomic, WriteError } from './files.js';
 import { readHistory } from './history.js';
 import type { Stop } from './interrupt.js';
-import { modulesFlag } from './modules.js';
+import { resumeCommand } from './modules.js';
 import { numericFailureMessage } from './numeric-advice.js';
 import { SavedCheckpoints, type SavedCheckpoint } from './saved-checkpoints.js';
 
@@ -39,7 +39,7 @@ function isWorkerFailure(error: unknown): error is LockstepError {
 }
 
 function resumeAdvice(latest: SavedCheckpoint | null, modules: readonly string[] | undefined): string {
-  return latest === null ? 'no checkpoint was saved yet; start the run again' : `resume from step ${latest.step} with: lockstep train --resume ${latest.path}${modulesFlag(modules)}`;
+  return latest === null ? 'no checkpoint was saved yet; start the run again' : `resume from step ${latest.step} with: ${resumeCommand(latest.path, modules)}`;
 }
 
 /** Trains in a locked run folder, saving checkpoints, metrics and curves there, and closes the trainer. */
@@ -133,11 +133,10 @@ export async function trainInFolder(run: Run, reporter: Reporter): Promise<numbe
         save();
         const { step, epoch, batch } = trainer.state;
         const failure = output.failure();
+        const position = `after step ${step} (epoch ${epoch + 1}, batch ${batch}); resume with: ${resumeCommand(checkpointPath, config.modules)}`;
         // No one reads the run's output any more: stop with its work saved, as Ctrl-C does, rather than train on unseen.
-        if (failure !== null) {
-          throw new UserError(`${describeStdoutFailure(failure)}, so training stopped after step ${step} (epoch ${epoch + 1}, batch ${batch}); resume with: lockstep train --resume ${checkpointPath}${modulesFlag(config.modules)}`);
-        }
-        reporter.result(`interrupted after step ${step} (epoch ${epoch + 1}, batch ${batch}); resume with: lockstep train --resume ${checkpointPath}${modulesFlag(config.modules)}`, {
+        if (failure !== null) throw new UserError(`${describeStdoutFailure(failure)}, so training stopped ${position}`);
+        reporter.result(`interrupted ${position}`, {
           interrupted: true,
           step,
           checkpoint: checkpointPath,
