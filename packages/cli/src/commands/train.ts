@@ -10,6 +10,7 @@ import { resumedConfig, resumedDataNote } from '../config/resume.js';
 import { settingNamer } from '../config/setting-names.js';
 import { DEFAULT_CONFIG } from '../config/settings.js';
 import { usefulWorkers } from '../config/workers.js';
+import { writeSkippedImages } from '../data/images/skipped.js';
 import { runData } from '../data/run-data.js';
 import { UserError } from '../errors.js';
 import { Reporter } from '../output/report.js';
@@ -65,6 +66,8 @@ async function train(flags: TrainFlags, ranks: RunRanks, stop: Stop): Promise<nu
   const { workers, note: workersNote } = usefulWorkers(requestedWorkers, config);
   const setup = checkpoint === null ? await importModules(config.modules) : await importNamedModules(checkpoint, flags.resume!, named ?? fromFile.modules);
   const data = runData(config);
+  // What image data gave the run (class names, computed normalization) goes into config.json and every checkpoint.
+  if (data.imageData !== undefined) config.imageData = data.imageData;
   const dataNote = checkpoint === null ? null : resumedDataNote(checkpoint, flags.resume!, config.data, data.fingerprint, flags.allowChangedData === true);
   const spec = runModel(config, data.train, checkpoint, flags.resume);
   const model = buildModel(spec);
@@ -89,6 +92,8 @@ async function train(flags: TrainFlags, ranks: RunRanks, stop: Stop): Promise<nu
     clearExistingRun(out, flags.resume, flags.overwrite === true);
     removeStrayTemporaries(out);
     writeFileAtomic(join(out, 'config.json'), `${JSON.stringify({ ...config, model: spec, workers, ranks: ranks.size }, null, 2)}\n`);
+    const skippedNote = writeSkippedImages(out, config, data.skipped);
+    if (skippedNote !== null) reporter.info(skippedNote);
     return await trainInFolder(run, reporter);
   } finally {
     lock.release();

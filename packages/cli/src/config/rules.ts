@@ -13,10 +13,10 @@ export interface Rule<T> {
 }
 
 /** A number where the text is one; otherwise the text itself, which a numeric rule then refuses. */
-const numberOrText = (text: string): unknown => (text.trim() !== '' && !Number.isNaN(Number(text)) ? Number(text) : text);
+export const numberOrText = (text: string): unknown => (text.trim() !== '' && !Number.isNaN(Number(text)) ? Number(text) : text);
 const asText = (text: string): unknown => text;
 
-function rule<T>(expects: string, accepts: (value: unknown) => boolean, fromText: (text: string) => unknown = numberOrText): Rule<T> {
+export function rule<T>(expects: string, accepts: (value: unknown) => boolean, fromText: (text: string) => unknown = numberOrText): Rule<T> {
   return {
     check(value, name, shown) {
       if (!accepts(value)) throw new UserError(`${name} must be ${expects}, got ${shown}`);

@@ -1,10 +1,11 @@
 import { KERNEL_CHOICES, type KernelChoice } from '@lockstep/core';
 import { isDataSource } from '../data/sources.js';
+import { IMAGE_SETTINGS, type ImageSettings } from './image-settings.js';
 import { choice, dropoutRate, integer, integerList, number, objectList, positive, text, textList, type Rule } from './rules.js';
 
 /** A run's settings: the config file's format, and what is saved as config.json in the run folder. */
-export interface RunConfig {
-  /** Where the samples come from: default, fashion-mnist, idx:DIR or csv:FILE. */
+export interface RunConfig extends ImageSettings {
+  /** Where the samples come from: default, fashion-mnist, idx:DIR, csv:FILE or images:DIR. */
   data: string;
   epochs: number;
   batchSize: number;
@@ -45,7 +46,8 @@ type Settings = { readonly [K in keyof RunConfig]-?: Setting<NonNullable<RunConf
  * The order is the order of config.json.
  */
 export const SETTINGS: Settings = {
-  data: { rule: text('default, fashion-mnist, idx:DIR or csv:FILE', isDataSource), flag: '--data' },
+  data: { rule: text('default, fashion-mnist, idx:DIR, csv:FILE or images:DIR', isDataSource), flag: '--data' },
+  ...IMAGE_SETTINGS,
   epochs: { rule: integer(1), flag: '--epochs' },
   batchSize: { rule: integer(1), flag: '--batch-size' },
   chunkSize: { rule: integer(1), flag: '--chunk-size' },
