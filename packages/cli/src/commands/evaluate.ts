@@ -10,6 +10,14 @@ import { folderOf, makeFolder } from '../run/files.js';
 import { importNamedModules } from '../run/modules.js';
 import { buildModel, trainerFor } from '../run/trainer.js';
 
+/** Each class's accuracy from a confusion matrix (rows: true class), named by the run's class names where it has them. */
+function perClassAccuracy(confusion: number[][], names: readonly string[] | undefined): Array<{ label: number; name?: string; accuracy: number | null; correct: number; samples: number }> {
+  return confusion.map((row, label) => {
+    const samples = row.reduce((a, b) => a + b, 0);
+    return { label, ...(names === undefined ? {} : { name: names[label] }), accuracy: samples === 0 ? null : row[label] / samples, correct: row[label], samples };
+  });
+}
+
 export interface EvalFlags {
   checkpoint: string;
   data?: string;
@@ -69,8 +77,9 @@ export async function evalCommand(flags: EvalFlags): Promise<number> {
       calibration = calibrationReport({ set: name, labels, mcSamples, seed }, probabilities, mc);
       writeCalibrationFiles(out, calibration);
     }
+    const perClass = perClassAccuracy(confusion, checkpoint.config.imageData?.classes);
     if (flags.json) {
-      console.log(JSON.stringify({ set: name, samples: set.size, loss, accuracy, confusion, ...(calibration === null ? {} : { calibration, out }) }));
+      console.log(JSON.stringify({ set: name, samples: set.size, loss, accuracy, confusion, perClass, ...(calibration === null ? {} : { calibration, out }) }));
       return 0;
     }
     console.log(`${name}: ${set.size} samples, loss ${loss.toFixed(4)}, accuracy ${accuracy?.toFixed(4)}`);
@@ -78,6 +87,13 @@ export async function evalCommand(flags: EvalFlags): Promise<number> {
     const width = Math.max(5, String(set.size).length + 1);
     console.log(' '.repeat(6) + confusion.map((_, c) => String(c).padStart(width)).join(''));
     confusion.forEach((row, c) => console.log(String(c).padStart(5) + ' ' + row.map((v) => String(v).padStart(width)).join('')));
+    console.log('accuracy per class');
+    const nameWidth = Math.max(...perClass.map((entry) => (entry.name ?? '').length));
+    for (const entry of perClass) {
+      const shown = entry.accuracy === null ? '     -' : entry.accuracy.toFixed(4);
+      const name = nameWidth === 0 ? '' : ` ${(entry.name ?? '').padEnd(nameWidth)} `;
+      console.log(`${String(entry.label).padStart(5)}${name} ${shown} (${entry.correct} of ${entry.samples})`);
+    }
     if (calibration !== null) {
       for (const line of calibrationLines(calibration)) console.log(line);
       console.log(`wrote ${CALIBRATION_FILES.join(', ')} to ${out}`);
