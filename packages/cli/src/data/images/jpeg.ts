@@ -49,7 +49,7 @@ function readFrame(bytes: Uint8Array): Frame {
     const length = (bytes[at + 2] << 8) | bytes[at + 3];
     if (length < 2 || at + 2 + length > bytes.length) throw new BadImage(`is truncated: its segment at byte ${at} runs past the end of the file`);
     const unread = UNREAD_FRAMES[marker];
-    if (unread !== undefined) throw new BadImage(`is a ${unread} JPEG, which lockstep's decoder (jpeg-js) does not read; save it as a baseline or progressive JPEG, or as PNG`);
+    if (unread !== undefined) throw new BadImage(`is ${/^[aeiou]/.test(unread) ? 'an' : 'a'} ${unread} JPEG, which lockstep's decoder (jpeg-js) does not read; save it as a baseline or progressive JPEG, or as PNG`);
     if (marker === 0xc0 || marker === 0xc1 || marker === 0xc2) {
       if (length < 8) throw new BadImage('is corrupt: its JPEG frame header is too short');
       const precision = bytes[at + 4];
