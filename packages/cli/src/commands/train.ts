@@ -11,6 +11,7 @@ import { settingNamer } from '../config/setting-names.js';
 import { DEFAULT_CONFIG } from '../config/settings.js';
 import { usefulWorkers } from '../config/workers.js';
 import { writeSkippedImages } from '../data/images/skipped.js';
+import { checkImageSettings } from '../data/images/source.js';
 import { runData } from '../data/run-data.js';
 import { UserError } from '../errors.js';
 import { Reporter } from '../output/report.js';
@@ -63,6 +64,7 @@ async function train(flags: TrainFlags, ranks: RunRanks, stop: Stop): Promise<nu
       ? checkConfig({ ...DEFAULT_CONFIG, ...fromFile, ...fromFlags, ...(named === undefined ? {} : { modules: named }) }, flags.config ?? 'config')
       : resumedConfig(checkpoint, flags.resume!, fromFlags, fromFile);
   checkBatching(config, settingNamer(fromFlags, fromFile, flags.config));
+  checkImageSettings(config, settingNamer(fromFlags, fromFile, flags.config));
   const { workers, note: workersNote } = usefulWorkers(requestedWorkers, config);
   const setup = checkpoint === null ? await importModules(config.modules) : await importNamedModules(checkpoint, flags.resume!, named ?? fromFile.modules);
   const data = runData(config);

@@ -3,7 +3,7 @@ import type { RecordedImageData } from '../config/image-settings.js';
 import type { RunConfig } from '../config/settings.js';
 import { UserError } from '../errors.js';
 import type { SkippedImage } from './images/folder.js';
-import { checkImageSettingsApply, normalizeImages } from './images/source.js';
+import { normalizeImages } from './images/source.js';
 import { loadData } from './sources.js';
 
 /** The seeded order of a validation split: the first `validation` indices validate, the rest train; null where none validate. */
@@ -39,7 +39,6 @@ export interface RunData {
  * data is normalized before the split, with numbers computed over the training samples alone.
  */
 export function runData(config: RunConfig, dataOverride?: string): RunData {
-  if (dataOverride === undefined) checkImageSettingsApply(config);
   const loaded = loadData(dataOverride ?? config.data, config.seed, config);
   let imageData: RecordedImageData | undefined;
   if (loaded.images !== undefined) {

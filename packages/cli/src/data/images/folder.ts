@@ -7,7 +7,7 @@ import { DataHash } from '../data-fingerprint.js';
 import { BadImage, decodeImage } from './decode.js';
 import { toPlanes } from './pixels.js';
 import { centreCrop, resize, type Planes } from './resize.js';
-import { scanImageTree, type ImageFile, type ScannedSplit } from './scan.js';
+import { scanImageTree, unreadable, type ImageFile, type ScannedSplit } from './scan.js';
 
 /** A file larger than this is refused before it is read. */
 export const MAX_FILE_BYTES = 512 * 1024 * 1024;
@@ -57,7 +57,7 @@ function fileBytes(file: ImageFile): Buffer {
   try {
     return readFileSync(file.path);
   } catch (error) {
-    throw new BadImage(`cannot be read (${(error as NodeJS.ErrnoException).code})`);
+    throw new BadImage(unreadable(error));
   }
 }
 

@@ -1,5 +1,5 @@
 import { readdirSync, realpathSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, sep } from 'node:path';
 import { UserError } from '../../errors.js';
 
 /** A file of a class folder; `bad` says why it cannot be read, found while scanning. */
@@ -39,7 +39,8 @@ function isFolder(path: string): boolean {
   }
 }
 
-function unreadable(error: unknown): string {
+/** Why a file of the tree cannot be read, from the error reading or following it. */
+export function unreadable(error: unknown): string {
   const code = (error as NodeJS.ErrnoException).code;
   if (code === 'ELOOP') return 'is a symlink loop (ELOOP)';
   if (code === 'ENOENT') return 'is a symlink to nothing (ENOENT)';
@@ -47,10 +48,16 @@ function unreadable(error: unknown): string {
   return `cannot be read (${code})`;
 }
 
+/** Whether the folder `real` is one the walk is in: on its way down, or one that holds where it is. */
+function leadsBack(real: string, inside: string[]): boolean {
+  const here = inside[inside.length - 1];
+  return inside.includes(real) || here.startsWith(real.endsWith(sep) ? real : real + sep);
+}
+
 /**
  * The files under a class folder, following symlinks (as torchvision does): each folder's visible
- * names in sorted order, depth first. A folder that leads back to one it is inside is a symlink loop,
- * reported as a bad entry rather than followed.
+ * names in sorted order, depth first. A folder that leads back to one it is in (a folder on the way
+ * down, or one holding it) is a symlink loop, reported as a bad entry rather than followed.
  */
 function walk(dir: string, label: number, inside: string[], out: ImageFile[]): void {
   let names: string[];
@@ -71,7 +78,7 @@ function walk(dir: string, label: number, inside: string[], out: ImageFile[]): v
     }
     if (stats.isDirectory()) {
       const real = realpathSync(path);
-      if (inside.includes(real)) out.push({ path, label, bad: `is a symlink loop: it leads back to ${real}, a folder it is inside` });
+      if (leadsBack(real, inside)) out.push({ path, label, bad: `is a symlink loop: it leads back to ${real}, a folder it is inside` });
       else walk(path, label, [...inside, real], out);
     } else if (stats.isFile()) {
       out.push({ path, label, bytes: stats.size });

@@ -4,20 +4,28 @@ import { UserError } from '../../errors.js';
 import { readImageFolder, type ImageFolder } from './folder.js';
 import { channelStats, normalizeInPlace } from './normalize.js';
 
-/** The settings that only images:DIR data takes, and one line where another source is given them. */
-export function checkImageSettingsApply(config: ImageSettings & { data: string }): void {
-  if (config.data.startsWith('images:')) return;
-  const given = GIVEN_IMAGE_SETTINGS.find((key) => config[key] !== undefined);
-  if (given !== undefined) throw new UserError(`"${given}" only applies to images:DIR data, and the data is ${config.data}; leave it out`);
-}
+/** How a message names a setting and its value (config/setting-names.ts names them as the user gave them). */
+export type SettingNamer = (key: keyof ImageSettings | 'data', value: unknown) => string;
 
-/** Settings of images:DIR that cannot work together, in one line. */
-function checkTogether(config: ImageSettings): void {
-  if (config.imageFit !== undefined && config.imageSize === undefined) throw new UserError('"imageFit" only applies with "imageSize"; give "imageSize" (e.g. --image-size 32,32) or leave "imageFit" out');
+const plainNames: SettingNamer = (key, value) => `"${key}": ${JSON.stringify(value)}`;
+
+/**
+ * Image settings that cannot work: given for data that is not images:DIR, imageFit without imageSize,
+ * a normalization whose length is not the channel count. One line naming them as given.
+ */
+export function checkImageSettings(config: ImageSettings & { data: string }, named: SettingNamer = plainNames): void {
+  if (!config.data.startsWith('images:')) {
+    const given = GIVEN_IMAGE_SETTINGS.find((key) => config[key] !== undefined);
+    if (given !== undefined) throw new UserError(`${named(given, config[given])} only applies to images:DIR data, and the data is ${config.data}; leave it out`);
+    return;
+  }
+  if (config.imageFit !== undefined && config.imageSize === undefined) {
+    throw new UserError(`${named('imageFit', config.imageFit)} only applies with an image size; give one (e.g. --image-size 32,32) or leave it out`);
+  }
   const channels = config.imageChannels ?? 3;
   const stats = config.imageNormalize;
   if (typeof stats === 'object' && stats.mean.length !== channels) {
-    throw new UserError(`"imageNormalize" gives ${stats.mean.length} mean${stats.mean.length === 1 ? '' : 's'} and the images have ${channels} channel${channels === 1 ? '' : 's'} ("imageChannels"); give one mean and one std per channel`);
+    throw new UserError(`"imageNormalize" gives ${stats.mean.length} mean${stats.mean.length === 1 ? '' : 's'} and std${stats.mean.length === 1 ? '' : 's'}, and the images have ${channels} channel${channels === 1 ? '' : 's'}; give one mean and one std per channel`);
   }
 }
 
@@ -26,7 +34,7 @@ function checkTogether(config: ImageSettings): void {
  * config) must find the same ones, in the same order: otherwise its labels would mean other classes.
  */
 export function imageSource(dir: string, config: ImageSettings): ImageFolder {
-  checkTogether(config);
+  checkImageSettings({ ...config, data: `images:${dir}` });
   const folder = readImageFolder(dir, config);
   const recorded = config.imageData?.classes;
   if (recorded !== undefined && JSON.stringify(recorded) !== JSON.stringify(folder.classes)) {
