@@ -30,7 +30,7 @@ export async function predictCommand(flags: PredictFlags): Promise<number> {
   const format = flagValue('--format', OPTIONS.format, flags.format) ?? 'json';
   const modules = flagValue('--modules', OPTIONS.modules, flags.modules);
   const checkpoint = loadCheckpoint(flags.checkpoint);
-  const inputs = readInputs(flags.input, sizeOf(checkpoint.spec.input));
+  const inputs = readInputs(flags.input, sizeOf(checkpoint.spec.input), checkpoint);
   const setup = await importNamedModules(checkpoint, flags.checkpoint, modules);
   const trainer = trainerFor(checkpoint, buildModel(checkpoint.spec), setup, workers);
   try {

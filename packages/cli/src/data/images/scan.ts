@@ -133,3 +133,10 @@ export function scanImageTree(dir: string): ScannedTree {
   }
   return { classes, train: scanSplit(trainDir, classes), test: testDir === null ? null : scanSplit(testDir, classes) };
 }
+
+/** The files under `dir` as a class folder's are found (visible names, sorted, depth first, symlinks followed); `bad` where one cannot be read. */
+export function filesUnder(dir: string): ImageFile[] {
+  const files: ImageFile[] = [];
+  walk(dir, 0, [realpathSync(dir)], files);
+  return files;
+}
