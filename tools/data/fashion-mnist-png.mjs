@@ -25,7 +25,7 @@ const fail = (message) => {
 };
 if (values.out === undefined) fail('give --out DIR, the folder to write the tree to');
 const count = values.count === undefined ? Infinity : Number(values.count);
-if (!Number.isInteger(count) || count < 1) fail(`--count must be a positive integer, got ${JSON.stringify(values.count)}`);
+if (values.count !== undefined && (!Number.isInteger(count) || count < 1)) fail(`--count must be a positive integer, got ${JSON.stringify(values.count)}`);
 const source = values.source ?? process.env.FASHION_MNIST_DIR ?? '/usr/share/datasets/fashion-mnist';
 
 /** The bytes of an IDX file, gzip or raw, found by its name's start. */
