@@ -1,4 +1,5 @@
-import { LockstepError, normBlockCount, rankScalars, type StepBuffers, type UpdateAddresses } from '@lockstep/core';
+import { appendRegion, LockstepError, normBlockCount, rankScalars, type StepBuffers, type UpdateAddresses } from '@lockstep/core';
+import type { StepBuffer } from './messages.js';
 
 /**
  * The shared-memory layout, defined once and used by the coordinator and every worker (how the
@@ -128,6 +129,22 @@ export function stepLayout(paramCount: number, batchSize: number, chunkSize: num
     rankScalarsOffset,
     bytes,
   };
+}
+
+/**
+ * A step region for batches of up to `batchSize`, appended at the end of `memory` (workers append
+ * their kernel scratch regions there too), and its views; a new `version` tells the workers it is new.
+ */
+export function appendStepBuffer(
+  memory: WebAssembly.Memory,
+  version: number,
+  sizes: { paramCount: number; batchSize: number; chunkSize: number; parties: number; ranks: number },
+): { buffer: StepBuffer; views: StepViews } {
+  const { paramCount, batchSize, chunkSize, parties, ranks } = sizes;
+  const bytes = stepLayout(paramCount, batchSize, chunkSize, parties, 0, ranks).bytes;
+  const layout = stepLayout(paramCount, batchSize, chunkSize, parties, appendRegion(memory, bytes, 'the chunk gradients and step buffers'), ranks);
+  const buffer = sharedBuffer(memory);
+  return { buffer: { version, buffer, layout }, views: stepViews(buffer, layout) };
 }
 
 export interface StepViews extends StepBuffers {

@@ -100,7 +100,27 @@ export interface UncertaintyTask {
   readonly seed: number;
 }
 
-export type Task = StepLoopTask | EvaluateTask | PredictTask | ReplicaForwardTask | UncertaintyTask;
+/** `width` values a unit (a row or a block), units in order, from element `offset` of the buffer. */
+export interface RankField {
+  readonly offset: number;
+  readonly width: number;
+}
+
+/**
+ * An eval-mode pass's results shared across ranks, on one worker of each rank (rank-share.ts): rank r
+ * computed units [r x perRank, (r + 1) x perRank) of every field of `buffer` (float64 or float32
+ * values) and gets every other rank's with one allgather.
+ */
+export interface RankExchangeTask {
+  readonly kind: 'rank-exchange';
+  readonly buffer: SharedArrayBuffer;
+  readonly float64: boolean;
+  readonly fields: readonly RankField[];
+  readonly units: number;
+  readonly perRank: number;
+}
+
+export type Task = StepLoopTask | EvaluateTask | PredictTask | ReplicaForwardTask | UncertaintyTask | RankExchangeTask;
 
 export interface TimedResult {
   /** Seconds the worker spent on the task's computation. */
@@ -118,4 +138,5 @@ export interface TaskResults {
   predict: TimedResult;
   'replica-forward': ReplicaForwardResult;
   uncertainty: TimedResult;
+  'rank-exchange': TimedResult;
 }

@@ -24,6 +24,7 @@ import { modelViews, sharedBuffer, stepViews, updateAddresses, type StepViews } 
 import type {
   EvaluateTask,
   PredictTask,
+  RankExchangeTask,
   ReplicaForwardResult,
   ReplicaForwardTask,
   StepBuffer,
@@ -35,6 +36,7 @@ import type {
 import { arriveAndWait, barrierParty } from './barrier.js';
 import { nextOrder, oneMoreOrder, reportStep } from './doorbell.js';
 import { forEachClaimedBlock, type BlockClaims } from './block-claims.js';
+import { exchangeShares, pieceBytes } from './rank-share.js';
 import { datasetFromShared, type SharedDataset } from './shared-data.js';
 
 /**
@@ -123,6 +125,14 @@ export class Replica {
       const inputs = new Float32Array(task.inputs, 4 * from * sampleSize, (to - from) * sampleSize);
       mcDropoutRows(this.model, inputs, from, passes, key, out);
     });
+    return { seconds: (performance.now() - started) / 1000 };
+  }
+
+  /** Shares this rank's part of an eval-mode pass with the other ranks: one worker of each rank runs it. */
+  rankExchange(task: RankExchangeTask): TimedResult {
+    const started = performance.now();
+    if (this.ranks === null || this.setup.ranks === null) throw new Error('rank-exchange: this trainer is not one of several ranks');
+    exchangeShares(this.ranks, task, pieceBytes(this.setup.ranks));
     return { seconds: (performance.now() - started) / 1000 };
   }
 
