@@ -71,6 +71,7 @@ export function buildProgram(outcome: Outcome): Command {
     .option('--kernel <kernel>', 'matrix products: strict (default) or relaxed (fused multiply-add)')
     .option('--seed <n>', 'seed of weights, shuffling, masks and the built-in data (default 0)')
     .option('--out <dir>', 'run folder (default: runs/compare-<time>)')
+    .option('--mpi', 'run as one rank of an MPI job (implied when mpirun started lockstep): every rank trains every rate, each step split among the ranks; rank 0 prints and writes')
     .option('--json', 'print one JSON object per line')
     .option('--quiet', 'print only the result table')
     .addHelpText(
@@ -94,6 +95,7 @@ export function buildProgram(outcome: Outcome): Command {
     .option('--seed <n>', 'seed of the Monte Carlo masks (default 0)')
     .option('--out <dir>', 'folder for reliability.svg, coverage.svg and calibration.json (default: the checkpoint\'s folder)')
     .option('--modules <files>', `module files to import, e.g. layers.mjs,more.mjs; ${MODULES_RULE}`)
+    .option('--mpi', 'run as one rank of an MPI job (implied when mpirun started lockstep): each rank computes a share of the rows; rank 0 prints and writes')
     .option('--json', 'print one JSON object')
     .addHelpText('after', '\nExamples:\n  lockstep eval --checkpoint runs/a/checkpoint.lockstep\n  lockstep eval --checkpoint runs/a/checkpoint.lockstep --mc-samples 30')
     .action(async (flags) => {
@@ -110,6 +112,7 @@ export function buildProgram(outcome: Outcome): Command {
     .option('--format <format>', 'json or csv (default json)')
     .option('--workers <n>', 'worker threads (default: every core)')
     .option('--modules <files>', `module files to import, e.g. layers.mjs,more.mjs; ${MODULES_RULE}`)
+    .option('--mpi', 'run as one rank of an MPI job (implied when mpirun started lockstep): each rank computes a share of the rows; rank 0 prints')
     .addHelpText('after', '\nExamples:\n  lockstep predict --checkpoint runs/a/checkpoint.lockstep --input rows.csv\n  lockstep predict --checkpoint runs/a/checkpoint.lockstep --input rows.csv --mc-samples 20 --format csv\n\n' + CSV_HELP)
     .action(async (flags) => {
       outcome.exitCode = await predictCommand(flags);

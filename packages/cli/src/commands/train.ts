@@ -68,7 +68,7 @@ async function train(flags: TrainFlags, ranks: RunRanks, stop: Stop): Promise<nu
   const dataNote = checkpoint === null ? null : resumedDataNote(checkpoint, flags.resume!, config.data, data.fingerprint, flags.allowChangedData === true);
   const spec = runModel(config, data.train, checkpoint, flags.resume);
   const model = buildModel(spec);
-  checkSameRun(ranks, JSON.stringify({ config, spec, data: data.fingerprint, resumed: checkpoint?.state ?? null }));
+  checkSameRun(ranks, JSON.stringify({ config, spec, data: data.fingerprint, resumed: checkpoint?.state ?? null }), 'config, model, data or checkpoint');
   const out = flags.out ?? (flags.resume === undefined ? defaultOutFolder() : folderOf(flags.resume));
   const optimizer = optimizerOf(config);
   const resourceLimits = workerHeap === undefined ? undefined : { maxOldGenerationSizeMb: workerHeap };
