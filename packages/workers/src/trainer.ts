@@ -27,10 +27,10 @@ import {
   type UncertaintyOptions,
 } from '@lockstep/core';
 import { evaluateOnWorkers, predictOnWorkers, uncertaintyOnWorkers } from './inference.js';
-import type { RankPlace } from './rank-share.js';
 import { appendStepBuffer, modelLayout, modelViews, sharedBuffer, type ModelViews, type StepViews } from './layout.js';
 import type { ReplicaForwardResult, StepBuffer, StepLoopTask, WorkerSetup } from './messages.js';
 import { WorkerPool } from './pool.js';
+import type { RankPlace } from './rank-share.js';
 import type { TrainerFitOptions, TrainerOptions } from './trainer-options.js';
 import { shareDataset, type SharedDataset } from './shared-data.js';
 import { PausableStepLoop, StepLoop } from './step-loop.js';
