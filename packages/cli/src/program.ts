@@ -13,6 +13,11 @@ const { version } = JSON.parse(readFileSync(new URL('../package.json', import.me
 /** Why --modules exists, said the same way by every command that loads a checkpoint. */
 const MODULES_RULE = 'a checkpoint\'s modules run code, so they are imported only when listed here';
 
+/** What --augment takes. */
+const AUGMENT_HELP =
+  'keyed augmentation of image training samples, e.g. cropPadding=2,flip,translate=0.1,brightness=0.2,contrast=0.2 or the same as JSON ' +
+  '(crop padding 0 to half the height, translate 0 to 0.5 of it, brightness and contrast 0 to 1; default: none)';
+
 /** Holds the exit code a command chose, since commander's action handlers return nothing. */
 export interface Outcome {
   exitCode: number;
@@ -28,7 +33,7 @@ export function buildProgram(outcome: Outcome): Command {
   program
     .command('train')
     .description('train a model; flags override the config file, and the effective config is saved in the run folder')
-    .option('--config <file>', 'a JSON config file (keys: data, epochs, batchSize, chunkSize, optimizer, lr, momentum, weightDecay, clipNorm, kernel, dropout, hidden, layers, seed, validationSplit, checkpointEvery, modules)')
+    .option('--config <file>', 'a JSON config file (keys: data, epochs, batchSize, chunkSize, optimizer, lr, momentum, weightDecay, clipNorm, kernel, dropout, hidden, layers, seed, augment, validationSplit, checkpointEvery, modules)')
     .option('--data <spec>', 'default | fashion-mnist | idx:DIR | csv:FILE (default: default)')
     .option('--workers <n>', 'worker threads (default: every core); at most the chunks of a step and 2 a core; any count gives the same model')
     .option('--epochs <n>', 'total epochs of the run, counting those of a resumed checkpoint (default 10)')
@@ -39,6 +44,7 @@ export function buildProgram(outcome: Outcome): Command {
     .option('--kernel <kernel>', 'matrix products: strict (the same bits on every CPU, default) or relaxed (fused multiply-add: faster; bits may differ on another CPU)')
     .option('--clip-norm <x>', 'clip the gradient to this global L2 norm before each update (default: no clipping)')
     .option('--seed <n>', 'seed of weights, shuffling, masks and the built-in data (default 0)')
+    .option('--augment <list>', AUGMENT_HELP)
     .option('--out <dir>', 'run folder (default: runs/<time>, or the checkpoint\'s folder with --resume); one that holds another run\'s checkpoint is refused')
     .option('--resume <checkpoint>', 'continue a run exactly where its checkpoint left it')
     .option('--mpi', 'train as one rank of an MPI job (implied when mpirun started lockstep): rank 0 writes the run folder, every rank trains every step')
