@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { compareCommand, PROBE_SAMPLES } from './commands/compare.js';
+import { dataCommand, DEFAULT_SHEET_SAMPLES, MAX_SHEET_SAMPLES } from './commands/data.js';
 import { evalCommand } from './commands/evaluate.js';
 import { predictCommand } from './commands/predict.js';
 import { trainCommand } from './commands/train.js';
@@ -12,6 +13,11 @@ const { version } = JSON.parse(readFileSync(new URL('../package.json', import.me
 
 /** Why --modules exists, said the same way by every command that loads a checkpoint. */
 const MODULES_RULE = 'a checkpoint\'s modules run code, so they are imported only when listed here';
+
+/** What --augment takes, said once for train and data. */
+const AUGMENT_HELP =
+  'keyed augmentation of image training samples, e.g. cropPadding=2,flip,translate=0.1,brightness=0.2,contrast=0.2 or the same as JSON ' +
+  '(crop padding 0 to half the height, translate 0 to 0.5 of it, brightness and contrast 0 to 1; default: none)';
 
 /** Holds the exit code a command chose, since commander's action handlers return nothing. */
 export interface Outcome {
@@ -28,7 +34,7 @@ export function buildProgram(outcome: Outcome): Command {
   program
     .command('train')
     .description('train a model; flags override the config file, and the effective config is saved in the run folder')
-    .option('--config <file>', 'a JSON config file (keys: data, epochs, batchSize, chunkSize, optimizer, lr, momentum, weightDecay, clipNorm, kernel, dropout, hidden, layers, seed, validationSplit, checkpointEvery, modules)')
+    .option('--config <file>', 'a JSON config file (keys: data, epochs, batchSize, chunkSize, optimizer, lr, momentum, weightDecay, clipNorm, kernel, dropout, hidden, layers, seed, augment, validationSplit, checkpointEvery, modules)')
     .option('--data <spec>', 'default | fashion-mnist | idx:DIR | csv:FILE (default: default)')
     .option('--workers <n>', 'worker threads (default: every core); at most the chunks of a step and 2 a core; any count gives the same model')
     .option('--epochs <n>', 'total epochs of the run, counting those of a resumed checkpoint (default 10)')
@@ -39,6 +45,7 @@ export function buildProgram(outcome: Outcome): Command {
     .option('--kernel <kernel>', 'matrix products: strict (the same bits on every CPU, default) or relaxed (fused multiply-add: faster; bits may differ on another CPU)')
     .option('--clip-norm <x>', 'clip the gradient to this global L2 norm before each update (default: no clipping)')
     .option('--seed <n>', 'seed of weights, shuffling, masks and the built-in data (default 0)')
+    .option('--augment <list>', AUGMENT_HELP)
     .option('--out <dir>', 'run folder (default: runs/<time>, or the checkpoint\'s folder with --resume); one that holds another run\'s checkpoint is refused')
     .option('--resume <checkpoint>', 'continue a run exactly where its checkpoint left it')
     .option('--mpi', 'train as one rank of an MPI job (implied when mpirun started lockstep): rank 0 writes the run folder, every rank trains every step')
@@ -53,6 +60,21 @@ export function buildProgram(outcome: Outcome): Command {
     .addHelpText('after', `\nExamples:\n  lockstep train\n  lockstep train --workers 1 --epochs 3 --out runs/a\n  lockstep train --resume runs/a/checkpoint.lockstep --epochs 6\n  lockstep train --data csv:samples.csv --dropout 0.2 --lr 0.01\n\nA run folder that holds a checkpoint takes only the run that --resume continues, or a new one with --overwrite.\nCtrl-C finishes the current step, saves a checkpoint and exits with code 130; a stdout that fails (a closed pipe, a full disk) stops the run the same way, with exit code 1.\n\n${DATA_HELP}`)
     .action(async (flags) => {
       outcome.exitCode = await trainCommand(flags);
+    });
+
+  program
+    .command('data')
+    .description('draw a contact sheet of training samples, each as stored and as augmentation changes it, with its label: what the network will see')
+    .option('--config <file>', 'a JSON config file, as for train (its data, seed, validationSplit and augment are used)')
+    .option('--data <spec>', 'default | fashion-mnist | idx:DIR | csv:FILE (default: default)')
+    .option('--augment <list>', AUGMENT_HELP)
+    .option('--seed <n>', 'the run\'s seed: it keys the validation split and every augmentation (default 0)')
+    .option('--count <n>', `samples to draw, the first of the training set, 1 to ${MAX_SHEET_SAMPLES} (default ${DEFAULT_SHEET_SAMPLES})`)
+    .option('--epoch <n>', 'the epoch whose augmentation to draw, counted from 0 (default 0)')
+    .option('--out <file>', 'the PNG file to write (default sheet.png)')
+    .addHelpText('after', '\nExamples:\n  lockstep data --data fashion-mnist --augment cropPadding=2,flip,brightness=0.2 --out sheet.png\n  lockstep data --config examples/configs/cnn.json --epoch 3 --count 32')
+    .action(async (flags) => {
+      outcome.exitCode = await dataCommand(flags);
     });
 
   program

@@ -1,4 +1,4 @@
-import type { KernelChoice, LossName, ModelSpec, OptimizerConfig } from '@lockstep/core';
+import type { CheckedAugmentSpec, KernelChoice, LossName, ModelSpec, OptimizerConfig } from '@lockstep/core';
 import type { ModelLayout, StepLayout } from './layout.js';
 import type { BlockClaims } from './block-claims.js';
 import type { RankGroupSpec } from './rank-groups.js';
@@ -38,6 +38,8 @@ export interface StepLoopTask {
   readonly data: SharedDataset;
   readonly loss: LossName;
   readonly chunkSize: number;
+  /** The fit's augmentation of training samples, keyed by the run's seed; null for none. */
+  readonly augment: CheckedAugmentSpec | null;
   readonly party: number;
   readonly parties: number;
   /** Orders rung at the doorbell before this loop started; the loop's first order is the next one. */
@@ -50,6 +52,8 @@ export interface DoorbellOrder {
   readonly stop: boolean;
   /** Optimizer steps taken before this one. */
   readonly step: number;
+  /** Epochs completed before this step (core's `StepOrder.epoch`). */
+  readonly epoch: number;
   readonly batchSize: number;
   /** This rank's wish to stop after this step (core's `StepOrder.stopWanted`). */
   readonly stopWanted: boolean;

@@ -1,6 +1,7 @@
 import { threadId } from 'node:worker_threads';
 import {
   addKernelBuffer,
+  augmentRunKey,
   checkUncertaintyOptions,
   dropoutRunKey,
   lossByName,
@@ -75,6 +76,7 @@ export class Replica {
       data: dataset,
       chunkSize: task.chunkSize,
       dropoutKey: this.dropoutKey,
+      augment: task.augment === null ? undefined : { spec: task.augment, key: augmentRunKey(this.setup.seed) },
       optimizer: this.setup.optimizer,
       kernel: this.kernel,
       at,
@@ -85,7 +87,7 @@ export class Replica {
     for (let seen = task.since; ; seen = oneMoreOrder(seen)) {
       const order = nextOrder(views, seen);
       if (order.stop) return { seconds: (performance.now() - started) / 1000 };
-      reportStep(views, task.party, task.parties, engine.run({ step: order.step, samples: views.batchSamples.subarray(0, order.batchSize), stopWanted: order.stopWanted }));
+      reportStep(views, task.party, task.parties, engine.run({ step: order.step, epoch: order.epoch, samples: views.batchSamples.subarray(0, order.batchSize), stopWanted: order.stopWanted }));
     }
   }
 

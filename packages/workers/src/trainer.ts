@@ -123,6 +123,7 @@ export class Trainer {
       data: shared,
       loss: plan.loss.name,
       chunkSize: plan.chunkSize,
+      augment: plan.augment,
       party,
       parties: this.workers,
     }));
@@ -147,7 +148,7 @@ export class Trainer {
         } else {
           where = request.where;
           step.views.batchSamples.set(request.order.samples);
-          const order = { stop: false, step: request.order.step, batchSize: request.order.samples.length, stopWanted: options.signal?.aborted === true };
+          const order = { stop: false, step: request.order.step, epoch: request.order.epoch, batchSize: request.order.samples.length, stopWanted: options.signal?.aborted === true };
           const reports = await steps.run(order).catch(translate);
           if (reports.some((report) => report.stopAgreed)) agreed.abort();
           next = loop.next(reports);

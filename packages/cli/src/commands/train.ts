@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import { checkAugmentFits } from '@lockstep/core';
 import { Trainer } from '@lockstep/workers';
 import { checkBatching } from '../config/batching.js';
 import { checkConfig, readConfigFile } from '../config/config-file.js';
@@ -65,6 +66,7 @@ async function train(flags: TrainFlags, ranks: RunRanks, stop: Stop): Promise<nu
   const { workers, note: workersNote } = usefulWorkers(requestedWorkers, config);
   const setup = checkpoint === null ? await importModules(config.modules) : await importNamedModules(checkpoint, flags.resume!, named ?? fromFile.modules);
   const data = runData(config);
+  if (config.augment !== undefined) checkAugmentFits(config.augment, data.train.sampleShape);
   const dataNote = checkpoint === null ? null : resumedDataNote(checkpoint, flags.resume!, config.data, data.fingerprint, flags.allowChangedData === true);
   const spec = runModel(config, data.train, checkpoint, flags.resume);
   const model = buildModel(spec);

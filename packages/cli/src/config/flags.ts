@@ -14,6 +14,7 @@ export interface ConfigFlags {
   seed?: string;
   checkpointEvery?: string;
   hidden?: string;
+  augment?: string;
 }
 
 /** A flag's text, checked by `rule`; undefined when the flag is not given. */
