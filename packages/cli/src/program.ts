@@ -14,7 +14,7 @@ const { version } = JSON.parse(readFileSync(new URL('../package.json', import.me
 /** Why --modules exists, said the same way by every command that loads a checkpoint. */
 const MODULES_RULE = 'a checkpoint\'s modules run code, so they are imported only when listed here';
 
-/** What --augment takes, said once for train and data. */
+/** What --augment takes, said once for train, compare and data. */
 const AUGMENT_HELP =
   'keyed augmentation of image training samples, e.g. cropPadding=2,flip,translate=0.1,brightness=0.2,contrast=0.2 or the same as JSON ' +
   '(crop padding 0 to half the height, translate 0 to 0.5 of it, brightness and contrast 0 to 1; default: none)';
@@ -91,6 +91,7 @@ export function buildProgram(outcome: Outcome): Command {
     .option('--lr <x>', 'learning rate (default 0.05)')
     .option('--clip-norm <x>', 'clip the gradient to this global L2 norm before each update (default: no clipping)')
     .option('--kernel <kernel>', 'matrix products: strict (default) or relaxed (fused multiply-add)')
+    .option('--augment <list>', AUGMENT_HELP)
     .option('--seed <n>', 'seed of weights, shuffling, masks and the built-in data (default 0)')
     .option('--out <dir>', 'run folder (default: runs/compare-<time>)')
     .option('--mpi', 'run as one rank of an MPI job (implied when mpirun started lockstep): every rank trains every rate, each step split among the ranks; rank 0 prints and writes')

@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { foldInString, permutation, rootKey, type Dataset, type ModelSpec } from '@lockstep/core';
+import { checkAugmentFits, foldInString, permutation, rootKey, type Dataset, type ModelSpec } from '@lockstep/core';
 import { Trainer } from '@lockstep/workers';
 import { checkBatching } from '../config/batching.js';
 import { checkConfig, readConfigFile } from '../config/config-file.js';
@@ -84,6 +84,7 @@ async function compare(flags: CompareFlags, ranks: RunRanks, stop: Stop): Promis
   const { workers, note: workersNote } = usefulWorkers(flagValue('--workers', OPTIONS.workers, flags.workers), config);
   const setup = await importModules(config.modules);
   const data = runData(config);
+  if (config.augment !== undefined) checkAugmentFits(config.augment, data.train.sampleShape);
   const validation = data.validation;
   if (validation === null) {
     throw new UserError(`lockstep compare needs validation samples, and validationSplit ${config.validationSplit} of ${data.train.size} samples leaves none; raise "validationSplit" in --config`);
@@ -164,6 +165,7 @@ async function compare(flags: CompareFlags, ranks: RunRanks, stop: Stop): Promis
           const result = await trainer.fit(data.train, {
             epochs: 1,
             batchSize: config.batchSize,
+            augment: config.augment,
             validation,
             signal: stopped,
             onStep: (progress) => reporter.step(progress),
