@@ -14,6 +14,7 @@ export interface ConfigFlags {
   seed?: string;
   checkpointEvery?: string;
   hidden?: string;
+  augment?: string;
   imageSize?: string;
   imageFit?: string;
   imageChannels?: string;

@@ -1,7 +1,7 @@
-import { KERNEL_CHOICES, type KernelChoice } from '@lockstep/core';
+import { KERNEL_CHOICES, type CheckedAugmentSpec, type KernelChoice } from '@lockstep/core';
 import { isDataSource } from '../data/sources.js';
 import { IMAGE_SETTINGS, type ImageSettings } from './image-settings.js';
-import { choice, dropoutRate, integer, integerList, number, objectList, positive, text, textList, type Rule } from './rules.js';
+import { augmentation, choice, dropoutRate, integer, integerList, number, objectList, positive, text, textList, type Rule } from './rules.js';
 
 /** A run's settings: the config file's format, and what is saved as config.json in the run folder. */
 export interface RunConfig extends ImageSettings {
@@ -26,6 +26,8 @@ export interface RunConfig extends ImageSettings {
   /** A custom model: layer entries as in a model spec (the input shape comes from the data). */
   layers?: Array<Record<string, unknown>>;
   seed: number;
+  /** Keyed augmentation of image training samples (core's AugmentSpec), every field given once checked. */
+  augment?: CheckedAugmentSpec;
   validationSplit: number;
   /** Also save a checkpoint every this many optimizer steps (by default only at each epoch end). */
   checkpointEvery?: number;
@@ -61,6 +63,7 @@ export const SETTINGS: Settings = {
   hidden: { rule: integerList(1, '1024,1024'), flag: '--hidden' },
   layers: { rule: objectList('a list of layer objects, e.g. [{"type": "linear", "out": 64}]') },
   seed: { rule: integer(0), flag: '--seed' },
+  augment: { rule: augmentation, flag: '--augment' },
   validationSplit: { rule: number(0, 0.9) },
   checkpointEvery: { rule: integer(1), flag: '--checkpoint-every' },
   modules: { rule: textList('a list of module file paths') },
