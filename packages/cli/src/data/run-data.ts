@@ -30,6 +30,8 @@ export interface RunData {
   readonly fingerprint: string;
   /** images:DIR only: what train records in config.json and checkpoints (class names, computed normalization). */
   readonly imageData?: RecordedImageData;
+  /** images:DIR only: the class names in label order (what `lockstep data` labels samples with). */
+  readonly classNames?: string[];
   /** The bad image files --skip-bad-images left out. */
   readonly skipped: SkippedImage[];
 }
@@ -50,7 +52,7 @@ export function runData(config: RunConfig, dataOverride?: string): RunData {
     ...splitValidation(loaded.train, config.validationSplit, config.seed),
     test: loaded.test,
     fingerprint: loaded.fingerprint,
-    ...(imageData === undefined ? {} : { imageData }),
+    ...(imageData === undefined ? {} : { imageData, classNames: imageData.classes }),
     skipped: loaded.images?.skipped ?? [],
   };
 }
