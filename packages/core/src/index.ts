@@ -53,12 +53,13 @@ export { sgd, adam, adamw, stateSlots, type OptimizerConfig, type SgdConfig, typ
 export { applyUpdate, type UpdateBuffers } from './optim/update.js';
 export { applyMaxNorm, maxNormPlan, maxNormRanges, MAX_NORM_EPSILON, type MaxNormPlan, type MaxNormBlock } from './optim/max-norm.js';
 export { learningRateAt, checkSchedule, type ScheduleConfig } from './optim/schedule.js';
-export { Dataset, Batch, sliceTargets, type Targets } from './data/dataset.js';
+export { Dataset, Batch, sliceTargets, type Targets, type SampleReader, type ReaderRecipe, type StreamedSamples } from './data/dataset.js';
 export {
   augmentSample,
   augmentDecisions,
   applyDecisions,
   augmentRows,
+  augmentGatheredRows,
   augmentRunKey,
   sampleAugmentKey,
   checkAugment,

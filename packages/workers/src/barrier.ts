@@ -11,12 +11,14 @@ const SPIN_MS = 0.2;
  * Blocks until `parties` threads have arrived at `barrier` (words: arrived count, abort flag) for the
  * `meeting`-th time since the coordinator reset it (1 for the first). The coordinator resets it before
  * each round and raises the abort flag when any task of the round failed, so a thread never waits
- * for a peer that died.
+ * for a peer that died. Meanwhile the thread does the `idle` work it has, one piece at a time, looking
+ * at the barrier between pieces.
  */
-export function arriveAndWait(barrier: Int32Array, parties: number, meeting = 1): void {
+export function arriveAndWait(barrier: Int32Array, parties: number, meeting = 1, idle?: () => boolean): void {
   Atomics.add(barrier, ARRIVED, 1);
   Atomics.notify(barrier, ARRIVED);
   const everyone = parties * meeting;
+  if (idle !== undefined) while (Atomics.load(barrier, ARRIVED) < everyone && !isAborted(barrier) && idle());
   spinWhile(() => Atomics.load(barrier, ARRIVED) < everyone, SPIN_MS);
   const deadline = Date.now() + DEADLINE_MS;
   for (let seen = Atomics.load(barrier, ARRIVED); seen < everyone; seen = Atomics.load(barrier, ARRIVED)) {
@@ -47,8 +49,8 @@ export function barrierParty(barrier: Int32Array, index: number, count: number):
   return {
     index,
     count,
-    meet: (_meeting, ordinal) => {
-      if (count > 1) arriveAndWait(barrier, count, ordinal);
+    meet: (_meeting, ordinal, idle) => {
+      if (count > 1) arriveAndWait(barrier, count, ordinal, idle);
     },
   };
 }

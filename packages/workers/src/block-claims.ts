@@ -1,3 +1,6 @@
+/** Rows of an eval-mode block (inference.ts): evaluate, predict and Monte Carlo dropout claim this many at a time. */
+export const INFERENCE_BLOCK = 256;
+
 /**
  * Rows [0, rows) cut into blocks of `blockRows`, which workers claim one at a time from a shared
  * counter: one task per worker covers every block of the share, and a worker that runs faster takes

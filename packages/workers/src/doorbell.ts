@@ -24,6 +24,7 @@ export function ring(views: StepViews, order: DoorbellOrder): void {
   fields[ORDER.epoch] = order.epoch;
   fields[ORDER.batchSize] = order.batchSize;
   fields[ORDER.stopWanted] = order.stopWanted ? 1 : 0;
+  fields[ORDER.nextSize] = order.nextSize ?? 0;
   resetBarrier(views.barrier);
   Atomics.store(views.doorbell, FINISHED, 0);
   Atomics.add(views.doorbell, RUNG, 1);
@@ -55,14 +56,24 @@ export function oneMoreOrder(seen: number): number {
 
 /**
  * Worker: waits for the order after the `seen`-th and returns it. A step loop waits here while the
- * coordinator runs its callbacks (a checkpoint, a progress bar), so it looks briefly, then sleeps.
+ * coordinator runs its callbacks (a checkpoint, a progress bar), so it first does the `idle` work it
+ * has (one piece at a time, looking for the order between pieces), then looks briefly, then sleeps.
  */
-export function nextOrder(views: StepViews, seen: number): DoorbellOrder {
+export function nextOrder(views: StepViews, seen: number, idle?: () => boolean): DoorbellOrder {
+  if (idle !== undefined) while (Atomics.load(views.doorbell, RUNG) === seen && idle());
   spinWhile(() => Atomics.load(views.doorbell, RUNG) === seen, SPIN_MS);
   while (Atomics.load(views.doorbell, RUNG) === seen) Atomics.wait(views.doorbell, RUNG, seen);
   if (isAborted(views.barrier)) return STOP;
   const fields = views.order;
-  return { stop: fields[ORDER.stop] === 1, step: fields[ORDER.step]!, epoch: fields[ORDER.epoch]!, batchSize: fields[ORDER.batchSize]!, stopWanted: fields[ORDER.stopWanted] === 1 };
+  const nextSize = fields[ORDER.nextSize]!;
+  return {
+    stop: fields[ORDER.stop] === 1,
+    step: fields[ORDER.step]!,
+    epoch: fields[ORDER.epoch]!,
+    batchSize: fields[ORDER.batchSize]!,
+    stopWanted: fields[ORDER.stopWanted] === 1,
+    ...(nextSize > 0 ? { nextSize } : {}),
+  };
 }
 
 /** Worker: writes its report of the current order; the last of `parties` to finish rings back. */

@@ -1,5 +1,5 @@
 import { lossByName, sizeOf, uncertaintyBytes, uncertaintyViews, type Evaluation, type LossName, type Model, type Uncertainty } from '@lockstep/core';
-import { blockClaims } from './block-claims.js';
+import { blockClaims, INFERENCE_BLOCK } from './block-claims.js';
 import type { RankExchangeTask } from './messages.js';
 import type { WorkerPool } from './pool.js';
 import { blocksPerRank, rankShare, type RankPlace } from './rank-share.js';
@@ -10,14 +10,13 @@ import type { SharedDataset } from './shared-data.js';
 // Across ranks each rank claims only its share of the blocks, and the ranks then exchange their
 // shares (rank-share.ts), so every rank holds what one process computes, in the same places.
 
-const EVAL_BLOCK = 256;
 const ALONE: RankPlace = { rank: 0, size: 1 };
 
 /** Mean loss and accuracy of `rows` samples of `data` in eval mode. */
 export async function evaluateOnWorkers(pool: WorkerPool, data: SharedDataset, rows: number, lossName: LossName, place = ALONE): Promise<Evaluation> {
-  const count = Math.ceil(rows / EVAL_BLOCK);
+  const count = Math.ceil(rows / INFERENCE_BLOCK);
   const results = new SharedArrayBuffer(16 * count);
-  await pool.onEveryWorker({ kind: 'evaluate', data, loss: lossName, blocks: blockClaims(rows, EVAL_BLOCK, rankShare(count, place)), results }, 'evaluate failed');
+  await pool.onEveryWorker({ kind: 'evaluate', data, loss: lossName, blocks: blockClaims(rows, INFERENCE_BLOCK, rankShare(count, place)), results }, 'evaluate failed');
   await exchange(pool, place, { buffer: results, float64: true, fields: [{ offset: 0, width: 2 }], units: count, perRank: blocksPerRank(count, place.size) }, 'evaluate failed');
   const sums = new Float64Array(results);
   let lossSum = 0;
@@ -29,35 +28,41 @@ export async function evaluateOnWorkers(pool: WorkerPool, data: SharedDataset, r
   return { loss: lossSum / rows, accuracy: lossByName(lossName).reportsAccuracy ? correct / rows : null };
 }
 
-function sharedCopy(inputs: Float32Array): SharedArrayBuffer {
+/** Rows of inputs to an eval-mode pass: a copy in shared memory of given rows, or a shared data set's samples. */
+export interface InferenceInputs {
+  readonly shared: SharedArrayBuffer | SharedDataset;
+  readonly rows: number;
+}
+
+/** `inputs` (whole rows of the model's input) copied into shared memory. */
+export function sharedRows(model: Model, inputs: Float32Array): InferenceInputs {
+  const rows = model.inputTensor(inputs).shape[0];
   const shared = new SharedArrayBuffer(inputs.byteLength);
   new Float32Array(shared).set(inputs);
-  return shared;
+  return { shared, rows };
 }
 
 /** The model's eval-mode outputs for every row of `inputs`. */
-export async function predictOnWorkers(pool: WorkerPool, model: Model, inputs: Float32Array, place = ALONE): Promise<Float32Array> {
-  const rows = model.inputTensor(inputs).shape[0];
+export async function predictOnWorkers(pool: WorkerPool, model: Model, { shared, rows }: InferenceInputs, place = ALONE): Promise<Float32Array> {
   const width = sizeOf(model.outputShape);
   const outputs = new SharedArrayBuffer(4 * rows * width);
-  const count = Math.ceil(rows / EVAL_BLOCK);
-  await pool.onEveryWorker({ kind: 'predict', inputs: sharedCopy(inputs), outputs, blocks: blockClaims(rows, EVAL_BLOCK, rankShare(count, place)) }, 'predict failed');
-  const perRank = blocksPerRank(count, place.size) * EVAL_BLOCK;
+  const count = Math.ceil(rows / INFERENCE_BLOCK);
+  await pool.onEveryWorker({ kind: 'predict', inputs: shared, outputs, blocks: blockClaims(rows, INFERENCE_BLOCK, rankShare(count, place)) }, 'predict failed');
+  const perRank = blocksPerRank(count, place.size) * INFERENCE_BLOCK;
   await exchange(pool, place, { buffer: outputs, float64: false, fields: [{ offset: 0, width }], units: rows, perRank }, 'predict failed');
   return new Float32Array(outputs);
 }
 
 /** Monte Carlo dropout over every row of `inputs`, `passes` masks keyed by (seed, pass, row). */
-export async function uncertaintyOnWorkers(pool: WorkerPool, model: Model, inputs: Float32Array, passes: number, seed: number, place = ALONE): Promise<Uncertainty> {
-  const rows = model.inputTensor(inputs).shape[0];
+export async function uncertaintyOnWorkers(pool: WorkerPool, model: Model, { shared, rows }: InferenceInputs, passes: number, seed: number, place = ALONE): Promise<Uncertainty> {
   const classes = sizeOf(model.outputShape);
   const outputs = new SharedArrayBuffer(uncertaintyBytes(rows, classes));
-  const count = Math.ceil(rows / EVAL_BLOCK);
-  const blocks = blockClaims(rows, EVAL_BLOCK, rankShare(count, place));
-  await pool.onEveryWorker({ kind: 'uncertainty', inputs: sharedCopy(inputs), outputs, blocks, passes, seed }, 'predict with uncertainty failed');
+  const count = Math.ceil(rows / INFERENCE_BLOCK);
+  const blocks = blockClaims(rows, INFERENCE_BLOCK, rankShare(count, place));
+  await pool.onEveryWorker({ kind: 'uncertainty', inputs: shared, outputs, blocks, passes, seed }, 'predict with uncertainty failed');
   const views = uncertaintyViews(outputs, rows, classes);
   const fields = ([[views.mean, classes], [views.std, classes], [views.entropy, 1], [views.mutualInformation, 1]] as const).map(([view, width]) => ({ offset: view.byteOffset / 8, width }));
-  const perRank = blocksPerRank(count, place.size) * EVAL_BLOCK;
+  const perRank = blocksPerRank(count, place.size) * INFERENCE_BLOCK;
   await exchange(pool, place, { buffer: outputs, float64: true, fields, units: rows, perRank }, 'predict with uncertainty failed');
   return views;
 }

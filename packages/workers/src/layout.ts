@@ -11,7 +11,8 @@ import type { StepBuffer } from './messages.js';
  * parameter i at s * paramCount + i). Regions appended to the memory later: the step region, sized
  * for a batch size (a new one when a larger batch comes), and each worker's matrix-kernel scratch.
  * The step region holds per-chunk loss sums and correct counts (float64), one gradient slot of
- * paramCount floats per chunk, the sample indices of the current batch, each norm block's sum of
+ * paramCount floats per chunk, the sample indices of the current batch and of the next (where the
+ * coordinator knows them: a hint for data read on demand), each norm block's sum of
  * squares (float64), the step barrier (arrived count, abort flag), the doorbell (see doorbell.ts:
  * orders rung, workers finished), the current step order and each worker's report of it (float64
  * fields, below). Regions start on 64-byte boundaries so no two share a cache line.
@@ -24,7 +25,7 @@ const BARRIER_WORDS = 2;
 const DOORBELL_WORDS = 2;
 
 /** Fields of the step order, float64 each: what the coordinator tells every worker about the next step. */
-export const ORDER = { stop: 0, step: 1, batchSize: 2, stopWanted: 3, epoch: 4 } as const;
+export const ORDER = { stop: 0, step: 1, batchSize: 2, stopWanted: 3, epoch: 4, nextSize: 5 } as const;
 /** Fields of one worker's report of a step (core's `StepReport`), float64 each; the outcome as its index in `STEP_OUTCOMES`. */
 export const REPORT = { outcome: 0, at: 1, value: 2, gradientSeconds: 3, updateSeconds: 4, maxNormSeconds: 5, exchangeSeconds: 6, stopAgreed: 7 } as const;
 const ORDER_FIELDS = Object.keys(ORDER).length;
@@ -82,6 +83,8 @@ export interface StepLayout {
   readonly chunkCorrectOffset: number;
   readonly gradSlotsOffset: number;
   readonly batchSamplesOffset: number;
+  /** The next step's sample indices, where the coordinator knows them (core's `StepOrder.next`). */
+  readonly nextSamplesOffset: number;
   readonly blockSquaresOffset: number;
   readonly barrierOffset: number;
   readonly doorbellOffset: number;
@@ -101,7 +104,8 @@ export function stepLayout(paramCount: number, batchSize: number, chunkSize: num
   const chunkCorrectOffset = align(chunkLossOffset + 8 * maxChunks);
   const gradSlotsOffset = align(chunkCorrectOffset + 8 * maxChunks);
   const batchSamplesOffset = align(gradSlotsOffset + 4 * maxChunks * paramCount);
-  const blockSquaresOffset = align(batchSamplesOffset + 4 * batchSize);
+  const nextSamplesOffset = align(batchSamplesOffset + 4 * batchSize);
+  const blockSquaresOffset = align(nextSamplesOffset + 4 * batchSize);
   const barrierOffset = align(blockSquaresOffset + 8 * normBlockCount(paramCount));
   const doorbellOffset = align(barrierOffset + 4 * BARRIER_WORDS);
   const orderOffset = align(doorbellOffset + 4 * DOORBELL_WORDS);
@@ -119,6 +123,7 @@ export function stepLayout(paramCount: number, batchSize: number, chunkSize: num
     chunkCorrectOffset,
     gradSlotsOffset,
     batchSamplesOffset,
+    nextSamplesOffset,
     blockSquaresOffset,
     barrierOffset,
     doorbellOffset,
@@ -149,6 +154,7 @@ export function appendStepBuffer(
 
 export interface StepViews extends StepBuffers {
   readonly batchSamples: Uint32Array;
+  readonly nextSamples: Uint32Array;
   /** Empty with one rank. */
   readonly rankSums: Float32Array;
   readonly rankScalars: Float64Array;
@@ -165,6 +171,7 @@ export function stepViews(buffer: SharedArrayBuffer, layout: StepLayout): StepVi
     chunkCorrect: new Float64Array(buffer, layout.chunkCorrectOffset, layout.maxChunks),
     slots: new Float32Array(buffer, layout.gradSlotsOffset, layout.maxChunks * layout.paramCount),
     batchSamples: new Uint32Array(buffer, layout.batchSamplesOffset, layout.batchSize),
+    nextSamples: new Uint32Array(buffer, layout.nextSamplesOffset, layout.batchSize),
     blockSquares: new Float64Array(buffer, layout.blockSquaresOffset, normBlockCount(layout.paramCount)),
     barrier: new Int32Array(buffer, layout.barrierOffset, BARRIER_WORDS),
     doorbell: new Int32Array(buffer, layout.doorbellOffset, DOORBELL_WORDS),

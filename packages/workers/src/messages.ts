@@ -57,6 +57,8 @@ export interface DoorbellOrder {
   readonly batchSize: number;
   /** This rank's wish to stop after this step (core's `StepOrder.stopWanted`). */
   readonly stopWanted: boolean;
+  /** The next step's batch size, its samples in the step buffer's `nextSamples` (core's `StepOrder.next`); absent or 0: not known. */
+  readonly nextSize?: number;
 }
 
 /** For each claimed block of samples: loss sum and correct count in eval mode, written to results[2 * block], [2 * block + 1]. */
@@ -71,7 +73,8 @@ export interface EvaluateTask {
 /** For each claimed block of input rows: eval-mode outputs, written to the same rows of `outputs`. */
 export interface PredictTask {
   readonly kind: 'predict';
-  readonly inputs: SharedArrayBuffer;
+  /** Rows end to end, or a shared data set whose samples are the rows. */
+  readonly inputs: SharedArrayBuffer | SharedDataset;
   readonly outputs: SharedArrayBuffer;
   readonly blocks: BlockClaims;
 }
@@ -96,7 +99,8 @@ export interface ReplicaForwardTask {
  */
 export interface UncertaintyTask {
   readonly kind: 'uncertainty';
-  readonly inputs: SharedArrayBuffer;
+  /** Rows end to end, or a shared data set whose samples are the rows. */
+  readonly inputs: SharedArrayBuffer | SharedDataset;
   /** An `Uncertainty` of `blocks.rows` rows, laid out by core's `uncertaintyViews`. */
   readonly outputs: SharedArrayBuffer;
   readonly blocks: BlockClaims;

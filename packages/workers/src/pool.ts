@@ -64,11 +64,16 @@ export class WorkerPool {
     await this.round(Array.from({ length: Math.min(this.workers, claimableBlocks(task.blocks)) }, () => task), where);
   }
 
-  /** Closes the pool after a worker failed and says where, with the failure's first line. */
+  /**
+   * Closes the pool after a worker failed and says where, with the failure's first line. Data that a
+   * worker found changed or unreadable is no worker failure: that error keeps its code (E_DATA) and
+   * says what to do itself.
+   */
   async failed(where: string, reason: unknown): Promise<LockstepError> {
     await this.close();
-    const cause = reason instanceof Error ? reason.message : String(reason);
-    return new LockstepError('E_WORKER', `${where}: a worker failed: ${cause.split('\n')[0]}; the worker pool is closed`);
+    const cause = (reason instanceof Error ? reason.message : String(reason)).split('\n')[0];
+    if ((reason as { cause?: { code?: unknown } } | null)?.cause?.code === 'E_DATA') return new LockstepError('E_DATA', `${where}: ${cause}`);
+    return new LockstepError('E_WORKER', `${where}: a worker failed: ${cause}; the worker pool is closed`);
   }
 
   async close(): Promise<void> {

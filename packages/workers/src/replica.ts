@@ -9,6 +9,7 @@ import {
   Model,
   rowIndices,
   sequentialFromSpec,
+  sliceTargets,
   sizeOf,
   StepEngine,
   uncertaintyViews,
@@ -36,7 +37,7 @@ import type {
 } from './messages.js';
 import { arriveAndWait, barrierParty } from './barrier.js';
 import { nextOrder, oneMoreOrder, reportStep } from './doorbell.js';
-import { forEachClaimedBlock, type BlockClaims } from './block-claims.js';
+import { forEachClaimedBlock, INFERENCE_BLOCK, type BlockClaims } from './block-claims.js';
 import { exchangeShares, pieceBytes } from './rank-share.js';
 import { datasetFromShared, type SharedDataset } from './shared-data.js';
 
@@ -66,10 +67,10 @@ export class Replica {
   }
 
   /** Runs the step orders rung at the step buffer's doorbell until one says stop. */
-  stepLoop(task: StepLoopTask): TimedResult {
+  async stepLoop(task: StepLoopTask): Promise<TimedResult> {
     const started = performance.now();
     const { views, at } = this.stepOf(task.step);
-    const { dataset } = this.dataOf(task.data);
+    const dataset = await this.dataOf(task.data);
     const engine = new StepEngine({
       model: this.model,
       loss: lossByName(task.loss),
@@ -84,48 +85,52 @@ export class Replica {
       party: barrierParty(views.barrier, task.party, task.parties),
       ranks: this.ranks === null ? undefined : { group: this.ranks, sums: views.rankSums, address: task.step.layout.rankSumsOffset, scalars: views.rankScalars, maxChunks: task.step.layout.maxChunks },
     });
+    // Data read on demand: while waiting for the next order, get this party's next samples ready.
+    const idle = dataset.streamed === null ? undefined : () => dataset.workAhead();
     for (let seen = task.since; ; seen = oneMoreOrder(seen)) {
-      const order = nextOrder(views, seen);
+      const order = nextOrder(views, seen, idle);
       if (order.stop) return { seconds: (performance.now() - started) / 1000 };
-      reportStep(views, task.party, task.parties, engine.run({ step: order.step, epoch: order.epoch, samples: views.batchSamples.subarray(0, order.batchSize), stopWanted: order.stopWanted }));
+      const next = order.nextSize === undefined ? undefined : views.nextSamples.subarray(0, order.nextSize);
+      const samples = views.batchSamples.subarray(0, order.batchSize);
+      reportStep(views, task.party, task.parties, engine.run({ step: order.step, epoch: order.epoch, samples, stopWanted: order.stopWanted, ...(next === undefined ? {} : { next }) }));
     }
   }
 
-  evaluate(task: EvaluateTask): TimedResult {
+  async evaluate(task: EvaluateTask): Promise<TimedResult> {
     const started = performance.now();
-    const { dataset } = this.dataOf(task.data);
+    const dataset = await this.dataOf(task.data);
     const loss = lossByName(task.loss);
     const results = new Float64Array(task.results);
+    const scratch = this.rowsScratch(dataset);
     this.forEachBlock(task.blocks, (from, to, block) => {
-      const slice = dataset.slice(from, to);
-      const output = this.forward(slice.inputs, false, 0, rowIndices(to - from, from));
-      const result = loss.evaluate(output, slice.targets, to - from, null);
+      const inputs = dataset.gatherRows(from, to, scratch);
+      const output = this.forward(inputs, false, 0, rowIndices(to - from, from));
+      const result = loss.evaluate(output, sliceTargets(dataset.targets, from, to), to - from, null);
       results[2 * block] = result.sum;
       results[2 * block + 1] = result.correct;
     });
     return { seconds: (performance.now() - started) / 1000 };
   }
 
-  predict(task: PredictTask): TimedResult {
+  async predict(task: PredictTask): Promise<TimedResult> {
     const started = performance.now();
-    const sampleSize = sizeOf(this.model.inputShape);
+    const rowsOf = await this.inputRows(task.inputs);
     const width = sizeOf(this.model.outputShape);
     this.forEachBlock(task.blocks, (from, to) => {
-      const inputs = new Float32Array(task.inputs, 4 * from * sampleSize, (to - from) * sampleSize);
+      const inputs = rowsOf(from, to);
       const output = this.forward(inputs, false, 0, rowIndices(to - from, from));
       new Float32Array(task.outputs, 4 * from * width, output.data.length).set(output.data);
     });
     return { seconds: (performance.now() - started) / 1000 };
   }
 
-  uncertainty(task: UncertaintyTask): TimedResult {
+  async uncertainty(task: UncertaintyTask): Promise<TimedResult> {
     const started = performance.now();
-    const sampleSize = sizeOf(this.model.inputShape);
+    const rowsOf = await this.inputRows(task.inputs);
     const out = uncertaintyViews(task.outputs, task.blocks.rows, sizeOf(this.model.outputShape));
     const { passes, key } = checkUncertaintyOptions({ samples: task.passes, seed: task.seed });
     this.forEachBlock(task.blocks, (from, to) => {
-      const inputs = new Float32Array(task.inputs, 4 * from * sampleSize, (to - from) * sampleSize);
-      mcDropoutRows(this.model, inputs, from, passes, key, out);
+      mcDropoutRows(this.model, rowsOf(from, to), from, passes, key, out);
     });
     return { seconds: (performance.now() - started) / 1000 };
   }
@@ -163,8 +168,24 @@ export class Replica {
     return this.stepBuffer;
   }
 
-  private dataOf(shared: SharedDataset): { dataset: Dataset } {
-    if (this.data?.version !== shared.version) this.data = { version: shared.version, dataset: datasetFromShared(shared) };
-    return this.data;
+  private async dataOf(shared: SharedDataset): Promise<Dataset> {
+    if (this.data?.version !== shared.version) this.data = { version: shared.version, dataset: await datasetFromShared(shared) };
+    return this.data.dataset;
+  }
+
+  /** A buffer of one block's samples for a streamed data set, which is read rather than viewed. */
+  private rowsScratch(dataset: Dataset): Float32Array | undefined {
+    return dataset.streamed === null ? undefined : new Float32Array(INFERENCE_BLOCK * dataset.sampleSize);
+  }
+
+  /** Rows [from, to) of a task's inputs: views of shared rows, or samples of a shared data set read into a buffer. */
+  private async inputRows(inputs: SharedArrayBuffer | SharedDataset): Promise<(from: number, to: number) => Float32Array> {
+    if (inputs instanceof SharedArrayBuffer) {
+      const sampleSize = sizeOf(this.model.inputShape);
+      return (from, to) => new Float32Array(inputs, 4 * from * sampleSize, (to - from) * sampleSize);
+    }
+    const dataset = await this.dataOf(inputs);
+    const scratch = this.rowsScratch(dataset);
+    return (from, to) => dataset.gatherRows(from, to, scratch);
   }
 }

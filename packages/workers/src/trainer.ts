@@ -26,7 +26,7 @@ import {
   type Uncertainty,
   type UncertaintyOptions,
 } from '@lockstep/core';
-import { evaluateOnWorkers, predictOnWorkers, uncertaintyOnWorkers } from './inference.js';
+import { evaluateOnWorkers, predictOnWorkers, sharedRows, uncertaintyOnWorkers, type InferenceInputs } from './inference.js';
 import { appendStepBuffer, modelLayout, modelViews, sharedBuffer, type ModelViews, type StepViews } from './layout.js';
 import type { ReplicaForwardResult, StepBuffer, StepLoopTask, WorkerSetup } from './messages.js';
 import { WorkerPool } from './pool.js';
@@ -147,8 +147,10 @@ export class Trainer {
           next = loop.next(await this.evaluate(request.data, { loss: plan.loss.name }));
         } else {
           where = request.where;
-          step.views.batchSamples.set(request.order.samples);
-          const order = { stop: false, step: request.order.step, epoch: request.order.epoch, batchSize: request.order.samples.length, stopWanted: options.signal?.aborted === true };
+          const { samples, next: ahead } = request.order;
+          step.views.batchSamples.set(samples);
+          if (ahead !== undefined) step.views.nextSamples.set(ahead);
+          const order = { stop: false, step: request.order.step, epoch: request.order.epoch, batchSize: samples.length, stopWanted: options.signal?.aborted === true, nextSize: ahead?.length ?? 0 };
           const reports = await steps.run(order).catch(translate);
           if (reports.some((report) => report.stopAgreed)) agreed.abort();
           next = loop.next(reports);
@@ -182,10 +184,10 @@ export class Trainer {
     return evaluateOnWorkers(this.pool, this.share(data), data.size, options.loss ?? defaultLoss(data.targets).name, this.place);
   }
 
-  /** The model's eval-mode outputs (logits for a classifier) for every sample of `inputs`. */
-  async predict(inputs: Float32Array): Promise<Float32Array> {
+  /** The model's eval-mode outputs (logits for a classifier) for every row of `inputs`, or every sample of a data set. */
+  async predict(inputs: Float32Array | Dataset): Promise<Float32Array> {
     this.pool.checkOpen();
-    return predictOnWorkers(this.pool, this.model, inputs, this.place);
+    return predictOnWorkers(this.pool, this.model, this.inferenceInputs(inputs), this.place);
   }
 
   /**
@@ -194,10 +196,10 @@ export class Trainer {
    * their standard deviation over the passes, the predictive entropy and the mutual information
    * (BALD). Bit-identical at any worker count and to core's `predictWithUncertainty`.
    */
-  async predictWithUncertainty(inputs: Float32Array, options: UncertaintyOptions): Promise<Uncertainty> {
+  async predictWithUncertainty(inputs: Float32Array | Dataset, options: UncertaintyOptions): Promise<Uncertainty> {
     this.pool.checkOpen();
     const { passes } = checkUncertaintyOptions(options);
-    return uncertaintyOnWorkers(this.pool, this.model, inputs, passes, options.seed, this.place);
+    return uncertaintyOnWorkers(this.pool, this.model, this.inferenceInputs(inputs), passes, options.seed, this.place);
   }
 
   /**
@@ -227,6 +229,13 @@ export class Trainer {
 
   get isClosed(): boolean {
     return this.pool.isClosed;
+  }
+
+  /** Rows given, copied into shared memory; or a data set's samples, shared once (a streamed one is read by the workers). */
+  private inferenceInputs(inputs: Float32Array | Dataset): InferenceInputs {
+    if (inputs instanceof Float32Array) return sharedRows(this.model, inputs);
+    checkDataFits(this.model, inputs);
+    return { shared: this.share(inputs), rows: inputs.size };
   }
 
   private share(data: Dataset): SharedDataset {

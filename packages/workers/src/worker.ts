@@ -18,6 +18,23 @@ function ready(): Promise<Replica> {
 
 /** The piscina entry point: one typed task in, its typed result out. */
 export default async function run(task: Task): Promise<TaskResults[Task['kind']]> {
+  try {
+    return await runTask(task);
+  } catch (error) {
+    throw withCode(error);
+  }
+}
+
+/**
+ * An error that keeps its LockstepError code on its way to the coordinator: a thread's message keeps
+ * an error's message and cause, not its class or other fields (pool.ts reads the code back).
+ */
+function withCode(error: unknown): unknown {
+  const code = (error as { code?: unknown } | null)?.code;
+  return error instanceof Error && typeof code === 'string' ? new Error(error.message, { cause: { code } }) : error;
+}
+
+async function runTask(task: Task): Promise<TaskResults[Task['kind']]> {
   const worker = await ready();
   switch (task.kind) {
     case 'step-loop':

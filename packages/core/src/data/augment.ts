@@ -178,15 +178,37 @@ export function applyDecisions(source: Float32Array, target: Float32Array, sampl
 }
 
 /**
- * Writes the augmented samples `samples` of `data` into the rows of `rows`, for epoch `epoch`: what a
- * step engine does to each chunk's rows before its forward pass.
+ * Writes the augmented samples `samples` of `data` into the rows of `rows`, for epoch `epoch`. A
+ * streamed data set's samples are read again here; a step engine, which has just gathered them,
+ * augments them where they are with `augmentGatheredRows`.
  */
 export function augmentRows(data: Dataset, samples: ArrayLike<number>, rows: Float32Array, augmentation: Augmentation, epoch: number): void {
   const size = data.sampleSize;
   const epochKey = foldIn(augmentation.key, epoch);
+  const scratch = data.streamed === null ? null : new Float32Array(size);
   for (let row = 0; row < samples.length; row++) {
     const sample = samples[row];
-    const source = data.inputs.subarray(sample * size, (sample + 1) * size);
+    let source: Float32Array;
+    if (scratch === null) source = data.inputs.subarray(sample * size, (sample + 1) * size);
+    else {
+      data.readSample(sample, scratch);
+      source = scratch;
+    }
     augmentSample(source, rows.subarray(row * size, (row + 1) * size), data.sampleShape, augmentation.spec, foldIn(epochKey, sample));
+  }
+}
+
+/**
+ * Augments rows that hold the samples `samples` as stored (a gathered chunk), in place: each row is
+ * copied aside and augmented back into its place, the same values `augmentRows` writes.
+ */
+export function augmentGatheredRows(sampleShape: readonly number[], samples: ArrayLike<number>, rows: Float32Array, augmentation: Augmentation, epoch: number, scratch?: Float32Array): void {
+  const size = sampleShape.reduce((a, b) => a * b, 1);
+  const source = scratch ?? new Float32Array(size);
+  const epochKey = foldIn(augmentation.key, epoch);
+  for (let row = 0; row < samples.length; row++) {
+    const target = rows.subarray(row * size, (row + 1) * size);
+    source.set(target);
+    augmentSample(source, target, sampleShape, augmentation.spec, foldIn(epochKey, samples[row]));
   }
 }

@@ -6,28 +6,70 @@ export type Targets =
   | { readonly kind: 'classes'; readonly labels: Int32Array; readonly classes: number }
   | { readonly kind: 'values'; readonly values: Float32Array; readonly width: number };
 
-/** Samples stored end to end in one Float32Array, with their targets. */
+/** How another thread opens its own copy of a reader: `(await import(module)).openSampleReader(options)`. */
+export interface ReaderRecipe {
+  /** The URL of an ES module that exports `openSampleReader(options): SampleReader`. */
+  readonly module: string;
+  /** Structured-cloneable; SharedArrayBuffers in it are shared, not copied. */
+  readonly options: unknown;
+}
+
+/**
+ * Where the samples of a data set that does not sit in memory come from: image files decoded when a
+ * step needs them (docs/design.md, "Data that does not fit in memory"). Reading must be pure: the
+ * same index gives the same values on every thread, every time, or the runs would not be.
+ */
+export interface SampleReader {
+  /** Writes sample `index`'s values into the first sampleSize floats of `into`. */
+  read(index: number, into: Float32Array): void;
+  /** The samples this thread will read next: the reader may get them ready in `work`. */
+  expect?(indices: ArrayLike<number>): void;
+  /** Gets one expected sample ready, while the thread would otherwise wait; false when none is left. */
+  work?(): boolean;
+  /** How a worker thread opens the same reader; absent: this thread only. */
+  readonly recipe?: ReaderRecipe;
+}
+
+/** A data set's samples read through a reader: sample i is the reader's `rows[i]` (i itself without rows). */
+export interface StreamedSamples {
+  readonly reader: SampleReader;
+  readonly rows: Uint32Array | null;
+}
+
+/**
+ * Samples with their targets: end to end in one Float32Array (`inputs`), or, for data that does not
+ * fit in memory, read one at a time through a `SampleReader` (`streamed`; `inputs` then throws). Code
+ * that works with both reads samples with `readSample` or `gatherRows`.
+ */
 export class Dataset {
-  readonly inputs: Float32Array;
   readonly sampleShape: readonly number[];
   readonly targets: Targets;
   readonly size: number;
   readonly sampleSize: number;
+  readonly streamed: StreamedSamples | null;
+  private readonly stored: Float32Array | null;
 
-  constructor(inputs: Float32Array, sampleShape: readonly number[], targets: Targets) {
+  constructor(inputs: Float32Array | StreamedSamples, sampleShape: readonly number[], targets: Targets) {
     sampleShape.forEach((dim, i) => checkInteger(`Dataset sampleShape[${i}]`, dim, 1));
     this.sampleSize = sizeOf(sampleShape);
-    if (inputs.length % this.sampleSize !== 0) {
-      throw new LockstepError(
-        'E_DATA',
-        `Dataset: ${inputs.length} input values are not a whole number of samples of shape ${formatShape(sampleShape)}`,
-      );
-    }
-    this.inputs = inputs;
-    this.sampleShape = [...sampleShape];
-    this.size = inputs.length / this.sampleSize;
-    this.targets = targets;
     const count = targets.kind === 'classes' ? targets.labels.length : targets.values.length / targets.width;
+    if (inputs instanceof Float32Array) {
+      if (inputs.length % this.sampleSize !== 0) {
+        throw new LockstepError(
+          'E_DATA',
+          `Dataset: ${inputs.length} input values are not a whole number of samples of shape ${formatShape(sampleShape)}`,
+        );
+      }
+      this.stored = inputs;
+      this.streamed = null;
+      this.size = inputs.length / this.sampleSize;
+    } else {
+      this.stored = null;
+      this.streamed = inputs;
+      this.size = inputs.rows?.length ?? count;
+    }
+    this.sampleShape = [...sampleShape];
+    this.targets = targets;
     if (count !== this.size) {
       throw new LockstepError('E_DATA', `Dataset: ${this.size} samples but ${count} targets; give one target per sample`);
     }
@@ -52,18 +94,71 @@ export class Dataset {
     return new Dataset(inputs, sampleShape, { kind: 'values', values, width });
   }
 
-  /** Samples [start, end) as views, without copying. */
+  /** Every sample, end to end; a streamed data set has no such array (use `readSample` or `gatherRows`). */
+  get inputs(): Float32Array {
+    if (this.stored === null) throw new LockstepError('E_DATA', 'Dataset: the samples are read one at a time through a reader, not held in memory; use readSample or gatherRows');
+    return this.stored;
+  }
+
+  /** Writes sample `index`'s values into `into` from `offset`. */
+  readSample(index: number, into: Float32Array, offset = 0): void {
+    const size = this.sampleSize;
+    if (this.stored !== null) {
+      into.set(this.stored.subarray(index * size, (index + 1) * size), offset);
+      return;
+    }
+    const { reader, rows } = this.streamed!;
+    reader.read(rows === null ? index : rows[index], offset === 0 ? into : into.subarray(offset, offset + size));
+  }
+
+  /** Samples [from, to) end to end: a view where they are in memory, else read into `into` (or a new array). */
+  gatherRows(from: number, to: number, into?: Float32Array): Float32Array {
+    const size = this.sampleSize;
+    if (this.stored !== null) return this.stored.subarray(from * size, to * size);
+    const out = into?.subarray(0, (to - from) * size) ?? new Float32Array((to - from) * size);
+    for (let i = from; i < to; i++) this.readSample(i, out, (i - from) * size);
+    return out;
+  }
+
+  /** Tells a streamed data set's reader which samples this thread reads next (see `SampleReader.expect`). */
+  expectSamples(indices: ArrayLike<number>): void {
+    const streamed = this.streamed;
+    if (streamed?.reader.expect === undefined) return;
+    const { rows } = streamed;
+    streamed.reader.expect(rows === null ? indices : Array.from(indices, (i) => rows[i]));
+  }
+
+  /** Gets one expected sample ready; false when none is left (and always for data in memory). */
+  workAhead(): boolean {
+    return this.streamed?.reader.work?.() ?? false;
+  }
+
+  /** Samples [start, end), without copying any. */
   slice(start: number, end: number): Dataset {
-    const inputs = this.inputs.subarray(start * this.sampleSize, end * this.sampleSize);
+    if (this.stored === null) return this.select(Uint32Array.from({ length: end - start }, (_, i) => start + i));
+    const inputs = this.stored.subarray(start * this.sampleSize, end * this.sampleSize);
     return new Dataset(inputs, this.sampleShape, sliceTargets(this.targets, start, end));
   }
 
-  /** A copy holding the samples at `indices`, in that order. */
+  /** The samples at `indices`, in that order: a copy, or for a streamed data set the same reader over those rows. */
   select(indices: ArrayLike<number>): Dataset {
+    if (this.streamed !== null) {
+      const { reader, rows } = this.streamed;
+      const selected = Uint32Array.from(indices, (i) => (rows === null ? i : rows[i]));
+      return new Dataset({ reader, rows: selected }, this.sampleShape, selectTargets(this.targets, indices));
+    }
     const batch = new Batch(this, indices.length);
     batch.gather(indices);
     return new Dataset(batch.inputs.slice(), this.sampleShape, copyTargets(batch.targets));
   }
+}
+
+function selectTargets(targets: Targets, indices: ArrayLike<number>): Targets {
+  if (targets.kind === 'classes') return { ...targets, labels: Int32Array.from(indices, (i) => targets.labels[i]) };
+  const { width } = targets;
+  const values = new Float32Array(indices.length * width);
+  for (let row = 0; row < indices.length; row++) values.set(targets.values.subarray(indices[row] * width, (indices[row] + 1) * width), row * width);
+  return { ...targets, values };
 }
 
 export function sliceTargets(targets: Targets, start: number, end: number): Targets {
@@ -99,10 +194,10 @@ export class Batch {
   }
 
   gather(indices: ArrayLike<number>): void {
-    const { inputs, sampleSize, targets } = this.data;
+    const { sampleSize, targets } = this.data;
     for (let row = 0; row < indices.length; row++) {
       const sample = indices[row];
-      this.inputs.set(inputs.subarray(sample * sampleSize, (sample + 1) * sampleSize), row * sampleSize);
+      this.data.readSample(sample, this.inputs, row * sampleSize);
       if (targets.kind === 'classes' && this.targets.kind === 'classes') {
         this.targets.labels[row] = targets.labels[sample];
       } else if (targets.kind === 'values' && this.targets.kind === 'values') {

@@ -2,7 +2,7 @@ import type { Dataset } from '../data/dataset.js';
 import { LockstepError } from '../errors.js';
 import type { FitPlan, EpochOptions } from './fit-plan.js';
 import { stepFailure } from './non-finite.js';
-import { epochBatches, epochOrder } from './plan.js';
+import { epochBatches, epochOrder, type BatchPlan } from './plan.js';
 import { epochMetrics, TimingTotals, type EpochMetrics, type Evaluation, type FitTimings } from './progress.js';
 import { reduceChunkScalars } from './reduce.js';
 import type { TrainingState } from './state.js';
@@ -35,6 +35,8 @@ export function* epochLoop(plan: FitPlan, state: TrainingState, buffers: StepBuf
   const history: EpochMetrics[] = [];
   const timings = new TimingTotals();
   const { data } = plan;
+  // Data read on demand gets each step's next samples, so the parties can get them ready ahead.
+  const lookahead = data.streamed !== null;
   for (let e = 0; e < plan.epochs; e++) {
     const started = performance.now();
     const batches = epochBatches(epochOrder(plan.seed, state.epoch, data.size, plan.shuffle), plan.batchSize, plan.chunkSize);
@@ -45,7 +47,7 @@ export function* epochLoop(plan: FitPlan, state: TrainingState, buffers: StepBuf
     while (state.batch < batches.length) {
       if (options.signal?.aborted) return { history, state, stopped: true, timings };
       const batch = batches[state.batch];
-      const order = { step: state.step, epoch: state.epoch, samples: batch.samples };
+      const order = { step: state.step, epoch: state.epoch, samples: batch.samples, ...(lookahead ? { next: nextSamples(plan, state.epoch, batches, state.batch, e + 1 < plan.epochs) } : {}) };
       const where = `fit failed at step ${state.step} (epoch ${state.epoch + 1}, batch ${state.batch + 1} of ${batches.length})`;
       const stepStarted = performance.now();
       const reports = (yield { kind: 'step', order, where }) as readonly StepReport[];
@@ -88,4 +90,11 @@ export function* epochLoop(plan: FitPlan, state: TrainingState, buffers: StepBuf
     options.onEpoch?.(metrics);
   }
   return { history, state, stopped: false, timings };
+}
+
+/** The samples of the step after batch `batch` of `epoch`: the epoch's next batch, or the first of the next epoch when this fit has one. */
+function nextSamples(plan: FitPlan, epoch: number, batches: readonly BatchPlan[], batch: number, moreEpochs: boolean): Uint32Array | undefined {
+  if (batch + 1 < batches.length) return batches[batch + 1].samples;
+  if (!moreEpochs) return undefined;
+  return epochOrder(plan.seed, epoch + 1, plan.data.size, plan.shuffle).subarray(0, plan.batchSize);
 }

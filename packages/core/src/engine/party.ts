@@ -16,8 +16,12 @@ export type StepMeeting = (typeof STEP_MEETINGS)[number];
 export interface Party {
   readonly index: number;
   readonly count: number;
-  /** Returns once every party has reached `meeting`, the `ordinal`-th meeting (from 1) of the current step. */
-  meet(meeting: StepMeeting, ordinal: number): void;
+  /**
+   * Returns once every party has reached `meeting`, the `ordinal`-th meeting (from 1) of the current
+   * step. While it waits for the others it may call `idle` (work that can be done ahead, such as
+   * decoding the next step's samples) until that returns false.
+   */
+  meet(meeting: StepMeeting, ordinal: number, idle?: () => boolean): void;
 }
 
 export const SOLE_PARTY: Party = { index: 0, count: 1, meet: () => {} };

@@ -1,4 +1,4 @@
-import { augmentRows, type Augmentation } from '../data/augment.js';
+import { augmentGatheredRows, type Augmentation } from '../data/augment.js';
 import { Batch, sliceTargets, type Dataset } from '../data/dataset.js';
 import type { Loss } from '../losses/loss.js';
 import type { Model } from '../model.js';
@@ -21,6 +21,12 @@ export interface StepOrder {
   readonly epoch: number;
   /** The batch's sample indices; chunk c is rows [c * chunkSize, (c + 1) * chunkSize) of it. */
   readonly samples: Uint32Array;
+  /**
+   * The next step's sample indices, where the epoch loop knows them: a party whose data are read on
+   * demand gets its share of them ready while it would wait (docs/design.md, "Data that does not fit
+   * in memory"). Only a hint: it changes no value.
+   */
+  readonly next?: Uint32Array;
   /**
    * This rank wants the run to stop after this step (a signal came). Ranks must stop after the same
    * step, so the wish travels with the exchange and every rank learns whether any has it.
@@ -114,6 +120,10 @@ export class StepEngine {
   private readonly constraints: MaxNormPlan;
   private readonly share: PartyShare;
   private readonly batch: Batch;
+  /** A row's copy while it is augmented in place. */
+  private readonly augmentScratch: Float32Array;
+  /** Where a streamed data set's reader works ahead while this party waits; undefined for data in memory. */
+  private readonly idle: (() => boolean) | undefined;
   /** This rank's block's chunk losses and correct counts and its wish to stop, as the exchange sends them. */
   private readonly ownScalars: Float64Array;
   /** Meetings held in the current step, so each party names the same one. */
@@ -127,6 +137,8 @@ export class StepEngine {
     this.constraints = maxNormPlan(setup.model.entries);
     this.share = shareOf(setup.party, setup.model.size, this.constraints);
     this.batch = new Batch(setup.data, Math.min(setup.chunkSize, setup.data.size));
+    this.augmentScratch = new Float32Array(setup.data.sampleSize);
+    this.idle = setup.data.streamed === null ? undefined : () => setup.data.workAhead();
     this.ownScalars = new Float64Array(setup.ranks === undefined ? 0 : rankScalars(setup.ranks.maxChunks));
   }
 
@@ -138,6 +150,7 @@ export class StepEngine {
     let started = performance.now();
     model.train();
     for (let chunk = first + party.index; chunk < end; chunk += party.count) this.computeChunk(order, chunk);
+    if (this.idle !== undefined && order.next !== undefined) this.setup.data.expectSamples(this.ownSamples(order.next));
     const gradientSeconds = seconds(started);
     this.meet('gradients-computed');
     const exchange = ranks === undefined ? { seconds: 0, stopAgreed: order.stopWanted === true } : this.exchangeBlocks(ranks, order, chunks, first, end);
@@ -174,7 +187,19 @@ export class StepEngine {
   }
 
   private meet(meeting: StepMeeting): void {
-    this.setup.party.meet(meeting, ++this.meetings);
+    this.setup.party.meet(meeting, ++this.meetings, this.idle);
+  }
+
+  /** The samples of a batch that this party's chunks hold: those it gathers when it takes that step. */
+  ownSamples(samples: Uint32Array): Uint32Array {
+    const { party, ranks, chunkSize } = this.setup;
+    const chunks = Math.ceil(samples.length / chunkSize);
+    const [first, end] = ranks === undefined ? [0, chunks] : rankBlock(chunks, ranks.group.rank, ranks.group.size);
+    const own: number[] = [];
+    for (let chunk = first + party.index; chunk < end; chunk += party.count) {
+      for (let row = chunk * chunkSize; row < Math.min((chunk + 1) * chunkSize, samples.length); row++) own.push(samples[row]);
+    }
+    return Uint32Array.from(own);
   }
 
   /**
@@ -225,7 +250,7 @@ export class StepEngine {
     const to = Math.min(from + chunkSize, order.samples.length);
     const samples = order.samples.subarray(from, to);
     this.batch.gather(samples);
-    if (this.setup.augment !== undefined) augmentRows(data, samples, this.batch.inputs, this.setup.augment, order.epoch);
+    if (this.setup.augment !== undefined) augmentGatheredRows(data.sampleShape, samples, this.batch.inputs, this.setup.augment, order.epoch, this.augmentScratch);
     const rows = to - from;
     const inputs = { inputs: this.batch.inputs.subarray(0, rows * data.sampleSize), targets: sliceTargets(this.batch.targets, 0, rows), samples };
     const slot = buffers.slots.subarray(chunk * model.size, (chunk + 1) * model.size);

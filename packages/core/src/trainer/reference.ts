@@ -90,7 +90,7 @@ export function evaluate(model: Model, data: Dataset, options: EvaluateOptions =
   const loss: Loss = options.loss === undefined ? defaultLoss(data.targets) : lossByName(options.loss);
   let lossSum = 0;
   let correct = 0;
-  forEachEvalBatch(model, data.inputs, data.sampleSize, options.batchSize, (output, from, to) => {
+  forEachEvalBatch(model, data, options.batchSize, (output, from, to) => {
     const result = loss.evaluate(output, sliceTargets(data.targets, from, to), to - from, null);
     lossSum += result.sum;
     correct += result.correct;
@@ -104,7 +104,8 @@ export function predict(model: Model, inputs: Float32Array, options: { batchSize
   const rows = model.inputTensor(inputs).shape[0];
   const width = sizeOf(model.outputShape);
   const outputs = new Float32Array(rows * width);
-  forEachEvalBatch(model, inputs, sampleSize, options.batchSize, (output, from) => outputs.set(output.data, from * width));
+  const ranges = { size: rows, streamed: null, gatherRows: (from: number, to: number) => inputs.subarray(from * sampleSize, to * sampleSize) };
+  forEachEvalBatch(model, ranges, options.batchSize, (output, from) => outputs.set(output.data, from * width));
   return outputs;
 }
 
@@ -130,22 +131,30 @@ export function predictWithUncertainty(model: Model, inputs: Float32Array, optio
   return out;
 }
 
+/** Rows of samples by range: a Dataset (in memory or streamed), or an inputs array. */
+interface RowRanges {
+  readonly size: number;
+  readonly streamed: unknown;
+  gatherRows(from: number, to: number, into?: Float32Array): Float32Array;
+}
+
 function forEachEvalBatch(
   model: Model,
-  inputs: Float32Array,
-  sampleSize: number,
+  data: RowRanges,
   batchSize: number | undefined,
   visit: (output: { data: Float32Array; shape: readonly number[] }, from: number, to: number) => void,
 ): void {
   const size = checkInteger('batchSize', batchSize ?? 256, 1);
-  const rows = inputs.length / sampleSize;
+  const rows = data.size;
+  // Streamed samples are read into one buffer, batch after batch; samples in memory are viewed where they are.
+  const scratch = data.streamed === null ? undefined : new Float32Array(Math.min(size, rows) * sizeOf(model.inputShape));
   const wasTraining = model.training;
   model.eval();
   try {
     withParametersFixed(() => {
       for (let from = 0; from < rows; from += size) {
         const to = Math.min(from + size, rows);
-        const x = model.inputTensor(inputs.subarray(from * sampleSize, to * sampleSize));
+        const x = model.inputTensor(data.gatherRows(from, to, scratch));
         visit(model.forward(x, { key: [0, 0], step: 0, samples: rowIndices(to - from, from) }), from, to);
       }
     });
