@@ -80,14 +80,18 @@ describe('normalization computed over the training samples', () => {
     expect(loadCheckpoint(join(work, 'norm/checkpoint.lockstep')).config.imageData).toEqual(recorded);
     expect(recorded.classes).toEqual(['circle', 'cross', 'ring', 'square']);
 
-    // The same numbers, computed here another way: the seeded split's training rows, each channel's values in a float64 sum.
+    // The same numbers, computed here another way: the seeded split's training rows; per row and channel a float64 sum
+    // of the values and of their squared deviations from the row's mean; those combined in row order (total variance).
     const { train } = readImageFolder(join(work, 'pngs'), {});
     const validation = Math.round(train.size * 0.25);
     const rows = [...permutation(foldInString(rootKey(0), 'validation-split'), train.size).subarray(validation)].sort((a, b) => a - b);
     const area = 20 * 20;
-    const values = (c: number): number[] => rows.flatMap((r) => [...train.inputs.subarray((r * 3 + c) * area, (r * 3 + c + 1) * area)]);
-    const mean = [0, 1, 2].map((c) => values(c).reduce((a, b) => a + b, 0) / (rows.length * area));
-    const std = [0, 1, 2].map((c) => Math.sqrt(values(c).reduce((a, v) => a + (v - mean[c]) * (v - mean[c]), 0) / (rows.length * area)));
+    const plane = (r: number, c: number): number[] => [...train.inputs.subarray((r * 3 + c) * area, (r * 3 + c + 1) * area)];
+    const sum = (r: number, c: number): number => plane(r, c).reduce((a, b) => a + b, 0);
+    const squares = (r: number, c: number): number => plane(r, c).reduce((a, v) => a + (v - sum(r, c) / area) * (v - sum(r, c) / area), 0);
+    const mean = [0, 1, 2].map((c) => rows.reduce((a, r) => a + sum(r, c), 0) / (rows.length * area));
+    const distance = (r: number, c: number): number => sum(r, c) / area - mean[c];
+    const std = [0, 1, 2].map((c) => Math.sqrt(rows.reduce((a, r) => a + (squares(r, c) + area * distance(r, c) * distance(r, c)), 0) / (rows.length * area)));
     expect(recorded.mean).toEqual(mean);
     expect(recorded.std).toEqual(std);
 

@@ -11,7 +11,7 @@ import { OPTIONS } from '../config/options.js';
 import { settingNamer } from '../config/setting-names.js';
 import { DEFAULT_CONFIG, type RunConfig } from '../config/settings.js';
 import { usefulWorkers } from '../config/workers.js';
-import { runData } from '../data/run-data.js';
+import { loadRunData } from '../data/run-data.js';
 import { UserError } from '../errors.js';
 import { epochLine, rateEpoch, summarize, summaryTable, type RateRun } from '../output/comparison.js';
 import { comparisonSvg } from '../output/comparison-plot.js';
@@ -83,7 +83,7 @@ async function compare(flags: CompareFlags, ranks: RunRanks, stop: Stop): Promis
   const config = compareConfig(flags);
   const { workers, note: workersNote } = usefulWorkers(flagValue('--workers', OPTIONS.workers, flags.workers), config);
   const setup = await importModules(config.modules);
-  const data = runData(config);
+  const data = await loadRunData(config, { threads: workers });
   if (config.augment !== undefined) checkAugmentFits(config.augment, data.train.sampleShape);
   const validation = data.validation;
   if (validation === null) {

@@ -1,9 +1,10 @@
-import { augmentRows, augmentRunKey, checkAugmentFits, isIdentityAugment, type CheckedAugmentSpec, type Dataset } from '@lockstep/core';
+import { augmentGatheredRows, augmentRunKey, checkAugmentFits, isIdentityAugment, type CheckedAugmentSpec, type Dataset } from '@lockstep/core';
 import { checkConfig, readConfigFile } from '../config/config-file.js';
 import { flagConfig, flagValue, type ConfigFlags } from '../config/flags.js';
 import { integer } from '../config/rules.js';
 import { DEFAULT_CONFIG } from '../config/settings.js';
-import { runData } from '../data/run-data.js';
+import { loadRunData } from '../data/run-data.js';
+import { defaultWorkers } from '../config/options.js';
 import { UserError } from '../errors.js';
 import { contactSheet, type SheetCell } from '../output/contact-sheet.js';
 import { writeFileAtomic } from '../run/files.js';
@@ -51,7 +52,7 @@ export async function dataCommand(flags: DataFlags): Promise<number> {
   if (!out.toLowerCase().endsWith('.png')) throw new UserError(`--out must name a .png file, got ${JSON.stringify(out)}`);
   const fromFile = flags.config === undefined ? {} : readConfigFile(flags.config);
   const config = checkConfig({ ...DEFAULT_CONFIG, ...fromFile, ...flagConfig(flags) }, flags.config ?? 'config');
-  const data = runData(config);
+  const data = await loadRunData(config, { threads: defaultWorkers() });
   const train = data.train;
   if (train.sampleShape.length !== 3) {
     throw new UserError(`lockstep data draws image samples of shape [C,H,W], but ${config.data} has samples of shape [${train.sampleShape.join(',')}]`);
@@ -59,15 +60,16 @@ export async function dataCommand(flags: DataFlags): Promise<number> {
   if (count > train.size) throw new UserError(`--count ${count} is more than the ${train.size} training samples of ${config.data}; give at most ${train.size}`);
   const samples = Uint32Array.from({ length: count }, (_, i) => i);
   const size = train.sampleSize;
-  const augmented = train.inputs.slice(0, count * size);
+  const stored = train.gatherRows(0, count).slice();
+  const augmented = stored.slice();
   const spec = config.augment;
   if (spec !== undefined) {
     checkAugmentFits(spec, train.sampleShape);
-    augmentRows(train, samples, augmented, { spec, key: augmentRunKey(config.seed) }, epoch);
+    augmentGatheredRows(train.sampleShape, samples, augmented, { spec, key: augmentRunKey(config.seed) }, epoch);
   }
   const names = classNamesOf(data);
   const cells: SheetCell[] = Array.from(samples, (sample, row) => ({
-    original: train.inputs.subarray(sample * size, (sample + 1) * size),
+    original: stored.subarray(sample * size, (sample + 1) * size),
     augmented: augmented.subarray(row * size, (row + 1) * size),
     label: labelOf(train, sample, names),
   }));

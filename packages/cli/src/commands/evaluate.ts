@@ -3,7 +3,7 @@ import { sampledDropoutLayers, softmaxRows } from '@lockstep/core';
 import { flagValue } from '../config/flags.js';
 import { defaultWorkers, OPTIONS } from '../config/options.js';
 import { SETTINGS } from '../config/settings.js';
-import { runData } from '../data/run-data.js';
+import { loadRunData } from '../data/run-data.js';
 import { UserError } from '../errors.js';
 import { calibrationLines, calibrationReport, CALIBRATION_FILES, writeCalibrationFiles, type CalibrationReport } from '../output/calibration-report.js';
 import { loadCheckpoint } from '../run/checkpoint.js';
@@ -53,7 +53,7 @@ export async function evalCommand(flags: EvalFlags): Promise<number> {
   if (mcSamples !== undefined && sampledDropoutLayers(model.module).length === 0) {
     throw new UserError(`${flags.checkpoint} has no dropout layers with p > 0, so --mc-samples has nothing to sample; leave out --mc-samples`);
   }
-  const data = runData(checkpoint.config, dataOverride);
+  const data = await loadRunData(checkpoint.config, { threads: workers, dataOverride });
   const [name, set] = data.test !== null ? ['test set', data.test] : ['validation split', data.validation];
   if (set === null) throw new UserError(`${flags.data ?? checkpoint.config.data} has no test set and the run used no validation split; pass --data with a test set`);
   if (JSON.stringify(set.sampleShape) !== JSON.stringify(checkpoint.spec.input)) {
@@ -68,8 +68,8 @@ export async function evalCommand(flags: EvalFlags): Promise<number> {
   try {
     // Collective across ranks: every rank runs the same passes, in the same order.
     const { loss, accuracy } = await trainer.evaluate(set);
-    const logits = await trainer.predict(set.inputs);
-    const mc = mcSamples === undefined ? null : await trainer.predictWithUncertainty(set.inputs, { samples: mcSamples, seed });
+    const logits = await trainer.predict(set);
+    const mc = mcSamples === undefined ? null : await trainer.predictWithUncertainty(set, { samples: mcSamples, seed });
     if (!ranks.writes) return 0;
     const classes = logits.length / set.size;
     const confusion = Array.from({ length: classes }, () => new Array<number>(classes).fill(0));

@@ -13,7 +13,7 @@ import { DEFAULT_CONFIG } from '../config/settings.js';
 import { usefulWorkers } from '../config/workers.js';
 import { writeSkippedImages } from '../data/images/skipped.js';
 import { checkImageSettings } from '../data/images/source.js';
-import { runData } from '../data/run-data.js';
+import { loadRunData } from '../data/run-data.js';
 import { UserError } from '../errors.js';
 import { Reporter } from '../output/report.js';
 import { loadCheckpoint } from '../run/checkpoint.js';
@@ -68,7 +68,7 @@ async function train(flags: TrainFlags, ranks: RunRanks, stop: Stop): Promise<nu
   checkImageSettings(config, settingNamer(fromFlags, fromFile, flags.config));
   const { workers, note: workersNote } = usefulWorkers(requestedWorkers, config);
   const setup = checkpoint === null ? await importModules(config.modules) : await importNamedModules(checkpoint, flags.resume!, named ?? fromFile.modules);
-  const data = runData(config);
+  const data = await loadRunData(config, { threads: workers });
   if (config.augment !== undefined) checkAugmentFits(config.augment, data.train.sampleShape);
   // What image data gave the run (class names, computed normalization) goes into config.json and every checkpoint.
   if (data.imageData !== undefined) config.imageData = data.imageData;
@@ -89,7 +89,7 @@ async function train(flags: TrainFlags, ranks: RunRanks, stop: Stop): Promise<nu
   if (!ranks.writes) return trainInFolder(run, new Reporter('silent', config.epochs));
   makeFolder(out);
   const reporter = new Reporter(Reporter.choose(flags), config.epochs);
-  for (const note of [workersNote, dataNote]) if (note !== null) reporter.info(note);
+  for (const note of [workersNote, dataNote, data.cacheNote ?? null]) if (note !== null) reporter.info(note);
   const lock = lockRunFolder(out, 'train');
   try {
     if (lock.tookOver !== null) reporter.info(`note: took over the lock of ${out} from ${lock.tookOver}`);

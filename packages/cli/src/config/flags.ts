@@ -19,6 +19,7 @@ export interface ConfigFlags {
   imageFit?: string;
   imageChannels?: string;
   skipBadImages?: boolean;
+  cacheMb?: string;
 }
 
 /** A flag's text, checked by `rule`; undefined when the flag is not given. */

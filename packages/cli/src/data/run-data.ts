@@ -1,9 +1,10 @@
 import { foldInString, permutation, rootKey, type Dataset } from '@lockstep/core';
-import type { RecordedImageData } from '../config/image-settings.js';
+import { DEFAULT_CACHE_MB, type RecordedImageData } from '../config/image-settings.js';
 import type { RunConfig } from '../config/settings.js';
 import { UserError } from '../errors.js';
 import type { SkippedImage } from './images/folder.js';
 import { normalizeImages } from './images/source.js';
+import { streamImageSource } from './images/stream.js';
 import { loadData } from './sources.js';
 
 /** The seeded order of a validation split: the first `validation` indices validate, the rest train; null where none validate. */
@@ -23,6 +24,12 @@ export function splitValidation(data: Dataset, fraction: number, seed: number): 
   return { train: data.select(split.order.subarray(split.validation)), validation: data.select(split.order.subarray(0, split.validation)) };
 }
 
+/** The sorted indices of the samples that train, of `size`: all but the seeded validation split's. */
+function trainingRows(size: number, fraction: number, seed: number): Uint32Array {
+  const split = validationOrder(size, fraction, seed);
+  return split === null ? Uint32Array.from({ length: size }, (_, i) => i) : split.order.slice(split.validation).sort();
+}
+
 export interface RunData {
   readonly train: Dataset;
   readonly validation: Dataset | null;
@@ -34,18 +41,20 @@ export interface RunData {
   readonly classNames?: string[];
   /** The bad image files --skip-bad-images left out. */
   readonly skipped: SkippedImage[];
+  /** images:DIR only, where the cache does not hold every training image: how many it holds. */
+  readonly cacheNote?: string;
 }
 
 /**
- * The data of a run: the same seeded validation split every time the same config is loaded. Image
- * data is normalized before the split, with numbers computed over the training samples alone.
+ * The data of a run, in memory, read on this thread: the same seeded validation split every time the
+ * same config is loaded. Image data is normalized before the split, with numbers computed over the
+ * training samples alone. The commands read image data with `loadRunData` instead.
  */
 export function runData(config: RunConfig, dataOverride?: string): RunData {
   const loaded = loadData(dataOverride ?? config.data, config.seed, config);
   let imageData: RecordedImageData | undefined;
   if (loaded.images !== undefined) {
-    const split = validationOrder(loaded.train.size, config.validationSplit, config.seed);
-    const rows = split === null ? Uint32Array.from({ length: loaded.train.size }, (_, i) => i) : split.order.slice(split.validation).sort();
+    const rows = trainingRows(loaded.train.size, config.validationSplit, config.seed);
     imageData = normalizeImages(config, loaded.images.classes, loaded.train, loaded.test, rows);
   }
   return {
@@ -55,4 +64,30 @@ export function runData(config: RunConfig, dataOverride?: string): RunData {
     ...(imageData === undefined ? {} : { imageData, classNames: imageData.classes }),
     skipped: loaded.images?.skipped ?? [],
   };
+}
+
+/**
+ * The data of a run as the commands read it: `runData`, except that images:DIR is streamed
+ * (images/stream.ts): a first pass on `threads` loader threads, a cache of decoded samples up to the
+ * run's cacheMb, and the other samples read from their files when a step needs them. The samples,
+ * the split and the normalization are those of `runData`, bit for bit.
+ */
+export async function loadRunData(config: RunConfig, options: { threads: number; dataOverride?: string }): Promise<RunData> {
+  const spec = options.dataOverride ?? config.data;
+  if (!spec.startsWith('images:')) return runData(config, options.dataOverride);
+  const trainRows = (size: number): Uint32Array => trainingRows(size, config.validationSplit, config.seed);
+  const images = await streamImageSource(spec.slice('images:'.length), config, { threads: options.threads, trainRows });
+  return {
+    ...splitValidation(images.train, config.validationSplit, config.seed),
+    test: images.test,
+    fingerprint: images.fingerprint,
+    imageData: images.imageData,
+    classNames: images.imageData.classes,
+    skipped: images.skipped,
+    ...(images.cached.train < images.train.size ? { cacheNote: cacheNote(images.cached.train, images.train.size, config.cacheMb ?? DEFAULT_CACHE_MB) } : {}),
+  };
+}
+
+function cacheNote(cached: number, samples: number, mb: number): string {
+  return `note: the image cache (${mb} MiB, --cache-mb) holds ${cached} of the ${samples} training images; the others are read and decoded again each epoch, on the worker threads`;
 }

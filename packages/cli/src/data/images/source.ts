@@ -30,19 +30,51 @@ export function checkImageSettings(config: ImageSettings & { data: string }, nam
 }
 
 /**
- * The samples of images:DIR with the run's settings. A run that recorded its classes (a checkpoint's
- * config) must find the same ones, in the same order: otherwise its labels would mean other classes.
+ * The samples of images:DIR with the run's settings, in memory, read on this thread (folder.ts; the
+ * commands stream them instead: stream.ts). A run that recorded its classes must find the same ones.
  */
 export function imageSource(dir: string, config: ImageSettings): ImageFolder {
   checkImageSettings({ ...config, data: `images:${dir}` });
   const folder = readImageFolder(dir, config);
+  checkRecordedClasses(dir, config, folder.classes);
+  return folder;
+}
+
+/**
+ * A run that recorded its classes (a checkpoint's config) must find the same ones, in the same
+ * order: otherwise its labels would mean other classes.
+ */
+export function checkRecordedClasses(dir: string, config: ImageSettings, classes: string[]): void {
   const recorded = config.imageData?.classes;
-  if (recorded !== undefined && JSON.stringify(recorded) !== JSON.stringify(folder.classes)) {
-    const missing = recorded.find((name) => !folder.classes.includes(name));
-    const difference = missing !== undefined ? `has no class folder ${missing}` : `has the class folder ${folder.classes.find((name) => !recorded.includes(name))}`;
+  if (recorded !== undefined && JSON.stringify(recorded) !== JSON.stringify(classes)) {
+    const missing = recorded.find((name) => !classes.includes(name));
+    const difference = missing !== undefined ? `has no class folder ${missing}` : `has the class folder ${classes.find((name) => !recorded.includes(name))}`;
     throw new UserError(`${dir} ${difference}; the model was trained on the classes ${recorded.join(', ')}, which are its labels in that order`);
   }
-  return folder;
+}
+
+/**
+ * The normalization the settings give: the given mean and std, those a run recorded, or those
+ * `compute` finds over the training rows now. Null without normalization. A channel with one value
+ * everywhere cannot be normalized by its own statistics: one line says so.
+ */
+export function chooseStats(config: ImageSettings, compute: () => ChannelStats): ChannelStats | null {
+  const setting = config.imageNormalize;
+  if (setting === undefined) return null;
+  let stats: ChannelStats;
+  if (setting !== 'train') stats = setting;
+  else if (config.imageData?.mean !== undefined && config.imageData.std !== undefined) stats = { mean: config.imageData.mean, std: config.imageData.std };
+  else stats = compute();
+  const flat = stats.std.findIndex((std) => !(std > 0));
+  if (flat >= 0) {
+    throw new UserError(`channel ${flat} of the training images has the same value ${stats.mean[flat]} everywhere, so "imageNormalize": "train" would divide by a standard deviation of 0; give "imageNormalize" {"mean": [...], "std": [...]} or leave it out`);
+  }
+  return stats;
+}
+
+/** What train records of image data: the class names, and the normalization it computed ("train"). */
+export function recordedImageData(config: ImageSettings, classes: string[], stats: ChannelStats | null): RecordedImageData {
+  return config.imageNormalize === 'train' && stats !== null ? { classes, mean: stats.mean, std: stats.std } : { classes };
 }
 
 /**
@@ -51,18 +83,9 @@ export function imageSource(dir: string, config: ImageSettings): ImageFolder {
  * `train`, the validation split left out). Returns what train records in config.json and checkpoints.
  */
 export function normalizeImages(config: ImageSettings, classes: string[], train: Dataset, test: Dataset | null, rows: ArrayLike<number>): RecordedImageData {
-  const setting = config.imageNormalize;
   const [channels, height, width] = train.sampleShape;
   const area = height * width;
-  if (setting === undefined) return { classes };
-  let stats: ChannelStats;
-  if (setting !== 'train') stats = setting;
-  else if (config.imageData?.mean !== undefined && config.imageData.std !== undefined) stats = { mean: config.imageData.mean, std: config.imageData.std };
-  else stats = channelStats(train.inputs, channels, area, rows);
-  const flat = stats.std.findIndex((std) => !(std > 0));
-  if (flat >= 0) {
-    throw new UserError(`channel ${flat} of the training images has the same value ${stats.mean[flat]} everywhere, so "imageNormalize": "train" would divide by a standard deviation of 0; give "imageNormalize" {"mean": [...], "std": [...]} or leave it out`);
-  }
-  for (const data of [train, test]) if (data !== null) normalizeInPlace(data.inputs, channels, area, stats);
-  return setting === 'train' ? { classes, mean: stats.mean, std: stats.std } : { classes };
+  const stats = chooseStats(config, () => channelStats(train.inputs, channels, area, rows));
+  if (stats !== null) for (const data of [train, test]) if (data !== null) normalizeInPlace(data.inputs, channels, area, stats);
+  return recordedImageData(config, classes, stats);
 }
