@@ -83,7 +83,8 @@ function tooLarge(bytes: number): string {
   return `is ${bytes} bytes, more than the ${MAX_FILE_BYTES / 2 ** 20} MiB lockstep reads for one image`;
 }
 
-const CHANGED_FIX = 'restore it, or start the run again to train on the data as it is now';
+/** What to do about a file that changed during a run. */
+export const CHANGED_FIX = 'restore it and resume from the run\'s last checkpoint (--resume), or start the run again to train on the data as it is now';
 
 function describe(identity: FileIdentity): string {
   return `${identity.bytes} bytes, modified ${new Date(identity.modified).toISOString()}`;
@@ -99,7 +100,8 @@ export function rereadFile(path: string, was: FileIdentity): Buffer {
   try {
     fd = openSync(path, 'r');
   } catch (error) {
-    throw new LockstepError('E_DATA', `${path} ${unreadable(error)} now, and the run read it when it started; ${CHANGED_FIX}`);
+    const why = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'is gone (ENOENT)' : unreadable(error);
+    throw new LockstepError('E_DATA', `${path} ${why}, and the run read it when it started; ${CHANGED_FIX}`);
   }
   try {
     const { bytes, identity } = readOpen(fd);

@@ -63,6 +63,8 @@ export interface FirstPass {
   /** Per split: the first `slots` files' samples, float32, by file index (the slot of a bad file holds nothing). */
   readonly caches: readonly [SharedArrayBuffer, SharedArrayBuffer];
   readonly slots: readonly [number, number];
+  /** Seconds the slowest loader thread spent reading files (the threads' start left out). */
+  readonly readSeconds: number;
   /** Normalizes every cached sample in place, on the loader threads. */
   normalize(stats: ChannelStats): Promise<void>;
   close(): Promise<void>;
@@ -129,7 +131,12 @@ export async function firstPass(tree: ScannedTree, options: PassOptions): Promis
     const answers = threads.send(Array.from({ length: threads.count }, () => read));
     options.meanwhile?.(() => Atomics.load(claims, CLAIM.stopAt) < total);
     const bad = new Map<number, string>();
-    for (const answer of await answers) if (answer.kind === 'read') for (const [g, reason] of answer.bad) bad.set(g, reason);
+    let readSeconds = 0;
+    for (const answer of await answers) {
+      if (answer.kind !== 'read') continue;
+      for (const [g, reason] of answer.bad) bad.set(g, reason);
+      readSeconds = Math.max(readSeconds, answer.seconds);
+    }
     const status = new Int32Array(setup.status);
     const dims = new Int32Array(setup.dims);
     const identities = new Float64Array(setup.identities);
@@ -148,6 +155,7 @@ export async function firstPass(tree: ScannedTree, options: PassOptions): Promis
       moments: new Float64Array(moments),
       caches,
       slots: [trainSlots, testSlots],
+      readSeconds,
       async normalize(stats) {
         const orders = Array.from({ length: threads.count }, (_, t): PassOrder => ({
           kind: 'normalize',

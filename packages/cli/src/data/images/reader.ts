@@ -1,7 +1,7 @@
 import { LockstepError, type ReaderRecipe, type SampleReader } from '@lockstep/core';
 import type { ChannelStats } from '../../config/image-settings.js';
 import { compiledModule } from '../../compiled.js';
-import { rereadValues, type PixelSettings } from './image-file.js';
+import { CHANGED_FIX, rereadValues, type PixelSettings } from './image-file.js';
 import { normalizeInPlace } from './normalize.js';
 
 /**
@@ -103,7 +103,7 @@ export class ImageReader implements SampleReader {
     const identity = { bytes: this.identities[2 * index], modified: this.identities[2 * index + 1] };
     const path = this.pathOf(index);
     const { values } = rereadValues(path, identity, this.options.pixels);
-    if (values.length !== this.sampleSize) throw new LockstepError('E_DATA', `${path} decodes to another size than when the run started, so it changed; restore it, or start the run again to train on the data as it is now`);
+    if (values.length !== this.sampleSize) throw new LockstepError('E_DATA', `${path} decodes to another size than when the run started, so it changed; ${CHANGED_FIX}`);
     const sample = into.subarray(0, this.sampleSize);
     sample.set(values);
     const { stats, sampleShape } = this.options;
