@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { appendFileSync, copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -63,6 +63,9 @@ describe('streamed image samples', () => {
   it('stop with one line naming a file that changed, vanished or no longer decodes after the first pass', async () => {
     const file = uncachedFile();
     const original = readFileSync(file);
+    // A whole second, so that a file rewritten with the same time keeps what the pass recorded to the bit.
+    const time = new Date('2020-01-01T00:00:00Z');
+    utimesSync(file, time, time);
     const data = await loadRunData(config(0), { threads: 2 });
     // The training samples are a selection (the validation split left out) of the reader's, which are the split's files.
     const { reader, rows } = data.train.streamed! as unknown as { reader: ImageReader; rows: Uint32Array };
@@ -81,6 +84,13 @@ describe('streamed image samples', () => {
     expect(read()).toBe('read');
     const fix = "restore it and resume from the run's last checkpoint (--resume), or start the run again to train on the data as it is now";
     try {
+      // The same size and time, other bytes: it no longer decodes (the data's CRC fails).
+      const damaged = Buffer.from(original);
+      damaged[damaged.length - 20] ^= 0xff;
+      writeFileSync(file, damaged);
+      utimesSync(file, time, time);
+      expect(read()).toMatch(new RegExp(`^${file} is corrupt[^;]*, and it read well when the run started; ${fix.replace(/[()]/g, '\\$&')}$`));
+      writeFileSync(file, original);
       appendFileSync(file, 'more');
       expect(read()).toMatch(new RegExp(`^${file} changed since the run read it when it started \\(${original.length} bytes, modified \\S+Z; now ${original.length + 4} bytes, modified \\S+Z\\); ${fix.replace(/[()]/g, '\\$&')}$`));
       renameSync(file, `${file}.gone`);
