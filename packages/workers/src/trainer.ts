@@ -109,7 +109,8 @@ export class Trainer {
   /**
    * Trains `epochs` more epochs (finishing a partly done epoch counts as one). With `signal`, an abort
    * stops after the current step with `stopped: true`, and `state` records the position in the epoch.
-   * A Dataset is copied into shared memory on first use; do not change its arrays afterwards.
+   * A Dataset is copied into shared memory on first use (a streamed one shares its reader's recipe:
+   * each worker opens its own reader); do not change its arrays afterwards.
    */
   async fit(data: Dataset, options: TrainerFitOptions): Promise<FitResult> {
     this.pool.checkOpen();

@@ -42,8 +42,6 @@ export class ImageReader implements SampleReader {
   private readonly ready = new Map<number, Float32Array>();
   private readonly spare: Float32Array[] = [];
   private pending: number[] = [];
-  /** Samples this reader decoded from their files (not the cache), for the bench. */
-  decoded = 0;
 
   constructor(options: ImageReaderOptions) {
     this.options = options;
@@ -108,7 +106,6 @@ export class ImageReader implements SampleReader {
     sample.set(values);
     const { stats, sampleShape } = this.options;
     if (stats !== null) normalizeInPlace(sample, sampleShape[0], this.sampleSize / sampleShape[0], stats);
-    this.decoded++;
   }
 }
 
