@@ -47,6 +47,21 @@ describe.skipIf(!mpiAvailable())('@lockstep/mpi under mpirun (Open MPI)', () => 
     expect(run.stderr).toContain('rank 1 fails');
   });
 
+  it("world.exitNow(3) ends a rank whose worker thread waits in a collective that never completes, after its 'exit' listeners, and mpirun ends the job", () => {
+    const folder = mkdtempSync(join(tmpdir(), 'lockstep-mpi-'));
+    try {
+      const started = performance.now();
+      const run = mpirun(2, script('exit-now.mjs'), [folder]);
+      expect(run.error).toBeUndefined();
+      expect(run.status).toBe(3);
+      // Rank 1 would sleep for a minute: mpirun ended it when rank 0 left.
+      expect(performance.now() - started).toBeLessThan(20_000);
+      expect(readFileSync(join(folder, 'exit-listener.txt'), 'utf8')).toBe('exit listener saw code 3');
+    } finally {
+      rmSync(folder, { recursive: true, force: true });
+    }
+  });
+
   describe.each([2, 3])('mpirun -np %i', (size) => {
     let folder: string;
     // What each rank saw, from scripts/world.mjs, indexed by rank.
