@@ -177,6 +177,8 @@ export async function trainInFolder(run: Run, reporter: Reporter): Promise<numbe
     if (!(error instanceof LockstepError) || (error.code !== 'E_WORKER' && error.code !== 'E_NUMERIC')) throw error;
     // A numeric failure repeats exactly on an identical resume, so the way on is a lower lr or clipping.
     if (error.code === 'E_NUMERIC') {
+      // Every rank met it at the same step and stops by itself; rank 0 says so for the job.
+      if (!run.ranks.writes) return 1;
       throw new UserError(numericFailureMessage(error.message, config, saved.beforeFailure(trainer.state.step, checkpointPath), saved.latest));
     }
     // Parameters may be half updated: the checkpoint on disk, not memory, is where the run goes on.
