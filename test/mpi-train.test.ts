@@ -191,7 +191,7 @@ describe.skipIf(!mpiAvailable())("a rank whose own training fails ends the job",
   it.each([1, 0])('a worker of rank %i throws during step 17: one line from rank 0 naming the rank, the step and the cause, exit 1, the checkpoint of step 15 whole, no lock left', (rank) => {
     const out = `fails-${rank}`;
     const args = ['train', '--config', 'faulty.json', '--epochs', '2', ...shape, '--workers', '1', '--checkpoint-every', '5', '--out', out];
-    const run = mpirunLockstep([0, 1, 2].map((r) => ({ ranks: 1, args, env: r === rank ? { LOCKSTEP_TEST_FAULT: 'throw@17' } : {} })));
+    const run = mpirunLockstep([0, 1, 2].map((r) => ({ ranks: 1, args, ...(r === rank ? { env: { LOCKSTEP_TEST_FAULT: 'throw@17' } } : {}) })));
     expect(run.stderr.split('\n').filter((line) => line.startsWith('lockstep:'))).toEqual([
       `lockstep: rank ${rank} of 3 failed during step 17: fit failed at step 17 (epoch 1, batch 18 of 41): a worker failed: injected failure in layer 1 at step 17; ` +
         'the worker pool is closed; the job ends; the last checkpoint (step 15) is whole; resume it on any number of ranks (mpirun -np N) or in one process with: ' +
