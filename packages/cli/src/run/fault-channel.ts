@@ -49,7 +49,8 @@ export class FaultChannel {
   private readonly links: Map<number, LineReader>;
   private readonly server: Server | null;
   private readonly finished = new Set<number>();
-  private listener: (event: FaultEvent) => void = () => {};
+  /** Events wait here until there is a listener: a rank may stop before this rank starts training. */
+  private listener: ((event: FaultEvent) => void) | FaultEvent[] = [];
   private closed = false;
 
   constructor(ranks: RunRanks, links: Map<number, LineReader>, server: Server | null) {
@@ -62,9 +63,11 @@ export class FaultChannel {
     for (const [peer, link] of links) this.watch(peer, link);
   }
 
-  /** Where the channel's events go; there is one listener. */
+  /** Where the channel's events go, those that came before included; there is one listener. */
   onEvent(listener: (event: FaultEvent) => void): void {
+    const waiting = Array.isArray(this.listener) ? this.listener : [];
     this.listener = listener;
+    for (const event of waiting) this.report(event);
   }
 
   /** To rank 0: this rank's training failed during `step`. */
@@ -104,13 +107,17 @@ export class FaultChannel {
       else if (message.kind === 'failed' && this.rank === 0) this.report({ kind: 'failed', rank: peer, step: Number(message.step), cause: String(message.cause).slice(0, MAX_CAUSE) });
       else if (message.kind === 'end' && peer === 0) this.report({ kind: 'end' });
     };
-    link.socket.on('close', () => {
+    const lost = (): void => {
       if (!this.finished.has(peer)) this.report({ kind: 'lost', rank: peer });
-    });
+    };
+    if (link.socket.destroyed) lost();
+    else link.socket.on('close', lost);
   }
 
   private report(event: FaultEvent): void {
-    if (!this.closed) this.listener(event);
+    if (this.closed) return;
+    if (Array.isArray(this.listener)) this.listener.push(event);
+    else this.listener(event);
   }
 }
 
@@ -213,12 +220,14 @@ class LineReader {
   private pending = '';
 
   constructor(readonly socket: Socket) {
-    socket.on('data', (chunk: Buffer) => this.read(chunk));
+    // A decoder keeps a character whose bytes arrive in two chunks whole.
+    socket.setEncoding('utf8');
+    socket.on('data', (chunk: string) => this.read(chunk));
     socket.on('error', () => socket.destroy());
   }
 
-  private read(chunk: Buffer): void {
-    this.pending += chunk.toString('utf8');
+  private read(chunk: string): void {
+    this.pending += chunk;
     for (let end = this.pending.indexOf('\n'); end >= 0 && !this.socket.destroyed; end = this.pending.indexOf('\n')) {
       const text = this.pending.slice(0, end);
       this.pending = this.pending.slice(end + 1);
