@@ -13,6 +13,7 @@ import { optimizerOf } from '../packages/cli/src/config/optimizer.js';
 import { DEFAULT_CONFIG } from '../packages/cli/src/config/settings.js';
 import { runData } from '../packages/cli/src/data/run-data.js';
 import { UserError } from '../packages/cli/src/errors.js';
+import { writeIdxImages } from './helpers/images.js';
 import { parseXml } from './helpers/xml.js';
 
 const BIN = new URL('../packages/cli/bin/lockstep.js', import.meta.url).pathname;
@@ -191,6 +192,23 @@ describe('lockstep compare', () => {
     expect(readFileSync(join(work, 'stopped', 'dropout-0', 'metrics.jsonl'), 'utf8').trim().split('\n')).toHaveLength(4);
     parseXml(readFileSync(join(work, 'stopped', 'compare.svg'), 'utf8'));
     expect(readdirSync(join(work, 'stopped')).filter((name) => name.includes('.tmp-'))).toEqual([]);
+  });
+});
+
+describe('lockstep compare with augmentation', () => {
+  it('trains each rate with the config\'s augmentation: the same bits as lockstep train with it, and not those without it', () => {
+    writeIdxImages(join(work, 'images'), 240);
+    writeFileSync(join(work, 'small.json'), JSON.stringify({ hidden: [32] }));
+    const common = ['--config', 'small.json', '--data', 'idx:images', '--epochs', '2', '--workers', '2'];
+    const compared = (folder: string, extra: string[]): string | null => {
+      expect(lockstep(['compare', ...common, ...extra, '--dropout', '0.2', '--out', folder, '--quiet']).status).toBe(0);
+      return readJson<Comparison>(folder, 'compare.json').runs[0]!.finalFingerprint;
+    };
+    const augmented = compared('augmented', ['--augment', 'cropPadding=2,flip']);
+    const trained = lockstep(['train', ...common, '--augment', 'cropPadding=2,flip', '--dropout', '0.2', '--out', 'trained-augmented']);
+    expect(trained.status).toBe(0);
+    expect(trained.stdout).toContain(`fingerprint ${augmented}`);
+    expect(compared('plain', [])).not.toBe(augmented);
   });
 });
 

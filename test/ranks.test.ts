@@ -1,5 +1,5 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import { adam, fit, modelFromSpec, syntheticClassification, type EpochMetrics } from '@lockstep/core';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { adam, fit, modelFromSpec, syntheticClassification, type EpochMetrics, type Evaluation, type Uncertainty } from '@lockstep/core';
 import { sharedMemoryRanks, Trainer } from '@lockstep/workers';
 import { RANK_SHAPES } from './helpers/rank-shapes.js';
 
@@ -28,7 +28,7 @@ afterEach(async () => {
   await Promise.all(open.splice(0).map((t) => t.close()));
 });
 
-const bytes = (array: Float32Array): Buffer => Buffer.from(array.buffer, array.byteOffset, array.byteLength);
+const bytes = (array: Float32Array | Float64Array): Buffer => Buffer.from(array.buffer, array.byteOffset, array.byteLength);
 const lossesOf = (history: EpochMetrics[]): Array<number | null> => history.flatMap((m) => [m.loss, m.accuracy, m.valLoss]);
 
 /** `ranks` trainers of `workers` threads each, joined in shared memory, trained together; rank 0's run. */
@@ -53,5 +53,41 @@ describe('ranks split the chunks in aligned blocks and end on the bits of one tr
       expect(bytes(trainer.state.optimizerState).equals(bytes(referenceRun.state.optimizerState)), `rank ${rank} optimizer state`).toBe(true);
     }
     expect(lossesOf(history)).toEqual(lossesOf(referenceRun.history));
+  });
+});
+
+describe('eval-mode passes across ranks: each rank computes its share of the row blocks, and every rank gets the bytes of one trainer', () => {
+  // 600 rows: blocks of 256, 256 and 88, which 2 ranks split 2 + 1, 3 ranks 1 + 1 + 1, and 4 ranks leave the last without one.
+  const rows = syntheticClassification({ seed: 43, samples: 600, features: 16, classes: 4 });
+  const mcOptions = { samples: 4, seed: 2 };
+  const fields = ['mean', 'std', 'entropy', 'mutualInformation'] as const;
+  let expected: { evaluation: Evaluation; outputs: Float32Array; mc: Uncertainty };
+
+  beforeAll(async () => {
+    const alone = new Trainer({ model: spec, seed: settings.seed, optimizer, chunkSize, workers: 1 });
+    try {
+      expected = { evaluation: await alone.evaluate(rows), outputs: await alone.predict(rows.inputs), mc: await alone.predictWithUncertainty(rows.inputs, mcOptions) };
+    } finally {
+      await alone.close();
+    }
+  });
+
+  it.each([
+    [2, 1],
+    [3, 1],
+    [4, 1],
+    [2, 2],
+  ])('%i ranks x %i worker(s): evaluate, predict and Monte Carlo dropout', async (ranks, workers) => {
+    // Slots of 1,000 bytes: a rank's share of the outputs travels in several allgathers.
+    const trainers = sharedMemoryRanks(ranks, 1000).map((group) => new Trainer({ model: spec, seed: settings.seed, optimizer, chunkSize, workers, ranks: group }));
+    open.push(...trainers);
+    const evaluations = await Promise.all(trainers.map((trainer) => trainer.evaluate(rows)));
+    const outputs = await Promise.all(trainers.map((trainer) => trainer.predict(rows.inputs)));
+    const mcs = await Promise.all(trainers.map((trainer) => trainer.predictWithUncertainty(rows.inputs, mcOptions)));
+    for (let rank = 0; rank < ranks; rank++) {
+      expect(evaluations[rank], `rank ${rank} evaluate`).toEqual(expected.evaluation);
+      expect(bytes(outputs[rank]!).equals(bytes(expected.outputs)), `rank ${rank} predict`).toBe(true);
+      for (const field of fields) expect(bytes(mcs[rank]![field]).equals(bytes(expected.mc[field])), `rank ${rank} ${field}`).toBe(true);
+    }
   });
 });

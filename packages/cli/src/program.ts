@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { compareCommand, PROBE_SAMPLES } from './commands/compare.js';
+import { dataCommand, DEFAULT_SHEET_SAMPLES, MAX_SHEET_SAMPLES } from './commands/data.js';
 import { evalCommand } from './commands/evaluate.js';
 import { predictCommand } from './commands/predict.js';
 import { trainCommand } from './commands/train.js';
@@ -12,6 +13,11 @@ const { version } = JSON.parse(readFileSync(new URL('../package.json', import.me
 
 /** Why --modules exists, said the same way by every command that loads a checkpoint. */
 const MODULES_RULE = 'a checkpoint\'s modules run code, so they are imported only when listed here';
+
+/** What --augment takes, said once for train, compare and data. */
+const AUGMENT_HELP =
+  'keyed augmentation of image training samples, e.g. cropPadding=2,flip,translate=0.1,brightness=0.2,contrast=0.2 or the same as JSON ' +
+  '(crop padding 0 to half the height, translate 0 to 0.5 of it, brightness and contrast 0 to 1; default: none)';
 
 /** Holds the exit code a command chose, since commander's action handlers return nothing. */
 export interface Outcome {
@@ -28,8 +34,12 @@ export function buildProgram(outcome: Outcome): Command {
   program
     .command('train')
     .description('train a model; flags override the config file, and the effective config is saved in the run folder')
-    .option('--config <file>', 'a JSON config file (keys: data, epochs, batchSize, chunkSize, optimizer, lr, momentum, weightDecay, clipNorm, kernel, dropout, hidden, layers, seed, validationSplit, checkpointEvery, modules)')
-    .option('--data <spec>', 'default | fashion-mnist | idx:DIR | csv:FILE (default: default)')
+    .option('--config <file>', 'a JSON config file (keys: data, epochs, batchSize, chunkSize, optimizer, lr, momentum, weightDecay, clipNorm, kernel, dropout, hidden, layers, seed, augment, validationSplit, checkpointEvery, modules, imageSize, imageFit, imageChannels, imageNormalize, skipBadImages)')
+    .option('--data <spec>', 'default | fashion-mnist | idx:DIR | csv:FILE | images:DIR (default: default)')
+    .option('--image-size <h,w>', 'images:DIR: bring every image to this height and width (default: every image must have one size)')
+    .option('--image-fit <fit>', 'images:DIR: resize (antialiased bilinear, default) or crop (the centre, zero-padded)')
+    .option('--image-channels <n>', 'images:DIR: 1 (grey) or 3 (RGB, default); alpha is dropped')
+    .option('--skip-bad-images', 'images:DIR: leave out files that are not readable PNG or JPEG images, listed in the run folder\'s skipped-images.txt (default: stop at the first)')
     .option('--workers <n>', 'worker threads (default: every core); at most the chunks of a step and 2 a core; any count gives the same model')
     .option('--epochs <n>', 'total epochs of the run, counting those of a resumed checkpoint (default 10)')
     .option('--batch-size <n>', 'samples per optimizer step (default 64)')
@@ -39,6 +49,7 @@ export function buildProgram(outcome: Outcome): Command {
     .option('--kernel <kernel>', 'matrix products: strict (the same bits on every CPU, default) or relaxed (fused multiply-add: faster; bits may differ on another CPU)')
     .option('--clip-norm <x>', 'clip the gradient to this global L2 norm before each update (default: no clipping)')
     .option('--seed <n>', 'seed of weights, shuffling, masks and the built-in data (default 0)')
+    .option('--augment <list>', AUGMENT_HELP)
     .option('--out <dir>', 'run folder (default: runs/<time>, or the checkpoint\'s folder with --resume); one that holds another run\'s checkpoint is refused')
     .option('--resume <checkpoint>', 'continue a run exactly where its checkpoint left it')
     .option('--mpi', 'train as one rank of an MPI job (implied when mpirun started lockstep): rank 0 writes the run folder, every rank trains every step')
@@ -56,6 +67,21 @@ export function buildProgram(outcome: Outcome): Command {
     });
 
   program
+    .command('data')
+    .description('draw a contact sheet of training samples, each as stored and as augmentation changes it, with its label: what the network will see')
+    .option('--config <file>', 'a JSON config file, as for train (its data, seed, validationSplit and augment are used)')
+    .option('--data <spec>', 'default | fashion-mnist | idx:DIR | csv:FILE (default: default)')
+    .option('--augment <list>', AUGMENT_HELP)
+    .option('--seed <n>', 'the run\'s seed: it keys the validation split and every augmentation (default 0)')
+    .option('--count <n>', `samples to draw, the first of the training set, 1 to ${MAX_SHEET_SAMPLES} (default ${DEFAULT_SHEET_SAMPLES})`)
+    .option('--epoch <n>', 'the epoch whose augmentation to draw, counted from 0 (default 0)')
+    .option('--out <file>', 'the PNG file to write (default sheet.png)')
+    .addHelpText('after', '\nExamples:\n  lockstep data --data fashion-mnist --augment cropPadding=2,flip,brightness=0.2 --out sheet.png\n  lockstep data --config examples/configs/cnn.json --epoch 3 --count 32')
+    .action(async (flags) => {
+      outcome.exitCode = await dataCommand(flags);
+    });
+
+  program
     .command('compare')
     .description('train the same model from the same initial weights once per dropout rate, and draw train and validation accuracy per epoch for all of them')
     .option('--dropout <rates>', `1 to ${MAX_RATES} distinct rates from 0 to 1, separated by commas (default ${DEFAULT_RATES}); each sets every dropout layer's p`)
@@ -69,8 +95,10 @@ export function buildProgram(outcome: Outcome): Command {
     .option('--lr <x>', 'learning rate (default 0.05)')
     .option('--clip-norm <x>', 'clip the gradient to this global L2 norm before each update (default: no clipping)')
     .option('--kernel <kernel>', 'matrix products: strict (default) or relaxed (fused multiply-add)')
+    .option('--augment <list>', AUGMENT_HELP)
     .option('--seed <n>', 'seed of weights, shuffling, masks and the built-in data (default 0)')
     .option('--out <dir>', 'run folder (default: runs/compare-<time>)')
+    .option('--mpi', 'run as one rank of an MPI job (implied when mpirun started lockstep): every rank trains every rate, each step split among the ranks; rank 0 prints and writes')
     .option('--json', 'print one JSON object per line')
     .option('--quiet', 'print only the result table')
     .addHelpText(
@@ -88,12 +116,13 @@ export function buildProgram(outcome: Outcome): Command {
     .command('eval')
     .description('loss, accuracy and confusion matrix of a checkpoint on the test set (or the run\'s validation split)')
     .requiredOption('--checkpoint <file>', 'a checkpoint written by lockstep train')
-    .option('--data <spec>', 'another data set of the same shape (default: the run\'s)')
+    .option('--data <spec>', 'another data set of the same shape (default: the run\'s); images:DIR is read with the run\'s image settings and must have its classes')
     .option('--workers <n>', 'worker threads (default: every core)')
     .option('--mc-samples <k>', 'also Monte Carlo dropout with k passes: calibration (ECE) and accuracy at coverage against eval mode, with plots')
     .option('--seed <n>', 'seed of the Monte Carlo masks (default 0)')
     .option('--out <dir>', 'folder for reliability.svg, coverage.svg and calibration.json (default: the checkpoint\'s folder)')
     .option('--modules <files>', `module files to import, e.g. layers.mjs,more.mjs; ${MODULES_RULE}`)
+    .option('--mpi', 'run as one rank of an MPI job (implied when mpirun started lockstep): each rank computes a share of the rows; rank 0 prints and writes')
     .option('--json', 'print one JSON object')
     .addHelpText('after', '\nExamples:\n  lockstep eval --checkpoint runs/a/checkpoint.lockstep\n  lockstep eval --checkpoint runs/a/checkpoint.lockstep --mc-samples 30')
     .action(async (flags) => {
@@ -110,6 +139,7 @@ export function buildProgram(outcome: Outcome): Command {
     .option('--format <format>', 'json or csv (default json)')
     .option('--workers <n>', 'worker threads (default: every core)')
     .option('--modules <files>', `module files to import, e.g. layers.mjs,more.mjs; ${MODULES_RULE}`)
+    .option('--mpi', 'run as one rank of an MPI job (implied when mpirun started lockstep): each rank computes a share of the rows; rank 0 prints')
     .addHelpText('after', '\nExamples:\n  lockstep predict --checkpoint runs/a/checkpoint.lockstep --input rows.csv\n  lockstep predict --checkpoint runs/a/checkpoint.lockstep --input rows.csv --mc-samples 20 --format csv\n\n' + CSV_HELP)
     .action(async (flags) => {
       outcome.exitCode = await predictCommand(flags);

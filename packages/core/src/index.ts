@@ -54,6 +54,24 @@ export { applyUpdate, type UpdateBuffers } from './optim/update.js';
 export { applyMaxNorm, maxNormPlan, maxNormRanges, MAX_NORM_EPSILON, type MaxNormPlan, type MaxNormBlock } from './optim/max-norm.js';
 export { learningRateAt, checkSchedule, type ScheduleConfig } from './optim/schedule.js';
 export { Dataset, Batch, sliceTargets, type Targets } from './data/dataset.js';
+export {
+  augmentSample,
+  augmentDecisions,
+  applyDecisions,
+  augmentRows,
+  augmentRunKey,
+  sampleAugmentKey,
+  checkAugment,
+  checkAugmentSpec,
+  checkAugmentFits,
+  isIdentityAugment,
+  AUGMENT_FIELDS,
+  type AugmentSpec,
+  type AugmentDecisions,
+  type AugmentNamer,
+  type Augmentation,
+  type CheckedAugmentSpec,
+} from './data/augment.js';
 export { parseIdx, idxImagesToFloat, idxLabels, checkIdxPair, type IdxArray, type IdxDataType, type IdxOptions } from './data/idx.js';
 export { syntheticClassification, builtinDataset, type SyntheticOptions } from './data/synthetic.js';
 export { sequentialFromSpec, modelFromSpec, layerSpecOf, specOf, type ModelSpec } from './spec.js';

@@ -14,13 +14,14 @@ const WAIT_SLICE_MS = 100;
 const SPIN_MS = 0.05;
 
 /** The order that ends the step loops. */
-export const STOP: DoorbellOrder = { stop: true, step: 0, batchSize: 0, stopWanted: false };
+export const STOP: DoorbellOrder = { stop: true, step: 0, epoch: 0, batchSize: 0, stopWanted: false };
 
 /** Coordinator: publishes the next order, resets the step barrier and wakes every step loop. */
 export function ring(views: StepViews, order: DoorbellOrder): void {
   const fields = views.order;
   fields[ORDER.stop] = order.stop ? 1 : 0;
   fields[ORDER.step] = order.step;
+  fields[ORDER.epoch] = order.epoch;
   fields[ORDER.batchSize] = order.batchSize;
   fields[ORDER.stopWanted] = order.stopWanted ? 1 : 0;
   resetBarrier(views.barrier);
@@ -61,7 +62,7 @@ export function nextOrder(views: StepViews, seen: number): DoorbellOrder {
   while (Atomics.load(views.doorbell, RUNG) === seen) Atomics.wait(views.doorbell, RUNG, seen);
   if (isAborted(views.barrier)) return STOP;
   const fields = views.order;
-  return { stop: fields[ORDER.stop] === 1, step: fields[ORDER.step]!, batchSize: fields[ORDER.batchSize]!, stopWanted: fields[ORDER.stopWanted] === 1 };
+  return { stop: fields[ORDER.stop] === 1, step: fields[ORDER.step]!, epoch: fields[ORDER.epoch]!, batchSize: fields[ORDER.batchSize]!, stopWanted: fields[ORDER.stopWanted] === 1 };
 }
 
 /** Worker: writes its report of the current order; the last of `parties` to finish rings back. */

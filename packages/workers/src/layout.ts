@@ -1,4 +1,5 @@
-import { LockstepError, normBlockCount, rankScalars, type StepBuffers, type UpdateAddresses } from '@lockstep/core';
+import { appendRegion, LockstepError, normBlockCount, rankScalars, type StepBuffers, type UpdateAddresses } from '@lockstep/core';
+import type { StepBuffer } from './messages.js';
 
 /**
  * The shared-memory layout, defined once and used by the coordinator and every worker (how the
@@ -23,7 +24,7 @@ const BARRIER_WORDS = 2;
 const DOORBELL_WORDS = 2;
 
 /** Fields of the step order, float64 each: what the coordinator tells every worker about the next step. */
-export const ORDER = { stop: 0, step: 1, batchSize: 2, stopWanted: 3 } as const;
+export const ORDER = { stop: 0, step: 1, batchSize: 2, stopWanted: 3, epoch: 4 } as const;
 /** Fields of one worker's report of a step (core's `StepReport`), float64 each; the outcome as its index in `STEP_OUTCOMES`. */
 export const REPORT = { outcome: 0, at: 1, value: 2, gradientSeconds: 3, updateSeconds: 4, maxNormSeconds: 5, exchangeSeconds: 6, stopAgreed: 7 } as const;
 const ORDER_FIELDS = Object.keys(ORDER).length;
@@ -128,6 +129,22 @@ export function stepLayout(paramCount: number, batchSize: number, chunkSize: num
     rankScalarsOffset,
     bytes,
   };
+}
+
+/**
+ * A step region for batches of up to `batchSize`, appended at the end of `memory` (workers append
+ * their kernel scratch regions there too), and its views; a new `version` tells the workers it is new.
+ */
+export function appendStepBuffer(
+  memory: WebAssembly.Memory,
+  version: number,
+  sizes: { paramCount: number; batchSize: number; chunkSize: number; parties: number; ranks: number },
+): { buffer: StepBuffer; views: StepViews } {
+  const { paramCount, batchSize, chunkSize, parties, ranks } = sizes;
+  const bytes = stepLayout(paramCount, batchSize, chunkSize, parties, 0, ranks).bytes;
+  const layout = stepLayout(paramCount, batchSize, chunkSize, parties, appendRegion(memory, bytes, 'the chunk gradients and step buffers'), ranks);
+  const buffer = sharedBuffer(memory);
+  return { buffer: { version, buffer, layout }, views: stepViews(buffer, layout) };
 }
 
 export interface StepViews extends StepBuffers {

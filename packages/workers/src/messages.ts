@@ -1,4 +1,4 @@
-import type { KernelChoice, LossName, ModelSpec, OptimizerConfig } from '@lockstep/core';
+import type { CheckedAugmentSpec, KernelChoice, LossName, ModelSpec, OptimizerConfig } from '@lockstep/core';
 import type { ModelLayout, StepLayout } from './layout.js';
 import type { BlockClaims } from './block-claims.js';
 import type { RankGroupSpec } from './rank-groups.js';
@@ -38,6 +38,8 @@ export interface StepLoopTask {
   readonly data: SharedDataset;
   readonly loss: LossName;
   readonly chunkSize: number;
+  /** The fit's augmentation of training samples, keyed by the run's seed; null for none. */
+  readonly augment: CheckedAugmentSpec | null;
   readonly party: number;
   readonly parties: number;
   /** Orders rung at the doorbell before this loop started; the loop's first order is the next one. */
@@ -50,6 +52,8 @@ export interface DoorbellOrder {
   readonly stop: boolean;
   /** Optimizer steps taken before this one. */
   readonly step: number;
+  /** Epochs completed before this step (core's `StepOrder.epoch`). */
+  readonly epoch: number;
   readonly batchSize: number;
   /** This rank's wish to stop after this step (core's `StepOrder.stopWanted`). */
   readonly stopWanted: boolean;
@@ -100,7 +104,27 @@ export interface UncertaintyTask {
   readonly seed: number;
 }
 
-export type Task = StepLoopTask | EvaluateTask | PredictTask | ReplicaForwardTask | UncertaintyTask;
+/** `width` values a unit (a row or a block), units in order, from element `offset` of the buffer. */
+export interface RankField {
+  readonly offset: number;
+  readonly width: number;
+}
+
+/**
+ * An eval-mode pass's results shared across ranks, on one worker of each rank (rank-share.ts): rank r
+ * computed units [r x perRank, (r + 1) x perRank) of every field of `buffer` (float64 or float32
+ * values) and gets every other rank's with one allgather.
+ */
+export interface RankExchangeTask {
+  readonly kind: 'rank-exchange';
+  readonly buffer: SharedArrayBuffer;
+  readonly float64: boolean;
+  readonly fields: readonly RankField[];
+  readonly units: number;
+  readonly perRank: number;
+}
+
+export type Task = StepLoopTask | EvaluateTask | PredictTask | ReplicaForwardTask | UncertaintyTask | RankExchangeTask;
 
 export interface TimedResult {
   /** Seconds the worker spent on the task's computation. */
@@ -118,4 +142,5 @@ export interface TaskResults {
   predict: TimedResult;
   'replica-forward': ReplicaForwardResult;
   uncertainty: TimedResult;
+  'rank-exchange': TimedResult;
 }

@@ -2,7 +2,7 @@ import { fileURLToPath } from 'node:url';
 import type { ResourceLimits } from 'node:worker_threads';
 import { LockstepError } from '@lockstep/core';
 import { Piscina } from 'piscina';
-import { blockCount, type BlockClaims } from './block-claims.js';
+import { claimableBlocks, type BlockClaims } from './block-claims.js';
 import type { Task, TaskResults, WorkerSetup } from './messages.js';
 
 function workerFile(): string {
@@ -61,7 +61,7 @@ export class WorkerPool {
 
   /** One task per worker (at most one per block) that claims blocks until none is left. */
   async onEveryWorker(task: Extract<Task, { blocks: BlockClaims }>, where: string): Promise<void> {
-    await this.round(Array.from({ length: Math.min(this.workers, blockCount(task.blocks)) }, () => task), where);
+    await this.round(Array.from({ length: Math.min(this.workers, claimableBlocks(task.blocks)) }, () => task), where);
   }
 
   /** Closes the pool after a worker failed and says where, with the failure's first line. */

@@ -1,6 +1,7 @@
 import { threadId } from 'node:worker_threads';
 import {
   addKernelBuffer,
+  augmentRunKey,
   checkUncertaintyOptions,
   dropoutRunKey,
   lossByName,
@@ -24,6 +25,7 @@ import { modelViews, sharedBuffer, stepViews, updateAddresses, type StepViews } 
 import type {
   EvaluateTask,
   PredictTask,
+  RankExchangeTask,
   ReplicaForwardResult,
   ReplicaForwardTask,
   StepBuffer,
@@ -35,6 +37,7 @@ import type {
 import { arriveAndWait, barrierParty } from './barrier.js';
 import { nextOrder, oneMoreOrder, reportStep } from './doorbell.js';
 import { forEachClaimedBlock, type BlockClaims } from './block-claims.js';
+import { exchangeShares, pieceBytes } from './rank-share.js';
 import { datasetFromShared, type SharedDataset } from './shared-data.js';
 
 /**
@@ -73,6 +76,7 @@ export class Replica {
       data: dataset,
       chunkSize: task.chunkSize,
       dropoutKey: this.dropoutKey,
+      augment: task.augment === null ? undefined : { spec: task.augment, key: augmentRunKey(this.setup.seed) },
       optimizer: this.setup.optimizer,
       kernel: this.kernel,
       at,
@@ -83,7 +87,7 @@ export class Replica {
     for (let seen = task.since; ; seen = oneMoreOrder(seen)) {
       const order = nextOrder(views, seen);
       if (order.stop) return { seconds: (performance.now() - started) / 1000 };
-      reportStep(views, task.party, task.parties, engine.run({ step: order.step, samples: views.batchSamples.subarray(0, order.batchSize), stopWanted: order.stopWanted }));
+      reportStep(views, task.party, task.parties, engine.run({ step: order.step, epoch: order.epoch, samples: views.batchSamples.subarray(0, order.batchSize), stopWanted: order.stopWanted }));
     }
   }
 
@@ -123,6 +127,14 @@ export class Replica {
       const inputs = new Float32Array(task.inputs, 4 * from * sampleSize, (to - from) * sampleSize);
       mcDropoutRows(this.model, inputs, from, passes, key, out);
     });
+    return { seconds: (performance.now() - started) / 1000 };
+  }
+
+  /** Shares this rank's part of an eval-mode pass with the other ranks: one worker of each rank runs it. */
+  rankExchange(task: RankExchangeTask): TimedResult {
+    const started = performance.now();
+    if (this.ranks === null || this.setup.ranks === null) throw new Error('rank-exchange: this trainer is not one of several ranks');
+    exchangeShares(this.ranks, task, pieceBytes(this.setup.ranks));
     return { seconds: (performance.now() - started) / 1000 };
   }
 

@@ -30,7 +30,9 @@ export interface TrainerOptions {
   /**
    * The other ranks of a run that spans several (for example `sharedMemoryRanks(n, bytes)[r]` for
    * trainer r of n in one process): the ranks split every batch's chunks in aligned blocks and give
-   * the same bits as one trainer (docs/design.md, "Across ranks").
+   * the same bits as one trainer (docs/design.md, "Across ranks"). `evaluate`, `predict` and
+   * `predictWithUncertainty` are collective then too: every rank calls them with the same data,
+   * computes its share of the rows, and gets what one trainer returns.
    */
   ranks?: RankGroupSpec;
 }

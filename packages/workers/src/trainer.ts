@@ -1,7 +1,6 @@
 import { availableParallelism } from 'node:os';
 import {
   activeKernel,
-  appendRegion,
   checkChoice,
   checkDataFits,
   checkFit,
@@ -28,9 +27,10 @@ import {
   type UncertaintyOptions,
 } from '@lockstep/core';
 import { evaluateOnWorkers, predictOnWorkers, uncertaintyOnWorkers } from './inference.js';
-import { modelLayout, modelViews, sharedBuffer, stepLayout, stepViews, type ModelViews, type StepViews } from './layout.js';
+import { appendStepBuffer, modelLayout, modelViews, sharedBuffer, type ModelViews, type StepViews } from './layout.js';
 import type { ReplicaForwardResult, StepBuffer, StepLoopTask, WorkerSetup } from './messages.js';
 import { WorkerPool } from './pool.js';
+import type { RankPlace } from './rank-share.js';
 import type { TrainerFitOptions, TrainerOptions } from './trainer-options.js';
 import { shareDataset, type SharedDataset } from './shared-data.js';
 import { PausableStepLoop, StepLoop } from './step-loop.js';
@@ -53,6 +53,7 @@ export class Trainer {
   readonly kernel: KernelChoice;
   /** Ranks of the run this trainer is one of (1 alone). */
   readonly ranks: number;
+  private readonly place: RankPlace;
   /** The coordinator's copy of the model; its parameters are the shared ones. */
   readonly model: Model;
   /** Optimizer steps, epochs and batches of the current epoch completed so far. */
@@ -73,6 +74,7 @@ export class Trainer {
     this.optimizer = options.optimizer;
     this.kernel = checkChoice('kernel', options.kernel ?? activeKernel(), KERNEL_CHOICES);
     this.ranks = options.ranks?.size ?? 1;
+    this.place = { rank: options.ranks?.rank ?? 0, size: this.ranks };
     const spec = options.model instanceof Model ? specOf(options.model) : options.model;
     this.model = options.model instanceof Model ? options.model : new Model(sequentialFromSpec(spec), spec.input);
     const layout = modelLayout(this.model.size, stateSlots(this.optimizer));
@@ -121,6 +123,7 @@ export class Trainer {
       data: shared,
       loss: plan.loss.name,
       chunkSize: plan.chunkSize,
+      augment: plan.augment,
       party,
       parties: this.workers,
     }));
@@ -145,7 +148,7 @@ export class Trainer {
         } else {
           where = request.where;
           step.views.batchSamples.set(request.order.samples);
-          const order = { stop: false, step: request.order.step, batchSize: request.order.samples.length, stopWanted: options.signal?.aborted === true };
+          const order = { stop: false, step: request.order.step, epoch: request.order.epoch, batchSize: request.order.samples.length, stopWanted: options.signal?.aborted === true };
           const reports = await steps.run(order).catch(translate);
           if (reports.some((report) => report.stopAgreed)) agreed.abort();
           next = loop.next(reports);
@@ -172,17 +175,17 @@ export class Trainer {
     Object.assign(this.state, { step, epoch, batch, epochLossSum, epochCorrect });
   }
 
-  /** Mean loss and accuracy in eval mode, in blocks of 256 samples claimed by the workers. */
+  /** Mean loss and accuracy in eval mode, in blocks of 256 samples claimed by the workers (across ranks: see `ranks`). */
   async evaluate(data: Dataset, options: { loss?: LossName } = {}): Promise<Evaluation> {
     this.pool.checkOpen();
     checkDataFits(this.model, data);
-    return evaluateOnWorkers(this.pool, this.share(data), data.size, options.loss ?? defaultLoss(data.targets).name);
+    return evaluateOnWorkers(this.pool, this.share(data), data.size, options.loss ?? defaultLoss(data.targets).name, this.place);
   }
 
   /** The model's eval-mode outputs (logits for a classifier) for every sample of `inputs`. */
   async predict(inputs: Float32Array): Promise<Float32Array> {
     this.pool.checkOpen();
-    return predictOnWorkers(this.pool, this.model, inputs);
+    return predictOnWorkers(this.pool, this.model, inputs, this.place);
   }
 
   /**
@@ -194,7 +197,7 @@ export class Trainer {
   async predictWithUncertainty(inputs: Float32Array, options: UncertaintyOptions): Promise<Uncertainty> {
     this.pool.checkOpen();
     const { passes } = checkUncertaintyOptions(options);
-    return uncertaintyOnWorkers(this.pool, this.model, inputs, passes, options.seed);
+    return uncertaintyOnWorkers(this.pool, this.model, inputs, passes, options.seed, this.place);
   }
 
   /**
@@ -237,11 +240,8 @@ export class Trainer {
 
   private stepBufferFor(batchSize: number): { buffer: StepBuffer; views: StepViews } {
     if (this.step === null || this.step.buffer.layout.batchSize < batchSize) {
-      // A new region at the end of the memory: workers append their kernel scratch regions there too.
-      const size = stepLayout(this.model.size, batchSize, this.chunkSize, this.workers, 0, this.ranks).bytes;
-      const layout = stepLayout(this.model.size, batchSize, this.chunkSize, this.workers, appendRegion(this.memory, size, 'the chunk gradients and step buffers'), this.ranks);
-      const buffer = sharedBuffer(this.memory);
-      this.step = { buffer: { version: ++this.versions, buffer, layout }, views: stepViews(buffer, layout) };
+      const sizes = { paramCount: this.model.size, batchSize, chunkSize: this.chunkSize, parties: this.workers, ranks: this.ranks };
+      this.step = appendStepBuffer(this.memory, ++this.versions, sizes);
     }
     return this.step;
   }

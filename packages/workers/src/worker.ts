@@ -30,5 +30,7 @@ export default async function run(task: Task): Promise<TaskResults[Task['kind']]
       return worker.replicaForward(task);
     case 'uncertainty':
       return worker.uncertainty(task);
+    case 'rank-exchange':
+      return worker.rankExchange(task);
   }
 }

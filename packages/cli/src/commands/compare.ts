@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { foldInString, permutation, rootKey, type Dataset, type ModelSpec } from '@lockstep/core';
+import { checkAugmentFits, foldInString, permutation, rootKey, type Dataset, type ModelSpec } from '@lockstep/core';
 import { Trainer } from '@lockstep/workers';
 import { checkBatching } from '../config/batching.js';
 import { checkConfig, readConfigFile } from '../config/config-file.js';
@@ -22,6 +22,7 @@ import { abortOnStdoutFailure, describeStdoutFailure } from '../output/stdout.js
 import { defaultOutFolder, makeFolder, removeStrayTemporaries, writeFileAtomic } from '../run/files.js';
 import { stopOnSignals, type Stop } from '../run/interrupt.js';
 import { importModules } from '../run/modules.js';
+import { anyRank, checkSameRun, runRanks, trainerRanks, type RunRanks } from '../run/ranks.js';
 import { lockRunFolder } from '../run/run-lock.js';
 import { buildModel } from '../run/trainer.js';
 
@@ -31,6 +32,7 @@ export interface CompareFlags extends ConfigFlags {
   out?: string;
   json?: boolean;
   quiet?: boolean;
+  mpi?: boolean;
 }
 
 /** Training samples measured in eval mode after every epoch, at most. */
@@ -63,23 +65,26 @@ const duration = (seconds: number): string => `${Math.floor(seconds / 60)} min $
 /**
  * Trains the same model from the same initial weights on the same data once per dropout rate, and
  * draws train accuracy (eval mode, on the training probe) and validation accuracy per epoch for all
- * of them in one picture.
+ * of them in one picture. Across ranks every rank trains every rate, each step split among the ranks
+ * as in train, and rank 0 alone prints and writes the run folder.
  */
 export async function compareCommand(flags: CompareFlags): Promise<number> {
+  const ranks = runRanks(flags.mpi === true);
   const stop = stopOnSignals();
   try {
-    return await compare(flags, stop);
+    return await compare(flags, ranks, stop);
   } finally {
     stop.dispose();
   }
 }
 
-async function compare(flags: CompareFlags, stop: Stop): Promise<number> {
+async function compare(flags: CompareFlags, ranks: RunRanks, stop: Stop): Promise<number> {
   const rates = dropoutRatesFlag(flags.dropout ?? DEFAULT_RATES);
   const config = compareConfig(flags);
   const { workers, note: workersNote } = usefulWorkers(flagValue('--workers', OPTIONS.workers, flags.workers), config);
   const setup = await importModules(config.modules);
   const data = runData(config);
+  if (config.augment !== undefined) checkAugmentFits(config.augment, data.train.sampleShape);
   const validation = data.validation;
   if (validation === null) {
     throw new UserError(`lockstep compare needs validation samples, and validationSplit ${config.validationSplit} of ${data.train.size} samples leaves none; raise "validationSplit" in --config`);
@@ -90,13 +95,16 @@ async function compare(flags: CompareFlags, stop: Stop): Promise<number> {
   }
   // The models differ only in p, which the --dropout check has passed, so building the first checks them all.
   const firstModel = buildModel(specs[0]);
+  const identity = { rates, config, specs, data: data.fingerprint, out: flags.out, json: flags.json === true, quiet: flags.quiet === true };
+  checkSameRun(ranks, JSON.stringify(identity), 'config, rates, data or flags');
   const out = flags.out ?? defaultOutFolder('compare-');
-  makeFolder(out);
-  // Released in the finally below, or by the 'exit' event should anything before it throw.
-  const lock = lockRunFolder(out, 'compare');
-  removeStrayTemporaries(out);
+  // Rank 0 alone writes the run folder. Its lock is released in the finally below, or by the 'exit' event should anything before it throw.
+  const write = ranks.writes;
+  if (write) makeFolder(out);
+  const lock = write ? lockRunFolder(out, 'compare') : null;
+  if (write) removeStrayTemporaries(out);
   const probe = trainProbe(data.train, config.seed);
-  const mode = Reporter.choose(flags);
+  const mode = write ? Reporter.choose(flags) : 'silent';
   const title = `lockstep compare: dropout ${rates.join(', ')} on ${config.data === 'default' ? 'the built-in data set' : config.data}`;
   const subtitle =
     `${architecture(specs[0])}; ${config.optimizer} lr ${config.lr}, batch ${config.batchSize}, seed ${config.seed}\n` +
@@ -104,6 +112,7 @@ async function compare(flags: CompareFlags, stop: Stop): Promise<number> {
   const started = performance.now();
   const runs: RateRun[] = [];
   const writeResults = (interrupted: boolean): void => {
+    if (!write) return;
     const document = {
       rates,
       config,
@@ -122,7 +131,7 @@ async function compare(flags: CompareFlags, stop: Stop): Promise<number> {
 
   let reporter = new Reporter(mode, config.epochs);
   if (workersNote !== null) reporter.info(workersNote);
-  if (lock.tookOver !== null) reporter.info(`note: took over the lock of ${out} from ${lock.tookOver}`);
+  if (lock !== null && lock.tookOver !== null) reporter.info(`note: took over the lock of ${out} from ${lock.tookOver}`);
   reporter.info(
     `comparing dropout ${rates.join(', ')}: ${architecture(specs[0])}, ${config.epochs} epochs each on ${data.train.size} samples ` +
       `(${validation.size} for validation; train accuracy in eval mode on ${probe.size} of them) with ${workers} worker${workers === 1 ? '' : 's'}; run folder ${out}`,
@@ -134,14 +143,20 @@ async function compare(flags: CompareFlags, stop: Stop): Promise<number> {
   const output = abortOnStdoutFailure();
   const stopped = AbortSignal.any([stop.signal, output.signal]);
   try {
+    // Across ranks every rank leaves the loop at the same place: a fit stops on every rank after the
+    // same step, and a stop that comes between two rates is agreed on before the next one starts.
+    let halted = false;
     for (const [i, rate] of rates.entries()) {
-      if (stopped.aborted) break;
+      if (halted || anyRank(ranks, stopped.aborted)) break;
       const folder = `dropout-${rate}`;
-      makeFolder(join(out, folder));
-      writeFileAtomic(join(out, folder, 'config.json'), `${JSON.stringify({ ...config, dropout: rate, model: specs[i], workers }, null, 2)}\n`);
+      if (write) {
+        makeFolder(join(out, folder));
+        writeFileAtomic(join(out, folder, 'config.json'), `${JSON.stringify({ ...config, dropout: rate, model: specs[i], workers }, null, 2)}\n`);
+      }
       reporter = new Reporter(mode, config.epochs, `dropout ${rate} | `);
       const model = i === 0 ? firstModel : buildModel(specs[i]);
-      const trainer = new Trainer({ model, seed: config.seed, optimizer: optimizerOf(config), chunkSize: config.chunkSize, kernel: config.kernel ?? 'strict', workers, setup });
+      const options = { model, seed: config.seed, optimizer: optimizerOf(config), chunkSize: config.chunkSize, kernel: config.kernel ?? 'strict', workers, setup, ranks: trainerRanks(ranks) };
+      const trainer = new Trainer(options);
       try {
         const rateStarted = performance.now();
         const run: RateRun = { rate, folder, initialFingerprint: fingerprint(trainer.params), finalFingerprint: null, epochs: [], seconds: 0 };
@@ -150,16 +165,18 @@ async function compare(flags: CompareFlags, stop: Stop): Promise<number> {
           const result = await trainer.fit(data.train, {
             epochs: 1,
             batchSize: config.batchSize,
+            augment: config.augment,
             validation,
             signal: stopped,
             onStep: (progress) => reporter.step(progress),
           });
-          if (result.stopped) break;
+          halted = result.stopped;
+          if (halted) break;
           const epoch = rateEpoch(result.history[0], await trainer.evaluate(probe));
           run.epochs.push(epoch);
           run.seconds = (performance.now() - rateStarted) / 1000;
           reporter.progress('epoch', epochLine(rate, epoch, config.epochs), { rate, ...epoch });
-          writeFileAtomic(join(out, folder, 'metrics.jsonl'), run.epochs.map((e) => JSON.stringify(e)).join('\n') + '\n');
+          if (write) writeFileAtomic(join(out, folder, 'metrics.jsonl'), run.epochs.map((e) => JSON.stringify(e)).join('\n') + '\n');
           writeResults(false);
         }
         if (trainer.state.epoch === config.epochs) run.finalFingerprint = fingerprint(trainer.params);
@@ -184,6 +201,6 @@ async function compare(flags: CompareFlags, stop: Stop): Promise<number> {
   } finally {
     output.dispose();
     stop.signal.removeEventListener('abort', stopBar);
-    lock.release();
+    lock?.release();
   }
 }

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { sampledDropoutLayers, softmaxRows } from '@lockstep/core';
 import { flagValue } from '../config/flags.js';
 import { defaultWorkers, OPTIONS } from '../config/options.js';
@@ -8,7 +9,16 @@ import { calibrationLines, calibrationReport, CALIBRATION_FILES, writeCalibratio
 import { loadCheckpoint } from '../run/checkpoint.js';
 import { folderOf, makeFolder } from '../run/files.js';
 import { importNamedModules } from '../run/modules.js';
+import { checkSameRun, contentDigest, runRanks, trainerRanks } from '../run/ranks.js';
 import { buildModel, trainerFor } from '../run/trainer.js';
+
+/** Each class's accuracy from a confusion matrix (rows: true class), named by the run's class names where it has them. */
+function perClassAccuracy(confusion: number[][], names: readonly string[] | undefined): Array<{ label: number; name?: string; accuracy: number | null; correct: number; samples: number }> {
+  return confusion.map((row, label) => {
+    const samples = row.reduce((a, b) => a + b, 0);
+    return { label, ...(names === undefined ? {} : { name: names[label] }), accuracy: samples === 0 ? null : row[label] / samples, correct: row[label], samples };
+  });
+}
 
 export interface EvalFlags {
   checkpoint: string;
@@ -19,13 +29,16 @@ export interface EvalFlags {
   seed?: string;
   out?: string;
   json?: boolean;
+  mpi?: boolean;
 }
 
 /**
  * Loss, accuracy and confusion matrix on the data's test set (or the run's validation split). With
- * --mc-samples K, also the calibration of eval mode against Monte Carlo dropout, with plots.
+ * --mc-samples K, also the calibration of eval mode against Monte Carlo dropout, with plots. Across
+ * ranks each rank computes a share of the rows, and rank 0 alone prints and writes.
  */
 export async function evalCommand(flags: EvalFlags): Promise<number> {
+  const ranks = runRanks(flags.mpi === true);
   const workers = flagValue('--workers', OPTIONS.workers, flags.workers) ?? defaultWorkers();
   const mcSamples = flagValue('--mc-samples', OPTIONS.mcSamples, flags.mcSamples);
   const seed = flagValue('--seed', OPTIONS.seed, flags.seed) ?? 0;
@@ -46,13 +59,18 @@ export async function evalCommand(flags: EvalFlags): Promise<number> {
   if (JSON.stringify(set.sampleShape) !== JSON.stringify(checkpoint.spec.input)) {
     throw new UserError(`the data has samples of shape [${set.sampleShape.join(',')}] but ${flags.checkpoint} takes [${checkpoint.spec.input.join(',')}]`);
   }
+  const identity = { checkpoint: contentDigest(readFileSync(flags.checkpoint)), data: data.fingerprint, mcSamples, seed, out: flags.out, json: flags.json === true, modules };
+  checkSameRun(ranks, JSON.stringify(identity), 'checkpoint, data or flags');
   const out = flags.out ?? folderOf(flags.checkpoint);
   // Before the passes, so that an unusable --out fails at once rather than after the work.
-  if (mcSamples !== undefined) makeFolder(out);
-  const trainer = trainerFor(checkpoint, model, setup, workers);
+  if (mcSamples !== undefined && ranks.writes) makeFolder(out);
+  const trainer = trainerFor(checkpoint, model, setup, workers, trainerRanks(ranks));
   try {
+    // Collective across ranks: every rank runs the same passes, in the same order.
     const { loss, accuracy } = await trainer.evaluate(set);
     const logits = await trainer.predict(set.inputs);
+    const mc = mcSamples === undefined ? null : await trainer.predictWithUncertainty(set.inputs, { samples: mcSamples, seed });
+    if (!ranks.writes) return 0;
     const classes = logits.length / set.size;
     const confusion = Array.from({ length: classes }, () => new Array<number>(classes).fill(0));
     const labels = set.targets.kind === 'classes' ? set.targets.labels : new Int32Array(set.size);
@@ -63,14 +81,14 @@ export async function evalCommand(flags: EvalFlags): Promise<number> {
       confusion[labels[r]][best]++;
     }
     let calibration: CalibrationReport | null = null;
-    if (mcSamples !== undefined) {
+    if (mcSamples !== undefined && mc !== null) {
       const probabilities = softmaxRows(logits, set.size, classes, new Float64Array(logits.length));
-      const mc = await trainer.predictWithUncertainty(set.inputs, { samples: mcSamples, seed });
       calibration = calibrationReport({ set: name, labels, mcSamples, seed }, probabilities, mc);
       writeCalibrationFiles(out, calibration);
     }
+    const perClass = perClassAccuracy(confusion, checkpoint.config.imageData?.classes);
     if (flags.json) {
-      console.log(JSON.stringify({ set: name, samples: set.size, loss, accuracy, confusion, ...(calibration === null ? {} : { calibration, out }) }));
+      console.log(JSON.stringify({ set: name, samples: set.size, loss, accuracy, confusion, perClass, ...(calibration === null ? {} : { calibration, out }) }));
       return 0;
     }
     console.log(`${name}: ${set.size} samples, loss ${loss.toFixed(4)}, accuracy ${accuracy?.toFixed(4)}`);
@@ -78,6 +96,13 @@ export async function evalCommand(flags: EvalFlags): Promise<number> {
     const width = Math.max(5, String(set.size).length + 1);
     console.log(' '.repeat(6) + confusion.map((_, c) => String(c).padStart(width)).join(''));
     confusion.forEach((row, c) => console.log(String(c).padStart(5) + ' ' + row.map((v) => String(v).padStart(width)).join('')));
+    console.log('accuracy per class');
+    const nameWidth = Math.max(...perClass.map((entry) => (entry.name ?? '').length));
+    for (const entry of perClass) {
+      const shown = entry.accuracy === null ? '     -' : entry.accuracy.toFixed(4);
+      const name = nameWidth === 0 ? '' : ` ${(entry.name ?? '').padEnd(nameWidth)} `;
+      console.log(`${String(entry.label).padStart(5)}${name} ${shown} (${entry.correct} of ${entry.samples})`);
+    }
     if (calibration !== null) {
       for (const line of calibrationLines(calibration)) console.log(line);
       console.log(`wrote ${CALIBRATION_FILES.join(', ')} to ${out}`);

@@ -1,9 +1,11 @@
+import { readFileSync } from 'node:fs';
 import { sizeOf, softmaxRows } from '@lockstep/core';
 import { flagValue } from '../config/flags.js';
 import { defaultWorkers, OPTIONS } from '../config/options.js';
 import { readInputs } from '../data/inputs.js';
 import { loadCheckpoint } from '../run/checkpoint.js';
 import { importNamedModules } from '../run/modules.js';
+import { checkSameRun, contentDigest, runRanks, trainerRanks } from '../run/ranks.js';
 import { buildModel, trainerFor } from '../run/trainer.js';
 
 export interface PredictFlags {
@@ -14,6 +16,7 @@ export interface PredictFlags {
   format?: string;
   workers?: string;
   modules?: string;
+  mpi?: boolean;
 }
 
 const round = (value: number): number => Number(value.toPrecision(7));
@@ -21,18 +24,23 @@ const round = (value: number): number => Number(value.toPrecision(7));
 /**
  * Class probabilities per input row. With --mc-samples K, dropout stays on (dropout layers only), K
  * keyed masks are drawn, and each row gets the mean probabilities, their standard deviation, the
- * predictive entropy and the mutual information; the same --seed gives the same numbers at any worker count.
+ * predictive entropy and the mutual information; the same --seed gives the same numbers at any worker
+ * count. Across ranks each rank computes a share of the rows, and rank 0 alone prints.
  */
 export async function predictCommand(flags: PredictFlags): Promise<number> {
+  const ranks = runRanks(flags.mpi === true);
   const workers = flagValue('--workers', OPTIONS.workers, flags.workers) ?? defaultWorkers();
   const samples = flagValue('--mc-samples', OPTIONS.mcSamples, flags.mcSamples);
   const seed = flagValue('--seed', OPTIONS.seed, flags.seed) ?? 0;
   const format = flagValue('--format', OPTIONS.format, flags.format) ?? 'json';
   const modules = flagValue('--modules', OPTIONS.modules, flags.modules);
   const checkpoint = loadCheckpoint(flags.checkpoint);
-  const inputs = readInputs(flags.input, sizeOf(checkpoint.spec.input));
+  const inputs = readInputs(flags.input, sizeOf(checkpoint.spec.input), checkpoint);
   const setup = await importNamedModules(checkpoint, flags.checkpoint, modules);
-  const trainer = trainerFor(checkpoint, buildModel(checkpoint.spec), setup, workers);
+  const model = buildModel(checkpoint.spec);
+  const identity = { checkpoint: contentDigest(readFileSync(flags.checkpoint)), inputs: contentDigest(new Uint8Array(inputs.buffer, inputs.byteOffset, inputs.byteLength)), samples, seed, format, modules };
+  checkSameRun(ranks, JSON.stringify(identity), 'checkpoint, inputs or flags');
+  const trainer = trainerFor(checkpoint, model, setup, workers, trainerRanks(ranks));
   try {
     let rows: Array<{ probabilities: number[]; std?: number[]; entropy?: number; mutualInformation?: number }>;
     if (samples === undefined) {
@@ -50,6 +58,8 @@ export async function predictCommand(flags: PredictFlags): Promise<number> {
         mutualInformation: round(mutualInformation[r]),
       }));
     }
+    // The passes above are collective across ranks; what they found is rank 0's to say.
+    if (!ranks.writes) return 0;
     if (format === 'json') {
       console.log(JSON.stringify(rows));
     } else {

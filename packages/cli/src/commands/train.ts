@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import { checkAugmentFits } from '@lockstep/core';
 import { Trainer } from '@lockstep/workers';
 import { checkBatching } from '../config/batching.js';
 import { checkConfig, readConfigFile } from '../config/config-file.js';
@@ -10,7 +11,9 @@ import { resumedConfig, resumedDataNote } from '../config/resume.js';
 import { settingNamer } from '../config/setting-names.js';
 import { DEFAULT_CONFIG } from '../config/settings.js';
 import { usefulWorkers } from '../config/workers.js';
-import { runData } from '../data/run-data.js';
+import { writeSkippedImages } from '../data/images/skipped.js';
+import { checkImageSettings } from '../data/images/source.js';
+import { runData, type RunData } from '../data/run-data.js';
 import { UserError } from '../errors.js';
 import { Reporter } from '../output/report.js';
 import { loadCheckpoint } from '../run/checkpoint.js';
@@ -63,13 +66,17 @@ async function train(flags: TrainFlags, ranks: RunRanks, stop: Stop): Promise<nu
       ? checkConfig({ ...DEFAULT_CONFIG, ...fromFile, ...fromFlags, ...(named === undefined ? {} : { modules: named }) }, flags.config ?? 'config')
       : resumedConfig(checkpoint, flags.resume!, fromFlags, fromFile);
   checkBatching(config, settingNamer(fromFlags, fromFile, flags.config));
+  checkImageSettings(config, settingNamer(fromFlags, fromFile, flags.config));
   const { workers, note: workersNote } = usefulWorkers(requestedWorkers, config);
   const setup = checkpoint === null ? await importModules(config.modules) : await importNamedModules(checkpoint, flags.resume!, named ?? fromFile.modules);
   const data = runData(config);
+  if (config.augment !== undefined) checkAugmentFits(config.augment, data.train.sampleShape);
+  // What image data gave the run (class names, computed normalization) goes into config.json and every checkpoint.
+  if (data.imageData !== undefined) config.imageData = data.imageData;
   const dataNote = checkpoint === null ? null : resumedDataNote(checkpoint, flags.resume!, config.data, data.fingerprint, flags.allowChangedData === true);
   const spec = runModel(config, data.train, checkpoint, flags.resume);
   const model = buildModel(spec);
-  checkSameRun(ranks, JSON.stringify({ config, spec, data: data.fingerprint, resumed: checkpoint?.state ?? null }));
+  checkSameRun(ranks, JSON.stringify({ config, spec, data: data.fingerprint, resumed: checkpoint?.state ?? null }), 'config, model, data or checkpoint');
   // Rank 0's folder on every rank (a default one is named after the time, which ranks may see differently).
   const out = broadcastText(ranks, flags.out ?? (flags.resume === undefined ? defaultOutFolder() : folderOf(flags.resume)));
   const optimizer = optimizerOf(config);
@@ -88,7 +95,7 @@ async function train(flags: TrainFlags, ranks: RunRanks, stop: Stop): Promise<nu
     if (channel !== null && channel.unreached.length > 0) {
       notes.push(`note: ${channel.unreached.length === 1 ? 'rank' : 'ranks'} ${channel.unreached.join(', ')} did not reach rank 0 over TCP within 10 s; if one stops mid-run, only mpirun will say so`);
     }
-    return await trainInRunFolder(run, flags, notes, workers);
+    return await trainInRunFolder(run, flags, notes, workers, data.skipped);
   } catch (error) {
     // Rank 0 says what stopped the job; the other ranks, which would wait for it, are told to exit without a word.
     if (ranks.writes) await channel?.endJob();
@@ -99,7 +106,7 @@ async function train(flags: TrainFlags, ranks: RunRanks, stop: Stop): Promise<nu
 }
 
 /** Rank 0, or the run's one process: locks and prepares the run folder, then trains in it. */
-async function trainInRunFolder(run: Run, flags: TrainFlags, notes: Array<string | null>, workers: number): Promise<number> {
+async function trainInRunFolder(run: Run, flags: TrainFlags, notes: Array<string | null>, workers: number, skipped: RunData['skipped']): Promise<number> {
   const { out, config, spec, ranks } = run;
   makeFolder(out);
   const reporter = new Reporter(Reporter.choose(flags), config.epochs);
@@ -110,6 +117,8 @@ async function trainInRunFolder(run: Run, flags: TrainFlags, notes: Array<string
     clearExistingRun(out, flags.resume, flags.overwrite === true);
     removeStrayTemporaries(out);
     writeFileAtomic(join(out, 'config.json'), `${JSON.stringify({ ...config, model: spec, workers, ranks: ranks.size }, null, 2)}\n`);
+    const skippedNote = writeSkippedImages(out, config, skipped);
+    if (skippedNote !== null) reporter.info(skippedNote);
     return await trainInFolder(run, reporter);
   } finally {
     lock.release();

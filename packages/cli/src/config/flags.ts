@@ -14,6 +14,11 @@ export interface ConfigFlags {
   seed?: string;
   checkpointEvery?: string;
   hidden?: string;
+  augment?: string;
+  imageSize?: string;
+  imageFit?: string;
+  imageChannels?: string;
+  skipBadImages?: boolean;
 }
 
 /** A flag's text, checked by `rule`; undefined when the flag is not given. */

@@ -1,4 +1,4 @@
-import { checkDropoutRate, LockstepError } from '@lockstep/core';
+import { checkAugmentSpec, checkDropoutRate, LockstepError, type CheckedAugmentSpec } from '@lockstep/core';
 import { UserError } from '../errors.js';
 
 /**
@@ -13,10 +13,10 @@ export interface Rule<T> {
 }
 
 /** A number where the text is one; otherwise the text itself, which a numeric rule then refuses. */
-const numberOrText = (text: string): unknown => (text.trim() !== '' && !Number.isNaN(Number(text)) ? Number(text) : text);
+export const numberOrText = (text: string): unknown => (text.trim() !== '' && !Number.isNaN(Number(text)) ? Number(text) : text);
 const asText = (text: string): unknown => text;
 
-function rule<T>(expects: string, accepts: (value: unknown) => boolean, fromText: (text: string) => unknown = numberOrText): Rule<T> {
+export function rule<T>(expects: string, accepts: (value: unknown) => boolean, fromText: (text: string) => unknown = numberOrText): Rule<T> {
   return {
     check(value, name, shown) {
       if (!accepts(value)) throw new UserError(`${name} must be ${expects}, got ${shown}`);
@@ -76,4 +76,37 @@ export const dropoutRate: Rule<number> = {
     }
   },
   fromText: numberOrText,
+};
+
+/** A flag's `name=value` item: a number, true or false, or the text; a bare name means true. */
+function augmentItem(item: string): [string, unknown] {
+  const [field, value] = item.split('=', 2) as [string, string | undefined];
+  if (value === undefined) return [field.trim(), true];
+  return [field.trim(), value.trim() === 'true' ? true : value.trim() === 'false' ? false : numberOrText(value)];
+}
+
+/**
+ * Keyed augmentation (core's `checkAugmentSpec`): an object in a config file; on the command line
+ * `cropPadding=2,flip,translate=0.1` or the same JSON object. Messages name the field:
+ * `c.json: "augment.flip"`, `--augment flip`.
+ */
+export const augmentation: Rule<CheckedAugmentSpec> = {
+  check(value, name) {
+    const field = (key?: string): string => (key === undefined ? name : name.endsWith('"') ? `${name.slice(0, -1)}.${key}"` : `${name} ${key}`);
+    try {
+      return checkAugmentSpec(value, field);
+    } catch (error) {
+      throw error instanceof LockstepError ? new UserError(error.message) : error;
+    }
+  },
+  fromText(text) {
+    if (text.trim().startsWith('{')) {
+      try {
+        return JSON.parse(text) as unknown;
+      } catch {
+        return text;
+      }
+    }
+    return Object.fromEntries(text.split(',').filter((item) => item.trim() !== '').map(augmentItem));
+  },
 };

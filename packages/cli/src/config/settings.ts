@@ -1,10 +1,11 @@
-import { KERNEL_CHOICES, type KernelChoice } from '@lockstep/core';
+import { KERNEL_CHOICES, type CheckedAugmentSpec, type KernelChoice } from '@lockstep/core';
 import { isDataSource } from '../data/sources.js';
-import { choice, dropoutRate, integer, integerList, number, objectList, positive, text, textList, type Rule } from './rules.js';
+import { IMAGE_SETTINGS, type ImageSettings } from './image-settings.js';
+import { augmentation, choice, dropoutRate, integer, integerList, number, objectList, positive, text, textList, type Rule } from './rules.js';
 
 /** A run's settings: the config file's format, and what is saved as config.json in the run folder. */
-export interface RunConfig {
-  /** Where the samples come from: default, fashion-mnist, idx:DIR or csv:FILE. */
+export interface RunConfig extends ImageSettings {
+  /** Where the samples come from: default, fashion-mnist, idx:DIR, csv:FILE or images:DIR. */
   data: string;
   epochs: number;
   batchSize: number;
@@ -25,6 +26,8 @@ export interface RunConfig {
   /** A custom model: layer entries as in a model spec (the input shape comes from the data). */
   layers?: Array<Record<string, unknown>>;
   seed: number;
+  /** Keyed augmentation of image training samples (core's AugmentSpec), every field given once checked. */
+  augment?: CheckedAugmentSpec;
   validationSplit: number;
   /** Also save a checkpoint every this many optimizer steps (by default only at each epoch end). */
   checkpointEvery?: number;
@@ -45,7 +48,8 @@ type Settings = { readonly [K in keyof RunConfig]-?: Setting<NonNullable<RunConf
  * The order is the order of config.json.
  */
 export const SETTINGS: Settings = {
-  data: { rule: text('default, fashion-mnist, idx:DIR or csv:FILE', isDataSource), flag: '--data' },
+  data: { rule: text('default, fashion-mnist, idx:DIR, csv:FILE or images:DIR', isDataSource), flag: '--data' },
+  ...IMAGE_SETTINGS,
   epochs: { rule: integer(1), flag: '--epochs' },
   batchSize: { rule: integer(1), flag: '--batch-size' },
   chunkSize: { rule: integer(1), flag: '--chunk-size' },
@@ -59,6 +63,7 @@ export const SETTINGS: Settings = {
   hidden: { rule: integerList(1, '1024,1024'), flag: '--hidden' },
   layers: { rule: objectList('a list of layer objects, e.g. [{"type": "linear", "out": 64}]') },
   seed: { rule: integer(0), flag: '--seed' },
+  augment: { rule: augmentation, flag: '--augment' },
   validationSplit: { rule: number(0, 0.9) },
   checkpointEvery: { rule: integer(1), flag: '--checkpoint-every' },
   modules: { rule: textList('a list of module file paths') },

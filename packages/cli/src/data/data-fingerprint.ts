@@ -7,13 +7,25 @@ import type { Dataset } from '@lockstep/core';
  * that bytes moving from one file to the next change it too.
  */
 export function dataFingerprint(parts: readonly Uint8Array[]): string {
-  const hash = createHash('sha256');
-  for (const part of parts) {
+  const hash = new DataHash();
+  for (const part of parts) hash.add(part);
+  return hash.digest();
+}
+
+/** dataFingerprint, a part at a time, for data read file by file. */
+export class DataHash {
+  private readonly hash = createHash('sha256');
+
+  add(part: Uint8Array): this {
     const length = Buffer.alloc(8);
     length.writeBigUInt64LE(BigInt(part.byteLength));
-    hash.update(length).update(part);
+    this.hash.update(length).update(part);
+    return this;
   }
-  return hash.digest('hex').slice(0, 16);
+
+  digest(): string {
+    return this.hash.digest('hex').slice(0, 16);
+  }
 }
 
 /** The bytes of a data set made in memory (the built-in one), its inputs then its targets. */

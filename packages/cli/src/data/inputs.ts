@@ -1,10 +1,16 @@
 import { idxImagesToFloat, parseIdx } from '@lockstep/core';
+import type { RunConfig } from '../config/settings.js';
 import { UserError } from '../errors.js';
 import { parseInputsCsv } from './csv.js';
+import { imageInputs, isImageInput } from './images/inputs.js';
 import { readBytes } from './read.js';
 
-/** Reads rows to predict: a CSV of numbers (no label column), or an IDX images file. */
-export function readInputs(path: string, sampleSize: number): Float32Array {
+/**
+ * Reads rows to predict: a CSV of numbers (no label column), an IDX images file, or PNG/JPEG images
+ * (a file or a folder), read with the settings of the checkpoint's run.
+ */
+export function readInputs(path: string, sampleSize: number, checkpoint?: { config: RunConfig; spec: { input: number[] } }): Float32Array {
+  if (checkpoint !== undefined && isImageInput(path)) return imageInputs(path, checkpoint.config, checkpoint.spec.input);
   if (path.endsWith('.csv')) return parseInputsCsv(readBytes(path).toString(), path, sampleSize);
   const images = idxImagesToFloat(parseIdx(readBytes(path), path), path);
   if (images.sampleShape.reduce((a, b) => a * b, 1) !== sampleSize) {

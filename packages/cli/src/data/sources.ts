@@ -4,6 +4,9 @@ import { UserError } from '../errors.js';
 import { CSV_HELP, parseCsvDataset } from './csv.js';
 import { dataFingerprint, datasetBytes } from './data-fingerprint.js';
 import { idxFolder } from './idx.js';
+import { imageSource } from './images/source.js';
+import type { ImageSettings } from '../config/image-settings.js';
+import type { SkippedImage } from './images/folder.js';
 import { readBytes } from './read.js';
 
 export const FASHION_MNIST_DIR_VARIABLE = 'FASHION_MNIST_DIR';
@@ -15,6 +18,8 @@ export interface LoadedData {
   readonly test: Dataset | null;
   /** The content fingerprint of the training samples' source (see dataFingerprint). */
   readonly fingerprint: string;
+  /** images:DIR only: the class names (label order) and the bad files --skip-bad-images left out. */
+  readonly images?: { readonly classes: string[]; readonly skipped: SkippedImage[] };
 }
 
 export const DATA_HELP = `data sets (--data):
@@ -22,18 +27,23 @@ export const DATA_HELP = `data sets (--data):
   fashion-mnist    Debian's dataset-fashion-mnist (${DEBIAN_FASHION_MNIST}), or the folder in $${FASHION_MNIST_DIR_VARIABLE}
   idx:DIR          an IDX pair train-images-*/train-labels-* in DIR (gzip or raw), and t10k-*/test-* if present
   csv:FILE         a CSV file, as below
+  images:DIR       PNG or JPEG files in one folder per class (DIR/cat/1.png), the sorted folder names
+                   giving the labels; DIR/train and DIR/test (or DIR/val) when present are the splits.
+                   Config: imageSize [h, w] (--image-size 32,32), imageFit resize|crop, imageChannels
+                   1|3 (default 3), imageNormalize "train" or {"mean": [...], "std": [...]};
+                   --skip-bad-images leaves bad files out (listed in the run folder's skipped-images.txt)
 
 ${CSV_HELP}`;
 
-const PREFIXED_SOURCES = ['idx:', 'csv:'];
+const PREFIXED_SOURCES = ['idx:', 'csv:', 'images:'];
 
 /** Whether `spec` names a data source; the `data` setting's rule. */
 export function isDataSource(spec: string): boolean {
   return spec === 'default' || spec === 'fashion-mnist' || PREFIXED_SOURCES.some((prefix) => spec.startsWith(prefix) && spec.length > prefix.length);
 }
 
-/** The samples of a source that `isDataSource` accepted. */
-export function loadData(spec: string, seed: number): LoadedData {
+/** The samples of a source that `isDataSource` accepted; images:DIR reads them with `images`. */
+export function loadData(spec: string, seed: number, images: ImageSettings = {}): LoadedData {
   if (spec === 'default') return builtIn(seed);
   if (spec === 'fashion-mnist') {
     const dir = process.env[FASHION_MNIST_DIR_VARIABLE] ?? DEBIAN_FASHION_MNIST;
@@ -43,6 +53,10 @@ export function loadData(spec: string, seed: number): LoadedData {
     return idxFolder(dir);
   }
   if (spec.startsWith('idx:')) return idxFolder(spec.slice(4));
+  if (spec.startsWith('images:')) {
+    const { train, test, fingerprint, classes, skipped } = imageSource(spec.slice(7), images);
+    return { train, test, fingerprint, images: { classes, skipped } };
+  }
   const bytes = readBytes(spec.slice(4));
   return { train: parseCsvDataset(bytes.toString(), spec.slice(4)), test: null, fingerprint: dataFingerprint([bytes]) };
 }

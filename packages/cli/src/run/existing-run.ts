@@ -1,5 +1,6 @@
 import { existsSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { SKIPPED_IMAGES_FILE } from '../data/images/skipped.js';
 import { CALIBRATION_FILES } from '../output/calibration-report.js';
 import { UserError } from '../errors.js';
 import { folderOf } from './files.js';
@@ -9,7 +10,7 @@ import { CHECKPOINT_FILE } from './training.js';
  * The files of a run (and of eval on it) in its folder. The checkpoint comes first: deleted in this
  * order, a folder never holds the old run's checkpoint beside the new run's files, even after a crash.
  */
-const RUN_FILES = [CHECKPOINT_FILE, 'config.json', 'metrics.jsonl', 'curves.svg', 'curves.html', ...CALIBRATION_FILES];
+const RUN_FILES = [CHECKPOINT_FILE, 'config.json', 'metrics.jsonl', 'curves.svg', 'curves.html', SKIPPED_IMAGES_FILE, ...CALIBRATION_FILES];
 
 /**
  * Makes way for a run in `out`, which it has locked, before the run writes anything there. A folder

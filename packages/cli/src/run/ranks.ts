@@ -26,12 +26,18 @@ export function trainerRanks(ranks: RunRanks): RankGroupSpec | undefined {
 
 const DIGEST_BYTES = 32;
 
+/** A digest of bytes (a checkpoint file, input rows) for a run's identity: ranks compare contents, not paths. */
+export function contentDigest(bytes: Uint8Array): string {
+  return createHash('sha256').update(bytes).digest('hex');
+}
+
 /**
- * Every rank must train the same run: `identity` (config, model, data fingerprint, checkpoint
- * position) is hashed and compared with rank 0's, and a rank that differs (another job's, another
- * config's) stops the job with the same line on every rank.
+ * Every rank must run the same job: `identity` (for train: config, model, data fingerprint,
+ * checkpoint position; for eval, predict and compare: their checkpoint, data and flags) is hashed and
+ * compared with rank 0's, and a rank that differs (another job's, another config's) stops the job
+ * with the same line on every rank, which says `what` may differ.
  */
-export function checkSameRun(ranks: RunRanks, identity: string): void {
+export function checkSameRun(ranks: RunRanks, identity: string, what: string): void {
   if (ranks.world === null) return;
   const digest = new Uint8Array(createHash('sha256').update(identity).digest());
   const all = new Uint8Array(DIGEST_BYTES * ranks.size);
@@ -42,8 +48,19 @@ export function checkSameRun(ranks: RunRanks, identity: string): void {
   );
   if (differing.length > 0) {
     const which = differing.length === 1 ? `rank ${differing[0]} runs` : `ranks ${differing.join(', ')} run`;
-    throw new UserError(`${which} another config, model, data or checkpoint than rank 0 (of ${ranks.size} ranks); start every rank with the same command, files and data`);
+    throw new UserError(`${which} another ${what} than rank 0 (of ${ranks.size} ranks); start every rank with the same command, files and data`);
   }
+}
+
+/**
+ * Whether any rank has `wish` (to stop, between two trainings): one byte from every rank, gathered on
+ * the main thread while no worker of this process calls MPI. Alone, the wish itself.
+ */
+export function anyRank(ranks: RunRanks, wish: boolean): boolean {
+  if (ranks.world === null) return wish;
+  const all = new Uint8Array(ranks.size);
+  ranks.world.allgather(Uint8Array.of(wish ? 1 : 0), all);
+  return all.includes(1);
 }
 
 /** Rank 0's `text` on every rank (two MPI_Bcast calls from the main thread: its length, then its UTF-8 bytes); `text` itself on one process. */

@@ -1,5 +1,5 @@
 import { Model, sequentialFromSpec, type ModelSpec } from '@lockstep/core';
-import { Trainer } from '@lockstep/workers';
+import { Trainer, type RankGroupSpec } from '@lockstep/workers';
 import type { Checkpoint } from './checkpoint.js';
 
 /**
@@ -10,8 +10,11 @@ export function buildModel(spec: ModelSpec): Model {
   return new Model(sequentialFromSpec(spec), spec.input);
 }
 
-/** A trainer holding a checkpoint's parameters and optimizer state; `setup` are its modules' URLs. */
-export function trainerFor(checkpoint: Checkpoint, model: Model, setup: string[], workers: number): Trainer {
+/**
+ * A trainer holding a checkpoint's parameters and optimizer state; `setup` are its modules' URLs.
+ * With `ranks`, its eval-mode passes are collective: each rank computes its share of the rows.
+ */
+export function trainerFor(checkpoint: Checkpoint, model: Model, setup: string[], workers: number, ranks?: RankGroupSpec): Trainer {
   const trainer = new Trainer({
     model,
     seed: checkpoint.config.seed,
@@ -20,6 +23,7 @@ export function trainerFor(checkpoint: Checkpoint, model: Model, setup: string[]
     kernel: checkpoint.config.kernel ?? 'strict',
     workers,
     setup,
+    ranks,
   });
   trainer.load(checkpoint);
   return trainer;

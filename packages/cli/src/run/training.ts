@@ -116,6 +116,7 @@ export async function trainInFolder(run: Run, reporter: Reporter): Promise<numbe
     const fitOptions = (): TrainerFitOptions => ({
       epochs: config.epochs - trainer.state.epoch,
       batchSize: config.batchSize,
+      augment: config.augment,
       validation: data.validation ?? undefined,
       signal: AbortSignal.any([run.stop.signal, output.signal]),
       onStep: (progress) => {

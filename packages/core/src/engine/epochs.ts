@@ -45,7 +45,7 @@ export function* epochLoop(plan: FitPlan, state: TrainingState, buffers: StepBuf
     while (state.batch < batches.length) {
       if (options.signal?.aborted) return { history, state, stopped: true, timings };
       const batch = batches[state.batch];
-      const order = { step: state.step, samples: batch.samples };
+      const order = { step: state.step, epoch: state.epoch, samples: batch.samples };
       const where = `fit failed at step ${state.step} (epoch ${state.epoch + 1}, batch ${state.batch + 1} of ${batches.length})`;
       const stepStarted = performance.now();
       const reports = (yield { kind: 'step', order, where }) as readonly StepReport[];

@@ -1,3 +1,4 @@
+import { checkAugment, isIdentityAugment, type AugmentSpec, type CheckedAugmentSpec } from '../data/augment.js';
 import type { Dataset } from '../data/dataset.js';
 import { checkInteger, LockstepError } from '../errors.js';
 import { defaultLoss, lossByName } from '../losses/index.js';
@@ -16,6 +17,11 @@ export interface EpochOptions {
   loss?: LossName;
   /** A new keyed order of samples each epoch (default true). */
   shuffle?: boolean;
+  /**
+   * Augment every training sample of image data ([C, H, W]) with decisions keyed by (seed, epoch,
+   * sample); validation and evaluation see the samples as they are. Default: none.
+   */
+  augment?: AugmentSpec;
   validation?: Dataset;
   onEpoch?: (metrics: EpochMetrics) => void;
   /** After every optimizer step; the state is then a position a checkpoint can resume from. */
@@ -34,6 +40,8 @@ export interface FitPlan {
   readonly chunkSize: number;
   readonly seed: number;
   readonly shuffle: boolean;
+  /** Null without augmentation, or with one of zero strength. */
+  readonly augment: CheckedAugmentSpec | null;
   readonly loss: Loss;
   /** The matrix kernel the parties compute with, so a failed step is replayed with the same one. */
   readonly kernel: KernelChoice;
@@ -45,6 +53,7 @@ export function checkFit(model: Model, data: Dataset, options: EpochOptions, run
   const seed = checkInteger('seed', run.seed, 0);
   checkDataFits(model, data);
   if (options.validation !== undefined) checkDataFits(model, options.validation, 'validation data');
+  const augment = options.augment === undefined ? null : checkAugment(options.augment, data.sampleShape);
   return {
     model,
     data,
@@ -54,6 +63,7 @@ export function checkFit(model: Model, data: Dataset, options: EpochOptions, run
     chunkSize,
     seed,
     shuffle: options.shuffle ?? true,
+    augment: augment === null || isIdentityAugment(augment) ? null : augment,
     loss: options.loss === undefined ? defaultLoss(data.targets) : lossByName(options.loss),
     kernel: run.kernel,
   };

@@ -1,3 +1,4 @@
+import { augmentRows, augmentRunKey } from '../data/augment.js';
 import { Batch } from '../data/dataset.js';
 import { LockstepError } from '../errors.js';
 import type { Model } from '../model.js';
@@ -70,6 +71,7 @@ export function stepFailure(plan: FitPlan, order: StepOrder, reports: readonly S
   const samples = order.samples.subarray(report.at * plan.chunkSize, Math.min((report.at + 1) * plan.chunkSize, order.samples.length));
   const batch = new Batch(plan.data, samples.length);
   batch.gather(samples);
+  if (plan.augment !== null) augmentRows(plan.data, samples, batch.inputs, { spec: plan.augment, key: augmentRunKey(plan.seed) }, order.epoch);
   const previousKernel = activeKernel();
   useKernel(plan.kernel);
   model.train();

@@ -1,3 +1,4 @@
+import { augmentRows, type Augmentation } from '../data/augment.js';
 import { Batch, sliceTargets, type Dataset } from '../data/dataset.js';
 import type { Loss } from '../losses/loss.js';
 import type { Model } from '../model.js';
@@ -16,6 +17,8 @@ import { localReduce, reduceAndMeasure, type ChunkReduce } from './reduce.js';
 export interface StepOrder {
   /** Optimizer steps taken before this one: it keys the dropout masks, and the update counts it + 1. */
   readonly step: number;
+  /** Epochs completed before this step: it keys the augmentation of the batch's samples. */
+  readonly epoch: number;
   /** The batch's sample indices; chunk c is rows [c * chunkSize, (c + 1) * chunkSize) of it. */
   readonly samples: Uint32Array;
   /**
@@ -73,6 +76,8 @@ export interface StepSetup {
   readonly data: Dataset;
   readonly chunkSize: number;
   readonly dropoutKey: Key;
+  /** Training samples are augmented with it before each chunk's forward pass (data/augment.ts); absent: as they are. */
+  readonly augment?: Augmentation;
   readonly optimizer: OptimizerConfig;
   readonly kernel: UpdateKernel;
   readonly at: UpdateAddresses;
@@ -220,6 +225,7 @@ export class StepEngine {
     const to = Math.min(from + chunkSize, order.samples.length);
     const samples = order.samples.subarray(from, to);
     this.batch.gather(samples);
+    if (this.setup.augment !== undefined) augmentRows(data, samples, this.batch.inputs, this.setup.augment, order.epoch);
     const rows = to - from;
     const inputs = { inputs: this.batch.inputs.subarray(0, rows * data.sampleSize), targets: sliceTargets(this.batch.targets, 0, rows), samples };
     const slot = buffers.slots.subarray(chunk * model.size, (chunk + 1) * model.size);

@@ -1,3 +1,4 @@
+import { augmentRunKey } from '../data/augment.js';
 import { sliceTargets, type Dataset } from '../data/dataset.js';
 import { checkInteger } from '../errors.js';
 import { defaultLoss, lossByName } from '../losses/index.js';
@@ -56,6 +57,7 @@ export function fit(model: Model, data: Dataset, options: FitOptions): FitResult
       data,
       chunkSize: plan.chunkSize,
       dropoutKey: dropoutRunKey(plan.seed),
+      augment: plan.augment === null ? undefined : { spec: plan.augment, key: augmentRunKey(plan.seed) },
       optimizer: options.optimizer,
       kernel: work.kernel,
       at: work.at,

@@ -1,0 +1,73 @@
+import { choice, numberOrText, rule, type Rule } from './rules.js';
+import type { Setting } from './settings.js';
+
+/** The largest height or width `imageSize` takes. */
+export const MAX_IMAGE_SIDE = 4096;
+
+/** Per-channel normalization: each value becomes (value - mean) / std. */
+export interface ChannelStats {
+  mean: number[];
+  std: number[];
+}
+
+/** What an images:DIR run found in its data, recorded by train in config.json and every checkpoint. */
+export interface RecordedImageData {
+  /** The class names, in label order (sorted, as torchvision's ImageFolder). */
+  classes: string[];
+  /** The normalization computed over the training samples ("imageNormalize": "train"). */
+  mean?: number[];
+  std?: number[];
+}
+
+/** The settings of images:DIR data (see data/images/); the other data sources refuse them. */
+export interface ImageSettings {
+  /** The height and width every image is brought to (see imageFit); absent: every image must have one size. */
+  imageSize?: number[];
+  /** How imageSize is reached: "resize" (antialiased bilinear, the default) or "crop" (the centre, zero-padded where smaller). */
+  imageFit?: 'resize' | 'crop';
+  /** 1 (grey: ITU-R 601 luma of RGB) or 3 (RGB, the default); alpha is dropped. */
+  imageChannels?: number;
+  /** Per-channel mean and std, or "train": computed over the training samples and recorded in imageData. */
+  imageNormalize?: 'train' | ChannelStats;
+  /** Leave out bad image files, listed in the run folder's skipped-images.txt, rather than stop. */
+  skipBadImages?: boolean;
+  /** Recorded by train, not set: what the data gave the run, so that eval, predict and --resume read images the same way. */
+  imageData?: RecordedImageData;
+}
+
+const isFiniteList = (value: unknown, length?: number): value is number[] =>
+  Array.isArray(value) && value.length > 0 && (length === undefined || value.length === length) && value.every((item) => Number.isFinite(item));
+
+const isStats = (value: unknown): boolean => {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
+  const { mean, std, ...rest } = value as Record<string, unknown>;
+  return Object.keys(rest).length === 0 && isFiniteList(mean) && (mean.length === 1 || mean.length === 3) && isFiniteList(std, mean.length) && std.every((s) => s > 0);
+};
+
+const isSize = (value: unknown): boolean => Array.isArray(value) && value.length === 2 && value.every((side) => Number.isInteger(side) && side >= 1 && side <= MAX_IMAGE_SIDE);
+
+const isRecorded = (value: unknown): boolean => {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
+  const { classes, mean, std, ...rest } = value as Record<string, unknown>;
+  const statsOk = (mean === undefined && std === undefined) || isStats({ mean, std });
+  return Object.keys(rest).length === 0 && Array.isArray(classes) && classes.length > 0 && classes.every((name) => typeof name === 'string' && name !== '') && statsOk;
+};
+
+const sizeRule: Rule<number[]> = rule(`[height, width], two integers from 1 to ${MAX_IMAGE_SIDE} (--image-size 32,32)`, isSize, (text) => text.split(',').map(numberOrText));
+
+/** A flag without a value: commander hands over `true`. */
+const switchRule: Rule<boolean> = rule('true or false', (value) => typeof value === 'boolean', (text) => text);
+
+type ImageSettingsTable = { readonly [K in keyof ImageSettings]-?: Setting<NonNullable<ImageSettings[K]>> };
+
+export const IMAGE_SETTINGS: ImageSettingsTable = {
+  imageSize: { rule: sizeRule, flag: '--image-size' },
+  imageFit: { rule: choice(['resize', 'crop'] as const), flag: '--image-fit' },
+  imageChannels: { rule: rule('1 or 3', (value) => value === 1 || value === 3), flag: '--image-channels' },
+  imageNormalize: { rule: rule('"train" or {"mean": [...], "std": [...]} with 1 or 3 finite numbers each and every std > 0', (value) => value === 'train' || isStats(value), (text) => text) },
+  skipBadImages: { rule: switchRule, flag: '--skip-bad-images' },
+  imageData: { rule: rule('{"classes": [...], "mean": [...], "std": [...]} as train records it', isRecorded) },
+};
+
+/** The keys of the image settings that a user gives (imageData is recorded, not given). */
+export const GIVEN_IMAGE_SETTINGS = ['imageSize', 'imageFit', 'imageChannels', 'imageNormalize', 'skipBadImages'] as const;
