@@ -122,3 +122,28 @@ describe('eval on an image run', () => {
     ]);
   });
 });
+
+describe('predict on image files', () => {
+  it('gives one row per image with its path, the predicted class by folder name and the probabilities; with --mc-samples the spread; JSON and CSV agree', () => {
+    const folder = join('pngs', 'test', 'ring');
+    const predict = (...extra: string[]) => run(['predict', '--checkpoint', 'straight/checkpoint.lockstep', '--input', folder, '--workers', '1', ...extra]);
+    const json = predict();
+    expect(json.stderr).toBe('');
+    const rows = JSON.parse(json.stdout) as Array<{ path: string; class: string; probabilities: number[] }>;
+    expect(rows.map((row) => row.path)).toEqual(Array.from({ length: 6 }, (_, i) => join(folder, `${String(i).padStart(4, '0')}.png`)));
+    const names = ['circle', 'cross', 'ring', 'square'];
+    for (const row of rows) {
+      expect(Object.keys(row)).toEqual(['path', 'class', 'probabilities']);
+      expect(row.class).toBe(names[row.probabilities.indexOf(Math.max(...row.probabilities))]);
+      expect(Math.abs(row.probabilities.reduce((a, b) => a + b, 0) - 1)).toBeLessThan(1e-5);
+    }
+    const csv = predict('--format', 'csv').stdout.trim().split('\n');
+    expect(csv[0]).toBe('path,class,p0,p1,p2,p3');
+    expect(csv.slice(1)).toEqual(rows.map((row) => [row.path, row.class, ...row.probabilities].join(',')));
+    const single = run(['predict', '--checkpoint', 'straight/checkpoint.lockstep', '--input', rows[2]!.path, '--workers', '1']);
+    expect(JSON.parse(single.stdout)).toEqual([rows[2]]);
+    const mc = JSON.parse(predict('--mc-samples', '8', '--workers', '2').stdout) as Array<Record<string, unknown>>;
+    expect(Object.keys(mc[0]!)).toEqual(['path', 'class', 'probabilities', 'std', 'entropy', 'mutualInformation']);
+    expect(mc.map((row) => row.path)).toEqual(rows.map((row) => row.path));
+  });
+});

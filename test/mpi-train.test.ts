@@ -16,9 +16,17 @@ const common = ['--epochs', '2', ...shape];
 const work = mkdtempSync(join(tmpdir(), 'lockstep-mpi-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
-/** `mpirun -np ranks node lockstep ...args` in `work`; `:`-separated programs when `args` holds several. */
-function mpirunLockstep(programs: Array<{ ranks: number; args: string[] }>): Finished {
-  const command = programs.flatMap(({ ranks, args }, i) => [...(i === 0 ? [] : [':']), '-np', String(ranks), process.execPath, BIN, ...args]);
+/** `mpirun -np ranks node lockstep ...args` in `work`; `:`-separated programs when `args` holds several, each with its own `env` if given. */
+function mpirunLockstep(programs: Array<{ ranks: number; args: string[]; env?: Record<string, string> }>): Finished {
+  const command = programs.flatMap(({ ranks, args, env = {} }, i) => [
+    ...(i === 0 ? [] : [':']),
+    '-np',
+    String(ranks),
+    ...(Object.keys(env).length === 0 ? [] : ['env', ...Object.entries(env).map(([name, value]) => `${name}=${value}`)]),
+    process.execPath,
+    BIN,
+    ...args,
+  ]);
   const result = spawnSync('mpirun', [...MPIRUN_OPTIONS, ...command], { cwd: work, env: { ...process.env, ...MPIRUN_ENV }, encoding: 'utf8', timeout: 120_000 });
   return { status: result.status, stdout: result.stdout, stderr: result.stderr };
 }
@@ -127,11 +135,13 @@ describe.skipIf(!mpiAvailable())('a rank that dies ends the job', () => {
   // Seeded moments: milliseconds after the first checkpoint, and which of ranks 1 and 2 dies.
   const moments = [0, 90, 260, 410, 630].map((delay, i) => ({ delay, rank: 1 + (i % 2), resumeOn: [1, 2, 3, 2, 1][i]! }));
 
-  it.each(moments)('SIGKILL to rank $rank $delay ms after the first checkpoint: the job ends within 10 s, and resuming on $resumeOn rank(s) ends on the uninterrupted bits', async ({ delay, rank, resumeOn }) => {
+  it.each(moments)('SIGKILL to rank $rank $delay ms after the first checkpoint: one line from rank 0 names the rank, the step and the whole checkpoint, the job ends within 10 s, and resuming on $resumeOn rank(s) ends on the uninterrupted bits', async ({ delay, rank, resumeOn }) => {
     const out = `dies-${delay}`;
     const args = ['train', ...longer, '--checkpoint-every', '5', '--out', out];
     const job = spawn('mpirun', [...MPIRUN_OPTIONS, '-np', '3', process.execPath, BIN, ...args], { cwd: work, env: { ...process.env, ...MPIRUN_ENV } });
-    const ended = new Promise<void>((resolve) => job.on('exit', () => resolve()));
+    let stderr = '';
+    job.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const ended = new Promise<void>((resolve) => job.on('close', () => resolve()));
     const checkpoint = join(work, out, 'checkpoint.lockstep');
     while (!existsSync(checkpoint)) await new Promise((resolve) => setTimeout(resolve, 20));
     await new Promise((resolve) => setTimeout(resolve, delay));
@@ -144,10 +154,53 @@ describe.skipIf(!mpiAvailable())('a rank that dies ends the job', () => {
     while (ranks.some((pid) => alive(pid!))) await new Promise((resolve) => setTimeout(resolve, 20));
     expect(performance.now() - killed).toBeLessThan(10_000);
 
+    // One line of lockstep's own (beside mpirun's), from rank 0: the rank, the step rank 0 was in, and
+    // the checkpoint on disk, which is whole and at most 4 steps older (one is saved every 5).
+    const said = stderr.split('\n').filter((line) => line.startsWith('lockstep:'));
+    expect(said, stderr).toHaveLength(1);
+    const line = said[0]!.match(
+      new RegExp(
+        `^lockstep: rank ${rank} of 3 ended during step (\\d+) without a word \\(killed by a signal or for lack of memory, or its host was lost\\); the job ends; ` +
+          `the last checkpoint \\(step (\\d+)\\) is whole; resume it on any number of ranks \\(mpirun -np N\\) or in one process with: lockstep train --resume ${out}/checkpoint\\.lockstep$`,
+      ),
+    );
+    expect(line, said[0]).not.toBeNull();
+    const [during, saved] = [Number(line![1]), Number(line![2])];
+    expect(loadCheckpoint(checkpoint).state.step).toBe(saved);
+    expect(saved).toBeLessThanOrEqual(during);
+    expect(during - saved).toBeLessThan(5);
+    expect(existsSync(join(work, out, 'lockstep.lock'))).toBe(false);
+
     const resumeArgs = ['train', ...longer, '--resume', `${out}/checkpoint.lockstep`];
     const resumed = resumeOn === 1 ? lockstep(resumeArgs, work) : mpirunLockstep([{ ranks: resumeOn, args: resumeArgs }]);
     expect(resumed.stderr).toBe('');
     expect(fingerprintOf(resumed.stdout)).toBe(uninterrupted);
+  });
+});
+
+describe.skipIf(!mpiAvailable())("a rank whose own training fails ends the job", () => {
+  // The env-fault layer of the worker-death tests, armed on one rank only: its worker throws at step
+  // 17, while the other ranks go on to that step's exchange and would wait there for it.
+  const faulty = new URL('./fixtures/layers/faulty.mjs', import.meta.url).pathname;
+  beforeAll(() => {
+    const layers = [{ type: 'linear', out: 32 }, { type: 'env-fault' }, { type: 'relu' }, { type: 'linear', out: 10 }];
+    writeFileSync(join(work, 'faulty.json'), JSON.stringify({ modules: [faulty], layers }));
+  });
+
+  // Rank 2 has no chunks in this shape (7 chunks in blocks of 4), so its workers never run the layer.
+  it.each([1, 0])('a worker of rank %i throws during step 17: one line from rank 0 naming the rank, the step and the cause, exit 1, the checkpoint of step 15 whole, no lock left', (rank) => {
+    const out = `fails-${rank}`;
+    const args = ['train', '--config', 'faulty.json', '--epochs', '2', ...shape, '--workers', '1', '--checkpoint-every', '5', '--out', out];
+    const run = mpirunLockstep([0, 1, 2].map((r) => ({ ranks: 1, args, ...(r === rank ? { env: { LOCKSTEP_TEST_FAULT: 'throw@17' } } : {}) })));
+    expect(run.stderr.split('\n').filter((line) => line.startsWith('lockstep:'))).toEqual([
+      `lockstep: rank ${rank} of 3 failed during step 17: fit failed at step 17 (epoch 1, batch 18 of 41): a worker failed: injected failure in layer 1 at step 17; ` +
+        'the worker pool is closed; the job ends; the last checkpoint (step 15) is whole; resume it on any number of ranks (mpirun -np N) or in one process with: ' +
+        `lockstep train --resume ${out}/checkpoint.lockstep --modules ${faulty}`,
+    ]);
+    expect(run.status).toBe(1);
+    expect(run.stdout).toBe('');
+    expect(loadCheckpoint(join(work, out, 'checkpoint.lockstep')).state.step).toBe(15);
+    expect(existsSync(join(work, out, 'lockstep.lock'))).toBe(false);
   });
 });
 

@@ -6,6 +6,8 @@
 #include <mpi.h>
 #include <napi.h>
 
+#include <unistd.h>
+
 #include <climits>
 #include <string>
 
@@ -110,6 +112,12 @@ void Abort(const Napi::CallbackInfo& info) {
   check(info.Env(), MPI_Abort(MPI_COMM_WORLD, info[0].As<Napi::Number>().Int32Value()), "MPI_Abort");
 }
 
+// _exit: no exit handlers and no joining of threads, one of which may be inside a collective whose
+// peer died and so never returns (Node's process.exit joins every worker thread first).
+void ExitNow(const Napi::CallbackInfo& info) {
+  _exit(info[0].As<Napi::Number>().Int32Value());
+}
+
 void Finalize(const Napi::CallbackInfo& info) {
   int finalized = 0;
   MPI_Finalized(&finalized);
@@ -126,6 +134,7 @@ Napi::Object Exports(Napi::Env env, Napi::Object exports) {
   exports.Set("barrier", Napi::Function::New(env, Barrier));
   exports.Set("abort", Napi::Function::New(env, Abort));
   exports.Set("finalize", Napi::Function::New(env, Finalize));
+  exports.Set("exitNow", Napi::Function::New(env, ExitNow));
   return exports;
 }
 

@@ -16,6 +16,8 @@ export interface Native {
   barrier(): void;
   abort(code: number): never;
   finalize(): void;
+  /** _exit(code): ends the process without exit handlers and without joining its threads. */
+  exitNow(code: number): never;
 }
 
 // The same path from src/ (tests) and dist/ (everything else): both sit beside native/.

@@ -17,10 +17,18 @@ export interface MpiWorld {
   barrier(): void;
   /** MPI_Abort(MPI_COMM_WORLD, code): ends every rank of the job. */
   abort(code: number): never;
+  /**
+   * Ends this process at once with `code`, after its 'exit' listeners: `process.exit` first joins every
+   * worker thread, and one waiting in a collective whose peer died never returns (nor does MPI_Abort
+   * then). Without MPI_Finalize, so mpirun ends the job if other ranks still run.
+   */
+  exitNow(code: number): never;
 }
 
 const INSTALL = 'apt-get install openmpi-bin libopenmpi-dev, then pnpm build';
 let world: MpiWorld | undefined;
+/** exitNow() is ending the process: no MPI_Finalize, which would wait for the other ranks. */
+let exitingNow = false;
 
 /**
  * MPI_Init_thread(MPI_THREAD_MULTIPLE) on the first call in the process (main thread), then the same
@@ -47,7 +55,7 @@ export function mpiWorld(): MpiWorld {
 // this one in a collective, so a failing rank leaves without it and mpirun ends the job as for a dead rank.
 function finalizeAtExit(native: Native): void {
   process.once('exit', (code) => {
-    if (code === 0) mpiCall(() => native.finalize());
+    if (code === 0 && !exitingNow) mpiCall(() => native.finalize());
   });
 }
 
@@ -80,6 +88,12 @@ function openWorld(native: Native, threadLevel: number): MpiWorld {
     },
     abort(code) {
       return mpiCall(() => native.abort(code));
+    },
+    exitNow(code) {
+      exitingNow = true;
+      process.exitCode = code;
+      process.emit('exit', code);
+      return native.exitNow(code);
     },
   };
 }

@@ -1,10 +1,10 @@
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchedByMpirun, mpiAvailable, mpiWorld, MPI_THREAD_MULTIPLE } from '@lockstep/mpi';
-import { mpirun } from './mpirun.js';
+import { mpirun, MPIRUN_ENV, MPIRUN_OPTIONS } from './mpirun.js';
 import { hex, pattern } from './scripts/pattern.mjs';
 
 const script = (name: string) => new URL(`./scripts/${name}`, import.meta.url);
@@ -45,6 +45,55 @@ describe.skipIf(!mpiAvailable())('@lockstep/mpi under mpirun (Open MPI)', () => 
     expect(run.error).toBeUndefined();
     expect(run.status).toBe(1);
     expect(run.stderr).toContain('rank 1 fails');
+  });
+
+  it("world.exitNow(3) ends a rank whose worker thread waits in a collective that never completes, after its 'exit' listeners, and mpirun ends the job", () => {
+    const folder = mkdtempSync(join(tmpdir(), 'lockstep-mpi-'));
+    try {
+      const started = performance.now();
+      const run = mpirun(2, script('exit-now.mjs'), [folder]);
+      expect(run.error).toBeUndefined();
+      expect(run.status).toBe(3);
+      // Rank 1 would sleep for a minute: mpirun ended it when rank 0 left.
+      expect(performance.now() - started).toBeLessThan(20_000);
+      expect(readFileSync(join(folder, 'exit-listener.txt'), 'utf8')).toBe('exit listener saw code 3');
+    } finally {
+      rmSync(folder, { recursive: true, force: true });
+    }
+  });
+
+  // What lockstep cannot learn from signals (docs/design.md, "When a rank stops"): the survivors of a
+  // dead rank and the ranks of a job whose mpirun got SIGTERM see the same SIGCONT, then SIGTERM one
+  // odls_base_sigkill_timeout (1 s) later, then SIGKILL; neither names a rank.
+  it.each(['a rank dies', 'mpirun gets SIGTERM'])('when %s, the other ranks get SIGCONT at once and SIGTERM about 1 s later, nothing else', async (what) => {
+    const folder = mkdtempSync(join(tmpdir(), 'lockstep-mpi-'));
+    try {
+      const die = what === 'a rank dies';
+      const args = [...MPIRUN_OPTIONS, '--mca', 'odls_base_sigkill_timeout', '1', '-np', '3', process.execPath, script('signals-seen.mjs').pathname, folder, die ? 'die' : 'live'];
+      const job = spawn('mpirun', args, { env: { ...process.env, ...MPIRUN_ENV }, stdio: 'ignore' });
+      const ended = new Promise((resolve) => job.on('exit', resolve));
+      const survivors = die ? [0, 2] : [0, 1, 2];
+      let start: number;
+      if (die) {
+        await ended;
+        start = JSON.parse(readFileSync(join(folder, 'died.json'), 'utf8')).at;
+      } else {
+        while (!survivors.every((rank) => existsSync(join(folder, `ready-${rank}`)))) await new Promise((resolve) => setTimeout(resolve, 20));
+        start = Date.now();
+        job.kill('SIGTERM');
+        await ended;
+      }
+      for (const rank of survivors) {
+        const { seen } = JSON.parse(readFileSync(join(folder, `rank-${rank}.json`), 'utf8'));
+        expect(seen.map(({ signal }: { signal: string }) => signal)).toEqual(['SIGCONT', 'SIGTERM']);
+        // Generous margins: a loaded machine delays the handlers.
+        expect(seen[0].at - start).toBeLessThan(700);
+        expect(seen[1].at - seen[0].at).toBeGreaterThan(700);
+        expect(seen[1].at - seen[0].at).toBeLessThan(2_500);
+      }
+    } finally {
+      rmSync(folder, { recursive: true, force: true });
+    }
   });
 
   describe.each([2, 3])('mpirun -np %i', (size) => {

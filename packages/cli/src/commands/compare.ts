@@ -151,7 +151,7 @@ async function compare(flags: CompareFlags, ranks: RunRanks, stop: Stop): Promis
       const folder = `dropout-${rate}`;
       if (write) {
         makeFolder(join(out, folder));
-        writeFileAtomic(join(out, folder, 'config.json'), `${JSON.stringify({ ...config, dropout: rate, model: specs[i], workers }, null, 2)}\n`);
+        writeFileAtomic(join(out, folder, 'config.json'), `${JSON.stringify({ ...config, dropout: rate, ...(data.imageData === undefined ? {} : { imageData: data.imageData }), model: specs[i], workers }, null, 2)}\n`);
       }
       reporter = new Reporter(mode, config.epochs, `dropout ${rate} | `);
       const model = i === 0 ? firstModel : buildModel(specs[i]);

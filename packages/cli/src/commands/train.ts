@@ -13,7 +13,7 @@ import { DEFAULT_CONFIG } from '../config/settings.js';
 import { usefulWorkers } from '../config/workers.js';
 import { writeSkippedImages } from '../data/images/skipped.js';
 import { checkImageSettings } from '../data/images/source.js';
-import { loadRunData } from '../data/run-data.js';
+import { loadRunData, type RunData } from '../data/run-data.js';
 import { UserError } from '../errors.js';
 import { Reporter } from '../output/report.js';
 import { loadCheckpoint } from '../run/checkpoint.js';
@@ -21,10 +21,11 @@ import { defaultOutFolder, folderOf, makeFolder, removeStrayTemporaries, writeFi
 import { clearExistingRun } from '../run/existing-run.js';
 import { stopOnSignals, type Stop } from '../run/interrupt.js';
 import { importModules, importNamedModules } from '../run/modules.js';
-import { checkSameRun, runRanks, trainerRanks, type RunRanks } from '../run/ranks.js';
+import { openFaultChannel } from '../run/fault-channel.js';
+import { broadcastText, checkSameRun, runRanks, trainerRanks, type RunRanks } from '../run/ranks.js';
 import { lockRunFolder } from '../run/run-lock.js';
 import { buildModel } from '../run/trainer.js';
-import { trainInFolder } from '../run/training.js';
+import { trainInFolder, type Run } from '../run/training.js';
 
 export interface TrainFlags extends ConfigFlags {
   config?: string;
@@ -76,27 +77,47 @@ async function train(flags: TrainFlags, ranks: RunRanks, stop: Stop): Promise<nu
   const spec = runModel(config, data.train, checkpoint, flags.resume);
   const model = buildModel(spec);
   checkSameRun(ranks, JSON.stringify({ config, spec, data: data.fingerprint, resumed: checkpoint?.state ?? null }), 'config, model, data or checkpoint');
-  const out = flags.out ?? (flags.resume === undefined ? defaultOutFolder() : folderOf(flags.resume));
+  // Rank 0's folder on every rank (a default one is named after the time, which ranks may see differently).
+  const out = broadcastText(ranks, flags.out ?? (flags.resume === undefined ? defaultOutFolder() : folderOf(flags.resume)));
   const optimizer = optimizerOf(config);
   const resourceLimits = workerHeap === undefined ? undefined : { maxOldGenerationSizeMb: workerHeap };
   const kernel = config.kernel ?? 'strict';
   // A restarted pool adopts the same model: the Trainer initializes it, and the checkpoint then loads into it.
   const newTrainer = (): Trainer =>
     new Trainer({ model, seed: config.seed, optimizer, chunkSize: config.chunkSize, kernel, workers, setup, resourceLimits, ranks: trainerRanks(ranks) });
+  const channel = await openFaultChannel(ranks);
   // Across ranks a worker failure ends the job (the other ranks cannot restart with this one), and
   // only rank 0 touches the run folder; every rank runs every step.
-  const run = { newTrainer, retries: ranks.size > 1 ? 0 : retries, config, spec, data, out, checkpoint, resumedFrom: flags.resume, stop, writes: ranks.writes };
-  if (!ranks.writes) return trainInFolder(run, new Reporter('silent', config.epochs));
+  const run: Run = { newTrainer, retries: ranks.size > 1 ? 0 : retries, config, spec, data, out, checkpoint, resumedFrom: flags.resume, stop, ranks, channel };
+  try {
+    if (!ranks.writes) return await trainInFolder(run, new Reporter('silent', config.epochs));
+    const notes = [workersNote, dataNote, data.cacheNote ?? null];
+    if (channel !== null && channel.unreached.length > 0) {
+      notes.push(`note: ${channel.unreached.length === 1 ? 'rank' : 'ranks'} ${channel.unreached.join(', ')} did not reach rank 0 over TCP within 10 s; if one stops mid-run, only mpirun will say so`);
+    }
+    return await trainInRunFolder(run, flags, notes, workers, data.skipped);
+  } catch (error) {
+    // Rank 0 says what stopped the job; the other ranks, which would wait for it, are told to exit without a word.
+    if (ranks.writes) await channel?.endJob();
+    throw error;
+  } finally {
+    channel?.close();
+  }
+}
+
+/** Rank 0, or the run's one process: locks and prepares the run folder, then trains in it. */
+async function trainInRunFolder(run: Run, flags: TrainFlags, notes: Array<string | null>, workers: number, skipped: RunData['skipped']): Promise<number> {
+  const { out, config, spec, ranks } = run;
   makeFolder(out);
   const reporter = new Reporter(Reporter.choose(flags), config.epochs);
-  for (const note of [workersNote, dataNote, data.cacheNote ?? null]) if (note !== null) reporter.info(note);
+  for (const note of notes) if (note !== null) reporter.info(note);
   const lock = lockRunFolder(out, 'train');
   try {
     if (lock.tookOver !== null) reporter.info(`note: took over the lock of ${out} from ${lock.tookOver}`);
     clearExistingRun(out, flags.resume, flags.overwrite === true);
     removeStrayTemporaries(out);
     writeFileAtomic(join(out, 'config.json'), `${JSON.stringify({ ...config, model: spec, workers, ranks: ranks.size }, null, 2)}\n`);
-    const skippedNote = writeSkippedImages(out, config, data.skipped);
+    const skippedNote = writeSkippedImages(out, config, skipped);
     if (skippedNote !== null) reporter.info(skippedNote);
     return await trainInFolder(run, reporter);
   } finally {

@@ -5,16 +5,22 @@ import { parseInputsCsv } from './csv.js';
 import { imageInputs, isImageInput } from './images/inputs.js';
 import { readBytes } from './read.js';
 
+/** Rows to predict, end to end, and for image files the path each row was read from. */
+export interface PredictInputs {
+  readonly rows: Float32Array;
+  readonly paths: readonly string[] | null;
+}
+
 /**
  * Reads rows to predict: a CSV of numbers (no label column), an IDX images file, or PNG/JPEG images
  * (a file or a folder), read with the settings of the checkpoint's run.
  */
-export function readInputs(path: string, sampleSize: number, checkpoint?: { config: RunConfig; spec: { input: number[] } }): Float32Array {
+export function readInputs(path: string, sampleSize: number, checkpoint?: { config: RunConfig; spec: { input: number[] } }): PredictInputs {
   if (checkpoint !== undefined && isImageInput(path)) return imageInputs(path, checkpoint.config, checkpoint.spec.input);
-  if (path.endsWith('.csv')) return parseInputsCsv(readBytes(path).toString(), path, sampleSize);
+  if (path.endsWith('.csv')) return { rows: parseInputsCsv(readBytes(path).toString(), path, sampleSize), paths: null };
   const images = idxImagesToFloat(parseIdx(readBytes(path), path), path);
   if (images.sampleShape.reduce((a, b) => a * b, 1) !== sampleSize) {
     throw new UserError(`${path}: images of shape [${images.sampleShape.join(',')}] do not fit the model's input of ${sampleSize} values`);
   }
-  return images.data;
+  return { rows: images.data, paths: null };
 }

@@ -62,3 +62,13 @@ export function anyRank(ranks: RunRanks, wish: boolean): boolean {
   ranks.world.allgather(Uint8Array.of(wish ? 1 : 0), all);
   return all.includes(1);
 }
+
+/** Rank 0's `text` on every rank (two MPI_Bcast calls from the main thread: its length, then its UTF-8 bytes); `text` itself on one process. */
+export function broadcastText(ranks: RunRanks, text: string): string {
+  if (ranks.world === null) return text;
+  const length = Int32Array.of(ranks.rank === 0 ? Buffer.byteLength(text) : 0);
+  ranks.world.broadcast(length, 0);
+  const bytes = ranks.rank === 0 ? new Uint8Array(Buffer.from(text, 'utf8')) : new Uint8Array(length[0]!);
+  ranks.world.broadcast(bytes, 0);
+  return Buffer.from(bytes).toString('utf8');
+}

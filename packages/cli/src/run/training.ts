@@ -8,11 +8,14 @@ import { learningCurvesHtml, learningCurvesSvg } from '../output/learning-curves
 import type { Reporter } from '../output/report.js';
 import { abortOnStdoutFailure, describeStdoutFailure } from '../output/stdout.js';
 import { encodeCheckpoint, loadCheckpoint, type Checkpoint } from './checkpoint.js';
+import type { FaultChannel } from './fault-channel.js';
 import { writeFileAtomic, WriteError } from './files.js';
 import { readHistory } from './history.js';
 import type { Stop } from './interrupt.js';
 import { resumeCommand } from './modules.js';
 import { numericFailureMessage } from './numeric-advice.js';
+import { RankFaults } from './rank-faults.js';
+import type { RunRanks } from './ranks.js';
 import { SavedCheckpoints, type SavedCheckpoint } from './saved-checkpoints.js';
 
 export const CHECKPOINT_FILE = 'checkpoint.lockstep';
@@ -30,8 +33,10 @@ export interface Run {
   readonly resumedFrom: string | undefined;
   /** Aborted by Ctrl-C, SIGTERM or SIGHUP: the run finishes its step, saves and ends with `stop.exitCode`. */
   readonly stop: Stop;
-  /** Whether this process writes the run folder: rank 0 of a run across ranks, or the run's one process. */
-  readonly writes: boolean;
+  /** This process's place in the run: rank 0 of a run across ranks, or the run's one process, writes the run folder. */
+  readonly ranks: RunRanks;
+  /** Across ranks, how a rank that stops mid-run is told to the others (null for one process). */
+  readonly channel: FaultChannel | null;
 }
 
 function isWorkerFailure(error: unknown): error is LockstepError {
@@ -41,6 +46,17 @@ function isWorkerFailure(error: unknown): error is LockstepError {
 function resumeAdvice(latest: SavedCheckpoint | null, modules: readonly string[] | undefined): string {
   return latest === null ? 'no checkpoint was saved yet; start the run again' : `resume from step ${latest.step} with: ${resumeCommand(latest.path, modules)}`;
 }
+
+/** Across ranks, after a rank stopped: the last checkpoint, which rank 0 alone knows, and that any number of ranks may resume it. */
+function ranksAdvice(run: Run, latest: SavedCheckpoint | null, checkpointPath: string): string {
+  const anywhere = 'on any number of ranks (mpirun -np N) or in one process';
+  if (!run.ranks.writes) return `rank 0 saved the checkpoints: resume from its last ${anywhere} with: ${resumeCommand(checkpointPath, run.config.modules)}`;
+  if (latest === null) return 'no checkpoint was saved yet; start the run again';
+  return `the last checkpoint (step ${latest.step}) is whole; resume it ${anywhere} with: ${resumeCommand(latest.path, run.config.modules)}`;
+}
+
+/** A non-finite step is seen by every rank at once, and each rank stops by itself: no rank waits for another. */
+const everyRanks = (error: unknown): boolean => error instanceof LockstepError && error.code === 'E_NUMERIC';
 
 /** Trains in a locked run folder, saving checkpoints, metrics and curves there, and closes the trainer. */
 export async function trainInFolder(run: Run, reporter: Reporter): Promise<number> {
@@ -52,7 +68,7 @@ export async function trainInFolder(run: Run, reporter: Reporter): Promise<numbe
   const metricsPath = join(out, 'metrics.jsonl');
   const saved = new SavedCheckpoints(checkpoint === null ? null : { path: run.resumedFrom!, step: checkpoint.state.step, bytes: encodeCheckpoint(checkpoint) });
   const save = (): void => {
-    if (!run.writes) return;
+    if (!run.ranks.writes) return;
     const bytes = encodeCheckpoint({
       config,
       spec,
@@ -66,6 +82,12 @@ export async function trainInFolder(run: Run, reporter: Reporter): Promise<numbe
     writeFileAtomic(checkpointPath, bytes);
     saved.record(checkpointPath, trainer.state.step, bytes);
   };
+  const faults =
+    run.channel === null
+      ? null
+      : new RankFaults(run.channel, { world: run.ranks.world!, step: () => trainer.state.step, advice: () => ranksAdvice(run, saved.latest, checkpointPath) });
+  // Until every rank has trained its last step (or stopped after the same one), a failure of this rank alone leaves the others waiting.
+  let training = true;
   const stopBar = (): void => reporter.stopBar();
   run.stop.signal.addEventListener('abort', stopBar);
   const output = abortOnStdoutFailure();
@@ -106,7 +128,7 @@ export async function trainInFolder(run: Run, reporter: Reporter): Promise<numbe
       onEpoch: (metrics) => {
         history.push(metrics);
         reporter.epoch(metrics);
-        if (!run.writes) return;
+        if (!run.ranks.writes) return;
         writeFileAtomic(metricsPath, history.map((m) => JSON.stringify(m)).join('\n') + '\n');
         const title = `lockstep run ${out}`;
         const svg = learningCurvesSvg(history, title);
@@ -119,6 +141,7 @@ export async function trainInFolder(run: Run, reporter: Reporter): Promise<numbe
       let result: { stopped: boolean };
       try {
         result = await trainer.fit(data.train, fitOptions());
+        training = false;
       } catch (error) {
         if (!isWorkerFailure(error) || retry > run.retries) throw error;
         // A new pool from the last checkpoint: resuming is exact, so the run ends with the same bits.
@@ -149,15 +172,20 @@ export async function trainInFolder(run: Run, reporter: Reporter): Promise<numbe
     reporter.result(`fingerprint ${print}`, { fingerprint: print, epochs: trainer.state.epoch, steps: trainer.state.step, out });
     return 0;
   } catch (error) {
+    // Across ranks the job ends here, with one line (docs/design.md, "When a rank stops").
+    if (faults !== null && training && !everyRanks(error)) await faults.fail(error instanceof Error ? error.message : String(error));
     if (error instanceof WriteError) throw new UserError(`${error.message}; then ${resumeAdvice(saved.latest, config.modules)}`);
     if (!(error instanceof LockstepError) || (error.code !== 'E_WORKER' && error.code !== 'E_NUMERIC')) throw error;
     // A numeric failure repeats exactly on an identical resume, so the way on is a lower lr or clipping.
     if (error.code === 'E_NUMERIC') {
+      // Every rank met it at the same step and stops by itself; rank 0 says so for the job.
+      if (!run.ranks.writes) return 1;
       throw new UserError(numericFailureMessage(error.message, config, saved.beforeFailure(trainer.state.step, checkpointPath), saved.latest));
     }
     // Parameters may be half updated: the checkpoint on disk, not memory, is where the run goes on.
     throw new UserError(`${error.message}; ${resumeAdvice(saved.latest, config.modules)}`);
   } finally {
+    faults?.dispose();
     output.dispose();
     run.stop.signal.removeEventListener('abort', stopBar);
     await trainer.close();

@@ -28,11 +28,11 @@ function statsOf(config: ImageSettings): ChannelStats | null {
 
 /**
  * Rows to predict from an image file, or from every file under a folder (in the order a class folder's
- * files are read: sorted names, depth first), read as the checkpoint's run read its images: the same
+ * files are read: sorted names, depth first), with each row's path, read as the checkpoint's run read its images: the same
  * channels, size and normalization. A model not trained on images:DIR takes its channels from its
  * input shape [channels, height, width].
  */
-export function imageInputs(path: string, config: ImageSettings & { data: string }, input: readonly number[]): Float32Array {
+export function imageInputs(path: string, config: ImageSettings & { data: string }, input: readonly number[]): { rows: Float32Array; paths: string[] } {
   const fromImages = config.data.startsWith('images:');
   const channels = config.imageChannels ?? (fromImages || input.length !== 3 ? 3 : input[0]);
   const settings = { ...pixelSettings(config), channels };
@@ -59,5 +59,5 @@ export function imageInputs(path: string, config: ImageSettings & { data: string
   if (files.length === 0) throw new UserError(`${path} holds no image files to predict`);
   const stats = statsOf(config);
   if (stats !== null) normalizeInPlace(rows, channels, sampleSize / channels, stats);
-  return rows;
+  return { rows, paths: files.map((file) => file.path) };
 }
