@@ -118,16 +118,8 @@ export class Trainer {
     const shared = this.share(data);
     // A batch never holds more samples than the data set, so neither does the step buffer.
     const step = this.stepBufferFor(Math.min(plan.batchSize, data.size));
-    const tasks = Array.from({ length: this.workers }, (_, party): Omit<StepLoopTask, 'since'> => ({
-      kind: 'step-loop',
-      step: step.buffer,
-      data: shared,
-      loss: plan.loss.name,
-      chunkSize: plan.chunkSize,
-      augment: plan.augment,
-      party,
-      parties: this.workers,
-    }));
+    const task = { kind: 'step-loop', step: step.buffer, data: shared, loss: plan.loss.name, chunkSize: plan.chunkSize, augment: plan.augment, parties: this.workers } as const;
+    const tasks = Array.from({ length: this.workers }, (_, party): Omit<StepLoopTask, 'since'> => ({ ...task, party }));
     const steps = new PausableStepLoop(() => new StepLoop(this.pool.piscina, step.views, tasks));
     let where = 'fit failed';
     const translate = async (error: unknown): Promise<never> => {
@@ -240,11 +232,8 @@ export class Trainer {
   }
 
   private share(data: Dataset): SharedDataset {
-    let shared = this.sharedData.get(data);
-    if (shared === undefined) {
-      shared = shareDataset(data, ++this.versions);
-      this.sharedData.set(data, shared);
-    }
+    const shared = this.sharedData.get(data) ?? shareDataset(data, ++this.versions);
+    this.sharedData.set(data, shared);
     return shared;
   }
 
