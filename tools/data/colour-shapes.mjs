@@ -11,8 +11,8 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { deflateSync } from 'node:zlib';
 import jpeg from 'jpeg-js';
+import { pngFile } from './png-file.mjs';
 
 const CLASSES = ['circle', 'cross', 'ring', 'square'];
 
@@ -70,44 +70,13 @@ function image(kind, random) {
   return rgba;
 }
 
-const CRC_TABLE = Int32Array.from({ length: 256 }, (_, n) => {
-  let c = n;
-  for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-  return c;
-});
-
-function chunk(type, data) {
-  const body = Buffer.concat([Buffer.from(type, 'latin1'), data]);
-  let c = -1;
-  for (const byte of body) c = CRC_TABLE[(c ^ byte) & 0xff] ^ (c >>> 8);
-  const length = Buffer.alloc(4);
-  length.writeUInt32BE(data.length);
-  const crc = Buffer.alloc(4);
-  crc.writeUInt32BE((c ^ -1) >>> 0);
-  return Buffer.concat([length, body, crc]);
-}
-
-function rgbPng(rgba) {
-  const header = Buffer.alloc(13);
-  header.writeUInt32BE(size, 0);
-  header.writeUInt32BE(size, 4);
-  header[8] = 8;
-  header[9] = 2; // RGB
-  const rows = Buffer.alloc(size * (3 * size + 1));
-  for (let y = 0; y < size; y++) {
-    for (let x = 0; x < size; x++) rows.set(rgba.subarray(4 * (y * size + x), 4 * (y * size + x) + 3), y * (3 * size + 1) + 1 + 3 * x);
-  }
-  const signature = Buffer.from([137, 80, 78, 71, 13, 10, 26, 10]);
-  return Buffer.concat([signature, chunk('IHDR', header), chunk('IDAT', deflateSync(rows)), chunk('IEND', Buffer.alloc(0))]);
-}
-
 const random = mulberry32(seed);
 for (const [split, n] of [['train', count], ['test', Math.max(1, Math.floor(count / 4))]]) {
   for (const kind of CLASSES) {
     mkdirSync(join(values.out, split, kind), { recursive: true });
     for (let i = 0; i < n; i++) {
       const rgba = image(kind, random);
-      const bytes = format === 'png' ? rgbPng(rgba) : jpeg.encode({ width: size, height: size, data: rgba }, 90).data;
+      const bytes = format === 'png' ? pngFile(rgba.filter((_, i) => i % 4 !== 3), size, size, 3) : jpeg.encode({ width: size, height: size, data: rgba }, 90).data;
       writeFileSync(join(values.out, split, kind, `${String(i).padStart(4, '0')}.${format === 'png' ? 'png' : 'jpg'}`), bytes);
     }
   }

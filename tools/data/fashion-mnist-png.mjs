@@ -14,7 +14,8 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { deflateSync, gunzipSync } from 'node:zlib';
+import { gunzipSync } from 'node:zlib';
+import { pngFile } from './png-file.mjs';
 
 const CLASSES = ['T-shirt_top', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 'Shirt', 'Sneaker', 'Bag', 'Ankle_boot'].map((name, i) => `${i}_${name}`);
 
@@ -39,36 +40,6 @@ function idx(prefix) {
   return { shape, data: raw.subarray(4 + 4 * dims) };
 }
 
-const CRC_TABLE = Int32Array.from({ length: 256 }, (_, n) => {
-  let c = n;
-  for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-  return c;
-});
-
-function chunk(type, data) {
-  const body = Buffer.concat([Buffer.from(type, 'latin1'), data]);
-  let c = -1;
-  for (const byte of body) c = CRC_TABLE[(c ^ byte) & 0xff] ^ (c >>> 8);
-  const length = Buffer.alloc(4);
-  length.writeUInt32BE(data.length);
-  const crc = Buffer.alloc(4);
-  crc.writeUInt32BE((c ^ -1) >>> 0);
-  return Buffer.concat([length, body, crc]);
-}
-
-/** An 8-bit greyscale PNG of `pixels` (rows of `width`). */
-function greyPng(pixels, width, height) {
-  const header = Buffer.alloc(13);
-  header.writeUInt32BE(width, 0);
-  header.writeUInt32BE(height, 4);
-  header[8] = 8; // bit depth
-  header[9] = 0; // greyscale
-  const rows = Buffer.alloc(height * (width + 1));
-  for (let y = 0; y < height; y++) rows.set(pixels.subarray(y * width, (y + 1) * width), y * (width + 1) + 1);
-  const signature = Buffer.from([137, 80, 78, 71, 13, 10, 26, 10]);
-  return Buffer.concat([signature, chunk('IHDR', header), chunk('IDAT', deflateSync(rows)), chunk('IEND', Buffer.alloc(0))]);
-}
-
 for (const [split, prefix] of [['train', 'train'], ['test', 't10k']]) {
   const images = idx(`${prefix}-images-idx3-ubyte`);
   const labels = idx(`${prefix}-labels-idx1-ubyte`);
@@ -79,7 +50,7 @@ for (const [split, prefix] of [['train', 'train'], ['test', 't10k']]) {
   for (let i = 0; i < n; i++) {
     const pixels = images.data.subarray(i * height * width, (i + 1) * height * width);
     const file = join(values.out, split, CLASSES[labels.data[i]], `${String(i).padStart(digits, '0')}.png`);
-    writeFileSync(file, greyPng(pixels, width, height));
+    writeFileSync(file, pngFile(pixels, width, height, 1));
   }
   process.stdout.write(`wrote ${n} ${split} images to ${join(values.out, split)}\n`);
 }
