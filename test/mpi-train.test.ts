@@ -1,4 +1,4 @@
-import { spawn, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,6 +14,7 @@ import { RANK_SHAPES } from './helpers/rank-shapes.js';
 const shape = ['--batch-size', '112', '--chunk-size', '16', '--quiet'];
 const common = ['--epochs', '2', ...shape];
 const work = mkdtempSync(join(tmpdir(), 'lockstep-mpi-'));
+const SHAPES_TOOL = new URL('../tools/data/colour-shapes.mjs', import.meta.url).pathname;
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
 /** `mpirun -np ranks node lockstep ...args` in `work`; `:`-separated programs when `args` holds several, each with its own `env` if given. */
@@ -77,6 +78,16 @@ describe.skipIf(!mpiAvailable())('mpirun -np N lockstep train: one run across ra
     const run = mpirunLockstep([{ ranks, args: ['train', ...cnn, '--workers', '1', '--out', `cnn-${ranks}`] }]);
     expect(run.stderr).toBe('');
     expect(fingerprintOf(run.stdout)).toBe(singleCnn);
+  });
+
+  it('2 ranks on an images:DIR tree (PNG files, augmented, no cache: every image decoded on the workers each epoch): the fingerprint of one process', () => {
+    execFileSync(process.execPath, [SHAPES_TOOL, '--out', join(work, 'png-tree'), '--count', '48', '--size', '16']);
+    const args = ['train', '--data', 'images:png-tree', '--augment', 'cropPadding=2,flip', '--cache-mb', '0', ...common];
+    const alone = lockstep([...args, '--workers', '2', '--out', 'png-alone'], work);
+    expect(alone.stderr).toBe('');
+    const run = mpirunLockstep([{ ranks: 2, args: [...args, '--workers', '1', '--out', 'png-2'] }]);
+    expect(run.stderr).toBe('');
+    expect(fingerprintOf(run.stdout)).toBe(fingerprintOf(alone.stdout));
   });
 
   it('a rank started with another config stops the job before anything is written, with one line on every rank', () => {
