@@ -63,8 +63,12 @@ describe('im2col and col2im', () => {
     expect(Buffer.from(images.buffer).equals(Buffer.from(expected.buffer))).toBe(true);
   });
 
-  it('planes to rows and back move channels [first, first + count) only, bit for bit', () => {
-    const [n, channels, first, count, plane] = [3, 7, 2, 4, 5];
+  // Counts and planes that are multiples of 4 go in 4 x 4 blocks on SIMD, others one value at a time.
+  it.each([
+    [3, 7, 2, 4, 5],
+    [3, 7, 2, 4, 8],
+    [2, 9, 1, 8, 12],
+  ])('planes to rows and back, bit for bit: %i samples of %i channels, channels from %i, %i of them, planes of %i', (n, channels, first, count, plane) => {
     const planes = values(n * channels * plane, 4);
     const rows = new Float32Array(n * plane * count).fill(Number.NaN);
     planesToRows(n, channels, first, count, plane, planes, rows);
