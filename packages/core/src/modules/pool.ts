@@ -142,16 +142,16 @@ export class MaxPool2d extends Pool2d {
   override backward(gradOutput: Tensor, needInputGrad: boolean): Tensor | null {
     if (!needInputGrad) return null;
     if (this.input === null) throw new LockstepError('E_SHAPE', `${this.describe()}: backward called before forward`);
-    const gradIn = this.gradInput.take(this.input.data.length).fill(0);
-    // gradIn[winner] += gradient, in output order.
+    const gradIn = this.gradInput.take(this.input.data.length);
+    // gradIn = 0, then gradIn[winner] += gradient, in output order.
     runPatchPass(
       'maxPoolBackward',
       [
         [gradOutput.data.subarray(0, this.size), 'read'],
         [this.winners.take(this.size), 'read'],
-        [gradIn, 'update'],
+        [gradIn, 'write'],
       ],
-      [this.size],
+      [this.size, gradIn.length],
     );
     return { data: gradIn, shape: this.input.shape };
   }

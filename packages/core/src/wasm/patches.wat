@@ -305,9 +305,11 @@
         (br $ohLoop))))
       (local.set $plane (i32.add (local.get $plane) (i32.const 1)))
       (br $planesLoop)))))
-  ;; The max pool's backward: gradIn[winners[o]] += g[o] in float32, o in order; a winner of -1 adds nothing.
-  (func (export "maxPoolBackward") (param $g i32) (param $winners i32) (param $gradIn i32) (param $n i32)
+  ;; The max pool's backward: $inputs zeros at $gradIn, then gradIn[winners[o]] += g[o] in float32,
+  ;; o in order; a winner of -1 adds nothing.
+  (func (export "maxPoolBackward") (param $g i32) (param $winners i32) (param $gradIn i32) (param $n i32) (param $inputs i32)
     (local $at i32) (local $end i32) (local $winner i32) (local $to i32)
+    (memory.fill (local.get $gradIn) (i32.const 0) (i32.shl (local.get $inputs) (i32.const 2)))
     (local.set $end (i32.shl (local.get $n) (i32.const 2)))
     (loop $outputs (if (i32.lt_u (local.get $at) (local.get $end)) (then
       (local.set $winner (i32.load (i32.add (local.get $winners) (local.get $at))))
