@@ -4,7 +4,8 @@
 //
 // The relaxed matrix-product kernel is derived from matmul.wat here, so the two cannot drift apart:
 // each `c + x * b` of the micro-kernel becomes one `f32x4.relaxed_madd x b c` (a fused multiply-add
-// where the CPU has one). Both, and the element-wise kernels, also come in a variant that imports a
+// where the CPU has one). Both, the element-wise kernels and the patch kernels
+// (im2col, col2im, max pooling) also come in a variant that imports a
 // shared memory (a trainer's, so the replicas' parameters, gradient slots and layer buffers are read
 // and written in place).
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -58,7 +59,7 @@ for (const name of readdirSync(dir).filter((file) => file.endsWith('.wat'))) {
     write('matmul-relaxed.wat', relaxed, `${name} (multiply-adds fused)`);
     write('matmul-relaxed-shared.wat', sharedMemoryVariant(name, relaxed), `${name} (multiply-adds fused, in an imported shared memory)`);
   }
-  if (name === 'matmul.wat' || name === 'elementwise.wat') {
+  if (name === 'matmul.wat' || name === 'elementwise.wat' || name === 'patches.wat') {
     write(name.replace(/\.wat$/, '-shared.wat'), sharedMemoryVariant(name, source), `${name} (in an imported shared memory)`);
   }
 }

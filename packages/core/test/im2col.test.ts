@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { addRowsToImages, imagesToRows, outputSize, type PatchGeometry } from '../src/ops/im2col.js';
+import { addRowsToImages, imagesToRows, outputSize, planesToRows, rowsToPlanes, type PatchGeometry } from '../src/ops/im2col.js';
 
 /** The definition, one window element at a time in (sample, output position, channel, kh, kw) order. */
 function eachWindowElement(g: PatchGeometry, samples: number, first: number, count: number, visit: (row: number, image: number | null) => void): void {
@@ -61,5 +61,26 @@ describe('im2col and col2im', () => {
     });
     addRowsToImages(g, samples, first, count, rows, images);
     expect(Buffer.from(images.buffer).equals(Buffer.from(expected.buffer))).toBe(true);
+  });
+
+  // Counts and planes that are multiples of 4 go in 4 x 4 blocks on SIMD, others one value at a time.
+  it.each([
+    [3, 7, 2, 4, 5],
+    [3, 7, 2, 4, 8],
+    [2, 9, 1, 8, 12],
+  ])('planes to rows and back, bit for bit: %i samples of %i channels, channels from %i, %i of them, planes of %i', (n, channels, first, count, plane) => {
+    const planes = values(n * channels * plane, 4);
+    const rows = new Float32Array(n * plane * count).fill(Number.NaN);
+    planesToRows(n, channels, first, count, plane, planes, rows);
+    for (let s = 0; s < n; s++)
+      for (let p = 0; p < plane; p++)
+        for (let o = 0; o < count; o++) expect(rows[(s * plane + p) * count + o]).toBe(planes[(s * channels + first + o) * plane + p]);
+    const back = values(n * channels * plane, 5);
+    const expected = back.slice();
+    for (let s = 0; s < n; s++)
+      for (let o = 0; o < count; o++)
+        for (let p = 0; p < plane; p++) expected[(s * channels + first + o) * plane + p] = rows[(s * plane + p) * count + o]!;
+    rowsToPlanes(n, channels, first, count, plane, rows, back);
+    expect(Buffer.from(back.buffer).equals(Buffer.from(expected.buffer))).toBe(true);
   });
 });

@@ -1,6 +1,7 @@
 import { checkInteger, checkPositive, LockstepError } from '../errors.js';
 import { initializer, type InitName } from '../init.js';
-import { addRowsToImages, imagesToRows, outputSize, type PatchGeometry } from '../ops/im2col.js';
+import { addColumnSums } from '../ops/elementwise.js';
+import { addRowsToImages, imagesToRows, outputSize, planesToRows, rowsToPlanes, type PatchGeometry } from '../ops/im2col.js';
 import { matmul, rowMajor, transposed } from '../ops/matmul.js';
 import { formatShape, Scratch, type Tensor } from '../tensor.js';
 import type { LayerFactory } from '../layer-registry.js';
@@ -141,12 +142,7 @@ export class Conv2d extends Module {
       const weights = weight.value.subarray(group * groupOut * k, (group + 1) * groupOut * k);
       const bias = this.bias?.value.subarray(group * groupOut, (group + 1) * groupOut) ?? null;
       matmul(rowMajor(rows, k), transposed(weights, k), positions, k, groupOut, products, { bias, bIsParameter: true });
-      for (let n = 0; n < samples; n++) {
-        for (let o = 0; o < groupOut; o++) {
-          const to = (n * this.outChannels + group * groupOut + o) * plane;
-          for (let p = 0; p < plane; p++) out[to + p] = products[(n * plane + p) * groupOut + o];
-        }
-      }
+      rowsToPlanes(samples, this.outChannels, group * groupOut, groupOut, plane, products, out);
     }
     this.input = input;
     this.geometry = g;
@@ -168,25 +164,15 @@ export class Conv2d extends Module {
     const gradRows = this.gradRows.take(positions * groupOut);
     const gradIn = needInputGrad ? this.gradInput.take(input.data.length).fill(0) : null;
     for (let group = 0; group < this.groups; group++) {
-      for (let n = 0; n < samples; n++) {
-        for (let o = 0; o < groupOut; o++) {
-          const from = (n * this.outChannels + group * groupOut + o) * plane;
-          for (let p = 0; p < plane; p++) gradRows[(n * plane + p) * groupOut + o] = gradOutput.data[from + p];
-        }
-      }
+      planesToRows(samples, this.outChannels, group * groupOut, groupOut, plane, gradOutput.data, gradRows);
       // With one group the rows still hold the forward pass's patches.
       if (this.groups > 1) imagesToRows(g, samples, group * groupIn, groupIn, input.data, rows);
       const weights = weight.value.subarray(group * groupOut * k, (group + 1) * groupOut * k);
       matmul(transposed(gradRows, groupOut), rowMajor(rows, k), groupOut, positions, k, weight.grad.subarray(group * groupOut * k, (group + 1) * groupOut * k), {
         accumulate: true,
       });
-      if (this.bias !== null) {
-        for (let o = 0; o < groupOut; o++) {
-          let sum = 0;
-          for (let r = 0; r < positions; r++) sum += gradRows[r * groupOut + o];
-          this.bias.grad[group * groupOut + o] += sum;
-        }
-      }
+      // Each output channel's sum over positions in float64, in order, then added to the float32 gradient.
+      if (this.bias !== null) addColumnSums(gradRows, positions, groupOut, this.bias.grad.subarray(group * groupOut, (group + 1) * groupOut));
       if (gradIn !== null) {
         matmul(rowMajor(gradRows, groupOut), rowMajor(weights, k), positions, groupOut, k, rows);
         addRowsToImages(g, samples, group * groupIn, groupIn, rows, gradIn);

@@ -1,5 +1,6 @@
 import { LockstepError } from '../errors.js';
 import { outputSize } from '../ops/im2col.js';
+import { runPatchPass } from '../ops/patches.js';
 import { formatShape, Scratch, type Tensor } from '../tensor.js';
 import { pair, type Pair } from './conv2d.js';
 import { Module } from './module.js';
@@ -104,7 +105,9 @@ abstract class Pool2d extends Module {
 /** The largest value of each window (padding never wins); the gradient goes to that position. */
 export class MaxPool2d extends Pool2d {
   readonly kind = 'MaxPool2d';
-  private winners = new Int32Array(0);
+  /** Int32 indices, in floats' clothing so that they lie in the kernel memory like the layer's other buffers. */
+  private readonly winners = new Scratch();
+  private size = 0;
 
   constructor(options: Pool2dOptions) {
     super('MaxPool2d', options);
@@ -119,32 +122,37 @@ export class MaxPool2d extends Pool2d {
     const w = this.windowFor(input.shape.slice(1));
     const size = samples * w.channels * w.outHeight * w.outWidth;
     const out = this.output.take(size);
-    if (this.winners.length < size) this.winners = new Int32Array(size);
-    const winners = this.winners;
-    const x = input.data;
-    const { indices, area } = this.windows(samples, w);
-    for (let o = 0; o < size; o++) {
-      let best = -Infinity;
-      let winner = -1;
-      for (let i = o * area; i < (o + 1) * area; i++) {
-        const at = indices[i];
-        if (at >= 0 && (winner < 0 || x[at] > best)) {
-          best = x[at];
-          winner = at;
-        }
-      }
-      out[o] = best;
-      winners[o] = winner;
-    }
+    // Each window's first largest value, in (kh, kw) order, and its input index (int32) in `winners`.
+    const winners = this.winners.take(size);
+    const planes = samples * w.channels;
+    runPatchPass(
+      'maxPool',
+      [
+        [input.data.subarray(0, planes * w.height * w.width), 'read'],
+        [out, 'write'],
+        [winners, 'write'],
+      ],
+      [planes, w.height, w.width, ...this.kernelSize, ...this.stride, ...this.padding, w.outHeight, w.outWidth],
+    );
     this.input = input;
+    this.size = size;
     return { data: out, shape: this.shapeOf(samples, w) };
   }
 
   override backward(gradOutput: Tensor, needInputGrad: boolean): Tensor | null {
     if (!needInputGrad) return null;
     if (this.input === null) throw new LockstepError('E_SHAPE', `${this.describe()}: backward called before forward`);
-    const gradIn = this.gradInput.take(this.input.data.length).fill(0);
-    for (let o = 0; o < gradOutput.data.length; o++) gradIn[this.winners[o]] += gradOutput.data[o];
+    const gradIn = this.gradInput.take(this.input.data.length);
+    // gradIn = 0, then gradIn[winner] += gradient, in output order.
+    runPatchPass(
+      'maxPoolBackward',
+      [
+        [gradOutput.data.subarray(0, this.size), 'read'],
+        [this.winners.take(this.size), 'read'],
+        [gradIn, 'write'],
+      ],
+      [this.size, gradIn.length],
+    );
     return { data: gradIn, shape: this.input.shape };
   }
 }

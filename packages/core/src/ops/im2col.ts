@@ -1,3 +1,6 @@
+import { LockstepError } from '../errors.js';
+import { runPatchPass } from './patches.js';
+
 /** Where the patches of a 2-D convolution or pooling window come from. */
 export interface PatchGeometry {
   readonly channels: number;
@@ -16,72 +19,84 @@ export function outputSize(size: number, kernel: number, stride: number, padding
   return Math.floor((size + 2 * padding - dilation * (kernel - 1) - 1) / stride) + 1;
 }
 
-/**
- * im2col: row (n, oh, ow) of `rows` gets channels [first, first + count) of the window at (oh, ow) of
- * sample n, ordered (channel, kh, kw); positions in the padding read 0. Filled one patch column at a
- * time along each output row, so the inner loop is a strided copy without bounds tests; one sample's
- * rows stay in cache while they are filled.
- */
-export function imagesToRows(geometry: PatchGeometry, samples: number, first: number, count: number, images: Float32Array, rows: Float32Array): void {
-  const { channels, height, width, kernel, stride, padding, dilation, outHeight, outWidth } = geometry;
-  const [kH, kW] = kernel;
-  const rowLength = count * kH * kW;
-  const outputRow = outWidth * rowLength;
-  for (let n = 0; n < samples; n++) {
-    const sampleRows = n * outHeight * outputRow;
-    for (let c = 0; c < count; c++) {
-      const plane = (n * channels + first + c) * height;
-      for (let kh = 0; kh < kH; kh++) {
-        for (let kw = 0; kw < kW; kw++) {
-          const column = sampleRows + (c * kH + kh) * kW + kw;
-          // Input column of output column ow: ow * stride + offset; inside the image for ow in [inFrom, inTo).
-          const offset = kw * dilation[1] - padding[1];
-          const inFrom = Math.min(outWidth, Math.max(0, Math.ceil(-offset / stride[1])));
-          const inTo = Math.max(inFrom, Math.min(outWidth, Math.floor((width - 1 - offset) / stride[1]) + 1));
-          for (let oh = 0; oh < outHeight; oh++) {
-            const ih = oh * stride[0] - padding[0] + kh * dilation[0];
-            let at = column + oh * outputRow;
-            let ow = 0;
-            if (ih >= 0 && ih < height) {
-              const line = (plane + ih) * width + offset;
-              for (; ow < inFrom; ow++, at += rowLength) rows[at] = 0;
-              for (; ow < inTo; ow++, at += rowLength) rows[at] = images[line + ow * stride[1]];
-            }
-            for (; ow < outWidth; ow++, at += rowLength) rows[at] = 0;
-          }
-        }
-      }
-    }
+/** The pass's size arguments: the geometry, then the channel range. */
+function sizes(g: PatchGeometry, samples: number, first: number, count: number): number[] {
+  return [samples, g.channels, g.height, g.width, first, count, ...g.kernel, ...g.stride, ...g.padding, ...g.dilation, g.outHeight, g.outWidth];
+}
+
+function rowsLength(g: PatchGeometry, samples: number, count: number): number {
+  return samples * g.outHeight * g.outWidth * count * g.kernel[0] * g.kernel[1];
+}
+
+function checkLengths(name: string, g: PatchGeometry, samples: number, images: Float32Array, rows: Float32Array, count: number): void {
+  const imageFloats = samples * g.channels * g.height * g.width;
+  if (images.length < imageFloats || rows.length < rowsLength(g, samples, count)) {
+    throw new LockstepError('E_SHAPE', `${name}: ${samples} samples need ${imageFloats} image values and ${rowsLength(g, samples, count)} row values, got ${images.length} and ${rows.length}`);
   }
 }
 
 /**
+ * im2col: row (n, oh, ow) of `rows` gets channels [first, first + count) of the window at (oh, ow) of
+ * sample n, ordered (channel, kh, kw); positions in the padding read 0. On the patch kernel
+ * (wasm/patches.wat), which writes the rows one after another.
+ */
+export function imagesToRows(geometry: PatchGeometry, samples: number, first: number, count: number, images: Float32Array, rows: Float32Array): void {
+  checkLengths('im2col', geometry, samples, images, rows, count);
+  const imageFloats = samples * geometry.channels * geometry.height * geometry.width;
+  runPatchPass(
+    'imagesToRows',
+    [
+      [images.subarray(0, imageFloats), 'read'],
+      [rows.subarray(0, rowsLength(geometry, samples, count)), 'write'],
+    ],
+    sizes(geometry, samples, first, count),
+  );
+}
+
+/**
  * col2im: adds each value of `rows` (laid out as `imagesToRows` makes them) back into the image
- * position it came from; padding positions are skipped. Windows are visited in one fixed order
- * (sample, output position, channel, kh, kw), so overlapping windows sum the same way every time.
+ * position it came from, in float32; padding positions are skipped. Windows are visited in one fixed
+ * order (sample, output position, channel, kh, kw), so overlapping windows sum the same way every time.
  */
 export function addRowsToImages(geometry: PatchGeometry, samples: number, first: number, count: number, rows: Float32Array, images: Float32Array): void {
-  const { channels, height, width, kernel, stride, padding, dilation, outHeight, outWidth } = geometry;
-  const [kH, kW] = kernel;
-  const rowLength = count * kH * kW;
-  for (let n = 0; n < samples; n++) {
-    for (let oh = 0; oh < outHeight; oh++) {
-      for (let ow = 0; ow < outWidth; ow++) {
-        let at = ((n * outHeight + oh) * outWidth + ow) * rowLength;
-        const left = ow * stride[1] - padding[1];
-        // Kernel columns whose input column left + kw * dilation lies inside the image.
-        const kwFrom = Math.min(kW, Math.max(0, Math.ceil(-left / dilation[1])));
-        const kwTo = Math.max(kwFrom, Math.min(kW, Math.floor((width - 1 - left) / dilation[1]) + 1));
-        for (let c = 0; c < count; c++) {
-          const plane = (n * channels + first + c) * height;
-          for (let kh = 0; kh < kH; kh++, at += kW) {
-            const ih = oh * stride[0] - padding[0] + kh * dilation[0];
-            if (ih < 0 || ih >= height) continue;
-            const line = (plane + ih) * width + left;
-            for (let kw = kwFrom; kw < kwTo; kw++) images[line + kw * dilation[1]] += rows[at + kw];
-          }
-        }
-      }
-    }
+  checkLengths('col2im', geometry, samples, images, rows, count);
+  const imageFloats = samples * geometry.channels * geometry.height * geometry.width;
+  runPatchPass(
+    'addRowsToImages',
+    [
+      [rows.subarray(0, rowsLength(geometry, samples, count)), 'read'],
+      [images.subarray(0, imageFloats), 'update'],
+    ],
+    sizes(geometry, samples, first, count),
+  );
+}
+
+/**
+ * rows[(n * plane + p) * count + o] = planes[(n * channels + first + o) * plane + p]: channels
+ * [first, first + count) of NCHW planes of `plane` values as the rows of a product, one row per
+ * position; `rowsToPlanes` moves them back.
+ */
+export function planesToRows(samples: number, channels: number, first: number, count: number, plane: number, planes: Float32Array, rows: Float32Array): void {
+  transpose(samples, channels, first, count, plane, planes, rows, false);
+}
+
+export function rowsToPlanes(samples: number, channels: number, first: number, count: number, plane: number, rows: Float32Array, planes: Float32Array): void {
+  transpose(samples, channels, first, count, plane, planes, rows, true);
+}
+
+function transpose(samples: number, channels: number, first: number, count: number, plane: number, planes: Float32Array, rows: Float32Array, toPlanes: boolean): void {
+  const planeFloats = samples * channels * plane;
+  const rowFloats = samples * plane * count;
+  if (planes.length < planeFloats || rows.length < rowFloats || first + count > channels) {
+    throw new LockstepError('E_SHAPE', `transpose: channels [${first}, ${first + count}) of ${channels}, ${samples} samples of ${plane} positions need ${planeFloats} plane and ${rowFloats} row values, got ${planes.length} and ${rows.length}`);
   }
+  // Planes written back are updated, not written: the channels outside the range keep their values.
+  runPatchPass(
+    'transpose',
+    [
+      [planes.subarray(0, planeFloats), toPlanes ? 'update' : 'read'],
+      [rows.subarray(0, rowFloats), toPlanes ? 'read' : 'write'],
+    ],
+    [samples, channels, first, count, plane, toPlanes ? 1 : 0],
+  );
 }

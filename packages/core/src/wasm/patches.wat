@@ -1,0 +1,321 @@
+;; The data movement around a convolution's matrix products, and max pooling: im2col and col2im
+;; (ops/im2col.ts), the transposes between NCHW planes and a product's rows, a max-pool's forward
+;; and backward. Addresses are byte addresses; sizes count floats. Each function gives the bits of
+;; its scalar definition in ops/im2col.ts or modules/pool.ts: values are moved, not computed, except
+;; col2im's and the pool backward's float32 additions, made one at a time in the definition's order.
+(module
+  (memory (export "memory") 1)
+  ;; im2col: the (n, oh, ow) row of $rows gets channels [first, first + count) of that window of
+  ;; sample n, ordered (channel, kh, kw); padding reads 0. Rows are written in order, one after another.
+  (func (export "imagesToRows") (param $images i32) (param $rows i32) (param $samples i32) (param $channels i32)
+    (param $height i32) (param $width i32) (param $first i32) (param $count i32) (param $kH i32) (param $kW i32)
+    (param $sH i32) (param $sW i32) (param $pH i32) (param $pW i32) (param $dH i32) (param $dW i32)
+    (param $outH i32) (param $outW i32)
+    (local $n i32) (local $oh i32) (local $ow i32) (local $c i32) (local $kh i32) (local $kw i32)
+    (local $ih0 i32) (local $ih i32) (local $iw i32) (local $column i32) (local $columnsInside i32)
+    (local $planeBytes i32) (local $lineStep i32) (local $sample i32) (local $window i32) (local $from i32) (local $p i32)
+    (local $at i32) (local $end i32) (local $lastColumn i32) (local $kWBytes i32) (local $dWBytes i32)
+    ;; Addresses advance by steps; a window's top left corner may lie in the padding, and an address
+    ;; is read only once its row and column are known to be inside the image (unsigned comparisons:
+    ;; a negative row or column is far out of range).
+    (local.set $planeBytes (i32.shl (i32.mul (local.get $height) (local.get $width)) (i32.const 2)))
+    (local.set $lineStep (i32.shl (i32.mul (local.get $dH) (local.get $width)) (i32.const 2)))
+    (local.set $lastColumn (i32.mul (i32.sub (local.get $kW) (i32.const 1)) (local.get $dW)))
+    (local.set $kWBytes (i32.shl (local.get $kW) (i32.const 2)))
+    (local.set $dWBytes (i32.shl (local.get $dW) (i32.const 2)))
+    (local.set $sample (i32.add (local.get $images) (i32.mul (local.get $first) (local.get $planeBytes))))
+    (local.set $at (local.get $rows))
+    (loop $samplesLoop (if (i32.lt_u (local.get $n) (local.get $samples)) (then
+      (local.set $oh (i32.const 0))
+      (loop $ohLoop (if (i32.lt_u (local.get $oh) (local.get $outH)) (then
+        (local.set $ih0 (i32.sub (i32.mul (local.get $oh) (local.get $sH)) (local.get $pH)))
+        (local.set $ow (i32.const 0))
+        (loop $owLoop (if (i32.lt_u (local.get $ow) (local.get $outW)) (then
+          (local.set $iw (i32.sub (i32.mul (local.get $ow) (local.get $sW)) (local.get $pW)))
+          (local.set $columnsInside (i32.and (i32.lt_u (local.get $iw) (local.get $width))
+                                             (i32.lt_u (i32.add (local.get $iw) (local.get $lastColumn)) (local.get $width))))
+          ;; the window's top left corner in the plane of channel first
+          (local.set $window (i32.add (local.get $sample)
+            (i32.shl (i32.add (i32.mul (local.get $ih0) (local.get $width)) (local.get $iw)) (i32.const 2))))
+          (local.set $c (i32.const 0))
+          (loop $cLoop (if (i32.lt_u (local.get $c) (local.get $count)) (then
+            (local.set $ih (local.get $ih0))
+            (local.set $from (local.get $window))
+            (local.set $kh (i32.const 0))
+            (loop $khLoop (if (i32.lt_u (local.get $kh) (local.get $kH)) (then
+              (local.set $end (i32.add (local.get $at) (local.get $kWBytes)))
+              (if (i32.lt_u (local.get $ih) (local.get $height))
+                (then
+                  (local.set $p (local.get $from))
+                  (if (local.get $columnsInside)
+                    (then
+                      (loop $inside
+                        (f32.store (local.get $at) (f32.load (local.get $p)))
+                        (local.set $p (i32.add (local.get $p) (local.get $dWBytes)))
+                        (local.set $at (i32.add (local.get $at) (i32.const 4)))
+                        (br_if $inside (i32.lt_u (local.get $at) (local.get $end)))))
+                    (else
+                      (local.set $column (local.get $iw))
+                      (loop $columns
+                        (if (i32.lt_u (local.get $column) (local.get $width))
+                          (then (f32.store (local.get $at) (f32.load (local.get $p))))
+                          (else (f32.store (local.get $at) (f32.const 0))))
+                        (local.set $p (i32.add (local.get $p) (local.get $dWBytes)))
+                        (local.set $column (i32.add (local.get $column) (local.get $dW)))
+                        (local.set $at (i32.add (local.get $at) (i32.const 4)))
+                        (br_if $columns (i32.lt_u (local.get $at) (local.get $end)))))))
+                (else
+                  ;; a kernel row in the padding reads 0
+                  (loop $zeros
+                    (f32.store (local.get $at) (f32.const 0))
+                    (local.set $at (i32.add (local.get $at) (i32.const 4)))
+                    (br_if $zeros (i32.lt_u (local.get $at) (local.get $end))))))
+              (local.set $ih (i32.add (local.get $ih) (local.get $dH)))
+              (local.set $from (i32.add (local.get $from) (local.get $lineStep)))
+              (local.set $kh (i32.add (local.get $kh) (i32.const 1)))
+              (br $khLoop))))
+            (local.set $window (i32.add (local.get $window) (local.get $planeBytes)))
+            (local.set $c (i32.add (local.get $c) (i32.const 1)))
+            (br $cLoop))))
+          (local.set $ow (i32.add (local.get $ow) (i32.const 1)))
+          (br $owLoop))))
+        (local.set $oh (i32.add (local.get $oh) (i32.const 1)))
+        (br $ohLoop))))
+      (local.set $sample (i32.add (local.get $sample) (i32.mul (local.get $channels) (local.get $planeBytes))))
+      (local.set $n (i32.add (local.get $n) (i32.const 1)))
+      (br $samplesLoop)))))
+  ;; col2im: each value of $rows (laid out as imagesToRows makes them) added to the image position it
+  ;; came from, in float32, padding skipped; visited in (sample, output position, channel, kh, kw) order.
+  (func (export "addRowsToImages") (param $rows i32) (param $images i32) (param $samples i32) (param $channels i32)
+    (param $height i32) (param $width i32) (param $first i32) (param $count i32) (param $kH i32) (param $kW i32)
+    (param $sH i32) (param $sW i32) (param $pH i32) (param $pW i32) (param $dH i32) (param $dW i32)
+    (param $outH i32) (param $outW i32)
+    (local $n i32) (local $oh i32) (local $ow i32) (local $c i32) (local $kh i32) (local $kw i32)
+    (local $ih0 i32) (local $ih i32) (local $iw i32) (local $column i32) (local $columnsInside i32)
+    (local $planeBytes i32) (local $lineStep i32) (local $sample i32) (local $window i32) (local $from i32) (local $p i32)
+    (local $at i32) (local $end i32) (local $lastColumn i32) (local $kWBytes i32) (local $dWBytes i32)
+    ;; Addresses advance by steps; a window's top left corner may lie in the padding, and an address
+    ;; is read only once its row and column are known to be inside the image (unsigned comparisons:
+    ;; a negative row or column is far out of range).
+    (local.set $planeBytes (i32.shl (i32.mul (local.get $height) (local.get $width)) (i32.const 2)))
+    (local.set $lineStep (i32.shl (i32.mul (local.get $dH) (local.get $width)) (i32.const 2)))
+    (local.set $lastColumn (i32.mul (i32.sub (local.get $kW) (i32.const 1)) (local.get $dW)))
+    (local.set $kWBytes (i32.shl (local.get $kW) (i32.const 2)))
+    (local.set $dWBytes (i32.shl (local.get $dW) (i32.const 2)))
+    (local.set $sample (i32.add (local.get $images) (i32.mul (local.get $first) (local.get $planeBytes))))
+    (local.set $at (local.get $rows))
+    (loop $samplesLoop (if (i32.lt_u (local.get $n) (local.get $samples)) (then
+      (local.set $oh (i32.const 0))
+      (loop $ohLoop (if (i32.lt_u (local.get $oh) (local.get $outH)) (then
+        (local.set $ih0 (i32.sub (i32.mul (local.get $oh) (local.get $sH)) (local.get $pH)))
+        (local.set $ow (i32.const 0))
+        (loop $owLoop (if (i32.lt_u (local.get $ow) (local.get $outW)) (then
+          (local.set $iw (i32.sub (i32.mul (local.get $ow) (local.get $sW)) (local.get $pW)))
+          (local.set $columnsInside (i32.and (i32.lt_u (local.get $iw) (local.get $width))
+                                             (i32.lt_u (i32.add (local.get $iw) (local.get $lastColumn)) (local.get $width))))
+          ;; the window's top left corner in the plane of channel first
+          (local.set $window (i32.add (local.get $sample)
+            (i32.shl (i32.add (i32.mul (local.get $ih0) (local.get $width)) (local.get $iw)) (i32.const 2))))
+          (local.set $c (i32.const 0))
+          (loop $cLoop (if (i32.lt_u (local.get $c) (local.get $count)) (then
+            (local.set $ih (local.get $ih0))
+            (local.set $from (local.get $window))
+            (local.set $kh (i32.const 0))
+            (loop $khLoop (if (i32.lt_u (local.get $kh) (local.get $kH)) (then
+              (local.set $end (i32.add (local.get $at) (local.get $kWBytes)))
+              (if (i32.lt_u (local.get $ih) (local.get $height))
+                (then
+                  (local.set $p (local.get $from))
+                  (if (local.get $columnsInside)
+                    (then
+                      (loop $inside
+                        (f32.store (local.get $p) (f32.add (f32.load (local.get $p)) (f32.load (local.get $at))))
+                        (local.set $p (i32.add (local.get $p) (local.get $dWBytes)))
+                        (local.set $at (i32.add (local.get $at) (i32.const 4)))
+                        (br_if $inside (i32.lt_u (local.get $at) (local.get $end)))))
+                    (else
+                      (local.set $column (local.get $iw))
+                      (loop $columns
+                        (if (i32.lt_u (local.get $column) (local.get $width))
+                          (then (f32.store (local.get $p) (f32.add (f32.load (local.get $p)) (f32.load (local.get $at))))))
+                        (local.set $p (i32.add (local.get $p) (local.get $dWBytes)))
+                        (local.set $column (i32.add (local.get $column) (local.get $dW)))
+                        (local.set $at (i32.add (local.get $at) (i32.const 4)))
+                        (br_if $columns (i32.lt_u (local.get $at) (local.get $end)))))))
+                (else
+                  (local.set $at (local.get $end))))
+              (local.set $ih (i32.add (local.get $ih) (local.get $dH)))
+              (local.set $from (i32.add (local.get $from) (local.get $lineStep)))
+              (local.set $kh (i32.add (local.get $kh) (i32.const 1)))
+              (br $khLoop))))
+            (local.set $window (i32.add (local.get $window) (local.get $planeBytes)))
+            (local.set $c (i32.add (local.get $c) (i32.const 1)))
+            (br $cLoop))))
+          (local.set $ow (i32.add (local.get $ow) (i32.const 1)))
+          (br $owLoop))))
+        (local.set $oh (i32.add (local.get $oh) (i32.const 1)))
+        (br $ohLoop))))
+      (local.set $sample (i32.add (local.get $sample) (i32.mul (local.get $channels) (local.get $planeBytes))))
+      (local.set $n (i32.add (local.get $n) (i32.const 1)))
+      (br $samplesLoop)))))
+  ;; rows[(n * plane + p) * count + o] = planes[((n * channels + first + o) * plane + p)]: channels
+  ;; [first, first + count) of NCHW planes as the rows of a product (one row per position), and back
+  ;; with $toPlanes = 1 (planes[...] = rows[...]).
+  (func (export "transpose") (param $planes i32) (param $rows i32) (param $samples i32) (param $channels i32)
+    (param $first i32) (param $count i32) (param $plane i32) (param $toPlanes i32)
+    (local $n i32) (local $p i32) (local $o i32) (local $at i32) (local $from i32) (local $step i32)
+    (local $src i32) (local $srcStride i32) (local $dst i32) (local $dstStride i32)
+    (local $v0 v128) (local $v1 v128) (local $v2 v128) (local $v3 v128) (local $t0 v128) (local $t1 v128) (local $t2 v128) (local $t3 v128)
+    (local.set $at (local.get $rows))
+    (local.set $step (i32.shl (local.get $plane) (i32.const 2)))
+    (if (i32.eqz (i32.and (i32.or (local.get $count) (local.get $plane)) (i32.const 3))) (then
+      ;; Blocks of 4 positions x 4 channels: four vectors read along one side, transposed in registers,
+      ;; written along the other (rows: a position's 4 channels; planes: a channel's 4 positions).
+      (local.set $srcStride (select (i32.shl (local.get $count) (i32.const 2)) (local.get $step) (local.get $toPlanes)))
+      (local.set $dstStride (select (local.get $step) (i32.shl (local.get $count) (i32.const 2)) (local.get $toPlanes)))
+      (loop $blockSamples (if (i32.lt_u (local.get $n) (local.get $samples)) (then
+        (local.set $p (i32.const 0))
+        (loop $blockPositions (if (i32.lt_u (local.get $p) (local.get $plane)) (then
+          (local.set $o (i32.const 0))
+          (loop $blockOutputs (if (i32.lt_u (local.get $o) (local.get $count)) (then
+            (local.set $from (i32.add (local.get $planes) (i32.shl (i32.add (i32.mul
+              (i32.add (i32.add (i32.mul (local.get $n) (local.get $channels)) (local.get $first)) (local.get $o)) (local.get $plane)) (local.get $p))
+              (i32.const 2))))
+            (local.set $at (i32.add (local.get $rows) (i32.shl (i32.add (i32.mul (i32.add (i32.mul (local.get $n) (local.get $plane)) (local.get $p))
+              (local.get $count)) (local.get $o)) (i32.const 2))))
+            (local.set $src (select (local.get $at) (local.get $from) (local.get $toPlanes)))
+            (local.set $dst (select (local.get $from) (local.get $at) (local.get $toPlanes)))
+            (local.set $v0 (v128.load (local.get $src)))
+            (local.set $v1 (v128.load (i32.add (local.get $src) (local.get $srcStride))))
+            (local.set $v2 (v128.load (i32.add (local.get $src) (i32.shl (local.get $srcStride) (i32.const 1)))))
+            (local.set $v3 (v128.load (i32.add (local.get $src) (i32.mul (local.get $srcStride) (i32.const 3)))))
+            (local.set $t0 (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23 (local.get $v0) (local.get $v1)))
+            (local.set $t1 (i8x16.shuffle 8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31 (local.get $v0) (local.get $v1)))
+            (local.set $t2 (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23 (local.get $v2) (local.get $v3)))
+            (local.set $t3 (i8x16.shuffle 8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31 (local.get $v2) (local.get $v3)))
+            (v128.store (local.get $dst) (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $t0) (local.get $t2)))
+            (v128.store (i32.add (local.get $dst) (local.get $dstStride)) (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $t0) (local.get $t2)))
+            (v128.store (i32.add (local.get $dst) (i32.shl (local.get $dstStride) (i32.const 1)))
+              (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $t1) (local.get $t3)))
+            (v128.store (i32.add (local.get $dst) (i32.mul (local.get $dstStride) (i32.const 3)))
+              (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $t1) (local.get $t3)))
+            (local.set $o (i32.add (local.get $o) (i32.const 4)))
+            (br $blockOutputs))))
+          (local.set $p (i32.add (local.get $p) (i32.const 4)))
+          (br $blockPositions))))
+        (local.set $n (i32.add (local.get $n) (i32.const 1)))
+        (br $blockSamples))))
+      (return)))
+    (loop $samplesLoop (if (i32.lt_u (local.get $n) (local.get $samples)) (then
+      (local.set $p (i32.const 0))
+      (loop $positions (if (i32.lt_u (local.get $p) (local.get $plane)) (then
+        (local.set $from (i32.add (local.get $planes) (i32.shl
+          (i32.add (i32.mul (i32.add (i32.mul (local.get $n) (local.get $channels)) (local.get $first)) (local.get $plane)) (local.get $p))
+          (i32.const 2))))
+        (local.set $o (i32.const 0))
+        (loop $outputs (if (i32.lt_u (local.get $o) (local.get $count)) (then
+          (if (local.get $toPlanes)
+            (then (f32.store (local.get $from) (f32.load (local.get $at))))
+            (else (f32.store (local.get $at) (f32.load (local.get $from)))))
+          (local.set $at (i32.add (local.get $at) (i32.const 4)))
+          (local.set $from (i32.add (local.get $from) (local.get $step)))
+          (local.set $o (i32.add (local.get $o) (i32.const 1)))
+          (br $outputs))))
+        (local.set $p (i32.add (local.get $p) (i32.const 1)))
+        (br $positions))))
+      (local.set $n (i32.add (local.get $n) (i32.const 1)))
+      (br $samplesLoop)))))
+  ;; Max pooling over each of $planes planes: out = the first largest value of each window in
+  ;; (kh, kw) order, padding skipped (x > best, so NaN wins only as a window's first value), and
+  ;; winners (i32) = its index in x, -1 for a window of padding only (best then -Infinity).
+  (func (export "maxPool") (param $x i32) (param $out i32) (param $winners i32) (param $planes i32)
+    (param $height i32) (param $width i32) (param $kH i32) (param $kW i32) (param $sH i32) (param $sW i32)
+    (param $pH i32) (param $pW i32) (param $outH i32) (param $outW i32)
+    (local $plane i32) (local $oh i32) (local $ow i32) (local $kh i32) (local $kw i32) (local $ih i32) (local $iw i32)
+    (local $index i32) (local $winner i32) (local $wins i32) (local $best f32) (local $v f32) (local $at i32)
+    (local $twoByTwo i32) (local $from i32) (local $low v128) (local $high v128) (local $vBest v128) (local $vNext v128)
+    (local $vWinner v128) (local $vIndex v128) (local $mask v128)
+    (local.set $twoByTwo (i32.eqz (i32.or (i32.or (i32.or (i32.xor (local.get $kH) (i32.const 2)) (i32.xor (local.get $kW) (i32.const 2)))
+                                                  (i32.or (i32.xor (local.get $sH) (i32.const 2)) (i32.xor (local.get $sW) (i32.const 2))))
+                                          (i32.or (local.get $pH) (local.get $pW)))))
+    (loop $planesLoop (if (i32.lt_u (local.get $plane) (local.get $planes)) (then
+      (local.set $oh (i32.const 0))
+      (loop $ohLoop (if (i32.lt_u (local.get $oh) (local.get $outH)) (then
+        (local.set $ow (i32.const 0))
+        (loop $owLoop (if (i32.lt_u (local.get $ow) (local.get $outW)) (then
+          (if (i32.and (local.get $twoByTwo) (i32.le_u (i32.add (local.get $ow) (i32.const 4)) (local.get $outW))) (then
+            ;; 2x2 windows of stride 2 without padding, four side by side: the same comparisons in the
+            ;; same order, lane by lane (a window's top left value first, then top right, bottom left,
+            ;; bottom right, each taking over only when larger)
+            (local.set $index (i32.add (i32.mul (i32.add (i32.mul (local.get $plane) (local.get $height))
+              (i32.shl (local.get $oh) (i32.const 1))) (local.get $width)) (i32.shl (local.get $ow) (i32.const 1))))
+            (local.set $from (i32.add (local.get $x) (i32.shl (local.get $index) (i32.const 2))))
+            (local.set $low (v128.load (local.get $from)))
+            (local.set $high (v128.load offset=16 (local.get $from)))
+            (local.set $vBest (i8x16.shuffle 0 1 2 3 8 9 10 11 16 17 18 19 24 25 26 27 (local.get $low) (local.get $high)))
+            (local.set $vWinner (i32x4.add (i32x4.splat (local.get $index)) (v128.const i32x4 0 2 4 6)))
+            (local.set $vNext (i8x16.shuffle 4 5 6 7 12 13 14 15 20 21 22 23 28 29 30 31 (local.get $low) (local.get $high)))
+            (local.set $mask (f32x4.gt (local.get $vNext) (local.get $vBest)))
+            (local.set $vBest (v128.bitselect (local.get $vNext) (local.get $vBest) (local.get $mask)))
+            (local.set $vWinner (v128.bitselect (i32x4.add (local.get $vWinner) (v128.const i32x4 1 1 1 1)) (local.get $vWinner) (local.get $mask)))
+            (local.set $from (i32.add (local.get $from) (i32.shl (local.get $width) (i32.const 2))))
+            (local.set $low (v128.load (local.get $from)))
+            (local.set $high (v128.load offset=16 (local.get $from)))
+            (local.set $vIndex (i32x4.add (i32x4.splat (i32.add (local.get $index) (local.get $width))) (v128.const i32x4 0 2 4 6)))
+            (local.set $vNext (i8x16.shuffle 0 1 2 3 8 9 10 11 16 17 18 19 24 25 26 27 (local.get $low) (local.get $high)))
+            (local.set $mask (f32x4.gt (local.get $vNext) (local.get $vBest)))
+            (local.set $vBest (v128.bitselect (local.get $vNext) (local.get $vBest) (local.get $mask)))
+            (local.set $vWinner (v128.bitselect (local.get $vIndex) (local.get $vWinner) (local.get $mask)))
+            (local.set $vNext (i8x16.shuffle 4 5 6 7 12 13 14 15 20 21 22 23 28 29 30 31 (local.get $low) (local.get $high)))
+            (local.set $mask (f32x4.gt (local.get $vNext) (local.get $vBest)))
+            (local.set $vBest (v128.bitselect (local.get $vNext) (local.get $vBest) (local.get $mask)))
+            (local.set $vWinner (v128.bitselect (i32x4.add (local.get $vIndex) (v128.const i32x4 1 1 1 1)) (local.get $vWinner) (local.get $mask)))
+            (v128.store (i32.add (local.get $out) (local.get $at)) (local.get $vBest))
+            (v128.store (i32.add (local.get $winners) (local.get $at)) (local.get $vWinner))
+            (local.set $at (i32.add (local.get $at) (i32.const 16)))
+            (local.set $ow (i32.add (local.get $ow) (i32.const 4)))
+            (br $owLoop)))
+          (local.set $best (f32.const -inf))
+          (local.set $winner (i32.const -1))
+          (local.set $kh (i32.const 0))
+          (loop $khLoop (if (i32.lt_u (local.get $kh) (local.get $kH)) (then
+            (local.set $ih (i32.add (i32.sub (i32.mul (local.get $oh) (local.get $sH)) (local.get $pH)) (local.get $kh)))
+            (if (i32.lt_u (local.get $ih) (local.get $height)) (then
+              (local.set $iw (i32.sub (i32.mul (local.get $ow) (local.get $sW)) (local.get $pW)))
+              (local.set $kw (i32.const 0))
+              (loop $kwLoop (if (i32.lt_u (local.get $kw) (local.get $kW)) (then
+                (if (i32.lt_u (local.get $iw) (local.get $width)) (then
+                  (local.set $index (i32.add (i32.mul (i32.add (i32.mul (local.get $plane) (local.get $height)) (local.get $ih)) (local.get $width)) (local.get $iw)))
+                  (local.set $v (f32.load (i32.add (local.get $x) (i32.shl (local.get $index) (i32.const 2)))))
+                  ;; branch-free: the comparison of random values defeats a branch predictor
+                  (local.set $wins (i32.or (i32.lt_s (local.get $winner) (i32.const 0)) (f32.gt (local.get $v) (local.get $best))))
+                  (local.set $best (select (local.get $v) (local.get $best) (local.get $wins)))
+                  (local.set $winner (select (local.get $index) (local.get $winner) (local.get $wins)))))
+                (local.set $iw (i32.add (local.get $iw) (i32.const 1)))
+                (local.set $kw (i32.add (local.get $kw) (i32.const 1)))
+                (br $kwLoop))))))
+            (local.set $kh (i32.add (local.get $kh) (i32.const 1)))
+            (br $khLoop))))
+          (f32.store (i32.add (local.get $out) (local.get $at)) (local.get $best))
+          (i32.store (i32.add (local.get $winners) (local.get $at)) (local.get $winner))
+          (local.set $at (i32.add (local.get $at) (i32.const 4)))
+          (local.set $ow (i32.add (local.get $ow) (i32.const 1)))
+          (br $owLoop))))
+        (local.set $oh (i32.add (local.get $oh) (i32.const 1)))
+        (br $ohLoop))))
+      (local.set $plane (i32.add (local.get $plane) (i32.const 1)))
+      (br $planesLoop)))))
+  ;; The max pool's backward: $inputs zeros at $gradIn, then gradIn[winners[o]] += g[o] in float32,
+  ;; o in order; a winner of -1 adds nothing.
+  (func (export "maxPoolBackward") (param $g i32) (param $winners i32) (param $gradIn i32) (param $n i32) (param $inputs i32)
+    (local $at i32) (local $end i32) (local $winner i32) (local $to i32)
+    (memory.fill (local.get $gradIn) (i32.const 0) (i32.shl (local.get $inputs) (i32.const 2)))
+    (local.set $end (i32.shl (local.get $n) (i32.const 2)))
+    (loop $outputs (if (i32.lt_u (local.get $at) (local.get $end)) (then
+      (local.set $winner (i32.load (i32.add (local.get $winners) (local.get $at))))
+      (if (i32.ge_s (local.get $winner) (i32.const 0)) (then
+        (local.set $to (i32.add (local.get $gradIn) (i32.shl (local.get $winner) (i32.const 2))))
+        (f32.store (local.get $to) (f32.add (f32.load (local.get $to)) (f32.load (i32.add (local.get $g) (local.get $at)))))))
+      (local.set $at (i32.add (local.get $at) (i32.const 4)))
+      (br $outputs)))))
+)
