@@ -1,11 +1,12 @@
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadCheckpoint } from '@lockstep/cli';
 import { mpiAvailable } from '@lockstep/mpi';
 import { MPIRUN_OPTIONS, MPIRUN_ENV } from '../packages/mpi/test/mpirun.js';
+import { writeIdxImages } from './helpers/images.js';
 import { BIN, fingerprintOf, lockstep, type Finished } from './helpers/lockstep.js';
 import { RANK_SHAPES } from './helpers/rank-shapes.js';
 
@@ -32,25 +33,6 @@ function mpirunLockstep(programs: Array<{ ranks: number; args: string[]; env?: R
   return { status: result.status, stdout: result.stdout, stderr: result.stderr };
 }
 
-/** A small IDX pair of 28x28 images, 4 classes drawn as bars in different places, for the CNN. */
-function writeImages(dir: string, count: number): void {
-  mkdirSync(dir, { recursive: true });
-  const header = (magic: number, dims: number[]): Buffer => {
-    const bytes = Buffer.alloc(4 + 4 * dims.length);
-    bytes.writeUInt32BE(magic, 0);
-    dims.forEach((d, i) => bytes.writeUInt32BE(d, 4 + 4 * i));
-    return bytes;
-  };
-  const pixels = Buffer.alloc(count * 28 * 28);
-  const labels = Buffer.alloc(count);
-  for (let i = 0; i < count; i++) {
-    labels[i] = i % 4;
-    for (let p = 0; p < 28 * 28; p++) pixels[i * 784 + p] = (Math.floor(p / 28) % 4 === labels[i] ? 200 : 0) + ((i * 31 + p * 7) % 50);
-  }
-  writeFileSync(join(dir, 'train-images-idx3-ubyte'), Buffer.concat([header(0x803, [count, 28, 28]), pixels]));
-  writeFileSync(join(dir, 'train-labels-idx1-ubyte'), Buffer.concat([header(0x801, [count]), labels]));
-}
-
 describe.skipIf(!mpiAvailable())('mpirun -np N lockstep train: one run across ranks, the same bits', () => {
   let single = '';
   let singleCnn = '';
@@ -59,7 +41,7 @@ describe.skipIf(!mpiAvailable())('mpirun -np N lockstep train: one run across ra
 
   beforeAll(() => {
     single = fingerprintOf(lockstep(['train', ...common, '--workers', '2', '--out', 'single'], work).stdout);
-    writeImages(join(work, 'images'), 400);
+    writeIdxImages(join(work, 'images'), 400);
     writeFileSync(join(work, 'cnn.json'), JSON.stringify({ data: 'idx:images', layers: cnnLayers }));
     singleCnn = fingerprintOf(lockstep(['train', ...cnn, '--workers', '1', '--out', 'single-cnn'], work).stdout);
   });
