@@ -42,6 +42,7 @@ const modelNames = values.model === undefined ? ['mlp', 'cnn'] : [oneOf('model',
 const titles = { mlp: 'reference MLP 784-512-512-10', cnn: 'CNN of examples/configs/cnn.json' };
 
 const DRIVER = new URL('./mpi-steps.mjs', import.meta.url).pathname;
+const LAUNCH_TRIES = 3;
 const RUN_AS_ROOT = { OMPI_ALLOW_RUN_AS_ROOT: '1', OMPI_ALLOW_RUN_AS_ROOT_CONFIRM: '1' };
 // As packages/mpi/test/mpirun.ts: more ranks than cores, unbound, TCP on the loopback interface only.
 const LOOPBACK = ['mpirun', '--oversubscribe', '--bind-to', 'none', '--mca', 'btl', 'self,tcp', '--mca', 'btl_tcp_if_include', 'lo'];
@@ -66,8 +67,18 @@ const setups = [
 function measure(model, setup) {
   const [command, ...prefix] = [...setup.launch(), process.execPath, DRIVER];
   const args = [...prefix, '--model', model, '--steps', String(steps[model]), '--workers', String(setup.workers), '--chunk', String(CHUNK)];
-  const run = spawnSync(command, args, { env: { ...process.env, ...RUN_AS_ROOT }, encoding: 'utf8', timeout: 300_000 });
-  if (run.status !== 0) throw new Error(`${setup.name}: ${command} ${args.join(' ')} ended with ${run.status ?? run.signal}: ${run.stderr.trim().split('\n')[0]}`);
+  // Open MPI at times fails to start its daemon on a simulated host ("ORTE was unable to reliably
+  // start one or more daemons"); a launch that fails is tried again, up to LAUNCH_TRIES times.
+  let run;
+  for (let attempt = 1; attempt <= LAUNCH_TRIES; attempt++) {
+    run = spawnSync(command, args, { env: { ...process.env, ...RUN_AS_ROOT }, encoding: 'utf8', timeout: 300_000 });
+    if (run.status === 0) break;
+  }
+  if (run.status !== 0) {
+    const said = run.stderr.split('\n').find((line) => /[a-z]/i.test(line)) ?? '';
+    console.error(`mpi.bench: ${setup.name}: ${command} ${args.join(' ')} ended with ${run.status ?? run.signal} ${LAUNCH_TRIES} times; it said: ${said.trim()}`);
+    process.exit(1);
+  }
   const { parameters, timings } = JSON.parse(run.stdout.trim().split('\n').at(-1));
   return {
     parameters,
