@@ -5,10 +5,9 @@ import { Piscina } from 'piscina';
 import { claimableBlocks, type BlockClaims } from './block-claims.js';
 import type { Task, TaskResults, WorkerSetup } from './messages.js';
 
+/** The pool's entry, at the package's root: it imports the compiled worker (dist/worker.js), which a test run that loads this file from TypeScript needs too. */
 function workerFile(): string {
-  // Loaded from TypeScript source (in a test run, see vitest.config.ts), the compiled worker is in dist/.
-  const sibling = import.meta.url.endsWith('.ts') ? '../dist/worker.js' : './worker.js';
-  return fileURLToPath(new URL(sibling, import.meta.url));
+  return fileURLToPath(new URL('../worker-entry.cjs', import.meta.url));
 }
 
 /**
