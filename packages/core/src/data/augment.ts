@@ -177,25 +177,10 @@ export function applyDecisions(source: Float32Array, target: Float32Array, sampl
   for (let i = 0; i < size; i++) target[i] = target[i] * contrast + shift;
 }
 
-/**
- * Writes the augmented samples `samples` of `data` into the rows of `rows`, for epoch `epoch`. A
- * streamed data set's samples are read again here; a step engine, which has just gathered them,
- * augments them where they are with `augmentGatheredRows`.
- */
+/** Writes the augmented samples `samples` of `data` into the rows of `rows`, for epoch `epoch`: each read, then augmented where it is. */
 export function augmentRows(data: Dataset, samples: ArrayLike<number>, rows: Float32Array, augmentation: Augmentation, epoch: number): void {
-  const size = data.sampleSize;
-  const epochKey = foldIn(augmentation.key, epoch);
-  const scratch = data.streamed === null ? null : new Float32Array(size);
-  for (let row = 0; row < samples.length; row++) {
-    const sample = samples[row];
-    let source: Float32Array;
-    if (scratch === null) source = data.inputs.subarray(sample * size, (sample + 1) * size);
-    else {
-      data.readSample(sample, scratch);
-      source = scratch;
-    }
-    augmentSample(source, rows.subarray(row * size, (row + 1) * size), data.sampleShape, augmentation.spec, foldIn(epochKey, sample));
-  }
+  for (let row = 0; row < samples.length; row++) data.readSample(samples[row], rows, row * data.sampleSize);
+  augmentGatheredRows(data.sampleShape, samples, rows, augmentation, epoch);
 }
 
 /**
