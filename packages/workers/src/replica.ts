@@ -85,10 +85,9 @@ export class Replica {
       party: barrierParty(views.barrier, task.party, task.parties),
       ranks: this.ranks === null ? undefined : { group: this.ranks, sums: views.rankSums, address: task.step.layout.rankSumsOffset, scalars: views.rankScalars, maxChunks: task.step.layout.maxChunks },
     });
-    // Data read on demand: while waiting for the next order, get this party's next samples ready.
-    const idle = dataset.streamed === null ? undefined : () => dataset.workAhead();
     for (let seen = task.since; ; seen = oneMoreOrder(seen)) {
-      const order = nextOrder(views, seen, idle);
+      // Data read on demand: while waiting for the next order, the party gets its next samples ready.
+      const order = nextOrder(views, seen, engine.idle);
       if (order.stop) return { seconds: (performance.now() - started) / 1000 };
       const next = order.nextSize === undefined ? undefined : views.nextSamples.subarray(0, order.nextSize);
       const samples = views.batchSamples.subarray(0, order.batchSize);

@@ -122,8 +122,8 @@ export class StepEngine {
   private readonly batch: Batch;
   /** A row's copy while it is augmented in place. */
   private readonly augmentScratch: Float32Array;
-  /** Where a streamed data set's reader works ahead while this party waits; undefined for data in memory. */
-  private readonly idle: (() => boolean) | undefined;
+  /** Where a streamed data set's reader works ahead while this party waits (at a meeting, or for the next order); undefined for data in memory. */
+  readonly idle: (() => boolean) | undefined;
   /** This rank's block's chunk losses and correct counts and its wish to stop, as the exchange sends them. */
   private readonly ownScalars: Float64Array;
   /** Meetings held in the current step, so each party names the same one. */
