@@ -5,7 +5,7 @@
 // runs (each with its own bridge, all with the same addresses) cannot reach one another.
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -58,6 +58,11 @@ export function createSimulatedHosts(count) {
   const hosts = Array.from({ length: count }, (_, i) => ({ namespace: `lockstep-${id}-host${i}`, address: hostAddress(i), link: `lsv${id}${i}` }));
   const dir = mkdtempSync(join(tmpdir(), 'lockstep-hosts-'));
   const made = { bridge: false, namespaces: [], links: [] };
+  // Each host has a /tmp of its own, as real hosts do: Open MPI keeps its session directory there, named
+  // after the hostname the hosts share, and two daemons in one (creating it, writing its hwloc.sm) can
+  // fail or crash (seen: "A call to mkdir was unable to create the desired directory", and a SIGSEGV in
+  // hwloc_shmem_topology_write, about 1 launch in 30).
+  const hostTmp = (address) => join(dir, `tmp-${address}`);
 
   const remove = () => {
     process.off('exit', remove);
@@ -87,11 +92,12 @@ export function createSimulatedHosts(count) {
       inside('link', 'set', 'lo', 'up');
     }
     writeFileSync(join(dir, 'hostfile'), hosts.map(({ address }) => `${address} slots=1\n`).join(''));
+    for (const { address } of [head, ...hosts]) mkdirSync(hostTmp(address));
     const cases = hosts.map(({ namespace, address }) => `  ${address}) ns=${namespace} ;;\n`).join('');
     // mpirun calls the agent as `agent <host> <command...>`, the way it calls ssh.
     writeFileSync(
       join(dir, 'agent'),
-      `#!/bin/sh\nhost=$1; shift\ncase "$host" in\n${cases}  *) echo "no simulated host $host" >&2; exit 1 ;;\nesac\nexec ip netns exec "$ns" sh -c "$*"\n`,
+      `#!/bin/sh\nhost=$1; shift\ncase "$host" in\n${cases}  *) echo "no simulated host $host" >&2; exit 1 ;;\nesac\nexec ip netns exec "$ns" env TMPDIR="${join(dir, 'tmp-')}$host" sh -c "$*"\n`,
     );
     chmodSync(join(dir, 'agent'), 0o755);
   } catch (error) {
@@ -111,7 +117,7 @@ export function createSimulatedHosts(count) {
       // The hosts share this machine's hostname and /tmp, where PMIx's shared-memory store of two jobs
       // at once can collide ("PMIX ERROR: NO-PERMISSIONS in dstore_base.c"); its hash store cannot.
       return [
-        'ip', 'netns', 'exec', head.namespace, 'env', 'PMIX_MCA_gds=hash', 'mpirun',
+        'ip', 'netns', 'exec', head.namespace, 'env', 'PMIX_MCA_gds=hash', `TMPDIR=${hostTmp(head.address)}`, 'mpirun',
         '--hostfile', join(dir, 'hostfile'), '--mca', 'plm_rsh_agent', join(dir, 'agent'),
         '--bind-to', 'none', '--mca', 'btl', 'tcp,self',
         '--mca', 'btl_tcp_if_include', SUBNET, '--mca', 'oob_tcp_if_include', SUBNET,
