@@ -83,4 +83,21 @@ describe('im2col and col2im', () => {
     rowsToPlanes(n, channels, first, count, plane, rows, back);
     expect(Buffer.from(back.buffer).equals(Buffer.from(expected.buffer))).toBe(true);
   });
+
+  it.each([
+    [3, 7, 2, 4, 5],
+    [3, 7, 2, 4, 8],
+    [2, 9, 1, 8, 12],
+  ])('rows plus a bias to planes, each a float32 sum: %i samples of %i channels, channels from %i, %i of them, planes of %i', (n, channels, first, count, plane) => {
+    const rows = values(n * plane * count, 6);
+    const bias = values(count, 7);
+    bias[0] = -0;
+    const planes = values(n * channels * plane, 8);
+    const expected = planes.slice();
+    for (let s = 0; s < n; s++)
+      for (let o = 0; o < count; o++)
+        for (let p = 0; p < plane; p++) expected[(s * channels + first + o) * plane + p] = Math.fround(rows[(s * plane + p) * count + o]! + bias[o]!);
+    rowsToPlanes(n, channels, first, count, plane, rows, planes, bias);
+    expect(Buffer.from(planes.buffer).equals(Buffer.from(expected.buffer))).toBe(true);
+  });
 });

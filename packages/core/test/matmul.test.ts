@@ -64,27 +64,54 @@ describe('matrix-product kernels', () => {
     expect(relaxed.some((v, i) => v !== strict[i])).toBe(true);
   });
 
-  it('strict: every operand layout gives the bits of the scalar definition (one float32 sum per element, p in order, mul then add)', () => {
+  /** Fails at the first element of `out` (m x n) that is not the scalar definition's float32 sum. */
+  function expectDefinitionBits(out: Float32Array, left: MatrixView, right: MatrixView, m: number, k: number, n: number, what: string): void {
+    for (let i = 0; i < m; i++) {
+      for (let j = 0; j < n; j++) {
+        let sum = 0;
+        for (let p = 0; p < k; p++) {
+          sum = Math.fround(sum + Math.fround(left.data[i * left.rowStride + p * left.colStride]! * right.data[p * right.rowStride + j * right.colStride]!));
+        }
+        if (!Object.is(out[i * n + j], sum)) expect.fail(`${what}: element (${i}, ${j}) is ${out[i * n + j]}, the definition gives ${sum}`);
+      }
+    }
+  }
+
+  // The second shape's p runs over three of the kernel's blocks of 256 steps, the last one short.
+  it.each([
+    [37, 53, 29],
+    [9, 600, 13],
+  ])('strict: every operand layout gives the bits of the scalar definition (one float32 sum per element, p in order, mul then add): %i x %i times %i x %i', (m, k, n) => {
     const b = values(k * n, 4);
+    const bT = values(n * k, 2);
     const layouts = {
-      'A, B': [rowMajor(a, k), rowMajor(b, n)],
-      'A, B^T': [rowMajor(a, k), transposed(w, k)],
+      'A, B': [rowMajor(values(m * k, 1), k), rowMajor(b, n)],
+      'A, B^T': [rowMajor(values(m * k, 1), k), transposed(bT, k)],
       'A^T, B': [transposed(values(k * m, 5), m), rowMajor(b, n)],
-      'A^T, B^T': [transposed(values(k * m, 5), m), transposed(w, k)],
+      'A^T, B^T': [transposed(values(k * m, 5), m), transposed(bT, k)],
     } as const;
     for (const [layout, [left, right]] of Object.entries(layouts)) {
       const out = new Float32Array(m * n);
       matmul(left, right, m, k, n, out);
-      for (let i = 0; i < m; i++) {
-        for (let j = 0; j < n; j++) {
-          let sum = 0;
-          for (let p = 0; p < k; p++) {
-            sum = Math.fround(sum + Math.fround(left.data[i * left.rowStride + p * left.colStride]! * right.data[p * right.rowStride + j * right.colStride]!));
-          }
-          if (!Object.is(out[i * n + j], sum)) expect.fail(`${layout}: element (${i}, ${j}) is ${out[i * n + j]}, the definition gives ${sum}`);
-        }
-      }
+      expectDefinitionBits(out, left, right, m, k, n, layout);
     }
+  });
+
+  it('strict: a product with whole 4 x 8 blocks, stored as it is into an output in a shared memory, is written straight there with the same bits, and nothing past it', () => {
+    const [rows, steps, columns] = [12, 300, 16];
+    const memory = kernelMemory(1 << 16, 'a test memory', 1 << 26);
+    const left = rowMajor(values(rows * steps, 8), steps);
+    const right = transposed(values(columns * steps, 9), steps);
+    const out = new Float32Array(memory.buffer, 0, rows * columns);
+    const after = new Float32Array(memory.buffer, 4 * rows * columns, 64).fill(7);
+    try {
+      useKernelMemory(memory, [memory.buffer]);
+      matmul(left, right, rows, steps, columns, out);
+    } finally {
+      useKernelMemory(null);
+    }
+    expectDefinitionBits(out, left, right, rows, steps, columns, 'in place');
+    expect(after.every((v) => v === 7)).toBe(true);
   });
 
   it.each(['strict', 'relaxed'] as const)(

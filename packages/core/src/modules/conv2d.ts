@@ -141,8 +141,9 @@ export class Conv2d extends Module {
       imagesToRows(g, samples, group * groupIn, groupIn, input.data, rows);
       const weights = weight.value.subarray(group * groupOut * k, (group + 1) * groupOut * k);
       const bias = this.bias?.value.subarray(group * groupOut, (group + 1) * groupOut) ?? null;
-      matmul(rowMajor(rows, k), transposed(weights, k), positions, k, groupOut, products, { bias, bIsParameter: true });
-      rowsToPlanes(samples, this.outChannels, group * groupOut, groupOut, plane, products, out);
+      // The bias is added on the way to the planes: one pass over the output fewer.
+      matmul(rowMajor(rows, k), transposed(weights, k), positions, k, groupOut, products, { bIsParameter: true });
+      rowsToPlanes(samples, this.outChannels, group * groupOut, groupOut, plane, products, out, bias);
     }
     this.input = input;
     this.geometry = g;

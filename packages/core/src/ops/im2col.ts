@@ -80,14 +80,17 @@ export function planesToRows(samples: number, channels: number, first: number, c
   transpose(samples, channels, first, count, plane, planes, rows, false);
 }
 
-export function rowsToPlanes(samples: number, channels: number, first: number, count: number, plane: number, rows: Float32Array, planes: Float32Array): void {
-  transpose(samples, channels, first, count, plane, planes, rows, true);
+/** With `bias` (count values), each value moved to the planes is the row's value plus its channel's bias, in float32. */
+export function rowsToPlanes(samples: number, channels: number, first: number, count: number, plane: number, rows: Float32Array, planes: Float32Array, bias: Float32Array | null = null): void {
+  transpose(samples, channels, first, count, plane, planes, rows, true, bias);
 }
 
-function transpose(samples: number, channels: number, first: number, count: number, plane: number, planes: Float32Array, rows: Float32Array, toPlanes: boolean): void {
+const NO_BIAS = new Float32Array(0);
+
+function transpose(samples: number, channels: number, first: number, count: number, plane: number, planes: Float32Array, rows: Float32Array, toPlanes: boolean, bias: Float32Array | null = null): void {
   const planeFloats = samples * channels * plane;
   const rowFloats = samples * plane * count;
-  if (planes.length < planeFloats || rows.length < rowFloats || first + count > channels) {
+  if (planes.length < planeFloats || rows.length < rowFloats || first + count > channels || (bias !== null && bias.length < count)) {
     throw new LockstepError('E_SHAPE', `transpose: channels [${first}, ${first + count}) of ${channels}, ${samples} samples of ${plane} positions need ${planeFloats} plane and ${rowFloats} row values, got ${planes.length} and ${rows.length}`);
   }
   // Planes written back are updated, not written: the channels outside the range keep their values.
@@ -96,7 +99,8 @@ function transpose(samples: number, channels: number, first: number, count: numb
     [
       [planes.subarray(0, planeFloats), toPlanes ? 'update' : 'read'],
       [rows.subarray(0, rowFloats), toPlanes ? 'read' : 'write'],
+      [bias === null ? NO_BIAS : bias.subarray(0, count), 'read'],
     ],
-    [samples, channels, first, count, plane, toPlanes ? 1 : 0],
+    [samples, channels, first, count, plane, toPlanes ? 1 : 0, bias === null ? 0 : 1],
   );
 }

@@ -94,8 +94,10 @@ class SimdKernel {
     const rawB = rawA + (aInPlace ? 0 : vectorFloats(a.data.length));
     const packedA = rawB + (bInPlace || keptB !== undefined ? 0 : vectorFloats(b.data.length));
     const packedB = packedA + vectorFloats(mPadded * k);
+    // A product that is stored as it is, with no padding, goes straight into an output in place.
+    const direct = outInPlace && !accumulate && bias === null && m === mPadded && n === nPadded;
     const c = packedB + (bKey === null ? bPanelFloats : 0);
-    const result = c + vectorFloats(mPadded * nPadded);
+    const result = c + (direct ? 0 : vectorFloats(mPadded * nPadded));
     const biasOffset = result + (outInPlace ? 0 : vectorFloats(m * n));
     const f = this.instance.floatsFor(biasOffset + (bias === null || biasInPlace ? 0 : vectorFloats(n)));
     const at = this.instance.scratchStart;
@@ -118,6 +120,10 @@ class SimdKernel {
       }
       if (!bInPlace) f.set(b.data, at + rawB);
       this.packPanels(bInPlace ? b.data.byteOffset : 4 * (at + rawB), n, k, B_COLUMNS, b.colStride, b.rowStride, 4 * bPanels);
+    }
+    if (direct) {
+      this.multiply(4 * (at + packedA), 4 * bPanels, out.byteOffset, m, k, n);
+      return;
     }
     this.multiply(4 * (at + packedA), 4 * bPanels, 4 * (at + c), mPadded, k, nPadded);
     if (accumulate && !outInPlace) f.set(out.subarray(0, m * n), at + result);

@@ -6,17 +6,25 @@
 ;; multiply-add), so every thread and every run gets the same bits.
 ;; A 4 x 8 block of C lives in 8 registers while p runs; the p loop is not unrolled, because V8
 ;; then hoists the loads and spills registers.
+;; p runs in blocks of 256 steps: every block of C is carried through one block of p (stored to C and
+;; loaded back between blocks, which keeps its float32 sums exact), so the panels' slices of one
+;; p block stay in the caches while all of C's blocks use them. A long p (a convolution's weight
+;; gradient sums over every position of a chunk) would otherwise stream whole panels from memory.
 (module
   (memory (export "memory") 1)
   (func (export "matmul") (param $a i32) (param $b i32) (param $c i32) (param $m i32) (param $k i32) (param $n i32)
     (local $i i32) (local $j i32) (local $ap i32) (local $bp i32) (local $cp i32) (local $end i32)
-    (local $cRow i32) (local $aPanel i32) (local $bPanel i32)
+    (local $cRow i32) (local $aPanel i32) (local $bPanel i32) (local $from i32) (local $steps i32)
     (local $b0 v128) (local $b1 v128) (local $x v128)
     (local $c00 v128) (local $c01 v128) (local $c10 v128) (local $c11 v128)
     (local $c20 v128) (local $c21 v128) (local $c30 v128) (local $c31 v128)
     (local.set $cRow (i32.shl (local.get $n) (i32.const 2)))
     (local.set $aPanel (i32.shl (local.get $k) (i32.const 4)))
     (local.set $bPanel (i32.shl (local.get $k) (i32.const 5)))
+    (local.set $from (i32.const 0))
+    (loop $pBlocks
+    (local.set $steps (i32.sub (local.get $k) (local.get $from)))
+    (if (i32.gt_u (local.get $steps) (i32.const 256)) (then (local.set $steps (i32.const 256))))
     (local.set $i (i32.const 0))
     (block $rowsDone
       (loop $rows
@@ -25,17 +33,29 @@
         (block $columnsDone
           (loop $columns
             (br_if $columnsDone (i32.ge_u (local.get $j) (local.get $n)))
-        (local.set $c00 (v128.const i32x4 0 0 0 0))
-        (local.set $c01 (v128.const i32x4 0 0 0 0))
-        (local.set $c10 (v128.const i32x4 0 0 0 0))
-        (local.set $c11 (v128.const i32x4 0 0 0 0))
-        (local.set $c20 (v128.const i32x4 0 0 0 0))
-        (local.set $c21 (v128.const i32x4 0 0 0 0))
-        (local.set $c30 (v128.const i32x4 0 0 0 0))
-        (local.set $c31 (v128.const i32x4 0 0 0 0))
-            (local.set $ap (i32.add (local.get $a) (i32.mul (i32.shr_u (local.get $i) (i32.const 2)) (local.get $aPanel))))
-            (local.set $bp (i32.add (local.get $b) (i32.mul (i32.shr_u (local.get $j) (i32.const 3)) (local.get $bPanel))))
-            (local.set $end (i32.add (local.get $ap) (local.get $aPanel)))
+        (local.set $cp (i32.add (local.get $c) (i32.add (i32.mul (local.get $i) (local.get $cRow)) (i32.shl (local.get $j) (i32.const 2)))))
+        (if (i32.eqz (local.get $from))
+          (then
+            (local.set $c00 (v128.const i32x4 0 0 0 0))
+            (local.set $c01 (v128.const i32x4 0 0 0 0))
+            (local.set $c10 (v128.const i32x4 0 0 0 0))
+            (local.set $c11 (v128.const i32x4 0 0 0 0))
+            (local.set $c20 (v128.const i32x4 0 0 0 0))
+            (local.set $c21 (v128.const i32x4 0 0 0 0))
+            (local.set $c30 (v128.const i32x4 0 0 0 0))
+            (local.set $c31 (v128.const i32x4 0 0 0 0)))
+          (else
+            (local.set $c00 (v128.load (local.get $cp)))
+            (local.set $c01 (v128.load offset=16 (local.get $cp)))
+            (local.set $c10 (v128.load (i32.add (local.get $cp) (local.get $cRow))))
+            (local.set $c11 (v128.load offset=16 (i32.add (local.get $cp) (local.get $cRow))))
+            (local.set $c20 (v128.load (i32.add (local.get $cp) (i32.shl (local.get $cRow) (i32.const 1)))))
+            (local.set $c21 (v128.load offset=16 (i32.add (local.get $cp) (i32.shl (local.get $cRow) (i32.const 1)))))
+            (local.set $c30 (v128.load (i32.add (local.get $cp) (i32.mul (local.get $cRow) (i32.const 3)))))
+            (local.set $c31 (v128.load offset=16 (i32.add (local.get $cp) (i32.mul (local.get $cRow) (i32.const 3)))))))
+            (local.set $ap (i32.add (local.get $a) (i32.add (i32.mul (i32.shr_u (local.get $i) (i32.const 2)) (local.get $aPanel)) (i32.shl (local.get $from) (i32.const 4)))))
+            (local.set $bp (i32.add (local.get $b) (i32.add (i32.mul (i32.shr_u (local.get $j) (i32.const 3)) (local.get $bPanel)) (i32.shl (local.get $from) (i32.const 5)))))
+            (local.set $end (i32.add (local.get $ap) (i32.shl (local.get $steps) (i32.const 4))))
             (block $stepsDone
               (loop $steps
                 (br_if $stepsDone (i32.ge_u (local.get $ap) (local.get $end)))
@@ -56,7 +76,6 @@
                 (local.set $ap (i32.add (local.get $ap) (i32.const 16)))
                 (local.set $bp (i32.add (local.get $bp) (i32.const 32)))
                 (br $steps)))
-        (local.set $cp (i32.add (local.get $c) (i32.add (i32.mul (local.get $i) (local.get $cRow)) (i32.shl (local.get $j) (i32.const 2)))))
         (v128.store (local.get $cp) (local.get $c00))
         (v128.store offset=16 (local.get $cp) (local.get $c01))
         (local.set $cp (i32.add (local.get $cp) (local.get $cRow)))
@@ -71,7 +90,9 @@
             (local.set $j (i32.add (local.get $j) (i32.const 8)))
             (br $columns)))
         (local.set $i (i32.add (local.get $i) (i32.const 4)))
-        (br $rows))))
+        (br $rows)))
+    (local.set $from (i32.add (local.get $from) (local.get $steps)))
+    (br_if $pBlocks (i32.lt_u (local.get $from) (local.get $k)))))
   ;; Packs `lines` lines of a matrix at $src into panels of $width lines at $dst: panel q holds, for
   ;; each step p < $k, the values of lines q*width .. q*width+width-1 at p; lines past the end are 0.
   ;; Element (line, p) of the source is at $src + 4 * (line * $lineStride + p * $stepStride).
@@ -187,7 +208,7 @@
   ;; the source row by row instead of walking down its columns.
   (func $packAdjacentLines (param $src i32) (param $lines i32) (param $k i32) (param $width i32) (param $stepStride i32) (param $dst i32)
     (local $first i32) (local $in i32) (local $out i32) (local $end i32) (local $inStep i32)
-    (local $panelBytes i32) (local $w i32)
+    (local $panelBytes i32) (local $w i32) (local $restBytes i32)
     (local.set $inStep (i32.shl (local.get $stepStride) (i32.const 2)))
     (local.set $panelBytes (i32.shl (local.get $width) (i32.const 2)))
     (local.set $out (local.get $dst))
@@ -213,18 +234,24 @@
                 (local.set $in (i32.add (local.get $in) (local.get $inStep)))
                 (br $steps))))
           (else
+            ;; The last panel, with fewer lines than $width: each step is zeroed, then its lines copied.
+            (local.set $restBytes (i32.shl (i32.sub (local.get $lines) (local.get $first)) (i32.const 2)))
             (block $lastDone
               (loop $last
                 (br_if $lastDone (i32.ge_u (local.get $out) (local.get $end)))
                 (local.set $w (i32.const 0))
+                (block $zerosDone
+                  (loop $zeros
+                    (br_if $zerosDone (i32.ge_u (local.get $w) (local.get $panelBytes)))
+                    (v128.store (i32.add (local.get $out) (local.get $w)) (v128.const i32x4 0 0 0 0))
+                    (local.set $w (i32.add (local.get $w) (i32.const 16)))
+                    (br $zeros)))
+                (local.set $w (i32.const 0))
                 (block $valuesDone
                   (loop $values
-                    (br_if $valuesDone (i32.ge_u (local.get $w) (local.get $width)))
-                    (f32.store (i32.add (local.get $out) (i32.shl (local.get $w) (i32.const 2)))
-                      (if (result f32) (i32.lt_u (i32.add (local.get $first) (local.get $w)) (local.get $lines))
-                        (then (f32.load (i32.add (local.get $in) (i32.shl (local.get $w) (i32.const 2)))))
-                        (else (f32.const 0))))
-                    (local.set $w (i32.add (local.get $w) (i32.const 1)))
+                    (br_if $valuesDone (i32.ge_u (local.get $w) (local.get $restBytes)))
+                    (f32.store (i32.add (local.get $out) (local.get $w)) (f32.load (i32.add (local.get $in) (local.get $w))))
+                    (local.set $w (i32.add (local.get $w) (i32.const 4)))
                     (br $values)))
                 (local.set $out (i32.add (local.get $out) (local.get $panelBytes)))
                 (local.set $in (i32.add (local.get $in) (local.get $inStep)))

@@ -160,12 +160,14 @@
       (br $samplesLoop)))))
   ;; rows[(n * plane + p) * count + o] = planes[((n * channels + first + o) * plane + p)]: channels
   ;; [first, first + count) of NCHW planes as the rows of a product (one row per position), and back
-  ;; with $toPlanes = 1 (planes[...] = rows[...]).
-  (func (export "transpose") (param $planes i32) (param $rows i32) (param $samples i32) (param $channels i32)
-    (param $first i32) (param $count i32) (param $plane i32) (param $toPlanes i32)
+  ;; with $toPlanes = 1 (planes[...] = rows[...], or rows[...] + bias[o] in float32 with $withBias = 1:
+  ;; a convolution's product and its bias).
+  (func (export "transpose") (param $planes i32) (param $rows i32) (param $bias i32) (param $samples i32) (param $channels i32)
+    (param $first i32) (param $count i32) (param $plane i32) (param $toPlanes i32) (param $withBias i32)
     (local $n i32) (local $p i32) (local $o i32) (local $at i32) (local $from i32) (local $step i32)
-    (local $src i32) (local $srcStride i32) (local $dst i32) (local $dstStride i32)
+    (local $src i32) (local $srcStride i32) (local $dst i32) (local $dstStride i32) (local $add v128)
     (local $v0 v128) (local $v1 v128) (local $v2 v128) (local $v3 v128) (local $t0 v128) (local $t1 v128) (local $t2 v128) (local $t3 v128)
+    (local.set $withBias (i32.and (local.get $withBias) (local.get $toPlanes)))
     (local.set $at (local.get $rows))
     (local.set $step (i32.shl (local.get $plane) (i32.const 2)))
     (if (i32.eqz (i32.and (i32.or (local.get $count) (local.get $plane)) (i32.const 3))) (then
@@ -189,6 +191,12 @@
             (local.set $v1 (v128.load (i32.add (local.get $src) (local.get $srcStride))))
             (local.set $v2 (v128.load (i32.add (local.get $src) (i32.shl (local.get $srcStride) (i32.const 1)))))
             (local.set $v3 (v128.load (i32.add (local.get $src) (i32.mul (local.get $srcStride) (i32.const 3)))))
+            (if (local.get $withBias) (then
+              (local.set $add (v128.load (i32.add (local.get $bias) (i32.shl (local.get $o) (i32.const 2)))))
+              (local.set $v0 (f32x4.add (local.get $v0) (local.get $add)))
+              (local.set $v1 (f32x4.add (local.get $v1) (local.get $add)))
+              (local.set $v2 (f32x4.add (local.get $v2) (local.get $add)))
+              (local.set $v3 (f32x4.add (local.get $v3) (local.get $add)))))
             (local.set $t0 (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23 (local.get $v0) (local.get $v1)))
             (local.set $t1 (i8x16.shuffle 8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31 (local.get $v0) (local.get $v1)))
             (local.set $t2 (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23 (local.get $v2) (local.get $v3)))
@@ -214,9 +222,11 @@
           (i32.const 2))))
         (local.set $o (i32.const 0))
         (loop $outputs (if (i32.lt_u (local.get $o) (local.get $count)) (then
-          (if (local.get $toPlanes)
+          (if (local.get $withBias)
+            (then (f32.store (local.get $from) (f32.add (f32.load (local.get $at)) (f32.load (i32.add (local.get $bias) (i32.shl (local.get $o) (i32.const 2)))))))
+          (else (if (local.get $toPlanes)
             (then (f32.store (local.get $from) (f32.load (local.get $at))))
-            (else (f32.store (local.get $at) (f32.load (local.get $from)))))
+            (else (f32.store (local.get $at) (f32.load (local.get $from)))))))
           (local.set $at (i32.add (local.get $at) (i32.const 4)))
           (local.set $from (i32.add (local.get $from) (local.get $step)))
           (local.set $o (i32.add (local.get $o) (i32.const 1)))
