@@ -204,60 +204,64 @@
         (br $groups)))
     (call $packLineByLine (local.get $grouped) (local.get $src) (local.get $lines) (local.get $k) (local.get $width) (local.get $lineStride) (i32.const 1) (local.get $dst)))
   ;; `pack` for lines that lie next to each other in memory (line stride 1): a panel's values at one
-  ;; step are adjacent in the source too, so they are copied four at a time, step after step, reading
-  ;; the source row by row instead of walking down its columns.
+  ;; step are adjacent in the source too, so they are copied four at a time. The whole panels are
+  ;; filled step after step, each step's source values read once, in order (one pass over the source
+  ;; instead of one per panel); then the last panel, when it has fewer lines than $width.
   (func $packAdjacentLines (param $src i32) (param $lines i32) (param $k i32) (param $width i32) (param $stepStride i32) (param $dst i32)
-    (local $first i32) (local $in i32) (local $out i32) (local $end i32) (local $inStep i32)
-    (local $panelBytes i32) (local $w i32) (local $restBytes i32)
+    (local $p i32) (local $q i32) (local $in i32) (local $out i32) (local $end i32) (local $inStep i32)
+    (local $panelBytes i32) (local $panelStride i32) (local $fullPanels i32) (local $w i32) (local $restBytes i32)
     (local.set $inStep (i32.shl (local.get $stepStride) (i32.const 2)))
     (local.set $panelBytes (i32.shl (local.get $width) (i32.const 2)))
-    (local.set $out (local.get $dst))
-    (local.set $first (i32.const 0))
-    (block $panelsDone
-      (loop $panels
-        (br_if $panelsDone (i32.ge_u (local.get $first) (local.get $lines)))
-        (local.set $in (i32.add (local.get $src) (i32.shl (local.get $first) (i32.const 2))))
-        (local.set $end (i32.add (local.get $out) (i32.mul (local.get $k) (local.get $panelBytes))))
-        (if (i32.le_u (i32.add (local.get $first) (local.get $width)) (local.get $lines))
-          (then
-            (block $stepsDone
-              (loop $steps
-                (br_if $stepsDone (i32.ge_u (local.get $out) (local.get $end)))
-                (local.set $w (i32.const 0))
-                (block $vectorsDone
-                  (loop $vectors
-                    (br_if $vectorsDone (i32.ge_u (local.get $w) (local.get $panelBytes)))
-                    (v128.store (i32.add (local.get $out) (local.get $w)) (v128.load (i32.add (local.get $in) (local.get $w))))
-                    (local.set $w (i32.add (local.get $w) (i32.const 16)))
-                    (br $vectors)))
-                (local.set $out (i32.add (local.get $out) (local.get $panelBytes)))
-                (local.set $in (i32.add (local.get $in) (local.get $inStep)))
-                (br $steps))))
-          (else
-            ;; The last panel, with fewer lines than $width: each step is zeroed, then its lines copied.
-            (local.set $restBytes (i32.shl (i32.sub (local.get $lines) (local.get $first)) (i32.const 2)))
-            (block $lastDone
-              (loop $last
-                (br_if $lastDone (i32.ge_u (local.get $out) (local.get $end)))
-                (local.set $w (i32.const 0))
-                (block $zerosDone
-                  (loop $zeros
-                    (br_if $zerosDone (i32.ge_u (local.get $w) (local.get $panelBytes)))
-                    (v128.store (i32.add (local.get $out) (local.get $w)) (v128.const i32x4 0 0 0 0))
-                    (local.set $w (i32.add (local.get $w) (i32.const 16)))
-                    (br $zeros)))
-                (local.set $w (i32.const 0))
-                (block $valuesDone
-                  (loop $values
-                    (br_if $valuesDone (i32.ge_u (local.get $w) (local.get $restBytes)))
-                    (f32.store (i32.add (local.get $out) (local.get $w)) (f32.load (i32.add (local.get $in) (local.get $w))))
-                    (local.set $w (i32.add (local.get $w) (i32.const 4)))
-                    (br $values)))
-                (local.set $out (i32.add (local.get $out) (local.get $panelBytes)))
-                (local.set $in (i32.add (local.get $in) (local.get $inStep)))
-                (br $last)))))
-        (local.set $first (i32.add (local.get $first) (local.get $width)))
-        (br $panels))))
+    (local.set $panelStride (i32.mul (local.get $k) (local.get $panelBytes)))
+    (local.set $fullPanels (i32.div_u (local.get $lines) (local.get $width)))
+    (block $stepsDone
+      (loop $steps
+        (br_if $stepsDone (i32.ge_u (local.get $p) (local.get $k)))
+        (local.set $in (i32.add (local.get $src) (i32.mul (local.get $p) (local.get $inStep))))
+        (local.set $out (i32.add (local.get $dst) (i32.mul (local.get $p) (local.get $panelBytes))))
+        (local.set $q (i32.const 0))
+        (block $panelsDone
+          (loop $panels
+            (br_if $panelsDone (i32.ge_u (local.get $q) (local.get $fullPanels)))
+            (local.set $w (i32.const 0))
+            (block $vectorsDone
+              (loop $vectors
+                (br_if $vectorsDone (i32.ge_u (local.get $w) (local.get $panelBytes)))
+                (v128.store (i32.add (local.get $out) (local.get $w)) (v128.load (i32.add (local.get $in) (local.get $w))))
+                (local.set $w (i32.add (local.get $w) (i32.const 16)))
+                (br $vectors)))
+            (local.set $in (i32.add (local.get $in) (local.get $panelBytes)))
+            (local.set $out (i32.add (local.get $out) (local.get $panelStride)))
+            (local.set $q (i32.add (local.get $q) (i32.const 1)))
+            (br $panels)))
+        (local.set $p (i32.add (local.get $p) (i32.const 1)))
+        (br $steps)))
+    (local.set $restBytes (i32.shl (i32.sub (local.get $lines) (i32.mul (local.get $fullPanels) (local.get $width))) (i32.const 2)))
+    (if (i32.eqz (local.get $restBytes)) (then (return)))
+    ;; The last panel: each step is zeroed, then its lines copied.
+    (local.set $in (i32.add (local.get $src) (i32.mul (local.get $fullPanels) (local.get $panelBytes))))
+    (local.set $out (i32.add (local.get $dst) (i32.mul (local.get $fullPanels) (local.get $panelStride))))
+    (local.set $end (i32.add (local.get $out) (local.get $panelStride)))
+    (block $lastDone
+      (loop $last
+        (br_if $lastDone (i32.ge_u (local.get $out) (local.get $end)))
+        (local.set $w (i32.const 0))
+        (block $zerosDone
+          (loop $zeros
+            (br_if $zerosDone (i32.ge_u (local.get $w) (local.get $panelBytes)))
+            (v128.store (i32.add (local.get $out) (local.get $w)) (v128.const i32x4 0 0 0 0))
+            (local.set $w (i32.add (local.get $w) (i32.const 16)))
+            (br $zeros)))
+        (local.set $w (i32.const 0))
+        (block $valuesDone
+          (loop $values
+            (br_if $valuesDone (i32.ge_u (local.get $w) (local.get $restBytes)))
+            (f32.store (i32.add (local.get $out) (local.get $w)) (f32.load (i32.add (local.get $in) (local.get $w))))
+            (local.set $w (i32.add (local.get $w) (i32.const 4)))
+            (br $values)))
+        (local.set $out (i32.add (local.get $out) (local.get $panelBytes)))
+        (local.set $in (i32.add (local.get $in) (local.get $inStep)))
+        (br $last))))
   ;; Copies the m x n product out of C (rows $cStride floats apart) into $dst (rows n floats apart):
   ;; $mode 0 stores it, 1 stores it plus the bias at $bias (n floats), 2 adds it to what $dst holds.
   ;; Four columns at a time with SIMD, then one at a time; float32 adds, the same bits as scalar code.
