@@ -117,7 +117,8 @@ export class Trainer {
     const plan = checkFit(this.model, data, options, this);
     const shared = this.share(data);
     // A batch never holds more samples than the data set, so neither does the step buffer.
-    const step = this.stepBufferFor(Math.min(plan.batchSize, data.size));
+    const batchSize = Math.min(plan.batchSize, data.size);
+    const step = this.stepBufferFor(batchSize);
     const task = { kind: 'step-loop', step: step.buffer, data: shared, loss: plan.loss.name, chunkSize: plan.chunkSize, augment: plan.augment, parties: this.workers } as const;
     const tasks = Array.from({ length: this.workers }, (_, party): Omit<StepLoopTask, 'since'> => ({ ...task, party }));
     const steps = new PausableStepLoop(() => new StepLoop(this.pool.piscina, step.views, tasks));
@@ -125,7 +126,7 @@ export class Trainer {
     const translate = async (error: unknown): Promise<never> => {
       const failure = await this.pool.failed(where, error);
       // A worker's kernel buffers did not fit: say so about the model, in one line.
-      throw failure.code === 'E_MEMORY' ? this.tooLarge(step.buffer.layout.batchSize) : failure;
+      throw failure.code === 'E_MEMORY' ? this.tooLarge(batchSize) : failure;
     };
     // Across ranks a signal is a wish that travels with the next step, and the ranks stop together after it.
     const agreed = new AbortController();
