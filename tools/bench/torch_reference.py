@@ -3,22 +3,29 @@
 Run with Debian's interpreter:
   /usr/bin/python3 tools/bench/torch_reference.py --threads N --what WHAT
       [--model mlp|cnn] [--samples S] [--reps R] [--epochs E] [--data DIR]
+      [--width W] [--channels C1,C2] [--batch B]
 
 MODEL (default mlp):
-  mlp   Flatten -> Linear(784, 512) -> ReLU -> Dropout(0.5) -> Linear(512, 512)
-        -> ReLU -> Dropout(0.5) -> Linear(512, 10)
+  mlp   Flatten -> Linear(784, W) -> ReLU -> Dropout(0.5) -> Linear(W, W)
+        -> ReLU -> Dropout(0.5) -> Linear(W, 10); W = --width, default 512
   cnn   input NCHW [N, 1, 28, 28]:
-        Conv2d(1, 16, 3, padding=1) -> ReLU -> MaxPool2d(2)
-        -> Conv2d(16, 32, 3, padding=1) -> ReLU -> MaxPool2d(2) -> Dropout2d(0.1)
-        -> Flatten -> Linear(32*7*7, 128) -> ReLU -> Dropout(0.5) -> Linear(128, 10)
-  Both: CrossEntropyLoss, SGD(lr=0.05, momentum=0.9), batch 128, reshuffled
-  each epoch; eval batch 1024; torch.manual_seed(0) before building the model.
+        Conv2d(1, C1, 3, padding=1) -> ReLU -> MaxPool2d(2)
+        -> Conv2d(C1, C2, 3, padding=1) -> ReLU -> MaxPool2d(2) -> Dropout2d(0.1)
+        -> Flatten -> Linear(C2*7*7, 128) -> ReLU -> Dropout(0.5) -> Linear(128, 10);
+        C1,C2 = --channels, default 16,32
+  Both: CrossEntropyLoss, SGD(lr=0.05, momentum=0.9), batch B (--batch, default
+  128), reshuffled each epoch; eval batch 1024; torch.manual_seed(0) before
+  building the model.
 
 WHAT:
   train            one epoch (or the first S samples) of the model. samples/s of
                    the training loop only (shuffle, batch gather, forward,
-                   backward, step); data loading is not timed.
-  train-nodropout  the same model without its dropout layers.
+                   backward, step), after an untimed warm-up on the first
+                   2*B samples; data loading is not timed. Also the process's
+                   peak resident memory (getrusage ru_maxrss) at the end
+                   ("maxRssMiB") and before the model was built, with the
+                   data loaded ("dataRssMiB").
+  train-nodropout  the same, on the model without its dropout layers.
   eval             forward only (model.eval(), torch.no_grad()), batch 1024.
   accuracy         trains E epochs (--epochs, default 1) on the training set
                    (or its first S samples), then reports the accuracy on the
@@ -66,9 +73,20 @@ def parse_args():
     p.add_argument("--samples", type=int, default=None)
     p.add_argument("--reps", type=int, default=3)
     p.add_argument("--data", default="/usr/share/datasets/fashion-mnist")
+    p.add_argument("--width", type=int, default=512)
+    p.add_argument("--channels", default="16,32")
+    p.add_argument("--batch", type=int, default=128)
     a = p.parse_args()
     if a.threads < 1 or a.reps < 1 or a.epochs < 1 or (a.samples is not None and a.samples < 1):
         fail("--threads, --reps, --epochs and --samples must be positive")
+    if a.width < 1 or a.batch < 1:
+        fail("--width and --batch must be positive")
+    try:
+        a.channels = tuple(int(c) for c in a.channels.split(","))
+    except ValueError:
+        a.channels = ()
+    if len(a.channels) != 2 or min(a.channels) < 1:
+        fail(f"--channels must be two positive integers C1,C2, got {a.channels!r}")
     return a
 
 
@@ -112,16 +130,22 @@ def load_data(torch, np, data_dir, samples, allow_random=True):
     return x, y, source
 
 
+# The sizes of the models (--width, --channels), set by main().
+SIZES = {"width": 512, "channels": (16, 32)}
+
+
 def make_model(nn, kind, dropout):
     if kind == "cnn":  # expects NCHW [N, 1, 28, 28]
+        c1, c2 = SIZES["channels"]
         d2 = [nn.Dropout2d(0.1)] if dropout else []
         d1 = [nn.Dropout(0.5)] if dropout else []
-        return nn.Sequential(nn.Conv2d(1, 16, kernel_size=3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-                             nn.Conv2d(16, 32, kernel_size=3, padding=1), nn.ReLU(), nn.MaxPool2d(2), *d2,
-                             nn.Flatten(), nn.Linear(32 * 7 * 7, 128), nn.ReLU(), *d1, nn.Linear(128, 10))
+        return nn.Sequential(nn.Conv2d(1, c1, kernel_size=3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+                             nn.Conv2d(c1, c2, kernel_size=3, padding=1), nn.ReLU(), nn.MaxPool2d(2), *d2,
+                             nn.Flatten(), nn.Linear(c2 * 7 * 7, 128), nn.ReLU(), *d1, nn.Linear(128, 10))
+    w = SIZES["width"]
     drop = (lambda: [nn.Dropout(0.5)]) if dropout else (lambda: [])
-    return nn.Sequential(nn.Flatten(), nn.Linear(784, 512), nn.ReLU(), *drop(),
-                         nn.Linear(512, 512), nn.ReLU(), *drop(), nn.Linear(512, 10))
+    return nn.Sequential(nn.Flatten(), nn.Linear(784, w), nn.ReLU(), *drop(),
+                         nn.Linear(w, w), nn.ReLU(), *drop(), nn.Linear(w, 10))
 
 
 def train_setup(torch, kind, dropout):
@@ -131,13 +155,13 @@ def train_setup(torch, kind, dropout):
     return model, opt, torch.nn.CrossEntropyLoss()
 
 
-def train_epoch(torch, model, opt, loss_fn, x, y):
+def train_epoch(torch, model, opt, loss_fn, x, y, batch=128):
     """One reshuffled epoch; returns its wall-clock seconds."""
     n = x.shape[0]
     t0 = time.perf_counter()
     perm = torch.randperm(n)
-    for i in range(0, n, 128):
-        idx = perm[i:i + 128]
+    for i in range(0, n, batch):
+        idx = perm[i:i + batch]
         opt.zero_grad()
         loss = loss_fn(model(x[idx]), y[idx])
         loss.backward()
@@ -145,9 +169,15 @@ def train_epoch(torch, model, opt, loss_fn, x, y):
     return time.perf_counter() - t0
 
 
-def run_train(torch, kind, x, y, dropout):
+def run_train(torch, kind, x, y, dropout, batch=128):
     model, opt, loss_fn = train_setup(torch, kind, dropout)
-    return x.shape[0] / train_epoch(torch, model, opt, loss_fn, x, y)
+    return x.shape[0] / train_epoch(torch, model, opt, loss_fn, x, y, batch)
+
+
+def peak_rss_mib():
+    """This process's peak resident memory so far, MiB (ru_maxrss is in KiB on Linux)."""
+    import resource
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
 
 
 def run_accuracy(torch, kind, x, y, xt, yt, epochs):
@@ -224,6 +254,7 @@ def main():
         print(f"torch_reference: set_num_interop_threads(1) refused: {e}", file=sys.stderr)
     torch.set_num_threads(args.threads)
     torch.rand(64, 64) @ torch.rand(64, 64)  # make sure the BLAS is loaded and mapped
+    SIZES.update(width=args.width, channels=args.channels)
     result = {"what": args.what, "model": args.model, "threads": torch.get_num_threads()}
     if args.what == "matmul":
         result["gflops"] = run_matmul(torch, args.reps)
@@ -244,8 +275,11 @@ def main():
             reps = [run_eval(torch, args.model, x) for _ in range(args.reps)]
         else:
             dropout = args.what == "train"
-            run_train(torch, args.model, x[:256], y[:256], dropout)  # untimed warm-up
-            reps = [run_train(torch, args.model, x, y, dropout) for _ in range(args.reps)]
+            result.update(dataRssMiB=peak_rss_mib(), batch=args.batch)
+            warm = 2 * args.batch
+            run_train(torch, args.model, x[:warm], y[:warm], dropout, args.batch)  # untimed warm-up
+            reps = [run_train(torch, args.model, x, y, dropout, args.batch) for _ in range(args.reps)]
+            result.update(maxRssMiB=peak_rss_mib())
         result.update(samplesPerSecond=round(statistics.median(reps), 1),
                       reps=[round(r, 1) for r in reps], samples=x.shape[0], data=source)
     libs = mapped_blas()

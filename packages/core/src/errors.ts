@@ -8,6 +8,7 @@ export type ErrorCode =
   | 'E_LABEL'
   | 'E_WORKER'
   | 'E_NUMERIC'
+  | 'E_MEMORY'
   | 'E_CLOSED';
 
 /**

@@ -66,12 +66,14 @@ export class WorkerPool {
   /**
    * Closes the pool after a worker failed and says where, with the failure's first line. Data that a
    * worker found changed or unreadable is no worker failure: that error keeps its code (E_DATA) and
-   * says what to do itself.
+   * says what to do itself; so does a full WebAssembly memory (E_MEMORY), which the trainer rewords.
    */
   async failed(where: string, reason: unknown): Promise<LockstepError> {
     await this.close();
     const cause = (reason instanceof Error ? reason.message : String(reason)).split('\n')[0];
-    if ((reason as { cause?: { code?: unknown } } | null)?.cause?.code === 'E_DATA') return new LockstepError('E_DATA', `${where}: ${cause}`);
+    const code = (reason as { cause?: { code?: unknown } } | null)?.cause?.code;
+    if (code === 'E_DATA') return new LockstepError('E_DATA', `${where}: ${cause}`);
+    if (code === 'E_MEMORY') return new LockstepError('E_MEMORY', `${where}: ${cause}`);
     return new LockstepError('E_WORKER', `${where}: a worker failed: ${cause}; the worker pool is closed`);
   }
 

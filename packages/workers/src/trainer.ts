@@ -27,7 +27,7 @@ import {
   type UncertaintyOptions,
 } from '@lockstep/core';
 import { evaluateOnWorkers, predictOnWorkers, sharedRows, uncertaintyOnWorkers, type InferenceInputs } from './inference.js';
-import { appendStepBuffer, modelLayout, modelViews, sharedBuffer, type ModelViews, type StepViews } from './layout.js';
+import { appendStepBuffer, modelLayout, modelViews, sharedBuffer, stepLayout, type ModelViews, type StepViews } from './layout.js';
 import type { ReplicaForwardResult, StepBuffer, StepLoopTask, WorkerSetup } from './messages.js';
 import { WorkerPool } from './pool.js';
 import type { RankPlace } from './rank-share.js';
@@ -117,13 +117,16 @@ export class Trainer {
     const plan = checkFit(this.model, data, options, this);
     const shared = this.share(data);
     // A batch never holds more samples than the data set, so neither does the step buffer.
-    const step = this.stepBufferFor(Math.min(plan.batchSize, data.size));
+    const batchSize = Math.min(plan.batchSize, data.size);
+    const step = this.stepBufferFor(batchSize);
     const task = { kind: 'step-loop', step: step.buffer, data: shared, loss: plan.loss.name, chunkSize: plan.chunkSize, augment: plan.augment, parties: this.workers } as const;
     const tasks = Array.from({ length: this.workers }, (_, party): Omit<StepLoopTask, 'since'> => ({ ...task, party }));
     const steps = new PausableStepLoop(() => new StepLoop(this.pool.piscina, step.views, tasks));
     let where = 'fit failed';
     const translate = async (error: unknown): Promise<never> => {
-      throw await this.pool.failed(where, error);
+      const failure = await this.pool.failed(where, error);
+      // A worker's kernel buffers did not fit: say so about the model, in one line.
+      throw failure.code === 'E_MEMORY' ? this.tooLarge(batchSize) : failure;
     };
     // Across ranks a signal is a wish that travels with the next step, and the ranks stop together after it.
     const agreed = new AbortController();
@@ -240,8 +243,28 @@ export class Trainer {
   private stepBufferFor(batchSize: number): { buffer: StepBuffer; views: StepViews } {
     if (this.step === null || this.step.buffer.layout.batchSize < batchSize) {
       const sizes = { paramCount: this.model.size, batchSize, chunkSize: this.chunkSize, parties: this.workers, ranks: this.ranks };
+      // Checked before growing the memory: the step region alone may not fit, and then nothing is allocated.
+      if (this.memory.buffer.byteLength + stepLayout(sizes.paramCount, batchSize, this.chunkSize, this.workers, 0, this.ranks).bytes > MEMORY_LIMIT) {
+        throw this.tooLarge(batchSize);
+      }
       this.step = appendStepBuffer(this.memory, ++this.versions, sizes);
     }
     return this.step;
+  }
+
+  /**
+   * The error for a model too large for this trainer's memory at `batchSize`: the parameters,
+   * optimizer state, one gradient per chunk of a batch and each worker's kernel buffers share one
+   * WebAssembly memory of at most 4 GiB.
+   */
+  private tooLarge(batchSize: number): LockstepError {
+    const chunks = Math.ceil(batchSize / this.chunkSize);
+    const mib = Math.round((4 * this.model.size) / 2 ** 20);
+    const fewer = chunks > 1 ? ` or chunkSize ${batchSize} (one chunk gradient instead of ${chunks})` : '';
+    return new LockstepError(
+      'E_MEMORY',
+      `the model has ${this.model.size} parameters (${mib} MiB of float32), too many to train with batch ${batchSize}, chunkSize ${this.chunkSize} and ${this.workers} worker${this.workers > 1 ? 's' : ''}: ` +
+        `its parameters, optimizer state, ${chunks} chunk gradient${chunks > 1 ? 's' : ''} and the workers' kernel buffers must fit in one 4 GiB WebAssembly memory; use smaller layers${fewer}`,
+    );
   }
 }

@@ -34,7 +34,7 @@ export function appendRegion(memory: WebAssembly.Memory, bytes: number, region: 
 
 function memoryTooSmall(region: string, bytes: number): LockstepError {
   return new LockstepError(
-    'E_OPTION',
+    'E_MEMORY',
     `no room for ${region}: the WebAssembly memory would need ${(bytes / 2 ** 30).toFixed(1)} GiB, more than it can hold (4 GiB at most); ` +
       'use a larger chunkSize (fewer gradient slots) or a smaller model',
   );
