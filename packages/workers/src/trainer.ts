@@ -27,16 +27,14 @@ import {
   type UncertaintyOptions,
 } from '@lockstep/core';
 import { evaluateOnWorkers, predictOnWorkers, sharedRows, uncertaintyOnWorkers, type InferenceInputs } from './inference.js';
-import { appendStepBuffer, modelLayout, modelViews, sharedBuffer, stepLayout, type ModelViews, type StepViews } from './layout.js';
+import { appendStepBuffer, modelLayout, modelViews, sharedBuffer, type ModelViews, type StepViews } from './layout.js';
+import { MEMORY_LIMIT, modelTooLarge, stepFits, type StepSizes } from './memory-limit.js';
 import type { ReplicaForwardResult, StepBuffer, StepLoopTask, WorkerSetup } from './messages.js';
 import { WorkerPool } from './pool.js';
 import type { RankPlace } from './rank-share.js';
 import type { TrainerFitOptions, TrainerOptions } from './trainer-options.js';
 import { shareDataset, type SharedDataset } from './shared-data.js';
 import { PausableStepLoop, StepLoop } from './step-loop.js';
-
-/** The 32-bit address space of a WebAssembly memory. */
-const MEMORY_LIMIT = 2 ** 32;
 
 /**
  * Data-parallel training on worker threads, bit-identical to core's reference `fit` at any worker
@@ -61,6 +59,7 @@ export class Trainer {
   lastFitTimings: FitTimings | null = null;
   private readonly shared: ModelViews;
   private readonly memory: WebAssembly.Memory;
+  private readonly stepSizes: StepSizes;
   private readonly pool: WorkerPool;
   private mode: 'train' | 'eval' = 'eval';
   private step: { buffer: StepBuffer; views: StepViews } | null = null;
@@ -77,6 +76,7 @@ export class Trainer {
     this.place = { rank: options.ranks?.rank ?? 0, size: this.ranks };
     const spec = options.model instanceof Model ? specOf(options.model) : options.model;
     this.model = options.model instanceof Model ? options.model : new Model(sequentialFromSpec(spec), spec.input);
+    this.stepSizes = { paramCount: this.model.size, chunkSize: this.chunkSize, parties: this.workers, ranks: this.ranks };
     const layout = modelLayout(this.model.size, stateSlots(this.optimizer));
     this.memory = kernelMemory(layout.bytes, 'the parameters and optimizer state', MEMORY_LIMIT);
     this.shared = modelViews(sharedBuffer(this.memory), layout);
@@ -126,7 +126,7 @@ export class Trainer {
     const translate = async (error: unknown): Promise<never> => {
       const failure = await this.pool.failed(where, error);
       // A worker's kernel buffers did not fit: say so about the model, in one line.
-      throw failure.code === 'E_MEMORY' ? this.tooLarge(batchSize) : failure;
+      throw failure.code === 'E_MEMORY' ? modelTooLarge(this.stepSizes, batchSize) : failure;
     };
     // Across ranks a signal is a wish that travels with the next step, and the ranks stop together after it.
     const agreed = new AbortController();
@@ -242,29 +242,10 @@ export class Trainer {
 
   private stepBufferFor(batchSize: number): { buffer: StepBuffer; views: StepViews } {
     if (this.step === null || this.step.buffer.layout.batchSize < batchSize) {
-      const sizes = { paramCount: this.model.size, batchSize, chunkSize: this.chunkSize, parties: this.workers, ranks: this.ranks };
       // Checked before growing the memory: the step region alone may not fit, and then nothing is allocated.
-      if (this.memory.buffer.byteLength + stepLayout(sizes.paramCount, batchSize, this.chunkSize, this.workers, 0, this.ranks).bytes > MEMORY_LIMIT) {
-        throw this.tooLarge(batchSize);
-      }
-      this.step = appendStepBuffer(this.memory, ++this.versions, sizes);
+      if (!stepFits(this.memory.buffer.byteLength, this.stepSizes, batchSize)) throw modelTooLarge(this.stepSizes, batchSize);
+      this.step = appendStepBuffer(this.memory, ++this.versions, { ...this.stepSizes, batchSize });
     }
     return this.step;
-  }
-
-  /**
-   * The error for a model too large for this trainer's memory at `batchSize`: the parameters,
-   * optimizer state, one gradient per chunk of a batch and each worker's kernel buffers share one
-   * WebAssembly memory of at most 4 GiB.
-   */
-  private tooLarge(batchSize: number): LockstepError {
-    const chunks = Math.ceil(batchSize / this.chunkSize);
-    const mib = Math.round((4 * this.model.size) / 2 ** 20);
-    const fewer = chunks > 1 ? ` or chunkSize ${batchSize} (one chunk gradient instead of ${chunks})` : '';
-    return new LockstepError(
-      'E_MEMORY',
-      `the model has ${this.model.size} parameters (${mib} MiB of float32), too many to train with batch ${batchSize}, chunkSize ${this.chunkSize} and ${this.workers} worker${this.workers > 1 ? 's' : ''}: ` +
-        `its parameters, optimizer state, ${chunks} chunk gradient${chunks > 1 ? 's' : ''} and the workers' kernel buffers must fit in one 4 GiB WebAssembly memory; use smaller layers${fewer}`,
-    );
   }
 }
