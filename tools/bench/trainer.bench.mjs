@@ -11,7 +11,9 @@
  * the workers' mean); and dropout's share of a step, measured twice: the time inside the dropout
  * layers' forward and backward passes (masks drawn included) against the whole chunk gradient, on
  * this thread, chunk after chunk; and a 1-worker epoch of the MLP with its dropout layers removed
- * against one with them, which this VM's drift makes noisy.
+ * against one with them, which this VM's drift makes noisy. Each repetition starts with 7 alternations
+ * of tools/bench/two-threads.mjs, so the 2/1-worker ratios are set against this machine's ceiling as
+ * measured in the same run.
  *
  * lockstep runs with its strict and its relaxed (fused multiply-add) matrix-product kernel.
  *
@@ -28,6 +30,7 @@ import { oneOf, parseFlags, positiveInteger } from './options.mjs';
 import { pytorch, pytorchAvailable } from './pytorch.mjs';
 import { median } from './median.mjs';
 import { REFERENCE_MLP_LAYERS } from './reference-mlp.mjs';
+import { twoThreads } from './two-threads.mjs';
 
 const values = parseFlags({
   model: { type: 'string' },
@@ -130,13 +133,16 @@ async function compare(name) {
   const samples = Math.min(full.size, samplesOption ?? defaultSamples);
   const data = samples === full.size ? full : full.slice(0, samples);
   const model = { input: [...data.sampleShape], layers };
-  const runs = { torch1: [], torch2: [], withoutDropout: [] };
+  const runs = { torch1: [], torch2: [], withoutDropout: [], ceiling: [] };
   // Dropout's cost: the same network with its dropout layers taken out, 1 worker, the first kernel.
   const withoutDropout = name === 'mlp' ? { ...model, layers: layers.filter((layer) => layer.type !== 'dropout') } : null;
   for (const kernel of kernels) for (const w of [1, 2]) runs[`${kernel}${w}`] = [];
   console.log(`${title}, batch 128, chunk ${chunkSize}: ${data.size} ${source} samples, ${reps} interleaved repetitions`);
   let blas = null;
   for (let rep = 1; rep <= reps; rep++) {
+    const ceiling = await ceilingThreads.alternate(CEILING_ALTERNATIONS);
+    runs.ceiling.push(...ceiling);
+    console.log(`  rep ${rep} two unsynchronized threads / one on the strict kernel: ${ceiling.map((r) => r.toFixed(2)).join(', ')}`);
     for (const workers of [1, 2]) {
       for (const kernel of kernels) {
         const result = await lockstep(model, data, workers, kernel);
@@ -172,8 +178,13 @@ async function compare(name) {
     const inside = dropoutShareInsideStep(model, data, kernels[0], 400);
     console.log(`dropout's share of a chunk gradient (a step less its update), timed inside 400 of them (${kernels[0]}, 1 thread): ${(100 * inside).toFixed(1)}%`);
   }
+  const ceiling = median(runs.ceiling);
+  console.log(`this machine's ceiling, two unsynchronized threads / one (tools/bench/two-threads.mjs), median of ${runs.ceiling.length} alternations in this run: ${ceiling.toFixed(2)}x`);
   for (const kernel of kernels) {
-    console.log(`lockstep ${kernel} 2 workers / 1 worker: train ${(m(`${kernel}2`, 'train') / m(`${kernel}1`, 'train')).toFixed(2)}x, eval ${(m(`${kernel}2`, 'eval') / m(`${kernel}1`, 'eval')).toFixed(2)}x`);
+    const scaling = m(`${kernel}2`, 'train') / m(`${kernel}1`, 'train');
+    console.log(
+      `lockstep ${kernel} 2 workers / 1 worker: train ${scaling.toFixed(2)}x (${(scaling / ceiling).toFixed(2)} of the ceiling), eval ${(m(`${kernel}2`, 'eval') / m(`${kernel}1`, 'eval')).toFixed(2)}x`,
+    );
     console.log(
       `lockstep ${kernel} median step: 1 worker ${m(`${kernel}1`, 'medianStepMs').toFixed(2)} ms, 2 workers ${m(`${kernel}2`, 'medianStepMs').toFixed(2)} ms ` +
         `(1 worker / 2 workers: ${(m(`${kernel}1`, 'medianStepMs') / m(`${kernel}2`, 'medianStepMs')).toFixed(2)}x)`,
@@ -188,4 +199,7 @@ async function compare(name) {
   }
 }
 
+const CEILING_ALTERNATIONS = 7;
+const ceilingThreads = await twoThreads();
 for (const name of modelNames) await compare(name);
+await ceilingThreads.close();

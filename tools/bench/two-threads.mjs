@@ -1,0 +1,61 @@
+/**
+ * What two threads can gain on this machine, with no coordination at all: the strict matrix kernel
+ * on a chunk's first product (64 x 784 times 784 x 512, as in the reference MLP) runs for 100 ms on one
+ * thread, then on two threads at once, each with its own inputs. The median of (GFLOP/s of both
+ * threads together) / (GFLOP/s of one) over the alternations bounds the 1 -> 2 worker ratio of
+ * training, whose workers share the same cores. This file is also the measuring threads' script.
+ */
+import { isMainThread, parentPort, Worker } from 'node:worker_threads';
+import { matmul, rowMajor, transposed, useKernel } from '../../packages/core/dist/index.js';
+
+export const SHAPE = [64, 784, 512];
+export const SLICE_MS = 100;
+
+function measure() {
+  const [m, k, n] = SHAPE;
+  const x = Float32Array.from({ length: m * k }, (_, i) => Math.sin(i * 12.9898) * 0.5);
+  const w = Float32Array.from({ length: n * k }, (_, i) => Math.cos(i * 4.1414) * 0.1);
+  const out = new Float32Array(m * n);
+  useKernel('strict');
+  return () => {
+    let calls = 0;
+    const started = performance.now();
+    while (performance.now() - started < SLICE_MS) {
+      matmul(rowMajor(x, k), transposed(w, k), m, k, n, out);
+      calls++;
+    }
+    return (2 * m * k * n * calls) / ((performance.now() - started) / 1000) / 1e9;
+  };
+}
+
+/**
+ * Two measuring threads; `alternate(count, onEach)` runs `count` alternations and returns their
+ * ratios, calling `onEach(index, one, both)` after each. `close()` ends the threads.
+ */
+export async function twoThreads() {
+  const threads = [0, 1].map(() => new Worker(new URL(import.meta.url)));
+  const slice = (thread) =>
+    new Promise((resolve) => {
+      thread.once('message', resolve);
+      thread.postMessage('run');
+    });
+  await Promise.all(threads.map(slice));
+  return {
+    async alternate(count, onEach = () => {}) {
+      const ratios = [];
+      for (let a = 1; a <= count; a++) {
+        const one = await slice(threads[0]);
+        const both = await Promise.all(threads.map(slice));
+        ratios.push((both[0] + both[1]) / one);
+        onEach(a, one, both);
+      }
+      return ratios;
+    },
+    close: () => Promise.all(threads.map((thread) => thread.terminate())),
+  };
+}
+
+if (!isMainThread) {
+  const run = measure();
+  parentPort.on('message', () => parentPort.postMessage(run()));
+}
