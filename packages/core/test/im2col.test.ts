@@ -1,20 +1,26 @@
 import { describe, expect, it } from 'vitest';
-import { addRowsToImages, imagesToRows, outputSize, planesToRows, rowsToPlanes, type PatchGeometry } from '../src/ops/im2col.js';
+import { kernelMemory, useKernelMemory } from '@lockstep/core';
+import { addColumnsToImages, imagesToColumns, outputSize, planesToRows, rowsToPlanes, type PatchGeometry } from '../src/ops/im2col.js';
 
-/** The definition, one window element at a time in (sample, output position, channel, kh, kw) order. */
-function eachWindowElement(g: PatchGeometry, samples: number, first: number, count: number, visit: (row: number, image: number | null) => void): void {
+/**
+ * The definition, one window element at a time in (sample, output position, channel, kh, kw) order:
+ * its index in the columns (row (channel, kh, kw), column (sample, output position)) and in the images.
+ */
+function eachWindowElement(g: PatchGeometry, samples: number, first: number, count: number, visit: (column: number, image: number | null) => void): void {
   const [kH, kW] = g.kernel;
+  const positions = samples * g.outHeight * g.outWidth;
   for (let n = 0; n < samples; n++) {
     for (let oh = 0; oh < g.outHeight; oh++) {
       for (let ow = 0; ow < g.outWidth; ow++) {
-        let row = ((n * g.outHeight + oh) * g.outWidth + ow) * count * kH * kW;
+        const position = (n * g.outHeight + oh) * g.outWidth + ow;
+        let feature = 0;
         for (let c = 0; c < count; c++) {
           for (let kh = 0; kh < kH; kh++) {
-            for (let kw = 0; kw < kW; kw++, row++) {
+            for (let kw = 0; kw < kW; kw++, feature++) {
               const ih = oh * g.stride[0] - g.padding[0] + kh * g.dilation[0];
               const iw = ow * g.stride[1] - g.padding[1] + kw * g.dilation[1];
               const inside = ih >= 0 && ih < g.height && iw >= 0 && iw < g.width;
-              visit(row, inside ? ((n * g.channels + first + c) * g.height + ih) * g.width + iw : null);
+              visit(feature * positions + position, inside ? ((n * g.channels + first + c) * g.height + ih) * g.width + iw : null);
             }
           }
         }
@@ -27,8 +33,13 @@ const values = (n: number, seed: number): Float32Array => Float32Array.from({ le
 
 describe('im2col and col2im', () => {
   // Odd sizes, unequal strides, padding and dilation, and a channel range that is not the whole image.
+  // The first three are "same" convolutions (strides 1, output rows as wide as the image's), whose
+  // rows are copied as one block; the fourth has strides 1 without padding.
   const geometries = [
     { channels: 5, height: 9, width: 7, kernel: [3, 3], stride: [1, 1], padding: [1, 1], dilation: [1, 1] },
+    { channels: 5, height: 9, width: 7, kernel: [5, 3], stride: [1, 1], padding: [2, 2], dilation: [1, 2] },
+    { channels: 5, height: 4, width: 10, kernel: [7, 9], stride: [1, 1], padding: [3, 4], dilation: [1, 1] },
+    { channels: 5, height: 9, width: 11, kernel: [2, 3], stride: [1, 1], padding: [0, 0], dilation: [1, 1] },
     { channels: 5, height: 11, width: 8, kernel: [3, 2], stride: [2, 3], padding: [2, 1], dilation: [2, 1] },
     { channels: 5, height: 6, width: 6, kernel: [5, 5], stride: [1, 2], padding: [0, 3], dilation: [1, 2] },
   ].map((partial) => {
@@ -45,22 +56,51 @@ describe('im2col and col2im', () => {
   });
   const [samples, first, count] = [3, 1, 3];
 
-  it.each(geometries.map((g, i) => [i, g] as const))('geometry %i: rows hold the window values, padding reads 0', (_, g) => {
+  const columnFloats = (g: PatchGeometry, taken: number): number => samples * g.outHeight * g.outWidth * taken * g.kernel[0] * g.kernel[1];
+
+  it.each(geometries.map((g, i) => [i, g] as const))('geometry %i: the columns hold the window values, padding reads 0', (_, g) => {
     const images = values(samples * g.channels * g.height * g.width, 1);
-    const rows = new Float32Array(samples * g.outHeight * g.outWidth * count * g.kernel[0] * g.kernel[1]).fill(Number.NaN);
-    imagesToRows(g, samples, first, count, images, rows);
-    eachWindowElement(g, samples, first, count, (row, image) => expect(rows[row]).toBe(image === null ? 0 : images[image]));
+    const columns = new Float32Array(columnFloats(g, count)).fill(Number.NaN);
+    imagesToColumns(g, samples, first, count, images, columns);
+    eachWindowElement(g, samples, first, count, (column, image) => expect(columns[column]).toBe(image === null ? 0 : images[image]));
   });
 
   it.each(geometries.map((g, i) => [i, g] as const))('geometry %i: col2im adds in the fixed order, bit for bit', (_, g) => {
-    const rows = values(samples * g.outHeight * g.outWidth * count * g.kernel[0] * g.kernel[1], 2);
+    const columns = values(columnFloats(g, count), 2);
     const expected = values(samples * g.channels * g.height * g.width, 3);
     const images = expected.slice();
-    eachWindowElement(g, samples, first, count, (row, image) => {
-      if (image !== null) expected[image] = Math.fround(expected[image]! + rows[row]!);
+    eachWindowElement(g, samples, first, count, (column, image) => {
+      if (image !== null) expected[image] = Math.fround(expected[image]! + columns[column]!);
     });
-    addRowsToImages(g, samples, first, count, rows, images);
+    addColumnsToImages(g, samples, first, count, columns, images);
     expect(Buffer.from(images.buffer).equals(Buffer.from(expected.buffer))).toBe(true);
+  });
+
+  // Runs of values move four at a time; the images end where the memory ends (the channel range takes
+  // the last plane), so a read past them would trap, and values after the columns would show a write.
+  it.each(geometries.map((g, i) => [i, g] as const))('geometry %i in a kernel memory, the images last in it: im2col and col2im read and write nothing past their arrays', (_, g) => {
+    const [from, taken] = [2, 3];
+    const imageFloats = samples * g.channels * g.height * g.width;
+    const memory = kernelMemory(4 * (columnFloats(g, taken) + 64 + imageFloats) + 65536, 'a test memory');
+    const columns = new Float32Array(memory.buffer, 0, columnFloats(g, taken));
+    const after = new Float32Array(memory.buffer, columns.byteLength, 64).fill(7);
+    const images = new Float32Array(memory.buffer, memory.buffer.byteLength - 4 * imageFloats, imageFloats);
+    images.set(values(imageFloats, 4));
+    try {
+      useKernelMemory(memory, [memory.buffer]);
+      imagesToColumns(g, samples, from, taken, images, columns);
+      eachWindowElement(g, samples, from, taken, (column, image) => expect(columns[column]).toBe(image === null ? 0 : images[image]));
+      columns.set(values(columns.length, 5));
+      const sums = images.slice();
+      eachWindowElement(g, samples, from, taken, (column, image) => {
+        if (image !== null) sums[image] = Math.fround(sums[image]! + columns[column]!);
+      });
+      addColumnsToImages(g, samples, from, taken, columns, images);
+      expect(Buffer.from(images.slice().buffer).equals(Buffer.from(sums.buffer))).toBe(true);
+      expect(after.every((v) => v === 7)).toBe(true);
+    } finally {
+      useKernelMemory(null);
+    }
   });
 
   // Counts and planes that are multiples of 4 go in 4 x 4 blocks on SIMD, others one value at a time.

@@ -1,8 +1,8 @@
 import { checkInteger, checkPositive, LockstepError } from '../errors.js';
 import { initializer, type InitName } from '../init.js';
 import { addColumnSums } from '../ops/elementwise.js';
-import { addRowsToImages, imagesToRows, outputSize, planesToRows, rowsToPlanes, type PatchGeometry } from '../ops/im2col.js';
-import { matmul, rowMajor, transposed } from '../ops/matmul.js';
+import { addColumnsToImages, imagesToColumns, outputSize, planesToRows, rowsToPlanes, type PatchGeometry } from '../ops/im2col.js';
+import { matmul, transposed } from '../ops/matmul.js';
 import { formatShape, Scratch, type Tensor } from '../tensor.js';
 import type { LayerFactory } from '../layer-registry.js';
 import { Module, type ParameterSpec, type ParameterViews } from './module.js';
@@ -134,15 +134,15 @@ export class Conv2d extends Module {
     const groupIn = this.inChannels / this.groups;
     const groupOut = this.outChannels / this.groups;
     const k = this.patchLength;
-    const rows = this.columns.take(positions * k);
+    const columns = this.columns.take(k * positions);
     const products = this.products.take(positions * groupOut);
     const out = this.output.take(samples * this.outChannels * plane);
     for (let group = 0; group < this.groups; group++) {
-      imagesToRows(g, samples, group * groupIn, groupIn, input.data, rows);
+      imagesToColumns(g, samples, group * groupIn, groupIn, input.data, columns);
       const weights = weight.value.subarray(group * groupOut * k, (group + 1) * groupOut * k);
       const bias = this.bias?.value.subarray(group * groupOut, (group + 1) * groupOut) ?? null;
       // The bias is added on the way to the planes: one pass over the output fewer.
-      matmul(rowMajor(rows, k), transposed(weights, k), positions, k, groupOut, products, { bIsParameter: true });
+      matmul(transposed(columns, positions), transposed(weights, k), positions, k, groupOut, products, { bIsParameter: true });
       rowsToPlanes(samples, this.outChannels, group * groupOut, groupOut, plane, products, out, bias);
     }
     this.input = input;
@@ -161,22 +161,23 @@ export class Conv2d extends Module {
     const groupIn = this.inChannels / this.groups;
     const groupOut = this.outChannels / this.groups;
     const k = this.patchLength;
-    const rows = this.columns.take(positions * k);
+    const columns = this.columns.take(k * positions);
     const gradRows = this.gradRows.take(positions * groupOut);
     const gradIn = needInputGrad ? this.gradInput.take(input.data.length).fill(0) : null;
     for (let group = 0; group < this.groups; group++) {
       planesToRows(samples, this.outChannels, group * groupOut, groupOut, plane, gradOutput.data, gradRows);
-      // With one group the rows still hold the forward pass's patches.
-      if (this.groups > 1) imagesToRows(g, samples, group * groupIn, groupIn, input.data, rows);
+      // With one group the columns still hold the forward pass's patches.
+      if (this.groups > 1) imagesToColumns(g, samples, group * groupIn, groupIn, input.data, columns);
       const weights = weight.value.subarray(group * groupOut * k, (group + 1) * groupOut * k);
-      matmul(transposed(gradRows, groupOut), rowMajor(rows, k), groupOut, positions, k, weight.grad.subarray(group * groupOut * k, (group + 1) * groupOut * k), {
+      matmul(transposed(gradRows, groupOut), transposed(columns, positions), groupOut, positions, k, weight.grad.subarray(group * groupOut * k, (group + 1) * groupOut * k), {
         accumulate: true,
       });
       // Each output channel's sum over positions in float64, in order, then added to the float32 gradient.
       if (this.bias !== null) addColumnSums(gradRows, positions, groupOut, this.bias.grad.subarray(group * groupOut, (group + 1) * groupOut));
       if (gradIn !== null) {
-        matmul(rowMajor(gradRows, groupOut), rowMajor(weights, k), positions, groupOut, k, rows);
-        addRowsToImages(g, samples, group * groupIn, groupIn, rows, gradIn);
+        // The patches' gradient as columns, (W^T G^T): each value the same sum over output channels, in the same order, as (G W).
+        matmul(transposed(weights, k), transposed(gradRows, groupOut), k, groupOut, positions, columns);
+        addColumnsToImages(g, samples, group * groupIn, groupIn, columns, gradIn);
       }
     }
     return gradIn === null ? null : { data: gradIn, shape: input.shape };

@@ -24,51 +24,37 @@ function sizes(g: PatchGeometry, samples: number, first: number, count: number):
   return [samples, g.channels, g.height, g.width, first, count, ...g.kernel, ...g.stride, ...g.padding, ...g.dilation, g.outHeight, g.outWidth];
 }
 
-function rowsLength(g: PatchGeometry, samples: number, count: number): number {
-  return samples * g.outHeight * g.outWidth * count * g.kernel[0] * g.kernel[1];
-}
-
-function checkLengths(name: string, g: PatchGeometry, samples: number, images: Float32Array, rows: Float32Array, count: number): void {
+/** Runs im2col (columns written from the images) or col2im (images updated from the columns) on the patch kernel. */
+function patchPass(pass: 'imagesToColumns' | 'addColumnsToImages', g: PatchGeometry, samples: number, first: number, count: number, images: Float32Array, columns: Float32Array): void {
+  const toColumns = pass === 'imagesToColumns';
   const imageFloats = samples * g.channels * g.height * g.width;
-  if (images.length < imageFloats || rows.length < rowsLength(g, samples, count)) {
-    throw new LockstepError('E_SHAPE', `${name}: ${samples} samples need ${imageFloats} image values and ${rowsLength(g, samples, count)} row values, got ${images.length} and ${rows.length}`);
+  const columnFloats = samples * g.outHeight * g.outWidth * count * g.kernel[0] * g.kernel[1];
+  if (images.length < imageFloats || columns.length < columnFloats) {
+    throw new LockstepError('E_SHAPE', `${toColumns ? 'im2col' : 'col2im'}: ${samples} samples need ${imageFloats} image values and ${columnFloats} column values, got ${images.length} and ${columns.length}`);
   }
+  const imageArray = [images.subarray(0, imageFloats), toColumns ? 'read' : 'update'] as const;
+  const columnArray = [columns.subarray(0, columnFloats), toColumns ? 'write' : 'read'] as const;
+  runPatchPass(pass, toColumns ? [imageArray, columnArray] : [columnArray, imageArray], sizes(g, samples, first, count));
 }
 
 /**
- * im2col: row (n, oh, ow) of `rows` gets channels [first, first + count) of the window at (oh, ow) of
- * sample n, ordered (channel, kh, kw); positions in the padding read 0. On the patch kernel
- * (wasm/patches.wat), which writes the rows one after another.
+ * im2col, transposed: row f of `columns` (f = (channel - first, kh, kw) in that order) holds window
+ * element f of every position (n, oh, ow) in order; positions in the padding read 0. (The patches'
+ * matrix with one row per position is its transpose: the conv's products read it as a transposed view.)
+ * On the patch kernel (wasm/patches.wat), which copies runs of image values four at a time.
  */
-export function imagesToRows(geometry: PatchGeometry, samples: number, first: number, count: number, images: Float32Array, rows: Float32Array): void {
-  checkLengths('im2col', geometry, samples, images, rows, count);
-  const imageFloats = samples * geometry.channels * geometry.height * geometry.width;
-  runPatchPass(
-    'imagesToRows',
-    [
-      [images.subarray(0, imageFloats), 'read'],
-      [rows.subarray(0, rowsLength(geometry, samples, count)), 'write'],
-    ],
-    sizes(geometry, samples, first, count),
-  );
+export function imagesToColumns(geometry: PatchGeometry, samples: number, first: number, count: number, images: Float32Array, columns: Float32Array): void {
+  patchPass('imagesToColumns', geometry, samples, first, count, images, columns);
 }
 
 /**
- * col2im: adds each value of `rows` (laid out as `imagesToRows` makes them) back into the image
- * position it came from, in float32; padding positions are skipped. Windows are visited in one fixed
- * order (sample, output position, channel, kh, kw), so overlapping windows sum the same way every time.
+ * col2im: adds each value of `columns` (laid out as `imagesToColumns` makes them) back into the image
+ * position it came from, in float32; padding positions are skipped. Each image value's terms are added
+ * in one fixed order, that of the windows in (sample, output position, channel, kh, kw) order, so
+ * overlapping windows sum the same way every time.
  */
-export function addRowsToImages(geometry: PatchGeometry, samples: number, first: number, count: number, rows: Float32Array, images: Float32Array): void {
-  checkLengths('col2im', geometry, samples, images, rows, count);
-  const imageFloats = samples * geometry.channels * geometry.height * geometry.width;
-  runPatchPass(
-    'addRowsToImages',
-    [
-      [rows.subarray(0, rowsLength(geometry, samples, count)), 'read'],
-      [images.subarray(0, imageFloats), 'update'],
-    ],
-    sizes(geometry, samples, first, count),
-  );
+export function addColumnsToImages(geometry: PatchGeometry, samples: number, first: number, count: number, columns: Float32Array, images: Float32Array): void {
+  patchPass('addColumnsToImages', geometry, samples, first, count, images, columns);
 }
 
 /**

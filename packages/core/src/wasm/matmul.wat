@@ -204,9 +204,10 @@
         (br $groups)))
     (call $packLineByLine (local.get $grouped) (local.get $src) (local.get $lines) (local.get $k) (local.get $width) (local.get $lineStride) (i32.const 1) (local.get $dst)))
   ;; `pack` for lines that lie next to each other in memory (line stride 1): a panel's values at one
-  ;; step are adjacent in the source too, so they are copied four at a time. The whole panels are
-  ;; filled step after step, each step's source values read once, in order (one pass over the source
-  ;; instead of one per panel); then the last panel, when it has fewer lines than $width.
+  ;; step are adjacent in the source too, so they are copied four at a time. With few panels, the
+  ;; whole panels are filled step after step, each step's source values read once, in order (one pass
+  ;; over the source instead of one per panel); with many, panel after panel, so that the panels being
+  ;; written stay few. Then the last panel, when it has fewer lines than $width.
   (func $packAdjacentLines (param $src i32) (param $lines i32) (param $k i32) (param $width i32) (param $stepStride i32) (param $dst i32)
     (local $p i32) (local $q i32) (local $in i32) (local $out i32) (local $end i32) (local $inStep i32)
     (local $panelBytes i32) (local $panelStride i32) (local $fullPanels i32) (local $w i32) (local $restBytes i32)
@@ -214,6 +215,30 @@
     (local.set $panelBytes (i32.shl (local.get $width) (i32.const 2)))
     (local.set $panelStride (i32.mul (local.get $k) (local.get $panelBytes)))
     (local.set $fullPanels (i32.div_u (local.get $lines) (local.get $width)))
+    (if (i32.gt_u (local.get $fullPanels) (i32.const 32)) (then
+      (local.set $q (i32.const 0))
+      (block $panelsDone
+        (loop $panels
+          (br_if $panelsDone (i32.ge_u (local.get $q) (local.get $fullPanels)))
+          (local.set $in (i32.add (local.get $src) (i32.mul (local.get $q) (local.get $panelBytes))))
+          (local.set $out (i32.add (local.get $dst) (i32.mul (local.get $q) (local.get $panelStride))))
+          (local.set $end (i32.add (local.get $out) (local.get $panelStride)))
+          (block $stepsDone
+            (loop $steps
+              (br_if $stepsDone (i32.ge_u (local.get $out) (local.get $end)))
+              (local.set $w (i32.const 0))
+              (block $vectorsDone
+                (loop $vectors
+                  (br_if $vectorsDone (i32.ge_u (local.get $w) (local.get $panelBytes)))
+                  (v128.store (i32.add (local.get $out) (local.get $w)) (v128.load (i32.add (local.get $in) (local.get $w))))
+                  (local.set $w (i32.add (local.get $w) (i32.const 16)))
+                  (br $vectors)))
+              (local.set $out (i32.add (local.get $out) (local.get $panelBytes)))
+              (local.set $in (i32.add (local.get $in) (local.get $inStep)))
+              (br $steps)))
+          (local.set $q (i32.add (local.get $q) (i32.const 1)))
+          (br $panels)))
+      (local.set $p (local.get $k))))
     (block $stepsDone
       (loop $steps
         (br_if $stepsDone (i32.ge_u (local.get $p) (local.get $k)))

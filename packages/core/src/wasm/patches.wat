@@ -1,163 +1,219 @@
 ;; The data movement around a convolution's matrix products, and max pooling: im2col and col2im
-;; (ops/im2col.ts), the transposes between NCHW planes and a product's rows, a max-pool's forward
+;; (ops/im2col.ts) on the patches' transposed matrix (one row per window element, one column per
+;; output position), the transposes between NCHW planes and a product's rows, a max-pool's forward
 ;; and backward. Addresses are byte addresses; sizes count floats. Each function gives the bits of
 ;; its scalar definition in ops/im2col.ts or modules/pool.ts: values are moved, not computed, except
-;; col2im's and the pool backward's float32 additions, made one at a time in the definition's order.
+;; col2im's and the pool backward's float32 additions, each value's made in the definition's order.
 (module
   (memory (export "memory") 1)
-  ;; im2col: the (n, oh, ow) row of $rows gets channels [first, first + count) of that window of
-  ;; sample n, ordered (channel, kh, kw); padding reads 0. Rows are written in order, one after another.
-  (func (export "imagesToRows") (param $images i32) (param $rows i32) (param $samples i32) (param $channels i32)
+  ;; im2col, transposed: row f = (channel, kh, kw) of $columns holds that window value of every
+  ;; position (n, oh, ow), in order, for channels [first, first + count); padding reads 0. Along a row
+  ;; of positions, a window value's image column moves by the stride, so with stride 1 each run of
+  ;; values inside the image is one block of the image row, copied four values at a time. When the
+  ;; output rows are as wide as the image's and both strides are 1 (a "same" convolution), the runs of
+  ;; consecutive rows are one block of the image: copied at once, then the positions in the padding
+  ;; between them set to 0.
+  (func (export "imagesToColumns") (param $images i32) (param $columns i32) (param $samples i32) (param $channels i32)
     (param $height i32) (param $width i32) (param $first i32) (param $count i32) (param $kH i32) (param $kW i32)
     (param $sH i32) (param $sW i32) (param $pH i32) (param $pW i32) (param $dH i32) (param $dW i32)
     (param $outH i32) (param $outW i32)
-    (local $n i32) (local $oh i32) (local $ow i32) (local $c i32) (local $kh i32) (local $kw i32)
-    (local $ih0 i32) (local $ih i32) (local $iw i32) (local $column i32) (local $columnsInside i32)
-    (local $planeBytes i32) (local $lineStep i32) (local $sample i32) (local $window i32) (local $from i32) (local $p i32)
-    (local $at i32) (local $end i32) (local $lastColumn i32) (local $kWBytes i32) (local $dWBytes i32)
-    ;; Addresses advance by steps; a window's top left corner may lie in the padding, and an address
-    ;; is read only once its row and column are known to be inside the image (unsigned comparisons:
-    ;; a negative row or column is far out of range).
+    (local $n i32) (local $c i32) (local $kh i32) (local $kw i32) (local $oh i32) (local $ih i32)
+    (local $planeBytes i32) (local $rowBytes i32) (local $sampleBytes i32) (local $featureBytes i32)
+    (local $plane i32) (local $offset i32) (local $lo i32) (local $hi i32) (local $dst i32) (local $sameRows i32)
+    (local.set $sameRows (i32.and (i32.and (i32.eq (local.get $sH) (i32.const 1)) (i32.eq (local.get $sW) (i32.const 1)))
+                                  (i32.eq (local.get $outW) (local.get $width))))
     (local.set $planeBytes (i32.shl (i32.mul (local.get $height) (local.get $width)) (i32.const 2)))
-    (local.set $lineStep (i32.shl (i32.mul (local.get $dH) (local.get $width)) (i32.const 2)))
-    (local.set $lastColumn (i32.mul (i32.sub (local.get $kW) (i32.const 1)) (local.get $dW)))
-    (local.set $kWBytes (i32.shl (local.get $kW) (i32.const 2)))
-    (local.set $dWBytes (i32.shl (local.get $dW) (i32.const 2)))
-    (local.set $sample (i32.add (local.get $images) (i32.mul (local.get $first) (local.get $planeBytes))))
-    (local.set $at (local.get $rows))
+    (local.set $rowBytes (i32.shl (local.get $outW) (i32.const 2)))
+    (local.set $sampleBytes (i32.mul (local.get $rowBytes) (local.get $outH)))
+    (local.set $featureBytes (i32.mul (local.get $sampleBytes) (local.get $samples)))
     (loop $samplesLoop (if (i32.lt_u (local.get $n) (local.get $samples)) (then
-      (local.set $oh (i32.const 0))
-      (loop $ohLoop (if (i32.lt_u (local.get $oh) (local.get $outH)) (then
-        (local.set $ih0 (i32.sub (i32.mul (local.get $oh) (local.get $sH)) (local.get $pH)))
-        (local.set $ow (i32.const 0))
-        (loop $owLoop (if (i32.lt_u (local.get $ow) (local.get $outW)) (then
-          (local.set $iw (i32.sub (i32.mul (local.get $ow) (local.get $sW)) (local.get $pW)))
-          (local.set $columnsInside (i32.and (i32.lt_u (local.get $iw) (local.get $width))
-                                             (i32.lt_u (i32.add (local.get $iw) (local.get $lastColumn)) (local.get $width))))
-          ;; the window's top left corner in the plane of channel first
-          (local.set $window (i32.add (local.get $sample)
-            (i32.shl (i32.add (i32.mul (local.get $ih0) (local.get $width)) (local.get $iw)) (i32.const 2))))
-          (local.set $c (i32.const 0))
-          (loop $cLoop (if (i32.lt_u (local.get $c) (local.get $count)) (then
-            (local.set $ih (local.get $ih0))
-            (local.set $from (local.get $window))
-            (local.set $kh (i32.const 0))
-            (loop $khLoop (if (i32.lt_u (local.get $kh) (local.get $kH)) (then
-              (local.set $end (i32.add (local.get $at) (local.get $kWBytes)))
+      (local.set $c (i32.const 0))
+      (loop $cLoop (if (i32.lt_u (local.get $c) (local.get $count)) (then
+        (local.set $plane (i32.add (local.get $images) (i32.mul (i32.add (i32.mul (local.get $n) (local.get $channels))
+          (i32.add (local.get $first) (local.get $c))) (local.get $planeBytes))))
+        (local.set $kh (i32.const 0))
+        (loop $khLoop (if (i32.lt_u (local.get $kh) (local.get $kH)) (then
+          (local.set $kw (i32.const 0))
+          (loop $kwLoop (if (i32.lt_u (local.get $kw) (local.get $kW)) (then
+            ;; the image column of position ow is ow * sW + offset; [lo, hi) are the positions inside
+            (local.set $offset (i32.sub (i32.mul (local.get $kw) (local.get $dW)) (local.get $pW)))
+            (local.set $lo (call $firstAtLeast (local.get $offset) (local.get $sW) (i32.const 0) (local.get $outW)))
+            (local.set $hi (call $firstAtLeast (local.get $offset) (local.get $sW) (local.get $width) (local.get $outW)))
+            (if (i32.lt_u (local.get $hi) (local.get $lo)) (then (local.set $hi (local.get $lo))))
+            (local.set $dst (i32.add (i32.add (local.get $columns) (i32.mul (local.get $n) (local.get $sampleBytes)))
+              (i32.mul (call $feature (local.get $c) (local.get $kh) (local.get $kw) (local.get $kH) (local.get $kW)) (local.get $featureBytes))))
+            (local.set $oh (i32.const 0))
+            (if (local.get $sameRows) (then
+              (call $sameRowsToColumn (local.get $dst) (local.get $plane) (local.get $height) (local.get $outH) (local.get $outW)
+                (i32.sub (local.get $pH) (i32.mul (local.get $kh) (local.get $dH))) (local.get $offset) (local.get $lo) (local.get $hi))
+              (local.set $oh (local.get $outH))))
+            (loop $ohLoop (if (i32.lt_u (local.get $oh) (local.get $outH)) (then
+              (local.set $ih (i32.add (i32.sub (i32.mul (local.get $oh) (local.get $sH)) (local.get $pH)) (i32.mul (local.get $kh) (local.get $dH))))
               (if (i32.lt_u (local.get $ih) (local.get $height))
                 (then
-                  (local.set $p (local.get $from))
-                  (if (local.get $columnsInside)
-                    (then
-                      (loop $inside
-                        (f32.store (local.get $at) (f32.load (local.get $p)))
-                        (local.set $p (i32.add (local.get $p) (local.get $dWBytes)))
-                        (local.set $at (i32.add (local.get $at) (i32.const 4)))
-                        (br_if $inside (i32.lt_u (local.get $at) (local.get $end)))))
-                    (else
-                      (local.set $column (local.get $iw))
-                      (loop $columns
-                        (if (i32.lt_u (local.get $column) (local.get $width))
-                          (then (f32.store (local.get $at) (f32.load (local.get $p))))
-                          (else (f32.store (local.get $at) (f32.const 0))))
-                        (local.set $p (i32.add (local.get $p) (local.get $dWBytes)))
-                        (local.set $column (i32.add (local.get $column) (local.get $dW)))
-                        (local.set $at (i32.add (local.get $at) (i32.const 4)))
-                        (br_if $columns (i32.lt_u (local.get $at) (local.get $end)))))))
-                (else
-                  ;; a kernel row in the padding reads 0
-                  (loop $zeros
-                    (f32.store (local.get $at) (f32.const 0))
-                    (local.set $at (i32.add (local.get $at) (i32.const 4)))
-                    (br_if $zeros (i32.lt_u (local.get $at) (local.get $end))))))
-              (local.set $ih (i32.add (local.get $ih) (local.get $dH)))
-              (local.set $from (i32.add (local.get $from) (local.get $lineStep)))
-              (local.set $kh (i32.add (local.get $kh) (i32.const 1)))
-              (br $khLoop))))
-            (local.set $window (i32.add (local.get $window) (local.get $planeBytes)))
-            (local.set $c (i32.add (local.get $c) (i32.const 1)))
-            (br $cLoop))))
-          (local.set $ow (i32.add (local.get $ow) (i32.const 1)))
-          (br $owLoop))))
-        (local.set $oh (i32.add (local.get $oh) (i32.const 1)))
-        (br $ohLoop))))
-      (local.set $sample (i32.add (local.get $sample) (i32.mul (local.get $channels) (local.get $planeBytes))))
+                  (call $zeros (local.get $dst) (local.get $lo))
+                  (call $copy (i32.add (local.get $dst) (i32.shl (local.get $lo) (i32.const 2)))
+                    (i32.add (local.get $plane) (i32.shl (i32.add (i32.mul (local.get $ih) (local.get $width))
+                      (i32.add (i32.mul (local.get $lo) (local.get $sW)) (local.get $offset))) (i32.const 2)))
+                    (i32.sub (local.get $hi) (local.get $lo)) (local.get $sW))
+                  (call $zeros (i32.add (local.get $dst) (i32.shl (local.get $hi) (i32.const 2))) (i32.sub (local.get $outW) (local.get $hi))))
+                (else (call $zeros (local.get $dst) (local.get $outW))))
+              (local.set $dst (i32.add (local.get $dst) (local.get $rowBytes)))
+              (local.set $oh (i32.add (local.get $oh) (i32.const 1)))
+              (br $ohLoop))))
+            (local.set $kw (i32.add (local.get $kw) (i32.const 1)))
+            (br $kwLoop))))
+          (local.set $kh (i32.add (local.get $kh) (i32.const 1)))
+          (br $khLoop))))
+        (local.set $c (i32.add (local.get $c) (i32.const 1)))
+        (br $cLoop))))
       (local.set $n (i32.add (local.get $n) (i32.const 1)))
       (br $samplesLoop)))))
-  ;; col2im: each value of $rows (laid out as imagesToRows makes them) added to the image position it
-  ;; came from, in float32, padding skipped; visited in (sample, output position, channel, kh, kw) order.
-  (func (export "addRowsToImages") (param $rows i32) (param $images i32) (param $samples i32) (param $channels i32)
+  ;; col2im from $columns laid out as imagesToColumns makes them: each value added to the image
+  ;; position it came from, in float32, padding skipped. The definition adds in (sample, output
+  ;; position, channel, kh, kw) order; an image value's windows come in increasing output position,
+  ;; which is decreasing kh and, within one kh, decreasing kw, so walking kh and kw down (each kernel
+  ;; element's positions together: no two of them reach the same image value) adds every image value's
+  ;; terms in the same order. With stride 1, four at a time.
+  (func (export "addColumnsToImages") (param $columns i32) (param $images i32) (param $samples i32) (param $channels i32)
     (param $height i32) (param $width i32) (param $first i32) (param $count i32) (param $kH i32) (param $kW i32)
     (param $sH i32) (param $sW i32) (param $pH i32) (param $pW i32) (param $dH i32) (param $dW i32)
     (param $outH i32) (param $outW i32)
-    (local $n i32) (local $oh i32) (local $ow i32) (local $c i32) (local $kh i32) (local $kw i32)
-    (local $ih0 i32) (local $ih i32) (local $iw i32) (local $column i32) (local $columnsInside i32)
-    (local $planeBytes i32) (local $lineStep i32) (local $sample i32) (local $window i32) (local $from i32) (local $p i32)
-    (local $at i32) (local $end i32) (local $lastColumn i32) (local $kWBytes i32) (local $dWBytes i32)
-    ;; Addresses advance by steps; a window's top left corner may lie in the padding, and an address
-    ;; is read only once its row and column are known to be inside the image (unsigned comparisons:
-    ;; a negative row or column is far out of range).
+    (local $n i32) (local $c i32) (local $kh i32) (local $kw i32) (local $oh i32) (local $ih i32)
+    (local $planeBytes i32) (local $rowBytes i32) (local $sampleBytes i32) (local $featureBytes i32)
+    (local $plane i32) (local $offset i32) (local $lo i32) (local $hi i32) (local $src i32)
     (local.set $planeBytes (i32.shl (i32.mul (local.get $height) (local.get $width)) (i32.const 2)))
-    (local.set $lineStep (i32.shl (i32.mul (local.get $dH) (local.get $width)) (i32.const 2)))
-    (local.set $lastColumn (i32.mul (i32.sub (local.get $kW) (i32.const 1)) (local.get $dW)))
-    (local.set $kWBytes (i32.shl (local.get $kW) (i32.const 2)))
-    (local.set $dWBytes (i32.shl (local.get $dW) (i32.const 2)))
-    (local.set $sample (i32.add (local.get $images) (i32.mul (local.get $first) (local.get $planeBytes))))
-    (local.set $at (local.get $rows))
+    (local.set $rowBytes (i32.shl (local.get $outW) (i32.const 2)))
+    (local.set $sampleBytes (i32.mul (local.get $rowBytes) (local.get $outH)))
+    (local.set $featureBytes (i32.mul (local.get $sampleBytes) (local.get $samples)))
     (loop $samplesLoop (if (i32.lt_u (local.get $n) (local.get $samples)) (then
-      (local.set $oh (i32.const 0))
-      (loop $ohLoop (if (i32.lt_u (local.get $oh) (local.get $outH)) (then
-        (local.set $ih0 (i32.sub (i32.mul (local.get $oh) (local.get $sH)) (local.get $pH)))
-        (local.set $ow (i32.const 0))
-        (loop $owLoop (if (i32.lt_u (local.get $ow) (local.get $outW)) (then
-          (local.set $iw (i32.sub (i32.mul (local.get $ow) (local.get $sW)) (local.get $pW)))
-          (local.set $columnsInside (i32.and (i32.lt_u (local.get $iw) (local.get $width))
-                                             (i32.lt_u (i32.add (local.get $iw) (local.get $lastColumn)) (local.get $width))))
-          ;; the window's top left corner in the plane of channel first
-          (local.set $window (i32.add (local.get $sample)
-            (i32.shl (i32.add (i32.mul (local.get $ih0) (local.get $width)) (local.get $iw)) (i32.const 2))))
-          (local.set $c (i32.const 0))
-          (loop $cLoop (if (i32.lt_u (local.get $c) (local.get $count)) (then
-            (local.set $ih (local.get $ih0))
-            (local.set $from (local.get $window))
-            (local.set $kh (i32.const 0))
-            (loop $khLoop (if (i32.lt_u (local.get $kh) (local.get $kH)) (then
-              (local.set $end (i32.add (local.get $at) (local.get $kWBytes)))
-              (if (i32.lt_u (local.get $ih) (local.get $height))
+      (local.set $c (i32.const 0))
+      (loop $cLoop (if (i32.lt_u (local.get $c) (local.get $count)) (then
+        (local.set $plane (i32.add (local.get $images) (i32.mul (i32.add (i32.mul (local.get $n) (local.get $channels))
+          (i32.add (local.get $first) (local.get $c))) (local.get $planeBytes))))
+        (local.set $kh (local.get $kH))
+        (loop $khLoop (if (i32.gt_u (local.get $kh) (i32.const 0)) (then
+          (local.set $kh (i32.sub (local.get $kh) (i32.const 1)))
+          (local.set $kw (local.get $kW))
+          (loop $kwLoop (if (i32.gt_u (local.get $kw) (i32.const 0)) (then
+            (local.set $kw (i32.sub (local.get $kw) (i32.const 1)))
+            (local.set $offset (i32.sub (i32.mul (local.get $kw) (local.get $dW)) (local.get $pW)))
+            (local.set $lo (call $firstAtLeast (local.get $offset) (local.get $sW) (i32.const 0) (local.get $outW)))
+            (local.set $hi (call $firstAtLeast (local.get $offset) (local.get $sW) (local.get $width) (local.get $outW)))
+            (local.set $src (i32.add (i32.add (local.get $columns) (i32.mul (local.get $n) (local.get $sampleBytes)))
+              (i32.mul (call $feature (local.get $c) (local.get $kh) (local.get $kw) (local.get $kH) (local.get $kW)) (local.get $featureBytes))))
+            (local.set $oh (i32.const 0))
+            (loop $ohLoop (if (i32.lt_u (local.get $oh) (local.get $outH)) (then
+              (local.set $ih (i32.add (i32.sub (i32.mul (local.get $oh) (local.get $sH)) (local.get $pH)) (i32.mul (local.get $kh) (local.get $dH))))
+              (if (i32.and (i32.lt_u (local.get $ih) (local.get $height)) (i32.lt_u (local.get $lo) (local.get $hi)))
                 (then
-                  (local.set $p (local.get $from))
-                  (if (local.get $columnsInside)
-                    (then
-                      (loop $inside
-                        (f32.store (local.get $p) (f32.add (f32.load (local.get $p)) (f32.load (local.get $at))))
-                        (local.set $p (i32.add (local.get $p) (local.get $dWBytes)))
-                        (local.set $at (i32.add (local.get $at) (i32.const 4)))
-                        (br_if $inside (i32.lt_u (local.get $at) (local.get $end)))))
-                    (else
-                      (local.set $column (local.get $iw))
-                      (loop $columns
-                        (if (i32.lt_u (local.get $column) (local.get $width))
-                          (then (f32.store (local.get $p) (f32.add (f32.load (local.get $p)) (f32.load (local.get $at))))))
-                        (local.set $p (i32.add (local.get $p) (local.get $dWBytes)))
-                        (local.set $column (i32.add (local.get $column) (local.get $dW)))
-                        (local.set $at (i32.add (local.get $at) (i32.const 4)))
-                        (br_if $columns (i32.lt_u (local.get $at) (local.get $end)))))))
-                (else
-                  (local.set $at (local.get $end))))
-              (local.set $ih (i32.add (local.get $ih) (local.get $dH)))
-              (local.set $from (i32.add (local.get $from) (local.get $lineStep)))
-              (local.set $kh (i32.add (local.get $kh) (i32.const 1)))
-              (br $khLoop))))
-            (local.set $window (i32.add (local.get $window) (local.get $planeBytes)))
-            (local.set $c (i32.add (local.get $c) (i32.const 1)))
-            (br $cLoop))))
-          (local.set $ow (i32.add (local.get $ow) (i32.const 1)))
-          (br $owLoop))))
-        (local.set $oh (i32.add (local.get $oh) (i32.const 1)))
-        (br $ohLoop))))
-      (local.set $sample (i32.add (local.get $sample) (i32.mul (local.get $channels) (local.get $planeBytes))))
+                  (call $addInto
+                    (i32.add (local.get $plane) (i32.shl (i32.add (i32.mul (local.get $ih) (local.get $width))
+                      (i32.add (i32.mul (local.get $lo) (local.get $sW)) (local.get $offset))) (i32.const 2)))
+                    (i32.add (local.get $src) (i32.shl (local.get $lo) (i32.const 2)))
+                    (i32.sub (local.get $hi) (local.get $lo)) (local.get $sW))))
+              (local.set $src (i32.add (local.get $src) (local.get $rowBytes)))
+              (local.set $oh (i32.add (local.get $oh) (i32.const 1)))
+              (br $ohLoop))))
+            (br $kwLoop))))
+          (br $khLoop))))
+        (local.set $c (i32.add (local.get $c) (i32.const 1)))
+        (br $cLoop))))
       (local.set $n (i32.add (local.get $n) (i32.const 1)))
       (br $samplesLoop)))))
+  ;; One window element's values at every position of a sample, for a convolution with strides 1 whose
+  ;; output rows are as wide as the image's: output row oh reads image row oh - $shift, its positions
+  ;; [lo, hi) the image columns ow + $offset, and the others are padding. From the first inside row's
+  ;; position lo to the last one's hi, positions and image columns advance together, so that stretch is
+  ;; one copy; the positions in it between two rows' runs, and all outside it, are then set to 0.
+  (func $sameRowsToColumn (param $dst i32) (param $plane i32) (param $height i32) (param $outH i32) (param $outW i32)
+    (param $shift i32) (param $offset i32) (param $lo i32) (param $hi i32)
+    (local $first i32) (local $end i32) (local $oh i32) (local $at i32)
+    ;; inside rows: 0 <= oh - shift < height
+    (local.set $first (select (local.get $shift) (i32.const 0) (i32.gt_s (local.get $shift) (i32.const 0))))
+    (local.set $end (i32.add (local.get $height) (local.get $shift)))
+    (if (i32.gt_s (local.get $end) (local.get $outH)) (then (local.set $end (local.get $outH))))
+    (if (i32.or (i32.ge_s (local.get $first) (local.get $end)) (i32.ge_u (local.get $lo) (local.get $hi))) (then
+      (call $zeros (local.get $dst) (i32.mul (local.get $outH) (local.get $outW)))
+      (return)))
+    (local.set $at (i32.add (i32.mul (local.get $first) (local.get $outW)) (local.get $lo)))
+    (call $zeros (local.get $dst) (local.get $at))
+    (call $copy (i32.add (local.get $dst) (i32.shl (local.get $at) (i32.const 2)))
+      (i32.add (local.get $plane) (i32.shl (i32.add (i32.mul (i32.sub (local.get $first) (local.get $shift)) (local.get $outW))
+        (i32.add (local.get $lo) (local.get $offset))) (i32.const 2)))
+      (i32.add (i32.mul (i32.sub (i32.sub (local.get $end) (local.get $first)) (i32.const 1)) (local.get $outW)) (i32.sub (local.get $hi) (local.get $lo)))
+      (i32.const 1))
+    (local.set $oh (local.get $first))
+    (block $rowsDone (loop $rows
+      (local.set $at (i32.add (i32.mul (local.get $oh) (local.get $outW)) (local.get $hi)))
+      (local.set $oh (i32.add (local.get $oh) (i32.const 1)))
+      (br_if $rowsDone (i32.ge_s (local.get $oh) (local.get $end)))
+      ;; this row's positions from hi on and the next row's before lo
+      (call $zeros (i32.add (local.get $dst) (i32.shl (local.get $at) (i32.const 2))) (i32.add (i32.sub (local.get $outW) (local.get $hi)) (local.get $lo)))
+      (br $rows)))
+    (call $zeros (i32.add (local.get $dst) (i32.shl (local.get $at) (i32.const 2))) (i32.sub (i32.mul (local.get $outH) (local.get $outW)) (local.get $at))))
+  ;; Row (c * kH + kh) * kW + kw of the columns: the window element's place in a patch.
+  (func $feature (param $c i32) (param $kh i32) (param $kw i32) (param $kH i32) (param $kW i32) (result i32)
+    (i32.add (i32.mul (i32.add (i32.mul (local.get $c) (local.get $kH)) (local.get $kh)) (local.get $kW)) (local.get $kw)))
+  ;; The first position ow >= 0 whose image column ow * $stride + $offset is at least $limit, at most $outW.
+  (func $firstAtLeast (param $offset i32) (param $stride i32) (param $limit i32) (param $outW i32) (result i32)
+    (local $ow i32)
+    (if (i32.ge_s (local.get $offset) (local.get $limit)) (then (return (i32.const 0))))
+    (local.set $ow (i32.div_u (i32.add (i32.sub (local.get $limit) (local.get $offset)) (i32.sub (local.get $stride) (i32.const 1))) (local.get $stride)))
+    (select (local.get $ow) (local.get $outW) (i32.lt_u (local.get $ow) (local.get $outW))))
+  ;; $count zeros from $dst on.
+  (func $zeros (param $dst i32) (param $count i32)
+    (local $end i32) (local $vectorEnd i32)
+    (local.set $end (i32.add (local.get $dst) (i32.shl (local.get $count) (i32.const 2))))
+    (local.set $vectorEnd (i32.add (local.get $dst) (i32.shl (i32.and (local.get $count) (i32.const -4)) (i32.const 2))))
+    (block $vectorsDone (loop $vectors
+      (br_if $vectorsDone (i32.ge_u (local.get $dst) (local.get $vectorEnd)))
+      (v128.store (local.get $dst) (v128.const i32x4 0 0 0 0))
+      (local.set $dst (i32.add (local.get $dst) (i32.const 16)))
+      (br $vectors)))
+    (block $done (loop $values
+      (br_if $done (i32.ge_u (local.get $dst) (local.get $end)))
+      (f32.store (local.get $dst) (f32.const 0))
+      (local.set $dst (i32.add (local.get $dst) (i32.const 4)))
+      (br $values))))
+  ;; $count values to $dst, one after another, from $src, $stride values apart.
+  (func $copy (param $dst i32) (param $src i32) (param $count i32) (param $stride i32)
+    (local $end i32) (local $vectorEnd i32) (local $step i32)
+    (local.set $end (i32.add (local.get $dst) (i32.shl (local.get $count) (i32.const 2))))
+    (if (i32.eq (local.get $stride) (i32.const 1)) (then
+      (local.set $vectorEnd (i32.add (local.get $dst) (i32.shl (i32.and (local.get $count) (i32.const -4)) (i32.const 2))))
+      (block $vectorsDone (loop $vectors
+        (br_if $vectorsDone (i32.ge_u (local.get $dst) (local.get $vectorEnd)))
+        (v128.store (local.get $dst) (v128.load (local.get $src)))
+        (local.set $dst (i32.add (local.get $dst) (i32.const 16)))
+        (local.set $src (i32.add (local.get $src) (i32.const 16)))
+        (br $vectors)))))
+    (local.set $step (i32.shl (local.get $stride) (i32.const 2)))
+    (block $done (loop $values
+      (br_if $done (i32.ge_u (local.get $dst) (local.get $end)))
+      (f32.store (local.get $dst) (f32.load (local.get $src)))
+      (local.set $dst (i32.add (local.get $dst) (i32.const 4)))
+      (local.set $src (i32.add (local.get $src) (local.get $step)))
+      (br $values))))
+  ;; image[i * $stride] = image[i * $stride] + values[i] in float32, for i < $count.
+  (func $addInto (param $image i32) (param $values i32) (param $count i32) (param $stride i32)
+    (local $end i32) (local $vectorEnd i32) (local $step i32)
+    (local.set $end (i32.add (local.get $values) (i32.shl (local.get $count) (i32.const 2))))
+    (if (i32.eq (local.get $stride) (i32.const 1)) (then
+      (local.set $vectorEnd (i32.add (local.get $values) (i32.shl (i32.and (local.get $count) (i32.const -4)) (i32.const 2))))
+      (block $vectorsDone (loop $vectors
+        (br_if $vectorsDone (i32.ge_u (local.get $values) (local.get $vectorEnd)))
+        (v128.store (local.get $image) (f32x4.add (v128.load (local.get $image)) (v128.load (local.get $values))))
+        (local.set $image (i32.add (local.get $image) (i32.const 16)))
+        (local.set $values (i32.add (local.get $values) (i32.const 16)))
+        (br $vectors)))))
+    (local.set $step (i32.shl (local.get $stride) (i32.const 2)))
+    (block $done (loop $each
+      (br_if $done (i32.ge_u (local.get $values) (local.get $end)))
+      (f32.store (local.get $image) (f32.add (f32.load (local.get $image)) (f32.load (local.get $values))))
+      (local.set $image (i32.add (local.get $image) (local.get $step)))
+      (local.set $values (i32.add (local.get $values) (i32.const 4)))
+      (br $each))))
   ;; rows[(n * plane + p) * count + o] = planes[((n * channels + first + o) * plane + p)]: channels
   ;; [first, first + count) of NCHW planes as the rows of a product (one row per position), and back
   ;; with $toPlanes = 1 (planes[...] = rows[...], or rows[...] + bias[o] in float32 with $withBias = 1:
