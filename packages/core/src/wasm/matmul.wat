@@ -6,21 +6,27 @@
 ;; multiply-add), so every thread and every run gets the same bits.
 ;; A 4 x 8 block of C lives in 8 registers while p runs; the p loop is not unrolled, because V8
 ;; then hoists the loads and spills registers.
-;; p runs in blocks of 256 steps: every block of C is carried through one block of p (stored to C and
-;; loaded back between blocks, which keeps its float32 sums exact), so the panels' slices of one
-;; p block stay in the caches while all of C's blocks use them. A long p (a convolution's weight
-;; gradient sums over every position of a chunk) would otherwise stream whole panels from memory.
+;; The columns go in blocks of 128 and, within one, p runs in blocks of 256 steps: every block of C is
+;; carried through one block of p (stored to C and loaded back between blocks, which keeps its
+;; float32 sums exact), so the slices of B's panels that one block of columns and p takes (128 KB)
+;; stay in the caches while every row of A uses them. A long p (a convolution's weight gradient sums
+;; over every position of a chunk) or a wide B (a large layer) would otherwise stream whole panels
+;; from memory for each row panel of A.
 (module
   (memory (export "memory") 1)
   (func (export "matmul") (param $a i32) (param $b i32) (param $c i32) (param $m i32) (param $k i32) (param $n i32)
     (local $i i32) (local $j i32) (local $ap i32) (local $bp i32) (local $cp i32) (local $end i32)
     (local $cRow i32) (local $aPanel i32) (local $bPanel i32) (local $from i32) (local $steps i32)
+    (local $firstColumn i32) (local $columnsEnd i32)
     (local $b0 v128) (local $b1 v128) (local $x v128)
     (local $c00 v128) (local $c01 v128) (local $c10 v128) (local $c11 v128)
     (local $c20 v128) (local $c21 v128) (local $c30 v128) (local $c31 v128)
     (local.set $cRow (i32.shl (local.get $n) (i32.const 2)))
     (local.set $aPanel (i32.shl (local.get $k) (i32.const 4)))
     (local.set $bPanel (i32.shl (local.get $k) (i32.const 5)))
+    (loop $columnBlocks
+    (local.set $columnsEnd (i32.add (local.get $firstColumn) (i32.const 128)))
+    (if (i32.gt_u (local.get $columnsEnd) (local.get $n)) (then (local.set $columnsEnd (local.get $n))))
     (local.set $from (i32.const 0))
     (loop $pBlocks
     (local.set $steps (i32.sub (local.get $k) (local.get $from)))
@@ -29,10 +35,10 @@
     (block $rowsDone
       (loop $rows
         (br_if $rowsDone (i32.ge_u (local.get $i) (local.get $m)))
-        (local.set $j (i32.const 0))
+        (local.set $j (local.get $firstColumn))
         (block $columnsDone
           (loop $columns
-            (br_if $columnsDone (i32.ge_u (local.get $j) (local.get $n)))
+            (br_if $columnsDone (i32.ge_u (local.get $j) (local.get $columnsEnd)))
         (local.set $cp (i32.add (local.get $c) (i32.add (i32.mul (local.get $i) (local.get $cRow)) (i32.shl (local.get $j) (i32.const 2)))))
         (if (i32.eqz (local.get $from))
           (then
@@ -92,7 +98,9 @@
         (local.set $i (i32.add (local.get $i) (i32.const 4)))
         (br $rows)))
     (local.set $from (i32.add (local.get $from) (local.get $steps)))
-    (br_if $pBlocks (i32.lt_u (local.get $from) (local.get $k)))))
+    (br_if $pBlocks (i32.lt_u (local.get $from) (local.get $k))))
+    (local.set $firstColumn (local.get $columnsEnd))
+    (br_if $columnBlocks (i32.lt_u (local.get $firstColumn) (local.get $n)))))
   ;; Packs `lines` lines of a matrix at $src into panels of $width lines at $dst: panel q holds, for
   ;; each step p < $k, the values of lines q*width .. q*width+width-1 at p; lines past the end are 0.
   ;; Element (line, p) of the source is at $src + 4 * (line * $lineStride + p * $stepStride).
