@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -116,6 +116,14 @@ describe('lockstep train with the BatchNorm CNN: checkpoints keep the running st
     const resumed = lockstep(['train', ...args, '--epochs', '2', '--workers', '2', '--resume', 'half/checkpoint.lockstep', '--out', 'half'], work);
     expect(resumed.stderr).toBe('');
     expect(fingerprintOf(resumed.stdout)).toBe(straight);
+  });
+
+  it('--chunk-size 1 with BatchNorm2d over 1x1 maps: one line naming chunkSize, and no run folder', () => {
+    writeFileSync(join(work, 'bn-1x1.json'), JSON.stringify({ data: 'idx:images', layers: [{ type: 'conv2d', out: 4, kernelSize: 28 }, { type: 'batch-norm2d' }, { type: 'flatten' }, { type: 'linear', out: 4 }] }));
+    const run = lockstep(['train', '--config', 'bn-1x1.json', '--batch-size', '8', '--chunk-size', '1', '--epochs', '1', '--out', 'refused'], work);
+    expect(run.status).not.toBe(0);
+    expect(run.stderr).toBe('lockstep: chunkSize 1 leaves a chunk of 1 sample, and layer 1 (BatchNorm2d) needs more than 1 value per channel in training; choose a chunkSize that leaves every chunk at least 2 samples\n');
+    expect(existsSync(join(work, 'refused'))).toBe(false);
   });
 
   it.skipIf(!mpiAvailable())('mpirun -np 2: the fingerprint of one process', () => {

@@ -91,14 +91,19 @@ export function checkDataFits(model: Model, data: Dataset, name = 'data'): void 
 export function checkChunkRows(model: Model, dataSize: number, batchSize: number, chunkSize: number): void {
   const { rows: needed, layer } = model.minimumTrainingRows();
   if (layer === null) return;
-  const batches = dataSize % batchSize === 0 || dataSize < batchSize ? [Math.min(batchSize, dataSize)] : [batchSize, dataSize % batchSize];
+  const last = dataSize % batchSize;
+  const batches = last === 0 || dataSize < batchSize ? [Math.min(batchSize, dataSize)] : [batchSize, last];
   for (const batch of batches) {
     const smallest = batch % chunkSize === 0 ? Math.min(chunkSize, batch) : batch % chunkSize;
     if (smallest >= needed) continue;
-    const where = smallest === chunkSize ? `chunkSize ${chunkSize}` : `a batch of ${batch} samples in chunks of chunkSize ${chunkSize}`;
+    const samples = (n: number): string => `${n} sample${n === 1 ? '' : 's'}`;
+    const where =
+      smallest === chunkSize ? `chunkSize ${chunkSize}`
+      : batch === batchSize ? `batchSize ${batchSize} in chunks of chunkSize ${chunkSize}`
+      : `the last batch of each epoch (${samples(batch)} of ${dataSize}) in chunks of chunkSize ${chunkSize}`;
     throw new LockstepError(
       'E_OPTION',
-      `${where} leaves a chunk of ${smallest} sample${smallest === 1 ? '' : 's'}, and ${layer.describe()} needs more than 1 value per channel in training; choose a chunkSize that leaves every chunk at least ${needed} samples`,
+      `${where} leaves a chunk of ${samples(smallest)}, and ${layer.describe()} needs more than 1 value per channel in training; choose a chunkSize that leaves every chunk at least ${needed} samples`,
     );
   }
 }

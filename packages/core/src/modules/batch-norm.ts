@@ -66,6 +66,8 @@ export abstract class BatchNorm extends Module {
   /** Whether a per-sample shape has this layer's layout; the message names the layouts it takes. */
   protected abstract takes(inputShape: readonly number[]): boolean;
   protected abstract layouts(): string;
+  /** What to use instead, for samples of another layout. */
+  protected abstract hint(): string;
 
   override toSpec(): BatchNormSpec {
     const { numFeatures, eps, momentum, affine, trackRunningStats } = this;
@@ -123,7 +125,7 @@ export abstract class BatchNorm extends Module {
 
   override outputShape(inputShape: readonly number[]): number[] {
     if (!this.takes(inputShape)) {
-      throw new LockstepError('E_SHAPE', `${this.describe()}: expects samples of shape ${this.layouts()}, got ${formatShape(inputShape)}; it normalizes a channel axis`);
+      throw new LockstepError('E_SHAPE', `${this.describe()}: expects samples of shape ${this.layouts()}, got ${formatShape(inputShape)}; ${this.hint()}`);
     }
     if (inputShape[0] !== this.numFeatures) {
       throw new LockstepError('E_SHAPE', `${this.describe()}: expects ${this.numFeatures} channels, got samples of shape ${formatShape(inputShape)}`);
@@ -199,6 +201,9 @@ export class BatchNorm1d extends BatchNorm {
   protected layouts(): string {
     return '[C] or [C,L]';
   }
+  protected hint(): string {
+    return 'use batch-norm2d for [C,H,W] samples';
+  }
 }
 
 /** BatchNorm over samples of shape [C, H, W] (a convolution's output). */
@@ -215,6 +220,9 @@ export class BatchNorm2d extends BatchNorm {
   }
   protected layouts(): string {
     return '[C,H,W]';
+  }
+  protected hint(): string {
+    return 'it needs a channel axis: put it after a conv2d or pooling layer, or use batch-norm1d for flat samples';
   }
 }
 
