@@ -118,6 +118,12 @@ describe('lockstep train with the BatchNorm CNN: checkpoints keep the running st
     expect(fingerprintOf(resumed.stdout)).toBe(straight);
   });
 
+  it('eval of the checkpoint normalizes with its running statistics: the loss of the last epoch\'s validation', () => {
+    const lastEpoch = JSON.parse(readFileSync(join(work, 'straight', 'metrics.jsonl'), 'utf8').trim().split('\n').at(-1)!) as { valLoss: number };
+    const run = lockstep(['eval', '--checkpoint', 'straight/checkpoint.lockstep', '--workers', '2'], work);
+    expect(run.stdout).toContain(`loss ${lastEpoch.valLoss.toFixed(4)}`);
+  });
+
   it('--chunk-size 1 with BatchNorm2d over 1x1 maps: one line naming chunkSize, and no run folder', () => {
     writeFileSync(join(work, 'bn-1x1.json'), JSON.stringify({ data: 'idx:images', layers: [{ type: 'conv2d', out: 4, kernelSize: 28 }, { type: 'batch-norm2d' }, { type: 'flatten' }, { type: 'linear', out: 4 }] }));
     const run = lockstep(['train', '--config', 'bn-1x1.json', '--batch-size', '8', '--chunk-size', '1', '--epochs', '1', '--out', 'refused'], work);
