@@ -96,6 +96,34 @@ describe('BatchNorm2d in the CNN of cnn.json: the same bits at any worker count,
   });
 });
 
+describe('an MLP with BatchNorm1d, dropout and LayerNorm', () => {
+  it('workers 1 and 3: parameters and running statistics equal the reference trainer (200 samples in batches of 64: the last batch is one chunk of 8)', async () => {
+    const flat = syntheticClassification({ seed: 8, samples: 200, features: 12, classes: 3 });
+    const mlp: ModelSpec = {
+      input: [12],
+      layers: [
+        { type: 'linear', out: 24 },
+        { type: 'batch-norm1d', momentum: 0.2 },
+        { type: 'relu' },
+        { type: 'dropout', p: 0.3 },
+        { type: 'linear', out: 16 },
+        { type: 'layer-norm' },
+        { type: 'relu' },
+        { type: 'linear', out: 3 },
+      ],
+    };
+    const reference = modelFromSpec(mlp, 3);
+    fit(reference, flat, { epochs: 2, batchSize: 64, chunkSize: 16, seed: 3, optimizer });
+    for (const workers of [1, 3]) {
+      const parallel = new Trainer({ model: mlp, seed: 3, optimizer, chunkSize: 16, workers });
+      open.push(parallel);
+      await parallel.fit(flat, { epochs: 2, batchSize: 64 });
+      expect(bytes(parallel.params).equals(bytes(reference.params)), `workers=${workers} parameters`).toBe(true);
+      expect(bytes(parallel.buffers).equals(bytes(reference.buffers)), `workers=${workers} running statistics`).toBe(true);
+    }
+  });
+});
+
 describe('lockstep train with the BatchNorm CNN: checkpoints keep the running statistics', () => {
   const work = mkdtempSync(join(tmpdir(), 'lockstep-norm-'));
   afterAll(() => rmSync(work, { recursive: true, force: true }));
