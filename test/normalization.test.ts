@@ -37,6 +37,11 @@ describe('BatchNorm2d in the CNN of cnn.json: the same bits at any worker count,
   const reference = modelFromSpec(spec, settings.seed);
   const referenceRun = fit(reference, data, { ...settings, epochs: 2 });
 
+  it('is examples/configs/cnn-batchnorm.json', () => {
+    const example = JSON.parse(readFileSync(new URL('../examples/configs/cnn-batchnorm.json', import.meta.url), 'utf8')) as { layers: unknown };
+    expect(example.layers).toEqual(bnLayers);
+  });
+
   it('the running statistics moved from their start (mean 0, variance 1) in 8 steps', () => {
     expect(referenceRun.state.step).toBe(8);
     expect(reference.buffers.length).toBe(2 * (16 + 32));
