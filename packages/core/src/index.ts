@@ -5,7 +5,9 @@ export { tensor, sizeOf, type Tensor } from './tensor.js';
 export { rootKey, foldIn, foldInString, randomBits, uniformAt, fillUniform, fillNormal, permutation, type Key } from './random/key.js';
 export { threefry2x32 } from './random/threefry.js';
 export { keep, dropoutRunKey, layerMaskKey, fillBatchMask, fillSampleMask, fillWeightMask } from './random/mask.js';
-export { Module, type ForwardContext, type ParameterSpec, type ParameterViews, type Initializer } from './modules/module.js';
+export { Module, type BufferSpec, type ForwardContext, type ParameterSpec, type ParameterViews, type Initializer } from './modules/module.js';
+export { BatchNorm, BatchNorm1d, BatchNorm2d, type BatchNormOptions } from './modules/batch-norm.js';
+export { LayerNorm, type LayerNormOptions } from './modules/layer-norm.js';
 export { Linear, type LinearOptions } from './modules/linear.js';
 export { DropConnectLinear, type DropConnectLinearOptions } from './modules/drop-connect.js';
 export { ReLU, LeakyReLU, Tanh, Sigmoid, GELU, SELU, type GeluApproximation } from './modules/activations.js';
@@ -44,7 +46,7 @@ export {
   INIT_NAMES,
   type InitName,
 } from './init.js';
-export { Model, parameterLayout, rowIndices, type ParameterEntry, type ModelBuffers } from './model.js';
+export { Model, parameterLayout, bufferLayout, rowIndices, type ParameterEntry, type BufferEntry, type ModelBuffers } from './model.js';
 export { crossEntropy } from './losses/cross-entropy.js';
 export { meanSquaredError } from './losses/mse.js';
 export { lossByName, defaultLoss } from './losses/index.js';
@@ -95,7 +97,8 @@ export { firstNonFinite, nonFiniteGradientError, nonFiniteLossError, stepFailure
 export { SOLE_PARTY, STEP_MEETINGS, parameterRanges, shareOf, type Party, type PartyShare, type StepMeeting, type Range } from './engine/party.js';
 export { chunksPerBlock, blockCount, rankBlock, type RankGroup } from './engine/ranks.js';
 export { StepEngine, STEP_OUTCOMES, rankScalars, type RankExchange, type StepBuffers, type StepOrder, type StepOutcome, type StepReport, type StepSetup } from './engine/step.js';
-export { checkFit, checkDataFits, type EpochOptions, type FitPlan } from './engine/fit-plan.js';
+export { checkFit, checkDataFits, checkChunkRows, type EpochOptions, type FitPlan } from './engine/fit-plan.js';
+export { combineChunkStatistics } from './engine/statistics.js';
 export { epochLoop, type EpochAnswer, type EpochLoop, type EpochRequest, type FitResult } from './engine/epochs.js';
 export { newTrainingState, checkTrainingState, type ResumableState, type TrainingState } from './engine/state.js';
 export { epochMetrics, TimingTotals, type EpochMetrics, type EpochTotals, type Evaluation, type FitTimings, type StepProgress } from './engine/progress.js';

@@ -1,5 +1,5 @@
 import { checkInteger, LockstepError } from './errors.js';
-import type { ForwardContext, Module, ParameterSpec } from './modules/module.js';
+import type { BufferSpec, ForwardContext, Module, ParameterSpec } from './modules/module.js';
 import { foldInString, rootKey } from './random/key.js';
 import { dropoutRunKey } from './random/mask.js';
 import { formatShape, sizeOf, type Tensor } from './tensor.js';
@@ -38,11 +38,59 @@ export function parameterLayout(root: Module): { entries: ParameterEntry[]; size
   return { entries, size: offset };
 }
 
+/** Where one buffer tensor (running statistics) lives in the model's flat `buffers`. */
+export interface BufferEntry {
+  /** "layerPath.name", for example "1.runningMean". */
+  readonly path: string;
+  readonly offset: number;
+  readonly length: number;
+  readonly spec: BufferSpec;
+  readonly owner: Module;
+}
+
+/** Every buffer tensor of a module tree, in the order of `parameterLayout`, packed end to end. */
+export function bufferLayout(root: Module): { entries: BufferEntry[]; size: number } {
+  const entries: BufferEntry[] = [];
+  let offset = 0;
+  const visit = (module: Module): void => {
+    for (const spec of module.bufferSpecs()) {
+      const length = sizeOf(spec.shape);
+      entries.push({ path: module.path === '' ? spec.name : `${module.path}.${spec.name}`, offset, length, spec, owner: module });
+      offset += length;
+    }
+    for (const child of module.children()) visit(child);
+  };
+  visit(root);
+  return { entries, size: offset };
+}
+
+/** Where each module with batch statistics writes them in a chunk's statistics slot (float64), in tree order. */
+export interface StatisticsEntry {
+  readonly offset: number;
+  readonly width: number;
+  readonly owner: Module;
+}
+
+function statisticsLayout(root: Module): { entries: StatisticsEntry[]; size: number } {
+  const entries: StatisticsEntry[] = [];
+  let offset = 0;
+  const visit = (module: Module): void => {
+    const width = module.statisticsWidth();
+    if (width > 0) entries.push({ offset, width, owner: module });
+    offset += width;
+    for (const child of module.children()) visit(child);
+  };
+  visit(root);
+  return { entries, size: offset };
+}
+
 export interface ModelBuffers {
   /** All parameters, end to end; may live in a SharedArrayBuffer. */
   readonly params: Float32Array;
   /** Gradients, same layout as `params`. */
   readonly grads: Float32Array;
+  /** Buffers (running statistics), `bufferLayout`; default: the model's own. */
+  readonly buffers?: Float32Array;
 }
 
 /**
@@ -57,9 +105,18 @@ export class Model {
   readonly size: number;
   params: Float32Array;
   grads: Float32Array;
+  /** State the optimizer does not learn (BatchNorm's running statistics), `bufferLayout`; empty for most models. */
+  buffers: Float32Array;
+  readonly bufferEntries: readonly BufferEntry[];
+  /** Float64 values of batch statistics one chunk writes in training mode (0 without BatchNorm). */
+  readonly statisticsSize: number;
+  private readonly statisticsEntries: readonly StatisticsEntry[];
+  /** Where training-mode forwards write their batch statistics: the model's own slot, or a step's chunk slot. */
+  statistics: Float64Array;
+  private readonly ownStatistics: Float64Array;
   private calls = 0;
 
-  constructor(module: Module, inputShape: readonly number[], buffers?: ModelBuffers) {
+  constructor(module: Module, inputShape: readonly number[], options?: ModelBuffers) {
     this.module = module;
     this.inputShape = [...inputShape];
     this.outputShape = module.outputShape(inputShape);
@@ -69,9 +126,66 @@ export class Model {
     }
     this.entries = layout.entries;
     this.size = layout.size;
-    this.params = buffers?.params ?? new Float32Array(this.size);
-    this.grads = buffers?.grads ?? new Float32Array(this.size);
+    this.params = options?.params ?? new Float32Array(this.size);
+    this.grads = options?.grads ?? new Float32Array(this.size);
     this.bind(this.params, this.grads);
+    const buffers = bufferLayout(module);
+    this.bufferEntries = buffers.entries;
+    this.buffers = options?.buffers ?? new Float32Array(buffers.size);
+    this.bindBuffers(this.buffers);
+    if (options?.buffers === undefined) this.resetBuffers();
+    const statistics = statisticsLayout(module);
+    this.statisticsEntries = statistics.entries;
+    this.statisticsSize = statistics.size;
+    this.ownStatistics = new Float64Array(statistics.size);
+    this.statistics = this.ownStatistics;
+    this.bindStatistics();
+  }
+
+  /** Points every layer at new buffers (for example a shared-memory view); values are not copied. */
+  bindBuffers(buffers: Float32Array): void {
+    const size = this.bufferEntries.reduce((total, entry) => total + entry.length, 0);
+    if (buffers.length !== size) throw new LockstepError('E_SHAPE', `Model.bindBuffers: buffers has ${buffers.length} values, the model needs ${size}`);
+    this.buffers = buffers;
+    const byOwner = new Map<Module, Float32Array[]>();
+    for (const entry of this.bufferEntries) {
+      const views = byOwner.get(entry.owner) ?? [];
+      views.push(buffers.subarray(entry.offset, entry.offset + entry.length));
+      byOwner.set(entry.owner, views);
+    }
+    for (const [owner, views] of byOwner) owner.bindBuffers(views);
+  }
+
+  /** Sets every buffer to its initial value (running mean 0, running variance 1). */
+  resetBuffers(): void {
+    for (const entry of this.bufferEntries) this.buffers.fill(entry.spec.initial, entry.offset, entry.offset + entry.length);
+  }
+
+  /** Where the next training-mode forwards write their batch statistics (`statisticsSize` values); default: the model's own slot. */
+  bindStatistics(slot: Float64Array = this.ownStatistics): void {
+    if (slot.length !== this.statisticsSize) throw new LockstepError('E_SHAPE', `Model.bindStatistics: the slot has ${slot.length} values, the model writes ${this.statisticsSize}`);
+    this.statistics = slot;
+    for (const entry of this.statisticsEntries) entry.owner.bindStatistics(slot.subarray(entry.offset, entry.offset + entry.width));
+  }
+
+  /**
+   * Folds batch statistics into the running statistics: a step's chunks combined (engine/statistics.ts),
+   * or by default those of the last training-mode forward, as one PyTorch forward does.
+   */
+  updateRunningStatistics(combined: Float64Array = this.statistics): void {
+    for (const entry of this.statisticsEntries) entry.owner.updateBuffers(combined.subarray(entry.offset, entry.offset + entry.width));
+  }
+
+  /** The fewest rows a training-mode forward takes, and the first layer that needs them (null: any batch). */
+  minimumTrainingRows(): { rows: number; layer: Module | null } {
+    let found: { rows: number; layer: Module | null } = { rows: 1, layer: null };
+    const visit = (module: Module): void => {
+      const rows = module.minimumTrainingRows();
+      if (rows > found.rows) found = { rows, layer: module };
+      for (const child of module.children()) visit(child);
+    };
+    visit(this.module);
+    return found;
   }
 
   /** Points every layer at new buffers (for example SharedArrayBuffer views); values are not copied. */
@@ -102,6 +216,7 @@ export class Model {
       const view = this.params.subarray(entry.offset, entry.offset + entry.length);
       entry.spec.init(foldInString(initKey, entry.path), view, entry.spec.fanIn, entry.spec.fanOut);
     }
+    this.resetBuffers();
     return this;
   }
 

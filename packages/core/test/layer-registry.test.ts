@@ -35,7 +35,7 @@ registerLayer<{ type: 'test-shift'; shift: number; label?: string }>({
   fromSpec: (entry) => new Shift(entry.shift, entry.label ?? 'torch-default'),
 });
 
-const BUILTIN = 'linear, relu, leaky-relu, tanh, sigmoid, gelu, flatten, dropout, sequential, conv2d, max-pool2d, avg-pool2d, global-avg-pool2d, dropout2d, selu, gaussian-dropout, alpha-dropout';
+const BUILTIN = 'linear, relu, leaky-relu, tanh, sigmoid, gelu, flatten, dropout, sequential, conv2d, max-pool2d, avg-pool2d, global-avg-pool2d, dropout2d, selu, gaussian-dropout, alpha-dropout, batch-norm1d, batch-norm2d, layer-norm';
 
 describe('a layer type added with one registerLayer call', () => {
   const spec = {

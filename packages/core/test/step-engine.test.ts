@@ -27,7 +27,7 @@ function engineWith(reduce?: (local: ChunkReduce, slots: Float32Array) => ChunkR
   const work = new UpdateWorkspace(model.size, 2, Math.ceil(samples.length / chunkSize));
   work.params.set(model.params);
   model.bind(work.params, model.grads);
-  const buffers = { slots: work.slots, chunkLoss: new Float64Array(3), chunkCorrect: new Float64Array(3), blockSquares: work.blockSquares };
+  const buffers = { slots: work.slots, chunkLoss: new Float64Array(3), chunkCorrect: new Float64Array(3), chunkStatistics: new Float64Array(0), blockSquares: work.blockSquares };
   const local = localReduce(work.kernel, work.at);
   const engine = new StepEngine({
     model,

@@ -8,9 +8,10 @@ import type { StepBuffer } from './messages.js';
  * every thread.
  *
  * The model region lives as long as the trainer: parameters, then optimizer state (slot s of
- * parameter i at s * paramCount + i). Regions appended to the memory later: the step region, sized
+ * parameter i at s * paramCount + i), then the model's buffers (BatchNorm's running statistics). Regions appended to the memory later: the step region, sized
  * for a batch size (a new one when a larger batch comes), and each worker's matrix-kernel scratch.
- * The step region holds per-chunk loss sums and correct counts (float64), one gradient slot of
+ * The step region holds per-chunk loss sums and correct counts (float64), one statistics slot of
+ * the model's `statisticsSize` float64 values per chunk (BatchNorm's batch statistics), one gradient slot of
  * paramCount floats per chunk, the sample indices of the current batch and of the next (where the
  * coordinator knows them: a hint for data read on demand), each norm block's sum of
  * squares (float64), the step barrier (arrived count, abort flag), the doorbell (see doorbell.ts:
@@ -38,20 +39,25 @@ function align(bytes: number): number {
 export interface ModelLayout {
   readonly paramCount: number;
   readonly stateSlots: number;
+  /** Float32 values of the model's buffers (core's `Model.buffers`). */
+  readonly bufferCount: number;
   readonly paramsOffset: number;
   readonly optimizerStateOffset: number;
+  readonly buffersOffset: number;
   readonly bytes: number;
 }
 
-export function modelLayout(paramCount: number, stateSlots: number): ModelLayout {
+export function modelLayout(paramCount: number, stateSlots: number, bufferCount = 0): ModelLayout {
   const paramsOffset = 0;
   const optimizerStateOffset = align(paramsOffset + 4 * paramCount);
-  return { paramCount, stateSlots, paramsOffset, optimizerStateOffset, bytes: align(optimizerStateOffset + 4 * stateSlots * paramCount) };
+  const buffersOffset = align(optimizerStateOffset + 4 * stateSlots * paramCount);
+  return { paramCount, stateSlots, bufferCount, paramsOffset, optimizerStateOffset, buffersOffset, bytes: align(buffersOffset + 4 * bufferCount) };
 }
 
 export interface ModelViews {
   readonly params: Float32Array;
   readonly optimizerState: Float32Array;
+  readonly buffers: Float32Array;
 }
 
 /** The memory's current buffer; it is shared, so views made before a `grow` stay valid. */
@@ -70,6 +76,7 @@ export function modelViews(buffer: SharedArrayBuffer, layout: ModelLayout): Mode
   return {
     params: new Float32Array(buffer, layout.paramsOffset, layout.paramCount),
     optimizerState: new Float32Array(buffer, layout.optimizerStateOffset, layout.stateSlots * layout.paramCount),
+    buffers: new Float32Array(buffer, layout.buffersOffset, layout.bufferCount),
   };
 }
 
@@ -81,6 +88,9 @@ export interface StepLayout {
   readonly parties: number;
   readonly chunkLossOffset: number;
   readonly chunkCorrectOffset: number;
+  /** Float64 values of one chunk's statistics slot (core's `Model.statisticsSize`). */
+  readonly statisticsSize: number;
+  readonly chunkStatisticsOffset: number;
   readonly gradSlotsOffset: number;
   readonly batchSamplesOffset: number;
   /** The next step's sample indices, where the coordinator knows them (core's `StepOrder.next`). */
@@ -98,11 +108,12 @@ export interface StepLayout {
 }
 
 /** The step region starts at `base`, a region appended to the memory; its offsets are from the start of the memory. */
-export function stepLayout(paramCount: number, batchSize: number, chunkSize: number, parties: number, base: number, ranks = 1): StepLayout {
+export function stepLayout(paramCount: number, batchSize: number, chunkSize: number, parties: number, base: number, ranks = 1, statisticsSize = 0): StepLayout {
   const maxChunks = Math.ceil(batchSize / chunkSize);
   const chunkLossOffset = align(base);
   const chunkCorrectOffset = align(chunkLossOffset + 8 * maxChunks);
-  const gradSlotsOffset = align(chunkCorrectOffset + 8 * maxChunks);
+  const chunkStatisticsOffset = align(chunkCorrectOffset + 8 * maxChunks);
+  const gradSlotsOffset = align(chunkStatisticsOffset + 8 * maxChunks * statisticsSize);
   const batchSamplesOffset = align(gradSlotsOffset + 4 * maxChunks * paramCount);
   const nextSamplesOffset = align(batchSamplesOffset + 4 * batchSize);
   const blockSquaresOffset = align(nextSamplesOffset + 4 * batchSize);
@@ -113,7 +124,7 @@ export function stepLayout(paramCount: number, batchSize: number, chunkSize: num
   const rankSumsOffset = align(reportsOffset + 8 * REPORT_FIELDS * parties);
   const exchanged = ranks > 1 ? ranks : 0;
   const rankScalarsOffset = align(rankSumsOffset + 4 * exchanged * paramCount);
-  const bytes = align(rankScalarsOffset + 8 * exchanged * rankScalars(maxChunks));
+  const bytes = align(rankScalarsOffset + 8 * exchanged * rankScalars(maxChunks, statisticsSize));
   return {
     paramCount,
     batchSize,
@@ -121,6 +132,8 @@ export function stepLayout(paramCount: number, batchSize: number, chunkSize: num
     parties,
     chunkLossOffset,
     chunkCorrectOffset,
+    statisticsSize,
+    chunkStatisticsOffset,
     gradSlotsOffset,
     batchSamplesOffset,
     nextSamplesOffset,
@@ -143,11 +156,11 @@ export function stepLayout(paramCount: number, batchSize: number, chunkSize: num
 export function appendStepBuffer(
   memory: WebAssembly.Memory,
   version: number,
-  sizes: { paramCount: number; batchSize: number; chunkSize: number; parties: number; ranks: number },
+  sizes: { paramCount: number; batchSize: number; chunkSize: number; parties: number; ranks: number; statisticsSize: number },
 ): { buffer: StepBuffer; views: StepViews } {
-  const { paramCount, batchSize, chunkSize, parties, ranks } = sizes;
-  const bytes = stepLayout(paramCount, batchSize, chunkSize, parties, 0, ranks).bytes;
-  const layout = stepLayout(paramCount, batchSize, chunkSize, parties, appendRegion(memory, bytes, 'the chunk gradients and step buffers'), ranks);
+  const { paramCount, batchSize, chunkSize, parties, ranks, statisticsSize } = sizes;
+  const bytes = stepLayout(paramCount, batchSize, chunkSize, parties, 0, ranks, statisticsSize).bytes;
+  const layout = stepLayout(paramCount, batchSize, chunkSize, parties, appendRegion(memory, bytes, 'the chunk gradients and step buffers'), ranks, statisticsSize);
   const buffer = sharedBuffer(memory);
   return { buffer: { version, buffer, layout }, views: stepViews(buffer, layout) };
 }
@@ -169,6 +182,7 @@ export function stepViews(buffer: SharedArrayBuffer, layout: StepLayout): StepVi
   return {
     chunkLoss: new Float64Array(buffer, layout.chunkLossOffset, layout.maxChunks),
     chunkCorrect: new Float64Array(buffer, layout.chunkCorrectOffset, layout.maxChunks),
+    chunkStatistics: new Float64Array(buffer, layout.chunkStatisticsOffset, layout.maxChunks * layout.statisticsSize),
     slots: new Float32Array(buffer, layout.gradSlotsOffset, layout.maxChunks * layout.paramCount),
     batchSamples: new Uint32Array(buffer, layout.batchSamplesOffset, layout.batchSize),
     nextSamples: new Uint32Array(buffer, layout.nextSamplesOffset, layout.batchSize),
@@ -178,6 +192,6 @@ export function stepViews(buffer: SharedArrayBuffer, layout: StepLayout): StepVi
     order: new Float64Array(buffer, layout.orderOffset, ORDER_FIELDS),
     reports: new Float64Array(buffer, layout.reportsOffset, REPORT_FIELDS * layout.parties),
     rankSums: new Float32Array(buffer, layout.rankSumsOffset, layout.ranks > 1 ? layout.ranks * layout.paramCount : 0),
-    rankScalars: new Float64Array(buffer, layout.rankScalarsOffset, layout.ranks > 1 ? layout.ranks * rankScalars(layout.maxChunks) : 0),
+    rankScalars: new Float64Array(buffer, layout.rankScalarsOffset, layout.ranks > 1 ? layout.ranks * rankScalars(layout.maxChunks, layout.statisticsSize) : 0),
   };
 }

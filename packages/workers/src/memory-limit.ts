@@ -10,11 +10,13 @@ export interface StepSizes {
   readonly chunkSize: number;
   readonly parties: number;
   readonly ranks: number;
+  /** Float64 values of one chunk's batch statistics (core's `Model.statisticsSize`). */
+  readonly statisticsSize: number;
 }
 
 /** Whether a step region for `batchSize` still fits after the `used` bytes of the memory, checked before it grows. */
 export function stepFits(used: number, sizes: StepSizes, batchSize: number): boolean {
-  return used + stepLayout(sizes.paramCount, batchSize, sizes.chunkSize, sizes.parties, 0, sizes.ranks).bytes <= MEMORY_LIMIT;
+  return used + stepLayout(sizes.paramCount, batchSize, sizes.chunkSize, sizes.parties, 0, sizes.ranks, sizes.statisticsSize).bytes <= MEMORY_LIMIT;
 }
 
 /** The one line for a model too large for a trainer's memory at `batchSize`, naming its size and the settings that would fit. */

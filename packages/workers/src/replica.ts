@@ -62,7 +62,8 @@ export class Replica {
     useKernel(setup.kernel);
     useKernelMemory(setup.memory, [buffer]);
     const module = sequentialFromSpec(setup.spec);
-    this.model = new Model(module, setup.spec.input, { params: modelViews(buffer, setup.modelLayout).params, grads: new Float32Array(setup.modelLayout.paramCount) });
+    const shared = modelViews(buffer, setup.modelLayout);
+    this.model = new Model(module, setup.spec.input, { params: shared.params, grads: new Float32Array(setup.modelLayout.paramCount), buffers: shared.buffers });
     this.dropoutKey = dropoutRunKey(setup.seed);
   }
 

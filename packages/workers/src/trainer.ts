@@ -76,11 +76,12 @@ export class Trainer {
     this.place = { rank: options.ranks?.rank ?? 0, size: this.ranks };
     const spec = options.model instanceof Model ? specOf(options.model) : options.model;
     this.model = options.model instanceof Model ? options.model : new Model(sequentialFromSpec(spec), spec.input);
-    this.stepSizes = { paramCount: this.model.size, chunkSize: this.chunkSize, parties: this.workers, ranks: this.ranks };
-    const layout = modelLayout(this.model.size, stateSlots(this.optimizer));
+    this.stepSizes = { paramCount: this.model.size, chunkSize: this.chunkSize, parties: this.workers, ranks: this.ranks, statisticsSize: this.model.statisticsSize };
+    const layout = modelLayout(this.model.size, stateSlots(this.optimizer), this.model.buffers.length);
     this.memory = kernelMemory(layout.bytes, 'the parameters and optimizer state', MEMORY_LIMIT);
     this.shared = modelViews(sharedBuffer(this.memory), layout);
     this.model.bind(this.shared.params, this.model.grads);
+    this.model.bindBuffers(this.shared.buffers);
     this.model.initialize(this.seed);
     this.state = { step: 0, epoch: 0, batch: 0, epochLossSum: 0, epochCorrect: 0, optimizerState: this.shared.optimizerState };
     const setup: WorkerSetup = { spec, seed: this.seed, optimizer: this.optimizer, memory: this.memory, kernel: this.kernel, modelLayout: layout, setupModules: options.setup ?? [], ranks: this.ranks > 1 ? options.ranks! : null };
@@ -90,6 +91,11 @@ export class Trainer {
   /** The parameters, in shared memory: a view, not a copy. */
   get params(): Float32Array {
     return this.shared.params;
+  }
+
+  /** The model's buffers (BatchNorm's running statistics), in shared memory: a view, not a copy; empty for most models. */
+  get buffers(): Float32Array {
+    return this.shared.buffers;
   }
 
   get training(): boolean {
@@ -157,12 +163,13 @@ export class Trainer {
     }
   }
 
-  /** Continues from saved parameters, optimizer state and position (a checkpoint). */
-  load(saved: { params: Float32Array; optimizerState: Float32Array; state: Omit<TrainingState, 'optimizerState'> }): void {
+  /** Continues from saved parameters, optimizer state, buffers (absent: none saved, for a model without) and position (a checkpoint). */
+  load(saved: { params: Float32Array; optimizerState: Float32Array; buffers?: Float32Array; state: Omit<TrainingState, 'optimizerState'> }): void {
     this.pool.checkOpen();
     for (const [name, array, target] of [
       ['params', saved.params, this.shared.params],
       ['optimizerState', saved.optimizerState, this.shared.optimizerState],
+      ['buffers', saved.buffers ?? new Float32Array(0), this.shared.buffers],
     ] as const) {
       if (array.length !== target.length) {
         throw new LockstepError('E_SHAPE', `load: ${name} has ${array.length} values, this model and optimizer need ${target.length}`);

@@ -24,7 +24,7 @@ import { stopOnSignals, type Stop } from '../run/interrupt.js';
 import { importModules } from '../run/modules.js';
 import { anyRank, checkSameRun, runRanks, trainerRanks, type RunRanks } from '../run/ranks.js';
 import { lockRunFolder } from '../run/run-lock.js';
-import { buildModel } from '../run/trainer.js';
+import { buildModel, checkNormalizationChunks } from '../run/trainer.js';
 
 export interface CompareFlags extends ConfigFlags {
   config?: string;
@@ -95,6 +95,7 @@ async function compare(flags: CompareFlags, ranks: RunRanks, stop: Stop): Promis
   }
   // The models differ only in p, which the --dropout check has passed, so building the first checks them all.
   const firstModel = buildModel(specs[0]);
+  checkNormalizationChunks(firstModel, data.train.size, config.batchSize, config.chunkSize);
   const identity = { rates, config, specs, data: data.fingerprint, out: flags.out, json: flags.json === true, quiet: flags.quiet === true };
   checkSameRun(ranks, JSON.stringify(identity), 'config, rates, data or flags');
   const out = flags.out ?? defaultOutFolder('compare-');
@@ -159,7 +160,7 @@ async function compare(flags: CompareFlags, ranks: RunRanks, stop: Stop): Promis
       const trainer = new Trainer(options);
       try {
         const rateStarted = performance.now();
-        const run: RateRun = { rate, folder, initialFingerprint: fingerprint(trainer.params), finalFingerprint: null, epochs: [], seconds: 0 };
+        const run: RateRun = { rate, folder, initialFingerprint: fingerprint(trainer.params, trainer.buffers), finalFingerprint: null, epochs: [], seconds: 0 };
         runs.push(run);
         while (trainer.state.epoch < config.epochs) {
           const result = await trainer.fit(data.train, {
@@ -179,7 +180,7 @@ async function compare(flags: CompareFlags, ranks: RunRanks, stop: Stop): Promis
           if (write) writeFileAtomic(join(out, folder, 'metrics.jsonl'), run.epochs.map((e) => JSON.stringify(e)).join('\n') + '\n');
           writeResults(false);
         }
-        if (trainer.state.epoch === config.epochs) run.finalFingerprint = fingerprint(trainer.params);
+        if (trainer.state.epoch === config.epochs) run.finalFingerprint = fingerprint(trainer.params, trainer.buffers);
       } finally {
         await trainer.close();
       }

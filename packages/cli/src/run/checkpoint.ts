@@ -23,6 +23,8 @@ export interface Checkpoint {
   readonly kernel: string;
   readonly params: Float32Array;
   readonly optimizerState: Float32Array;
+  /** The model's buffers (BatchNorm's running statistics); absent for a model without any. */
+  readonly buffers?: Float32Array;
   readonly state: { step: number; epoch: number; batch: number; epochLossSum: number; epochCorrect: number };
   /** The fingerprint of the data trained on (dataFingerprint); absent in checkpoints of older lockstep versions. */
   readonly dataFingerprint?: string;
@@ -46,6 +48,7 @@ const payloadSchema = z.object({
   kernel: z.string(),
   params: z.instanceof(Float32Array),
   optimizerState: z.instanceof(Float32Array),
+  buffers: z.instanceof(Float32Array).optional(),
   state: z.object({ step: count, epoch: count, batch: count, epochLossSum: z.number(), epochCorrect: z.number() }),
   dataFingerprint: z.string().optional(),
 });

@@ -1,5 +1,6 @@
-import { Model, sequentialFromSpec, type ModelSpec } from '@lockstep/core';
+import { checkChunkRows, LockstepError, Model, sequentialFromSpec, type ModelSpec } from '@lockstep/core';
 import { Trainer, type RankGroupSpec } from '@lockstep/workers';
+import { UserError } from '../errors.js';
 import type { Checkpoint } from './checkpoint.js';
 
 /**
@@ -8,6 +9,15 @@ import type { Checkpoint } from './checkpoint.js';
  */
 export function buildModel(spec: ModelSpec): Model {
   return new Model(sequentialFromSpec(spec), spec.input);
+}
+
+/** BatchNorm with one value per channel needs chunks of at least 2 samples (core's `checkChunkRows`): said before anything is written. */
+export function checkNormalizationChunks(model: Model, samples: number, batchSize: number, chunkSize: number): void {
+  try {
+    checkChunkRows(model, samples, batchSize, chunkSize);
+  } catch (error) {
+    throw error instanceof LockstepError ? new UserError(error.message) : error;
+  }
 }
 
 /**

@@ -76,6 +76,7 @@ export async function trainInFolder(run: Run, reporter: Reporter): Promise<numbe
       kernel: family,
       params: trainer.params,
       optimizerState: trainer.state.optimizerState,
+      ...(trainer.buffers.length > 0 ? { buffers: trainer.buffers } : {}),
       state: (({ step, epoch, batch, epochLossSum, epochCorrect }) => ({ step, epoch, batch, epochLossSum, epochCorrect }))(trainer.state),
       dataFingerprint: data.fingerprint,
     });
@@ -168,7 +169,7 @@ export async function trainInFolder(run: Run, reporter: Reporter): Promise<numbe
         return run.stop.exitCode;
       }
     }
-    const print = fingerprint(trainer.params);
+    const print = fingerprint(trainer.params, trainer.buffers);
     reporter.result(`fingerprint ${print}`, { fingerprint: print, epochs: trainer.state.epoch, steps: trainer.state.step, out });
     return 0;
   } catch (error) {

@@ -52,6 +52,7 @@ export function checkFit(model: Model, data: Dataset, options: EpochOptions, run
   const { batchSize, chunkSize } = checkBatching(options.batchSize, run.chunkSize);
   const seed = checkInteger('seed', run.seed, 0);
   checkDataFits(model, data);
+  checkChunkRows(model, data.size, batchSize, chunkSize);
   if (options.validation !== undefined) checkDataFits(model, options.validation, 'validation data');
   const augment = options.augment === undefined ? null : checkAugment(options.augment, data.sampleShape);
   return {
@@ -79,5 +80,30 @@ export function checkDataFits(model: Model, data: Dataset, name = 'data'): void 
   const outputs = sizeOf(model.outputShape);
   if (data.targets.kind === 'classes' && data.targets.classes > outputs) {
     throw new LockstepError('E_SHAPE', `${name}: ${data.targets.classes} classes but the model has ${outputs} outputs`);
+  }
+}
+
+/**
+ * Refuses a fit in which some chunk would hold too few rows for a layer in training mode: BatchNorm
+ * with one value per channel a sample needs 2 rows, as PyTorch refuses a batch of one. The chunks of
+ * a fit are its batches (the last one of an epoch maybe smaller) cut in chunkSize rows.
+ */
+export function checkChunkRows(model: Model, dataSize: number, batchSize: number, chunkSize: number): void {
+  const { rows: needed, layer } = model.minimumTrainingRows();
+  if (layer === null) return;
+  const last = dataSize % batchSize;
+  const batches = last === 0 || dataSize < batchSize ? [Math.min(batchSize, dataSize)] : [batchSize, last];
+  for (const batch of batches) {
+    const smallest = batch % chunkSize === 0 ? Math.min(chunkSize, batch) : batch % chunkSize;
+    if (smallest >= needed) continue;
+    const samples = (n: number): string => `${n} sample${n === 1 ? '' : 's'}`;
+    const where =
+      smallest === chunkSize ? `chunkSize ${chunkSize}`
+      : batch === batchSize ? `batchSize ${batchSize} in chunks of chunkSize ${chunkSize}`
+      : `the last batch of each epoch (${samples(batch)} of ${dataSize}) in chunks of chunkSize ${chunkSize}`;
+    throw new LockstepError(
+      'E_OPTION',
+      `${where} leaves a chunk of ${samples(smallest)}, and ${layer.describe()} needs more than 1 value per channel in training; choose a chunkSize that leaves every chunk at least ${needed} samples`,
+    );
   }
 }

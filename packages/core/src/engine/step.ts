@@ -9,6 +9,7 @@ import { clipFactor, gradientNorm, type UpdateAddresses, type UpdateKernel } fro
 import type { Key } from '../random/key.js';
 import { chunkGradient } from './chunk-gradient.js';
 import { firstNonFinite } from './non-finite.js';
+import { combineChunkStatistics } from './statistics.js';
 import { shareOf, type Party, type PartyShare, type StepMeeting } from './party.js';
 import { blockCount, chunksPerBlock, rankBlock, type RankGroup } from './ranks.js';
 import { localReduce, reduceAndMeasure, type ChunkReduce } from './reduce.js';
@@ -60,6 +61,8 @@ export interface StepBuffers {
   readonly slots: Float32Array;
   readonly chunkLoss: Float64Array;
   readonly chunkCorrect: Float64Array;
+  /** One slot of the model's `statisticsSize` float64 values per chunk (BatchNorm's batch statistics); empty without them. */
+  readonly chunkStatistics: Float64Array;
   /** One sum of squares per norm block of the parameters. */
   readonly blockSquares: Float64Array;
 }
@@ -70,7 +73,10 @@ export interface RankExchange {
   /** One slot of the model's size per rank, end to end, in the update kernel's memory at `address`: each rank's block sum. */
   readonly sums: Float32Array;
   readonly address: number;
-  /** Per rank (`rankScalars(maxChunks)` each): the loss sums then the correct counts of its block's chunks, `maxChunks` of each, then its wish to stop. */
+  /**
+   * Per rank (`rankScalars(maxChunks, statisticsSize)` each): the loss sums then the correct counts of
+   * its block's chunks, `maxChunks` of each, then their statistics slots, `maxChunks` of them, then its wish to stop.
+   */
   readonly scalars: Float64Array;
   readonly maxChunks: number;
 }
@@ -97,9 +103,9 @@ export interface StepSetup {
 
 const seconds = (since: number): number => (performance.now() - since) / 1000;
 
-/** What each rank sends besides its block sum: every chunk's loss sum and correct count, and a wish to stop. */
-export function rankScalars(maxChunks: number): number {
-  return 2 * maxChunks + 1;
+/** What each rank sends besides its block sum: every chunk's loss sum, correct count and statistics slot, and a wish to stop. */
+export function rankScalars(maxChunks: number, statisticsSize = 0): number {
+  return (2 + statisticsSize) * maxChunks + 1;
 }
 
 /**
@@ -139,7 +145,7 @@ export class StepEngine {
     this.batch = new Batch(setup.data, Math.min(setup.chunkSize, setup.data.size));
     this.augmentScratch = new Float32Array(setup.data.sampleSize);
     this.idle = setup.data.streamed === null ? undefined : () => setup.data.workAhead();
-    this.ownScalars = new Float64Array(setup.ranks === undefined ? 0 : rankScalars(setup.ranks.maxChunks));
+    this.ownScalars = new Float64Array(setup.ranks === undefined ? 0 : rankScalars(setup.ranks.maxChunks, setup.model.statisticsSize));
   }
 
   run(order: StepOrder): StepReport {
@@ -175,6 +181,8 @@ export class StepEngine {
     }
     const lr = learningRateAt(optimizer.lr, optimizer.schedule, order.step);
     kernel.update(optimizer, at, order.step + 1, lr, clipFactor(norm, optimizer.clipNorm), from, to);
+    // The running statistics are small: one party of each rank folds the step's chunks into them.
+    if (model.statisticsSize > 0 && party.index === 0) model.updateRunningStatistics(combineChunkStatistics(buffers.chunkStatistics, model.statisticsSize, chunks));
     updateSeconds += seconds(started);
     const updated = { outcome: 'updated', at: -1, value: 0, gradientSeconds, updateSeconds, maxNormSeconds: 0, exchangeSeconds, stopAgreed } as const;
     if (this.constraints.rows === 0) return updated;
@@ -219,11 +227,13 @@ export class StepEngine {
       const ownSum = buffers.slots.subarray(first * model.size, (first + 1) * model.size);
       ranks.group.allgather(ownSum.length === model.size ? ownSum : buffers.slots.subarray(0, model.size), ranks.sums);
       const { maxChunks, scalars } = ranks;
-      const stride = rankScalars(maxChunks);
+      const width = model.statisticsSize;
+      const stride = rankScalars(maxChunks, width);
       const own = this.ownScalars;
       own.fill(0);
       own.set(buffers.chunkLoss.subarray(first, end));
       own.set(buffers.chunkCorrect.subarray(first, end), maxChunks);
+      own.set(buffers.chunkStatistics.subarray(first * width, end * width), 2 * maxChunks);
       own[stride - 1] = order.stopWanted === true ? 1 : 0;
       ranks.group.allgather(own, scalars);
       const size = chunksPerBlock(chunks, ranks.group.size);
@@ -232,12 +242,15 @@ export class StepEngine {
         const offset = rank * stride + (chunk - rank * size);
         buffers.chunkLoss[chunk] = scalars[offset];
         buffers.chunkCorrect[chunk] = scalars[offset + maxChunks];
+        // Copied, never added: every rank then merges all chunks' statistics in the same tree.
+        const statistics = rank * stride + 2 * maxChunks + (chunk - rank * size) * width;
+        buffers.chunkStatistics.set(scalars.subarray(statistics, statistics + width), chunk * width);
       }
     }
     const exchangeSeconds = party.index === 0 ? seconds(started) : 0;
     this.meet('blocks-exchanged');
     // Read after the meeting: party 0 of this rank wrote every rank's wish before it.
-    const stride = rankScalars(ranks.maxChunks);
+    const stride = rankScalars(ranks.maxChunks, model.statisticsSize);
     let stopAgreed = false;
     for (let rank = 0; rank < ranks.group.size; rank++) stopAgreed ||= ranks.scalars[rank * stride + stride - 1] === 1;
     return { seconds: exchangeSeconds, stopAgreed };
@@ -254,6 +267,8 @@ export class StepEngine {
     const rows = to - from;
     const inputs = { inputs: this.batch.inputs.subarray(0, rows * data.sampleSize), targets: sliceTargets(this.batch.targets, 0, rows), samples };
     const slot = buffers.slots.subarray(chunk * model.size, (chunk + 1) * model.size);
+    const width = model.statisticsSize;
+    if (width > 0) model.bindStatistics(buffers.chunkStatistics.subarray(chunk * width, (chunk + 1) * width));
     this.setup.kernel.zero(slot);
     const result = chunkGradient(model, this.setup.loss, inputs, order.samples.length, order.step, this.setup.dropoutKey, slot, { slotIsZero: true });
     buffers.chunkLoss[chunk] = result.sum;

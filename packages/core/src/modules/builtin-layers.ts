@@ -13,10 +13,12 @@ import {
   type SigmoidSpec,
   type TanhSpec,
 } from './activations.js';
+import { batchNorm1dLayer, batchNorm2dLayer, type BatchNormSpec } from './batch-norm.js';
 import { conv2dLayer, type Conv2dSpec } from './conv2d.js';
 import { dropoutLayer, type DropoutSpec } from './dropout.js';
 import { dropout2dLayer, type Dropout2dSpec } from './dropout2d.js';
 import { flattenLayer, type FlattenSpec } from './flatten.js';
+import { layerNormLayer, type LayerNormSpec } from './layer-norm.js';
 import type { LinearSpec } from './linear.js';
 import { linearLayer } from './linear-layer.js';
 import { alphaDropoutLayer, gaussianDropoutLayer, type AlphaDropoutSpec, type GaussianDropoutSpec } from './noise-dropout.js';
@@ -42,7 +44,9 @@ export type LayerSpec =
   | Dropout2dSpec
   | SeluSpec
   | GaussianDropoutSpec
-  | AlphaDropoutSpec;
+  | AlphaDropoutSpec
+  | BatchNormSpec
+  | LayerNormSpec;
 
 // In this order in the "type must be one of" message.
 const BUILTIN_LAYERS: ReadonlyArray<LayerFactory<never>> = [
@@ -63,6 +67,9 @@ const BUILTIN_LAYERS: ReadonlyArray<LayerFactory<never>> = [
   seluLayer,
   gaussianDropoutLayer,
   alphaDropoutLayer,
+  batchNorm1dLayer,
+  batchNorm2dLayer,
+  layerNormLayer,
 ];
 
 for (const declaration of BUILTIN_LAYERS) registerLayer(declaration);

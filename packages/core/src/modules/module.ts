@@ -26,6 +26,16 @@ export interface ParameterSpec {
   readonly maxNorm?: number;
 }
 
+/**
+ * A tensor of state the optimizer does not learn (PyTorch's buffers: BatchNorm's running mean and
+ * variance). It lives in the model's flat `buffers`, is saved in checkpoints and starts at `initial`.
+ */
+export interface BufferSpec {
+  readonly name: string;
+  readonly shape: readonly number[];
+  readonly initial: number;
+}
+
 /** Views of one parameter tensor and its gradient, both into the model's flat buffers. */
 export interface ParameterViews {
   readonly value: Float32Array;
@@ -69,6 +79,34 @@ export abstract class Module {
 
   /** Receives views for `parameterSpecs()`, in the same order. */
   bindParameters(_views: readonly ParameterViews[]): void {}
+
+  /** This module's own buffers (not its children's), in a fixed order. */
+  bufferSpecs(): readonly BufferSpec[] {
+    return [];
+  }
+
+  /** Receives views of the model's `buffers` for `bufferSpecs()`, in the same order. */
+  bindBuffers(_views: readonly Float32Array[]): void {}
+
+  /**
+   * Float64 values this module writes per chunk in training mode, as (count, mean, centred sum of
+   * squares) triples: its batch statistics, which a step combines over its chunks in chunk order
+   * (engine/statistics.ts) and gives back to `updateBuffers`. 0 for a layer without running statistics.
+   */
+  statisticsWidth(): number {
+    return 0;
+  }
+
+  /** Where the next training-mode forward writes its statistics (`statisticsWidth()` values). */
+  bindStatistics(_view: Float64Array): void {}
+
+  /** Folds a step's combined statistics (`statisticsWidth()` values) into this module's buffers. */
+  updateBuffers(_combined: Float64Array): void {}
+
+  /** The fewest rows a training-mode forward takes (BatchNorm with one value per channel a row needs 2). */
+  minimumTrainingRows(): number {
+    return 1;
+  }
 
   /** The per-sample output shape for a per-sample input shape; throws E_SHAPE if the input does not fit. */
   abstract outputShape(inputShape: readonly number[]): number[];

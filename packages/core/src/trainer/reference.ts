@@ -43,7 +43,13 @@ export function fit(model: Model, data: Dataset, options: FitOptions): FitResult
   // A batch never holds more samples than the data set, so neither do its buffers.
   const maxChunks = Math.ceil(Math.min(plan.batchSize, data.size) / plan.chunkSize);
   const work = new UpdateWorkspace(model.size, stateSlots(options.optimizer), maxChunks);
-  const buffers = { slots: work.slots, chunkLoss: new Float64Array(maxChunks), chunkCorrect: new Float64Array(maxChunks), blockSquares: work.blockSquares };
+  const buffers = {
+    slots: work.slots,
+    chunkLoss: new Float64Array(maxChunks),
+    chunkCorrect: new Float64Array(maxChunks),
+    chunkStatistics: new Float64Array(maxChunks * model.statisticsSize),
+    blockSquares: work.blockSquares,
+  };
   const { params, grads } = model;
   const wasTraining = model.training;
   useKernel(plan.kernel);
@@ -74,6 +80,7 @@ export function fit(model: Model, data: Dataset, options: FitOptions): FitResult
     params.set(work.params);
     state.optimizerState.set(work.state);
     model.bind(params, grads);
+    model.bindStatistics();
     model.train(wasTraining);
     useKernel(previousKernel);
   }
