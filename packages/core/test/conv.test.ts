@@ -208,3 +208,22 @@ it('a small CNN builds from its spec and runs forward', () => {
   expect(model.outputShape).toEqual([3]);
   expect(model.forward(new Float32Array(2 * 144).fill(0.5)).shape).toEqual([2, 3]);
 });
+
+it('Conv2d in eval mode runs a few samples at a time with the bits of a training-mode forward, and a backward pass after it gives the same gradients', () => {
+  // 16 x 28 x 28 samples with a 3 x 3 kernel take 451 KB of patches each: two samples a block, three blocks.
+  const shape = [5, 16, 28, 28];
+  const x = Float32Array.from({ length: 5 * 16 * 28 * 28 }, (_, i) => Math.sin(i * 0.37));
+  const g = Float32Array.from({ length: 5 * 8 * 28 * 28 }, (_, i) => Math.cos(i * 0.11));
+  const run = (training: boolean) => {
+    const conv = new Conv2d({ inChannels: 16, outChannels: 8, kernelSize: 3, padding: 1 });
+    const weight = { value: Float32Array.from({ length: 8 * 16 * 9 }, (_, i) => Math.sin(i * 1.3) * 0.1), grad: new Float32Array(8 * 16 * 9) };
+    const bias = { value: Float32Array.from({ length: 8 }, (_, i) => i * 0.01 - 0.03), grad: new Float32Array(8) };
+    conv.bindParameters([weight, bias]);
+    conv.train(training);
+    const y = conv.forward({ data: x, shape }).data.slice();
+    const gradIn = conv.backward({ data: g, shape: [5, 8, 28, 28] }, true)!.data.slice();
+    return [y, gradIn, weight.grad, bias.grad].map((array) => Buffer.from(array.buffer));
+  };
+  const [trained, inferred] = [run(true), run(false)];
+  inferred.forEach((bytes, i) => expect(bytes.equals(trained[i]!)).toBe(true));
+});

@@ -9,6 +9,9 @@ import { Module, type ParameterSpec, type ParameterViews } from './module.js';
 
 export type Pair = number | readonly [number, number];
 
+/** The patches an inference forward pass takes at once: about 1 MiB, within a core's L2 cache on common CPUs (2 MiB here). */
+const INFERENCE_PATCH_BYTES = 1 << 20;
+
 export interface Conv2dOptions {
   inChannels: number;
   outChannels: number;
@@ -56,6 +59,8 @@ export class Conv2d extends Module {
   private input: Tensor | null = null;
   private geometry: PatchGeometry | null = null;
   private readonly columns = new Scratch();
+  /** Whether `columns` hold the last forward pass's patches, all of them (training, one group). */
+  private columnsHoldInput = false;
   private readonly products = new Scratch();
   private readonly output = new Scratch();
   private readonly gradRows = new Scratch();
@@ -129,22 +134,33 @@ export class Conv2d extends Module {
     const weight = this.bound();
     const samples = input.shape[0] ?? 0;
     const g = this.geometryFor(input.shape.slice(1));
-    const positions = samples * g.outHeight * g.outWidth;
     const plane = g.outHeight * g.outWidth;
     const groupIn = this.inChannels / this.groups;
     const groupOut = this.outChannels / this.groups;
     const k = this.patchLength;
-    const columns = this.columns.take(k * positions);
-    const products = this.products.take(positions * groupOut);
+    // Training keeps the whole batch's patches for the backward pass; inference goes a few samples at
+    // a time, so that their patches and products stay in the caches. Each output value is the same sum.
+    // (Training in blocks too, each block's patches written in their place among the batch's, made a
+    // CNN step 2-3% slower here.)
+    const block = this.training ? samples : Math.max(1, Math.min(samples, Math.floor(INFERENCE_PATCH_BYTES / (4 * k * plane))));
+    const columns = this.columns.take(k * block * plane);
+    const products = this.products.take(block * plane * groupOut);
     const out = this.output.take(samples * this.outChannels * plane);
-    for (let group = 0; group < this.groups; group++) {
-      imagesToColumns(g, samples, group * groupIn, groupIn, input.data, columns);
-      const weights = weight.value.subarray(group * groupOut * k, (group + 1) * groupOut * k);
-      const bias = this.bias?.value.subarray(group * groupOut, (group + 1) * groupOut) ?? null;
-      // The bias is added on the way to the planes: one pass over the output fewer.
-      matmul(transposed(columns, positions), transposed(weights, k), positions, k, groupOut, products, { bIsParameter: true });
-      rowsToPlanes(samples, this.outChannels, group * groupOut, groupOut, plane, products, out, bias);
+    const inputFloats = this.inChannels * g.height * g.width;
+    for (let first = 0; first < samples; first += block) {
+      const count = Math.min(block, samples - first);
+      const images = input.data.subarray(first * inputFloats, (first + count) * inputFloats);
+      const planes = out.subarray(first * this.outChannels * plane, (first + count) * this.outChannels * plane);
+      for (let group = 0; group < this.groups; group++) {
+        imagesToColumns(g, count, group * groupIn, groupIn, images, columns);
+        const weights = weight.value.subarray(group * groupOut * k, (group + 1) * groupOut * k);
+        const bias = this.bias?.value.subarray(group * groupOut, (group + 1) * groupOut) ?? null;
+        // The bias is added on the way to the planes: one pass over the output fewer.
+        matmul(transposed(columns, count * plane), transposed(weights, k), count * plane, k, groupOut, products, { bIsParameter: true });
+        rowsToPlanes(count, this.outChannels, group * groupOut, groupOut, plane, products, planes, bias);
+      }
     }
+    this.columnsHoldInput = block === samples && this.groups === 1;
     this.input = input;
     this.geometry = g;
     return { data: out, shape: [samples, this.outChannels, g.outHeight, g.outWidth] };
@@ -166,8 +182,7 @@ export class Conv2d extends Module {
     const gradIn = needInputGrad ? this.gradInput.take(input.data.length).fill(0) : null;
     for (let group = 0; group < this.groups; group++) {
       planesToRows(samples, this.outChannels, group * groupOut, groupOut, plane, gradOutput.data, gradRows);
-      // With one group the columns still hold the forward pass's patches.
-      if (this.groups > 1) imagesToColumns(g, samples, group * groupIn, groupIn, input.data, columns);
+      if (!this.columnsHoldInput) imagesToColumns(g, samples, group * groupIn, groupIn, input.data, columns);
       const weights = weight.value.subarray(group * groupOut * k, (group + 1) * groupOut * k);
       matmul(transposed(gradRows, groupOut), transposed(columns, positions), groupOut, positions, k, weight.grad.subarray(group * groupOut * k, (group + 1) * groupOut * k), {
         accumulate: true,
@@ -178,6 +193,7 @@ export class Conv2d extends Module {
         // The patches' gradient as columns, (W^T G^T): each value the same sum over output channels, in the same order, as (G W).
         matmul(transposed(weights, k), transposed(gradRows, groupOut), k, groupOut, positions, columns);
         addColumnsToImages(g, samples, group * groupIn, groupIn, columns, gradIn);
+        this.columnsHoldInput = false;
       }
     }
     return gradIn === null ? null : { data: gradIn, shape: input.shape };
