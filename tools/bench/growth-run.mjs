@@ -31,7 +31,8 @@ const full = fashionMnistInstalled() ? loadFashionMnist().train : syntheticClass
 const data = full.slice(0, Math.min(full.size, run.samples));
 const dataRssMiB = peakMiB();
 const layers = run.model === 'mlp' ? mlpLayers(run.width) : cnnLayers(run.channels);
-const chunkSize = Math.min(64, run.batch);
+// At most 64, and at least two chunks a batch, so that both workers have a chunk at every step.
+const chunkSize = Math.min(64, Math.max(1, Math.floor(run.batch / run.workers)));
 const trainer = new Trainer({ model: { input: [...data.sampleShape], layers }, seed: 0, optimizer: sgd({ lr: 0.05, momentum: 0.9 }), chunkSize, workers: run.workers, kernel: run.kernel });
 try {
   // Untimed warm-up, as in the trainer bench and the PyTorch script: the first steps compile and allocate.

@@ -3,7 +3,7 @@
  * kernel, 2 workers) against PyTorch 1.13 (2 threads, tools/bench/torch_reference.py) as the model
  * or the batch grows:
  *   width     MLP 784-w-w-10 (ReLU, dropout 0.5), w = 256, 512, 1024, 2048, batch 128;
- *   batch     the reference MLP 784-512-512-10, batch 32 ... 1024 (lockstep's chunk size min(64, batch));
+ *   batch     the reference MLP 784-512-512-10, batch 32 ... 1024 (lockstep's chunk size min(64, batch / 2): a chunk for each worker);
  *   channels  the CNN of examples/configs/cnn.json with 16/32, 32/64, 64/128 channels, batch 128;
  *   big       the 20-million-parameter MLP 784-4096-4096-10, batch 128, lockstep strict only.
  * Every measurement runs in a fresh process (tools/bench/growth-run.mjs, or the PyTorch script) that
@@ -57,7 +57,7 @@ const SWEEP_POINTS = {
   },
   batch: {
     short: 'MLP 512 batch',
-    title: 'MLP 784-512-512-10, chunk min(64, batch)',
+    title: 'MLP 784-512-512-10, chunk min(64, batch / 2)',
     axis: 'batch size',
     points: [32, 64, 128, 256, 512, 1024].map((batch) => ({ label: String(batch), run: { model: 'mlp', width: 512, batch } })),
     systems: systems([STRICT, RELAXED, TORCH]),
