@@ -1,9 +1,12 @@
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fingerprint, loadCheckpoint } from '@lockstep/cli';
-import { fingerprintOf, lockstep, numericMetrics, startLockstep } from './helpers/lockstep.js';
+import { mpiAvailable } from '@lockstep/mpi';
+import { MPIRUN_ENV, MPIRUN_OPTIONS } from '../packages/mpi/test/mpirun.js';
+import { BIN, fingerprintOf, lockstep, numericMetrics, startLockstep } from './helpers/lockstep.js';
 
 // The default MLP on the built-in data set, without dropout, overfits: its validation loss is lowest
 // after a few epochs and then rises, so early stopping ends a 40-epoch run long before its end.
@@ -64,6 +67,14 @@ describe('early stopping on an overfitting run (the default MLP without dropout,
     expect(fingerprintOf(resumed.stdout)).toBe(straight);
     const metrics = (out: string): unknown => numericMetrics(readFileSync(join(work, out, 'metrics.jsonl'), 'utf8'));
     expect(metrics('half')).toEqual(metrics('straight'));
+  });
+
+  it.skipIf(!mpiAvailable())('mpirun -np 2: every rank stops at the same epoch, with the fingerprint of one process', () => {
+    const command = [...MPIRUN_OPTIONS, '-np', '2', process.execPath, BIN, ...train.filter((arg, i, all) => arg !== '--workers' && all[i - 1] !== '--workers'), '--workers', '1', '--out', 'mpi-2'];
+    const run = spawnSync('mpirun', command, { cwd: work, env: { ...process.env, ...MPIRUN_ENV }, encoding: 'utf8', timeout: 120_000 });
+    expect(run.stderr).toBe('');
+    expect(run.stdout.match(STOPPED)?.slice(1, 3)).toEqual([String(stoppedEpoch), String(bestEpoch)]);
+    expect(fingerprintOf(run.stdout)).toBe(straight);
   });
 });
 
