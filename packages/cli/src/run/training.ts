@@ -180,10 +180,11 @@ export async function trainInFolder(run: Run, reporter: Reporter): Promise<numbe
     }
     const watch = trainer.state.earlyStopping;
     if (watch !== undefined && watch.stoppedEpoch > 0 && config.earlyStopping !== undefined) {
-      const { monitor, patience, restoreBestWeights } = config.earlyStopping;
+      const { monitor, restoreBestWeights } = config.earlyStopping;
       const restored = restoreBestWeights ? ', and the run ends with them' : '';
+      const since = watch.stoppedEpoch - watch.bestEpoch;
       reporter.info(
-        `stopped early at epoch ${watch.stoppedEpoch} of ${config.epochs} (best epoch ${watch.bestEpoch}, ${monitor} ${watch.best?.toFixed(4)}; ${monitor} did not improve for ${patience} epoch${patience === 1 ? '' : 's'}); ` +
+        `stopped early at epoch ${watch.stoppedEpoch} of ${config.epochs} (best epoch ${watch.bestEpoch}, ${monitor} ${watch.best?.toFixed(4)}; ${monitor} did not improve for ${since} epoch${since === 1 ? '' : 's'}); ` +
           `${join(out, BEST_FILE)} holds the best epoch's parameters${restored}`,
         { stoppedEarly: true, stoppedEpoch: watch.stoppedEpoch, bestEpoch: watch.bestEpoch, best: watch.best, bestCheckpoint: join(out, BEST_FILE) },
       );
