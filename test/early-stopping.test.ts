@@ -76,6 +76,13 @@ describe('early stopping on an overfitting run (the default MLP without dropout,
     expect(run.stdout.match(STOPPED)?.slice(1, 3)).toEqual([String(stoppedEpoch), String(bestEpoch)]);
     expect(fingerprintOf(run.stdout)).toBe(straight);
   });
+
+  it('--overwrite of a run with early stopping deletes its best.lockstep with its checkpoint', () => {
+    expect(existsSync(join(work, 'half', 'best.lockstep'))).toBe(true);
+    const run = lockstep(['train', '--epochs', '1', '--workers', '1', '--out', 'half', '--overwrite'], work);
+    expect(run.status).toBe(0);
+    expect(existsSync(join(work, 'half', 'best.lockstep'))).toBe(false);
+  });
 });
 
 describe('reduce-on-plateau with early stopping in the CLI', () => {
