@@ -4,8 +4,9 @@ import { sharedMemoryRanks, Trainer } from '@lockstep/workers';
 
 // 600 samples in batches of 50 and chunks of 25: 12 steps an epoch. A wide MLP without dropout on few
 // samples overfits within a few epochs, so early stopping has something to stop.
-const data = syntheticClassification({ seed: 61, samples: 600, features: 16, classes: 4 });
-const validation = syntheticClassification({ seed: 62, samples: 300, features: 16, classes: 4 });
+const all = syntheticClassification({ seed: 61, samples: 900, features: 16, classes: 4 });
+const data = all.slice(0, 600);
+const validation = all.slice(600, 900);
 const spec = { input: [16], layers: [{ type: 'linear', out: 128 }, { type: 'relu' }, { type: 'linear', out: 128 }, { type: 'relu' }, { type: 'linear', out: 4 }] };
 const schedule: ScheduleConfig = { kind: 'warmup-cosine', warmup: 2, startFactor: 0.25, totalSteps: 28, minLr: 0, interval: 'epoch' };
 const optimizer = sgd({ lr: 0.2, momentum: 0.9, schedule });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { initialScheduleState, learningRateAt, plateauStep, type ScheduleConfig } from '@lockstep/core';
+import { initialScheduleState, learningRateAt, plateauStep, sgd, type ScheduleConfig, type ScheduleSpec } from '@lockstep/core';
 import { resolveSchedule, scheduleOf, scheduleRule } from '../packages/cli/src/config/schedule.js';
 import { readFixture } from './helpers/fixtures.js';
 
@@ -68,4 +68,23 @@ describe('each schedule\'s learning rate per count equals PyTorch\'s scheduler (
       expectClose(lrs, c.lrs, true);
     });
   }
+});
+
+describe('the library fills in PyTorch\'s defaults of what a schedule leaves out', () => {
+  it.each([
+    [{ kind: 'step', stepSize: 3 }, { kind: 'step', stepSize: 3, gamma: 0.1 }],
+    [{ kind: 'cosine', totalSteps: 10 }, { kind: 'cosine', totalSteps: 10, minLr: 0 }],
+    [{ kind: 'warmup-cosine', totalSteps: 10 }, { kind: 'warmup-cosine', totalSteps: 10, warmup: 5, startFactor: 1 / 3, minLr: 0 }],
+    [
+      { kind: 'one-cycle', maxLr: 0.1, totalSteps: 100 },
+      { kind: 'one-cycle', maxLr: 0.1, totalSteps: 100, pctStart: 0.3, annealStrategy: 'cos', divFactor: 25, finalDivFactor: 1e4 },
+    ],
+    [
+      { kind: 'plateau' },
+      { kind: 'plateau', monitor: 'val_loss', mode: 'min', factor: 0.1, patience: 10, threshold: 1e-4, thresholdMode: 'rel', cooldown: 0, minLr: 0, eps: 1e-8 },
+    ],
+    [{ kind: 'plateau', monitor: 'val_accuracy' }, expect.objectContaining({ monitor: 'val_accuracy', mode: 'max' })],
+  ] as const)('%j', (given, filled) => {
+    expect(sgd({ lr: 0.1, schedule: given as ScheduleSpec }).schedule).toEqual(filled);
+  });
 });

@@ -67,6 +67,7 @@ export {
   type MonitoredMetric,
   type PlateauState,
   type ScheduleConfig,
+  type ScheduleSpec,
   type ScheduleInterval,
   type ScheduleKind,
   type ScheduleNamer,

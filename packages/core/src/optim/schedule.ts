@@ -71,7 +71,50 @@ const defaultNamer: ScheduleNamer = (field) => `schedule ${field}`;
 
 const option = (message: string): LockstepError => new LockstepError('E_OPTION', message);
 
-export function checkSchedule(schedule: ScheduleConfig, name: ScheduleNamer = defaultNamer): ScheduleConfig {
+type Kind<K extends ScheduleKind> = Extract<ScheduleConfig, { kind: K }>;
+/** `T` with the fields `K` left optional. */
+type Defaulted<T, K extends keyof T> = Omit<T, K> & Partial<Pick<T, K>>;
+
+/**
+ * A schedule as an optimizer takes it: PyTorch's defaults fill what is left out (`gamma` 0.1,
+ * `minLr` 0, `startFactor` 1/3, `warmup` 5, one-cycle's `pctStart` 0.3, `annealStrategy` 'cos',
+ * `divFactor` 25, `finalDivFactor` 1e4, plateau's `monitor` 'val_loss', `mode` ('max' for
+ * accuracies), `factor` 0.1, `patience` 10, `threshold` 1e-4, `thresholdMode` 'rel', `cooldown` 0,
+ * `minLr` 0, `eps` 1e-8).
+ */
+export type ScheduleSpec =
+  | Kind<'constant'>
+  | Defaulted<Kind<'step'>, 'gamma'>
+  | Defaulted<Kind<'cosine'>, 'minLr'>
+  | Defaulted<Kind<'warmup-cosine'>, 'warmup' | 'startFactor' | 'minLr'>
+  | Defaulted<Kind<'one-cycle'>, 'pctStart' | 'annealStrategy' | 'divFactor' | 'finalDivFactor'>
+  | Defaulted<Kind<'plateau'>, Exclude<keyof Kind<'plateau'>, 'kind'>>;
+
+/** The defaults of each kind's settings (PyTorch's). */
+function withDefaults(spec: ScheduleSpec): ScheduleConfig {
+  switch (spec.kind) {
+    case 'step':
+      return { gamma: 0.1, ...spec };
+    case 'cosine':
+      return { minLr: 0, ...spec };
+    case 'warmup-cosine':
+      return { warmup: 5, startFactor: 1 / 3, minLr: 0, ...spec };
+    case 'one-cycle':
+      return { pctStart: 0.3, annealStrategy: 'cos', divFactor: 25, finalDivFactor: 1e4, ...spec };
+    case 'plateau': {
+      const monitor = spec.monitor ?? 'val_loss';
+      const mode = spec.mode ?? (typeof monitor === 'string' && monitor.endsWith('accuracy') ? 'max' : 'min');
+      return { factor: 0.1, patience: 10, threshold: 1e-4, thresholdMode: 'rel', cooldown: 0, minLr: 0, eps: 1e-8, ...spec, monitor, mode };
+    }
+    default:
+      return spec;
+  }
+}
+
+/** Checks a schedule and fills in the defaults of what it leaves out: one line naming the first bad field. */
+export function checkSchedule(spec: ScheduleSpec, name: ScheduleNamer = defaultNamer): ScheduleConfig {
+  if (typeof spec !== 'object' || spec === null) throw option(`${name('kind')} must be one of ${SCHEDULE_KINDS.join(', ')}, got ${JSON.stringify(spec)}`);
+  const schedule = withDefaults(spec);
   const s = schedule as Record<string, unknown> & ScheduleConfig;
   if ('interval' in s && s.interval !== undefined) checkChoice(name('interval'), s.interval, ['step', 'epoch']);
   switch (schedule.kind) {
