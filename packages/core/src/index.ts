@@ -54,7 +54,25 @@ export type { Loss, LossName, LossResult } from './losses/loss.js';
 export { sgd, adam, adamw, stateSlots, type OptimizerConfig, type SgdConfig, type AdamConfig, type SgdOptions, type AdamOptions } from './optim/optimizer.js';
 export { applyUpdate, type UpdateBuffers } from './optim/update.js';
 export { applyMaxNorm, maxNormPlan, maxNormRanges, MAX_NORM_EPSILON, type MaxNormPlan, type MaxNormBlock } from './optim/max-norm.js';
-export { learningRateAt, checkSchedule, type ScheduleConfig } from './optim/schedule.js';
+export {
+  learningRateAt,
+  checkSchedule,
+  checkScheduleRun,
+  initialScheduleState,
+  plateauStep,
+  missingMetric,
+  MONITORED_METRICS,
+  MONITOR_FIX,
+  SCHEDULE_KINDS,
+  type MonitoredMetric,
+  type PlateauState,
+  type ScheduleConfig,
+  type ScheduleSpec,
+  type ScheduleInterval,
+  type ScheduleKind,
+  type ScheduleNamer,
+  type ScheduleRun,
+} from './optim/schedule.js';
 export { Dataset, Batch, sliceTargets, type Targets, type SampleReader, type ReaderRecipe, type StreamedSamples } from './data/dataset.js';
 export {
   augmentSample,
@@ -99,7 +117,19 @@ export { chunksPerBlock, blockCount, rankBlock, type RankGroup } from './engine/
 export { StepEngine, STEP_OUTCOMES, rankScalars, type RankExchange, type StepBuffers, type StepOrder, type StepOutcome, type StepReport, type StepSetup } from './engine/step.js';
 export { checkFit, checkDataFits, checkChunkRows, type EpochOptions, type FitPlan } from './engine/fit-plan.js';
 export { combineChunkStatistics } from './engine/statistics.js';
-export { epochLoop, type EpochAnswer, type EpochLoop, type EpochRequest, type FitResult } from './engine/epochs.js';
+export { epochLoop, type EpochAnswer, type EpochLoop, type EpochRequest, type FitResult, type LoopSettings } from './engine/epochs.js';
+export { runCallbacks, type Callback, type EpochEndContext, type StepEndContext } from './engine/callbacks.js';
+export {
+  checkEarlyStopping,
+  checkEarlyStoppingState,
+  checkMonitored,
+  earlyStoppingStep,
+  monitoredValue,
+  newEarlyStoppingState,
+  type CheckedEarlyStopping,
+  type EarlyStoppingOptions,
+  type EarlyStoppingState,
+} from './engine/early-stopping.js';
 export { newTrainingState, checkTrainingState, type ResumableState, type TrainingState } from './engine/state.js';
 export { epochMetrics, TimingTotals, type EpochMetrics, type EpochTotals, type Evaluation, type FitTimings, type StepProgress } from './engine/progress.js';
 export { fit, evaluate, predict, predictWithUncertainty, type FitOptions, type EvaluateOptions } from './trainer/reference.js';

@@ -14,7 +14,7 @@ const WAIT_SLICE_MS = 100;
 const SPIN_MS = 0.05;
 
 /** The order that ends the step loops. */
-export const STOP: DoorbellOrder = { stop: true, step: 0, epoch: 0, batchSize: 0, stopWanted: false };
+export const STOP: DoorbellOrder = { stop: true, step: 0, epoch: 0, batchSize: 0, stopWanted: false, lr: 0 };
 
 /** Coordinator: publishes the next order, resets the step barrier and wakes every step loop. */
 export function ring(views: StepViews, order: DoorbellOrder): void {
@@ -25,6 +25,8 @@ export function ring(views: StepViews, order: DoorbellOrder): void {
   fields[ORDER.batchSize] = order.batchSize;
   fields[ORDER.stopWanted] = order.stopWanted ? 1 : 0;
   fields[ORDER.nextSize] = order.nextSize ?? 0;
+  fields[ORDER.stopBefore] = order.stopBefore === true ? 1 : 0;
+  fields[ORDER.lr] = order.lr;
   resetBarrier(views.barrier);
   Atomics.store(views.doorbell, FINISHED, 0);
   Atomics.add(views.doorbell, RUNG, 1);
@@ -72,6 +74,8 @@ export function nextOrder(views: StepViews, seen: number, idle?: () => boolean):
     epoch: fields[ORDER.epoch]!,
     batchSize: fields[ORDER.batchSize]!,
     stopWanted: fields[ORDER.stopWanted] === 1,
+    stopBefore: fields[ORDER.stopBefore] === 1,
+    lr: fields[ORDER.lr]!,
     ...(nextSize > 0 ? { nextSize } : {}),
   };
 }

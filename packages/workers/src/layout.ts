@@ -26,7 +26,7 @@ const BARRIER_WORDS = 2;
 const DOORBELL_WORDS = 2;
 
 /** Fields of the step order, float64 each: what the coordinator tells every worker about the next step. */
-export const ORDER = { stop: 0, step: 1, batchSize: 2, stopWanted: 3, epoch: 4, nextSize: 5 } as const;
+export const ORDER = { stop: 0, step: 1, batchSize: 2, stopWanted: 3, epoch: 4, nextSize: 5, stopBefore: 6, lr: 7 } as const;
 /** Fields of one worker's report of a step (core's `StepReport`), float64 each; the outcome as its index in `STEP_OUTCOMES`. */
 export const REPORT = { outcome: 0, at: 1, value: 2, gradientSeconds: 3, updateSeconds: 4, maxNormSeconds: 5, exchangeSeconds: 6, stopAgreed: 7 } as const;
 const ORDER_FIELDS = Object.keys(ORDER).length;

@@ -57,6 +57,10 @@ export interface DoorbellOrder {
   readonly batchSize: number;
   /** This rank's wish to stop after this step (core's `StepOrder.stopWanted`). */
   readonly stopWanted: boolean;
+  /** A callback of this rank asked to stop before this step (core's `StepOrder.stopBefore`). */
+  readonly stopBefore?: boolean;
+  /** The step's learning rate (core's `StepOrder.lr`). */
+  readonly lr: number;
   /** The next step's batch size, its samples in the step buffer's `nextSamples` (core's `StepOrder.next`); absent or 0: not known. */
   readonly nextSize?: number;
 }

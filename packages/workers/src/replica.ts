@@ -92,7 +92,7 @@ export class Replica {
       if (order.stop) return { seconds: (performance.now() - started) / 1000 };
       const next = order.nextSize === undefined ? undefined : views.nextSamples.subarray(0, order.nextSize);
       const samples = views.batchSamples.subarray(0, order.batchSize);
-      reportStep(views, task.party, task.parties, engine.run({ step: order.step, epoch: order.epoch, samples, stopWanted: order.stopWanted, ...(next === undefined ? {} : { next }) }));
+      reportStep(views, task.party, task.parties, engine.run({ step: order.step, epoch: order.epoch, samples, stopWanted: order.stopWanted, stopBefore: order.stopBefore, lr: order.lr, ...(next === undefined ? {} : { next }) }));
     }
   }
 

@@ -136,7 +136,8 @@ export class Trainer {
     };
     // Across ranks a signal is a wish that travels with the next step, and the ranks stop together after it.
     const agreed = new AbortController();
-    const loop = epochLoop(plan, this.state, step.views, this.ranks > 1 ? { ...options, signal: agreed.signal } : options);
+    // So is a callback's stop: the next step carries it, and no rank applies that step.
+    const loop = epochLoop(plan, this.state, step.views, this.ranks > 1 ? { ...options, signal: agreed.signal } : options, { agreeStops: this.ranks > 1 });
     try {
       for (let next = loop.next(); ; ) {
         if (next.done === true) {
@@ -152,7 +153,8 @@ export class Trainer {
           const { samples, next: ahead } = request.order;
           step.views.batchSamples.set(samples);
           if (ahead !== undefined) step.views.nextSamples.set(ahead);
-          const order = { stop: false, step: request.order.step, epoch: request.order.epoch, batchSize: samples.length, stopWanted: options.signal?.aborted === true, nextSize: ahead?.length ?? 0 };
+          const { step: at, epoch, lr, stopBefore } = request.order;
+          const order = { stop: false, step: at, epoch, batchSize: samples.length, stopWanted: options.signal?.aborted === true, stopBefore, lr: lr!, nextSize: ahead?.length ?? 0 };
           const reports = await steps.run(order).catch(translate);
           if (reports.some((report) => report.stopAgreed)) agreed.abort();
           next = loop.next(reports);
@@ -176,8 +178,17 @@ export class Trainer {
       }
       target.set(array);
     }
-    const { step, epoch, batch, epochLossSum, epochCorrect } = saved.state;
-    Object.assign(this.state, { step, epoch, batch, epochLossSum, epochCorrect });
+    const { step, epoch, batch, epochLossSum, epochCorrect, schedule, earlyStopping } = saved.state;
+    // Copies: the epoch loop updates the schedule's and early stopping's state in place.
+    Object.assign(this.state, {
+      step,
+      epoch,
+      batch,
+      epochLossSum,
+      epochCorrect,
+      schedule: schedule === undefined ? undefined : { ...schedule },
+      earlyStopping: earlyStopping === undefined ? undefined : { ...earlyStopping },
+    });
   }
 
   /** Mean loss and accuracy in eval mode, in blocks of 256 samples claimed by the workers (across ranks: see `ranks`). */

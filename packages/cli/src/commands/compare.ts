@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { checkAugmentFits, foldInString, permutation, rootKey, type Dataset, type ModelSpec } from '@lockstep/core';
+import { checkAugmentFits, defaultLoss, foldInString, permutation, rootKey, type Dataset, type ModelSpec } from '@lockstep/core';
 import { Trainer } from '@lockstep/workers';
 import { checkBatching } from '../config/batching.js';
 import { checkConfig, readConfigFile } from '../config/config-file.js';
@@ -8,6 +8,7 @@ import { flagConfig, flagValue, type ConfigFlags } from '../config/flags.js';
 import { runModel } from '../config/model-spec.js';
 import { optimizerOf } from '../config/optimizer.js';
 import { OPTIONS } from '../config/options.js';
+import { checkTrainingSettings } from '../config/schedule.js';
 import { settingNamer } from '../config/setting-names.js';
 import { DEFAULT_CONFIG, type RunConfig } from '../config/settings.js';
 import { usefulWorkers } from '../config/workers.js';
@@ -85,6 +86,8 @@ async function compare(flags: CompareFlags, ranks: RunRanks, stop: Stop): Promis
   const setup = await importModules(config.modules);
   const data = await loadRunData(config, { threads: workers });
   if (config.augment !== undefined) checkAugmentFits(config.augment, data.train.sampleShape);
+  if (config.earlyStopping !== undefined) throw new UserError(`${flags.config}: "earlyStopping" does not apply to compare, which trains every rate for all its epochs; leave it out`);
+  checkTrainingSettings(config, data, defaultLoss(data.train.targets).reportsAccuracy);
   const validation = data.validation;
   if (validation === null) {
     throw new UserError(`lockstep compare needs validation samples, and validationSplit ${config.validationSplit} of ${data.train.size} samples leaves none; raise "validationSplit" in --config`);

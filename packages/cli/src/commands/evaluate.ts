@@ -26,6 +26,7 @@ export interface EvalFlags {
   workers?: string;
   modules?: string;
   mcSamples?: string;
+  split?: string;
   seed?: string;
   out?: string;
   json?: boolean;
@@ -54,12 +55,15 @@ export async function evalCommand(flags: EvalFlags): Promise<number> {
     throw new UserError(`${flags.checkpoint} has no dropout layers with p > 0, so --mc-samples has nothing to sample; leave out --mc-samples`);
   }
   const data = await loadRunData(checkpoint.config, { threads: workers, dataOverride });
-  const [name, set] = data.test !== null ? ['test set', data.test] : ['validation split', data.validation];
+  const split = flagValue('--split', OPTIONS.split, flags.split) ?? (data.test !== null ? 'test' : 'validation');
+  const [name, set] = split === 'test' ? ['test set', data.test] : ['validation split', data.validation];
+  if (set === null && flags.split === 'validation') throw new UserError(`${flags.checkpoint} was trained without a validation split ("validationSplit": 0); leave out --split to use the test set`);
+  if (set === null && flags.split === 'test') throw new UserError(`${flags.data ?? checkpoint.config.data} has no test set; leave out --split to use the run's validation split`);
   if (set === null) throw new UserError(`${flags.data ?? checkpoint.config.data} has no test set and the run used no validation split; pass --data with a test set`);
   if (JSON.stringify(set.sampleShape) !== JSON.stringify(checkpoint.spec.input)) {
     throw new UserError(`the data has samples of shape [${set.sampleShape.join(',')}] but ${flags.checkpoint} takes [${checkpoint.spec.input.join(',')}]`);
   }
-  const identity = { checkpoint: contentDigest(readFileSync(flags.checkpoint)), data: data.fingerprint, mcSamples, seed, out: flags.out, json: flags.json === true, modules };
+  const identity = { checkpoint: contentDigest(readFileSync(flags.checkpoint)), data: data.fingerprint, split, mcSamples, seed, out: flags.out, json: flags.json === true, modules };
   checkSameRun(ranks, JSON.stringify(identity), 'checkpoint, data or flags');
   const out = flags.out ?? folderOf(flags.checkpoint);
   // Before the passes, so that an unusable --out fails at once rather than after the work.

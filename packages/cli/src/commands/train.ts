@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { checkAugmentFits } from '@lockstep/core';
+import { checkAugmentFits, defaultLoss } from '@lockstep/core';
 import { Trainer } from '@lockstep/workers';
 import { checkBatching } from '../config/batching.js';
 import { checkConfig, readConfigFile } from '../config/config-file.js';
@@ -8,6 +8,7 @@ import { runModel } from '../config/model-spec.js';
 import { optimizerOf } from '../config/optimizer.js';
 import { OPTIONS } from '../config/options.js';
 import { resumedConfig, resumedDataNote } from '../config/resume.js';
+import { checkTrainingSettings } from '../config/schedule.js';
 import { settingNamer } from '../config/setting-names.js';
 import { DEFAULT_CONFIG } from '../config/settings.js';
 import { usefulWorkers } from '../config/workers.js';
@@ -71,6 +72,8 @@ async function train(flags: TrainFlags, ranks: RunRanks, stop: Stop): Promise<nu
   const setup = checkpoint === null ? await importModules(config.modules) : await importNamedModules(checkpoint, flags.resume!, named ?? fromFile.modules);
   const data = await loadRunData(config, { threads: workers });
   if (config.augment !== undefined) checkAugmentFits(config.augment, data.train.sampleShape);
+  // The schedule's lengths come from the run's, and config.json records them.
+  checkTrainingSettings(config, data, defaultLoss(data.train.targets).reportsAccuracy);
   // What image data gave the run (class names, computed normalization) goes into config.json and every checkpoint.
   if (data.imageData !== undefined) config.imageData = data.imageData;
   const dataNote = checkpoint === null ? null : resumedDataNote(checkpoint, flags.resume!, config.data, data.fingerprint, flags.allowChangedData === true);

@@ -10,6 +10,8 @@ export interface ConfigFlags {
   lr?: string;
   dropout?: string;
   clipNorm?: string;
+  schedule?: string;
+  earlyStopping?: string;
   kernel?: string;
   seed?: string;
   checkpointEvery?: string;

@@ -12,6 +12,8 @@ export const OPTIONS = {
   /** The seed of eval's and predict's Monte Carlo masks: a seed like the run's. */
   seed: SETTINGS.seed.rule,
   format: choice(['json', 'csv'] as const),
+  /** Which samples eval measures: the data's test set, or the run's validation split (the one its metrics.jsonl's valLoss comes from). */
+  split: choice(['test', 'validation'] as const),
   /** Module files the user names, so that their code may run: written `a.mjs,b.mjs` on the command line. */
   modules: { ...SETTINGS.modules.rule, fromText: (text: string): unknown => text.split(',') },
 } satisfies Record<string, Rule<unknown>>;

@@ -1,6 +1,7 @@
 import { KERNEL_CHOICES, type CheckedAugmentSpec, type KernelChoice } from '@lockstep/core';
 import { isDataSource } from '../data/sources.js';
 import { IMAGE_SETTINGS, type ImageSettings } from './image-settings.js';
+import { earlyStoppingRule, scheduleRule, type EarlyStoppingSetting, type ScheduleSetting } from './schedule.js';
 import { augmentation, choice, dropoutRate, integer, integerList, number, objectList, positive, text, textList, type Rule } from './rules.js';
 
 /** A run's settings: the config file's format, and what is saved as config.json in the run folder. */
@@ -19,6 +20,10 @@ export interface RunConfig extends ImageSettings {
   kernel?: KernelChoice;
   /** Clip the summed gradient to this global L2 norm before each update; absent: no clipping. */
   clipNorm?: number;
+  /** The learning-rate schedule, PyTorch's schedulers with their parameter names (config/schedule.ts); absent: constant. */
+  schedule?: ScheduleSetting;
+  /** Stop when the monitored metric stops improving (Keras' EarlyStopping); the best epoch is kept as best.lockstep. */
+  earlyStopping?: EarlyStoppingSetting;
   /** Dropout rate of the default MLP's layers; with custom `layers`, it replaces every dropout entry's p. */
   dropout?: number;
   /** Hidden layer widths of the default MLP; ignored when `layers` is given. */
@@ -59,6 +64,8 @@ export const SETTINGS: Settings = {
   weightDecay: { rule: number(0) },
   kernel: { rule: choice(KERNEL_CHOICES), flag: '--kernel' },
   clipNorm: { rule: positive(), flag: '--clip-norm' },
+  schedule: { rule: scheduleRule, flag: '--schedule' },
+  earlyStopping: { rule: earlyStoppingRule, flag: '--early-stopping' },
   dropout: { rule: dropoutRate, flag: '--dropout' },
   hidden: { rule: integerList(1, '1024,1024'), flag: '--hidden' },
   layers: { rule: objectList('a list of layer objects, e.g. [{"type": "linear", "out": 64}]') },

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { Packr } from 'msgpackr';
 import { z } from 'zod';
-import { adam, adamw, LockstepError, sgd, type ModelSpec, type OptimizerConfig } from '@lockstep/core';
+import { adam, adamw, LockstepError, SCHEDULE_KINDS, sgd, type EarlyStoppingState, type ModelSpec, type OptimizerConfig, type PlateauState } from '@lockstep/core';
 import { checkConfig } from '../config/config-file.js';
 import type { RunConfig } from '../config/settings.js';
 import { UserError } from '../errors.js';
@@ -25,7 +25,17 @@ export interface Checkpoint {
   readonly optimizerState: Float32Array;
   /** The model's buffers (BatchNorm's running statistics); absent for a model without any. */
   readonly buffers?: Float32Array;
-  readonly state: { step: number; epoch: number; batch: number; epochLossSum: number; epochCorrect: number };
+  readonly state: {
+    step: number;
+    epoch: number;
+    batch: number;
+    epochLossSum: number;
+    epochCorrect: number;
+    /** Reduce-on-plateau's state; absent for the other schedules. */
+    schedule?: PlateauState;
+    /** Early stopping's state, without the best parameters (those are best.lockstep's); absent without early stopping. */
+    earlyStopping?: Omit<EarlyStoppingState, 'bestParams' | 'bestBuffers'>;
+  };
   /** The fingerprint of the data trained on (dataFingerprint); absent in checkpoints of older lockstep versions. */
   readonly dataFingerprint?: string;
 }
@@ -35,7 +45,7 @@ const packr = new Packr({ moreTypes: true });
 const count = z.number().int().min(0);
 const finite = z.number().finite();
 // Loose objects: the types of the fields the optimizers read; their ranges are core's to check.
-const scheduleSchema = z.looseObject({ kind: z.enum(['constant', 'step', 'cosine']) });
+const scheduleSchema = z.looseObject({ kind: z.enum(SCHEDULE_KINDS) });
 const optimizerSchema = z.discriminatedUnion('kind', [
   z.looseObject({ kind: z.literal('sgd'), lr: finite, momentum: finite, dampening: finite, nesterov: z.boolean(), weightDecay: finite, schedule: scheduleSchema }),
   z.looseObject({ kind: z.enum(['adam', 'adamw']), lr: finite, beta1: finite, beta2: finite, eps: finite, weightDecay: finite, schedule: scheduleSchema }),
@@ -49,7 +59,15 @@ const payloadSchema = z.object({
   params: z.instanceof(Float32Array),
   optimizerState: z.instanceof(Float32Array),
   buffers: z.instanceof(Float32Array).optional(),
-  state: z.object({ step: count, epoch: count, batch: count, epochLossSum: z.number(), epochCorrect: z.number() }),
+  state: z.object({
+    step: count,
+    epoch: count,
+    batch: count,
+    epochLossSum: z.number(),
+    epochCorrect: z.number(),
+    schedule: z.object({ lr: finite, best: finite.nullable(), badEpochs: count, cooldownCounter: count }).optional(),
+    earlyStopping: z.object({ best: finite.nullable(), bestEpoch: count, wait: count, stoppedEpoch: count }).optional(),
+  }),
   dataFingerprint: z.string().optional(),
 });
 

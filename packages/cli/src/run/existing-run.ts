@@ -4,13 +4,13 @@ import { SKIPPED_IMAGES_FILE } from '../data/images/skipped.js';
 import { CALIBRATION_FILES } from '../output/calibration-report.js';
 import { UserError } from '../errors.js';
 import { folderOf } from './files.js';
-import { CHECKPOINT_FILE } from './training.js';
+import { BEST_FILE, CHECKPOINT_FILE } from './training.js';
 
 /**
- * The files of a run (and of eval on it) in its folder. The checkpoint comes first: deleted in this
+ * The files of a run (and of eval on it) in its folder. The checkpoints come first: deleted in this
  * order, a folder never holds the old run's checkpoint beside the new run's files, even after a crash.
  */
-const RUN_FILES = [CHECKPOINT_FILE, 'config.json', 'metrics.jsonl', 'curves.svg', 'curves.html', SKIPPED_IMAGES_FILE, ...CALIBRATION_FILES];
+const RUN_FILES = [CHECKPOINT_FILE, BEST_FILE, 'config.json', 'metrics.jsonl', 'curves.svg', 'curves.html', SKIPPED_IMAGES_FILE, ...CALIBRATION_FILES];
 
 /**
  * Makes way for a run in `out`, which it has locked, before the run writes anything there. A folder

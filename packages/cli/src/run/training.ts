@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { KERNEL_FAMILIES, LockstepError, type Dataset, type ModelSpec } from '@lockstep/core';
 import type { Trainer, TrainerFitOptions } from '@lockstep/workers';
@@ -9,7 +10,7 @@ import type { Reporter } from '../output/report.js';
 import { abortOnStdoutFailure, describeStdoutFailure } from '../output/stdout.js';
 import { encodeCheckpoint, loadCheckpoint, type Checkpoint } from './checkpoint.js';
 import type { FaultChannel } from './fault-channel.js';
-import { writeFileAtomic, WriteError } from './files.js';
+import { folderOf, writeFileAtomic, WriteError } from './files.js';
 import { readHistory } from './history.js';
 import type { Stop } from './interrupt.js';
 import { resumeCommand } from './modules.js';
@@ -19,6 +20,8 @@ import type { RunRanks } from './ranks.js';
 import { SavedCheckpoints, type SavedCheckpoint } from './saved-checkpoints.js';
 
 export const CHECKPOINT_FILE = 'checkpoint.lockstep';
+/** With early stopping: the checkpoint of the best epoch so far, written as the epoch's checkpoint is. */
+export const BEST_FILE = 'best.lockstep';
 
 export interface Run {
   /** A trainer at the run's start: its initial parameters, step 0. */
@@ -67,8 +70,8 @@ export async function trainInFolder(run: Run, reporter: Reporter): Promise<numbe
   const checkpointPath = join(out, CHECKPOINT_FILE);
   const metricsPath = join(out, 'metrics.jsonl');
   const saved = new SavedCheckpoints(checkpoint === null ? null : { path: run.resumedFrom!, step: checkpoint.state.step, bytes: encodeCheckpoint(checkpoint) });
-  const save = (): void => {
-    if (!run.ranks.writes) return;
+  const save = (): Buffer | null => {
+    if (!run.ranks.writes) return null;
     const bytes = encodeCheckpoint({
       config,
       spec,
@@ -77,11 +80,12 @@ export async function trainInFolder(run: Run, reporter: Reporter): Promise<numbe
       params: trainer.params,
       optimizerState: trainer.state.optimizerState,
       ...(trainer.buffers.length > 0 ? { buffers: trainer.buffers } : {}),
-      state: (({ step, epoch, batch, epochLossSum, epochCorrect }) => ({ step, epoch, batch, epochLossSum, epochCorrect }))(trainer.state),
+      state: savedState(trainer.state),
       dataFingerprint: data.fingerprint,
     });
     writeFileAtomic(checkpointPath, bytes);
     saved.record(checkpointPath, trainer.state.step, bytes);
+    return bytes;
   };
   const faults =
     run.channel === null
@@ -93,7 +97,7 @@ export async function trainInFolder(run: Run, reporter: Reporter): Promise<numbe
   run.stop.signal.addEventListener('abort', stopBar);
   const output = abortOnStdoutFailure();
   try {
-    if (checkpoint !== null) trainer.load(checkpoint);
+    if (checkpoint !== null) trainer.load(withBestWeights(checkpoint, run.resumedFrom!, run));
     for (const key of ['lr', 'clipNorm'] as const) {
       if (checkpoint !== null && config[key] !== checkpoint.config[key]) {
         reporter.info(`note: ${key} changes from ${checkpoint.config[key] ?? 'none'} to ${config[key] ?? 'none'} at step ${checkpoint.state.step}; the run will not match an uninterrupted one`);
@@ -135,11 +139,14 @@ export async function trainInFolder(run: Run, reporter: Reporter): Promise<numbe
         const svg = learningCurvesSvg(history, title);
         writeFileAtomic(join(out, 'curves.svg'), svg);
         writeFileAtomic(join(out, 'curves.html'), learningCurvesHtml(svg, title));
-        save();
+        const bytes = save();
+        // The best epoch's checkpoint, written like every checkpoint: a temporary file, then a rename.
+        if (bytes !== null && trainer.state.earlyStopping?.bestEpoch === metrics.epoch) writeFileAtomic(join(out, BEST_FILE), bytes);
       },
+      ...(config.earlyStopping === undefined ? {} : { earlyStopping: config.earlyStopping }),
     });
     for (let retry = 1; trainer.state.epoch < config.epochs; retry++) {
-      let result: { stopped: boolean };
+      let result: { stopped: boolean; stopRequested: boolean };
       try {
         result = await trainer.fit(data.train, fitOptions());
         training = false;
@@ -150,7 +157,7 @@ export async function trainInFolder(run: Run, reporter: Reporter): Promise<numbe
         reporter.info(`note: ${error.message}; restarting the workers from ${lastSaved === null ? 'the start' : `step ${lastSaved.step}`} (retry ${retry} of ${run.retries})`);
         await trainer.close();
         trainer = run.newTrainer();
-        if (lastSaved !== null) trainer.load(loadCheckpoint(lastSaved.path));
+        if (lastSaved !== null) trainer.load(withBestWeights(loadCheckpoint(lastSaved.path), lastSaved.path, run));
         history = readHistory(metricsPath, trainer.state.epoch);
         continue;
       }
@@ -168,6 +175,19 @@ export async function trainInFolder(run: Run, reporter: Reporter): Promise<numbe
         });
         return run.stop.exitCode;
       }
+      // Early stopping ended the run.
+      if (result.stopRequested) break;
+    }
+    const watch = trainer.state.earlyStopping;
+    if (watch !== undefined && watch.stoppedEpoch > 0 && config.earlyStopping !== undefined) {
+      const { monitor, restoreBestWeights } = config.earlyStopping;
+      const restored = restoreBestWeights ? ', and the run ends with them' : '';
+      const since = watch.stoppedEpoch - watch.bestEpoch;
+      reporter.info(
+        `stopped early at epoch ${watch.stoppedEpoch} of ${config.epochs} (best epoch ${watch.bestEpoch}, ${monitor} ${watch.best?.toFixed(4)}; ${monitor} did not improve for ${since} epoch${since === 1 ? '' : 's'}); ` +
+          `${join(out, BEST_FILE)} holds the best epoch's parameters${restored}`,
+        { stoppedEarly: true, stoppedEpoch: watch.stoppedEpoch, bestEpoch: watch.bestEpoch, best: watch.best, bestCheckpoint: join(out, BEST_FILE) },
+      );
     }
     const print = fingerprint(trainer.params, trainer.buffers);
     reporter.result(`fingerprint ${print}`, { fingerprint: print, epochs: trainer.state.epoch, steps: trainer.state.step, out });
@@ -191,4 +211,29 @@ export async function trainInFolder(run: Run, reporter: Reporter): Promise<numbe
     run.stop.signal.removeEventListener('abort', stopBar);
     await trainer.close();
   }
+}
+
+/** What a checkpoint keeps of the training state: the position, and the schedule's and early stopping's state without the best parameters. */
+function savedState(state: Trainer['state']): Checkpoint['state'] {
+  const { step, epoch, batch, epochLossSum, epochCorrect, schedule, earlyStopping } = state;
+  const watch = earlyStopping === undefined ? undefined : (({ best, bestEpoch, wait, stoppedEpoch }) => ({ best, bestEpoch, wait, stoppedEpoch }))(earlyStopping);
+  return { step, epoch, batch, epochLossSum, epochCorrect, ...(schedule === undefined ? {} : { schedule: { ...schedule } }), ...(watch === undefined ? {} : { earlyStopping: watch }) };
+}
+
+/**
+ * The checkpoint to resume from, with the best epoch's parameters from the run folder's best.lockstep
+ * where early stopping restores them: a resumed run then ends as an uninterrupted one.
+ */
+function withBestWeights(checkpoint: Checkpoint, checkpointPath: string, run: Run): Parameters<Trainer['load']>[0] {
+  const watch = checkpoint.state.earlyStopping;
+  const base = { ...checkpoint, state: { ...checkpoint.state, optimizerState: checkpoint.optimizerState } };
+  if (watch === undefined || watch.bestEpoch === 0 || run.config.earlyStopping?.restoreBestWeights !== true) return base;
+  const path = join(folderOf(checkpointPath), BEST_FILE);
+  if (!existsSync(path)) throw new UserError(`${path} is missing: restoreBestWeights needs the best epoch's parameters (epoch ${watch.bestEpoch}) to resume ${checkpointPath}`);
+  const best = loadCheckpoint(path);
+  if (best.state.epoch !== watch.bestEpoch || best.params.length !== checkpoint.params.length) {
+    throw new UserError(`${path} holds epoch ${best.state.epoch}, but ${checkpointPath} names epoch ${watch.bestEpoch} as the best; resume from the checkpoint written with it`);
+  }
+  const bestState = { ...watch, bestParams: best.params, bestBuffers: best.buffers ?? new Float32Array(0) };
+  return { ...base, state: { ...base.state, earlyStopping: bestState } };
 }

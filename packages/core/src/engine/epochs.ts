@@ -1,5 +1,8 @@
 import type { Dataset } from '../data/dataset.js';
 import { LockstepError } from '../errors.js';
+import { checkScheduleRun, initialScheduleState, learningRateAt, plateauStep } from '../optim/schedule.js';
+import { runCallbacks, type EpochEndContext, type StepEndContext } from './callbacks.js';
+import { earlyStoppingStep, monitoredValue, newEarlyStoppingState } from './early-stopping.js';
 import type { FitPlan, EpochOptions } from './fit-plan.js';
 import { stepFailure } from './non-finite.js';
 import { epochBatches, epochOrder, type BatchPlan } from './plan.js';
@@ -14,6 +17,11 @@ export interface FitResult {
   readonly state: TrainingState;
   /** True when `signal` stopped the fit before its last epoch ended. */
   readonly stopped: boolean;
+  /**
+   * True when a callback or early stopping ended the fit (early stopping: `state.earlyStopping.stoppedEpoch`
+   * is then the epoch it stopped after). The state is a position a later fit resumes from.
+   */
+  readonly stopRequested: boolean;
   readonly timings: FitTimings;
 }
 
@@ -25,16 +33,46 @@ export type EpochRequest =
 export type EpochAnswer = readonly StepReport[] | Evaluation;
 export type EpochLoop = Generator<EpochRequest, FitResult, EpochAnswer>;
 
+/** How a trainer's parties meet the loop's decisions. */
+export interface LoopSettings {
+  /**
+   * Across ranks: a stop a callback asks for travels with the next step (`StepOrder.stopBefore`),
+   * which no rank then applies, so every rank stops after the same step whichever asked.
+   */
+  readonly agreeStops?: boolean;
+}
+
 /**
  * The epochs of a fit, written once for every trainer. It owns the batch plan, the position within
  * the epoch (`state`, updated in place), the metrics and the timings; it asks the trainer for each
  * step and each validation, and the trainer answers (synchronously or not) with `next(answer)`.
  * `buffers` are the step buffers the coordinator reads each step's chunk losses from.
  */
-export function* epochLoop(plan: FitPlan, state: TrainingState, buffers: StepBuffers, options: EpochOptions): EpochLoop {
+export function* epochLoop(plan: FitPlan, state: TrainingState, buffers: StepBuffers, options: EpochOptions, settings: LoopSettings = {}): EpochLoop {
   const history: EpochMetrics[] = [];
   const timings = new TimingTotals();
-  const { data } = plan;
+  const { data, optimizer, earlyStopping } = plan;
+  const { schedule } = optimizer;
+  const stepsPerEpoch = Math.ceil(data.size / plan.batchSize);
+  const computes = { validation: plan.validation !== undefined, accuracy: plan.loss.reportsAccuracy };
+  checkScheduleRun(schedule, { ...computes, epochs: state.epoch + plan.epochs, stepsPerEpoch });
+  if (schedule.kind === 'plateau') state.schedule ??= initialScheduleState(optimizer.lr, schedule)!;
+  if (earlyStopping !== null) state.earlyStopping ??= newEarlyStoppingState();
+  const end = (stopped: boolean, stopRequested: boolean): FitResult => ({ history, state, stopped, stopRequested, timings });
+  const restoreBest = (): void => {
+    const watch = state.earlyStopping!;
+    if (!earlyStopping!.restoreBestWeights || watch.bestParams === undefined) return;
+    plan.model.params.set(watch.bestParams);
+    if (watch.bestBuffers !== undefined) plan.model.buffers.set(watch.bestBuffers);
+  };
+  // A run that early stopping ended trains no more, and ends as it did.
+  if (earlyStopping !== null && state.earlyStopping!.stoppedEpoch > 0) {
+    restoreBest();
+    return end(false, true);
+  }
+  const lrAt = (step: number, epoch: number): number => learningRateAt(optimizer.lr, schedule, step, epoch, state.schedule ?? null);
+  // Across ranks, a callback's stop waits for the next step to travel to every rank.
+  let stopBefore = false;
   // Data read on demand gets each step's next samples, so the parties can get them ready ahead.
   const lookahead = data.streamed !== null;
   for (let e = 0; e < plan.epochs; e++) {
@@ -43,14 +81,25 @@ export function* epochLoop(plan: FitPlan, state: TrainingState, buffers: StepBuf
     if (state.batch > batches.length) {
       throw new LockstepError('E_OPTION', `fit: the saved position (batch ${state.batch}) is past this epoch's ${batches.length} batches; resume with the batch size of the original run`);
     }
+    const epochLr = lrAt(state.step - state.batch, state.epoch);
     let trainedSamples = 0;
     while (state.batch < batches.length) {
-      if (options.signal?.aborted) return { history, state, stopped: true, timings };
+      if (options.signal?.aborted) return end(true, false);
       const batch = batches[state.batch];
-      const order = { step: state.step, epoch: state.epoch, samples: batch.samples, ...(lookahead ? { next: nextSamples(plan, state.epoch, batches, state.batch, e + 1 < plan.epochs) } : {}) };
+      const lr = lrAt(state.step, state.epoch);
+      const order = {
+        step: state.step,
+        epoch: state.epoch,
+        samples: batch.samples,
+        lr,
+        ...(stopBefore ? { stopBefore } : {}),
+        ...(lookahead ? { next: nextSamples(plan, state.epoch, batches, state.batch, e + 1 < plan.epochs) } : {}),
+      };
       const where = `fit failed at step ${state.step} (epoch ${state.epoch + 1}, batch ${state.batch + 1} of ${batches.length})`;
       const stepStarted = performance.now();
       const reports = (yield { kind: 'step', order, where }) as readonly StepReport[];
+      // Some rank's callback asked to stop before this step: no rank applied it.
+      if (reports.some((report) => report.outcome === 'stopped')) return end(options.signal?.aborted === true, true);
       const failure = stepFailure(plan, order, reports, where);
       if (failure !== null) throw failure;
       timings.add(reports, (performance.now() - stepStarted) / 1000);
@@ -59,14 +108,21 @@ export function* epochLoop(plan: FitPlan, state: TrainingState, buffers: StepBuf
       state.epochLossSum += reduceChunkScalars(buffers.chunkLoss, batch.chunks);
       state.epochCorrect += reduceChunkScalars(buffers.chunkCorrect, batch.chunks);
       trainedSamples += batch.samples.length;
-      options.onStep?.({
+      const progress = {
         epoch: state.epoch + 1,
         batch: state.batch,
         batches: batches.length,
+        step: state.step,
+        lr,
         loss: state.epochLossSum / Math.min(data.size, state.batch * plan.batchSize),
         samples: trainedSamples,
         seconds: (performance.now() - started) / 1000,
-      });
+      };
+      options.onStep?.(progress);
+      if (runCallbacks<StepEndContext>(plan.callbacks, (callback, ctx) => callback.onStepEnd?.(ctx), { progress })) {
+        if (settings.agreeStops !== true) return end(false, true);
+        stopBefore = true;
+      }
     }
     const totals = { lossSum: state.epochLossSum, correct: state.epochCorrect };
     state.epoch++;
@@ -84,12 +140,38 @@ export function* epochLoop(plan: FitPlan, state: TrainingState, buffers: StepBuf
       steps: batches.length,
       trainSeconds,
       validation,
+      lr: epochLr,
       seconds: (performance.now() - started) / 1000,
     });
     history.push(metrics);
+    // The schedule and early stopping see the epoch before the hooks, so a checkpoint saved there holds their new state.
+    if (schedule.kind === 'plateau') {
+      const value = monitoredValue(metrics, schedule.monitor);
+      if (value !== null) plateauStep(schedule, state.schedule!, value);
+    }
+    let stopEarly = false;
+    if (earlyStopping !== null) {
+      const watch = state.earlyStopping!;
+      const improved = earlyStoppingStep(earlyStopping, watch, metrics);
+      if (earlyStopping.restoreBestWeights && (improved || watch.bestParams === undefined)) {
+        watch.bestParams = plan.model.params.slice();
+        watch.bestBuffers = plan.model.buffers.slice();
+      }
+      stopEarly = watch.stoppedEpoch > 0;
+    }
     options.onEpoch?.(metrics);
+    const asked = runCallbacks<EpochEndContext>(plan.callbacks, (callback, ctx) => callback.onEpochEnd?.(ctx), { metrics, earlyStopping: state.earlyStopping ?? null });
+    if (stopEarly) {
+      // Every rank sees the same metrics, so every rank stops here: no agreement is needed.
+      restoreBest();
+      return end(false, true);
+    }
+    if (asked) {
+      if (settings.agreeStops !== true) return end(false, true);
+      stopBefore = true;
+    }
   }
-  return { history, state, stopped: false, timings };
+  return end(false, stopBefore);
 }
 
 /** The samples of the step after batch `batch` of `epoch`: the epoch's next batch, or the first of the next epoch when this fit has one. */

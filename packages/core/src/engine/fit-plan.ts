@@ -5,6 +5,9 @@ import { defaultLoss, lossByName } from '../losses/index.js';
 import type { Loss, LossName } from '../losses/loss.js';
 import type { Model } from '../model.js';
 import type { KernelChoice } from '../ops/matmul.js';
+import type { OptimizerConfig } from '../optim/optimizer.js';
+import type { Callback } from './callbacks.js';
+import { checkEarlyStopping, checkMonitored, type CheckedEarlyStopping, type EarlyStoppingOptions } from './early-stopping.js';
 import { formatShape, sizeOf } from '../tensor.js';
 import { checkBatching } from './plan.js';
 import type { EpochMetrics, StepProgress } from './progress.js';
@@ -28,6 +31,13 @@ export interface EpochOptions {
   onStep?: (progress: StepProgress) => void;
   /** When aborted, fit stops after the current optimizer step, with `stopped: true`. */
   signal?: AbortSignal;
+  /**
+   * Hooks at each step's end and each epoch's end that receive the metrics and may stop the fit
+   * (Keras' and Lightning's callbacks; `onStep` and `onEpoch` above are hooks that cannot stop it).
+   */
+  callbacks?: readonly Callback[];
+  /** Stop when the monitored metric stops improving (Keras' EarlyStopping); its state is part of the training state. */
+  earlyStopping?: EarlyStoppingOptions;
 }
 
 /** A checked `fit`: the model and data, and settings every party of its steps agrees on. */
@@ -45,9 +55,18 @@ export interface FitPlan {
   readonly loss: Loss;
   /** The matrix kernel the parties compute with, so a failed step is replayed with the same one. */
   readonly kernel: KernelChoice;
+  /** Its learning rate and schedule: the epoch loop gives each step its rate. */
+  readonly optimizer: OptimizerConfig;
+  readonly earlyStopping: CheckedEarlyStopping | null;
+  readonly callbacks: readonly Callback[];
 }
 
-export function checkFit(model: Model, data: Dataset, options: EpochOptions, run: { seed: number; chunkSize: number; kernel: KernelChoice }): FitPlan {
+export function checkFit(
+  model: Model,
+  data: Dataset,
+  options: EpochOptions,
+  run: { seed: number; chunkSize: number; kernel: KernelChoice; optimizer: OptimizerConfig },
+): FitPlan {
   const epochs = checkInteger('epochs', options.epochs, 1);
   const { batchSize, chunkSize } = checkBatching(options.batchSize, run.chunkSize);
   const seed = checkInteger('seed', run.seed, 0);
@@ -55,6 +74,10 @@ export function checkFit(model: Model, data: Dataset, options: EpochOptions, run
   checkChunkRows(model, data.size, batchSize, chunkSize);
   if (options.validation !== undefined) checkDataFits(model, options.validation, 'validation data');
   const augment = options.augment === undefined ? null : checkAugment(options.augment, data.sampleShape);
+  const loss = options.loss === undefined ? defaultLoss(data.targets) : lossByName(options.loss);
+  const computes = { validation: options.validation !== undefined, accuracy: loss.reportsAccuracy };
+  const earlyStopping = options.earlyStopping === undefined ? null : checkEarlyStopping(options.earlyStopping);
+  if (earlyStopping !== null) checkMonitored(earlyStopping, computes);
   return {
     model,
     data,
@@ -65,8 +88,11 @@ export function checkFit(model: Model, data: Dataset, options: EpochOptions, run
     seed,
     shuffle: options.shuffle ?? true,
     augment: augment === null || isIdentityAugment(augment) ? null : augment,
-    loss: options.loss === undefined ? defaultLoss(data.targets) : lossByName(options.loss),
+    loss,
     kernel: run.kernel,
+    optimizer: run.optimizer,
+    earlyStopping,
+    callbacks: options.callbacks ?? [],
   };
 }
 

@@ -64,7 +64,7 @@ export function nonFiniteLossError(model: Model, input: Tensor, context: Forward
  * to name where it went bad; a bad gradient is named by the first party whose range holds one.
  */
 export function stepFailure(plan: FitPlan, order: StepOrder, reports: readonly StepReport[], where: string): LockstepError | null {
-  if (reports.every((report) => report.outcome === 'updated')) return null;
+  if (reports.every((report) => report.outcome === 'updated' || report.outcome === 'stopped')) return null;
   const report = reports.find((r) => r.outcome !== 'updated' && r.at >= 0) ?? reports[0];
   const { model } = plan;
   if (report.outcome !== 'non-finite-loss') return nonFiniteGradientError(model, report.at, report.value, where);

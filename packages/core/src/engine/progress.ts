@@ -9,6 +9,8 @@ export interface EpochMetrics {
   readonly accuracy: number | null;
   readonly valLoss: number | null;
   readonly valAccuracy: number | null;
+  /** The learning rate of the epoch's first step (constant through the epoch unless the schedule counts steps). */
+  readonly lr: number;
   readonly steps: number;
   /** Wall time of the epoch, validation included. */
   readonly seconds: number;
@@ -35,6 +37,7 @@ export interface EpochTotals {
   readonly steps: number;
   readonly trainSeconds: number;
   readonly validation: Evaluation | null;
+  readonly lr: number;
   readonly seconds: number;
 }
 
@@ -45,6 +48,7 @@ export function epochMetrics(totals: EpochTotals): EpochMetrics {
     accuracy: totals.correct === null ? null : totals.correct / totals.samples,
     valLoss: totals.validation?.loss ?? null,
     valAccuracy: totals.validation?.accuracy ?? null,
+    lr: totals.lr,
     steps: totals.steps,
     seconds: totals.seconds,
     samplesPerSecond: totals.trainedSamples / totals.trainSeconds,
@@ -58,6 +62,10 @@ export interface StepProgress {
   /** Batches of this epoch done, of `batches`. */
   readonly batch: number;
   readonly batches: number;
+  /** Optimizer steps taken so far in the run, this one included. */
+  readonly step: number;
+  /** The learning rate this step was taken with. */
+  readonly lr: number;
   /** Mean training loss of this epoch's batches so far. */
   readonly loss: number;
   /** Samples trained in this epoch by this call so far, and the seconds it took. */

@@ -1,6 +1,8 @@
 import { checkInteger, checkNumber, LockstepError } from '../errors.js';
 import type { Model } from '../model.js';
 import { stateSlots, type OptimizerConfig } from '../optim/optimizer.js';
+import { checkPlateauState, initialScheduleState, type PlateauState } from '../optim/schedule.js';
+import { checkEarlyStoppingState, type EarlyStoppingState } from './early-stopping.js';
 
 /** Everything besides the parameters that a run needs to continue exactly: what a checkpoint saves. */
 export interface TrainingState {
@@ -15,10 +17,15 @@ export interface TrainingState {
   epochCorrect: number;
   /** `stateSlots(optimizer)` slots of the model's parameter count. */
   optimizerState: Float32Array;
+  /** A reduce-on-plateau schedule's state (its learning rate, best, bad epochs, cooldown); absent for the other schedules. */
+  schedule?: PlateauState;
+  /** Early stopping's state, where a fit has it (absent until the first fit with `earlyStopping`). */
+  earlyStopping?: EarlyStoppingState;
 }
 
 export function newTrainingState(model: Model, optimizer: OptimizerConfig): TrainingState {
-  return { step: 0, epoch: 0, batch: 0, epochLossSum: 0, epochCorrect: 0, optimizerState: new Float32Array(stateSlots(optimizer) * model.size) };
+  const schedule = initialScheduleState(optimizer.lr, optimizer.schedule);
+  return { step: 0, epoch: 0, batch: 0, epochLossSum: 0, epochCorrect: 0, optimizerState: new Float32Array(stateSlots(optimizer) * model.size), ...(schedule === null ? {} : { schedule }) };
 }
 
 /** The position within the epoch: a state without it resumes at the start of its epoch. */
@@ -36,5 +43,7 @@ export function checkTrainingState(given: ResumableState, model: Model, optimize
   }
   for (const field of ['step', 'epoch', 'batch'] as const) checkInteger(`fit: state.${field}`, state[field], 0);
   for (const field of ['epochLossSum', 'epochCorrect'] as const) checkNumber(`fit: state.${field}`, state[field]);
+  if (state.schedule !== undefined) checkPlateauState(state.schedule, 'fit: state.schedule');
+  if (state.earlyStopping !== undefined) checkEarlyStoppingState(state.earlyStopping, 'fit: state.earlyStopping');
   return state;
 }

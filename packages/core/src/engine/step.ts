@@ -33,14 +33,22 @@ export interface StepOrder {
    * step, so the wish travels with the exchange and every rank learns whether any has it.
    */
   readonly stopWanted?: boolean;
+  /**
+   * A callback of this rank asked the fit to stop after the previous step: with the same exchange,
+   * every rank learns it and no party applies this step (outcome 'stopped'). Only across ranks: one
+   * rank stops at once.
+   */
+  readonly stopBefore?: boolean;
+  /** The learning rate of this step, from the schedule (the epoch loop's `learningRateAt`); absent: computed from the optimizer's schedule. */
+  readonly lr?: number;
 }
 
-export const STEP_OUTCOMES = ['updated', 'non-finite-loss', 'non-finite-gradient'] as const;
+export const STEP_OUTCOMES = ['updated', 'non-finite-loss', 'non-finite-gradient', 'stopped'] as const;
 export type StepOutcome = (typeof STEP_OUTCOMES)[number];
 
 /** What one party saw of a step. Every party sees the same outcome. */
 export interface StepReport {
-  /** Anything but 'updated' means no party changed a parameter. */
+  /** Anything but 'updated' means no party changed a parameter; 'stopped': some rank asked to stop before this step. */
   readonly outcome: StepOutcome;
   /** The first chunk with a non-finite loss, or the first parameter of this party's range with a non-finite gradient; -1 when none. */
   readonly at: number;
@@ -159,9 +167,10 @@ export class StepEngine {
     if (this.idle !== undefined && order.next !== undefined) this.setup.data.expectSamples(this.ownSamples(order.next));
     const gradientSeconds = seconds(started);
     this.meet('gradients-computed');
-    const exchange = ranks === undefined ? { seconds: 0, stopAgreed: order.stopWanted === true } : this.exchangeBlocks(ranks, order, chunks, first, end);
+    const exchange = ranks === undefined ? { seconds: 0, stopAgreed: order.stopWanted === true, stopBefore: order.stopBefore === true } : this.exchangeBlocks(ranks, order, chunks, first, end);
     const { stopAgreed } = exchange;
     const exchangeSeconds = exchange.seconds;
+    if (exchange.stopBefore) return { outcome: 'stopped', at: -1, value: 0, gradientSeconds, updateSeconds: 0, maxNormSeconds: 0, exchangeSeconds, stopAgreed };
     const badChunk = firstNonFinite(buffers.chunkLoss, 0, chunks);
     if (badChunk >= 0) return { outcome: 'non-finite-loss', at: badChunk, value: buffers.chunkLoss[badChunk], gradientSeconds, updateSeconds: 0, maxNormSeconds: 0, exchangeSeconds, stopAgreed };
 
@@ -179,7 +188,7 @@ export class StepEngine {
       const bad = firstNonFinite(gradient, from, to);
       return { outcome: 'non-finite-gradient', at: bad, value: bad < 0 ? 0 : gradient[bad], gradientSeconds, updateSeconds, maxNormSeconds: 0, exchangeSeconds, stopAgreed };
     }
-    const lr = learningRateAt(optimizer.lr, optimizer.schedule, order.step);
+    const lr = order.lr ?? learningRateAt(optimizer.lr, optimizer.schedule, order.step, order.epoch);
     kernel.update(optimizer, at, order.step + 1, lr, clipFactor(norm, optimizer.clipNorm), from, to);
     // The running statistics are small: one party of each rank folds the step's chunks into them.
     if (model.statisticsSize > 0 && party.index === 0) model.updateRunningStatistics(combineChunkStatistics(buffers.chunkStatistics, model.statisticsSize, chunks));
@@ -215,7 +224,7 @@ export class StepEngine {
    * tree), then one party of the rank exchanges that sum, and the block's chunk losses, with every
    * rank: afterwards every party sees all ranks' block sums and every chunk's loss.
    */
-  private exchangeBlocks(ranks: RankExchange, order: StepOrder, chunks: number, first: number, end: number): { seconds: number; stopAgreed: boolean } {
+  private exchangeBlocks(ranks: RankExchange, order: StepOrder, chunks: number, first: number, end: number): { seconds: number; stopAgreed: boolean; stopBefore: boolean } {
     const { kernel, at, model, buffers, party } = this.setup;
     const [from, to] = this.share.params;
     const slotBytes = 4 * model.size;
@@ -234,7 +243,8 @@ export class StepEngine {
       own.set(buffers.chunkLoss.subarray(first, end));
       own.set(buffers.chunkCorrect.subarray(first, end), maxChunks);
       own.set(buffers.chunkStatistics.subarray(first * width, end * width), 2 * maxChunks);
-      own[stride - 1] = order.stopWanted === true ? 1 : 0;
+      // A wish to stop: 1 after this step (a signal), 2 before it (a callback's, after the previous step).
+      own[stride - 1] = order.stopBefore === true ? 2 : order.stopWanted === true ? 1 : 0;
       ranks.group.allgather(own, scalars);
       const size = chunksPerBlock(chunks, ranks.group.size);
       for (let chunk = 0; chunk < chunks; chunk++) {
@@ -252,8 +262,13 @@ export class StepEngine {
     // Read after the meeting: party 0 of this rank wrote every rank's wish before it.
     const stride = rankScalars(ranks.maxChunks, model.statisticsSize);
     let stopAgreed = false;
-    for (let rank = 0; rank < ranks.group.size; rank++) stopAgreed ||= ranks.scalars[rank * stride + stride - 1] === 1;
-    return { seconds: exchangeSeconds, stopAgreed };
+    let stopBefore = false;
+    for (let rank = 0; rank < ranks.group.size; rank++) {
+      const wish = ranks.scalars[rank * stride + stride - 1];
+      stopAgreed ||= wish === 1;
+      stopBefore ||= wish === 2;
+    }
+    return { seconds: exchangeSeconds, stopAgreed, stopBefore };
   }
 
   /** Chunk `chunk`'s gradient into its slot, its loss sum and correct count into the buffers. */

@@ -1,5 +1,5 @@
 import { checkNumber, LockstepError } from '../errors.js';
-import { checkSchedule, type ScheduleConfig } from './schedule.js';
+import { checkSchedule, type ScheduleConfig, type ScheduleSpec } from './schedule.js';
 
 export interface SgdConfig {
   readonly kind: 'sgd';
@@ -46,7 +46,7 @@ export interface SgdOptions {
   dampening?: number;
   nesterov?: boolean;
   weightDecay?: number;
-  schedule?: ScheduleConfig;
+  schedule?: ScheduleSpec;
   clipNorm?: number;
 }
 
@@ -80,7 +80,7 @@ export interface AdamOptions {
   beta2?: number;
   eps?: number;
   weightDecay?: number;
-  schedule?: ScheduleConfig;
+  schedule?: ScheduleSpec;
   clipNorm?: number;
 }
 

@@ -37,7 +37,7 @@ export interface FitOptions extends EpochOptions {
  */
 export function fit(model: Model, data: Dataset, options: FitOptions): FitResult {
   const previousKernel = activeKernel();
-  const run = { seed: options.seed, chunkSize: options.chunkSize ?? Math.min(32, options.batchSize), kernel: options.kernel ?? previousKernel };
+  const run = { seed: options.seed, chunkSize: options.chunkSize ?? Math.min(32, options.batchSize), kernel: options.kernel ?? previousKernel, optimizer: options.optimizer };
   const plan = checkFit(model, data, options, run);
   const state = checkTrainingState(options.state ?? newTrainingState(model, options.optimizer), model, options.optimizer);
   // A batch never holds more samples than the data set, so neither do its buffers.

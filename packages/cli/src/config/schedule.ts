@@ -1,0 +1,220 @@
+import {
+  checkEarlyStopping,
+  checkMonitored,
+  checkSchedule,
+  checkScheduleRun,
+  LockstepError,
+  SCHEDULE_KINDS,
+  type CheckedEarlyStopping,
+  type EarlyStoppingOptions,
+  type ScheduleConfig,
+  type ScheduleKind,
+} from '@lockstep/core';
+import { UserError } from '../errors.js';
+import { numberOrText, type Rule } from './rules.js';
+
+/**
+ * The `schedule` setting: a learning-rate schedule with PyTorch's parameter names, as config.json
+ * records it (every field given, defaults filled; `T_max` and `total_steps` from the run's length
+ * where left out). `kind` picks the scheduler: step (StepLR), cosine (CosineAnnealingLR),
+ * warmup-cosine (LinearLR then CosineAnnealingLR in SequentialLR), one-cycle (OneCycleLR), plateau
+ * (ReduceLROnPlateau).
+ */
+export type ScheduleSetting = { kind: Exclude<ScheduleKind, 'constant'> } & Record<string, number | string>;
+
+/** Keras' EarlyStopping, every field given once checked. */
+export type EarlyStoppingSetting = CheckedEarlyStopping;
+
+/** The run's length fills it in: the run's epochs or steps (in the schedule's interval). */
+const RUN = Symbol('the run');
+/** The config's lr fills it in. */
+const LR = Symbol('lr');
+type Default = number | string | typeof RUN | typeof LR | undefined;
+
+/** Per kind: each PyTorch name, core's name for it, and its default (undefined: required). */
+const FIELDS: Record<ScheduleSetting['kind'], ReadonlyArray<readonly [string, string, Default]>> = {
+  step: [
+    ['step_size', 'stepSize', undefined],
+    ['gamma', 'gamma', 0.1],
+    ['interval', 'interval', 'epoch'],
+  ],
+  cosine: [
+    ['T_max', 'totalSteps', RUN],
+    ['eta_min', 'minLr', 0],
+    ['interval', 'interval', 'epoch'],
+  ],
+  'warmup-cosine': [
+    ['start_factor', 'startFactor', 1 / 3],
+    ['total_iters', 'warmup', 5],
+    ['T_max', 'totalSteps', RUN],
+    ['eta_min', 'minLr', 0],
+    ['interval', 'interval', 'epoch'],
+  ],
+  'one-cycle': [
+    ['max_lr', 'maxLr', LR],
+    ['total_steps', 'totalSteps', RUN],
+    ['pct_start', 'pctStart', 0.3],
+    ['anneal_strategy', 'annealStrategy', 'cos'],
+    ['div_factor', 'divFactor', 25],
+    ['final_div_factor', 'finalDivFactor', 1e4],
+  ],
+  plateau: [
+    ['monitor', 'monitor', 'val_loss'],
+    ['mode', 'mode', undefined],
+    ['factor', 'factor', 0.1],
+    ['patience', 'patience', 10],
+    ['threshold', 'threshold', 1e-4],
+    ['threshold_mode', 'thresholdMode', 'rel'],
+    ['cooldown', 'cooldown', 0],
+    ['min_lr', 'minLr', 0],
+    ['eps', 'eps', 1e-8],
+  ],
+};
+
+const KINDS = SCHEDULE_KINDS.filter((kind) => kind !== 'constant');
+
+/** `c.json: "schedule"` and `step_size` give `c.json: "schedule.step_size"`; `--schedule` gives `--schedule step_size`. */
+function fieldNamer(name: string): (field: string) => string {
+  return (field) => (name.endsWith('"') ? `${name.slice(0, -1)}.${field}"` : `${name} ${field}`);
+}
+
+/** Runs a check of core's and gives its message as the CLI's one line. */
+function asUserError<T>(check: () => T): T {
+  try {
+    return check();
+  } catch (error) {
+    throw error instanceof LockstepError ? new UserError(error.message) : error;
+  }
+}
+
+/** A flag's `name=value,...` items (a bare name means true), or a JSON object. */
+function objectFromText(text: string): unknown {
+  if (text.trim().startsWith('{')) {
+    try {
+      return JSON.parse(text) as unknown;
+    } catch {
+      return text;
+    }
+  }
+  const item = (entry: string): [string, unknown] => {
+    const [field, value] = entry.split('=', 2) as [string, string | undefined];
+    if (value === undefined) return [field.trim(), true];
+    const trimmed = value.trim();
+    return [field.trim(), trimmed === 'true' ? true : trimmed === 'false' ? false : numberOrText(trimmed)];
+  };
+  return Object.fromEntries(text.split(',').filter((entry) => entry.trim() !== '').map(item));
+}
+
+const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
+
+/** Core's schedule for a setting whose every field is known. */
+function coreSchedule(setting: Record<string, unknown>): ScheduleConfig {
+  const kind = setting.kind as ScheduleSetting['kind'];
+  return Object.fromEntries([['kind', kind], ...FIELDS[kind].map(([torch, core]) => [core, setting[torch]])]) as unknown as ScheduleConfig;
+}
+
+export const scheduleRule: Rule<ScheduleSetting> = {
+  check(value, name, shown) {
+    const field = fieldNamer(name);
+    if (!isObject(value)) throw new UserError(`${name} must be an object with a "kind" (${KINDS.join(', ')}), got ${shown}`);
+    const kind = value.kind;
+    if (!(KINDS as readonly unknown[]).includes(kind)) throw new UserError(`${field('kind')} must be one of ${KINDS.join(', ')}, got ${JSON.stringify(kind) ?? 'nothing'}`);
+    const fields = FIELDS[kind as ScheduleSetting['kind']];
+    const unknown = Object.keys(value).find((key) => key !== 'kind' && !fields.some(([torch]) => torch === key));
+    if (unknown !== undefined) throw new UserError(`${field(unknown)} is not a setting of a ${kind as string} schedule; it takes ${fields.map(([torch]) => torch).join(', ')}`);
+    const setting: Record<string, unknown> = { kind };
+    for (const [torch, , fallback] of fields) {
+      if (Object.hasOwn(value, torch)) setting[torch] = value[torch];
+      else if (torch === 'mode' && kind === 'plateau') setting[torch] = String(setting.monitor).endsWith('accuracy') ? 'max' : 'min';
+      else if (fallback === undefined) throw new UserError(`${field(torch)} is required for a ${kind as string} schedule`);
+      else if (typeof fallback !== 'symbol') setting[torch] = fallback;
+    }
+    // What the run fills in later stands in for the check by a value that passes.
+    const placeholders = Object.fromEntries(fields.filter(([torch, , fallback]) => typeof fallback === 'symbol' && !Object.hasOwn(setting, torch)).map(([torch, , fallback]) => [torch, fallback === LR ? 1 : 1_000_000]));
+    const coreNamer = (core: string): string => field(fields.find(([, c]) => c === core)?.[0] ?? core);
+    asUserError(() => checkSchedule(coreSchedule({ ...setting, ...placeholders }), coreNamer));
+    return setting as ScheduleSetting;
+  },
+  fromText: objectFromText,
+};
+
+const EARLY_STOPPING_FIELDS = ['monitor', 'mode', 'patience', 'minDelta', 'restoreBestWeights'];
+
+export const earlyStoppingRule: Rule<EarlyStoppingSetting> = {
+  check(value, name, shown) {
+    const field = fieldNamer(name);
+    if (!isObject(value)) throw new UserError(`${name} must be an object (monitor, mode, patience, minDelta, restoreBestWeights), got ${shown}`);
+    const unknown = Object.keys(value).find((key) => !EARLY_STOPPING_FIELDS.includes(key));
+    if (unknown !== undefined) throw new UserError(`${field(unknown)} is not a setting of early stopping; it takes ${EARLY_STOPPING_FIELDS.join(', ')}`);
+    return asUserError(() => checkEarlyStopping(value as EarlyStoppingOptions, field));
+  },
+  fromText: objectFromText,
+};
+
+/** What the run is, for the schedule's and early stopping's checks. */
+export interface RunShape {
+  readonly epochs: number;
+  readonly stepsPerEpoch: number;
+  readonly validation: boolean;
+  readonly accuracy: boolean;
+  readonly lr: number;
+}
+
+const VALIDATION_FIX = 'monitor loss or accuracy, or set validationSplit above 0';
+
+/**
+ * The setting with what the run fills in (T_max and total_steps: the run's length in the schedule's
+ * interval, minus the warm-up for warmup-cosine; max_lr: lr), checked against the run: one line
+ * naming the field where the settings contradict each other or the run, before anything is written.
+ */
+export function resolveSchedule(setting: ScheduleSetting, run: RunShape, name = 'schedule'): ScheduleSetting {
+  const field = (torch: string): string => `${name}.${torch}`;
+  const fields = FIELDS[setting.kind];
+  const interval = setting.interval ?? 'step';
+  const length = setting.kind === 'one-cycle' || interval === 'step' ? run.epochs * run.stepsPerEpoch : run.epochs;
+  const resolved: Record<string, unknown> = { kind: setting.kind };
+  for (const [torch, , fallback] of fields) {
+    if (setting[torch] !== undefined) resolved[torch] = setting[torch];
+    else if (fallback === LR) resolved[torch] = run.lr;
+    else if (fallback === RUN) resolved[torch] = setting.kind === 'warmup-cosine' ? length - Number(setting.total_iters) : length;
+  }
+  const schedule = coreSchedule(resolved);
+  const coreNamer = (core: string): string => field(fields.find(([, c]) => c === core)?.[0] ?? core);
+  asUserError(() => {
+    // The run is checked first: a warm-up as long as the run leaves the cosine no steps.
+    checkScheduleRun(schedule, run, coreNamer, VALIDATION_FIX);
+    checkSchedule(schedule, coreNamer);
+  });
+  return resolved as ScheduleSetting;
+}
+
+/** Refuses early stopping on a metric the run does not compute. */
+export function checkEarlyStoppingRun(setting: EarlyStoppingSetting, run: RunShape, name = 'earlyStopping'): void {
+  asUserError(() => checkMonitored(setting, run, (field) => `${name}.${field}`, VALIDATION_FIX));
+}
+
+/** Core's schedule of a resolved setting; constant without one. */
+export function scheduleOf(setting: ScheduleSetting | undefined): ScheduleConfig {
+  return setting === undefined ? { kind: 'constant' } : coreSchedule(setting);
+}
+
+/**
+ * Resolves the config's schedule against the run and checks it and early stopping there: one line
+ * where they contradict each other or the run, before anything is written. `config` is updated, so
+ * config.json and every checkpoint record the resolved schedule.
+ */
+export function checkTrainingSettings(
+  config: { schedule?: ScheduleSetting; earlyStopping?: EarlyStoppingSetting; epochs: number; batchSize: number; lr: number },
+  data: { train: { size: number; targets: { kind: string } }; validation: unknown },
+  accuracy: boolean,
+): void {
+  const run: RunShape = {
+    epochs: config.epochs,
+    stepsPerEpoch: Math.ceil(data.train.size / config.batchSize),
+    validation: data.validation !== null,
+    accuracy,
+    lr: config.lr,
+  };
+  if (config.schedule !== undefined) config.schedule = resolveSchedule(config.schedule, run);
+  if (config.earlyStopping !== undefined) checkEarlyStoppingRun(config.earlyStopping, run);
+}

@@ -1,0 +1,38 @@
+import type { EarlyStoppingState } from './early-stopping.js';
+import type { EpochMetrics, StepProgress } from './progress.js';
+
+/** What a callback may do besides looking: ask the fit to stop (the same as returning 'stop'). */
+interface Stoppable {
+  /** Ends the fit cleanly after this step or epoch: its state is a position a later fit resumes from. */
+  stop(): void;
+}
+
+/** At a step's end: the step's progress (with its learning rate) and the fit's state. */
+export interface StepEndContext extends Stoppable {
+  readonly progress: StepProgress;
+}
+
+/** At an epoch's end, after validation: the epoch's metrics (with its learning rate), and early stopping's state where the fit has it. */
+export interface EpochEndContext extends Stoppable {
+  readonly metrics: EpochMetrics;
+  readonly earlyStopping: Readonly<EarlyStoppingState> | null;
+}
+
+/**
+ * Hooks of a fit, as Keras' and Lightning's callbacks: each receives the metrics and may stop the fit
+ * by returning 'stop' or calling `ctx.stop()`. The fit then ends after that step or epoch with
+ * `stopRequested: true`, its state a position to resume from. Across ranks a stop asked on any rank
+ * stops every rank after the same step.
+ */
+export interface Callback {
+  onStepEnd?(ctx: StepEndContext): void | 'stop';
+  onEpochEnd?(ctx: EpochEndContext): void | 'stop';
+}
+
+/** Runs `hook` of every callback in order; true when one of them asked to stop. */
+export function runCallbacks<C>(callbacks: readonly Callback[], call: (callback: Callback, ctx: C) => void | 'stop', context: Omit<C, 'stop'>): boolean {
+  let stop = false;
+  const ctx = { ...context, stop: () => (stop = true) } as C;
+  for (const callback of callbacks) if (call(callback, ctx) === 'stop') stop = true;
+  return stop;
+}
