@@ -10,8 +10,10 @@ describe('the doorbell', () => {
     Atomics.store(views.doorbell, 0, 2 ** 31 - 2);
     let seen = ordersRung(views);
     for (let step = 0; step < 4; step++) {
-      ring(views, { stop: false, step, epoch: step >> 1, batchSize: 8, stopWanted: step === 2 });
-      expect(nextOrder(views, seen)).toEqual({ stop: false, step, epoch: step >> 1, batchSize: 8, stopWanted: step === 2 });
+      // The learning rate is a float64 field: a rate that float32 would round comes back whole.
+      const order = { stop: false, step, epoch: step >> 1, batchSize: 8, stopWanted: step === 2, stopBefore: step === 3, lr: 0.1 / (step + 3) };
+      ring(views, order);
+      expect(nextOrder(views, seen)).toEqual(order);
       seen = oneMoreOrder(seen);
       // nextOrder waits while the word equals the count seen: they must agree after every order.
       expect(ordersRung(views)).toBe(seen);
