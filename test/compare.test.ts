@@ -332,19 +332,19 @@ describe('lockstep compare --configs: one model per config file, everything else
   });
 });
 
-it('examples/configs/variance-shift: three configs with the same layers, which differ only in where p = 0.5 sits', () => {
+it('examples/configs/variance-shift: three configs with the same layers, which differ only in where p = 0.5 sits: just before the last BatchNorm, just after it, nowhere', () => {
   const folder = new URL('../examples/configs/variance-shift/', import.meta.url).pathname;
   const read = (name: string) => checkConfig({ ...DEFAULT_CONFIG, ...readConfigFile(join(folder, `${name}.json`)) }, name);
   const [before, after, none] = ['dropout-before-bn', 'dropout-after-bn', 'no-dropout'].map(read);
   const shape = (layers: unknown[] | undefined): string[] => (layers as Array<{ type: string; out?: number; p?: number }>).map((l) => (l.type === 'dropout' ? `dropout ${l.p}` : l.out === undefined ? l.type : `${l.type} ${l.out}`));
-  const bn = ['flatten', 'linear 512', 'batch-norm1d', 'relu'];
-  expect(shape(before!.layers)).toEqual([...bn, 'dropout 0.5', 'linear 512', 'batch-norm1d', 'relu', 'dropout 0', 'linear 10']);
-  expect(shape(after!.layers)).toEqual([...bn, 'dropout 0', 'linear 512', 'batch-norm1d', 'relu', 'dropout 0.5', 'linear 10']);
-  expect(shape(none!.layers)).toEqual([...bn, 'dropout 0', 'linear 512', 'batch-norm1d', 'relu', 'dropout 0', 'linear 10']);
+  const trunk = ['flatten', 'linear 512', 'batch-norm1d', 'relu', 'linear 512', 'relu'];
+  expect(shape(before!.layers)).toEqual([...trunk, 'dropout 0.5', 'batch-norm1d', 'dropout 0', 'linear 10']);
+  expect(shape(after!.layers)).toEqual([...trunk, 'dropout 0', 'batch-norm1d', 'dropout 0.5', 'linear 10']);
+  expect(shape(none!.layers)).toEqual([...trunk, 'dropout 0', 'batch-norm1d', 'dropout 0', 'linear 10']);
   const rest = (c: typeof before) => ({ ...c, layers: undefined });
   expect(rest(after)).toEqual(rest(before));
   expect(rest(none)).toEqual(rest(before));
-  expect(before).toMatchObject({ data: 'fashion-mnist', optimizer: 'adam', lr: 0.001, batchSize: 128, chunkSize: 64 });
+  expect(before).toMatchObject({ data: 'fashion-mnist', optimizer: 'adam', lr: 0.001, batchSize: 128, chunkSize: 64, epochs: 5 });
 });
 
 describe('lockstep compare --configs: bad input is one line naming the file and the fix, with nothing written', () => {
