@@ -332,15 +332,15 @@ describe('lockstep compare --configs: one model per config file, everything else
   });
 });
 
-it('examples/configs/variance-shift: three configs with the same layers, which differ only in where p = 0.5 sits: just before the last BatchNorm, just after it, nowhere', () => {
+it('examples/configs/variance-shift: the same layers in all three; p = 0.5 between each linear layer and its BatchNorm, after each ReLU, or nowhere', () => {
   const folder = new URL('../examples/configs/variance-shift/', import.meta.url).pathname;
   const read = (name: string) => checkConfig({ ...DEFAULT_CONFIG, ...readConfigFile(join(folder, `${name}.json`)) }, name);
   const [before, after, none] = ['dropout-before-bn', 'dropout-after-bn', 'no-dropout'].map(read);
   const shape = (layers: unknown[] | undefined): string[] => (layers as Array<{ type: string; out?: number; p?: number }>).map((l) => (l.type === 'dropout' ? `dropout ${l.p}` : l.out === undefined ? l.type : `${l.type} ${l.out}`));
-  const trunk = ['flatten', 'linear 512', 'batch-norm1d', 'relu', 'linear 512', 'relu'];
-  expect(shape(before!.layers)).toEqual([...trunk, 'dropout 0.5', 'batch-norm1d', 'dropout 0', 'linear 10']);
-  expect(shape(after!.layers)).toEqual([...trunk, 'dropout 0', 'batch-norm1d', 'dropout 0.5', 'linear 10']);
-  expect(shape(none!.layers)).toEqual([...trunk, 'dropout 0', 'batch-norm1d', 'dropout 0', 'linear 10']);
+  const block = (a: number, b: number): string[] => ['linear 512', `dropout ${a}`, 'batch-norm1d', 'relu', `dropout ${b}`];
+  expect(shape(before!.layers)).toEqual(['flatten', ...block(0.5, 0), ...block(0.5, 0), 'linear 10']);
+  expect(shape(after!.layers)).toEqual(['flatten', ...block(0, 0.5), ...block(0, 0.5), 'linear 10']);
+  expect(shape(none!.layers)).toEqual(['flatten', ...block(0, 0), ...block(0, 0), 'linear 10']);
   const rest = (c: typeof before) => ({ ...c, layers: undefined });
   expect(rest(after)).toEqual(rest(before));
   expect(rest(none)).toEqual(rest(before));
