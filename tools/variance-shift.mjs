@@ -6,7 +6,8 @@
 //
 //   node tools/variance-shift.mjs RUN_FOLDER...     (folders written by lockstep train: checkpoint.lockstep)
 //
-// Prints one Markdown table row per BatchNorm layer of each run. Needs `pnpm build`.
+// Prints one Markdown table row per BatchNorm layer of each run. Measures the top-level batch-norm1d
+// layers of the model spec (a `sequential` entry or batch-norm2d is not looked into). Needs `pnpm build`.
 import { join } from 'node:path';
 import { evaluate, modelFromSpec, predict } from '@lockstep/core';
 import { fingerprint, loadCheckpoint } from '@lockstep/cli';
