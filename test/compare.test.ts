@@ -1,5 +1,5 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -34,7 +34,8 @@ interface Epoch {
   trainEvalAccuracy: number;
 }
 interface Summary {
-  rate: number;
+  name: string;
+  rate?: number;
   bestValAccuracy: number;
   bestEpoch: number;
   finalTrainAccuracy: number;
@@ -43,9 +44,10 @@ interface Summary {
 }
 interface Comparison {
   rates: number[];
+  configs?: Array<{ name: string; file: string; config: { layers?: unknown[] } }>;
   interrupted: boolean;
   samples: { train: number; trainProbe: number; validation: number };
-  runs: Array<{ rate: number; folder: string; finished: boolean; initialFingerprint: string; finalFingerprint: string | null; epochs: Epoch[]; summary: Summary | null }>;
+  runs: Array<{ name: string; rate?: number; folder: string; finished: boolean; initialFingerprint: string; finalFingerprint: string | null; epochs: Epoch[]; summary: Summary | null }>;
 }
 
 const readJson = <T>(...path: string[]): T => JSON.parse(readFileSync(join(work, ...path), 'utf8')) as T;
@@ -75,12 +77,13 @@ describe('lockstep compare', () => {
     const header = lines.indexOf('dropout | best val acc (epoch) | final train acc | final val acc | gap (train - val)');
     expect(header).toBeGreaterThan(0);
     comparison.runs.forEach((run, i) => {
-      expect(run).toMatchObject({ rate: RATES[i], folder: `dropout-${RATES[i]}`, finished: true });
+      expect(run).toMatchObject({ name: `dropout ${RATES[i]}`, rate: RATES[i], folder: `dropout-${RATES[i]}`, finished: true });
       expect(run.epochs.map((e) => e.epoch)).toEqual([1, 2, 3]);
       const last = run.epochs[2]!;
       const best = Math.max(...run.epochs.map((e) => e.valAccuracy));
       const summary = run.summary!;
       expect(summary).toEqual({
+        name: `dropout ${RATES[i]}`,
         rate: RATES[i],
         bestValAccuracy: best,
         bestEpoch: run.epochs.find((e) => e.valAccuracy === best)!.epoch,
@@ -265,5 +268,131 @@ describe('lockstep compare: bad input is one line naming the flag, with nothing 
     expect(status).toBe(1);
     expect(stdout).toBe('');
     expect(readdirSync(work)).not.toContain('never');
+  });
+});
+
+describe('lockstep compare --configs: one model per config file, everything else the same', () => {
+  // Three configs with the same layers, so the same initial weights: only where p = 0.5 sits differs.
+  const layers = (first: number, second: number): object[] => [
+    { type: 'linear', out: 32 },
+    { type: 'batch-norm1d' },
+    { type: 'relu' },
+    { type: 'dropout', p: first },
+    { type: 'linear', out: 32 },
+    { type: 'batch-norm1d' },
+    { type: 'relu' },
+    { type: 'dropout', p: second },
+    { type: 'linear', out: 10 },
+  ];
+  const FILES = { 'before-bn.json': layers(0.5, 0), 'after-bn.json': layers(0, 0.5), 'none.json': layers(0, 0) };
+  const NAMES = ['before-bn', 'after-bn', 'none'];
+  const ARGS = ['compare', '--configs', 'variants/before-bn.json,variants/after-bn.json,variants/none.json', '--epochs', '2'];
+
+  it('trains each config, prints a table of config names, and writes one folder per config; 1 worker gives the numbers of 2', () => {
+    mkdirSync(join(work, 'variants'), { recursive: true });
+    for (const [file, l] of Object.entries(FILES)) writeFileSync(join(work, 'variants', file), JSON.stringify({ layers: l, batchSize: 64, chunkSize: 32 }));
+    const { status, stdout, stderr } = lockstep([...ARGS, '--workers', '2', '--out', 'configs-two']);
+    expect(stderr).toBe('');
+    expect(status).toBe(0);
+    expect(readdirSync(join(work, 'configs-two')).sort()).toEqual(['after-bn', 'before-bn', 'compare.html', 'compare.json', 'compare.svg', 'none']);
+    const lines = stdout.trim().split('\n');
+    expect(lines[0]).toBe(
+      'comparing before-bn, after-bn, none: one model per config file, 2 epochs each on 4500 samples (500 for validation; train accuracy in eval mode on 4500 of them) with 2 workers; run folder configs-two',
+    );
+    expect(lines.filter((l) => / \| epoch \d\/2 \| /.test(l)).map((l) => l.split(' | ').slice(0, 2).join(' | '))).toEqual(NAMES.flatMap((name) => [1, 2].map((e) => `${name} | epoch ${e}/2`)));
+    const comparison = readJson<Comparison>('configs-two', 'compare.json');
+    expect(comparison.configs!.map((c) => [c.name, c.file, c.config.layers])).toEqual(Object.entries(FILES).map(([file, l], i) => [NAMES[i], `variants/${file}`, l]));
+    expect(comparison).not.toHaveProperty('rates');
+    const header = lines.indexOf('config    | best val acc (epoch) | final train acc | final val acc | gap (train - val)');
+    expect(header).toBeGreaterThan(0);
+    comparison.runs.forEach((run, i) => {
+      expect(run).toMatchObject({ name: NAMES[i], folder: NAMES[i], finished: true });
+      expect(run).not.toHaveProperty('rate');
+      expect(run.summary).not.toHaveProperty('rate');
+      expect(lines[header + 2 + i]!.split('|').map((cell) => cell.trim()).slice(0, 2)).toEqual([NAMES[i], `${run.summary!.bestValAccuracy.toFixed(4)} (${run.summary!.bestEpoch})`]);
+      const config = readJson<{ model: ModelSpec; workers: number }>('configs-two', run.folder, 'config.json');
+      expect(config.model.layers).toEqual(Object.values(FILES)[i]);
+    });
+    // The same layers and seed: the same initial weights, bit for bit; different dropout: different models.
+    expect(new Set(comparison.runs.map((run) => run.initialFingerprint)).size).toBe(1);
+    expect(new Set(comparison.runs.map((run) => run.finalFingerprint)).size).toBe(3);
+    expect(lines[lines.length - 1]).toMatch(/^3 configs in 0 min \d+ s; picture in configs-two\/compare\.svg, every number in configs-two\/compare\.json$/);
+    const document = parseXml(readFileSync(join(work, 'configs-two', 'compare.svg'), 'utf8'));
+    for (const name of NAMES) for (const series of ['train', 'validation']) expect(document.texts).toContain(`${name}: ${series}`);
+    expect(document.texts).toContain('lockstep compare: before-bn, after-bn, none on the built-in data set');
+
+    expect(lockstep([...ARGS, '--workers', '1', '--out', 'configs-one', '--quiet']).status).toBe(0);
+    expect(numbersOf('configs-one')).toEqual(numbersOf('configs-two'));
+  });
+
+  it('a config is trained as lockstep train trains it: the same final fingerprint', () => {
+    const trained = lockstep(['train', '--config', 'variants/before-bn.json', '--epochs', '2', '--workers', '2', '--out', 'trained-before-bn']);
+    expect(trained.status).toBe(0);
+    expect(trained.stdout).toContain(`fingerprint ${readJson<Comparison>('configs-two', 'compare.json').runs[0]!.finalFingerprint}`);
+  });
+});
+
+it('examples/configs/variance-shift: the same layers in all three; p = 0.5 between each linear layer and its BatchNorm, after each ReLU, or nowhere', () => {
+  const folder = new URL('../examples/configs/variance-shift/', import.meta.url).pathname;
+  const read = (name: string) => checkConfig({ ...DEFAULT_CONFIG, ...readConfigFile(join(folder, `${name}.json`)) }, name);
+  const [before, after, none] = ['dropout-before-bn', 'dropout-after-bn', 'no-dropout'].map(read);
+  const shape = (layers: unknown[] | undefined): string[] => (layers as Array<{ type: string; out?: number; p?: number }>).map((l) => (l.type === 'dropout' ? `dropout ${l.p}` : l.out === undefined ? l.type : `${l.type} ${l.out}`));
+  const block = (a: number, b: number): string[] => ['linear 512', `dropout ${a}`, 'batch-norm1d', 'relu', `dropout ${b}`];
+  expect(shape(before!.layers)).toEqual(['flatten', ...block(0.5, 0), ...block(0.5, 0), 'linear 10']);
+  expect(shape(after!.layers)).toEqual(['flatten', ...block(0, 0.5), ...block(0, 0.5), 'linear 10']);
+  expect(shape(none!.layers)).toEqual(['flatten', ...block(0, 0), ...block(0, 0), 'linear 10']);
+  const rest = (c: typeof before) => ({ ...c, layers: undefined });
+  expect(rest(after)).toEqual(rest(before));
+  expect(rest(none)).toEqual(rest(before));
+  expect(before).toMatchObject({ data: 'fashion-mnist', optimizer: 'adam', lr: 0.001, batchSize: 128, chunkSize: 64, epochs: 5 });
+});
+
+describe('lockstep compare --configs: bad input is one line naming the file and the fix, with nothing written', () => {
+  mkdirSync(join(work, 'bad', 'sub'), { recursive: true });
+  const files: Record<string, unknown> = {
+    'a.json': { hidden: [16], epochs: 1 },
+    'b.json': { hidden: [8], epochs: 1 },
+    'sub/a.json': { hidden: [16], epochs: 1 },
+    'fashion.json': { data: 'fashion-mnist', hidden: [16], epochs: 1 },
+    'longer.json': { hidden: [16], epochs: 2 },
+    'clip.json': { hidden: [16], epochs: 1, clipNorm: 1 },
+    'zero-epochs.json': { epochs: 0 },
+    'bad-layer.json': { layers: [{ type: 'lineer', out: 16 }], epochs: 1 },
+    'layers.json': { layers: [{ type: 'linear', out: 16 }], epochs: 1 },
+    'one-sample-chunks.json': { layers: [{ type: 'linear', out: 4 }, { type: 'batch-norm1d' }, { type: 'linear', out: 10 }], batchSize: 4, chunkSize: 1, epochs: 1 },
+    'no-validation.json': { hidden: [16], epochs: 1, validationSplit: 0 },
+    'early.json': { hidden: [16], dropout: 0.2, epochs: 1, earlyStopping: { patience: 1 } },
+  };
+  for (const [file, config] of Object.entries(files)) writeFileSync(join(work, 'bad', file), JSON.stringify(config));
+  writeFileSync(join(work, 'bad', 'broken.json'), '{"epochs": 1');
+  const only = 'the configs compared may differ only in "layers", "hidden" and "dropout"';
+  const stopsEarly = 'early stopping does not apply to compare, which trains every rate or config for all its epochs; leave "earlyStopping" out of the config';
+
+  it.each([
+    [['--configs', 'a.json,b.json', '--dropout', '0.2'], '--configs compares whole config files and --dropout the rates of one model; give one of the two'],
+    [['--configs', 'a.json', '--config', 'b.json'], '--configs lists every config file compared, so --config is not needed; add its file to --configs'],
+    [['--configs', ''], '--configs needs 1 to 8 config files separated by commas, e.g. a.json,b.json; got ""'],
+    [['--configs', 'a.json,,b.json'], '--configs needs 1 to 8 config files separated by commas, e.g. a.json,b.json; got "a.json,,b.json"'],
+    [['--configs', 'a.json,b.json,a.json'], '--configs lists a.json more than once; give each config file once'],
+    [['--configs', '1.json,2.json,3.json,4.json,5.json,6.json,7.json,8.json,9.json'], '--configs takes at most 8 config files, got 9; compare them in two runs'],
+    [['--configs', 'a.json,sub/a.json'], '--configs: a.json and sub/a.json would both be named "a" in the table and the run folder; rename one of the files'],
+    [['--configs', 'a.json,missing.json'], 'cannot read the config file missing.json: ENOENT; check the path given to --configs'],
+    [['--configs', 'a.json,broken.json'], 'broken.json is not valid JSON: Expected \',\' or \'}\' after property value in JSON at position 12'],
+    [['--configs', 'a.json,zero-epochs.json'], 'zero-epochs.json: "epochs" must be an integer >= 1, got 0'],
+    [['--configs', 'a.json,fashion.json'], `--configs: "data" is "fashion-mnist" in fashion.json but "default" in a.json; ${only}, so give every file the same "data" or set it for all with --data`],
+    [['--configs', 'a.json,longer.json'], `--configs: "epochs" is 2 in longer.json but 1 in a.json; ${only}, so give every file the same "epochs" or set it for all with --epochs`],
+    [['--configs', 'a.json,clip.json'], `--configs: "clipNorm" is 1 in clip.json but unset in a.json; ${only}, so give every file the same "clipNorm" or set it for all with --clip-norm`],
+    [['--configs', 'a.json,bad-layer.json'], 'bad-layer.json: model spec layers[0]: "type" must be one of linear, relu, leaky-relu, tanh, sigmoid, gelu, flatten, dropout, sequential, conv2d, max-pool2d, avg-pool2d, global-avg-pool2d, dropout2d, selu, gaussian-dropout, alpha-dropout, batch-norm1d, batch-norm2d, layer-norm, got "lineer"'],
+    [['--configs', 'one-sample-chunks.json'], 'one-sample-chunks.json: chunkSize 1 leaves a chunk of 1 sample, and layer 1 (BatchNorm1d) needs more than 1 value per channel in training; choose a chunkSize that leaves every chunk at least 2 samples'],
+    [['--configs', 'a.json,layers.json', '--hidden', '32'], '--hidden sets the widths of the default MLP, but layers.json gives "layers"; drop one of the two'],
+    [['--configs', 'no-validation.json'], 'lockstep compare needs validation samples, and validationSplit 0 of 5000 samples leaves none; raise "validationSplit" in every file of --configs'],
+    [['--configs', 'early.json'], stopsEarly],
+    [['--config', 'early.json', '--dropout', '0,0.5'], stopsEarly],
+  ])('%j', (args, message) => {
+    const result = spawnSync(process.execPath, [BIN, 'compare', ...args, '--out', 'never'], { cwd: join(work, 'bad'), encoding: 'utf8', timeout: 120_000 });
+    expect(result.stderr).toBe(`lockstep: ${message}\n`);
+    expect(result.status).toBe(1);
+    expect(result.stdout).toBe('');
+    expect(readdirSync(join(work, 'bad'))).not.toContain('never');
   });
 });

@@ -7,6 +7,7 @@ import { predictCommand } from './commands/predict.js';
 import { trainCommand } from './commands/train.js';
 import { CSV_HELP } from './data/csv.js';
 import { DATA_HELP } from './data/sources.js';
+import { MAX_CONFIGS } from './config/config-list.js';
 import { DEFAULT_RATES, MAX_RATES } from './config/dropout-rates.js';
 
 const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -86,9 +87,10 @@ export function buildProgram(outcome: Outcome): Command {
 
   program
     .command('compare')
-    .description('train the same model from the same initial weights once per dropout rate, and draw train and validation accuracy per epoch for all of them')
+    .description('train the same model from the same initial weights once per dropout rate (--dropout), or the model of each config file (--configs), and draw train and validation accuracy per epoch for all of them')
     .option('--dropout <rates>', `1 to ${MAX_RATES} distinct rates from 0 to 1, separated by commas (default ${DEFAULT_RATES}); each sets every dropout layer's p`)
     .option('--config <file>', 'a JSON config file, as for train (its dropout rate is replaced by each of --dropout)')
+    .option('--configs <files>', `instead of --dropout and --config: 1 to ${MAX_CONFIGS} config files separated by commas, each named by its file name; they may differ only in layers, hidden and dropout, and the flags apply to all`)
     .option('--data <spec>', 'default | fashion-mnist | idx:DIR | csv:FILE (default: default)')
     .option('--hidden <widths>', 'hidden layer widths of the default MLP, e.g. 1024,1024 (default 256,256)')
     .option('--workers <n>', 'worker threads (default: every core); at most the chunks of a step and 2 a core; any count gives the same numbers')
@@ -101,15 +103,15 @@ export function buildProgram(outcome: Outcome): Command {
     .option('--augment <list>', AUGMENT_HELP)
     .option('--seed <n>', 'seed of weights, shuffling, masks and the built-in data (default 0)')
     .option('--out <dir>', 'run folder (default: runs/compare-<time>)')
-    .option('--mpi', 'run as one rank of an MPI job (implied when mpirun started lockstep): every rank trains every rate, each step split among the ranks; rank 0 prints and writes')
+    .option('--mpi', 'run as one rank of an MPI job (implied when mpirun started lockstep): every rank trains every rate or config, each step split among the ranks; rank 0 prints and writes')
     .option('--json', 'print one JSON object per line')
     .option('--quiet', 'print only the result table')
     .addHelpText(
       'after',
-      `\nExamples:\n  lockstep compare --dropout 0,0.5 --epochs 5\n  lockstep compare --data fashion-mnist --hidden 1024,1024 --batch-size 128 --chunk-size 64 --dropout 0,0.2,0.5\n\n` +
+      `\nExamples:\n  lockstep compare --dropout 0,0.5 --epochs 5\n  lockstep compare --data fashion-mnist --hidden 1024,1024 --batch-size 128 --chunk-size 64 --dropout 0,0.2,0.5\n  lockstep compare --configs examples/configs/variance-shift/dropout-before-bn.json,examples/configs/variance-shift/dropout-after-bn.json,examples/configs/variance-shift/no-dropout.json\n\n` +
         `Train accuracy is measured in eval mode (dropout off) after each epoch, on the training samples (a seeded subset of ${PROBE_SAMPLES} when there are more).\n` +
-        'The run folder gets compare.svg, compare.html, compare.json and one folder per rate with its config.json and metrics.jsonl.\n' +
-        'Ctrl-C stops after the current step, keeps the finished rates\' results and exits with code 130.',
+        'The run folder gets compare.svg, compare.html, compare.json and one folder per rate or config with its config.json and metrics.jsonl.\n' +
+        'Ctrl-C stops after the current step, keeps the finished rates\' or configs\' results and exits with code 130.',
     )
     .action(async (flags) => {
       outcome.exitCode = await compareCommand(flags);

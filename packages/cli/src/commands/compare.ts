@@ -1,8 +1,9 @@
 import { join } from 'node:path';
-import { checkAugmentFits, defaultLoss, foldInString, permutation, rootKey, type Dataset, type ModelSpec } from '@lockstep/core';
+import { checkAugmentFits, defaultLoss, foldInString, LockstepError, permutation, rootKey, type Dataset, type Model, type ModelSpec } from '@lockstep/core';
 import { Trainer } from '@lockstep/workers';
 import { checkBatching } from '../config/batching.js';
 import { checkConfig, readConfigFile } from '../config/config-file.js';
+import { checkDistinctNames, checkSameSettings, configFilesFlag, configName } from '../config/config-list.js';
 import { DEFAULT_RATES, dropoutRatesFlag } from '../config/dropout-rates.js';
 import { flagConfig, flagValue, type ConfigFlags } from '../config/flags.js';
 import { runModel } from '../config/model-spec.js';
@@ -14,7 +15,7 @@ import { DEFAULT_CONFIG, type RunConfig } from '../config/settings.js';
 import { usefulWorkers } from '../config/workers.js';
 import { loadRunData } from '../data/run-data.js';
 import { UserError } from '../errors.js';
-import { epochLine, rateEpoch, summarize, summaryTable, type RateRun } from '../output/comparison.js';
+import { epochLine, summarize, summaryTable, variantEpoch, type VariantRun } from '../output/comparison.js';
 import { comparisonSvg } from '../output/comparison-plot.js';
 import { fingerprint } from '../output/fingerprint.js';
 import { learningCurvesHtml } from '../output/learning-curves.js';
@@ -29,6 +30,7 @@ import { buildModel, checkNormalizationChunks } from '../run/trainer.js';
 
 export interface CompareFlags extends ConfigFlags {
   config?: string;
+  configs?: string;
   workers?: string;
   out?: string;
   json?: boolean;
@@ -45,16 +47,45 @@ export function trainProbe(train: Dataset, seed: number): Dataset {
   return train.select(permutation(foldInString(rootKey(seed), 'compare-train-probe'), train.size).subarray(0, PROBE_SAMPLES).sort());
 }
 
-function compareConfig(flags: CompareFlags): RunConfig {
-  const fromFlags = flagConfig({ ...flags, dropout: undefined });
-  const fromFile = flags.config === undefined ? {} : readConfigFile(flags.config);
+/** What is compared: a dropout rate of one model, or the model of one config file. */
+interface Variant {
+  /** "dropout 0.2", or the config file's name. */
+  readonly name: string;
+  readonly rate?: number;
+  readonly file?: string;
+  /** Its folder inside the run folder. */
+  readonly folder: string;
+  readonly config: RunConfig;
+  readonly spec: ModelSpec;
+}
+
+/** The defaults, then a config file (named by `flag`), then the flags, checked as train checks them. */
+function runConfig(fromFlags: Partial<RunConfig>, path: string | undefined, flag: string): RunConfig {
+  const fromFile = path === undefined ? {} : readConfigFile(path, flag);
   if (fromFlags.hidden !== undefined && fromFile.layers !== undefined) {
-    throw new UserError(`--hidden sets the widths of the default MLP, but ${flags.config} gives "layers"; drop one of the two`);
+    throw new UserError(`--hidden sets the widths of the default MLP, but ${path} gives "layers"; drop one of the two`);
   }
-  const config = checkConfig({ ...DEFAULT_CONFIG, ...fromFile, ...fromFlags }, flags.config ?? 'config');
-  checkBatching(config, settingNamer(fromFlags, fromFile, flags.config));
+  const config = checkConfig({ ...DEFAULT_CONFIG, ...fromFile, ...fromFlags }, path ?? 'config');
+  checkBatching(config, settingNamer(fromFlags, fromFile, path));
+  return config;
+}
+
+/** The configs of --dropout or of --configs (one of the two), each checked, before the data are loaded. */
+function compareConfigs(flags: CompareFlags): Array<{ name: string; rate?: number; file?: string; config: RunConfig }> {
+  if (flags.configs !== undefined) {
+    if (flags.dropout !== undefined) throw new UserError('--configs compares whole config files and --dropout the rates of one model; give one of the two');
+    if (flags.config !== undefined) throw new UserError('--configs lists every config file compared, so --config is not needed; add its file to --configs');
+    const files = configFilesFlag(flags.configs);
+    checkDistinctNames(files);
+    const fromFlags = flagConfig(flags);
+    const configs = files.map((file) => ({ name: configName(file), file, config: runConfig(fromFlags, file, '--configs') }));
+    checkSameSettings(configs);
+    return configs;
+  }
+  const rates = dropoutRatesFlag(flags.dropout ?? DEFAULT_RATES);
   // Each rate sets its own; a rate from the config file would only be misleading in compare.json.
-  return { ...config, dropout: undefined };
+  const config = { ...runConfig(flagConfig({ ...flags, dropout: undefined }), flags.config, '--config'), dropout: undefined };
+  return rates.map((rate) => ({ name: `dropout ${rate}`, rate, config: { ...config, dropout: rate } }));
 }
 
 /** The layers without their dropout rates, which are what varies. */
@@ -64,9 +95,10 @@ const architecture = (spec: ModelSpec): string =>
 const duration = (seconds: number): string => `${Math.floor(seconds / 60)} min ${Math.round(seconds % 60)} s`;
 
 /**
- * Trains the same model from the same initial weights on the same data once per dropout rate, and
- * draws train accuracy (eval mode, on the training probe) and validation accuracy per epoch for all
- * of them in one picture. Across ranks every rank trains every rate, each step split among the ranks
+ * Trains the same model from the same initial weights on the same data once per dropout rate, or
+ * the model of each config file of --configs on the same data with the same settings, and draws
+ * train accuracy (eval mode, on the training probe) and validation accuracy per epoch for all of
+ * them in one picture. Across ranks every rank trains every variant, each step split among the ranks
  * as in train, and rank 0 alone prints and writes the run folder.
  */
 export async function compareCommand(flags: CompareFlags): Promise<number> {
@@ -80,27 +112,47 @@ export async function compareCommand(flags: CompareFlags): Promise<number> {
 }
 
 async function compare(flags: CompareFlags, ranks: RunRanks, stop: Stop): Promise<number> {
-  const rates = dropoutRatesFlag(flags.dropout ?? DEFAULT_RATES);
-  const config = compareConfig(flags);
+  const configs = compareConfigs(flags);
+  const byRate = flags.configs === undefined;
+  // Everything but the model is the same in every config (checkSameSettings), so the first one loads the data for all.
+  const config = configs[0].config;
   const { workers, note: workersNote } = usefulWorkers(flagValue('--workers', OPTIONS.workers, flags.workers), config);
   const setup = await importModules(config.modules);
   const data = await loadRunData(config, { threads: workers });
   if (config.augment !== undefined) checkAugmentFits(config.augment, data.train.sampleShape);
-  if (config.earlyStopping !== undefined) throw new UserError(`${flags.config}: "earlyStopping" does not apply to compare, which trains every rate for all its epochs; leave it out`);
+  if (config.earlyStopping !== undefined) {
+    throw new UserError('early stopping does not apply to compare, which trains every rate or config for all its epochs; leave "earlyStopping" out of the config');
+  }
   checkTrainingSettings(config, data, defaultLoss(data.train.targets).reportsAccuracy);
   const validation = data.validation;
   if (validation === null) {
-    throw new UserError(`lockstep compare needs validation samples, and validationSplit ${config.validationSplit} of ${data.train.size} samples leaves none; raise "validationSplit" in --config`);
+    throw new UserError(`lockstep compare needs validation samples, and validationSplit ${config.validationSplit} of ${data.train.size} samples leaves none; raise "validationSplit" in ${byRate ? '--config' : 'every file of --configs'}`);
   }
-  const specs = rates.map((rate) => runModel({ ...config, dropout: rate }, data.train, null));
-  if (!specs[0].layers.some((layer) => layer.type === 'dropout')) {
+  const variants: Variant[] = configs.map((c) => ({
+    ...c,
+    folder: c.rate === undefined ? c.name : `dropout-${c.rate}`,
+    spec: runModel(c.config, data.train, null),
+  }));
+  if (byRate && !variants[0].spec.layers.some((layer) => layer.type === 'dropout')) {
     throw new UserError(`${flags.config}: "layers" has no {"type": "dropout"} entry for --dropout to set; add one, e.g. after an activation`);
   }
-  // The models differ only in p, which the --dropout check has passed, so building the first checks them all.
-  const firstModel = buildModel(specs[0]);
-  checkNormalizationChunks(firstModel, data.train.size, config.batchSize, config.chunkSize);
-  const identity = { rates, config, specs, data: data.fingerprint, out: flags.out, json: flags.json === true, quiet: flags.quiet === true };
-  checkSameRun(ranks, JSON.stringify(identity), 'config, rates, data or flags');
+  // Every model is built, and so checked, before anything is written; rates differ only in p, so the first checks them all.
+  const models = new Map<number, Model>();
+  for (const [i, variant] of variants.entries()) {
+    if (byRate && i > 0) break;
+    try {
+      const model = buildModel(variant.spec);
+      checkNormalizationChunks(model, data.train.size, config.batchSize, config.chunkSize);
+      models.set(i, model);
+    } catch (error) {
+      if (variant.file === undefined || !(error instanceof UserError || error instanceof LockstepError)) throw error;
+      throw new UserError(`${variant.file}: ${error.message}`);
+    }
+  }
+  const names = variants.map((v) => v.name);
+  const listed = byRate ? `dropout ${variants.map((v) => v.rate).join(', ')}` : names.join(', ');
+  const identity = { variants: variants.map(({ name, config: c, spec }) => ({ name, config: c, spec })), data: data.fingerprint, out: flags.out, json: flags.json === true, quiet: flags.quiet === true };
+  checkSameRun(ranks, JSON.stringify(identity), byRate ? 'config, rates, data or flags' : 'configs, data or flags');
   const out = flags.out ?? defaultOutFolder('compare-');
   // Rank 0 alone writes the run folder. Its lock is released in the finally below, or by the 'exit' event should anything before it throw.
   const write = ranks.writes;
@@ -109,17 +161,17 @@ async function compare(flags: CompareFlags, ranks: RunRanks, stop: Stop): Promis
   if (write) removeStrayTemporaries(out);
   const probe = trainProbe(data.train, config.seed);
   const mode = write ? Reporter.choose(flags) : 'silent';
-  const title = `lockstep compare: dropout ${rates.join(', ')} on ${config.data === 'default' ? 'the built-in data set' : config.data}`;
+  const title = `lockstep compare: ${listed} on ${config.data === 'default' ? 'the built-in data set' : config.data}`;
+  const described = byRate ? architecture(variants[0].spec) : 'one model per config file';
   const subtitle =
-    `${architecture(specs[0])}; ${config.optimizer} lr ${config.lr}, batch ${config.batchSize}, seed ${config.seed}\n` +
+    `${described}; ${config.optimizer} lr ${config.lr}, batch ${config.batchSize}, seed ${config.seed}\n` +
     `dashed: train accuracy in eval mode (dropout off) on ${probe.size} training samples after each epoch; solid: validation accuracy (${validation.size} samples)`;
   const started = performance.now();
-  const runs: RateRun[] = [];
+  const runs: VariantRun[] = [];
   const writeResults = (interrupted: boolean): void => {
     if (!write) return;
     const document = {
-      rates,
-      config,
+      ...(byRate ? { rates: variants.map((v) => v.rate), config: { ...config, dropout: undefined } } : { configs: variants.map((v) => ({ name: v.name, file: v.file, config: v.config })) }),
       trainAccuracy: `eval mode (dropout off) on ${probe.size} of the ${data.train.size} training samples, after each epoch`,
       samples: { train: data.train.size, trainProbe: probe.size, validation: validation.size },
       workers,
@@ -137,70 +189,72 @@ async function compare(flags: CompareFlags, ranks: RunRanks, stop: Stop): Promis
   if (workersNote !== null) reporter.info(workersNote);
   if (lock !== null && lock.tookOver !== null) reporter.info(`note: took over the lock of ${out} from ${lock.tookOver}`);
   reporter.info(
-    `comparing dropout ${rates.join(', ')}: ${architecture(specs[0])}, ${config.epochs} epochs each on ${data.train.size} samples ` +
+    `comparing ${listed}: ${described}, ${config.epochs} epochs each on ${data.train.size} samples ` +
       `(${validation.size} for validation; train accuracy in eval mode on ${probe.size} of them) with ${workers} worker${workers === 1 ? '' : 's'}; run folder ${out}`,
-    { out, workers, rates, samples: data.train.size, trainProbe: probe.size, validation: validation.size },
+    { out, workers, ...(byRate ? { rates: variants.map((v) => v.rate) } : { configs: names }), samples: data.train.size, trainProbe: probe.size, validation: validation.size },
   );
   const stopBar = (): void => reporter.stopBar();
   stop.signal.addEventListener('abort', stopBar);
-  // No one reads the comparison any more: stop with the finished rates saved, as a signal does.
+  // No one reads the comparison any more: stop with the finished variants saved, as a signal does.
   const output = abortOnStdoutFailure();
   const stopped = AbortSignal.any([stop.signal, output.signal]);
   try {
     // Across ranks every rank leaves the loop at the same place: a fit stops on every rank after the
-    // same step, and a stop that comes between two rates is agreed on before the next one starts.
+    // same step, and a stop that comes between two variants is agreed on before the next one starts.
     let halted = false;
-    for (const [i, rate] of rates.entries()) {
+    for (const [i, variant] of variants.entries()) {
       if (halted || anyRank(ranks, stopped.aborted)) break;
-      const folder = `dropout-${rate}`;
+      const { name, rate, folder } = variant;
+      const c = variant.config;
       if (write) {
         makeFolder(join(out, folder));
-        writeFileAtomic(join(out, folder, 'config.json'), `${JSON.stringify({ ...config, dropout: rate, ...(data.imageData === undefined ? {} : { imageData: data.imageData }), model: specs[i], workers }, null, 2)}\n`);
+        writeFileAtomic(join(out, folder, 'config.json'), `${JSON.stringify({ ...c, ...(data.imageData === undefined ? {} : { imageData: data.imageData }), model: variant.spec, workers }, null, 2)}\n`);
       }
-      reporter = new Reporter(mode, config.epochs, `dropout ${rate} | `);
-      const model = i === 0 ? firstModel : buildModel(specs[i]);
-      const options = { model, seed: config.seed, optimizer: optimizerOf(config), chunkSize: config.chunkSize, kernel: config.kernel ?? 'strict', workers, setup, ranks: trainerRanks(ranks) };
+      reporter = new Reporter(mode, config.epochs, `${name} | `);
+      const model = models.get(i) ?? buildModel(variant.spec);
+      const options = { model, seed: c.seed, optimizer: optimizerOf(c), chunkSize: c.chunkSize, kernel: c.kernel ?? 'strict', workers, setup, ranks: trainerRanks(ranks) };
       const trainer = new Trainer(options);
       try {
-        const rateStarted = performance.now();
-        const run: RateRun = { rate, folder, initialFingerprint: fingerprint(trainer.params, trainer.buffers), finalFingerprint: null, epochs: [], seconds: 0 };
+        const variantStarted = performance.now();
+        const run: VariantRun = { name, ...(rate === undefined ? {} : { rate }), folder, initialFingerprint: fingerprint(trainer.params, trainer.buffers), finalFingerprint: null, epochs: [], seconds: 0 };
         runs.push(run);
-        while (trainer.state.epoch < config.epochs) {
+        while (trainer.state.epoch < c.epochs) {
           const result = await trainer.fit(data.train, {
             epochs: 1,
-            batchSize: config.batchSize,
-            augment: config.augment,
+            batchSize: c.batchSize,
+            augment: c.augment,
             validation,
             signal: stopped,
             onStep: (progress) => reporter.step(progress),
           });
           halted = result.stopped;
           if (halted) break;
-          const epoch = rateEpoch(result.history[0], await trainer.evaluate(probe));
+          const epoch = variantEpoch(result.history[0], await trainer.evaluate(probe));
           run.epochs.push(epoch);
-          run.seconds = (performance.now() - rateStarted) / 1000;
-          reporter.progress('epoch', epochLine(rate, epoch, config.epochs), { rate, ...epoch });
+          run.seconds = (performance.now() - variantStarted) / 1000;
+          reporter.progress('epoch', epochLine(name, epoch, c.epochs), { name, ...(rate === undefined ? {} : { rate }), ...epoch });
           if (write) writeFileAtomic(join(out, folder, 'metrics.jsonl'), run.epochs.map((e) => JSON.stringify(e)).join('\n') + '\n');
           writeResults(false);
         }
-        if (trainer.state.epoch === config.epochs) run.finalFingerprint = fingerprint(trainer.params, trainer.buffers);
+        if (trainer.state.epoch === c.epochs) run.finalFingerprint = fingerprint(trainer.params, trainer.buffers);
       } finally {
         await trainer.close();
       }
     }
     const finished = runs.filter((run) => run.finalFingerprint !== null);
-    const interrupted = finished.length < rates.length;
+    const interrupted = finished.length < variants.length;
     writeResults(interrupted);
     const summaries = finished.map(summarize);
     const seconds = (performance.now() - started) / 1000;
     const partial = runs[finished.length];
+    const noun = (n: number): string => `${n} ${byRate ? 'rate' : 'config'}${n === 1 ? '' : 's'}`;
     const ending = interrupted
-      ? `interrupted before dropout ${rates[finished.length]} finished; ${join(out, 'compare.json')} holds ${finished.length} finished rate${finished.length === 1 ? '' : 's'}` +
-        (partial === undefined ? '' : ` and ${partial.epochs.length} of ${config.epochs} epochs of dropout ${partial.rate}`)
-      : `${rates.length} rate${rates.length === 1 ? '' : 's'} in ${duration(seconds)}; picture in ${join(out, 'compare.svg')}, every number in ${join(out, 'compare.json')}`;
+      ? `interrupted before ${variants[finished.length].name} finished; ${join(out, 'compare.json')} holds ${noun(finished.length)} finished` +
+        (partial === undefined ? '' : ` and ${partial.epochs.length} of ${config.epochs} epochs of ${partial.name}`)
+      : `${noun(variants.length)} in ${duration(seconds)}; picture in ${join(out, 'compare.svg')}, every number in ${join(out, 'compare.json')}`;
     const failure = output.failure();
     if (failure !== null) throw new UserError(`${describeStdoutFailure(failure)}, so compare stopped: ${ending}`);
-    reporter.result(`${summaries.length > 0 ? `${summaryTable(summaries)}\n` : ''}${ending}`, { rates: summaries, interrupted, seconds, out });
+    reporter.result(`${summaries.length > 0 ? `${summaryTable(summaries)}\n` : ''}${ending}`, { [byRate ? 'rates' : 'configs']: summaries, interrupted, seconds, out });
     return interrupted ? stop.exitCode : 0;
   } finally {
     output.dispose();

@@ -25,13 +25,13 @@ function checkSettings(object: unknown, where: string, complete: boolean): Parti
   return checked as Partial<RunConfig>;
 }
 
-/** Reads and checks a config file: only the keys it sets, each checked. */
-export function readConfigFile(path: string): Partial<RunConfig> {
+/** Reads and checks a config file: only the keys it sets, each checked; `flag` is the flag that named it. */
+export function readConfigFile(path: string, flag = '--config'): Partial<RunConfig> {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
   } catch (error) {
-    throw new UserError(`cannot read the config file ${path}: ${(error as NodeJS.ErrnoException).code}; check the path given to --config`);
+    throw new UserError(`cannot read the config file ${path}: ${(error as NodeJS.ErrnoException).code}; check the path given to ${flag}`);
   }
   return parseConfigText(text, path);
 }

@@ -1,20 +1,20 @@
 import * as echarts from 'echarts';
-import type { RateRun } from './comparison.js';
+import type { VariantRun } from './comparison.js';
 
 // Okabe and Ito's palette, which stays distinguishable with the common colour-vision deficiencies.
 const COLOURS = ['#0072b2', '#d55e00', '#009e73', '#cc79a7', '#e69f00', '#56b4e9', '#000000', '#a08c00'];
 
-export const trainSeriesName = (rate: number): string => `dropout ${rate}: train`;
-export const validationSeriesName = (rate: number): string => `dropout ${rate}: validation`;
+export const trainSeriesName = (name: string): string => `${name}: train`;
+export const validationSeriesName = (name: string): string => `${name}: validation`;
 
 /**
- * Accuracy per epoch for every dropout rate in one chart, rendered by ECharts' server-side SVG
- * renderer: train accuracy dashed, validation accuracy solid, one colour per rate.
+ * Accuracy per epoch for every variant (dropout rate or config) in one chart, rendered by ECharts'
+ * server-side SVG renderer: train accuracy dashed, validation accuracy solid, one colour per variant.
  */
-export function comparisonSvg(runs: readonly RateRun[], options: { title: string; subtitle: string; epochs: number }): string {
+export function comparisonSvg(runs: readonly VariantRun[], options: { title: string; subtitle: string; epochs: number }): string {
   const chart = echarts.init(null, null, { renderer: 'svg', ssr: true, width: 960, height: 540 });
   const series = runs.flatMap((run, i) => {
-    const line = (name: string, pick: (e: RateRun['epochs'][number]) => number, dashed: boolean) => ({
+    const line = (name: string, pick: (e: VariantRun['epochs'][number]) => number, dashed: boolean) => ({
       name,
       type: 'line' as const,
       data: run.epochs.map((e) => [e.epoch, pick(e)]),
@@ -22,7 +22,7 @@ export function comparisonSvg(runs: readonly RateRun[], options: { title: string
       color: COLOURS[i % COLOURS.length],
       lineStyle: { type: dashed ? ('dashed' as const) : ('solid' as const), width: 2 },
     });
-    return [line(trainSeriesName(run.rate), (e) => e.trainEvalAccuracy, true), line(validationSeriesName(run.rate), (e) => e.valAccuracy, false)];
+    return [line(trainSeriesName(run.name), (e) => e.trainEvalAccuracy, true), line(validationSeriesName(run.name), (e) => e.valAccuracy, false)];
   });
   chart.setOption({
     animation: false,

@@ -1,7 +1,7 @@
 import type { EpochMetrics, Evaluation } from '@lockstep/core';
 
-/** One epoch of one rate: train's metrics (running loss and accuracy with dropout on, validation) and more. */
-export interface RateEpoch extends EpochMetrics {
+/** One epoch of one variant: train's metrics (running loss and accuracy with dropout on, validation) and more. */
+export interface VariantEpoch extends EpochMetrics {
   readonly valLoss: number;
   readonly valAccuracy: number;
   /** Loss and accuracy on the training probe in eval mode (dropout off), measured after the epoch. */
@@ -9,38 +9,42 @@ export interface RateEpoch extends EpochMetrics {
   readonly trainEvalAccuracy: number;
 }
 
-/** The training of one dropout rate, as far as it went. */
-export interface RateRun {
-  readonly rate: number;
+/** The training of one variant (a dropout rate, or a config file), as far as it went. */
+export interface VariantRun {
+  /** How lines, the legend and the table name it: "dropout 0.2", or a config file's name. */
+  readonly name: string;
+  /** The dropout rate, in a comparison of rates. */
+  readonly rate?: number;
   /** Its folder inside the run folder. */
   readonly folder: string;
   readonly initialFingerprint: string;
   /** Set when every epoch is done. */
   finalFingerprint: string | null;
-  readonly epochs: RateEpoch[];
+  readonly epochs: VariantEpoch[];
   seconds: number;
 }
 
 const signed = (value: number): string => `${value >= 0 ? '+' : ''}${value.toFixed(4)}`;
 
 /** A classifier's epoch with a validation split, and its training probe measured in eval mode. */
-export function rateEpoch(metrics: EpochMetrics, onProbe: Evaluation): RateEpoch {
+export function variantEpoch(metrics: EpochMetrics, onProbe: Evaluation): VariantEpoch {
   if (metrics.valLoss === null || metrics.valAccuracy === null || onProbe.accuracy === null) {
     throw new Error('compare measures classifiers with a validation split, and got no accuracy or no validation');
   }
   return { ...metrics, valLoss: metrics.valLoss, valAccuracy: metrics.valAccuracy, trainEvalLoss: onProbe.loss, trainEvalAccuracy: onProbe.accuracy };
 }
 
-export function epochLine(rate: number, epoch: RateEpoch, epochs: number): string {
+export function epochLine(name: string, epoch: VariantEpoch, epochs: number): string {
   return (
-    `dropout ${rate} | epoch ${epoch.epoch}/${epochs} | train_loss ${epoch.trainEvalLoss.toFixed(4)} train_acc ${epoch.trainEvalAccuracy.toFixed(4)} | ` +
+    `${name} | epoch ${epoch.epoch}/${epochs} | train_loss ${epoch.trainEvalLoss.toFixed(4)} train_acc ${epoch.trainEvalAccuracy.toFixed(4)} | ` +
     `val_loss ${epoch.valLoss.toFixed(4)} val_acc ${epoch.valAccuracy.toFixed(4)} | gap ${signed(epoch.trainEvalAccuracy - epoch.valAccuracy)} | ` +
     `${Math.round(epoch.samplesPerSecond)} samples/s | ${epoch.seconds.toFixed(1)} s`
   );
 }
 
-export interface RateSummary {
-  readonly rate: number;
+export interface VariantSummary {
+  readonly name: string;
+  readonly rate?: number;
   readonly bestValAccuracy: number;
   /** The first epoch that reached `bestValAccuracy`. */
   readonly bestEpoch: number;
@@ -50,12 +54,13 @@ export interface RateSummary {
   readonly gap: number;
 }
 
-export function summarize(run: RateRun): RateSummary {
+export function summarize(run: VariantRun): VariantSummary {
   let best = run.epochs[0];
   for (const epoch of run.epochs) if (epoch.valAccuracy > best.valAccuracy) best = epoch;
   const last = run.epochs[run.epochs.length - 1];
   return {
-    rate: run.rate,
+    name: run.name,
+    ...(run.rate === undefined ? {} : { rate: run.rate }),
     bestValAccuracy: best.valAccuracy,
     bestEpoch: best.epoch,
     finalTrainAccuracy: last.trainEvalAccuracy,
@@ -64,11 +69,12 @@ export function summarize(run: RateRun): RateSummary {
   };
 }
 
-/** The summaries as an aligned text table, one row per rate. */
-export function summaryTable(rows: readonly RateSummary[]): string {
-  const header = ['dropout', 'best val acc (epoch)', 'final train acc', 'final val acc', 'gap (train - val)'];
+/** The summaries as an aligned text table, one row per variant: its rate under "dropout", or its name under "config". */
+export function summaryTable(rows: readonly VariantSummary[]): string {
+  const byRate = rows.every((row) => row.rate !== undefined);
+  const header = [byRate ? 'dropout' : 'config', 'best val acc (epoch)', 'final train acc', 'final val acc', 'gap (train - val)'];
   const cells = rows.map((row) => [
-    String(row.rate),
+    byRate ? String(row.rate) : row.name,
     `${row.bestValAccuracy.toFixed(4)} (${row.bestEpoch})`,
     row.finalTrainAccuracy.toFixed(4),
     row.finalValAccuracy.toFixed(4),
