@@ -247,9 +247,9 @@ async function compare(flags: CompareFlags, ranks: RunRanks, stop: Stop): Promis
     const summaries = finished.map(summarize);
     const seconds = (performance.now() - started) / 1000;
     const partial = runs[finished.length];
-    const noun = (n: number): string => `${n} ${byRate ? 'rate' : 'config'}${n === 1 ? '' : 's'}`;
+    const noun = (n: number, finishedOnes = ''): string => `${n} ${finishedOnes}${byRate ? 'rate' : 'config'}${n === 1 ? '' : 's'}`;
     const ending = interrupted
-      ? `interrupted before ${variants[finished.length].name} finished; ${join(out, 'compare.json')} holds ${noun(finished.length)} finished` +
+      ? `interrupted before ${variants[finished.length].name} finished; ${join(out, 'compare.json')} holds ${noun(finished.length, 'finished ')}` +
         (partial === undefined ? '' : ` and ${partial.epochs.length} of ${config.epochs} epochs of ${partial.name}`)
       : `${noun(variants.length)} in ${duration(seconds)}; picture in ${join(out, 'compare.svg')}, every number in ${join(out, 'compare.json')}`;
     const failure = output.failure();
