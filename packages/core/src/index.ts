@@ -46,7 +46,7 @@ export {
   INIT_NAMES,
   type InitName,
 } from './init.js';
-export { Model, parameterLayout, bufferLayout, rowIndices, type ParameterEntry, type BufferEntry, type ModelBuffers } from './model.js';
+export { Model, parameterLayout, bufferLayout, rowIndices, type ParameterEntry, type BufferEntry, type TensorEntry, type ModelBuffers } from './model.js';
 export { crossEntropy } from './losses/cross-entropy.js';
 export { meanSquaredError } from './losses/mse.js';
 export { lossByName, defaultLoss } from './losses/index.js';

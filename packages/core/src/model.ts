@@ -10,58 +10,60 @@ import { formatShape, sizeOf, type Tensor } from './tensor.js';
  */
 export const MAX_MODEL_VALUES = 2 ** 28;
 
-/** Where one parameter tensor lives in the model's flat buffers. */
-export interface ParameterEntry {
-  /** "layerPath.name", for example "0.weight". */
+/** Where one tensor of a module tree (a parameter, or a buffer) lives in the model's flat array of its kind. */
+export interface TensorEntry<S> {
+  /** "layerPath.name", for example "0.weight" or "1.runningMean". */
   readonly path: string;
   readonly offset: number;
   readonly length: number;
   readonly shape: readonly number[];
-  readonly spec: ParameterSpec;
+  readonly spec: S;
   readonly owner: Module;
+}
+
+/** Where one parameter tensor lives in the model's flat buffers. */
+export type ParameterEntry = TensorEntry<ParameterSpec>;
+/** Where one buffer tensor (running statistics) lives in the model's flat `buffers`. */
+export type BufferEntry = TensorEntry<BufferSpec>;
+
+/** The tensors `specsOf` gives each module of a tree, in a fixed order (a module's own, then its children's), packed end to end. */
+function tensorLayout<S extends { readonly name: string; readonly shape: readonly number[] }>(
+  root: Module,
+  specsOf: (module: Module) => readonly S[],
+): { entries: TensorEntry<S>[]; size: number } {
+  const entries: TensorEntry<S>[] = [];
+  let offset = 0;
+  const visit = (module: Module): void => {
+    for (const spec of specsOf(module)) {
+      const length = sizeOf(spec.shape);
+      entries.push({ path: module.path === '' ? spec.name : `${module.path}.${spec.name}`, offset, length, shape: spec.shape, spec, owner: module });
+      offset += length;
+    }
+    for (const child of module.children()) visit(child);
+  };
+  visit(root);
+  return { entries, size: offset };
 }
 
 /** Every parameter tensor of a module tree, in a fixed order, packed end to end. */
 export function parameterLayout(root: Module): { entries: ParameterEntry[]; size: number } {
-  const entries: ParameterEntry[] = [];
-  let offset = 0;
-  const visit = (module: Module): void => {
-    for (const spec of module.parameterSpecs()) {
-      const length = sizeOf(spec.shape);
-      const path = module.path === '' ? spec.name : `${module.path}.${spec.name}`;
-      entries.push({ path, offset, length, shape: spec.shape, spec, owner: module });
-      offset += length;
-    }
-    for (const child of module.children()) visit(child);
-  };
-  visit(root);
-  return { entries, size: offset };
-}
-
-/** Where one buffer tensor (running statistics) lives in the model's flat `buffers`. */
-export interface BufferEntry {
-  /** "layerPath.name", for example "1.runningMean". */
-  readonly path: string;
-  readonly offset: number;
-  readonly length: number;
-  readonly spec: BufferSpec;
-  readonly owner: Module;
+  return tensorLayout(root, (module) => module.parameterSpecs());
 }
 
 /** Every buffer tensor of a module tree, in the order of `parameterLayout`, packed end to end. */
 export function bufferLayout(root: Module): { entries: BufferEntry[]; size: number } {
-  const entries: BufferEntry[] = [];
-  let offset = 0;
-  const visit = (module: Module): void => {
-    for (const spec of module.bufferSpecs()) {
-      const length = sizeOf(spec.shape);
-      entries.push({ path: module.path === '' ? spec.name : `${module.path}.${spec.name}`, offset, length, spec, owner: module });
-      offset += length;
-    }
-    for (const child of module.children()) visit(child);
-  };
-  visit(root);
-  return { entries, size: offset };
+  return tensorLayout(root, (module) => module.bufferSpecs());
+}
+
+/** Each owner's views of its entries' ranges, in entry order: what a layer binds. */
+function viewsByOwner<S, V>(entries: readonly TensorEntry<S>[], view: (from: number, to: number) => V): Map<Module, V[]> {
+  const byOwner = new Map<Module, V[]>();
+  for (const entry of entries) {
+    const views = byOwner.get(entry.owner) ?? [];
+    views.push(view(entry.offset, entry.offset + entry.length));
+    byOwner.set(entry.owner, views);
+  }
+  return byOwner;
 }
 
 /** Where each module with batch statistics writes them in a chunk's statistics slot (float64), in tree order. */
@@ -147,13 +149,7 @@ export class Model {
     const size = this.bufferEntries.reduce((total, entry) => total + entry.length, 0);
     if (buffers.length !== size) throw new LockstepError('E_SHAPE', `Model.bindBuffers: buffers has ${buffers.length} values, the model needs ${size}`);
     this.buffers = buffers;
-    const byOwner = new Map<Module, Float32Array[]>();
-    for (const entry of this.bufferEntries) {
-      const views = byOwner.get(entry.owner) ?? [];
-      views.push(buffers.subarray(entry.offset, entry.offset + entry.length));
-      byOwner.set(entry.owner, views);
-    }
-    for (const [owner, views] of byOwner) owner.bindBuffers(views);
+    for (const [owner, views] of viewsByOwner(this.bufferEntries, (from, to) => buffers.subarray(from, to))) owner.bindBuffers(views);
   }
 
   /** Sets every buffer to its initial value (running mean 0, running variance 1). */
@@ -197,16 +193,8 @@ export class Model {
     }
     this.params = params;
     this.grads = grads;
-    const byOwner = new Map<Module, { value: Float32Array; grad: Float32Array }[]>();
-    for (const entry of this.entries) {
-      const views = byOwner.get(entry.owner) ?? [];
-      views.push({
-        value: params.subarray(entry.offset, entry.offset + entry.length),
-        grad: grads.subarray(entry.offset, entry.offset + entry.length),
-      });
-      byOwner.set(entry.owner, views);
-    }
-    for (const [owner, views] of byOwner) owner.bindParameters(views);
+    const views = viewsByOwner(this.entries, (from, to) => ({ value: params.subarray(from, to), grad: grads.subarray(from, to) }));
+    for (const [owner, ownViews] of views) owner.bindParameters(ownViews);
   }
 
   /** Fills every parameter with its initializer, keyed by (seed, parameter path): adding a layer does not change the others. */

@@ -31,6 +31,8 @@ export interface Callback {
 
 /** Runs `hook` of every callback in order; true when one of them asked to stop. */
 export function runCallbacks<C>(callbacks: readonly Callback[], call: (callback: Callback, ctx: C) => void | 'stop', context: Omit<C, 'stop'>): boolean {
+  // Called at every step: without callbacks, no context is made.
+  if (callbacks.length === 0) return false;
   let stop = false;
   const ctx = { ...context, stop: () => (stop = true) } as C;
   for (const callback of callbacks) if (call(callback, ctx) === 'stop') stop = true;

@@ -28,6 +28,9 @@ export class LayerNorm extends Module {
   private readonly width: number;
   private inputShape: readonly number[] = [];
   private invStd = new Float64Array(0);
+  /** Scratch of the float64 sums: a row's moments in the forward pass, the parameter gradients' sums in the backward. */
+  private readonly moments = new Float64Array(3);
+  private readonly sums: Float64Array;
   private readonly xHat = new Scratch();
   private readonly output = new Scratch();
   private readonly gradInput = new Scratch();
@@ -40,6 +43,7 @@ export class LayerNorm extends Module {
     }
     this.normalizedShape = [...shape];
     this.width = sizeOf(shape);
+    this.sums = new Float64Array(2 * this.width);
     this.eps = checkPositive('LayerNorm eps', options.eps ?? 1e-5);
     this.elementwiseAffine = options.elementwiseAffine ?? true;
   }
@@ -76,7 +80,7 @@ export class LayerNorm extends Module {
     const rows = size / this.width;
     if (this.invStd.length < rows) this.invStd = new Float64Array(rows);
     const out = this.output.take(size);
-    normalizeRows(input.data, rows, this.width, this.eps, this.weight?.value ?? null, this.bias?.value ?? null, this.invStd, this.xHat.take(size), out);
+    normalizeRows(input.data, rows, this.width, this.eps, this.weight?.value ?? null, this.bias?.value ?? null, this.invStd, this.xHat.take(size), out, this.moments);
     this.inputShape = input.shape;
     return { data: out, shape: input.shape };
   }
@@ -84,7 +88,7 @@ export class LayerNorm extends Module {
   override backward(gradOutput: Tensor, needInputGrad: boolean): Tensor | null {
     const size = gradOutput.data.length;
     const dx = needInputGrad ? this.gradInput.take(size) : null;
-    normalizeRowsBackward(gradOutput.data, this.xHat.take(size), size / this.width, this.width, this.invStd, this.weight?.value ?? null, this.weight?.grad ?? null, this.bias?.grad ?? null, dx);
+    normalizeRowsBackward(gradOutput.data, this.xHat.take(size), size / this.width, this.width, this.invStd, this.weight?.value ?? null, this.weight?.grad ?? null, this.bias?.grad ?? null, dx, this.sums);
     return dx === null ? null : { data: dx, shape: this.inputShape };
   }
 }

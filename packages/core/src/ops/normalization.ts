@@ -111,7 +111,8 @@ export function inverseStd(variance: number, eps: number): number {
 
 /**
  * LayerNorm over x as [rows, width]: each row normalized by its own mean and biased variance, then
- * y = xHat * weight[i] + bias[i] (null: 1 and 0). `invStd` receives each row's scale for the backward pass.
+ * y = xHat * weight[i] + bias[i] (null: 1 and 0). `invStd` receives each row's scale for the backward
+ * pass; `moments` (3 float64, the caller's) is scratch.
  */
 export function normalizeRows(
   x: Float32Array,
@@ -123,8 +124,8 @@ export function normalizeRows(
   invStd: Float64Array,
   xHat: Float32Array,
   y: Float32Array,
+  moments: Float64Array,
 ): void {
-  const moments = new Float64Array(3);
   for (let r = 0; r < rows; r++) {
     const row = x.subarray(r * width, (r + 1) * width);
     channelMoments(row, 1, 1, width, moments);
@@ -139,7 +140,11 @@ export function normalizeRows(
   }
 }
 
-/** The backward pass of `normalizeRows`: dx = invStd * (g - mean(g) - xHat * mean(g * xHat)) with g = dy * weight. */
+/**
+ * The backward pass of `normalizeRows`: dx = invStd * (g - mean(g) - xHat * mean(g * xHat)) with
+ * g = dy * weight. `sums` (2 x width float64, the caller's, overwritten) holds the parameter gradients
+ * summed over the rows, added once at the end.
+ */
 export function normalizeRowsBackward(
   dy: Float32Array,
   xHat: Float32Array,
@@ -150,10 +155,10 @@ export function normalizeRowsBackward(
   gradWeight: Float32Array | null,
   gradBias: Float32Array | null,
   dx: Float32Array | null,
+  sums: Float64Array,
 ): void {
-  // Parameter gradients summed over the rows in float64, then added once.
-  const sumDyXHat = new Float64Array(width);
-  const sumDy = new Float64Array(width);
+  const sumDyXHat = sums.subarray(0, width).fill(0);
+  const sumDy = sums.subarray(width, 2 * width).fill(0);
   for (let r = 0; r < rows; r++) {
     const base = r * width;
     let sumG = 0;

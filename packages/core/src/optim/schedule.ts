@@ -240,22 +240,16 @@ function cosine(lr: number, minLr: number, t: number, total: number): number {
 /** OneCycleLR's `get_lr` (two phases), in PyTorch's operations and order. */
 function oneCycle(schedule: Extract<ScheduleConfig, { kind: 'one-cycle' }>, step: number): number {
   const initial = schedule.maxLr / schedule.divFactor;
-  const min = initial / schedule.finalDivFactor;
-  const phases = [
-    { end: schedule.pctStart * schedule.totalSteps - 1, from: initial, to: schedule.maxLr },
-    { end: schedule.totalSteps - 1, from: schedule.maxLr, to: min },
-  ];
-  let start = 0;
-  for (let i = 0; i < phases.length; i++) {
-    const phase = phases[i];
-    if (step <= phase.end || i === phases.length - 1) {
-      const pct = (step - start) / (phase.end - start);
-      if (schedule.annealStrategy === 'linear') return (phase.to - phase.from) * pct + phase.from;
-      return phase.to + ((phase.from - phase.to) / 2) * (Math.cos(Math.PI * pct) + 1);
-    }
-    start = phase.end;
-  }
-  return min;
+  const firstEnd = schedule.pctStart * schedule.totalSteps - 1;
+  // The first phase climbs from the initial rate to maxLr; the last falls to initial / finalDivFactor, past its end too.
+  const first = step <= firstEnd;
+  const start = first ? 0 : firstEnd;
+  const end = first ? firstEnd : schedule.totalSteps - 1;
+  const from = first ? initial : schedule.maxLr;
+  const to = first ? schedule.maxLr : initial / schedule.finalDivFactor;
+  const pct = (step - start) / (end - start);
+  if (schedule.annealStrategy === 'linear') return (to - from) * pct + from;
+  return to + ((from - to) / 2) * (Math.cos(Math.PI * pct) + 1);
 }
 
 /** Whether `current` improves on `best` by more than `delta`, as PyTorch's plateau and Keras' early stopping compare. */
