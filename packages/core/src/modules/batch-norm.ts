@@ -17,6 +17,26 @@ export interface BatchNormOptions {
   trackRunningStats?: boolean;
 }
 
+/** What sets BatchNorm1d and BatchNorm2d apart: their names and the sample layouts they take. */
+interface BatchNormLayout {
+  readonly kind: 'BatchNorm1d' | 'BatchNorm2d';
+  readonly specType: 'batch-norm1d' | 'batch-norm2d';
+  /** Dimensions of a sample that it takes ([C] and [C,L]: 1 and 2). */
+  readonly ranks: readonly number[];
+  /** The layouts, and what to use instead, for the message about a sample of another layout. */
+  readonly layouts: string;
+  readonly hint: string;
+}
+
+const LAYOUT_1D: BatchNormLayout = { kind: 'BatchNorm1d', specType: 'batch-norm1d', ranks: [1, 2], layouts: '[C] or [C,L]', hint: 'use batch-norm2d for [C,H,W] samples' };
+const LAYOUT_2D: BatchNormLayout = {
+  kind: 'BatchNorm2d',
+  specType: 'batch-norm2d',
+  ranks: [3],
+  layouts: '[C,H,W]',
+  hint: 'it needs a channel axis: put it after a conv2d or pooling layer, or use batch-norm1d for flat samples',
+};
+
 /**
  * PyTorch's BatchNorm over the channel axis (axis 1 of the batch). In training mode each chunk is
  * normalized by its own mean and biased variance ("ghost" batch normalization: chunkSize is the
@@ -48,12 +68,15 @@ export abstract class BatchNorm extends Module {
   private readonly output = new Scratch();
   private readonly gradInput = new Scratch();
 
-  constructor(options: BatchNormOptions) {
+  private readonly layout: BatchNormLayout;
+
+  protected constructor(options: BatchNormOptions, layout: BatchNormLayout) {
     super();
-    this.numFeatures = checkInteger(`${this.kindName()} numFeatures`, options.numFeatures, 1);
-    this.eps = checkPositive(`${this.kindName()} eps`, options.eps ?? 1e-5);
-    this.momentum = checkPositive(`${this.kindName()} momentum`, options.momentum ?? 0.1);
-    if (this.momentum > 1) throw new LockstepError('E_OPTION', `${this.kindName()} momentum must be in (0, 1], got ${this.momentum}`);
+    this.layout = layout;
+    this.numFeatures = checkInteger(`${layout.kind} numFeatures`, options.numFeatures, 1);
+    this.eps = checkPositive(`${layout.kind} eps`, options.eps ?? 1e-5);
+    this.momentum = checkPositive(`${layout.kind} momentum`, options.momentum ?? 0.1);
+    if (this.momentum > 1) throw new LockstepError('E_OPTION', `${layout.kind} momentum must be in (0, 1], got ${this.momentum}`);
     this.affine = options.affine ?? true;
     this.trackRunningStats = options.trackRunningStats ?? true;
     this.moments = new Float64Array(3 * this.numFeatures);
@@ -61,17 +84,9 @@ export abstract class BatchNorm extends Module {
     this.invStd = new Float64Array(this.numFeatures);
   }
 
-  protected abstract kindName(): string;
-  protected abstract specType(): 'batch-norm1d' | 'batch-norm2d';
-  /** Whether a per-sample shape has this layer's layout; the message names the layouts it takes. */
-  protected abstract takes(inputShape: readonly number[]): boolean;
-  protected abstract layouts(): string;
-  /** What to use instead, for samples of another layout. */
-  protected abstract hint(): string;
-
   override toSpec(): BatchNormSpec {
     const { numFeatures, eps, momentum, affine, trackRunningStats } = this;
-    return { type: this.specType(), numFeatures, eps, momentum, affine, trackRunningStats };
+    return { type: this.layout.specType, numFeatures, eps, momentum, affine, trackRunningStats };
   }
 
   override parameterSpecs(): readonly ParameterSpec[] {
@@ -124,8 +139,8 @@ export abstract class BatchNorm extends Module {
   }
 
   override outputShape(inputShape: readonly number[]): number[] {
-    if (!this.takes(inputShape)) {
-      throw new LockstepError('E_SHAPE', `${this.describe()}: expects samples of shape ${this.layouts()}, got ${formatShape(inputShape)}; ${this.hint()}`);
+    if (!this.layout.ranks.includes(inputShape.length)) {
+      throw new LockstepError('E_SHAPE', `${this.describe()}: expects samples of shape ${this.layout.layouts}, got ${formatShape(inputShape)}; ${this.layout.hint}`);
     }
     if (inputShape[0] !== this.numFeatures) {
       throw new LockstepError('E_SHAPE', `${this.describe()}: expects ${this.numFeatures} channels, got samples of shape ${formatShape(inputShape)}`);
@@ -189,40 +204,16 @@ export abstract class BatchNorm extends Module {
 /** BatchNorm over samples of shape [C] (a linear layer's output) or [C, L]. */
 export class BatchNorm1d extends BatchNorm {
   readonly kind = 'BatchNorm1d';
-  protected kindName(): string {
-    return 'BatchNorm1d';
-  }
-  protected specType(): 'batch-norm1d' {
-    return 'batch-norm1d';
-  }
-  protected takes(inputShape: readonly number[]): boolean {
-    return inputShape.length === 1 || inputShape.length === 2;
-  }
-  protected layouts(): string {
-    return '[C] or [C,L]';
-  }
-  protected hint(): string {
-    return 'use batch-norm2d for [C,H,W] samples';
+  constructor(options: BatchNormOptions) {
+    super(options, LAYOUT_1D);
   }
 }
 
 /** BatchNorm over samples of shape [C, H, W] (a convolution's output). */
 export class BatchNorm2d extends BatchNorm {
   readonly kind = 'BatchNorm2d';
-  protected kindName(): string {
-    return 'BatchNorm2d';
-  }
-  protected specType(): 'batch-norm2d' {
-    return 'batch-norm2d';
-  }
-  protected takes(inputShape: readonly number[]): boolean {
-    return inputShape.length === 3;
-  }
-  protected layouts(): string {
-    return '[C,H,W]';
-  }
-  protected hint(): string {
-    return 'it needs a channel axis: put it after a conv2d or pooling layer, or use batch-norm1d for flat samples';
+  constructor(options: BatchNormOptions) {
+    super(options, LAYOUT_2D);
   }
 }
 
