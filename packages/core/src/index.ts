@@ -95,6 +95,7 @@ export {
 } from './data/augment.js';
 export { parseIdx, idxImagesToFloat, idxLabels, checkIdxPair, type IdxArray, type IdxDataType, type IdxOptions } from './data/idx.js';
 export { syntheticClassification, builtinDataset, type SyntheticOptions } from './data/synthetic.js';
+export { torchName, stateDictOf, loadStateDictInto, checkStateDict, stateDictMismatches, type StateDict, type StateTensor } from './interop/state-dict.js';
 export { sequentialFromSpec, modelFromSpec, layerSpecOf, specOf, type ModelSpec } from './spec.js';
 export { registerLayer, type LayerFactory, type LayerEntry, type LayerBuildContext } from './layer-registry.js';
 export type { FieldKind, LayerFields } from './spec-fields.js';

@@ -1,4 +1,5 @@
 import { checkInteger, LockstepError } from './errors.js';
+import { loadStateDictInto, stateDictOf, type StateDict, type StateTensor } from './interop/state-dict.js';
 import type { BufferSpec, ForwardContext, Module, ParameterSpec } from './modules/module.js';
 import { foldInString, rootKey } from './random/key.js';
 import { dropoutRunKey } from './random/mask.js';
@@ -250,6 +251,23 @@ export class Model {
 
   backward(gradOutput: Tensor): void {
     this.module.backward(gradOutput, false);
+  }
+
+  /**
+   * PyTorch's `state_dict()`: a copy of every parameter and buffer by its PyTorch name ("0.weight",
+   * "2.running_mean"), in PyTorch's layouts and order (docs/design.md, "Names and layouts").
+   */
+  stateDict(): StateDict {
+    return stateDictOf(this);
+  }
+
+  /**
+   * Copies a state dict into the parameters and buffers, in place. Names and shapes must match the
+   * model's exactly; otherwise nothing is loaded and one line lists every mismatch (missing,
+   * unexpected, wrong shape).
+   */
+  loadStateDict(dict: ReadonlyMap<string, StateTensor> | Readonly<Record<string, StateTensor>>): void {
+    loadStateDictInto(this, dict);
   }
 }
 

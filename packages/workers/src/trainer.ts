@@ -22,6 +22,8 @@ import {
   type KernelChoice,
   type LossName,
   type OptimizerConfig,
+  type StateDict,
+  type StateTensor,
   type TrainingState,
   type Uncertainty,
   type UncertaintyOptions,
@@ -189,6 +191,23 @@ export class Trainer {
       schedule: schedule === undefined ? undefined : { ...schedule },
       earlyStopping: earlyStopping === undefined ? undefined : { ...earlyStopping },
     });
+  }
+
+  /** PyTorch's `state_dict()` of the shared parameters and buffers: a copy (see core's `Model.stateDict`). */
+  stateDict(): StateDict {
+    this.pool.checkOpen();
+    return this.model.stateDict();
+  }
+
+  /**
+   * Copies a state dict into the shared parameters and buffers, which every replica reads: all of
+   * them see the new values at their next task (no replica keeps a copy between tasks). Names and
+   * shapes are checked first; one line lists every mismatch and nothing is loaded. The optimizer
+   * state and the position in training are left as they are, as PyTorch's `load_state_dict` does.
+   */
+  loadStateDict(dict: ReadonlyMap<string, StateTensor> | Readonly<Record<string, StateTensor>>): void {
+    this.pool.checkOpen();
+    this.model.loadStateDict(dict);
   }
 
   /** Mean loss and accuracy in eval mode, in blocks of 256 samples claimed by the workers (across ranks: see `ranks`). */
