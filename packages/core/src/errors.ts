@@ -9,7 +9,8 @@ export type ErrorCode =
   | 'E_WORKER'
   | 'E_NUMERIC'
   | 'E_MEMORY'
-  | 'E_CLOSED';
+  | 'E_CLOSED'
+  | 'E_FORMAT';
 
 /**
  * Every error lockstep raises on purpose: one line that names the bad thing and says what to do.

@@ -1,0 +1,179 @@
+import { LockstepError } from '../errors.js';
+import { formatShape, sizeOf } from '../tensor.js';
+
+/**
+ * The safetensors format (huggingface/safetensors), byte for byte: an 8-byte little-endian u64 header
+ * length N, N bytes of JSON header, then the tensors' bytes. The header maps each tensor's name to
+ * {"dtype", "shape", "data_offsets": [begin, end]}, offsets relative to the first byte after the
+ * header; "__metadata__" is an optional object of string -> string. Tensors are little-endian,
+ * row-major and contiguous.
+ */
+
+/** The dtypes lockstep reads: F32 as is; F16, BF16 and F64 converted to float32; I64 only where a state dict holds a counter. */
+export const READ_DTYPES = ['F32', 'F16', 'BF16', 'F64', 'I64'] as const;
+export type ReadDtype = (typeof READ_DTYPES)[number];
+
+const DTYPE_BYTES: Record<ReadDtype, number> = { F32: 4, F16: 2, BF16: 2, F64: 8, I64: 8 };
+
+/** The largest header read (safetensors' own limit): a header past it is refused rather than parsed. */
+export const MAX_HEADER_BYTES = 100_000_000;
+
+/** One tensor of a safetensors file, as float32 values (an I64 tensor's values too, rounded). */
+export interface SafetensorsTensor {
+  readonly dtype: ReadDtype;
+  readonly shape: number[];
+  readonly data: Float32Array;
+}
+
+export interface SafetensorsFile {
+  /** The tensors, in the order of the header. */
+  readonly tensors: Map<string, SafetensorsTensor>;
+  readonly metadata: Record<string, string>;
+}
+
+function formatError(where: string, message: string): never {
+  throw new LockstepError('E_FORMAT', `${where}: ${message}`);
+}
+
+/** The bytes of a safetensors file of float32 tensors, in the order given; the header is padded with spaces to 8 bytes, as safetensors does. */
+export function writeSafetensors(tensors: Iterable<readonly [string, { readonly shape: readonly number[]; readonly data: Float32Array }]>, metadata: Record<string, string> = {}): Uint8Array {
+  const header: Record<string, unknown> = {};
+  if (Object.keys(metadata).length > 0) header.__metadata__ = metadata;
+  const list = [...tensors];
+  let offset = 0;
+  for (const [name, tensor] of list) {
+    if (name === '__metadata__') throw new LockstepError('E_FORMAT', 'safetensors: "__metadata__" is not a tensor name; rename the tensor');
+    const bytes = tensor.data.length * 4;
+    header[name] = { dtype: 'F32', shape: [...tensor.shape], data_offsets: [offset, offset + bytes] };
+    offset += bytes;
+  }
+  let json = JSON.stringify(header);
+  const encoded = new TextEncoder().encode(json);
+  json += ' '.repeat((8 - (encoded.length % 8)) % 8);
+  const headerBytes = new TextEncoder().encode(json);
+  const file = new Uint8Array(8 + headerBytes.length + offset);
+  const view = new DataView(file.buffer);
+  view.setBigUint64(0, BigInt(headerBytes.length), true);
+  file.set(headerBytes, 8);
+  let at = 8 + headerBytes.length;
+  for (const [, tensor] of list) {
+    for (let i = 0; i < tensor.data.length; i++, at += 4) view.setFloat32(at, tensor.data[i], true);
+  }
+  return file;
+}
+
+interface HeaderEntry {
+  readonly name: string;
+  readonly dtype: ReadDtype;
+  readonly shape: number[];
+  readonly begin: number;
+  readonly end: number;
+}
+
+/** Reads and checks a safetensors file; `where` (its path) starts every message. Other dtypes than READ_DTYPES are refused. */
+export function readSafetensors(bytes: Uint8Array, where = 'safetensors'): SafetensorsFile {
+  if (bytes.length < 8) formatError(where, `is truncated: ${bytes.length} bytes, fewer than the 8 of the header length; it is not a whole safetensors file`);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const headerLength = view.getBigUint64(0, true);
+  if (headerLength > BigInt(bytes.length - 8)) {
+    formatError(where, `the header length ${headerLength} is larger than the file (${bytes.length} bytes); the file is truncated or not safetensors`);
+  }
+  if (headerLength > BigInt(MAX_HEADER_BYTES)) formatError(where, `the header length ${headerLength} is over the limit of ${MAX_HEADER_BYTES} bytes; the file is not safetensors`);
+  const headerEnd = 8 + Number(headerLength);
+  let header: unknown;
+  try {
+    header = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(8, headerEnd)));
+  } catch (error) {
+    formatError(where, `the header is not JSON (${(error as Error).message.split('\n')[0]}); the file is corrupted or not safetensors`);
+  }
+  if (typeof header !== 'object' || header === null || Array.isArray(header)) formatError(where, 'the header is not a JSON object; the file is corrupted or not safetensors');
+  const dataLength = bytes.length - headerEnd;
+  const metadata = checkMetadata(where, (header as Record<string, unknown>).__metadata__);
+  const entries = Object.entries(header as Record<string, unknown>)
+    .filter(([name]) => name !== '__metadata__')
+    .map(([name, value]) => checkEntry(where, name, value, dataLength));
+  checkOverlaps(where, entries);
+  const tensors = new Map<string, SafetensorsTensor>();
+  for (const entry of entries) {
+    tensors.set(entry.name, { dtype: entry.dtype, shape: entry.shape, data: toFloat32(new DataView(bytes.buffer, bytes.byteOffset + headerEnd + entry.begin, entry.end - entry.begin), entry.dtype) });
+  }
+  return { tensors, metadata };
+}
+
+function checkMetadata(where: string, value: unknown): Record<string, string> {
+  if (value === undefined) return {};
+  if (typeof value !== 'object' || value === null || Array.isArray(value) || !Object.values(value).every((v) => typeof v === 'string')) {
+    formatError(where, '"__metadata__" must be an object of string values; the file is corrupted or not safetensors');
+  }
+  return { ...(value as Record<string, string>) };
+}
+
+function checkEntry(where: string, name: string, value: unknown, dataLength: number): HeaderEntry {
+  const at = `tensor "${name}"`;
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) formatError(where, `${at} must be an object {"dtype", "shape", "data_offsets"}`);
+  const { dtype, shape, data_offsets: offsets } = value as Record<string, unknown>;
+  if (typeof dtype !== 'string') formatError(where, `${at} has no string "dtype"`);
+  if (!(READ_DTYPES as readonly string[]).includes(dtype)) {
+    formatError(where, `${at} has dtype ${dtype}, which lockstep does not read; save it as F32 (F16, BF16 and F64 are converted)`);
+  }
+  if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) formatError(where, `${at} has a "shape" that is not a list of integers >= 0`);
+  if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every((o) => Number.isSafeInteger(o) && o >= 0) || offsets[0] > offsets[1]) {
+    formatError(where, `${at} has "data_offsets" that are not [begin, end] with 0 <= begin <= end`);
+  }
+  const [begin, end] = offsets as number[];
+  if (end > dataLength) formatError(where, `${at} has data_offsets [${begin}, ${end}] past the ${dataLength} data bytes; the file is truncated`);
+  const size = sizeOf(shape as number[]) * DTYPE_BYTES[dtype as ReadDtype];
+  if (end - begin !== size) formatError(where, `${at} has ${end - begin} data bytes, its shape ${formatShape(shape as number[])} of ${dtype} needs ${size}`);
+  return { name, dtype: dtype as ReadDtype, shape: shape as number[], begin, end };
+}
+
+function checkOverlaps(where: string, entries: readonly HeaderEntry[]): void {
+  const sorted = entries.filter((entry) => entry.end > entry.begin).sort((a, b) => a.begin - b.begin);
+  for (let i = 1; i < sorted.length; i++) {
+    if (sorted[i].begin < sorted[i - 1].end) {
+      formatError(where, `tensors "${sorted[i - 1].name}" and "${sorted[i].name}" overlap (data_offsets [${sorted[i - 1].begin}, ${sorted[i - 1].end}] and [${sorted[i].begin}, ${sorted[i].end}]); the file is corrupted`);
+    }
+  }
+}
+
+function toFloat32(view: DataView, dtype: ReadDtype): Float32Array {
+  const out = new Float32Array(view.byteLength / DTYPE_BYTES[dtype]);
+  for (let i = 0; i < out.length; i++) {
+    switch (dtype) {
+      case 'F32':
+        out[i] = view.getFloat32(i * 4, true);
+        break;
+      case 'F64':
+        out[i] = view.getFloat64(i * 8, true);
+        break;
+      case 'F16':
+        out[i] = halfToNumber(view.getUint16(i * 2, true));
+        break;
+      case 'BF16':
+        out[i] = bfloat16ToNumber(view.getUint16(i * 2, true));
+        break;
+      case 'I64':
+        out[i] = Number(view.getBigInt64(i * 8, true));
+        break;
+    }
+  }
+  return out;
+}
+
+/** An IEEE 754 half-precision value (exact in float32). */
+export function halfToNumber(bits: number): number {
+  const sign = bits & 0x8000 ? -1 : 1;
+  const exponent = (bits >> 10) & 0x1f;
+  const fraction = bits & 0x3ff;
+  if (exponent === 0) return sign * fraction * 2 ** -24;
+  if (exponent === 0x1f) return fraction === 0 ? sign * Infinity : NaN;
+  return sign * (1 + fraction / 1024) * 2 ** (exponent - 15);
+}
+
+/** A bfloat16 value: the top 16 bits of a float32. */
+export function bfloat16ToNumber(bits: number): number {
+  word.setUint32(0, bits << 16, false);
+  return word.getFloat32(0, false);
+}
+
+const word = new DataView(new ArrayBuffer(4));

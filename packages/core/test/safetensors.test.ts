@@ -1,0 +1,159 @@
+import { describe, expect, it } from 'vitest';
+import { decodeSafetensors, encodeSafetensors, loadSafetensors, modelFromSafetensors, modelFromSpec, readSafetensors, writeSafetensors, type Model } from '@lockstep/core';
+
+const SPEC = {
+  input: [1, 5, 5],
+  layers: [{ type: 'conv2d', out: 2, kernelSize: 3 }, { type: 'batch-norm2d' }, { type: 'relu' }, { type: 'flatten' }, { type: 'linear', out: 3 }],
+};
+
+function trained(): Model {
+  const model = modelFromSpec(SPEC, 3);
+  model.buffers.forEach((_, i) => (model.buffers[i] = 0.5 + i / 8));
+  return model;
+}
+
+/** A safetensors file from a header object and data bytes, as another writer might make it. */
+function file(header: unknown, data: Uint8Array = new Uint8Array(0), headerText = JSON.stringify(header)): Uint8Array {
+  const text = new TextEncoder().encode(headerText);
+  const bytes = new Uint8Array(8 + text.length + data.length);
+  new DataView(bytes.buffer).setBigUint64(0, BigInt(text.length), true);
+  bytes.set(text, 8);
+  bytes.set(data, 8 + text.length);
+  return bytes;
+}
+
+function little(values: number[], kind: 'f16' | 'bf16' | 'f64' | 'i64' | 'f32'): Uint8Array {
+  const size = { f16: 2, bf16: 2, f64: 8, i64: 8, f32: 4 }[kind];
+  const bytes = new Uint8Array(values.length * size);
+  const view = new DataView(bytes.buffer);
+  values.forEach((v, i) => {
+    if (kind === 'f16' || kind === 'bf16') view.setUint16(i * 2, v, true);
+    else if (kind === 'f64') view.setFloat64(i * 8, v, true);
+    else if (kind === 'i64') view.setBigInt64(i * 8, BigInt(v), true);
+    else view.setFloat32(i * 4, v, true);
+  });
+  return bytes;
+}
+
+describe('safetensors', () => {
+  it('writes the format\'s layout: u64 header length, a JSON header padded to 8 bytes, F32 little-endian data with offsets after the header', () => {
+    const bytes = writeSafetensors([['a', { shape: [2], data: Float32Array.of(1, -2) }], ['b.c', { shape: [1, 1], data: Float32Array.of(0.5) }]], { note: 'x' });
+    const view = new DataView(bytes.buffer);
+    const n = Number(view.getBigUint64(0, true));
+    expect(n % 8).toBe(0);
+    const header = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + n)));
+    expect(header).toEqual({
+      __metadata__: { note: 'x' },
+      a: { dtype: 'F32', shape: [2], data_offsets: [0, 8] },
+      'b.c': { dtype: 'F32', shape: [1, 1], data_offsets: [8, 12] },
+    });
+    expect(bytes.length).toBe(8 + n + 12);
+    expect([0, 4, 8].map((at) => view.getFloat32(8 + n + at, true))).toEqual([1, -2, 0.5]);
+  });
+
+  it('round-trips a model with its running statistics exactly, and the file alone rebuilds it', () => {
+    const model = trained();
+    const bytes = encodeSafetensors(model, { metadata: { source: 'test' } });
+    const decoded = decodeSafetensors(bytes);
+    expect([...decoded.stateDict.keys()]).toEqual(['0.weight', '0.bias', '1.weight', '1.bias', '1.running_mean', '1.running_var', '4.weight', '4.bias']);
+    expect(decoded.metadata.source).toBe('test');
+    expect(decoded.metadata.format).toBe('pt');
+    expect(JSON.parse(decoded.metadata['lockstep.spec']).layers[0]).toMatchObject({ type: 'conv2d', out: 2 });
+    const rebuilt = modelFromSafetensors(bytes);
+    expect(rebuilt.params).toEqual(model.params);
+    expect(rebuilt.buffers).toEqual(model.buffers);
+    const input = Float32Array.from({ length: 50 }, (_, i) => Math.sin(i));
+    expect(rebuilt.eval().forward(input).data.slice()).toEqual(model.eval().forward(input).data.slice());
+  });
+
+  it('reads F16, BF16 and F64 as float32, and I64 only for num_batches_tracked (left out)', () => {
+    const data = [little([0x3c00, 0xc000, 0x0001], 'f16'), little([0x3f80, 0x4049], 'bf16'), little([0.1], 'f64'), little([7], 'i64')];
+    const offsets: number[] = [0];
+    for (const d of data) offsets.push(offsets.at(-1)! + d.length);
+    const all = new Uint8Array(offsets.at(-1)!);
+    data.forEach((d, i) => all.set(d, offsets[i]));
+    const decoded = decodeSafetensors(
+      file(
+        {
+          h: { dtype: 'F16', shape: [3], data_offsets: [offsets[0], offsets[1]] },
+          b: { dtype: 'BF16', shape: [2], data_offsets: [offsets[1], offsets[2]] },
+          d: { dtype: 'F64', shape: [], data_offsets: [offsets[2], offsets[3]] },
+          '1.num_batches_tracked': { dtype: 'I64', shape: [], data_offsets: [offsets[3], offsets[4]] },
+        },
+        all,
+      ),
+    );
+    expect([...decoded.stateDict.get('h')!.data]).toEqual([1, -2, 2 ** -24]);
+    expect([...decoded.stateDict.get('b')!.data]).toEqual([1, 3.140625]);
+    expect([...decoded.stateDict.get('d')!.data]).toEqual([Math.fround(0.1)]);
+    expect(decoded.stateDict.has('1.num_batches_tracked')).toBe(false);
+    expect(decoded.counters).toEqual(['1.num_batches_tracked']);
+  });
+
+  it('accepts num_batches_tracked of a BatchNorm layer and lists it as unexpected anywhere else', () => {
+    const model = trained();
+    const dict = model.stateDict();
+    const withCounter = (name: string): Uint8Array => {
+      const plain = readSafetensors(writeSafetensors(dict));
+      const header: Record<string, unknown> = {};
+      let end = 0;
+      for (const [key, t] of plain.tensors) {
+        header[key] = { dtype: 'F32', shape: t.shape, data_offsets: [end, end + t.data.length * 4] };
+        end += t.data.length * 4;
+      }
+      header[name] = { dtype: 'I64', shape: [], data_offsets: [end, end + 8] };
+      const data = new Uint8Array(end + 8);
+      let at = 0;
+      for (const t of plain.tensors.values()) data.set(little([...t.data], 'f32'), (at += t.data.length * 4) - t.data.length * 4);
+      data.set(little([12], 'i64'), end);
+      return file(header, data);
+    };
+    const target = modelFromSpec(SPEC, 9);
+    loadSafetensors(target, withCounter('1.num_batches_tracked'), 'w.safetensors');
+    expect(target.params).toEqual(model.params);
+    expect(() => loadSafetensors(target, withCounter('4.num_batches_tracked'), 'w.safetensors')).toThrow(
+      'w.safetensors: 1 mismatch with the model: unexpected 4.num_batches_tracked; give the tensors of a model with the same layers and sizes',
+    );
+  });
+
+  it('lists every name and shape that does not match the model in one line', () => {
+    const other = modelFromSpec({ input: [1, 5, 5], layers: [{ type: 'conv2d', out: 3, kernelSize: 3 }, { type: 'flatten' }, { type: 'linear', out: 3 }] }, 0);
+    expect(() => loadSafetensors(trained(), encodeSafetensors(other), 'w.safetensors')).toThrow(
+      'w.safetensors: 10 mismatches with the model: missing 1.weight; missing 1.bias; missing 1.running_mean; missing 1.running_var; missing 4.weight; missing 4.bias; ' +
+        "0.weight has shape [3,1,3,3], the model's is [2,1,3,3]; 0.bias has shape [3], the model's is [2]; unexpected 2.weight; unexpected 2.bias; give the tensors of a model with the same layers and sizes",
+    );
+  });
+
+  const refusals: Array<[string, Uint8Array, string]> = [
+    ['a truncated file', Uint8Array.of(1, 2, 3), 'f: is truncated: 3 bytes, fewer than the 8 of the header length; it is not a whole safetensors file'],
+    ['a header length larger than the file', file({}).subarray(0, 9), 'f: the header length 2 is larger than the file (9 bytes); the file is truncated or not safetensors'],
+    ['a header that is not JSON', file(null, undefined, '{"a": '), 'f: the header is not JSON (Unexpected end of JSON input); the file is corrupted or not safetensors'],
+    ['a header that is a list', file([]), 'f: the header is not a JSON object; the file is corrupted or not safetensors'],
+    ['metadata that is not strings', file({ __metadata__: { a: 1 } }), 'f: "__metadata__" must be an object of string values; the file is corrupted or not safetensors'],
+    ['an unread dtype', file({ w: { dtype: 'I32', shape: [1], data_offsets: [0, 4] } }, new Uint8Array(4)), 'f: tensor "w" has dtype I32, which lockstep does not read; save it as F32 (F16, BF16 and F64 are converted)'],
+    ['I64 outside a counter', file({ w: { dtype: 'I64', shape: [1], data_offsets: [0, 8] } }, new Uint8Array(8)), 'f: tensor "w" has dtype I64, which lockstep reads only for BatchNorm\'s num_batches_tracked; save it as F32'],
+    ['offsets past the data', file({ w: { dtype: 'F32', shape: [2], data_offsets: [0, 8] } }, new Uint8Array(4)), 'f: tensor "w" has data_offsets [0, 8] past the 4 data bytes; the file is truncated'],
+    ['offsets that do not match the shape', file({ w: { dtype: 'F32', shape: [2], data_offsets: [0, 4] } }, new Uint8Array(8)), 'f: tensor "w" has 4 data bytes, its shape [2] of F32 needs 8'],
+    ['backwards offsets', file({ w: { dtype: 'F32', shape: [0], data_offsets: [4, 0] } }, new Uint8Array(8)), 'f: tensor "w" has "data_offsets" that are not [begin, end] with 0 <= begin <= end'],
+    [
+      'overlapping tensors',
+      file({ a: { dtype: 'F32', shape: [2], data_offsets: [0, 8] }, b: { dtype: 'F32', shape: [2], data_offsets: [4, 12] } }, new Uint8Array(12)),
+      'f: tensors "a" and "b" overlap (data_offsets [0, 8] and [4, 12]); the file is corrupted',
+    ],
+    ['a bad shape', file({ w: { dtype: 'F32', shape: [-1], data_offsets: [0, 0] } }), 'f: tensor "w" has a "shape" that is not a list of integers >= 0'],
+  ];
+  for (const [what, bytes, message] of refusals) {
+    it(`refuses ${what} in one line`, () => {
+      expect(() => decodeSafetensors(bytes, 'f')).toThrow(message);
+      try {
+        decodeSafetensors(bytes, 'f');
+      } catch (error) {
+        expect(error).toMatchObject({ code: 'E_FORMAT', message });
+      }
+    });
+  }
+
+  it('refuses to rebuild a model from a file without lockstep\'s spec', () => {
+    expect(() => modelFromSafetensors(writeSafetensors([]), 'f')).toThrow('f: has no "lockstep.spec" metadata, so it does not say which model it holds; build the model yourself and use loadSafetensors');
+  });
+});
