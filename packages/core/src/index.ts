@@ -15,6 +15,7 @@ export { GaussianDropout, AlphaDropout } from './modules/noise-dropout.js';
 export { KeyedDropout } from './modules/keyed-dropout.js';
 export { Flatten } from './modules/flatten.js';
 export { Dropout, trainDropoutOnly, type DropoutLayerOptions } from './modules/dropout.js';
+export { MaskDropout, type MaskFunction, type MaskRequest } from './modules/mask-dropout.js';
 export { softmaxRows } from './ops/softmax.js';
 export { Sequential } from './modules/sequential.js';
 export { Conv2d, type Conv2dOptions, type Pair } from './modules/conv2d.js';
@@ -53,6 +54,7 @@ export { lossByName, defaultLoss } from './losses/index.js';
 export type { Loss, LossName, LossResult } from './losses/loss.js';
 export { sgd, adam, adamw, stateSlots, type OptimizerConfig, type SgdConfig, type AdamConfig, type SgdOptions, type AdamOptions } from './optim/optimizer.js';
 export { applyUpdate, type UpdateBuffers } from './optim/update.js';
+export { Optimizer } from './optim/optimizer-loop.js';
 export { applyMaxNorm, maxNormPlan, maxNormRanges, MAX_NORM_EPSILON, type MaxNormPlan, type MaxNormBlock } from './optim/max-norm.js';
 export {
   learningRateAt,

@@ -241,6 +241,8 @@ export class Model {
   /**
    * Runs the model. Without a context, training-mode dropout uses the key of `seed` (default 0) and a
    * call counter as the step, so repeated calls draw fresh masks, PyTorch style, yet replay exactly.
+   * The output is a layer's scratch buffer, not a new array: the next forward overwrites it (PyTorch
+   * returns new tensors), so keep a result with `output.data.slice()`.
    */
   forward(input: Tensor | Float32Array, context?: ForwardContext, seed = 0): Tensor {
     const x = input instanceof Float32Array ? this.inputTensor(input) : input;
@@ -249,8 +251,14 @@ export class Model {
     return this.module.forward(x, ctx);
   }
 
-  backward(gradOutput: Tensor): void {
-    this.module.backward(gradOutput, false);
+  /**
+   * Adds the gradients of the loss whose output gradient is `gradOutput` into `grads`. With
+   * `{ inputGradient: true }` it also returns the gradient with respect to the input of the last
+   * forward (saliency maps, adversarial examples); otherwise null, and the first layers skip it.
+   * The returned tensor is the layer's scratch: the next backward overwrites it, so copy it to keep it.
+   */
+  backward(gradOutput: Tensor, options: { inputGradient?: boolean } = {}): Tensor | null {
+    return this.module.backward(gradOutput, options.inputGradient === true);
   }
 
   /**

@@ -1,0 +1,52 @@
+import { LockstepError } from '../errors.js';
+import type { Model } from '../model.js';
+import { applyMaxNorm, maxNormPlan, type MaxNormPlan } from './max-norm.js';
+import { stateSlots, type OptimizerConfig } from './optimizer.js';
+import { applyUpdate } from './update.js';
+
+/**
+ * PyTorch's optimizer object for a hand-written loop: it keeps its own state (momentum, Adam's
+ * moments) and step count, and `step()` applies `applyUpdate` to the model's parameters with the
+ * gradients in `model.grads`, then any MaxNorm constraint: the same bits as a `fit` step given the
+ * same summed gradient.
+ *
+ *     const optimizer = new Optimizer(model, sgd({ lr: 0.1, momentum: 0.9 }));
+ *     optimizer.zeroGrad();
+ *     const { gradient } = crossEntropy(model.forward(x), labels);
+ *     model.backward(gradient);
+ *     optimizer.step();
+ */
+export class Optimizer {
+  readonly model: Model;
+  readonly config: OptimizerConfig;
+  /** `stateSlots(config)` slots of one value per parameter (slot s of parameter i at s * P + i), as in a checkpoint. */
+  readonly state: Float32Array;
+  /** Steps taken; the next step is `steps + 1` (1-based, as Adam's bias correction counts). */
+  steps = 0;
+  /** The learning rate of the next steps: the config's; set it each step to follow a schedule (`learningRateAt`). */
+  lr: number;
+  private readonly constraints: MaxNormPlan;
+
+  constructor(model: Model, config: OptimizerConfig) {
+    if (config.clipNorm !== undefined) {
+      throw new LockstepError('E_OPTION', 'Optimizer: clipNorm is applied by fit across the whole step; leave it out and scale model.grads yourself (gradientNorm)');
+    }
+    this.model = model;
+    this.config = config;
+    this.state = new Float32Array(stateSlots(config) * model.size);
+    this.lr = config.lr;
+    this.constraints = maxNormPlan(model.entries);
+  }
+
+  /** Sets every gradient to 0, as PyTorch's `optimizer.zero_grad(set_to_none=False)`. */
+  zeroGrad(): void {
+    this.model.zeroGrad();
+  }
+
+  /** One update of every parameter with the gradients in `model.grads`; then MaxNorm constraints, if any. */
+  step(): void {
+    this.steps++;
+    applyUpdate(this.config, { params: this.model.params, grads: this.model.grads, state: this.state }, this.steps, this.lr);
+    if (this.constraints.rows > 0) applyMaxNorm(this.model.params, this.constraints);
+  }
+}
