@@ -3,9 +3,11 @@ import { Command } from 'commander';
 import { compareCommand, PROBE_SAMPLES } from './commands/compare.js';
 import { dataCommand, DEFAULT_SHEET_SAMPLES, MAX_SHEET_SAMPLES } from './commands/data.js';
 import { evalCommand } from './commands/evaluate.js';
+import { exportCommand } from './commands/export.js';
 import { predictCommand } from './commands/predict.js';
 import { trainCommand } from './commands/train.js';
 import { CSV_HELP } from './data/csv.js';
+import { EXPORT_FORMATS } from './export/formats.js';
 import { DATA_HELP } from './data/sources.js';
 import { MAX_CONFIGS } from './config/config-list.js';
 import { DEFAULT_RATES, MAX_RATES } from './config/dropout-rates.js';
@@ -56,6 +58,7 @@ export function buildProgram(outcome: Outcome): Command {
     .option('--augment <list>', AUGMENT_HELP)
     .option('--out <dir>', 'run folder (default: runs/<time>, or the checkpoint\'s folder with --resume); one that holds another run\'s checkpoint is refused')
     .option('--resume <checkpoint>', 'continue a run exactly where its checkpoint left it')
+    .option('--init-from <file>', 'fine-tune: build the model from the config, then load these weights (a .safetensors file with PyTorch names, e.g. from lockstep export); names and shapes must match; config.json and the checkpoints record the file and its sha256')
     .option('--mpi', 'train as one rank of an MPI job (implied when mpirun started lockstep): rank 0 writes the run folder, every rank trains every step')
     .option('--allow-changed-data', 'with --resume: go on although the data changed since the checkpoint (the run will not match an uninterrupted one)')
     .option('--overwrite', 'replace the run in --out: its checkpoint, config, metrics and curves are deleted before the new run writes anything')
@@ -65,7 +68,7 @@ export function buildProgram(outcome: Outcome): Command {
     .option('--retries <n>', 'when a worker dies, restart the workers from the last checkpoint up to n times (default 0)')
     .option('--json', 'print one JSON object per line')
     .option('--quiet', 'print only the result')
-    .addHelpText('after', `\nExamples:\n  lockstep train\n  lockstep train --workers 1 --epochs 3 --out runs/a\n  lockstep train --resume runs/a/checkpoint.lockstep --epochs 6\n  lockstep train --data csv:samples.csv --dropout 0.2 --lr 0.01\n\nA run folder that holds a checkpoint takes only the run that --resume continues, or a new one with --overwrite.\nCtrl-C finishes the current step, saves a checkpoint and exits with code 130; a stdout that fails (a closed pipe, a full disk) stops the run the same way, with exit code 1.\n\n${DATA_HELP}`)
+    .addHelpText('after', `\nExamples:\n  lockstep train\n  lockstep train --workers 1 --epochs 3 --out runs/a\n  lockstep train --resume runs/a/checkpoint.lockstep --epochs 6\n  lockstep train --init-from pretrained.safetensors --lr 0.01\n  lockstep train --data csv:samples.csv --dropout 0.2 --lr 0.01\n\nA run folder that holds a checkpoint takes only the run that --resume continues, or a new one with --overwrite.\nCtrl-C finishes the current step, saves a checkpoint and exits with code 130; a stdout that fails (a closed pipe, a full disk) stops the run the same way, with exit code 1.\n\n${DATA_HELP}`)
     .action(async (flags) => {
       outcome.exitCode = await trainCommand(flags);
     });
@@ -133,6 +136,19 @@ export function buildProgram(outcome: Outcome): Command {
     .addHelpText('after', '\nExamples:\n  lockstep eval --checkpoint runs/a/checkpoint.lockstep\n  lockstep eval --checkpoint runs/a/checkpoint.lockstep --mc-samples 30')
     .action(async (flags) => {
       outcome.exitCode = await evalCommand(flags);
+    });
+
+  program
+    .command('export')
+    .description('write a checkpoint\'s model in another format, to use it elsewhere (PyTorch: safetensors with nn.Sequential\'s names)')
+    .requiredOption('--checkpoint <file>', 'a checkpoint written by lockstep train (checkpoint.lockstep, or best.lockstep with early stopping)')
+    .option('--format <format>', `the file format: ${EXPORT_FORMATS.map((format) => format.name).join(', ')}`)
+    .option('--out <file>', 'the file to write, with the format\'s extension (.safetensors); written to a temporary file, then renamed')
+    .option('--modules <files>', `module files to import, e.g. layers.mjs,more.mjs; ${MODULES_RULE}`)
+    .option('--json', 'print one JSON object')
+    .addHelpText('after', '\nExamples:\n  lockstep export --checkpoint runs/a/checkpoint.lockstep --format safetensors --out model.safetensors\n  /usr/bin/python3 tools/parity/generate_safetensors.py --check model.safetensors logits.json   (logits.json from node tools/parity/lockstep-logits.mjs)')
+    .action(async (flags) => {
+      outcome.exitCode = await exportCommand(flags);
     });
 
   program

@@ -1,5 +1,7 @@
 import { join } from 'node:path';
-import { checkAugmentFits, defaultLoss } from '@lockstep/core';
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { checkAugmentFits, decodeSafetensors, defaultLoss, loadSafetensors } from '@lockstep/core';
 import { Trainer } from '@lockstep/workers';
 import { checkBatching } from '../config/batching.js';
 import { checkConfig, readConfigFile } from '../config/config-file.js';
@@ -17,7 +19,7 @@ import { checkImageSettings } from '../data/images/source.js';
 import { loadRunData, type RunData } from '../data/run-data.js';
 import { UserError } from '../errors.js';
 import { Reporter } from '../output/report.js';
-import { loadCheckpoint } from '../run/checkpoint.js';
+import { loadCheckpoint, type InitialWeights } from '../run/checkpoint.js';
 import { defaultOutFolder, folderOf, makeFolder, removeStrayTemporaries, writeFileAtomic } from '../run/files.js';
 import { clearExistingRun } from '../run/existing-run.js';
 import { stopOnSignals, type Stop } from '../run/interrupt.js';
@@ -33,6 +35,7 @@ export interface TrainFlags extends ConfigFlags {
   workers?: string;
   out?: string;
   resume?: string;
+  initFrom?: string;
   overwrite?: boolean;
   modules?: string;
   mpi?: boolean;
@@ -61,6 +64,10 @@ async function train(flags: TrainFlags, ranks: RunRanks, stop: Stop): Promise<nu
   const fromFlags = flagConfig(flags);
   const fromFile = flags.config === undefined ? {} : readConfigFile(flags.config);
   if (flags.allowChangedData === true && flags.resume === undefined) throw new UserError('--allow-changed-data only applies with --resume; add --resume CHECKPOINT');
+  if (flags.initFrom !== undefined && flags.resume !== undefined) {
+    throw new UserError('--init-from starts a new run from other weights, --resume continues a run from its own; give one of them');
+  }
+  const initial = flags.initFrom === undefined ? null : readInitialWeights(flags.initFrom);
   const checkpoint = flags.resume === undefined ? null : loadCheckpoint(flags.resume);
   const config =
     checkpoint === null
@@ -79,20 +86,27 @@ async function train(flags: TrainFlags, ranks: RunRanks, stop: Stop): Promise<nu
   const dataNote = checkpoint === null ? null : resumedDataNote(checkpoint, flags.resume!, config.data, data.fingerprint, flags.allowChangedData === true);
   const spec = runModel(config, data.train, checkpoint, flags.resume);
   const model = buildModel(spec);
+  // Checked against the model before a run folder or a worker exists: every mismatch in one line.
+  if (initial !== null) loadSafetensors(model, initial.bytes, flags.initFrom);
+  const initFrom = initial?.record ?? checkpoint?.initFrom;
   checkNormalizationChunks(model, data.train.size, config.batchSize, config.chunkSize);
-  checkSameRun(ranks, JSON.stringify({ config, spec, data: data.fingerprint, resumed: checkpoint?.state ?? null }), 'config, model, data or checkpoint');
+  checkSameRun(ranks, JSON.stringify({ config, spec, data: data.fingerprint, resumed: checkpoint?.state ?? null, initFrom: initFrom ?? null }), 'config, model, data or checkpoint');
   // Rank 0's folder on every rank (a default one is named after the time, which ranks may see differently).
   const out = broadcastText(ranks, flags.out ?? (flags.resume === undefined ? defaultOutFolder() : folderOf(flags.resume)));
   const optimizer = optimizerOf(config);
   const resourceLimits = workerHeap === undefined ? undefined : { maxOldGenerationSizeMb: workerHeap };
   const kernel = config.kernel ?? 'strict';
   // A restarted pool adopts the same model: the Trainer initializes it, and the checkpoint then loads into it.
-  const newTrainer = (): Trainer =>
-    new Trainer({ model, seed: config.seed, optimizer, chunkSize: config.chunkSize, kernel, workers, setup, resourceLimits, ranks: trainerRanks(ranks) });
+  // With --init-from, the file's weights replace the seed's (a resumed run's checkpoint then loads over them).
+  const newTrainer = (): Trainer => {
+    const trainer = new Trainer({ model, seed: config.seed, optimizer, chunkSize: config.chunkSize, kernel, workers, setup, resourceLimits, ranks: trainerRanks(ranks) });
+    if (initial !== null) trainer.loadStateDict(decodeSafetensors(initial.bytes, flags.initFrom).stateDict);
+    return trainer;
+  };
   const channel = await openFaultChannel(ranks);
   // Across ranks a worker failure ends the job (the other ranks cannot restart with this one), and
   // only rank 0 touches the run folder; every rank runs every step.
-  const run: Run = { newTrainer, retries: ranks.size > 1 ? 0 : retries, config, spec, data, out, checkpoint, resumedFrom: flags.resume, stop, ranks, channel };
+  const run: Run = { newTrainer, retries: ranks.size > 1 ? 0 : retries, config, spec, data, out, checkpoint, resumedFrom: flags.resume, initFrom, stop, ranks, channel };
   try {
     if (!ranks.writes) return await trainInFolder(run, new Reporter('silent', config.epochs));
     const notes = [workersNote, dataNote, data.cacheNote ?? null];
@@ -111,7 +125,7 @@ async function train(flags: TrainFlags, ranks: RunRanks, stop: Stop): Promise<nu
 
 /** Rank 0, or the run's one process: locks and prepares the run folder, then trains in it. */
 async function trainInRunFolder(run: Run, flags: TrainFlags, notes: Array<string | null>, workers: number, skipped: RunData['skipped']): Promise<number> {
-  const { out, config, spec, ranks } = run;
+  const { out, config, spec, ranks, initFrom } = run;
   makeFolder(out);
   const reporter = new Reporter(Reporter.choose(flags), config.epochs);
   for (const note of notes) if (note !== null) reporter.info(note);
@@ -120,11 +134,23 @@ async function trainInRunFolder(run: Run, flags: TrainFlags, notes: Array<string
     if (lock.tookOver !== null) reporter.info(`note: took over the lock of ${out} from ${lock.tookOver}`);
     clearExistingRun(out, flags.resume, flags.overwrite === true);
     removeStrayTemporaries(out);
-    writeFileAtomic(join(out, 'config.json'), `${JSON.stringify({ ...config, model: spec, workers, ranks: ranks.size }, null, 2)}\n`);
+    writeFileAtomic(join(out, 'config.json'), `${JSON.stringify({ ...config, model: spec, workers, ranks: ranks.size, ...(initFrom === undefined ? {} : { initFrom }) }, null, 2)}\n`);
     const skippedNote = writeSkippedImages(out, config, skipped);
     if (skippedNote !== null) reporter.info(skippedNote);
     return await trainInFolder(run, reporter);
   } finally {
     lock.release();
   }
+}
+
+/** The bytes of --init-from's file, and what the run records of it: the path as given and the SHA-256 of its bytes. */
+function readInitialWeights(path: string): { bytes: Uint8Array; record: InitialWeights } {
+  let bytes: Buffer;
+  try {
+    bytes = readFileSync(path);
+  } catch (error) {
+    throw new UserError(`cannot read --init-from ${path}: ${(error as NodeJS.ErrnoException).code}; check the path`);
+  }
+  if (!path.endsWith('.safetensors')) throw new UserError(`--init-from takes a .safetensors file, got ${JSON.stringify(path)}; write one with lockstep export --format safetensors`);
+  return { bytes, record: { file: path, sha256: createHash('sha256').update(bytes).digest('hex') } };
 }

@@ -38,6 +38,14 @@ export interface Checkpoint {
   };
   /** The fingerprint of the data trained on (dataFingerprint); absent in checkpoints of older lockstep versions. */
   readonly dataFingerprint?: string;
+  /** The weights the run started from (train --init-from); absent for a run from its seed's weights. */
+  readonly initFrom?: InitialWeights;
+}
+
+/** Where a fine-tuning run's initial weights came from: the file as given to --init-from, and the SHA-256 of its bytes (hex). */
+export interface InitialWeights {
+  readonly file: string;
+  readonly sha256: string;
 }
 
 const packr = new Packr({ moreTypes: true });
@@ -69,6 +77,7 @@ const payloadSchema = z.object({
     earlyStopping: z.object({ best: finite.nullable(), bestEpoch: count, wait: count, stoppedEpoch: count }).optional(),
   }),
   dataFingerprint: z.string().optional(),
+  initFrom: z.object({ file: z.string(), sha256: z.string().regex(/^[0-9a-f]{64}$/) }).optional(),
 });
 
 /** One line for the first problem zod found, naming the field. */

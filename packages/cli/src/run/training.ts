@@ -8,7 +8,7 @@ import { fingerprint } from '../output/fingerprint.js';
 import { learningCurvesHtml, learningCurvesSvg } from '../output/learning-curves.js';
 import type { Reporter } from '../output/report.js';
 import { abortOnStdoutFailure, describeStdoutFailure } from '../output/stdout.js';
-import { encodeCheckpoint, loadCheckpoint, type Checkpoint } from './checkpoint.js';
+import { encodeCheckpoint, loadCheckpoint, type Checkpoint, type InitialWeights } from './checkpoint.js';
 import type { FaultChannel } from './fault-channel.js';
 import { folderOf, writeFileAtomic, WriteError } from './files.js';
 import { readHistory } from './history.js';
@@ -34,6 +34,8 @@ export interface Run {
   readonly out: string;
   readonly checkpoint: Checkpoint | null;
   readonly resumedFrom: string | undefined;
+  /** Where the run's initial weights came from (--init-from, or the resumed checkpoint's record); saved in every checkpoint. */
+  readonly initFrom?: InitialWeights;
   /** Aborted by Ctrl-C, SIGTERM or SIGHUP: the run finishes its step, saves and ends with `stop.exitCode`. */
   readonly stop: Stop;
   /** This process's place in the run: rank 0 of a run across ranks, or the run's one process, writes the run folder. */
@@ -82,6 +84,7 @@ export async function trainInFolder(run: Run, reporter: Reporter): Promise<numbe
       ...(trainer.buffers.length > 0 ? { buffers: trainer.buffers } : {}),
       state: savedState(trainer.state),
       dataFingerprint: data.fingerprint,
+      ...(run.initFrom === undefined ? {} : { initFrom: run.initFrom }),
     });
     writeFileAtomic(checkpointPath, bytes);
     saved.record(checkpointPath, trainer.state.step, bytes);

@@ -1,0 +1,53 @@
+import { existsSync, statSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { flagValue } from '../config/flags.js';
+import { OPTIONS } from '../config/options.js';
+import { UserError } from '../errors.js';
+import { EXPORT_FORMATS, exportFormat } from '../export/formats.js';
+import { loadCheckpoint } from '../run/checkpoint.js';
+import { writeFileAtomic } from '../run/files.js';
+import { importNamedModules } from '../run/modules.js';
+import { buildModel } from '../run/trainer.js';
+
+export interface ExportFlags {
+  checkpoint: string;
+  format?: string;
+  out?: string;
+  modules?: string;
+  json?: boolean;
+}
+
+const FORMAT_NAMES = EXPORT_FORMATS.map((format) => format.name).join(', ');
+
+/**
+ * Writes a checkpoint's model (checkpoint.lockstep, or best.lockstep) in another format for use
+ * elsewhere: its parameters and buffers with PyTorch's names, and its spec. Written to a temporary
+ * file and renamed, so --out is whole or absent.
+ */
+export async function exportCommand(flags: ExportFlags): Promise<number> {
+  if (flags.format === undefined) throw new UserError(`--format is required: one of ${FORMAT_NAMES}`);
+  const format = exportFormat(flags.format);
+  if (format === undefined) throw new UserError(`--format must be one of ${FORMAT_NAMES}, got ${JSON.stringify(flags.format)}`);
+  if (format.encode === null) throw new UserError(`--format ${format.name} is not built in this lockstep yet; use --format safetensors`);
+  if (flags.out === undefined) throw new UserError(`--out is required: the ${format.extension} file to write`);
+  if (!flags.out.endsWith(format.extension)) throw new UserError(`--out must end in ${format.extension} for --format ${format.name}, got ${JSON.stringify(flags.out)}`);
+  if (existsSync(flags.out) && statSync(flags.out).isDirectory()) throw new UserError(`--out ${flags.out} is a folder; give a file name ending in ${format.extension}`);
+  if (resolve(flags.out) === resolve(flags.checkpoint)) throw new UserError('--out is the checkpoint itself; give another file name');
+  const modules = flagValue('--modules', OPTIONS.modules, flags.modules);
+  const checkpoint = loadCheckpoint(flags.checkpoint);
+  await importNamedModules(checkpoint, flags.checkpoint, modules);
+  const model = buildModel(checkpoint.spec);
+  const buffers = checkpoint.buffers ?? new Float32Array(0);
+  if (checkpoint.params.length !== model.size || buffers.length !== model.buffers.length) {
+    throw new UserError(`${flags.checkpoint} holds ${checkpoint.params.length} parameters and ${buffers.length} buffer values, its model has ${model.size} and ${model.buffers.length}; the checkpoint is damaged`);
+  }
+  model.params.set(checkpoint.params);
+  model.buffers.set(buffers);
+  const { step, epoch } = checkpoint.state;
+  const bytes = format.encode(model, { checkpoint: flags.checkpoint, step, epoch });
+  writeFileAtomic(flags.out, bytes);
+  const tensors = model.stateDict().size;
+  const line = `exported ${flags.checkpoint} (step ${step}, epoch ${epoch}; ${tensors} tensors, ${model.size + model.buffers.length} values) as ${format.name} to ${flags.out} (${bytes.length} bytes)`;
+  console.log(flags.json === true ? JSON.stringify({ exported: flags.checkpoint, format: format.name, out: flags.out, bytes: bytes.length, tensors, step, epoch }) : line);
+  return 0;
+}

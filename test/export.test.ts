@@ -1,0 +1,119 @@
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { decodeSafetensors, modelFromSafetensors } from '@lockstep/core';
+import { fingerprint, loadCheckpoint } from '@lockstep/cli';
+import { exportCommand, type ExportFlags } from '../packages/cli/src/commands/export.js';
+import { trainCommand } from '../packages/cli/src/commands/train.js';
+import { UserError } from '../packages/cli/src/errors.js';
+import { fingerprintOf, lockstep } from './helpers/lockstep.js';
+
+// lockstep export and train --init-from on the default MLP and the built-in data set, one epoch each.
+const work = mkdtempSync(join(tmpdir(), 'lockstep-export-'));
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+const train = ['train', '--epochs', '1', '--quiet'];
+
+function run(args: string[]): string {
+  const result = lockstep(args, work);
+  expect(result.stderr).toBe('');
+  expect(result.status).toBe(0);
+  return result.stdout;
+}
+
+function refused(args: string[]): string {
+  const result = lockstep(args, work);
+  expect(result.status).toBe(1);
+  expect(result.stdout).toBe('');
+  return result.stderr.trim();
+}
+
+let source = '';
+beforeAll(() => {
+  source = fingerprintOf(run([...train, '--workers', '1', '--early-stopping', 'patience=2', '--out', 'source']));
+  run(['export', '--checkpoint', 'source/checkpoint.lockstep', '--format', 'safetensors', '--out', 'source.safetensors']);
+});
+
+describe('lockstep export --format safetensors', () => {
+  it('writes the checkpoint\'s parameters with PyTorch names, and its spec, so the file alone rebuilds the model', () => {
+    const checkpoint = loadCheckpoint(join(work, 'source', 'checkpoint.lockstep'));
+    const bytes = readFileSync(join(work, 'source.safetensors'));
+    const { stateDict, metadata } = decodeSafetensors(bytes);
+    expect([...stateDict].map(([name, t]) => `${name} ${JSON.stringify(t.shape)}`)).toEqual(['0.weight [256,128]', '0.bias [256]', '3.weight [256,256]', '3.bias [256]', '6.weight [10,256]', '6.bias [10]']);
+    expect(metadata).toMatchObject({ format: 'pt', 'lockstep.checkpoint': 'source/checkpoint.lockstep', 'lockstep.step': String(checkpoint.state.step), 'lockstep.epoch': '1' });
+    const model = modelFromSafetensors(bytes);
+    expect(Buffer.from(model.params.buffer).equals(Buffer.from(checkpoint.params.buffer, checkpoint.params.byteOffset, checkpoint.params.byteLength))).toBe(true);
+    expect(fingerprint(model.params, model.buffers)).toBe(source);
+    expect(readdirSync(work).filter((name) => name.includes('.tmp-'))).toEqual([]);
+  });
+
+  it('exports best.lockstep too', () => {
+    const out = run(['export', '--checkpoint', 'source/best.lockstep', '--format', 'safetensors', '--out', 'best.safetensors']);
+    expect(out).toMatch(/^exported source\/best\.lockstep \(step \d+, epoch 1; 6 tensors, 101386 values\) as safetensors to best\.safetensors \(\d+ bytes\)\n$/);
+    const best = loadCheckpoint(join(work, 'source', 'best.lockstep'));
+    expect(modelFromSafetensors(readFileSync(join(work, 'best.safetensors'))).params).toEqual(best.params);
+  });
+
+  it('refuses each bad flag in one line (in process: no training needed)', async () => {
+    const checkpoint = join(work, 'source', 'checkpoint.lockstep');
+    const refusals: Array<[Partial<ExportFlags>, string]> = [
+      [{ format: 'onnx', out: 'm.onnx' }, '--format onnx is not built in this lockstep yet; use --format safetensors'],
+      [{ format: 'pt', out: 'm.pt' }, '--format must be one of safetensors, onnx, got "pt"'],
+      [{ out: 'm.safetensors' }, '--format is required: one of safetensors, onnx'],
+      [{ format: 'safetensors' }, '--out is required: the .safetensors file to write'],
+      [{ format: 'safetensors', out: checkpoint }, `--out must end in .safetensors for --format safetensors, got ${JSON.stringify(checkpoint)}`],
+      [{ format: 'safetensors', out: 'm.safetensors', checkpoint: 'none.lockstep' }, 'cannot read the checkpoint none.lockstep: ENOENT; check the path'],
+    ];
+    mkdirSync(join(work, 'dir.safetensors'));
+    refusals.push([{ format: 'safetensors', out: join(work, 'dir.safetensors') }, `--out ${join(work, 'dir.safetensors')} is a folder; give a file name ending in .safetensors`]);
+    for (const [flags, message] of refusals) await expect(exportCommand({ checkpoint, ...flags })).rejects.toThrow(new UserError(message));
+  });
+});
+
+describe('lockstep train --init-from', () => {
+  it('fine-tunes from the file\'s weights: the same fingerprint at 1 and 2 workers, another than from the seed\'s weights', () => {
+    const [one, two, plain] = [
+      fingerprintOf(run([...train, '--workers', '1', '--init-from', 'source.safetensors', '--out', 'tuned1'])),
+      fingerprintOf(run([...train, '--workers', '2', '--init-from', 'source.safetensors', '--out', 'tuned2'])),
+      fingerprintOf(run([...train, '--workers', '1', '--out', 'plain'])),
+    ];
+    expect(two).toBe(one);
+    expect(plain).not.toBe(one);
+    expect(plain).toBe(source);
+  });
+
+  it('records the file and its sha256 in config.json and every checkpoint, and a resumed run keeps the record', () => {
+    const sha256 = createHash('sha256').update(readFileSync(join(work, 'source.safetensors'))).digest('hex');
+    const record = { file: 'source.safetensors', sha256 };
+    expect(JSON.parse(readFileSync(join(work, 'tuned1', 'config.json'), 'utf8')).initFrom).toEqual(record);
+    expect(loadCheckpoint(join(work, 'tuned1', 'checkpoint.lockstep')).initFrom).toEqual(record);
+    run(['train', '--resume', 'tuned1/checkpoint.lockstep', '--epochs', '2', '--workers', '1', '--quiet']);
+    expect(loadCheckpoint(join(work, 'tuned1', 'checkpoint.lockstep')).initFrom).toEqual(record);
+    expect(loadCheckpoint(join(work, 'plain', 'checkpoint.lockstep')).initFrom).toBeUndefined();
+  });
+
+  it('export then --init-from reproduces the exported weights exactly (a step of lr 0 changes nothing)', () => {
+    const print = fingerprintOf(run([...train, '--workers', '1', '--lr', '0', '--init-from', 'source.safetensors', '--out', 'still']));
+    expect(print).toBe(source);
+    run(['export', '--checkpoint', 'still/checkpoint.lockstep', '--format', 'safetensors', '--out', 'still.safetensors']);
+    const [before, after] = ['source.safetensors', 'still.safetensors'].map((name) => decodeSafetensors(readFileSync(join(work, name))).stateDict);
+    for (const [name, tensor] of before) expect(Buffer.from(after.get(name)!.data.buffer).equals(Buffer.from(tensor.data.buffer)), name).toBe(true);
+  });
+
+  it('refuses --resume with it, an unreadable file, another format and another model, each in one line', async () => {
+    const file = join(work, 'source.safetensors');
+    await expect(trainCommand({ initFrom: file, resume: join(work, 'tuned1', 'checkpoint.lockstep') })).rejects.toThrow(
+      new UserError('--init-from starts a new run from other weights, --resume continues a run from its own; give one of them'),
+    );
+    await expect(trainCommand({ initFrom: 'none.safetensors' })).rejects.toThrow(new UserError('cannot read --init-from none.safetensors: ENOENT; check the path'));
+    const checkpoint = join(work, 'source', 'checkpoint.lockstep');
+    await expect(trainCommand({ initFrom: checkpoint })).rejects.toThrow(new UserError(`--init-from takes a .safetensors file, got ${JSON.stringify(checkpoint)}; write one with lockstep export --format safetensors`));
+    writeFileSync(join(work, 'small.json'), JSON.stringify({ hidden: [32] }));
+    expect(refused(['train', '--config', 'small.json', '--init-from', 'source.safetensors', '--out', 'small'])).toBe(
+      "lockstep: source.safetensors: 6 mismatches with the model: 0.weight has shape [256,128], the model's is [32,128]; 0.bias has shape [256], the model's is [32]; " +
+        "3.weight has shape [256,256], the model's is [10,32]; 3.bias has shape [256], the model's is [10]; unexpected 6.weight; unexpected 6.bias; give the tensors of a model with the same layers and sizes",
+    );
+    expect(existsSync(join(work, 'small'))).toBe(false);
+  });
+});
