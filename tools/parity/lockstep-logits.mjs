@@ -1,0 +1,20 @@
+// Writes lockstep's eval-mode logits for a safetensors file that lockstep exported, on keyed random
+// inputs, for generate_safetensors.py --check to compare with PyTorch's. Run after pnpm build:
+//
+//     node tools/parity/lockstep-logits.mjs model.safetensors logits.json [rows]
+import { readFileSync, writeFileSync } from 'node:fs';
+import { fillNormal, modelFromSafetensors, rootKey } from '../../packages/core/dist/index.js';
+
+const [path, out, rowsText = '64'] = process.argv.slice(2);
+if (path === undefined || out === undefined) {
+  console.error('usage: node tools/parity/lockstep-logits.mjs FILE.safetensors LOGITS.json [rows]');
+  process.exit(1);
+}
+const model = modelFromSafetensors(new Uint8Array(readFileSync(path)), path).eval();
+const rows = Number(rowsText);
+const input = new Float32Array(rows * model.inputShape.reduce((a, b) => a * b, 1));
+fillNormal(rootKey(22), input, 0, 1);
+const logits = model.forward(input).data.slice();
+const tensor = (data, shape) => ({ shape, data: Array.from(data) });
+writeFileSync(out, JSON.stringify({ input: tensor(input, [rows, ...model.inputShape]), logits: tensor(logits, [rows, ...model.outputShape]) }));
+console.log(`wrote ${out}: ${rows} rows of ${model.outputShape} logits from ${path}`);
