@@ -204,6 +204,7 @@ export class Trainer {
    * them see the new values at their next task (no replica keeps a copy between tasks). Names and
    * shapes are checked first; one line lists every mismatch and nothing is loaded. The optimizer
    * state and the position in training are left as they are, as PyTorch's `load_state_dict` does.
+   * Call it between fits and passes, not while one runs (the replicas would read a half-written load).
    */
   loadStateDict(dict: ReadonlyMap<string, StateTensor> | Readonly<Record<string, StateTensor>>): void {
     this.pool.checkOpen();
