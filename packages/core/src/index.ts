@@ -147,3 +147,18 @@ export {
 export { type ClassPredictions } from './metrics/predictions.js';
 export { calibration, DEFAULT_CALIBRATION_BINS, type Calibration, type ReliabilityBin } from './metrics/calibration.js';
 export { coverageCurve, accuracyAtCoverage, type CoveragePoint } from './metrics/coverage.js';
+export {
+  exportOnnx,
+  decodeModel,
+  registerOnnxRule,
+  OnnxGraph,
+  ONNX_INPUT_NAME,
+  ONNX_LOGITS_NAME,
+  ONNX_PROBABILITIES_NAME,
+  ONNX_IR_VERSION,
+  ONNX_OPSET_VERSION,
+  type ModelProto,
+  type OnnxAttribute,
+  type OnnxExportOptions,
+  type OnnxRule,
+} from './interop/onnx/index.js';
