@@ -96,7 +96,7 @@ export {
 export { parseIdx, idxImagesToFloat, idxLabels, checkIdxPair, type IdxArray, type IdxDataType, type IdxOptions } from './data/idx.js';
 export { syntheticClassification, builtinDataset, type SyntheticOptions } from './data/synthetic.js';
 export { sequentialFromSpec, modelFromSpec, layerSpecOf, specOf, type ModelSpec } from './spec.js';
-export { registerLayer, type LayerFactory, type LayerEntry, type LayerBuildContext } from './layer-registry.js';
+export { registerLayer, layerTypes, type LayerFactory, type LayerEntry, type LayerBuildContext } from './layer-registry.js';
 export type { FieldKind, LayerFields } from './spec-fields.js';
 export type { LayerSpec } from './modules/builtin-layers.js';
 export { appendRegion, kernelMemory } from './wasm/memory.js';
