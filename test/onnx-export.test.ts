@@ -11,8 +11,10 @@ import {
   fillUniform,
   foldInString,
   LayerNorm,
+  Linear,
   LockstepError,
   layerTypes,
+  Model,
   Module,
   modelFromSpec,
   ONNX_IR_VERSION,
@@ -22,7 +24,6 @@ import {
   rootKey,
   softmaxRows,
   type LayerSpec,
-  type Model,
   type Tensor,
 } from '@lockstep/core';
 import { fashionMnistInstalled, loadFashionMnist } from '../examples/src/fashion-mnist-data.js';
@@ -250,6 +251,14 @@ describe('the file', () => {
     expect(maxAbsDifference(invertedRun.onnx, invertedRun.lockstep)).toBeLessThanOrEqual(ATOL);
     // Same weights: the classic model's hidden layer is 0.7 times the inverted one's, so the outputs differ.
     expect(maxAbsDifference(classicRun.onnx, invertedRun.onnx)).toBeGreaterThan(1e-3);
+  });
+
+  it('of a model that is one layer, not a sequential: parameters named "weight" and "bias"', async () => {
+    const single = new Model(new Linear({ inFeatures: 5, outFeatures: 3 }), [5]).initialize(2);
+    const x = randomValues('single layer', ROWS * 5);
+    const { lockstep, onnx, file } = await bothOutputs('one linear layer', single, x);
+    expect(decodeModel(file).graph.initializer.map((t) => t.name)).toEqual(['weight', 'bias']);
+    expect(maxAbsDifference(lockstep, onnx)).toBeLessThanOrEqual(ATOL);
   });
 
   it('rejects a softmax option that is not a boolean', () => {
