@@ -3,7 +3,7 @@ import { ONNX_PROTO_DESCRIPTOR } from './onnx-proto.generated.js';
 
 /**
  * The ONNX versions lockstep writes: IR version 8 with the default operator set at version 17 (ONNX
- * 1.12). onnxruntime 1.12 and later run it, and Debian's python3-onnx (1.12) checks it.
+ * 1.12). onnxruntime 1.13 and later run it (the tests use onnxruntime-node 1.30.0), and Debian's python3-onnx (1.12) checks it.
  */
 export const ONNX_IR_VERSION = 8;
 export const ONNX_OPSET_VERSION = 17;
