@@ -101,7 +101,7 @@ export { torchName, stateDictOf, loadStateDictInto, checkStateDict, stateDictMis
 export { encodeSafetensors, decodeSafetensors, loadSafetensors, modelFromSafetensors, SPEC_METADATA_KEY, type DecodedSafetensors, type SafetensorsOptions } from './interop/safetensors.js';
 export { readSafetensors, writeSafetensors, halfToNumber, bfloat16ToNumber, READ_DTYPES, MAX_HEADER_BYTES, type ReadDtype, type SafetensorsFile, type SafetensorsTensor } from './interop/safetensors-format.js';
 export { sequentialFromSpec, modelFromSpec, layerSpecOf, specOf, type ModelSpec } from './spec.js';
-export { registerLayer, type LayerFactory, type LayerEntry, type LayerBuildContext } from './layer-registry.js';
+export { registerLayer, layerTypes, type LayerFactory, type LayerEntry, type LayerBuildContext } from './layer-registry.js';
 export type { FieldKind, LayerFields } from './spec-fields.js';
 export type { LayerSpec } from './modules/builtin-layers.js';
 export { appendRegion, kernelMemory } from './wasm/memory.js';
@@ -152,3 +152,18 @@ export {
 export { type ClassPredictions } from './metrics/predictions.js';
 export { calibration, DEFAULT_CALIBRATION_BINS, type Calibration, type ReliabilityBin } from './metrics/calibration.js';
 export { coverageCurve, accuracyAtCoverage, type CoveragePoint } from './metrics/coverage.js';
+export {
+  exportOnnx,
+  decodeModel,
+  registerOnnxRule,
+  OnnxGraph,
+  ONNX_INPUT_NAME,
+  ONNX_LOGITS_NAME,
+  ONNX_PROBABILITIES_NAME,
+  ONNX_IR_VERSION,
+  ONNX_OPSET_VERSION,
+  type ModelProto,
+  type OnnxAttribute,
+  type OnnxExportOptions,
+  type OnnxRule,
+} from './interop/onnx/index.js';

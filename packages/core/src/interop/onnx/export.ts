@@ -1,0 +1,51 @@
+import { LockstepError } from '../../errors.js';
+import type { Model } from '../../model.js';
+import { OnnxGraph } from './graph.js';
+import { encodeModel, ONNX_IR_VERSION, ONNX_OPSET_VERSION, TENSOR_FLOAT, type ValueInfoProto } from './proto.js';
+import { lowerLayer } from './rules.js';
+
+export interface OnnxExportOptions {
+  /** End the graph with a Softmax over the last axis, so it outputs probabilities (default false: logits). */
+  softmax?: boolean;
+}
+
+/** The graph's input: a batch of the model's samples, float32, any number of rows. */
+export const ONNX_INPUT_NAME = 'input';
+/** The graph's output without, and with, the optional softmax. */
+export const ONNX_LOGITS_NAME = 'logits';
+export const ONNX_PROBABILITIES_NAME = 'probabilities';
+
+function floatTensor(name: string, sampleShape: readonly number[]): ValueInfoProto {
+  const dim = [{ dimParam: 'batch' }, ...sampleShape.map((size) => ({ dimValue: size }))];
+  return { name, type: { tensorType: { elemType: TENSOR_FLOAT, shape: { dim } } } };
+}
+
+/**
+ * The model's eval-mode forward pass as an ONNX file (IR version 8, opset 17), whatever mode the
+ * model is in: its parameters and running statistics become initializers named by their paths
+ * ("0.weight"). A layer without an export rule (a custom layer: see `registerOnnxRule`) is an E_SPEC
+ * error that names it. Returns the file's bytes.
+ */
+export function exportOnnx(model: Model, options: OnnxExportOptions = {}): Uint8Array {
+  const softmax = options.softmax ?? false;
+  if (typeof softmax !== 'boolean') throw new LockstepError('E_OPTION', `exportOnnx: options.softmax must be true or false, got ${JSON.stringify(softmax)}`);
+  const graph = new OnnxGraph(model, [ONNX_INPUT_NAME, ONNX_LOGITS_NAME, ONNX_PROBABILITIES_NAME]);
+  let output = lowerLayer(model.module, ONNX_INPUT_NAME, graph, model.inputShape);
+  if (softmax) output = graph.within(model.module, () => graph.node('Softmax', [output], { axis: { int: -1 } }));
+  const outputName = softmax ? ONNX_PROBABILITIES_NAME : ONNX_LOGITS_NAME;
+  graph.nameOutput(output, outputName);
+  return encodeModel({
+    irVersion: ONNX_IR_VERSION,
+    producerName: 'lockstep',
+    producerVersion: '',
+    docString: `lockstep model, eval mode: input [batch,${model.inputShape.join(',')}] -> ${outputName} [batch,${model.outputShape.join(',')}]`,
+    opsetImport: [{ domain: '', version: ONNX_OPSET_VERSION }],
+    graph: {
+      name: 'lockstep',
+      node: graph.nodes,
+      initializer: graph.initializers,
+      input: [floatTensor(ONNX_INPUT_NAME, model.inputShape)],
+      output: [floatTensor(outputName, model.outputShape)],
+    },
+  });
+}
