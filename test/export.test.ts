@@ -3,12 +3,13 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { decodeSafetensors, modelFromSafetensors } from '@lockstep/core';
+import { decodeSafetensors, modelFromSafetensors, softmaxRows } from '@lockstep/core';
 import { fingerprint, loadCheckpoint } from '@lockstep/cli';
 import { exportCommand, type ExportFlags } from '../packages/cli/src/commands/export.js';
 import { trainCommand } from '../packages/cli/src/commands/train.js';
 import { UserError } from '../packages/cli/src/errors.js';
 import { fingerprintOf, lockstep } from './helpers/lockstep.js';
+import { argmaxDisagreements, maxAbsDifference, runOnnx } from './helpers/onnx.js';
 
 // lockstep export and train --init-from on the default MLP and the built-in data set, one epoch each.
 const work = mkdtempSync(join(tmpdir(), 'lockstep-export-'));
@@ -58,7 +59,8 @@ describe('lockstep export --format safetensors', () => {
   it('refuses each bad flag in one line (in process: no training needed)', async () => {
     const checkpoint = join(work, 'source', 'checkpoint.lockstep');
     const refusals: Array<[Partial<ExportFlags>, string]> = [
-      [{ format: 'onnx', out: 'm.onnx' }, '--format onnx is not built in this lockstep yet; use --format safetensors'],
+      [{ format: 'safetensors', out: 'm.safetensors', softmax: true }, '--softmax applies to --format onnx only; leave it out for --format safetensors'],
+      [{ format: 'onnx', out: 'm.safetensors' }, '--out must end in .onnx for --format onnx, got "m.safetensors"'],
       [{ format: 'pt', out: 'm.pt' }, '--format must be one of safetensors, onnx, got "pt"'],
       [{ out: 'm.safetensors' }, '--format is required: one of safetensors, onnx'],
       [{ format: 'safetensors' }, '--out is required: the .safetensors file to write'],
@@ -68,6 +70,28 @@ describe('lockstep export --format safetensors', () => {
     mkdirSync(join(work, 'dir.safetensors'));
     refusals.push([{ format: 'safetensors', out: join(work, 'dir.safetensors') }, `--out ${join(work, 'dir.safetensors')} is a folder; give a file name ending in .safetensors`]);
     for (const [flags, message] of refusals) await expect(exportCommand({ checkpoint, ...flags })).rejects.toThrow(new UserError(message));
+  });
+});
+
+describe('lockstep export --format onnx', () => {
+  it('writes the eval-mode graph that onnxruntime-node runs to predict\'s probabilities (--softmax) or to logits', async () => {
+    const rows = Array.from({ length: 64 }, (_, r) => Array.from({ length: 128 }, (_, i) => Math.sin(r * 128 + i * 0.7).toFixed(5)).join(','));
+    writeFileSync(join(work, 'rows.csv'), `${[Array.from({ length: 128 }, (_, i) => `x${i + 1}`).join(','), ...rows].join('\n')}\n`);
+    const input = Float32Array.from(rows.flatMap((row) => row.split(',').map(Number)));
+    const predicted = (JSON.parse(run(['predict', '--checkpoint', 'source/checkpoint.lockstep', '--input', 'rows.csv'])) as Array<{ probabilities: number[] }>).flatMap((row) => row.probabilities);
+
+    expect(run(['export', '--checkpoint', 'source/checkpoint.lockstep', '--format', 'onnx', '--softmax', '--out', 'source.onnx'])).toMatch(
+      /^exported source\/checkpoint\.lockstep \(step \d+, epoch 1; 6 tensors, 101386 values\) as onnx to source\.onnx \(\d+ bytes\)\n$/,
+    );
+    const probabilities = await runOnnx(readFileSync(join(work, 'source.onnx')), input, [64, 128]);
+    expect(probabilities.name).toBe('probabilities');
+    expect(maxAbsDifference(probabilities.data, predicted)).toBeLessThanOrEqual(1e-5);
+    expect(argmaxDisagreements(probabilities.data, predicted, 10)).toBe(0);
+
+    run(['export', '--checkpoint', 'source/checkpoint.lockstep', '--format', 'onnx', '--out', 'logits.onnx']);
+    const logits = await runOnnx(readFileSync(join(work, 'logits.onnx')), input, [64, 128]);
+    expect(logits.name).toBe('logits');
+    expect(maxAbsDifference(softmaxRows(logits.data, 64, 10, new Float64Array(640)), predicted)).toBeLessThanOrEqual(1e-5);
   });
 });
 

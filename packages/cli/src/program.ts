@@ -140,13 +140,14 @@ export function buildProgram(outcome: Outcome): Command {
 
   program
     .command('export')
-    .description('write a checkpoint\'s model in another format, to use it elsewhere (PyTorch: safetensors with nn.Sequential\'s names)')
+    .description('write a checkpoint\'s model in another format, to use it elsewhere: safetensors with nn.Sequential\'s names (PyTorch), or an ONNX file of its eval-mode graph (onnxruntime)')
     .requiredOption('--checkpoint <file>', 'a checkpoint written by lockstep train (checkpoint.lockstep, or best.lockstep with early stopping)')
     .option('--format <format>', `the file format: ${EXPORT_FORMATS.map((format) => format.name).join(', ')}`)
-    .option('--out <file>', 'the file to write, with the format\'s extension (.safetensors); written to a temporary file, then renamed')
+    .option('--out <file>', 'the file to write, with the format\'s extension (.safetensors, .onnx); written to a temporary file, then renamed')
+    .option('--softmax', 'onnx: end the graph with a softmax, so it outputs class probabilities (as predict prints) instead of logits')
     .option('--modules <files>', `module files to import, e.g. layers.mjs,more.mjs; ${MODULES_RULE}`)
     .option('--json', 'print one JSON object')
-    .addHelpText('after', '\nExamples:\n  lockstep export --checkpoint runs/a/checkpoint.lockstep --format safetensors --out model.safetensors\n  /usr/bin/python3 tools/parity/generate_safetensors.py --check model.safetensors logits.json   (logits.json from node tools/parity/lockstep-logits.mjs)')
+    .addHelpText('after', '\nExamples:\n  lockstep export --checkpoint runs/a/checkpoint.lockstep --format safetensors --out model.safetensors\n  lockstep export --checkpoint runs/a/checkpoint.lockstep --format onnx --softmax --out model.onnx\n  /usr/bin/python3 tools/parity/generate_safetensors.py --check model.safetensors logits.json   (logits.json from node tools/parity/lockstep-logits.mjs)')
     .action(async (flags) => {
       outcome.exitCode = await exportCommand(flags);
     });

@@ -14,6 +14,7 @@ export interface ExportFlags {
   format?: string;
   out?: string;
   modules?: string;
+  softmax?: boolean;
   json?: boolean;
 }
 
@@ -28,7 +29,7 @@ export async function exportCommand(flags: ExportFlags): Promise<number> {
   if (flags.format === undefined) throw new UserError(`--format is required: one of ${FORMAT_NAMES}`);
   const format = exportFormat(flags.format);
   if (format === undefined) throw new UserError(`--format must be one of ${FORMAT_NAMES}, got ${JSON.stringify(flags.format)}`);
-  if (format.encode === null) throw new UserError(`--format ${format.name} is not built in this lockstep yet; use --format safetensors`);
+  if (flags.softmax === true && format.name !== 'onnx') throw new UserError(`--softmax applies to --format onnx only; leave it out for --format ${format.name}`);
   if (flags.out === undefined) throw new UserError(`--out is required: the ${format.extension} file to write`);
   if (!flags.out.endsWith(format.extension)) throw new UserError(`--out must end in ${format.extension} for --format ${format.name}, got ${JSON.stringify(flags.out)}`);
   if (existsSync(flags.out) && statSync(flags.out).isDirectory()) throw new UserError(`--out ${flags.out} is a folder; give a file name ending in ${format.extension}`);
@@ -44,7 +45,7 @@ export async function exportCommand(flags: ExportFlags): Promise<number> {
   model.params.set(checkpoint.params);
   model.buffers.set(buffers);
   const { step, epoch } = checkpoint.state;
-  const bytes = format.encode(model, { checkpoint: flags.checkpoint, step, epoch });
+  const bytes = format.encode(model, { checkpoint: flags.checkpoint, step, epoch }, { softmax: flags.softmax === true });
   writeFileAtomic(flags.out, bytes);
   const tensors = model.stateDict().size;
   const line = `exported ${flags.checkpoint} (step ${step}, epoch ${epoch}; ${tensors} tensors, ${model.size + model.buffers.length} values) as ${format.name} to ${flags.out} (${bytes.length} bytes)`;

@@ -1,4 +1,4 @@
-import { encodeSafetensors, type Model } from '@lockstep/core';
+import { encodeSafetensors, exportOnnx, type Model } from '@lockstep/core';
 
 /** Where the exported weights came from, for the formats that can record it. */
 export interface ExportSource {
@@ -7,12 +7,16 @@ export interface ExportSource {
   readonly epoch: number;
 }
 
+/** What a user may ask of a format: --softmax (ONNX) ends the graph with a softmax over the classes. */
+export interface ExportOptions {
+  readonly softmax: boolean;
+}
+
 /** One format `lockstep export` writes: its --format name, the file extension --out must have, and its encoder. */
 export interface ExportFormat {
   readonly name: string;
   readonly extension: string;
-  /** The file's bytes; null for a format this lockstep does not build yet. */
-  readonly encode: ((model: Model, source: ExportSource) => Uint8Array) | null;
+  readonly encode: (model: Model, source: ExportSource, options: ExportOptions) => Uint8Array;
 }
 
 /**
@@ -26,8 +30,7 @@ export const EXPORT_FORMATS: readonly ExportFormat[] = [
     encode: (model, source) =>
       encodeSafetensors(model, { metadata: { 'lockstep.checkpoint': source.checkpoint, 'lockstep.step': String(source.step), 'lockstep.epoch': String(source.epoch) } }),
   },
-  // ONNX export is built in core's interop/onnx; it is wired in here when it lands.
-  { name: 'onnx', extension: '.onnx', encode: null },
+  { name: 'onnx', extension: '.onnx', encode: (model, _source, options) => exportOnnx(model, { softmax: options.softmax }) },
 ];
 
 export function exportFormat(name: string): ExportFormat | undefined {

@@ -1,4 +1,5 @@
 import { LockstepError } from '../../errors.js';
+import { torchName } from '../state-dict.js';
 import type { Model, TensorEntry } from '../../model.js';
 import type { Module } from '../../modules/module.js';
 import { sizeOf } from '../../tensor.js';
@@ -74,7 +75,7 @@ export class OnnxGraph {
     if (sizeOf(shape) !== found.entry.length) {
       throw new LockstepError('E_SHAPE', `exportOnnx: "${path}" has ${found.entry.length} values, not ${sizeOf(shape)} for dims [${shape.join(',')}]`);
     }
-    return this.initializer(path, found.values, shape);
+    return this.initializer(torchName(path), found.values, shape);
   }
 
   /** A float32 initializer of the current layer: `values` with `dims` ([] for a scalar). */
