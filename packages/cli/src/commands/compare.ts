@@ -101,7 +101,7 @@ const duration = (seconds: number): string => `${Math.floor(seconds / 60)} min $
  * as in train, and rank 0 alone prints and writes the run folder.
  */
 export async function compareCommand(flags: CompareFlags): Promise<number> {
-  const ranks = runRanks(flags.mpi === true);
+  const ranks = await runRanks(flags.mpi === true);
   const stop = stopOnSignals();
   try {
     return await compare(flags, ranks, stop);
