@@ -4,7 +4,7 @@
 // source file has its compiled .js and .d.ts and that the package's LICENSE is the repository's.
 // A build that is up to date writes nothing, so packing while tests run is safe.
 import { execFileSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { basename, dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -15,13 +15,15 @@ const name = JSON.parse(readFileSync(join(folder, 'package.json'), 'utf8')).name
 const tsc = join(dirname(createRequire(join(root, 'package.json')).resolve('typescript/package.json')), 'bin', 'tsc');
 const run = (args) => execFileSync(process.execPath, args, { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] });
 
-function sources(dir) {
+function filesUnder(dir, keep) {
+  if (!existsSync(dir)) return [];
   return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
     const path = join(dir, entry.name);
-    if (entry.isDirectory()) return sources(path);
-    return entry.name.endsWith('.ts') && !entry.name.endsWith('.d.ts') ? [path] : [];
+    if (entry.isDirectory()) return filesUnder(path, keep);
+    return keep(entry.name) ? [path] : [];
   });
 }
+const sources = (dir) => filesUnder(dir, (name) => name.endsWith('.ts') && !name.endsWith('.d.ts'));
 
 /** Source files whose compiled output is missing (tsc -b does not notice one deleted output file). */
 const missing = () =>
@@ -37,6 +39,12 @@ try {
 } catch {
   console.error(`${name}: prepack: the build failed (output above); run pnpm install in the repository first`);
   process.exit(1);
+}
+// tsc never deletes the outputs of a source file that is gone; they must not ship.
+const COMPILED = /\.(js|d\.ts)(\.map)?$/;
+for (const file of filesUnder(join(folder, 'dist'), (name) => COMPILED.test(name))) {
+  const source = join(folder, 'src', relative(join(folder, 'dist'), file)).replace(COMPILED, '.ts');
+  if (!existsSync(source)) rmSync(file);
 }
 const left = missing();
 if (left.length > 0) {
