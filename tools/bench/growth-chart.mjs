@@ -21,9 +21,9 @@ export function growthSvg(panels, title, subtitle) {
     subtitle,
     legend: { top: 62 },
     panels: panels.map((p, i) => ({
-      left: i * slot + slot * 0.07 + 20,
+      left: i * slot + 80,
       top: 120,
-      width: slot * 0.9 - 40,
+      width: slot - 110,
       height: 260,
       title: p.title,
       x: { categories: p.labels, name: p.axis },

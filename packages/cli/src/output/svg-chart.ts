@@ -149,7 +149,9 @@ function panelSvg(panel: Panel): string[] {
     });
   }
   if (panel.x.name !== undefined) out.push(text(left + width / 2, bottom + (panel.x.rotateLabels === true ? 58 : 38), panel.x.name, { anchor: 'middle' }));
-  if (panel.y.name !== undefined) out.push(text(left - 46, top + height / 2, panel.y.name, { anchor: 'middle', rotate: -90 }));
+  // The axis name clears the widest tick label.
+  const labelWidth = Math.max(0, ...yScale.ticks.map((tick) => textWidth(yScale.label(tick))));
+  if (panel.y.name !== undefined) out.push(text(left - Math.max(46, labelWidth + 22), top + height / 2, panel.y.name, { anchor: 'middle', rotate: -90 }));
   if (panel.title !== undefined) out.push(text(left + width / 2, top - 12, panel.title, { anchor: 'middle', color: INK, bold: true }));
   // Bars side by side within each slot, 60% of it in all.
   const barWidth = (slot * 0.6) / Math.max(1, bars.length);
