@@ -19,7 +19,7 @@ export default defineConfig({
     alias: ['core', 'workers', 'cli', 'mpi'].map((name) => ({ find: new RegExp(`^@lockstep/${name}$`), replacement: sourceEntry(name) })),
   },
   test: {
-    include: ['packages/*/test/**/*.test.ts', 'test/**/*.test.ts'],
+    include: ['packages/*/test/**/*.test.ts', 'test/**/*.test.ts', 'examples/test/**/*.test.ts'],
     globalSetup: ['./test/global-setup.ts'],
     testTimeout: 120_000,
     hookTimeout: 120_000,

@@ -1,4 +1,4 @@
-// The source note's second example: Linear(10, 5) -> ReLU -> Dropout(0.5) -> Linear(5, 1), run on one
+// The dropout note's second example (docs/dropout-note.md): Linear(10, 5) -> ReLU -> Dropout(0.5) -> Linear(5, 1), run on one
 // random input in train mode (dropout on: the output varies) and in eval mode (dropout off: it does not).
 import { Dropout, fillNormal, Linear, Model, ReLU, rootKey, Sequential } from '@lockstep/core';
 

@@ -1,4 +1,4 @@
-// The source note's first example: Sequential(Linear(128, 64), ReLU(), Dropout(0.5), Linear(64, 10)),
+// The dropout note's first example (docs/dropout-note.md): Sequential(Linear(128, 64), ReLU(), Dropout(0.5), Linear(64, 10)),
 // trained on lockstep's built-in synthetic task.
 import { adam, builtinDataset, Dropout, evaluate, fit, Linear, Model, ReLU, Sequential } from '@lockstep/core';
 

@@ -1,9 +1,7 @@
 // The growth bench's chart: samples/s against model size, one panel per sweep and one line per
-// system, drawn by ECharts' server-side SVG renderer, as the CLI draws its learning curves
-// (packages/cli/src/output/learning-curves.ts); echarts is the CLI's dependency.
-import { createRequire } from 'node:module';
-
-const echarts = createRequire(new URL('../../packages/cli/package.json', import.meta.url))('echarts');
+// system, drawn by the CLI's SVG chart module (packages/cli/src/output/svg-chart.ts), as the CLI draws
+// its learning curves; needs `pnpm build`.
+import { chartSvg } from '../../packages/cli/dist/output/svg-chart.js';
 
 // Okabe and Ito's palette, as in the CLI's comparison plot.
 const COLOURS = ['#0072b2', '#d55e00', '#009e73', '#cc79a7', '#e69f00'];
@@ -14,34 +12,23 @@ const COLOURS = ['#0072b2', '#d55e00', '#009e73', '#cc79a7', '#e69f00'];
  */
 export function growthSvg(panels, title, subtitle) {
   const width = 40 + 400 * panels.length;
-  const chart = echarts.init(null, null, { renderer: 'svg', ssr: true, width, height: 440 });
   const names = [...new Set(panels.flatMap((p) => p.series.map((s) => s.name)))];
-  const slot = 100 / panels.length;
-  chart.setOption({
-    animation: false,
-    backgroundColor: '#ffffff',
-    title: [
-      { text: title, subtext: subtitle, left: 'center', top: 4, textStyle: { fontSize: 15 }, subtextStyle: { fontSize: 12, color: '#444444' } },
-      ...panels.map((p, i) => ({ text: p.title, left: `${i * slot + slot / 2}%`, textAlign: 'center', top: 88, textStyle: { fontSize: 13 } })),
-    ],
-    legend: { top: 56, data: names },
-    grid: panels.map((_, i) => ({ left: `${i * slot + 7}%`, width: `${slot - 10}%`, top: 120, bottom: 60 })),
-    xAxis: panels.map((p, i) => ({ gridIndex: i, type: 'category', data: p.labels, name: p.axis, nameLocation: 'middle', nameGap: 30 })),
-    yAxis: panels.map((_, i) => ({ gridIndex: i, type: 'value', name: 'training samples/s', nameLocation: 'middle', nameGap: 48, min: 0 })),
-    series: panels.flatMap((p, i) =>
-      p.series.map((s) => ({
-        name: s.name,
-        type: 'line',
-        xAxisIndex: i,
-        yAxisIndex: i,
-        data: s.values,
-        symbolSize: 6,
-        color: COLOURS[names.indexOf(s.name) % COLOURS.length],
-        lineStyle: { width: 2 },
-      })),
-    ),
+  const slot = width / panels.length;
+  return chartSvg({
+    width,
+    height: 440,
+    title,
+    subtitle,
+    legend: { top: 62 },
+    panels: panels.map((p, i) => ({
+      left: i * slot + 80,
+      top: 120,
+      width: slot - 110,
+      height: 260,
+      title: p.title,
+      x: { categories: p.labels, name: p.axis },
+      y: { min: 0, name: 'training samples/s' },
+      lines: p.series.map((s) => ({ name: s.name, color: COLOURS[names.indexOf(s.name) % COLOURS.length], points: s.values.map((v, j) => [j, v]) })),
+    })),
   });
-  const svg = chart.renderToSVGString();
-  chart.dispose();
-  return svg;
 }

@@ -1,5 +1,4 @@
-// The WebAssembly declarations the kernels use, visible to packages that pass kernel memories around.
-import './wasm/webassembly-types.js';
+export { type WasmMemory, type WasmModule, type WasmInstanceObject } from './wasm/webassembly-types.js';
 export { LockstepError, checkChoice, checkInteger, checkNumber, checkPositive, type ErrorCode } from './errors.js';
 export { tensor, sizeOf, type Tensor } from './tensor.js';
 export { rootKey, foldIn, foldInString, randomBits, uniformAt, fillUniform, fillNormal, permutation, type Key } from './random/key.js';
@@ -48,6 +47,7 @@ export {
   type InitName,
 } from './init.js';
 export { Model, parameterLayout, bufferLayout, rowIndices, type ParameterEntry, type BufferEntry, type TensorEntry, type ModelBuffers } from './model.js';
+export { fingerprint, type Fingerprinted } from './fingerprint.js';
 export { crossEntropy } from './losses/cross-entropy.js';
 export { meanSquaredError } from './losses/mse.js';
 export { lossByName, defaultLoss } from './losses/index.js';

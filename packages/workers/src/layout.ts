@@ -1,4 +1,4 @@
-import { appendRegion, LockstepError, normBlockCount, rankScalars, type StepBuffers, type UpdateAddresses } from '@lockstep/core';
+import { appendRegion, LockstepError, normBlockCount, rankScalars, type StepBuffers, type UpdateAddresses, type WasmMemory } from '@lockstep/core';
 import type { StepBuffer } from './messages.js';
 
 /**
@@ -61,7 +61,7 @@ export interface ModelViews {
 }
 
 /** The memory's current buffer; it is shared, so views made before a `grow` stay valid. */
-export function sharedBuffer(memory: WebAssembly.Memory): SharedArrayBuffer {
+export function sharedBuffer(memory: WasmMemory): SharedArrayBuffer {
   const buffer: unknown = memory.buffer;
   if (!(buffer instanceof SharedArrayBuffer)) throw new LockstepError('E_WORKER', 'the trainer memory must be a shared WebAssembly memory');
   return buffer;
@@ -154,7 +154,7 @@ export function stepLayout(paramCount: number, batchSize: number, chunkSize: num
  * their kernel scratch regions there too), and its views; a new `version` tells the workers it is new.
  */
 export function appendStepBuffer(
-  memory: WebAssembly.Memory,
+  memory: WasmMemory,
   version: number,
   sizes: { paramCount: number; batchSize: number; chunkSize: number; parties: number; ranks: number; statisticsSize: number },
 ): { buffer: StepBuffer; views: StepViews } {

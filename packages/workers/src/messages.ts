@@ -1,4 +1,4 @@
-import type { CheckedAugmentSpec, KernelChoice, LossName, ModelSpec, OptimizerConfig } from '@lockstep/core';
+import type { CheckedAugmentSpec, KernelChoice, LossName, ModelSpec, OptimizerConfig, WasmMemory } from '@lockstep/core';
 import type { ModelLayout, StepLayout } from './layout.js';
 import type { BlockClaims } from './block-claims.js';
 import type { RankGroupSpec } from './rank-groups.js';
@@ -10,7 +10,7 @@ export interface WorkerSetup {
   readonly seed: number;
   readonly optimizer: OptimizerConfig;
   /** Shared by every thread: the model region, then the step region (see layout.ts). */
-  readonly memory: WebAssembly.Memory;
+  readonly memory: WasmMemory;
   readonly kernel: KernelChoice;
   readonly modelLayout: ModelLayout;
   /** Module URLs each worker imports before building its replica (custom layers register there). */

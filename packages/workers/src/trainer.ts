@@ -27,6 +27,7 @@ import {
   type TrainingState,
   type Uncertainty,
   type UncertaintyOptions,
+  type WasmMemory,
 } from '@lockstep/core';
 import { evaluateOnWorkers, predictOnWorkers, sharedRows, uncertaintyOnWorkers, type InferenceInputs } from './inference.js';
 import { appendStepBuffer, modelLayout, modelViews, sharedBuffer, type ModelViews, type StepViews } from './layout.js';
@@ -60,7 +61,7 @@ export class Trainer {
   readonly state: TrainingState;
   lastFitTimings: FitTimings | null = null;
   private readonly shared: ModelViews;
-  private readonly memory: WebAssembly.Memory;
+  private readonly memory: WasmMemory;
   private readonly stepSizes: StepSizes;
   private readonly pool: WorkerPool;
   private mode: 'train' | 'eval' = 'eval';

@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { checkAugmentFits, defaultLoss, foldInString, LockstepError, permutation, rootKey, type Dataset, type Model, type ModelSpec } from '@lockstep/core';
+import { checkAugmentFits, defaultLoss, fingerprint, foldInString, LockstepError, permutation, rootKey, type Dataset, type Model, type ModelSpec } from '@lockstep/core';
 import { Trainer } from '@lockstep/workers';
 import { checkBatching } from '../config/batching.js';
 import { checkConfig, readConfigFile } from '../config/config-file.js';
@@ -17,7 +17,6 @@ import { loadRunData } from '../data/run-data.js';
 import { UserError } from '../errors.js';
 import { epochLine, summarize, summaryTable, variantEpoch, type VariantRun } from '../output/comparison.js';
 import { comparisonSvg } from '../output/comparison-plot.js';
-import { fingerprint } from '../output/fingerprint.js';
 import { learningCurvesHtml } from '../output/learning-curves.js';
 import { Reporter } from '../output/report.js';
 import { abortOnStdoutFailure, describeStdoutFailure } from '../output/stdout.js';
@@ -102,7 +101,7 @@ const duration = (seconds: number): string => `${Math.floor(seconds / 60)} min $
  * as in train, and rank 0 alone prints and writes the run folder.
  */
 export async function compareCommand(flags: CompareFlags): Promise<number> {
-  const ranks = runRanks(flags.mpi === true);
+  const ranks = await runRanks(flags.mpi === true);
   const stop = stopOnSignals();
   try {
     return await compare(flags, ranks, stop);

@@ -39,7 +39,7 @@ export interface EvalFlags {
  * ranks each rank computes a share of the rows, and rank 0 alone prints and writes.
  */
 export async function evalCommand(flags: EvalFlags): Promise<number> {
-  const ranks = runRanks(flags.mpi === true);
+  const ranks = await runRanks(flags.mpi === true);
   const workers = flagValue('--workers', OPTIONS.workers, flags.workers) ?? defaultWorkers();
   const mcSamples = flagValue('--mc-samples', OPTIONS.mcSamples, flags.mcSamples);
   const seed = flagValue('--seed', OPTIONS.seed, flags.seed) ?? 0;

@@ -72,7 +72,7 @@ function csvLines(rows: PrintedRow[], classes: number, withSpread: boolean): str
  * rank 0 alone prints.
  */
 export async function predictCommand(flags: PredictFlags): Promise<number> {
-  const ranks = runRanks(flags.mpi === true);
+  const ranks = await runRanks(flags.mpi === true);
   const workers = flagValue('--workers', OPTIONS.workers, flags.workers) ?? defaultWorkers();
   const samples = flagValue('--mc-samples', OPTIONS.mcSamples, flags.mcSamples);
   const seed = flagValue('--seed', OPTIONS.seed, flags.seed) ?? 0;

@@ -47,7 +47,7 @@ export interface TrainFlags extends ConfigFlags {
 }
 
 export async function trainCommand(flags: TrainFlags): Promise<number> {
-  const ranks = runRanks(flags.mpi === true);
+  const ranks = await runRanks(flags.mpi === true);
   const stop = stopOnSignals();
   try {
     return await train(flags, ranks, stop);

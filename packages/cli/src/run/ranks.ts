@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { launchedByMpirun, mpiWorld, type MpiWorld } from '@lockstep/mpi';
+import type { MpiWorld } from '@lockstep/mpi';
 import type { RankGroupSpec } from '@lockstep/workers';
 import { UserError } from '../errors.js';
 
@@ -12,9 +12,17 @@ export interface RunRanks {
   readonly world: MpiWorld | null;
 }
 
-/** This process's place in the run: an MPI rank when mpirun started it (or `--mpi` asks), else the whole run. */
-export function runRanks(mpi: boolean): RunRanks {
-  if (!mpi && !launchedByMpirun()) return { rank: 0, size: 1, writes: true, world: null };
+/**
+ * This process's place in the run: an MPI rank when mpirun started it (or `--mpi` asks), else the
+ * whole run. @lockstep/mpi is an optional peer of the CLI, loaded only here, only for a run across ranks.
+ */
+export async function runRanks(mpi: boolean): Promise<RunRanks> {
+  // mpirun (or another Open MPI launcher) sets OMPI_COMM_WORLD_SIZE; @lockstep/mpi's launchedByMpirun says the same.
+  if (!mpi && process.env.OMPI_COMM_WORLD_SIZE === undefined) return { rank: 0, size: 1, writes: true, world: null };
+  const { mpiWorld } = await import('@lockstep/mpi').catch((error: NodeJS.ErrnoException) => {
+    if (error.code !== 'ERR_MODULE_NOT_FOUND' || !error.message.includes("'@lockstep/mpi'")) throw error;
+    throw new UserError('training across processes needs @lockstep/mpi, which is not installed beside @lockstep/cli; install it where Open MPI is (README, "Across processes")');
+  });
   const world = mpiWorld();
   return { rank: world.rank, size: world.size, writes: world.rank === 0, world };
 }

@@ -1,10 +1,9 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { KERNEL_FAMILIES, LockstepError, type Dataset, type ModelSpec } from '@lockstep/core';
+import { fingerprint, KERNEL_FAMILIES, LockstepError, type Dataset, type ModelSpec } from '@lockstep/core';
 import type { Trainer, TrainerFitOptions } from '@lockstep/workers';
 import type { RunConfig } from '../config/settings.js';
 import { UserError } from '../errors.js';
-import { fingerprint } from '../output/fingerprint.js';
 import { learningCurvesHtml, learningCurvesSvg } from '../output/learning-curves.js';
 import type { Reporter } from '../output/report.js';
 import { abortOnStdoutFailure, describeStdoutFailure } from '../output/stdout.js';

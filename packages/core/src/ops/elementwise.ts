@@ -3,6 +3,7 @@ import { currentKernelMemory, inKernelMemory, kernelMemoryVersion } from '../was
 import { WASM_BASE64 as SHARED_WASM } from '../wasm/elementwise-shared.generated.js';
 import { WASM_BASE64 } from '../wasm/elementwise.generated.js';
 import { vectorFloats, WasmInstance } from '../wasm/instance.js';
+import type { WasmMemory } from '../wasm/webassembly-types.js';
 
 /**
  * The element-wise passes of ReLU and dropout, and the bias gradient's column sums, on the SIMD
@@ -20,7 +21,7 @@ class ElementwiseKernel {
   readonly multiply: Pass;
   private readonly columnSums: Pass;
 
-  constructor(sharedMemory: WebAssembly.Memory | null) {
+  constructor(sharedMemory: WasmMemory | null) {
     this.instance = new WasmInstance(sharedMemory === null ? WASM_BASE64 : SHARED_WASM, 'an element-wise kernel scratch', sharedMemory);
     this.relu = this.instance.exports.relu as Pass;
     this.reluBackward = this.instance.exports.reluBackward as Pass;

@@ -6,6 +6,7 @@ import { WASM_BASE64 as STRICT_SHARED_WASM } from '../wasm/matmul-shared.generat
 import { WASM_BASE64 as STRICT_WASM } from '../wasm/matmul.generated.js';
 import { currentKernelMemory, inKernelMemory, kernelMemoryVersion } from '../wasm/kernel-memory.js';
 import { vectorFloats, WasmInstance } from '../wasm/instance.js';
+import type { WasmMemory } from '../wasm/webassembly-types.js';
 
 /**
  * Matrix products for dense layers on a WebAssembly SIMD kernel (wasm/matmul.wat). Operands are
@@ -64,7 +65,7 @@ class SimdKernel {
   private keptFloats = 0;
   private keptAt = -1;
 
-  constructor(binary: string, sharedMemory: WebAssembly.Memory | null) {
+  constructor(binary: string, sharedMemory: WasmMemory | null) {
     this.instance = new WasmInstance(binary, 'a matrix kernel scratch', sharedMemory);
     this.multiply = this.instance.exports.matmul as KernelFunction;
     this.packPanels = this.instance.exports.pack as KernelFunction;

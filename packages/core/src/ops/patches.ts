@@ -3,6 +3,7 @@ import { currentKernelMemory, inKernelMemory, kernelMemoryVersion } from '../was
 import { WASM_BASE64 as SHARED_WASM } from '../wasm/patches-shared.generated.js';
 import { WASM_BASE64 } from '../wasm/patches.generated.js';
 import { vectorFloats, WasmInstance } from '../wasm/instance.js';
+import type { WasmMemory } from '../wasm/webassembly-types.js';
 
 /**
  * The thread's instance of wasm/patches.wat: im2col and col2im, the transposes between NCHW planes
@@ -19,7 +20,7 @@ class PatchKernel {
   private readonly instance: WasmInstance;
   private readonly passes: Record<string, Pass>;
 
-  constructor(sharedMemory: WebAssembly.Memory | null) {
+  constructor(sharedMemory: WasmMemory | null) {
     this.instance = new WasmInstance(sharedMemory === null ? WASM_BASE64 : SHARED_WASM, 'a patch kernel scratch', sharedMemory);
     this.passes = this.instance.exports as Record<string, Pass>;
   }

@@ -1,5 +1,6 @@
 import { WASM_BASE64 } from '../wasm/update.generated.js';
 import type { OptimizerConfig } from './optimizer.js';
+import { wasm, type WasmMemory, type WasmModule } from '../wasm/webassembly-types.js';
 
 /**
  * The optimizer step in WebAssembly SIMD (wasm/update.wat), working in place on a shared
@@ -27,10 +28,10 @@ export interface UpdateAddresses {
 
 type KernelFunction = (...args: number[]) => number;
 
-let compiled: WebAssembly.Module | null = null;
+let compiled: WasmModule | null = null;
 
 export class UpdateKernel {
-  readonly memory: WebAssembly.Memory;
+  readonly memory: WasmMemory;
   private readonly reduce: KernelFunction;
   private readonly squares: KernelFunction;
   private readonly scale: KernelFunction;
@@ -38,9 +39,9 @@ export class UpdateKernel {
   private readonly adam: KernelFunction;
   private readonly zeroBytes: KernelFunction;
 
-  constructor(memory: WebAssembly.Memory) {
-    compiled ??= new WebAssembly.Module(Buffer.from(WASM_BASE64, 'base64'));
-    const exports = new WebAssembly.Instance(compiled, { env: { memory } }).exports;
+  constructor(memory: WasmMemory) {
+    compiled ??= new wasm.Module(Buffer.from(WASM_BASE64, 'base64'));
+    const exports = new wasm.Instance(compiled, { env: { memory } }).exports;
     this.memory = memory;
     this.reduce = exports.reduce as KernelFunction;
     this.squares = exports.squares as KernelFunction;

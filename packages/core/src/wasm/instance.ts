@@ -1,4 +1,5 @@
 import { appendRegion } from './memory.js';
+import { wasm, type WasmMemory } from './webassembly-types.js';
 
 /**
  * A WebAssembly kernel module and the scratch space the calling thread copies operands into and
@@ -8,7 +9,7 @@ import { appendRegion } from './memory.js';
  */
 export class WasmInstance {
   readonly exports: Record<string, unknown>;
-  private readonly memory: WebAssembly.Memory;
+  private readonly memory: WasmMemory;
   private readonly shared: boolean;
   private readonly scratch: string;
   private floats: Float32Array;
@@ -16,13 +17,13 @@ export class WasmInstance {
   private capacity: number;
 
   /** `scratch` says whose scratch it is ('a matrix kernel scratch'), for the error when it does not fit. */
-  constructor(binaryBase64: string, scratch: string, sharedMemory: WebAssembly.Memory | null = null) {
+  constructor(binaryBase64: string, scratch: string, sharedMemory: WasmMemory | null = null) {
     const imports = sharedMemory === null ? {} : { env: { memory: sharedMemory } };
-    const instance = new WebAssembly.Instance(new WebAssembly.Module(Buffer.from(binaryBase64, 'base64')), imports);
+    const instance = new wasm.Instance(new wasm.Module(Buffer.from(binaryBase64, 'base64')), imports);
     this.exports = instance.exports;
     this.shared = sharedMemory !== null;
     this.scratch = scratch;
-    this.memory = sharedMemory ?? (instance.exports.memory as WebAssembly.Memory);
+    this.memory = sharedMemory ?? (instance.exports.memory as WasmMemory);
     this.floats = new Float32Array(this.memory.buffer);
     this.capacity = this.shared ? 0 : this.floats.length;
   }

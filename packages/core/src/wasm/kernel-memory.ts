@@ -1,17 +1,18 @@
 import { LockstepError } from '../errors.js';
 import { appendRegion } from './memory.js';
+import type { WasmMemory } from './webassembly-types.js';
 
 // The calling thread's kernel memory: a shared WebAssembly memory (a trainer's) that its matrix and
 // element-wise kernels work inside, reading and writing views of it in place. Without one, each
 // kernel has a memory of its own and copies operands in and results out.
 
-let memory: WebAssembly.Memory | null = null;
+let memory: WasmMemory | null = null;
 /** Buffers whose views are views of `memory`, so their byte offsets are kernel addresses. */
 let buffers = new WeakSet<ArrayBufferLike>();
 /** Counts the changes of `memory`: a kernel instantiated before the last one works in the wrong memory. */
 let version = 0;
 
-export function currentKernelMemory(): WebAssembly.Memory | null {
+export function currentKernelMemory(): WasmMemory | null {
   return memory;
 }
 
@@ -30,7 +31,7 @@ export function inKernelMemory(array: Float32Array): boolean {
  * instead of copying. More buffers of the same memory can be added later with `addKernelBuffer`.
  * `null` gives the kernels their own memories again.
  */
-export function useKernelMemory(shared: WebAssembly.Memory | null, sharedBuffers: readonly ArrayBufferLike[] = []): void {
+export function useKernelMemory(shared: WasmMemory | null, sharedBuffers: readonly ArrayBufferLike[] = []): void {
   if (memory !== shared) {
     memory = shared;
     buffers = new WeakSet();

@@ -1,4 +1,5 @@
 import { LockstepError } from '../errors.js';
+import { wasm, type WasmMemory } from './webassembly-types.js';
 
 // Every kernel works inside a WebAssembly memory: one of its own, or a shared one (a trainer's) that
 // holds the parameters, optimizer state and gradient slots, with the threads' kernel scratch and layer
@@ -14,9 +15,9 @@ const pages = (bytes: number): number => Math.max(1, Math.ceil(bytes / PAGE));
  * A shared memory of at least `bytes`, able to grow to `maximumBytes` (default: no growth). `region`
  * says what it holds ('the parameters, optimizer state and chunk gradients'), for the overflow error.
  */
-export function kernelMemory(bytes: number, region: string, maximumBytes = bytes): WebAssembly.Memory {
+export function kernelMemory(bytes: number, region: string, maximumBytes = bytes): WasmMemory {
   if (pages(bytes) > MAX_PAGES) throw memoryTooSmall(region, bytes);
-  return new WebAssembly.Memory({ initial: pages(bytes), maximum: Math.min(MAX_PAGES, pages(maximumBytes)), shared: true });
+  return new wasm.Memory({ initial: pages(bytes), maximum: Math.min(MAX_PAGES, pages(maximumBytes)), shared: true });
 }
 
 /**
@@ -24,7 +25,7 @@ export function kernelMemory(bytes: number, region: string, maximumBytes = bytes
  * says what it holds ('a matrix kernel scratch'), for the overflow error. A grow is atomic, so threads
  * that append regions to one shared memory never get overlapping ones.
  */
-export function appendRegion(memory: WebAssembly.Memory, bytes: number, region: string): number {
+export function appendRegion(memory: WasmMemory, bytes: number, region: string): number {
   try {
     return memory.grow(pages(bytes)) * PAGE;
   } catch {
