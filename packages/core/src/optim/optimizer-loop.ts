@@ -12,8 +12,10 @@ import { applyUpdate } from './update.js';
  *
  *     const optimizer = new Optimizer(model, sgd({ lr: 0.1, momentum: 0.9 }));
  *     optimizer.zeroGrad();
- *     const { gradient } = crossEntropy(model.forward(x), labels);
- *     model.backward(gradient);
+ *     const output = model.forward(batch.inputs, { key: dropoutRunKey(seed), step, samples });
+ *     const gradient = new Float32Array(output.data.length);
+ *     crossEntropy.evaluate(output, batch.targets, samples.length, gradient);
+ *     model.backward({ data: gradient, shape: output.shape });
  *     optimizer.step();
  */
 export class Optimizer {
