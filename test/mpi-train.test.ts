@@ -95,8 +95,9 @@ describe.skipIf(!mpiAvailable())('mpirun -np N lockstep train: one run across ra
 });
 
 describe.skipIf(!mpiAvailable())('a rank that dies ends the job', () => {
-  // Long enough that every seeded moment falls inside the run.
-  const longer = ['--epochs', '5', ...shape];
+  // Long enough that every seeded moment falls inside the run, with room for faster kernels: 8 epochs
+  // take about 1.4 s in one process; the last moment comes 630 ms after the first checkpoint.
+  const longer = ['--epochs', '8', ...shape];
   let uninterrupted = '';
   beforeAll(() => {
     uninterrupted = fingerprintOf(lockstep(['train', ...longer, '--out', 'dies-straight'], work).stdout);
@@ -200,8 +201,9 @@ describe.skipIf(!mpiAvailable())("a rank whose own training fails ends the job",
 describe.skipIf(!mpiAvailable())('SIGTERM to mpirun, as a cluster scheduler sends it', () => {
   it('every rank stops after the same step, rank 0 saves and says how to resume, and the resume on another count of ranks ends on the uninterrupted bits', async () => {
     // Long enough to be running when the ranks get mpirun's SIGTERM, which comes a grace period after
-    // mpirun's own (odls_base_sigkill_timeout, 3 s here); SIGKILL follows after another.
-    const longer = ['--epochs', '12', ...shape];
+    // mpirun's own (odls_base_sigkill_timeout, 3 s here); SIGKILL follows after another. 12 epochs
+    // (2.7 s in one process) once ended before the ranks heard of it; 30 take about 7 s.
+    const longer = ['--epochs', '30', ...shape];
     const uninterrupted = fingerprintOf(lockstep(['train', ...longer, '--out', 'term-straight'], work).stdout);
     const job = spawn('mpirun', [...MPIRUN_OPTIONS, '--mca', 'odls_base_sigkill_timeout', '3', '-np', '3', process.execPath, BIN, 'train', ...longer, '--checkpoint-every', '5', '--out', 'term'], {
       cwd: work,
