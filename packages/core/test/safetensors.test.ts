@@ -133,14 +133,14 @@ describe('safetensors', () => {
     ['an unread dtype', file({ w: { dtype: 'I32', shape: [1], data_offsets: [0, 4] } }, new Uint8Array(4)), 'f: tensor "w" has dtype I32, which lockstep does not read; save it as F32 (F16, BF16 and F64 are converted)'],
     ['I64 outside a counter', file({ w: { dtype: 'I64', shape: [1], data_offsets: [0, 8] } }, new Uint8Array(8)), 'f: tensor "w" has dtype I64, which lockstep reads only for BatchNorm\'s num_batches_tracked; save it as F32'],
     ['offsets past the data', file({ w: { dtype: 'F32', shape: [2], data_offsets: [0, 8] } }, new Uint8Array(4)), 'f: tensor "w" has data_offsets [0, 8] past the 4 data bytes; the file is truncated'],
-    ['offsets that do not match the shape', file({ w: { dtype: 'F32', shape: [2], data_offsets: [0, 4] } }, new Uint8Array(8)), 'f: tensor "w" has 4 data bytes, its shape [2] of F32 needs 8'],
-    ['backwards offsets', file({ w: { dtype: 'F32', shape: [0], data_offsets: [4, 0] } }, new Uint8Array(8)), 'f: tensor "w" has "data_offsets" that are not [begin, end] with 0 <= begin <= end'],
+    ['offsets that do not match the shape', file({ w: { dtype: 'F32', shape: [2], data_offsets: [0, 4] } }, new Uint8Array(8)), 'f: tensor "w" has 4 data bytes, its shape [2] of F32 needs 8; the file is corrupted or not safetensors'],
+    ['backwards offsets', file({ w: { dtype: 'F32', shape: [0], data_offsets: [4, 0] } }, new Uint8Array(8)), 'f: tensor "w" has "data_offsets" that are not [begin, end] with 0 <= begin <= end; the file is corrupted or not safetensors'],
     [
       'overlapping tensors',
       file({ a: { dtype: 'F32', shape: [2], data_offsets: [0, 8] }, b: { dtype: 'F32', shape: [2], data_offsets: [4, 12] } }, new Uint8Array(12)),
       'f: tensors "a" and "b" overlap (data_offsets [0, 8] and [4, 12]); the file is corrupted',
     ],
-    ['a bad shape', file({ w: { dtype: 'F32', shape: [-1], data_offsets: [0, 0] } }), 'f: tensor "w" has a "shape" that is not a list of integers >= 0'],
+    ['a bad shape', file({ w: { dtype: 'F32', shape: [-1], data_offsets: [0, 0] } }), 'f: tensor "w" has a "shape" that is not a list of integers >= 0; the file is corrupted or not safetensors'],
   ];
   for (const [what, bytes, message] of refusals) {
     it(`refuses ${what} in one line`, () => {

@@ -110,20 +110,21 @@ function checkMetadata(where: string, value: unknown): Record<string, string> {
 
 function checkEntry(where: string, name: string, value: unknown, dataLength: number): HeaderEntry {
   const at = `tensor "${name}"`;
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) formatError(where, `${at} must be an object {"dtype", "shape", "data_offsets"}`);
+  const corrupted = 'the file is corrupted or not safetensors';
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) formatError(where, `${at} must be an object {"dtype", "shape", "data_offsets"}; ${corrupted}`);
   const { dtype, shape, data_offsets: offsets } = value as Record<string, unknown>;
-  if (typeof dtype !== 'string') formatError(where, `${at} has no string "dtype"`);
+  if (typeof dtype !== 'string') formatError(where, `${at} has no string "dtype"; ${corrupted}`);
   if (!(READ_DTYPES as readonly string[]).includes(dtype)) {
     formatError(where, `${at} has dtype ${dtype}, which lockstep does not read; save it as F32 (F16, BF16 and F64 are converted)`);
   }
-  if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) formatError(where, `${at} has a "shape" that is not a list of integers >= 0`);
+  if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) formatError(where, `${at} has a "shape" that is not a list of integers >= 0; ${corrupted}`);
   if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every((o) => Number.isSafeInteger(o) && o >= 0) || offsets[0] > offsets[1]) {
-    formatError(where, `${at} has "data_offsets" that are not [begin, end] with 0 <= begin <= end`);
+    formatError(where, `${at} has "data_offsets" that are not [begin, end] with 0 <= begin <= end; ${corrupted}`);
   }
   const [begin, end] = offsets as number[];
   if (end > dataLength) formatError(where, `${at} has data_offsets [${begin}, ${end}] past the ${dataLength} data bytes; the file is truncated`);
   const size = sizeOf(shape as number[]) * DTYPE_BYTES[dtype as ReadDtype];
-  if (end - begin !== size) formatError(where, `${at} has ${end - begin} data bytes, its shape ${formatShape(shape as number[])} of ${dtype} needs ${size}`);
+  if (end - begin !== size) formatError(where, `${at} has ${end - begin} data bytes, its shape ${formatShape(shape as number[])} of ${dtype} needs ${size}; ${corrupted}`);
   return { name, dtype: dtype as ReadDtype, shape: shape as number[], begin, end };
 }
 
