@@ -1,6 +1,7 @@
 import { LockstepError } from '../errors.js';
 import type { LayerFactory, LayerEntry } from '../layer-registry.js';
 import type { Tensor } from '../tensor.js';
+import { convReluPairs, type ConvRelu } from './conv-relu.js';
 import { Module, type ForwardContext } from './module.js';
 
 /** Runs its layers in order; layer i gets the path "i" (or "parent.i" when nested). */
@@ -9,6 +10,8 @@ export class Sequential extends Module {
   readonly layers: readonly Module[];
   /** The first layer with parameters: the gradients of the inputs below it are never read. */
   private readonly firstLearning: number;
+  /** Per layer, the conv-ReLU pair it starts, run fused. */
+  private readonly convRelu: readonly (ConvRelu | null)[];
 
   constructor(...layers: Module[]) {
     super();
@@ -17,6 +20,7 @@ export class Sequential extends Module {
     }
     this.layers = layers;
     this.firstLearning = Math.max(0, layers.findIndex(hasParameters));
+    this.convRelu = convReluPairs(layers);
     this.setPath('');
   }
 
@@ -41,13 +45,23 @@ export class Sequential extends Module {
 
   override forward(input: Tensor, context: ForwardContext): Tensor {
     let x = input;
-    for (const layer of this.layers) x = layer.forward(x, context);
+    for (let i = 0; i < this.layers.length; i++) {
+      const pair = this.convRelu[i];
+      if (pair === null) {
+        x = this.layers[i].forward(x, context);
+      } else {
+        x = pair.relu.takeRectified(pair.conv.forwardRectified(x));
+        i++;
+      }
+    }
     return x;
   }
 
   override backward(gradOutput: Tensor, needInputGrad: boolean): Tensor | null {
     let grad: Tensor | null = gradOutput;
     for (let i = this.layers.length - 1; i >= 0; i--) {
+      // A ReLU that ran inside the conv before it: the conv's backward takes the gradient through it.
+      if (i > 0 && this.convRelu[i - 1]?.conv.rectifies === true) continue;
       const needed = needInputGrad || i > this.firstLearning;
       grad = this.layers[i].backward(grad as Tensor, needed);
       if (!needed) return null;

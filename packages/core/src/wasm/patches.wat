@@ -217,11 +217,14 @@
   ;; rows[(n * plane + p) * count + o] = planes[((n * channels + first + o) * plane + p)]: channels
   ;; [first, first + count) of NCHW planes as the rows of a product (one row per position), and back
   ;; with $toPlanes = 1 (planes[...] = rows[...], or rows[...] + bias[o] in float32 with $withBias = 1:
-  ;; a convolution's product and its bias).
-  (func (export "transpose") (param $planes i32) (param $rows i32) (param $bias i32) (param $samples i32) (param $channels i32)
-    (param $first i32) (param $count i32) (param $plane i32) (param $toPlanes i32) (param $withBias i32)
+  ;; a convolution's product and its bias). With $rectify = 1, a ReLU rides along: to the planes,
+  ;; each value v becomes v < 0 ? 0 : v (relu's bits); to the rows, a gradient value is kept where
+  ;; $signs (planes laid out like $planes: the rectified output) is > 0 and is 0 elsewhere (relu's
+  ;; backward, since relu(x) > 0 exactly where x > 0).
+  (func (export "transpose") (param $planes i32) (param $rows i32) (param $bias i32) (param $signs i32) (param $samples i32) (param $channels i32)
+    (param $first i32) (param $count i32) (param $plane i32) (param $toPlanes i32) (param $withBias i32) (param $rectify i32)
     (local $n i32) (local $p i32) (local $o i32) (local $at i32) (local $from i32) (local $step i32)
-    (local $src i32) (local $srcStride i32) (local $dst i32) (local $dstStride i32) (local $add v128)
+    (local $src i32) (local $srcStride i32) (local $dst i32) (local $dstStride i32) (local $add v128) (local $sign i32) (local $v f32)
     (local $v0 v128) (local $v1 v128) (local $v2 v128) (local $v3 v128) (local $t0 v128) (local $t1 v128) (local $t2 v128) (local $t3 v128)
     (local.set $withBias (i32.and (local.get $withBias) (local.get $toPlanes)))
     (local.set $at (local.get $rows))
@@ -253,6 +256,22 @@
               (local.set $v1 (f32x4.add (local.get $v1) (local.get $add)))
               (local.set $v2 (f32x4.add (local.get $v2) (local.get $add)))
               (local.set $v3 (f32x4.add (local.get $v3) (local.get $add)))))
+            (if (local.get $rectify) (then
+              (if (local.get $toPlanes)
+                (then
+                  (local.set $v0 (v128.andnot (local.get $v0) (f32x4.lt (local.get $v0) (v128.const f32x4 0 0 0 0))))
+                  (local.set $v1 (v128.andnot (local.get $v1) (f32x4.lt (local.get $v1) (v128.const f32x4 0 0 0 0))))
+                  (local.set $v2 (v128.andnot (local.get $v2) (f32x4.lt (local.get $v2) (v128.const f32x4 0 0 0 0))))
+                  (local.set $v3 (v128.andnot (local.get $v3) (f32x4.lt (local.get $v3) (v128.const f32x4 0 0 0 0)))))
+                (else
+                  (local.set $sign (i32.add (local.get $signs) (i32.sub (local.get $from) (local.get $planes))))
+                  (local.set $v0 (v128.and (local.get $v0) (f32x4.gt (v128.load (local.get $sign)) (v128.const f32x4 0 0 0 0))))
+                  (local.set $v1 (v128.and (local.get $v1)
+                    (f32x4.gt (v128.load (i32.add (local.get $sign) (local.get $srcStride))) (v128.const f32x4 0 0 0 0))))
+                  (local.set $v2 (v128.and (local.get $v2)
+                    (f32x4.gt (v128.load (i32.add (local.get $sign) (i32.shl (local.get $srcStride) (i32.const 1)))) (v128.const f32x4 0 0 0 0))))
+                  (local.set $v3 (v128.and (local.get $v3)
+                    (f32x4.gt (v128.load (i32.add (local.get $sign) (i32.mul (local.get $srcStride) (i32.const 3)))) (v128.const f32x4 0 0 0 0))))))))
             (local.set $t0 (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23 (local.get $v0) (local.get $v1)))
             (local.set $t1 (i8x16.shuffle 8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31 (local.get $v0) (local.get $v1)))
             (local.set $t2 (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23 (local.get $v2) (local.get $v3)))
@@ -278,11 +297,18 @@
           (i32.const 2))))
         (local.set $o (i32.const 0))
         (loop $outputs (if (i32.lt_u (local.get $o) (local.get $count)) (then
-          (if (local.get $withBias)
-            (then (f32.store (local.get $from) (f32.add (f32.load (local.get $at)) (f32.load (i32.add (local.get $bias) (i32.shl (local.get $o) (i32.const 2)))))))
-          (else (if (local.get $toPlanes)
-            (then (f32.store (local.get $from) (f32.load (local.get $at))))
-            (else (f32.store (local.get $at) (f32.load (local.get $from)))))))
+          (if (local.get $toPlanes)
+            (then
+              (local.set $v (f32.load (local.get $at)))
+              (if (local.get $withBias) (then (local.set $v (f32.add (local.get $v) (f32.load (i32.add (local.get $bias) (i32.shl (local.get $o) (i32.const 2))))))))
+              (if (i32.and (local.get $rectify) (f32.lt (local.get $v) (f32.const 0))) (then (local.set $v (f32.const 0))))
+              (f32.store (local.get $from) (local.get $v)))
+            (else
+              (local.set $v (f32.load (local.get $from)))
+              (if (i32.and (local.get $rectify)
+                    (i32.eqz (f32.gt (f32.load (i32.add (local.get $signs) (i32.sub (local.get $from) (local.get $planes)))) (f32.const 0))))
+                (then (local.set $v (f32.const 0))))
+              (f32.store (local.get $at) (local.get $v))))
           (local.set $at (i32.add (local.get $at) (i32.const 4)))
           (local.set $from (i32.add (local.get $from) (local.get $step)))
           (local.set $o (i32.add (local.get $o) (i32.const 1)))
