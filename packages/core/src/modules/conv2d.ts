@@ -5,6 +5,7 @@ import { addColumnsToImages, imagesToColumns, outputSize, planesToRows, rowsToPl
 import { matmul, transposed } from '../ops/matmul.js';
 import { formatShape, Scratch, type Tensor } from '../tensor.js';
 import type { LayerFactory } from '../layer-registry.js';
+import type { MaxPool2d } from './pool.js';
 import { Module, type ParameterSpec, type ParameterViews } from './module.js';
 
 export type Pair = number | readonly [number, number];
@@ -188,6 +189,24 @@ export class Conv2d extends Module {
   }
 
   override backward(gradOutput: Tensor, needInputGrad: boolean): Tensor | null {
+    const { outChannels } = this;
+    return this.backwardFrom(needInputGrad, (samples, first, count, plane, rows) =>
+      planesToRows(samples, outChannels, first, count, plane, gradOutput.data, rows, this.rectified),
+    );
+  }
+
+  /**
+   * The backward pass of this layer (and of its ReLU, after `forwardRectified`) and of the max pool
+   * right after them, given the pool's output gradient: the pool writes its input gradient straight
+   * into this layer's product rows (`MaxPool2d.backwardToRows`). The same bits as the layers' own
+   * backward passes one after another.
+   */
+  backwardThroughMaxPool(gradPooled: Tensor, pool: MaxPool2d, needInputGrad: boolean): Tensor | null {
+    return this.backwardFrom(needInputGrad, (_samples, first, count, _plane, rows) => pool.backwardToRows(gradPooled, first, count, rows, this.rectified));
+  }
+
+  /** `toRows` writes the output gradient of channels [first, first + count) as a product's rows. */
+  private backwardFrom(needInputGrad: boolean, toRows: (samples: number, first: number, count: number, plane: number, rows: Float32Array) => void): Tensor | null {
     const weight = this.bound();
     const input = this.input;
     const g = this.geometry;
@@ -202,7 +221,7 @@ export class Conv2d extends Module {
     const gradRows = this.gradRows.take(positions * groupOut);
     const gradIn = needInputGrad ? this.gradInput.take(input.data.length).fill(0) : null;
     for (let group = 0; group < this.groups; group++) {
-      planesToRows(samples, this.outChannels, group * groupOut, groupOut, plane, gradOutput.data, gradRows, this.rectified);
+      toRows(samples, group * groupOut, groupOut, plane, gradRows);
       if (!this.columnsHoldInput) imagesToColumns(g, samples, group * groupIn, groupIn, input.data, columns);
       const weights = weight.value.subarray(group * groupOut * k, (group + 1) * groupOut * k);
       matmul(transposed(gradRows, groupOut), transposed(columns, positions), groupOut, positions, k, weight.grad.subarray(group * groupOut * k, (group + 1) * groupOut * k), {

@@ -397,6 +397,39 @@
         (br $ohLoop))))
       (local.set $plane (i32.add (local.get $plane) (i32.const 1)))
       (br $planesLoop)))))
+  ;; The max pool's backward moved to a product's rows as transpose moves planes there, for channels
+  ;; [first, first + count) of its input (NCHW planes of $plane values, $pooled outputs each): $rows
+  ;; zeroed, then rows[(n * plane + p) * count + c - first] += g[o] in float32, o in order, p being
+  ;; winner o's position in its plane; a winner of -1 adds nothing, and with $rectify = 1 neither does
+  ;; one where $signs (laid out like the pool's input: a ReLU's output) is not > 0. The bits of
+  ;; maxPoolBackward, then reluBackward, then transpose: each value's terms are added in the same order,
+  ;; and a ReLU keeps all of them or none.
+  (func (export "maxPoolBackwardToRows") (param $g i32) (param $winners i32) (param $signs i32) (param $rows i32)
+    (param $samples i32) (param $channels i32) (param $first i32) (param $count i32) (param $plane i32) (param $pooled i32) (param $rectify i32)
+    (local $n i32) (local $c i32) (local $planeIndex i32) (local $base i32) (local $o i32) (local $end i32)
+    (local $winner i32) (local $planeRows i32) (local $to i32)
+    (memory.fill (local.get $rows) (i32.const 0) (i32.shl (i32.mul (i32.mul (local.get $samples) (local.get $plane)) (local.get $count)) (i32.const 2)))
+    (loop $samplesLoop (if (i32.lt_u (local.get $n) (local.get $samples)) (then
+      (local.set $c (i32.const 0))
+      (loop $channelsLoop (if (i32.lt_u (local.get $c) (local.get $count)) (then
+        (local.set $planeIndex (i32.add (i32.mul (local.get $n) (local.get $channels)) (i32.add (local.get $first) (local.get $c))))
+        (local.set $base (i32.mul (local.get $planeIndex) (local.get $plane)))
+        (local.set $o (i32.mul (local.get $planeIndex) (local.get $pooled)))
+        (local.set $end (i32.add (local.get $o) (local.get $pooled)))
+        ;; this channel's value in the sample's first row
+        (local.set $planeRows (i32.add (local.get $rows) (i32.shl (i32.add (i32.mul (i32.mul (local.get $n) (local.get $plane)) (local.get $count)) (local.get $c)) (i32.const 2))))
+        (loop $outputs (if (i32.lt_u (local.get $o) (local.get $end)) (then
+          (local.set $winner (i32.load (i32.add (local.get $winners) (i32.shl (local.get $o) (i32.const 2)))))
+          (if (i32.ge_s (local.get $winner) (i32.const 0)) (then
+            (if (i32.or (i32.eqz (local.get $rectify)) (f32.gt (f32.load (i32.add (local.get $signs) (i32.shl (local.get $winner) (i32.const 2)))) (f32.const 0))) (then
+              (local.set $to (i32.add (local.get $planeRows) (i32.shl (i32.mul (i32.sub (local.get $winner) (local.get $base)) (local.get $count)) (i32.const 2))))
+              (f32.store (local.get $to) (f32.add (f32.load (local.get $to)) (f32.load (i32.add (local.get $g) (i32.shl (local.get $o) (i32.const 2))))))))))
+          (local.set $o (i32.add (local.get $o) (i32.const 1)))
+          (br $outputs))))
+        (local.set $c (i32.add (local.get $c) (i32.const 1)))
+        (br $channelsLoop))))
+      (local.set $n (i32.add (local.get $n) (i32.const 1)))
+      (br $samplesLoop)))))
   ;; The max pool's backward: $inputs zeros at $gradIn, then gradIn[winners[o]] += g[o] in float32,
   ;; o in order; a winner of -1 adds nothing.
   (func (export "maxPoolBackward") (param $g i32) (param $winners i32) (param $gradIn i32) (param $n i32) (param $inputs i32)

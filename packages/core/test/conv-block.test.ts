@@ -27,19 +27,23 @@ function fusedAndLayered(model: Model, layers: readonly Module[], samples: numbe
   return [fused, [bytes(out), bytes(g.data.slice()), bytes(model.grads.slice())], rectifying];
 }
 
-describe('a Conv2d followed by a ReLU runs as one pass', () => {
-  // Planes of 8 x 8 go through the transposes in 4 x 4 blocks, planes of 9 x 7 one value at a time.
+describe('a Conv2d with the ReLU and max pool after it runs fused', () => {
+  // Planes of 8 x 8 go through the transposes in 4 x 4 blocks, planes of 9 x 7 one value at a time;
+  // 3 x 3 pools of stride 2 overlap, so some input gradients are sums of several outputs' terms.
   it.each([
-    [[2, 8, 8], 2],
-    [[4, 9, 7], 1],
-  ])('with the bits of the two layers run one at a time, forward and backward: samples %j, groups %i', (inputShape, groups) => {
+    [[2, 8, 8], 2, { type: 'max-pool2d', kernelSize: 2 }],
+    [[4, 9, 7], 1, { type: 'max-pool2d', kernelSize: 2 }],
+    [[2, 8, 8], 1, { type: 'max-pool2d', kernelSize: 3, stride: 2, padding: 1 }],
+  ])('with the bits of the layers run one at a time, forward and backward: samples %j, groups %i, %j', (inputShape, groups, pool) => {
     const module = sequentialFromSpec({
       input: inputShape,
       layers: [
         { type: 'conv2d', out: 8, kernelSize: 3, padding: 1, groups },
         { type: 'relu' },
+        pool as { type: 'max-pool2d'; kernelSize: number },
+        { type: 'conv2d', out: 4, kernelSize: 3, padding: 1 },
         { type: 'max-pool2d', kernelSize: 2 },
-        { type: 'conv2d', out: 4, kernelSize: 3 },
+        { type: 'conv2d', out: 4, kernelSize: 1 },
         { type: 'relu' },
         { type: 'relu' },
         { type: 'flatten' },
@@ -51,6 +55,12 @@ describe('a Conv2d followed by a ReLU runs as one pass', () => {
     expect(rectifying).toBe(2);
     fused.forEach((b, i) => expect(b.equals(layered[i]!)).toBe(true));
     expect((module.layers[0] as Conv2d).rectifies).toBe(false);
+    // After a forward pass one layer at a time (the non-finite replay), the model's backward is the layers' own.
+    const again = fusedAndLayered(model, module.layers, 5)[1];
+    model.grads.fill(0);
+    const g = model.backward({ data: Float32Array.from({ length: 15 }, (_, i) => Math.cos(i * 0.37)), shape: [5, 3] }, { inputGradient: true })!;
+    expect(bytes(g.data).equals(again[1]!)).toBe(true);
+    expect(bytes(model.grads).equals(again[2]!)).toBe(true);
   });
 
   it('a conv alone, or a subclass of either layer, is left as it is', () => {
