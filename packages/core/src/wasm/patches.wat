@@ -399,35 +399,46 @@
       (br $planesLoop)))))
   ;; The max pool's backward moved to a product's rows as transpose moves planes there, for channels
   ;; [first, first + count) of its input (NCHW planes of $plane values, $pooled outputs each): $rows
-  ;; zeroed, then rows[(n * plane + p) * count + c - first] += g[o] in float32, o in order, p being
-  ;; winner o's position in its plane; a winner of -1 adds nothing, and with $rectify = 1 neither does
-  ;; one where $signs (laid out like the pool's input: a ReLU's output) is not > 0. The bits of
-  ;; maxPoolBackward, then reluBackward, then transpose: each value's terms are added in the same order,
-  ;; and a ReLU keeps all of them or none.
+  ;; zeroed, then rows[(n * plane + p) * count + c - first] += g[o] in float32, p being winner o's
+  ;; position in its plane; a winner of -1 adds nothing, and with $rectify = 1 neither does one where
+  ;; $signs (laid out like the pool's input: a ReLU's output) is not > 0. The bits of maxPoolBackward,
+  ;; then reluBackward, then transpose: each value's terms come from one plane, added in output order,
+  ;; and a ReLU keeps all of them or none. The channels go innermost, so that the rows written at
+  ;; once are those of a few positions.
   (func (export "maxPoolBackwardToRows") (param $g i32) (param $winners i32) (param $signs i32) (param $rows i32)
     (param $samples i32) (param $channels i32) (param $first i32) (param $count i32) (param $plane i32) (param $pooled i32) (param $rectify i32)
-    (local $n i32) (local $c i32) (local $planeIndex i32) (local $base i32) (local $o i32) (local $end i32)
-    (local $winner i32) (local $planeRows i32) (local $to i32)
-    (memory.fill (local.get $rows) (i32.const 0) (i32.shl (i32.mul (i32.mul (local.get $samples) (local.get $plane)) (local.get $count)) (i32.const 2)))
+    (local $n i32) (local $j i32) (local $c i32) (local $o i32) (local $base i32) (local $at i32)
+    (local $winner i32) (local $to i32) (local $v f32) (local $pooledBytes i32)
+    (local.set $pooledBytes (i32.shl (local.get $pooled) (i32.const 2)))
     (loop $samplesLoop (if (i32.lt_u (local.get $n) (local.get $samples)) (then
-      (local.set $c (i32.const 0))
-      (loop $channelsLoop (if (i32.lt_u (local.get $c) (local.get $count)) (then
-        (local.set $planeIndex (i32.add (i32.mul (local.get $n) (local.get $channels)) (i32.add (local.get $first) (local.get $c))))
-        (local.set $base (i32.mul (local.get $planeIndex) (local.get $plane)))
-        (local.set $o (i32.mul (local.get $planeIndex) (local.get $pooled)))
-        (local.set $end (i32.add (local.get $o) (local.get $pooled)))
-        ;; this channel's value in the sample's first row
-        (local.set $planeRows (i32.add (local.get $rows) (i32.shl (i32.add (i32.mul (i32.mul (local.get $n) (local.get $plane)) (local.get $count)) (local.get $c)) (i32.const 2))))
-        (loop $outputs (if (i32.lt_u (local.get $o) (local.get $end)) (then
-          (local.set $winner (i32.load (i32.add (local.get $winners) (i32.shl (local.get $o) (i32.const 2)))))
+      ;; zeroed a sample at a time, so that its rows are still in the caches when the terms are added
+      (memory.fill (i32.add (local.get $rows) (i32.shl (i32.mul (i32.mul (local.get $n) (local.get $plane)) (local.get $count)) (i32.const 2)))
+        (i32.const 0) (i32.shl (i32.mul (local.get $plane) (local.get $count)) (i32.const 2)))
+      (local.set $j (i32.const 0))
+      (loop $outputs (if (i32.lt_u (local.get $j) (local.get $pooled)) (then
+        ;; byte offset of output j of channel first in g and winners; channel first's first input index; its value in the sample's first row
+        (local.set $o (i32.shl (i32.add (i32.mul (i32.add (i32.mul (local.get $n) (local.get $channels)) (local.get $first)) (local.get $pooled)) (local.get $j)) (i32.const 2)))
+        (local.set $base (i32.mul (i32.add (i32.mul (local.get $n) (local.get $channels)) (local.get $first)) (local.get $plane)))
+        (local.set $at (i32.add (local.get $rows) (i32.shl (i32.mul (i32.mul (local.get $n) (local.get $plane)) (local.get $count)) (i32.const 2))))
+        (local.set $c (i32.const 0))
+        (loop $channelsLoop (if (i32.lt_u (local.get $c) (local.get $count)) (then
+          (local.set $winner (i32.load (i32.add (local.get $winners) (local.get $o))))
           (if (i32.ge_s (local.get $winner) (i32.const 0)) (then
-            (if (i32.or (i32.eqz (local.get $rectify)) (f32.gt (f32.load (i32.add (local.get $signs) (i32.shl (local.get $winner) (i32.const 2)))) (f32.const 0))) (then
-              (local.set $to (i32.add (local.get $planeRows) (i32.shl (i32.mul (i32.sub (local.get $winner) (local.get $base)) (local.get $count)) (i32.const 2))))
-              (f32.store (local.get $to) (f32.add (f32.load (local.get $to)) (f32.load (i32.add (local.get $g) (i32.shl (local.get $o) (i32.const 2))))))))))
-          (local.set $o (i32.add (local.get $o) (i32.const 1)))
-          (br $outputs))))
-        (local.set $c (i32.add (local.get $c) (i32.const 1)))
-        (br $channelsLoop))))
+            (local.set $v (f32.load (i32.add (local.get $g) (local.get $o))))
+            ;; A term the ReLU drops is added as +0, branch-free (the signs are random): a sum that
+            ;; starts at +0 is never -0, so adding +0 leaves its bits as they are.
+            (if (local.get $rectify) (then
+              (local.set $v (select (local.get $v) (f32.const 0)
+                (f32.gt (f32.load (i32.add (local.get $signs) (i32.shl (local.get $winner) (i32.const 2)))) (f32.const 0))))))
+            (local.set $to (i32.add (local.get $at) (i32.shl (i32.mul (i32.sub (local.get $winner) (local.get $base)) (local.get $count)) (i32.const 2))))
+            (f32.store (local.get $to) (f32.add (f32.load (local.get $to)) (local.get $v)))))
+          (local.set $o (i32.add (local.get $o) (local.get $pooledBytes)))
+          (local.set $base (i32.add (local.get $base) (local.get $plane)))
+          (local.set $at (i32.add (local.get $at) (i32.const 4)))
+          (local.set $c (i32.add (local.get $c) (i32.const 1)))
+          (br $channelsLoop))))
+        (local.set $j (i32.add (local.get $j) (i32.const 1)))
+        (br $outputs))))
       (local.set $n (i32.add (local.get $n) (i32.const 1)))
       (br $samplesLoop)))))
   ;; The max pool's backward: $inputs zeros at $gradIn, then gradIn[winners[o]] += g[o] in float32,
