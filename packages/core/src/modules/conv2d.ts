@@ -202,7 +202,7 @@ export class Conv2d extends Module {
    * backward passes one after another.
    */
   backwardThroughMaxPool(gradPooled: Tensor, pool: MaxPool2d, needInputGrad: boolean): Tensor | null {
-    return this.backwardFrom(needInputGrad, (_samples, first, count, _plane, rows) => pool.backwardToRows(gradPooled, first, count, rows, this.rectified));
+    return this.backwardFrom(needInputGrad, (_samples, first, count, _plane, rows) => pool.backwardToRows(gradPooled, first, count, rows, this.rectifies));
   }
 
   /** `toRows` writes the output gradient of channels [first, first + count) as a product's rows. */

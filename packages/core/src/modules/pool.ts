@@ -158,32 +158,31 @@ export class MaxPool2d extends Pool2d {
 
   /**
    * This layer's input gradient for channels [first, first + count), laid out as `planesToRows` lays
-   * out planes (a convolution's product rows), and, with `signs` (a ReLU's output before this layer),
-   * taken back through that ReLU: the bits of `backward`, the ReLU's backward and `planesToRows`, in one
-   * pass that never writes the input gradient's planes.
+   * out planes (a convolution's product rows), and, with `rectified` (a ReLU ran right before this
+   * layer), taken back through that ReLU: a term is kept where this layer's output, the ReLU's output
+   * at the window's winner, is > 0. The bits of `backward`, the ReLU's backward and `planesToRows`, in
+   * one pass that never writes the input gradient's planes.
    */
-  backwardToRows(gradOutput: Tensor, first: number, count: number, rows: Float32Array, signs: Float32Array | null): void {
+  backwardToRows(gradOutput: Tensor, first: number, count: number, rows: Float32Array, rectified: boolean): void {
     const input = this.input;
     if (input === null) throw new LockstepError('E_SHAPE', `${this.describe()}: backward called before forward`);
     const [samples = 0, channels = 0, height = 0, width = 0] = input.shape;
-    const planes = samples * channels;
-    if (rows.length < samples * height * width * count || first + count > channels || (signs !== null && signs.length < input.data.length)) {
-      throw new LockstepError('E_SHAPE', `${this.describe()}: channels [${first}, ${first + count}) of ${formatShape(input.shape)} need ${samples * height * width * count} row values, got ${rows.length}`);
+    const rowFloats = samples * height * width * count;
+    if (rows.length < rowFloats || first + count > channels) {
+      throw new LockstepError('E_SHAPE', `${this.describe()}: channels [${first}, ${first + count}) of ${formatShape(input.shape)} need ${rowFloats} row values, got ${rows.length}`);
     }
     runPatchPass(
       'maxPoolBackwardToRows',
       [
         [gradOutput.data.subarray(0, this.size), 'read'],
         [this.winners.take(this.size), 'read'],
-        [signs === null ? NO_SIGNS : signs.subarray(0, input.data.length), 'read'],
-        [rows.subarray(0, samples * height * width * count), 'write'],
+        [this.output.take(this.size), 'read'],
+        [rows.subarray(0, rowFloats), 'write'],
       ],
-      [samples, channels, first, count, height * width, this.size / planes, signs === null ? 0 : 1],
+      [samples, channels, first, count, height * width, this.size / (samples * channels), rectified ? 1 : 0],
     );
   }
 }
-
-const NO_SIGNS = new Float32Array(0);
 
 export interface AvgPool2dOptions extends Pool2dOptions {
   /** Count padding positions in the divisor, as PyTorch does by default (default true). */

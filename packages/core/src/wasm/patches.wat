@@ -401,11 +401,11 @@
   ;; [first, first + count) of its input (NCHW planes of $plane values, $pooled outputs each): $rows
   ;; zeroed, then rows[(n * plane + p) * count + c - first] += g[o] in float32, p being winner o's
   ;; position in its plane; a winner of -1 adds nothing, and with $rectify = 1 neither does one where
-  ;; $signs (laid out like the pool's input: a ReLU's output) is not > 0. The bits of maxPoolBackward,
+  ;; the pool's output $y is not > 0: a ReLU's output there, copied. The bits of maxPoolBackward,
   ;; then reluBackward, then transpose: each value's terms come from one plane, added in output order,
   ;; and a ReLU keeps all of them or none. The channels go innermost, so that the rows written at
   ;; once are those of a few positions.
-  (func (export "maxPoolBackwardToRows") (param $g i32) (param $winners i32) (param $signs i32) (param $rows i32)
+  (func (export "maxPoolBackwardToRows") (param $g i32) (param $winners i32) (param $y i32) (param $rows i32)
     (param $samples i32) (param $channels i32) (param $first i32) (param $count i32) (param $plane i32) (param $pooled i32) (param $rectify i32)
     (local $n i32) (local $j i32) (local $c i32) (local $o i32) (local $base i32) (local $at i32)
     (local $winner i32) (local $to i32) (local $v f32) (local $pooledBytes i32)
@@ -428,8 +428,7 @@
             ;; A term the ReLU drops is added as +0, branch-free (the signs are random): a sum that
             ;; starts at +0 is never -0, so adding +0 leaves its bits as they are.
             (if (local.get $rectify) (then
-              (local.set $v (select (local.get $v) (f32.const 0)
-                (f32.gt (f32.load (i32.add (local.get $signs) (i32.shl (local.get $winner) (i32.const 2)))) (f32.const 0))))))
+              (local.set $v (select (local.get $v) (f32.const 0) (f32.gt (f32.load (i32.add (local.get $y) (local.get $o))) (f32.const 0))))))
             (local.set $to (i32.add (local.get $at) (i32.shl (i32.mul (i32.sub (local.get $winner) (local.get $base)) (local.get $count)) (i32.const 2))))
             (f32.store (local.get $to) (f32.add (f32.load (local.get $to)) (local.get $v)))))
           (local.set $o (i32.add (local.get $o) (local.get $pooledBytes)))
