@@ -189,9 +189,8 @@ export class Conv2d extends Module {
   }
 
   override backward(gradOutput: Tensor, needInputGrad: boolean): Tensor | null {
-    const { outChannels } = this;
     return this.backwardFrom(needInputGrad, (samples, first, count, plane, rows) =>
-      planesToRows(samples, outChannels, first, count, plane, gradOutput.data, rows, this.rectified),
+      planesToRows(samples, this.outChannels, first, count, plane, gradOutput.data, rows, this.rectified),
     );
   }
 
