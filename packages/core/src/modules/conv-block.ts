@@ -5,8 +5,8 @@ import type { Module } from './module.js';
 import { MaxPool2d } from './pool.js';
 
 /**
- * A Conv2d with the ReLU and then the max pool that follow it at once in a sequence, run with fewer
- * passes over the conv's output and the same bits: the ReLU inside the conv's output transpose
+ * A Conv2d with what follows it at once in a sequence, a ReLU, a max pool or a ReLU then a max pool,
+ * run with fewer passes over the conv's output and the same bits: the ReLU inside the conv's output transpose
  * (`Conv2d.forwardRectified`), and, backward, the pool's and the ReLU's gradients written straight into
  * the conv's product rows (`Conv2d.backwardThroughMaxPool`). Exact classes only: a subclass may
  * change a layer's passes.
