@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { kernelMemory, useKernelMemory } from '@lockstep/core';
-import { addColumnSums, reluGradientInto, reluInto, multiplyInto } from '../src/ops/elementwise.js';
+import { addColumnSums, reluGradientInto, reluInto, multiplyInto, multiplyRunsInto } from '../src/ops/elementwise.js';
 import { kernelFloats } from '../src/wasm/kernel-memory.js';
 
 // An odd length runs the SIMD loop and the scalar tail; the special values are where a kernel could differ.
@@ -35,6 +35,16 @@ describe('element-wise SIMD kernels', () => {
     const out = new Float32Array(length);
     multiplyInto(x, y, out);
     expectBits(out, (i) => Math.fround(x[i]! * y[i]!));
+  });
+
+  // Runs of 13 (Dropout2d's feature maps) take three vectors and a scalar each, none aligned to 16 bytes but the first.
+  it('multiply by runs gives the float32 product of each value and its run\'s multiplier', () => {
+    const x = values(3).subarray(0, 1014);
+    const multipliers = Float32Array.from({ length: 78 }, (_, r) => (r % 3 === 0 ? 0 : r % 5 === 0 ? special[r % special.length]! : 1.25));
+    const out = new Float32Array(1014);
+    multiplyRunsInto(x, multipliers, 13, out);
+    expectBits(out, (i) => Math.fround(x[i]! * multipliers[Math.floor(i / 13)]!));
+    expect(() => multiplyRunsInto(x, multipliers.subarray(0, 77), 13, out)).toThrow(/need 78 multipliers/);
   });
 
   it('processes x.length values when the other operand and the output are longer, and refuses shorter ones', () => {

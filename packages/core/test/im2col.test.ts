@@ -140,4 +140,34 @@ describe('im2col and col2im', () => {
     rowsToPlanes(n, channels, first, count, plane, rows, planes, bias);
     expect(Buffer.from(planes.buffer).equals(Buffer.from(expected.buffer))).toBe(true);
   });
+  it.each([
+    [3, 7, 2, 4, 5],
+    [3, 7, 2, 4, 8],
+    [2, 9, 1, 8, 12],
+  ])('a ReLU riding along, each way, with the bits of relu and its backward: %i samples of %i channels, channels from %i, %i of them, planes of %i', (n, channels, first, count, plane) => {
+    const rows = values(n * plane * count, 9);
+    rows[0] = Number.NaN;
+    rows[1] = -0;
+    const bias = values(count, 10);
+    const planes = values(n * channels * plane, 11);
+    const expected = planes.slice();
+    const relu = (v: number): number => (v < 0 ? 0 : v);
+    for (let s = 0; s < n; s++)
+      for (let o = 0; o < count; o++)
+        for (let p = 0; p < plane; p++) expected[(s * channels + first + o) * plane + p] = relu(Math.fround(rows[(s * plane + p) * count + o]! + bias[o]!));
+    rowsToPlanes(n, channels, first, count, plane, rows, planes, bias, true);
+    expect(Buffer.from(planes.buffer).equals(Buffer.from(expected.buffer))).toBe(true);
+    // Back through it: the gradient kept where the rectified output is > 0 (NaN and -0 are not).
+    const grads = values(n * channels * plane, 12);
+    const gradRows = new Float32Array(n * plane * count).fill(Number.NaN);
+    planesToRows(n, channels, first, count, plane, grads, gradRows, planes);
+    const want = new Float32Array(n * plane * count);
+    for (let s = 0; s < n; s++)
+      for (let p = 0; p < plane; p++)
+        for (let o = 0; o < count; o++) {
+          const at = (s * channels + first + o) * plane + p;
+          want[(s * plane + p) * count + o] = planes[at]! > 0 ? grads[at]! : 0;
+        }
+    expect(Buffer.from(gradRows.buffer).equals(Buffer.from(want.buffer))).toBe(true);
+  });
 });

@@ -29,6 +29,12 @@ abstract class Elementwise extends Module {
     return { data: out, shape: input.shape };
   }
 
+  /** Keeps what backward needs of a forward pass done elsewhere (a fused layer before this one). */
+  protected remember(input: Tensor, output: Float32Array): void {
+    this.input = input;
+    this.output = output;
+  }
+
   override backward(gradOutput: Tensor, needInputGrad: boolean): Tensor | null {
     if (!needInputGrad) return null;
     if (this.input === null || this.output === null) {
@@ -54,6 +60,16 @@ export class ReLU extends Elementwise {
 
   protected gradient(x: Float32Array, _y: Float32Array, g: Float32Array, out: Float32Array): void {
     reluGradientInto(x, g, out);
+  }
+
+  /**
+   * This layer's forward pass when the layer before it has applied it already (`Conv2d.forwardRectified`):
+   * `rectified` is returned as it is, and kept as both input and output. relu(x) > 0 exactly where
+   * x > 0, so this layer's own backward gives the same bits from it.
+   */
+  takeRectified(rectified: Tensor): Tensor {
+    this.remember(rectified, rectified.data);
+    return rectified;
   }
 }
 

@@ -5,6 +5,7 @@ import { addColumnsToImages, imagesToColumns, outputSize, planesToRows, rowsToPl
 import { matmul, transposed } from '../ops/matmul.js';
 import { formatShape, Scratch, type Tensor } from '../tensor.js';
 import type { LayerFactory } from '../layer-registry.js';
+import type { MaxPool2d } from './pool.js';
 import { Module, type ParameterSpec, type ParameterViews } from './module.js';
 
 export type Pair = number | readonly [number, number];
@@ -63,6 +64,8 @@ export class Conv2d extends Module {
   private columnsHoldInput = false;
   private readonly products = new Scratch();
   private readonly output = new Scratch();
+  /** The last forward's output when a ReLU rode along (`forwardRectified`), whose signs its backward takes the gradient back through. */
+  private rectified: Float32Array | null = null;
   private readonly gradRows = new Scratch();
   private readonly gradInput = new Scratch();
 
@@ -131,6 +134,24 @@ export class Conv2d extends Module {
   }
 
   override forward(input: Tensor): Tensor {
+    return this.convolve(input, false);
+  }
+
+  /**
+   * relu(conv(input)) in one pass over the output (the ReLU applied as the bias is added), the same
+   * bits as the two layers; the next backward then takes the gradient back through that ReLU too.
+   * For a model that runs a ReLU right after this layer (`Sequential`).
+   */
+  forwardRectified(input: Tensor): Tensor {
+    return this.convolve(input, true);
+  }
+
+  /** Whether the last forward pass was `forwardRectified`. */
+  get rectifies(): boolean {
+    return this.rectified !== null;
+  }
+
+  private convolve(input: Tensor, rectify: boolean): Tensor {
     const weight = this.bound();
     const samples = input.shape[0] ?? 0;
     const g = this.geometryFor(input.shape.slice(1));
@@ -157,16 +178,34 @@ export class Conv2d extends Module {
         const bias = this.bias?.value.subarray(group * groupOut, (group + 1) * groupOut) ?? null;
         // The bias is added on the way to the planes: one pass over the output fewer.
         matmul(transposed(columns, count * plane), transposed(weights, k), count * plane, k, groupOut, products, { bIsParameter: true });
-        rowsToPlanes(count, this.outChannels, group * groupOut, groupOut, plane, products, planes, bias);
+        rowsToPlanes(count, this.outChannels, group * groupOut, groupOut, plane, products, planes, bias, rectify);
       }
     }
     this.columnsHoldInput = block === samples && this.groups === 1;
+    this.rectified = rectify ? out : null;
     this.input = input;
     this.geometry = g;
     return { data: out, shape: [samples, this.outChannels, g.outHeight, g.outWidth] };
   }
 
   override backward(gradOutput: Tensor, needInputGrad: boolean): Tensor | null {
+    return this.backwardFrom(needInputGrad, (samples, first, count, plane, rows) =>
+      planesToRows(samples, this.outChannels, first, count, plane, gradOutput.data, rows, this.rectified),
+    );
+  }
+
+  /**
+   * The backward pass of this layer (and of its ReLU, after `forwardRectified`) and of the max pool
+   * right after them, given the pool's output gradient: the pool writes its input gradient straight
+   * into this layer's product rows (`MaxPool2d.backwardToRows`). The same bits as the layers' own
+   * backward passes one after another.
+   */
+  backwardThroughMaxPool(gradPooled: Tensor, pool: MaxPool2d, needInputGrad: boolean): Tensor | null {
+    return this.backwardFrom(needInputGrad, (_samples, first, count, _plane, rows) => pool.backwardToRows(gradPooled, first, count, rows, this.rectifies));
+  }
+
+  /** `toRows` writes the output gradient of channels [first, first + count) as a product's rows. */
+  private backwardFrom(needInputGrad: boolean, toRows: (samples: number, first: number, count: number, plane: number, rows: Float32Array) => void): Tensor | null {
     const weight = this.bound();
     const input = this.input;
     const g = this.geometry;
@@ -181,7 +220,7 @@ export class Conv2d extends Module {
     const gradRows = this.gradRows.take(positions * groupOut);
     const gradIn = needInputGrad ? this.gradInput.take(input.data.length).fill(0) : null;
     for (let group = 0; group < this.groups; group++) {
-      planesToRows(samples, this.outChannels, group * groupOut, groupOut, plane, gradOutput.data, gradRows);
+      toRows(samples, group * groupOut, groupOut, plane, gradRows);
       if (!this.columnsHoldInput) imagesToColumns(g, samples, group * groupIn, groupIn, input.data, columns);
       const weights = weight.value.subarray(group * groupOut * k, (group + 1) * groupOut * k);
       matmul(transposed(gradRows, groupOut), transposed(columns, positions), groupOut, positions, k, weight.grad.subarray(group * groupOut * k, (group + 1) * groupOut * k), {

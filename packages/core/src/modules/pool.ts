@@ -155,6 +155,33 @@ export class MaxPool2d extends Pool2d {
     );
     return { data: gradIn, shape: this.input.shape };
   }
+
+  /**
+   * This layer's input gradient for channels [first, first + count), laid out as `planesToRows` lays
+   * out planes (a convolution's product rows), and, with `rectified` (a ReLU ran right before this
+   * layer), taken back through that ReLU: a term is kept where this layer's output, the ReLU's output
+   * at the window's winner, is > 0. The bits of `backward`, the ReLU's backward and `planesToRows`, in
+   * one pass that never writes the input gradient's planes.
+   */
+  backwardToRows(gradOutput: Tensor, first: number, count: number, rows: Float32Array, rectified: boolean): void {
+    const input = this.input;
+    if (input === null) throw new LockstepError('E_SHAPE', `${this.describe()}: backward called before forward`);
+    const [samples = 0, channels = 0, height = 0, width = 0] = input.shape;
+    const rowFloats = samples * height * width * count;
+    if (rows.length < rowFloats || first + count > channels) {
+      throw new LockstepError('E_SHAPE', `${this.describe()}: channels [${first}, ${first + count}) of ${formatShape(input.shape)} need ${rowFloats} row values, got ${rows.length}`);
+    }
+    runPatchPass(
+      'maxPoolBackwardToRows',
+      [
+        [gradOutput.data.subarray(0, this.size), 'read'],
+        [this.winners.take(this.size), 'read'],
+        [this.output.take(this.size), 'read'],
+        [rows.subarray(0, rowFloats), 'write'],
+      ],
+      [samples, channels, first, count, height * width, this.size / (samples * channels), rectified ? 1 : 0],
+    );
+  }
 }
 
 export interface AvgPool2dOptions extends Pool2dOptions {

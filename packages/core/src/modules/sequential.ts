@@ -1,6 +1,7 @@
 import { LockstepError } from '../errors.js';
 import type { LayerFactory, LayerEntry } from '../layer-registry.js';
 import type { Tensor } from '../tensor.js';
+import { ConvBlock } from './conv-block.js';
 import { Module, type ForwardContext } from './module.js';
 
 /** Runs its layers in order; layer i gets the path "i" (or "parent.i" when nested). */
@@ -9,6 +10,8 @@ export class Sequential extends Module {
   readonly layers: readonly Module[];
   /** The first layer with parameters: the gradients of the inputs below it are never read. */
   private readonly firstLearning: number;
+  /** What forward and backward run in turn: each layer, or a block of layers that run fused (`ConvBlock`), with its first layer's index. */
+  private readonly steps: readonly { readonly first: number; readonly run: Module | ConvBlock }[];
 
   constructor(...layers: Module[]) {
     super();
@@ -17,6 +20,13 @@ export class Sequential extends Module {
     }
     this.layers = layers;
     this.firstLearning = Math.max(0, layers.findIndex(hasParameters));
+    const steps = [];
+    for (let i = 0; i < layers.length; ) {
+      const block = ConvBlock.at(layers, i);
+      steps.push({ first: i, run: block ?? layers[i] });
+      i += block?.length ?? 1;
+    }
+    this.steps = steps;
     this.setPath('');
   }
 
@@ -41,15 +51,16 @@ export class Sequential extends Module {
 
   override forward(input: Tensor, context: ForwardContext): Tensor {
     let x = input;
-    for (const layer of this.layers) x = layer.forward(x, context);
+    for (const { run } of this.steps) x = run.forward(x, context);
     return x;
   }
 
   override backward(gradOutput: Tensor, needInputGrad: boolean): Tensor | null {
     let grad: Tensor | null = gradOutput;
-    for (let i = this.layers.length - 1; i >= 0; i--) {
-      const needed = needInputGrad || i > this.firstLearning;
-      grad = this.layers[i].backward(grad as Tensor, needed);
+    for (let s = this.steps.length - 1; s >= 0; s--) {
+      const { first, run } = this.steps[s];
+      const needed = needInputGrad || first > this.firstLearning;
+      grad = run.backward(grad as Tensor, needed);
       if (!needed) return null;
     }
     return grad;

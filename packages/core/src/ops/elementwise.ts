@@ -20,6 +20,7 @@ class ElementwiseKernel {
   readonly reluBackward: Pass;
   readonly multiply: Pass;
   private readonly columnSums: Pass;
+  private readonly runs: Pass;
 
   constructor(sharedMemory: WasmMemory | null) {
     this.instance = new WasmInstance(sharedMemory === null ? WASM_BASE64 : SHARED_WASM, 'an element-wise kernel scratch', sharedMemory);
@@ -27,6 +28,7 @@ class ElementwiseKernel {
     this.reluBackward = this.instance.exports.reluBackward as Pass;
     this.multiply = this.instance.exports.multiply as Pass;
     this.columnSums = this.instance.exports.addColumnSums as Pass;
+    this.runs = this.instance.exports.multiplyRuns as Pass;
   }
 
   /** Runs the pass over x (and y) into out, copying in and out what is not in the kernel memory. */
@@ -49,6 +51,27 @@ class ElementwiseKernel {
     const outAddress = outInPlace ? out.byteOffset : 4 * (at + outAt);
     if (y === null) pass(xAddress, outAddress, n);
     else pass(xAddress, yInPlace ? y.byteOffset : 4 * (at + yAt), outAddress, n);
+    if (!outInPlace) out.set(floats.subarray(at + outAt, at + outAt + n));
+  }
+
+  multiplyRuns(x: Float32Array, multipliers: Float32Array, run: number, out: Float32Array): void {
+    const n = x.length;
+    const runs = n / run;
+    if (!Number.isInteger(runs) || multipliers.length < runs || out.length < n) {
+      throw new LockstepError('E_SHAPE', `run multiply: ${n} values in runs of ${run} need ${runs} multipliers and ${n} outputs, got ${multipliers.length} and ${out.length}`);
+    }
+    const xInPlace = inKernelMemory(x);
+    const mInPlace = inKernelMemory(multipliers);
+    const outInPlace = inKernelMemory(out);
+    // Float offsets within the scratch; a region is empty when its array is used in place.
+    const mAt = xInPlace ? 0 : vectorFloats(n);
+    const outAt = mAt + (mInPlace ? 0 : vectorFloats(runs));
+    const floats = this.instance.floatsFor(outAt + (outInPlace ? 0 : vectorFloats(n)));
+    const at = this.instance.scratchStart;
+    if (!xInPlace) floats.set(x, at);
+    if (!mInPlace) floats.set(multipliers.subarray(0, runs), at + mAt);
+    const outAddress = outInPlace ? out.byteOffset : 4 * (at + outAt);
+    this.runs(xInPlace ? x.byteOffset : 4 * at, mInPlace ? multipliers.byteOffset : 4 * (at + mAt), outAddress, n, run);
     if (!outInPlace) out.set(floats.subarray(at + outAt, at + outAt + n));
   }
 
@@ -94,6 +117,11 @@ export function reluGradientInto(x: Float32Array, gradOut: Float32Array, out: Fl
 export function multiplyInto(x: Float32Array, y: Float32Array, out: Float32Array): void {
   const k = elementwise();
   k.run(k.multiply, out, x, y);
+}
+
+/** out[i] = x[i] * multipliers[floor(i / run)] in float32: one multiplier per run of `run` values. */
+export function multiplyRunsInto(x: Float32Array, multipliers: Float32Array, run: number, out: Float32Array): void {
+  elementwise().multiplyRuns(x, multipliers, run, out);
 }
 
 /**

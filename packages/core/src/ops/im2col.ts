@@ -60,24 +60,42 @@ export function addColumnsToImages(geometry: PatchGeometry, samples: number, fir
 /**
  * rows[(n * plane + p) * count + o] = planes[(n * channels + first + o) * plane + p]: channels
  * [first, first + count) of NCHW planes of `plane` values as the rows of a product, one row per
- * position; `rowsToPlanes` moves them back.
+ * position; `rowsToPlanes` moves them back. With `signs` (laid out like `planes`: a ReLU's output),
+ * each value is taken back through that ReLU on the way: kept where its sign value is > 0, else 0.
  */
-export function planesToRows(samples: number, channels: number, first: number, count: number, plane: number, planes: Float32Array, rows: Float32Array): void {
-  transpose(samples, channels, first, count, plane, planes, rows, false);
+export function planesToRows(samples: number, channels: number, first: number, count: number, plane: number, planes: Float32Array, rows: Float32Array, signs: Float32Array | null = null): void {
+  transpose(samples, channels, first, count, plane, planes, rows, false, null, signs !== null, signs);
 }
 
-/** With `bias` (count values), each value moved to the planes is the row's value plus its channel's bias, in float32. */
-export function rowsToPlanes(samples: number, channels: number, first: number, count: number, plane: number, rows: Float32Array, planes: Float32Array, bias: Float32Array | null = null): void {
-  transpose(samples, channels, first, count, plane, planes, rows, true, bias);
+/**
+ * With `bias` (count values), each value moved to the planes is the row's value plus its channel's
+ * bias, in float32; with `rectify`, then v < 0 ? 0 : v, as a ReLU after it would make it.
+ */
+export function rowsToPlanes(samples: number, channels: number, first: number, count: number, plane: number, rows: Float32Array, planes: Float32Array, bias: Float32Array | null = null, rectify = false): void {
+  transpose(samples, channels, first, count, plane, planes, rows, true, bias, rectify, null);
 }
 
-const NO_BIAS = new Float32Array(0);
+const NO_VALUES = new Float32Array(0);
 
-function transpose(samples: number, channels: number, first: number, count: number, plane: number, planes: Float32Array, rows: Float32Array, toPlanes: boolean, bias: Float32Array | null = null): void {
+/** With `rectify`, a ReLU rides along: applied going to the planes, taken back by `signs` going to the rows. */
+function transpose(
+  samples: number,
+  channels: number,
+  first: number,
+  count: number,
+  plane: number,
+  planes: Float32Array,
+  rows: Float32Array,
+  toPlanes: boolean,
+  bias: Float32Array | null,
+  rectify: boolean,
+  signs: Float32Array | null,
+): void {
   const planeFloats = samples * channels * plane;
   const rowFloats = samples * plane * count;
-  if (planes.length < planeFloats || rows.length < rowFloats || first + count > channels || (bias !== null && bias.length < count)) {
-    throw new LockstepError('E_SHAPE', `transpose: channels [${first}, ${first + count}) of ${channels}, ${samples} samples of ${plane} positions need ${planeFloats} plane and ${rowFloats} row values, got ${planes.length} and ${rows.length}`);
+  const signsShort = signs !== null && signs.length < planeFloats;
+  if (planes.length < planeFloats || rows.length < rowFloats || first + count > channels || (bias !== null && bias.length < count) || signsShort) {
+    throw new LockstepError('E_SHAPE', `transpose: channels [${first}, ${first + count}) of ${channels}, ${samples} samples of ${plane} positions need ${planeFloats} plane (and sign) and ${rowFloats} row values, got ${planes.length} and ${rows.length}`);
   }
   // Planes written back are updated, not written: the channels outside the range keep their values.
   runPatchPass(
@@ -85,8 +103,9 @@ function transpose(samples: number, channels: number, first: number, count: numb
     [
       [planes.subarray(0, planeFloats), toPlanes ? 'update' : 'read'],
       [rows.subarray(0, rowFloats), toPlanes ? 'read' : 'write'],
-      [bias === null ? NO_BIAS : bias.subarray(0, count), 'read'],
+      [bias === null ? NO_VALUES : bias.subarray(0, count), 'read'],
+      [signs === null ? NO_VALUES : signs.subarray(0, planeFloats), 'read'],
     ],
-    [samples, channels, first, count, plane, toPlanes ? 1 : 0, bias === null ? 0 : 1],
+    [samples, channels, first, count, plane, toPlanes ? 1 : 0, bias === null ? 0 : 1, rectify ? 1 : 0],
   );
 }

@@ -1,5 +1,6 @@
 import { LockstepError } from '../errors.js';
 import { formatShape } from '../tensor.js';
+import { multiplyRunsInto } from './elementwise.js';
 
 /**
  * Keras' `noise_shape`: the per-sample shape of a dropout mask. Each entry is either the sample's size
@@ -51,8 +52,27 @@ export function noiseUnitIndex(sampleShape: readonly number[], noiseShape: reado
   return unitOf;
 }
 
-/** out[i] = x[i] times the multiplier of its row's unit `unitOf[i % sampleSize]`; also the backward pass. */
+/**
+ * The run length when each unit of a sample is one run of consecutive elements, in order (whole
+ * feature maps of NCHW samples, as Dropout2d drops them), else 0.
+ */
+function unitRun(unitOf: Uint32Array, units: number): number {
+  const run = unitOf.length / units;
+  if (!Number.isInteger(run)) return 0;
+  for (let e = 0; e < unitOf.length; e++) if (unitOf[e] !== Math.floor(e / run)) return 0;
+  return run;
+}
+
+/**
+ * out[i] = x[i] times the multiplier of its row's unit `unitOf[i % sampleSize]`; also the backward pass.
+ * Units that are runs of elements go on the element-wise SIMD kernel, the same float32 products.
+ */
 export function applyBroadcastMask(x: Float32Array, multipliers: Float32Array, unitOf: Uint32Array, units: number, out: Float32Array): void {
+  const run = unitRun(unitOf, units);
+  if (run > 0) {
+    multiplyRunsInto(x, multipliers, run, out);
+    return;
+  }
   const sampleSize = unitOf.length;
   for (let row = 0, at = 0; at < x.length; row++, at += sampleSize) {
     const first = row * units;

@@ -66,6 +66,31 @@
           (f32.mul (f32.load (i32.add (local.get $x) (local.get $at))) (f32.load (i32.add (local.get $y) (local.get $at)))))
         (local.set $at (i32.add (local.get $at) (i32.const 4)))
         (br $scalars))))
+  ;; out = x * m[e / run] in float32 (e the element's index): dropout whose units are runs of $run
+  ;; consecutive values, as Dropout2d's feature maps are; each run's multiplier taken once.
+  (func (export "multiplyRuns") (param $x i32) (param $m i32) (param $out i32) (param $n i32) (param $run i32)
+    (local $at i32) (local $runEnd i32) (local $vectorEnd i32) (local $end i32) (local $s v128)
+    (local.set $end (i32.shl (local.get $n) (i32.const 2)))
+    (block $runsDone
+      (loop $runs
+        (br_if $runsDone (i32.ge_u (local.get $at) (local.get $end)))
+        (local.set $s (v128.load32_splat (local.get $m)))
+        (local.set $runEnd (i32.add (local.get $at) (i32.shl (local.get $run) (i32.const 2))))
+        (local.set $vectorEnd (i32.add (local.get $at) (i32.and (i32.shl (local.get $run) (i32.const 2)) (i32.const -16))))
+        (block $vectorsDone
+          (loop $vectors
+            (br_if $vectorsDone (i32.ge_u (local.get $at) (local.get $vectorEnd)))
+            (v128.store (i32.add (local.get $out) (local.get $at)) (f32x4.mul (v128.load (i32.add (local.get $x) (local.get $at))) (local.get $s)))
+            (local.set $at (i32.add (local.get $at) (i32.const 16)))
+            (br $vectors)))
+        (block $scalarsDone
+          (loop $scalars
+            (br_if $scalarsDone (i32.ge_u (local.get $at) (local.get $runEnd)))
+            (f32.store (i32.add (local.get $out) (local.get $at)) (f32.mul (f32.load (i32.add (local.get $x) (local.get $at))) (f32.load (local.get $m))))
+            (local.set $at (i32.add (local.get $at) (i32.const 4)))
+            (br $scalars)))
+        (local.set $m (i32.add (local.get $m) (i32.const 4)))
+        (br $runs))))
   ;; The bias gradient: out[j] = f32(out[j] + sum over i of g[i][j]) for the m x n row-major g, each
   ;; column summed in float64 over i in order at $sums (n doubles); two columns side by side.
   (func (export "addColumnSums") (param $g i32) (param $m i32) (param $n i32) (param $sums i32) (param $out i32)

@@ -217,11 +217,14 @@
   ;; rows[(n * plane + p) * count + o] = planes[((n * channels + first + o) * plane + p)]: channels
   ;; [first, first + count) of NCHW planes as the rows of a product (one row per position), and back
   ;; with $toPlanes = 1 (planes[...] = rows[...], or rows[...] + bias[o] in float32 with $withBias = 1:
-  ;; a convolution's product and its bias).
-  (func (export "transpose") (param $planes i32) (param $rows i32) (param $bias i32) (param $samples i32) (param $channels i32)
-    (param $first i32) (param $count i32) (param $plane i32) (param $toPlanes i32) (param $withBias i32)
+  ;; a convolution's product and its bias). With $rectify = 1, a ReLU rides along: to the planes,
+  ;; each value v becomes v < 0 ? 0 : v (relu's bits); to the rows, a gradient value is kept where
+  ;; $signs (planes laid out like $planes: the rectified output) is > 0 and is 0 elsewhere (relu's
+  ;; backward, since relu(x) > 0 exactly where x > 0).
+  (func (export "transpose") (param $planes i32) (param $rows i32) (param $bias i32) (param $signs i32) (param $samples i32) (param $channels i32)
+    (param $first i32) (param $count i32) (param $plane i32) (param $toPlanes i32) (param $withBias i32) (param $rectify i32)
     (local $n i32) (local $p i32) (local $o i32) (local $at i32) (local $from i32) (local $step i32)
-    (local $src i32) (local $srcStride i32) (local $dst i32) (local $dstStride i32) (local $add v128)
+    (local $src i32) (local $srcStride i32) (local $dst i32) (local $dstStride i32) (local $add v128) (local $sign i32) (local $v f32)
     (local $v0 v128) (local $v1 v128) (local $v2 v128) (local $v3 v128) (local $t0 v128) (local $t1 v128) (local $t2 v128) (local $t3 v128)
     (local.set $withBias (i32.and (local.get $withBias) (local.get $toPlanes)))
     (local.set $at (local.get $rows))
@@ -253,6 +256,22 @@
               (local.set $v1 (f32x4.add (local.get $v1) (local.get $add)))
               (local.set $v2 (f32x4.add (local.get $v2) (local.get $add)))
               (local.set $v3 (f32x4.add (local.get $v3) (local.get $add)))))
+            (if (local.get $rectify) (then
+              (if (local.get $toPlanes)
+                (then
+                  (local.set $v0 (v128.andnot (local.get $v0) (f32x4.lt (local.get $v0) (v128.const f32x4 0 0 0 0))))
+                  (local.set $v1 (v128.andnot (local.get $v1) (f32x4.lt (local.get $v1) (v128.const f32x4 0 0 0 0))))
+                  (local.set $v2 (v128.andnot (local.get $v2) (f32x4.lt (local.get $v2) (v128.const f32x4 0 0 0 0))))
+                  (local.set $v3 (v128.andnot (local.get $v3) (f32x4.lt (local.get $v3) (v128.const f32x4 0 0 0 0)))))
+                (else
+                  (local.set $sign (i32.add (local.get $signs) (i32.sub (local.get $from) (local.get $planes))))
+                  (local.set $v0 (v128.and (local.get $v0) (f32x4.gt (v128.load (local.get $sign)) (v128.const f32x4 0 0 0 0))))
+                  (local.set $v1 (v128.and (local.get $v1)
+                    (f32x4.gt (v128.load (i32.add (local.get $sign) (local.get $srcStride))) (v128.const f32x4 0 0 0 0))))
+                  (local.set $v2 (v128.and (local.get $v2)
+                    (f32x4.gt (v128.load (i32.add (local.get $sign) (i32.shl (local.get $srcStride) (i32.const 1)))) (v128.const f32x4 0 0 0 0))))
+                  (local.set $v3 (v128.and (local.get $v3)
+                    (f32x4.gt (v128.load (i32.add (local.get $sign) (i32.mul (local.get $srcStride) (i32.const 3)))) (v128.const f32x4 0 0 0 0))))))))
             (local.set $t0 (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23 (local.get $v0) (local.get $v1)))
             (local.set $t1 (i8x16.shuffle 8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31 (local.get $v0) (local.get $v1)))
             (local.set $t2 (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23 (local.get $v2) (local.get $v3)))
@@ -278,11 +297,18 @@
           (i32.const 2))))
         (local.set $o (i32.const 0))
         (loop $outputs (if (i32.lt_u (local.get $o) (local.get $count)) (then
-          (if (local.get $withBias)
-            (then (f32.store (local.get $from) (f32.add (f32.load (local.get $at)) (f32.load (i32.add (local.get $bias) (i32.shl (local.get $o) (i32.const 2)))))))
-          (else (if (local.get $toPlanes)
-            (then (f32.store (local.get $from) (f32.load (local.get $at))))
-            (else (f32.store (local.get $at) (f32.load (local.get $from)))))))
+          (if (local.get $toPlanes)
+            (then
+              (local.set $v (f32.load (local.get $at)))
+              (if (local.get $withBias) (then (local.set $v (f32.add (local.get $v) (f32.load (i32.add (local.get $bias) (i32.shl (local.get $o) (i32.const 2))))))))
+              (if (i32.and (local.get $rectify) (f32.lt (local.get $v) (f32.const 0))) (then (local.set $v (f32.const 0))))
+              (f32.store (local.get $from) (local.get $v)))
+            (else
+              (local.set $v (f32.load (local.get $from)))
+              (if (i32.and (local.get $rectify)
+                    (i32.eqz (f32.gt (f32.load (i32.add (local.get $signs) (i32.sub (local.get $from) (local.get $planes)))) (f32.const 0))))
+                (then (local.set $v (f32.const 0))))
+              (f32.store (local.get $at) (local.get $v))))
           (local.set $at (i32.add (local.get $at) (i32.const 4)))
           (local.set $from (i32.add (local.get $from) (local.get $step)))
           (local.set $o (i32.add (local.get $o) (i32.const 1)))
@@ -371,6 +397,49 @@
         (br $ohLoop))))
       (local.set $plane (i32.add (local.get $plane) (i32.const 1)))
       (br $planesLoop)))))
+  ;; The max pool's backward moved to a product's rows as transpose moves planes there, for channels
+  ;; [first, first + count) of its input (NCHW planes of $plane values, $pooled outputs each): $rows
+  ;; zeroed, then rows[(n * plane + p) * count + c - first] += g[o] in float32, p being winner o's
+  ;; position in its plane; a winner of -1 adds nothing, and with $rectify = 1 neither does one where
+  ;; the pool's output $y is not > 0: a ReLU's output there, copied. The bits of maxPoolBackward,
+  ;; then reluBackward, then transpose: each value's terms come from one plane, added in output order,
+  ;; and a ReLU keeps all of them or none. The channels go innermost, so that the rows written at
+  ;; once are those of a few positions.
+  (func (export "maxPoolBackwardToRows") (param $g i32) (param $winners i32) (param $y i32) (param $rows i32)
+    (param $samples i32) (param $channels i32) (param $first i32) (param $count i32) (param $plane i32) (param $pooled i32) (param $rectify i32)
+    (local $n i32) (local $j i32) (local $c i32) (local $o i32) (local $base i32) (local $at i32)
+    (local $winner i32) (local $to i32) (local $v f32) (local $pooledBytes i32)
+    (local.set $pooledBytes (i32.shl (local.get $pooled) (i32.const 2)))
+    (loop $samplesLoop (if (i32.lt_u (local.get $n) (local.get $samples)) (then
+      ;; zeroed a sample at a time, so that its rows are still in the caches when the terms are added
+      (memory.fill (i32.add (local.get $rows) (i32.shl (i32.mul (i32.mul (local.get $n) (local.get $plane)) (local.get $count)) (i32.const 2)))
+        (i32.const 0) (i32.shl (i32.mul (local.get $plane) (local.get $count)) (i32.const 2)))
+      (local.set $j (i32.const 0))
+      (loop $outputs (if (i32.lt_u (local.get $j) (local.get $pooled)) (then
+        ;; byte offset of output j of channel first in g and winners; channel first's first input index; its value in the sample's first row
+        (local.set $o (i32.shl (i32.add (i32.mul (i32.add (i32.mul (local.get $n) (local.get $channels)) (local.get $first)) (local.get $pooled)) (local.get $j)) (i32.const 2)))
+        (local.set $base (i32.mul (i32.add (i32.mul (local.get $n) (local.get $channels)) (local.get $first)) (local.get $plane)))
+        (local.set $at (i32.add (local.get $rows) (i32.shl (i32.mul (i32.mul (local.get $n) (local.get $plane)) (local.get $count)) (i32.const 2))))
+        (local.set $c (i32.const 0))
+        (loop $channelsLoop (if (i32.lt_u (local.get $c) (local.get $count)) (then
+          (local.set $winner (i32.load (i32.add (local.get $winners) (local.get $o))))
+          (if (i32.ge_s (local.get $winner) (i32.const 0)) (then
+            (local.set $v (f32.load (i32.add (local.get $g) (local.get $o))))
+            ;; A term the ReLU drops is added as +0, branch-free (the signs are random): a sum that
+            ;; starts at +0 is never -0, so adding +0 leaves its bits as they are.
+            (if (local.get $rectify) (then
+              (local.set $v (select (local.get $v) (f32.const 0) (f32.gt (f32.load (i32.add (local.get $y) (local.get $o))) (f32.const 0))))))
+            (local.set $to (i32.add (local.get $at) (i32.shl (i32.mul (i32.sub (local.get $winner) (local.get $base)) (local.get $count)) (i32.const 2))))
+            (f32.store (local.get $to) (f32.add (f32.load (local.get $to)) (local.get $v)))))
+          (local.set $o (i32.add (local.get $o) (local.get $pooledBytes)))
+          (local.set $base (i32.add (local.get $base) (local.get $plane)))
+          (local.set $at (i32.add (local.get $at) (i32.const 4)))
+          (local.set $c (i32.add (local.get $c) (i32.const 1)))
+          (br $channelsLoop))))
+        (local.set $j (i32.add (local.get $j) (i32.const 1)))
+        (br $outputs))))
+      (local.set $n (i32.add (local.get $n) (i32.const 1)))
+      (br $samplesLoop)))))
   ;; The max pool's backward: $inputs zeros at $gradIn, then gradIn[winners[o]] += g[o] in float32,
   ;; o in order; a winner of -1 adds nothing.
   (func (export "maxPoolBackward") (param $g i32) (param $winners i32) (param $gradIn i32) (param $n i32) (param $inputs i32)
