@@ -118,6 +118,11 @@ export class Model {
   statistics: Float64Array;
   private readonly ownStatistics: Float64Array;
   private calls = 0;
+  /**
+   * When true, `forward` and `backward` return tensors of their own, as PyTorch does. By default they
+   * return a layer's scratch buffer, which the next call overwrites: no allocation per call.
+   */
+  copyOutputs = false;
 
   constructor(module: Module, inputShape: readonly number[], options?: ModelBuffers) {
     this.module = module;
@@ -242,23 +247,29 @@ export class Model {
    * Runs the model. Without a context, training-mode dropout uses the key of `seed` (default 0) and a
    * call counter as the step, so repeated calls draw fresh masks, PyTorch style, yet replay exactly.
    * The output is a layer's scratch buffer, not a new array: the next forward overwrites it (PyTorch
-   * returns new tensors), so keep a result with `output.data.slice()`.
+   * returns new tensors), so keep a result with `output.data.slice()`, or set `copyOutputs`.
    */
   forward(input: Tensor | Float32Array, context?: ForwardContext, seed = 0): Tensor {
     const x = input instanceof Float32Array ? this.inputTensor(input) : input;
     const rows = checkInteger('forward: batch size', x.shape[0], 0);
     const ctx = context ?? { key: dropoutRunKey(seed), step: this.calls++, samples: rowIndices(rows) };
-    return this.module.forward(x, ctx);
+    return this.returned(this.module.forward(x, ctx));
   }
 
   /**
    * Adds the gradients of the loss whose output gradient is `gradOutput` into `grads`. With
    * `{ inputGradient: true }` it also returns the gradient with respect to the input of the last
    * forward (saliency maps, adversarial examples); otherwise null, and the first layers skip it.
-   * The returned tensor is the layer's scratch: the next backward overwrites it, so copy it to keep it.
+   * The returned tensor is the layer's scratch: the next backward overwrites it, so copy it to keep it
+   * (or set `copyOutputs`).
    */
   backward(gradOutput: Tensor, options: { inputGradient?: boolean } = {}): Tensor | null {
-    return this.module.backward(gradOutput, options.inputGradient === true);
+    const gradInput = this.module.backward(gradOutput, options.inputGradient === true);
+    return gradInput === null ? null : this.returned(gradInput);
+  }
+
+  private returned(tensor: Tensor): Tensor {
+    return this.copyOutputs ? { data: tensor.data.slice(), shape: [...tensor.shape] } : tensor;
   }
 
   /**

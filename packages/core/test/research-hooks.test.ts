@@ -88,4 +88,19 @@ describe('forward outputs', () => {
     expect(first.data).not.toEqual(kept);
     expect(kept).toEqual(model.forward(Float32Array.of(1, 0)).data.slice());
   });
+
+  it('copyOutputs: every forward and backward returns a tensor of its own, with the same values', () => {
+    const model = new Model(new Sequential(new Linear({ inFeatures: 2, outFeatures: 2 })), [2]).initialize(1);
+    const scratch = model.forward(Float32Array.of(1, 0)).data.slice();
+    const scratchGradient = model.backward({ data: Float32Array.of(1, -1), shape: [1, 2] }, { inputGradient: true })!.data.slice();
+    model.copyOutputs = true;
+    const first = model.forward(Float32Array.of(1, 0));
+    const firstGradient = model.backward({ data: Float32Array.of(1, -1), shape: [1, 2] }, { inputGradient: true })!;
+    const second = model.forward(Float32Array.of(0, 1));
+    model.backward({ data: Float32Array.of(2, 2), shape: [1, 2] }, { inputGradient: true });
+    expect(second.data.buffer).not.toBe(first.data.buffer);
+    expect(first.data).toEqual(scratch);
+    expect(firstGradient.data).toEqual(scratchGradient);
+    expect(first.shape).toEqual([1, 2]);
+  });
 });
