@@ -1,6 +1,6 @@
 import { LockstepError } from '../errors.js';
 import { applyMask, dropout, trainScale } from '../ops/dropout.js';
-import { applyBroadcastMask, noiseUnitIndex } from '../ops/noise-shape.js';
+import { applyBroadcastMask, noiseLayout, type NoiseLayout } from '../ops/noise-shape.js';
 import { layerMaskKey } from '../random/mask.js';
 import { formatShape, sizeOf, type Tensor } from '../tensor.js';
 import { KeyedDropout } from './keyed-dropout.js';
@@ -22,7 +22,7 @@ export type MaskFunction = (request: MaskRequest, keep: Float32Array) => void;
 interface MaskLayout {
   readonly sampleShape: string;
   /** Undefined: every element is its own unit. */
-  readonly noise: { readonly unitOf: Uint32Array; readonly units: number } | undefined;
+  readonly noise: NoiseLayout | undefined;
 }
 
 /**
@@ -99,14 +99,14 @@ export abstract class MaskDropout extends KeyedDropout {
   protected applyMultipliers(x: Float32Array, out: Float32Array): void {
     const noise = this.layout?.noise;
     if (noise === undefined) applyMask(x, this.multipliers.subarray(0, x.length), out);
-    else applyBroadcastMask(x, this.multipliers, noise.unitOf, noise.units, out);
+    else applyBroadcastMask(x, this.multipliers, noise, out);
   }
 
   private layoutOf(sampleShape: readonly number[]): MaskLayout {
     const key = formatShape(sampleShape);
     if (this.layout?.sampleShape !== key) {
       const maskShape = this.maskShape(sampleShape);
-      const noise = maskShape === null ? undefined : { unitOf: noiseUnitIndex(sampleShape, maskShape, this.describe()), units: sizeOf(maskShape) };
+      const noise = maskShape === null ? undefined : noiseLayout(sampleShape, maskShape, this.describe());
       this.layout = { sampleShape: key, noise };
     }
     return this.layout;

@@ -2,7 +2,7 @@ import { LockstepError } from '../errors.js';
 import type { Key } from '../random/key.js';
 import { fillBatchMask } from '../random/mask.js';
 import { multiplyInto } from './elementwise.js';
-import { applyBroadcastMask } from './noise-shape.js';
+import { applyBroadcastMask, type NoiseLayout } from './noise-shape.js';
 import type { Tensor } from '../tensor.js';
 
 /**
@@ -50,12 +50,6 @@ export function scaleInto(x: Float32Array, scale: number, out: Float32Array): vo
   else for (let i = 0; i < x.length; i++) out[i] = x[i] * scale;
 }
 
-/** Mask units shared by several elements of a sample (see `noiseUnitIndex`): the unit of each element, and the units per sample. */
-export interface NoiseLayout {
-  readonly unitOf: Uint32Array;
-  readonly units: number;
-}
-
 export interface DropoutOptions {
   training: boolean;
   scaling?: DropoutScaling;
@@ -64,7 +58,7 @@ export interface DropoutOptions {
   step: number;
   /** Global sample index of each row. */
   samples: ArrayLike<number>;
-  /** Default: every element of a sample is a unit. */
+  /** Mask units shared by several elements (`noiseLayout`); default: every element of a sample is a unit. */
   noise?: NoiseLayout;
   /** Buffers to fill instead of new arrays (a layer reuses them): the output, and the mask (rows x units). */
   out?: Float32Array;
@@ -94,6 +88,6 @@ export function dropout(x: Tensor, p: number, options: DropoutOptions): { output
   const mask = fillBatchMask(options.key, options.step, options.samples, units, p, options.mask ?? new Float32Array(rows * units), trainScale(p, scaling));
   const out = options.out ?? new Float32Array(x.data.length);
   if (noise === undefined) applyMask(x.data, mask, out);
-  else applyBroadcastMask(x.data, mask, noise.unitOf, noise.units, out);
+  else applyBroadcastMask(x.data, mask, noise, out);
   return { output: { data: out, shape: x.shape }, mask };
 }

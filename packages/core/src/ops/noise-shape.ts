@@ -1,5 +1,5 @@
 import { LockstepError } from '../errors.js';
-import { formatShape } from '../tensor.js';
+import { formatShape, sizeOf } from '../tensor.js';
 import { multiplyRunsInto } from './elementwise.js';
 
 /**
@@ -36,9 +36,27 @@ export function checkNoiseShapeFits(noiseShape: readonly number[], sampleShape: 
   });
 }
 
-/** For each element of a sample (row-major), the index of its mask unit in the noise shape. */
-export function noiseUnitIndex(sampleShape: readonly number[], noiseShape: readonly number[], where: string): Uint32Array {
+/**
+ * Mask units shared by several elements of a sample: the unit of each element (row-major), the units
+ * per sample, and, when each unit is one run of consecutive elements in order (whole feature maps of
+ * NCHW samples, as Dropout2d drops them), the run's length, else 0.
+ */
+export interface NoiseLayout {
+  readonly unitOf: Uint32Array;
+  readonly units: number;
+  readonly run: number;
+}
+
+/** The noise layout of samples of `sampleShape` under `noiseShape`, checked to fit; built once per sample shape. */
+export function noiseLayout(sampleShape: readonly number[], noiseShape: readonly number[], where: string): NoiseLayout {
   checkNoiseShapeFits(noiseShape, sampleShape, where);
+  const unitOf = noiseUnitIndex(sampleShape, noiseShape);
+  const units = sizeOf(noiseShape);
+  return { unitOf, units, run: unitRun(unitOf, units) };
+}
+
+/** For each element of a sample (row-major), the index of its mask unit in the noise shape. */
+function noiseUnitIndex(sampleShape: readonly number[], noiseShape: readonly number[]): Uint32Array {
   let size = 1;
   for (const dim of sampleShape) size *= dim;
   const unitOf = new Uint32Array(size);
@@ -52,10 +70,7 @@ export function noiseUnitIndex(sampleShape: readonly number[], noiseShape: reado
   return unitOf;
 }
 
-/**
- * The run length when each unit of a sample is one run of consecutive elements, in order (whole
- * feature maps of NCHW samples, as Dropout2d drops them), else 0.
- */
+/** The run length when each unit is one run of consecutive elements, in order; else 0. */
 function unitRun(unitOf: Uint32Array, units: number): number {
   const run = unitOf.length / units;
   if (!Number.isInteger(run)) return 0;
@@ -67,8 +82,8 @@ function unitRun(unitOf: Uint32Array, units: number): number {
  * out[i] = x[i] times the multiplier of its row's unit `unitOf[i % sampleSize]`; also the backward pass.
  * Units that are runs of elements go on the element-wise SIMD kernel, the same float32 products.
  */
-export function applyBroadcastMask(x: Float32Array, multipliers: Float32Array, unitOf: Uint32Array, units: number, out: Float32Array): void {
-  const run = unitRun(unitOf, units);
+export function applyBroadcastMask(x: Float32Array, multipliers: Float32Array, noise: NoiseLayout, out: Float32Array): void {
+  const { unitOf, units, run } = noise;
   if (run > 0) {
     multiplyRunsInto(x, multipliers, run, out);
     return;
