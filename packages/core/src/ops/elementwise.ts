@@ -31,10 +31,13 @@ class ElementwiseKernel {
     this.runs = this.instance.exports.multiplyRuns as Pass;
   }
 
-  /** Runs the pass over x (and y) into out, copying in and out what is not in the kernel memory. */
-  run(pass: Pass, out: Float32Array, x: Float32Array, y: Float32Array | null): void {
+  /**
+   * Runs the pass over x (and y, of `yLength` values) into out, copying in and out what is not in the
+   * kernel memory; `extra` is one more argument after the value count, for the passes that take one.
+   */
+  run(pass: Pass, out: Float32Array, x: Float32Array, y: Float32Array | null, yLength = x.length, extra?: number): void {
     const n = x.length;
-    if (out.length < n || (y !== null && y.length < n)) {
+    if (out.length < n || (y !== null && y.length < yLength)) {
       throw new LockstepError('E_SHAPE', `element-wise pass: ${n} values but an operand or the output holds fewer; give arrays of equal length`);
     }
     const xInPlace = inKernelMemory(x);
@@ -42,15 +45,16 @@ class ElementwiseKernel {
     const outInPlace = inKernelMemory(out);
     // Float offsets within the scratch; a region is empty when its array is used in place.
     const yAt = xInPlace ? 0 : vectorFloats(n);
-    const outAt = yAt + (yInPlace ? 0 : vectorFloats(n));
+    const outAt = yAt + (yInPlace ? 0 : vectorFloats(yLength));
     const floats = this.instance.floatsFor(outAt + (outInPlace ? 0 : vectorFloats(n)));
     const at = this.instance.scratchStart;
     if (!xInPlace) floats.set(x, at);
-    if (y !== null && !yInPlace) floats.set(y.length === n ? y : y.subarray(0, n), at + yAt);
+    if (y !== null && !yInPlace) floats.set(y.length === yLength ? y : y.subarray(0, yLength), at + yAt);
     const xAddress = xInPlace ? x.byteOffset : 4 * at;
     const outAddress = outInPlace ? out.byteOffset : 4 * (at + outAt);
     if (y === null) pass(xAddress, outAddress, n);
-    else pass(xAddress, yInPlace ? y.byteOffset : 4 * (at + yAt), outAddress, n);
+    else if (extra === undefined) pass(xAddress, yInPlace ? y.byteOffset : 4 * (at + yAt), outAddress, n);
+    else pass(xAddress, yInPlace ? y.byteOffset : 4 * (at + yAt), outAddress, n, extra);
     if (!outInPlace) out.set(floats.subarray(at + outAt, at + outAt + n));
   }
 
@@ -60,19 +64,7 @@ class ElementwiseKernel {
     if (!Number.isInteger(runs) || multipliers.length < runs || out.length < n) {
       throw new LockstepError('E_SHAPE', `run multiply: ${n} values in runs of ${run} need ${runs} multipliers and ${n} outputs, got ${multipliers.length} and ${out.length}`);
     }
-    const xInPlace = inKernelMemory(x);
-    const mInPlace = inKernelMemory(multipliers);
-    const outInPlace = inKernelMemory(out);
-    // Float offsets within the scratch; a region is empty when its array is used in place.
-    const mAt = xInPlace ? 0 : vectorFloats(n);
-    const outAt = mAt + (mInPlace ? 0 : vectorFloats(runs));
-    const floats = this.instance.floatsFor(outAt + (outInPlace ? 0 : vectorFloats(n)));
-    const at = this.instance.scratchStart;
-    if (!xInPlace) floats.set(x, at);
-    if (!mInPlace) floats.set(multipliers.subarray(0, runs), at + mAt);
-    const outAddress = outInPlace ? out.byteOffset : 4 * (at + outAt);
-    this.runs(xInPlace ? x.byteOffset : 4 * at, mInPlace ? multipliers.byteOffset : 4 * (at + mAt), outAddress, n, run);
-    if (!outInPlace) out.set(floats.subarray(at + outAt, at + outAt + n));
+    this.run(this.runs, out, x, multipliers, runs, run);
   }
 
   addColumnSums(g: Float32Array, m: number, n: number, out: Float32Array): void {
