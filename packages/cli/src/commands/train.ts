@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { checkAugmentFits, decodeSafetensors, defaultLoss, loadSafetensors } from '@lockstep/core';
+import { checkAugmentFits, defaultLoss, loadSafetensors } from '@lockstep/core';
 import { Trainer } from '@lockstep/workers';
 import { checkBatching } from '../config/batching.js';
 import { checkConfig, readConfigFile } from '../config/config-file.js';
@@ -86,8 +86,8 @@ async function train(flags: TrainFlags, ranks: RunRanks, stop: Stop): Promise<nu
   const dataNote = checkpoint === null ? null : resumedDataNote(checkpoint, flags.resume!, config.data, data.fingerprint, flags.allowChangedData === true);
   const spec = runModel(config, data.train, checkpoint, flags.resume);
   const model = buildModel(spec);
-  // Checked against the model before a run folder or a worker exists: every mismatch in one line.
-  if (initial !== null) loadSafetensors(model, initial.bytes, flags.initFrom);
+  // Decoded once and checked against the model before a run folder or a worker exists: every mismatch in one line.
+  const initialState = initial === null ? null : loadSafetensors(model, initial.bytes, flags.initFrom).stateDict;
   const initFrom = initial?.record ?? checkpoint?.initFrom;
   checkNormalizationChunks(model, data.train.size, config.batchSize, config.chunkSize);
   checkSameRun(ranks, JSON.stringify({ config, spec, data: data.fingerprint, resumed: checkpoint?.state ?? null, initFrom: initFrom ?? null }), 'config, model, data or checkpoint');
@@ -100,7 +100,7 @@ async function train(flags: TrainFlags, ranks: RunRanks, stop: Stop): Promise<nu
   // With --init-from, the file's weights replace the seed's (a resumed run's checkpoint then loads over them).
   const newTrainer = (): Trainer => {
     const trainer = new Trainer({ model, seed: config.seed, optimizer, chunkSize: config.chunkSize, kernel, workers, setup, resourceLimits, ranks: trainerRanks(ranks) });
-    if (initial !== null) trainer.loadStateDict(decodeSafetensors(initial.bytes, flags.initFrom).stateDict);
+    if (initialState !== null) trainer.loadStateDict(initialState);
     return trainer;
   };
   const channel = await openFaultChannel(ranks);
