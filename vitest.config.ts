@@ -16,7 +16,7 @@ function sourceEntry(name: string): string {
 
 export default defineConfig({
   resolve: {
-    alias: ['core', 'workers', 'cli', 'mpi'].map((name) => ({ find: new RegExp(`^@lockstep/${name}$`), replacement: sourceEntry(name) })),
+    alias: ['core', 'workers', 'cli', 'mpi', 'native'].map((name) => ({ find: new RegExp(`^@lockstep/${name}$`), replacement: sourceEntry(name) })),
   },
   test: {
     include: ['packages/*/test/**/*.test.ts', 'test/**/*.test.ts', 'examples/test/**/*.test.ts'],

@@ -3,12 +3,12 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 
 // Workers, examples and the CLI run the compiled dist/, so every test run starts from a fresh build
-// (the WebAssembly kernels and the ONNX descriptor first, then @lockstep/mpi's addon where Open MPI is installed, then TypeScript).
+// (the WebAssembly kernels and the ONNX descriptor first, then the addons: @lockstep/mpi's where Open MPI is installed, @lockstep/native's kernels where a C++ compiler is; then TypeScript).
 export default function setup(): void {
   const require = createRequire(import.meta.url);
   const tsc = join(dirname(require.resolve('typescript/package.json')), 'bin', 'tsc');
   execFileSync(process.execPath, [new URL('../tools/build-kernels.mjs', import.meta.url).pathname], { stdio: 'inherit' });
   execFileSync(process.execPath, [new URL('../tools/build-onnx-proto.mjs', import.meta.url).pathname], { stdio: 'inherit' });
-  execFileSync(process.execPath, [new URL('../tools/build-mpi.mjs', import.meta.url).pathname], { stdio: 'inherit' });
+  execFileSync(process.execPath, [new URL('../tools/build-addons.mjs', import.meta.url).pathname], { stdio: 'inherit' });
   execFileSync(process.execPath, [tsc, '-b'], { stdio: 'inherit' });
 }

@@ -31,6 +31,7 @@ import { pytorch, pytorchAvailable } from './pytorch.mjs';
 import { median } from './median.mjs';
 import { REFERENCE_MLP_LAYERS } from './reference-mlp.mjs';
 import { twoThreads } from './two-threads.mjs';
+import { useTrainersMatrixKernels } from './matrix-kernels.mjs';
 
 const values = parseFlags({
   model: { type: 'string' },
@@ -200,6 +201,7 @@ async function compare(name) {
 }
 
 const CEILING_ALTERNATIONS = 7;
+console.log(useTrainersMatrixKernels());
 const ceilingThreads = await twoThreads();
 for (const name of modelNames) await compare(name);
 await ceilingThreads.close();

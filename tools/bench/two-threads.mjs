@@ -1,5 +1,6 @@
 /**
  * What two threads can gain on this machine, with no coordination at all: the strict matrix kernel
+ * (on the vector units the trainers' workers use, see matrix-kernels.mjs)
  * on a chunk's first product (64 x 784 times 784 x 512, as in the reference MLP) runs for 100 ms on one
  * thread, then on two threads at once, each with its own inputs. The median of (GFLOP/s of both
  * threads together) / (GFLOP/s of one) over the alternations bounds the 1 -> 2 worker ratio of
@@ -7,6 +8,7 @@
  */
 import { isMainThread, parentPort, Worker } from 'node:worker_threads';
 import { matmul, rowMajor, transposed, useKernel } from '../../packages/core/dist/index.js';
+import { useTrainersMatrixKernels } from './matrix-kernels.mjs';
 
 export const SHAPE = [64, 784, 512];
 export const SLICE_MS = 100;
@@ -17,6 +19,7 @@ function measure() {
   const w = Float32Array.from({ length: n * k }, (_, i) => Math.cos(i * 4.1414) * 0.1);
   const out = new Float32Array(m * n);
   useKernel('strict');
+  useTrainersMatrixKernels();
   return () => {
     let calls = 0;
     const started = performance.now();

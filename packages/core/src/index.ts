@@ -28,12 +28,15 @@ export {
   KERNEL_CHOICES,
   KERNEL_FAMILIES,
   matmul,
+  nativeMatmulIsa,
   rowMajor,
   transposed,
   useKernel,
+  useNativeMatmul,
   withParametersFixed,
   type KernelChoice,
   type MatrixView,
+  type NativeMatmul,
 } from './ops/matmul.js';
 export {
   initializer,

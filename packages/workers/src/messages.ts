@@ -12,6 +12,8 @@ export interface WorkerSetup {
   /** Shared by every thread: the model region, then the step region (see layout.ts). */
   readonly memory: WasmMemory;
   readonly kernel: KernelChoice;
+  /** Run the matrix products on @lockstep/native's kernels where they can run (the same bits). */
+  readonly nativeKernels: boolean;
   readonly modelLayout: ModelLayout;
   /** Module URLs each worker imports before building its replica (custom layers register there). */
   readonly setupModules: readonly string[];

@@ -34,6 +34,7 @@ import { appendStepBuffer, modelLayout, modelViews, sharedBuffer, type ModelView
 import { MEMORY_LIMIT, modelTooLarge, stepFits, type StepSizes } from './memory-limit.js';
 import type { ReplicaForwardResult, StepBuffer, StepLoopTask, WorkerSetup } from './messages.js';
 import { WorkerPool } from './pool.js';
+import { nativeKernelsByDefault } from './native-kernels.js';
 import type { RankPlace } from './rank-share.js';
 import type { TrainerFitOptions, TrainerOptions } from './trainer-options.js';
 import { shareDataset, type SharedDataset } from './shared-data.js';
@@ -87,7 +88,7 @@ export class Trainer {
     this.model.bindBuffers(this.shared.buffers);
     this.model.initialize(this.seed);
     this.state = { step: 0, epoch: 0, batch: 0, epochLossSum: 0, epochCorrect: 0, optimizerState: this.shared.optimizerState };
-    const setup: WorkerSetup = { spec, seed: this.seed, optimizer: this.optimizer, memory: this.memory, kernel: this.kernel, modelLayout: layout, setupModules: options.setup ?? [], ranks: this.ranks > 1 ? options.ranks! : null };
+    const setup: WorkerSetup = { spec, seed: this.seed, optimizer: this.optimizer, memory: this.memory, kernel: this.kernel, nativeKernels: options.nativeKernels ?? nativeKernelsByDefault(), modelLayout: layout, setupModules: options.setup ?? [], ranks: this.ranks > 1 ? options.ranks! : null };
     this.pool = new WorkerPool(this.workers, setup, options.resourceLimits);
   }
 

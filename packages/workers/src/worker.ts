@@ -1,5 +1,6 @@
 import { workerData } from 'piscina';
 import type { Task, TaskResults, WorkerSetup } from './messages.js';
+import { useNativeKernelsIfInstalled } from './native-kernels.js';
 import { rankGroupOf } from './rank-groups.js';
 import { Replica } from './replica.js';
 
@@ -11,6 +12,7 @@ let replica: Promise<Replica> | null = null;
 function ready(): Promise<Replica> {
   replica ??= (async () => {
     for (const url of setup.setupModules) await import(url);
+    if (setup.nativeKernels) await useNativeKernelsIfInstalled();
     return new Replica(setup, setup.ranks === null ? null : await rankGroupOf(setup.ranks));
   })();
   return replica;

@@ -45,6 +45,33 @@ export const KERNEL_FAMILIES: Readonly<Record<KernelChoice, string>> = {
   relaxed: 'wasm-simd128-f32-relaxed-madd',
 };
 
+/**
+ * A matrix-product kernel outside WebAssembly with the same bits (@lockstep/native's, on x86-64
+ * vector units): `matmul` takes the WebAssembly kernel's packed panels and byte offsets, in `memory`
+ * (the whole kernel memory as floats), and with `fused` sums as the relaxed kernel does.
+ */
+export interface NativeMatmul {
+  /** The instruction set it runs on, for reports ('avx512', 'avx2'). */
+  readonly isa: string;
+  matmul(memory: Float32Array, a: number, b: number, c: number, m: number, k: number, n: number, fused: boolean): void;
+}
+
+let native: NativeMatmul | null = null;
+
+/**
+ * Runs the calling thread's matrix products on `kernel` instead of the WebAssembly one (null: back to
+ * WebAssembly). The bits are the same, so threads may differ in this; @lockstep/native's
+ * `useNativeKernels` calls it.
+ */
+export function useNativeMatmul(kernel: NativeMatmul | null): void {
+  native = kernel;
+}
+
+/** The instruction set of the calling thread's native matrix kernel, or null when it runs WebAssembly's. */
+export function nativeMatmulIsa(): string | null {
+  return native?.isa ?? null;
+}
+
 const A_ROWS = 4;
 /** The modes of wasm `finish`. */
 const FINISH_STORE = 0;
@@ -65,8 +92,11 @@ class SimdKernel {
   private keptFloats = 0;
   private keptAt = -1;
 
-  constructor(binary: string, sharedMemory: WasmMemory | null) {
-    this.instance = new WasmInstance(binary, 'a matrix kernel scratch', sharedMemory);
+  private readonly fused: boolean;
+
+  constructor(kernel: KernelChoice, sharedMemory: WasmMemory | null) {
+    this.instance = new WasmInstance(BINARIES[kernel][sharedMemory === null ? 'own' : 'shared'], 'a matrix kernel scratch', sharedMemory);
+    this.fused = kernel === 'relaxed';
     this.multiply = this.instance.exports.matmul as KernelFunction;
     this.packPanels = this.instance.exports.pack as KernelFunction;
     this.finish = this.instance.exports.finish as KernelFunction;
@@ -123,16 +153,21 @@ class SimdKernel {
       this.packPanels(bInPlace ? b.data.byteOffset : 4 * (at + rawB), n, k, B_COLUMNS, b.colStride, b.rowStride, 4 * bPanels);
     }
     if (direct) {
-      this.multiply(4 * (at + packedA), 4 * bPanels, out.byteOffset, m, k, n);
+      this.multiplyPanels(4 * (at + packedA), 4 * bPanels, out.byteOffset, m, k, n);
       return;
     }
-    this.multiply(4 * (at + packedA), 4 * bPanels, 4 * (at + c), mPadded, k, nPadded);
+    this.multiplyPanels(4 * (at + packedA), 4 * bPanels, 4 * (at + c), mPadded, k, nPadded);
     if (accumulate && !outInPlace) f.set(out.subarray(0, m * n), at + result);
     if (bias !== null && !biasInPlace) f.set(bias.subarray(0, n), at + biasOffset);
     const mode = accumulate ? FINISH_ADD : bias !== null ? FINISH_BIAS : FINISH_STORE;
     const biasAt = bias === null ? 0 : biasInPlace ? bias.byteOffset : 4 * (at + biasOffset);
     this.finish(4 * (at + c), nPadded, m, n, outInPlace ? out.byteOffset : 4 * (at + result), biasAt, mode);
     if (!outInPlace) out.set(f.subarray(at + result, at + result + m * n));
+  }
+
+  private multiplyPanels(a: number, b: number, c: number, m: number, k: number, n: number): void {
+    if (native === null) this.multiply(a, b, c, m, k, n);
+    else native.matmul(this.instance.wholeMemory(), a, b, c, m, k, n, this.fused);
   }
 
   forgetKeptPanels(): void {
@@ -199,8 +234,7 @@ function kernelOf(kernel: KernelChoice): SimdKernel {
   if (instance === undefined) {
     // Node 20 ships relaxed SIMD behind a flag; it must be on before the module compiles.
     if (kernel === 'relaxed') setFlagsFromString('--experimental-wasm-relaxed-simd');
-    const memory = currentKernelMemory();
-    instance = new SimdKernel(BINARIES[kernel][memory === null ? 'own' : 'shared'], memory);
+    instance = new SimdKernel(kernel, currentKernelMemory());
     kernels.set(kernel, instance);
   }
   return instance;

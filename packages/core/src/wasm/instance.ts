@@ -33,6 +33,15 @@ export class WasmInstance {
     return this.start;
   }
 
+  /**
+   * The whole memory as floats, as it is now: another thread may have grown a shared memory since
+   * `floatsFor` last looked, and an operand in place may lie in the part it added.
+   */
+  wholeMemory(): Float32Array {
+    if (this.floats.byteLength !== this.memory.buffer.byteLength) this.floats = new Float32Array(this.memory.buffer);
+    return this.floats;
+  }
+
   /** The memory as floats, with at least `count` of them from `scratchStart` on. */
   floatsFor(count: number): Float32Array {
     if (count > this.capacity) {

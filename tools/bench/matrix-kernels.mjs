@@ -1,0 +1,11 @@
+/**
+ * Puts the calling thread's matrix products where the trainers put their workers' (@lockstep/native's
+ * kernels unless LOCKSTEP_NATIVE_KERNELS=0, where they can run; WebAssembly SIMD otherwise), so a
+ * bench's own threads measure what training runs. Returns the line that says which.
+ */
+import { useNativeKernels } from '../../packages/native/dist/index.js';
+
+export function useTrainersMatrixKernels() {
+  const isa = process.env.LOCKSTEP_NATIVE_KERNELS === '0' ? null : useNativeKernels();
+  return isa === null ? 'matrix products: WebAssembly SIMD (128-bit)' : `matrix products: @lockstep/native (${isa}), the same bits as WebAssembly's`;
+}
