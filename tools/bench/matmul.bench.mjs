@@ -21,8 +21,8 @@ const shapes = {
 };
 
 const native = loadNativeKernels();
-/** Where the products run: WebAssembly, and the native kernels where they can. */
-const BACKENDS = { wasm: null, ...('kernels' in native ? { [native.kernels.isa]: native.kernels } : {}) };
+/** Where the products run: WebAssembly, and each instruction set of the native kernels where they can. */
+const BACKENDS = { wasm: null, ...Object.fromEntries(('variants' in native ? native.variants : []).map((variant) => [variant.isa, variant])) };
 const COLUMNS = Object.keys(BACKENDS).flatMap((backend) => ['strict', 'relaxed'].map((kernel) => ({ backend, kernel, name: `${backend} ${kernel}` })));
 
 function gflops(run, n) {
@@ -53,7 +53,7 @@ console.log(`matrix products, 1 thread, GFLOP/s (strict: ${KERNEL_FAMILIES.stric
 if ('unavailable' in native) console.log(`@lockstep/native: not measured, ${native.unavailable}`);
 if (torch !== null) console.log(`PyTorch ${torch.torch}, BLAS found at ${torch.blas}`);
 // The strict kernel the trainers use: the native one where it runs.
-const trainersStrict = COLUMNS.at(-2).name;
+const trainersStrict = `${'kernels' in native ? native.kernels.isa : 'wasm'} strict`;
 console.log(`shape      n${COLUMNS.map(({ name }) => name.padStart(16)).join('')}` + (torch === null ? '' : `  PyTorch  ${`${trainersStrict}/PyTorch`.padStart(22)}`));
 const best = { ...Object.fromEntries(COLUMNS.map(({ name }) => [name, 0])), torch: 0 };
 for (const n of [512, 1024]) {

@@ -120,18 +120,18 @@ void multiply(const Shape& shape, const int64_t groupPanels[3], const float* a, 
   }
 }
 
-enum class Isa { None, Avx2, Avx512 };
+// One instruction set's blocks; `matmul` is exported once per set the CPU has.
+struct Variant {
+  const char* name;
+  const Shape* strict;
+  const Shape* fused;
+  const int64_t* groupPanels;
+};
 
-Isa detectIsa() {
-  __builtin_cpu_init();
-  if (__builtin_cpu_supports("avx512f")) return Isa::Avx512;
-  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return Isa::Avx2;
-  return Isa::None;
-}
-
-const Isa kIsa = detectIsa();
 constexpr int64_t kAvx512Groups[3] = {4, 2, 1};
 constexpr int64_t kAvx2Groups[3] = {3, 2, 1};
+const Variant kAvx512Variant{"avx512", &kAvx512<false>, &kAvx512<true>, kAvx512Groups};
+const Variant kAvx2Variant{"avx2", &kAvx2<false>, &kAvx2<true>, kAvx2Groups};
 
 napi_value fail(napi_env env, const char* message) {
   napi_throw_range_error(env, nullptr, message);
@@ -143,7 +143,9 @@ napi_value fail(napi_env env, const char* message) {
 napi_value Matmul(napi_env env, napi_callback_info info) {
   size_t argc = 8;
   napi_value argv[8];
-  if (napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr) != napi_ok || argc != 8) return fail(env, "matmul: expected 8 arguments");
+  void* variantData = nullptr;
+  if (napi_get_cb_info(env, info, &argc, argv, nullptr, &variantData) != napi_ok || argc != 8) return fail(env, "matmul: expected 8 arguments");
+  const Variant& variant = *static_cast<const Variant*>(variantData);
   void* data = nullptr;
   size_t length = 0;
   napi_typedarray_type type;
@@ -155,7 +157,6 @@ napi_value Matmul(napi_env env, napi_callback_info info) {
     if (napi_get_value_int64(env, argv[index + 1], &values[index]) != napi_ok || values[index] < 0) return fail(env, "matmul: offsets and sizes must be non-negative integers");
   bool fused = false;
   if (napi_get_value_bool(env, argv[7], &fused) != napi_ok) return fail(env, "matmul: the last argument (fused) must be a boolean");
-  if (kIsa == Isa::None) return fail(env, "matmul: this CPU has neither AVX-512 nor AVX2 with FMA");
   const auto [aAt, bAt, cAt, m, k, n] = values;
   if (m % kPanelRows != 0 || n % kPanelColumns != 0) return fail(env, "matmul: m must be a multiple of 4 and n of 8");
   if (aAt % 4 != 0 || bAt % 4 != 0 || cAt % 4 != 0) return fail(env, "matmul: offsets must be multiples of 4 bytes");
@@ -167,19 +168,30 @@ napi_value Matmul(napi_env env, napi_callback_info info) {
     std::memset(base + cAt / 4, 0, sizeof(float) * m * n);
     return nullptr;
   }
-  const Shape& shape = kIsa == Isa::Avx512 ? (fused ? kAvx512<true> : kAvx512<false>) : (fused ? kAvx2<true> : kAvx2<false>);
-  multiply(shape, kIsa == Isa::Avx512 ? kAvx512Groups : kAvx2Groups, base + aAt / 4, base + bAt / 4, base + cAt / 4, m, k, n);
+  multiply(fused ? *variant.fused : *variant.strict, variant.groupPanels, base + aAt / 4, base + bAt / 4, base + cAt / 4, m, k, n);
   return nullptr;
 }
 
+// { isa, matmul } of one instruction set.
+napi_value kernelsOf(napi_env env, const Variant& variant) {
+  napi_value kernels, isa, matmul;
+  napi_create_object(env, &kernels);
+  napi_create_string_utf8(env, variant.name, NAPI_AUTO_LENGTH, &isa);
+  napi_set_named_property(env, kernels, "isa", isa);
+  napi_create_function(env, "matmul", NAPI_AUTO_LENGTH, Matmul, const_cast<Variant*>(&variant), &matmul);
+  napi_set_named_property(env, kernels, "matmul", matmul);
+  return kernels;
+}
+
+// exports.variants: the kernels of every instruction set this CPU has, widest first (none: empty).
 napi_value Init(napi_env env, napi_value exports) {
-  napi_value isa;
-  const char* name = kIsa == Isa::Avx512 ? "avx512" : kIsa == Isa::Avx2 ? "avx2" : "none";
-  napi_create_string_utf8(env, name, NAPI_AUTO_LENGTH, &isa);
-  napi_set_named_property(env, exports, "isa", isa);
-  napi_value matmul;
-  napi_create_function(env, "matmul", NAPI_AUTO_LENGTH, Matmul, nullptr, &matmul);
-  napi_set_named_property(env, exports, "matmul", matmul);
+  __builtin_cpu_init();
+  napi_value variants;
+  napi_create_array(env, &variants);
+  uint32_t count = 0;
+  if (__builtin_cpu_supports("avx512f")) napi_set_element(env, variants, count++, kernelsOf(env, kAvx512Variant));
+  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) napi_set_element(env, variants, count++, kernelsOf(env, kAvx2Variant));
+  napi_set_named_property(env, exports, "variants", variants);
   return exports;
 }
 

@@ -4,20 +4,22 @@ import { useNativeMatmul, type NativeMatmul } from '@lockstep/core';
 // The same path from src/ (tests) and dist/ (everything else): both sit beside native/.
 const ADDON = new URL('../native/build/Release/lockstep_native.node', import.meta.url).pathname;
 
-/** Why the native kernels cannot run here, or the kernels. */
-export type NativeKernels = { kernels: NativeMatmul } | { unavailable: string };
+/** Why the native kernels cannot run here, or the kernels: the widest this CPU has, and every one it has. */
+export type NativeKernels = { kernels: NativeMatmul; variants: readonly NativeMatmul[] } | { unavailable: string };
 
 let loaded: NativeKernels | undefined;
 
 /**
  * Loads the addon once per thread. A missing build, another CPU architecture, or a CPU without
- * AVX-512 or AVX2 with FMA is recorded as the reason, not thrown.
+ * AVX-512 or AVX2 with FMA is recorded as the reason, not thrown. `variants` lists the kernels of
+ * every instruction set the CPU has, widest first (AVX-512, then AVX2), all with the same bits: for
+ * tests and benchmarks that compare them.
  */
 export function loadNativeKernels(): NativeKernels {
   if (loaded === undefined) {
     try {
-      const addon = createRequire(import.meta.url)(ADDON) as NativeMatmul;
-      loaded = addon.isa === 'none' ? { unavailable: 'this CPU has neither AVX-512 nor AVX2 with FMA' } : { kernels: addon };
+      const { variants } = createRequire(import.meta.url)(ADDON) as { variants: NativeMatmul[] };
+      loaded = variants.length === 0 ? { unavailable: 'this CPU has neither AVX-512 nor AVX2 with FMA' } : { kernels: variants[0], variants };
     } catch (error) {
       loaded = { unavailable: `the addon is not built or does not load here (${String((error as Error).message).split('\n')[0]})` };
     }

@@ -52,20 +52,29 @@ describe.skipIf(!available)('@lockstep/native matrix kernels', () => {
     expect(nativeMatmulIsa()).toBe(isa);
   });
 
-  for (const kernel of ['strict', 'relaxed'] as KernelChoice[]) {
-    it(`${kernel}: every one of ${SHAPES.length} products, with bias or accumulation, has the WebAssembly kernel's bits`, () => {
-      useKernel(kernel);
-      let compared = 0;
-      SHAPES.forEach(([m, k, n], seed) => {
-        const operands = product(m, k, n, seed);
-        useNativeMatmul(null);
-        const wasm = bitsOf(operands);
-        useNativeKernels();
-        expect(bitsOf(operands), `${m} x ${k} x ${n}`).toEqual(wasm);
-        compared += wasm.length;
+  it('lists the kernels of every instruction set this CPU has, the widest first', () => {
+    if (!('kernels' in native)) return;
+    expect(native.variants.map(({ isa }) => isa)).toEqual(native.kernels.isa === 'avx512' ? ['avx512', 'avx2'] : ['avx2']);
+    expect(native.variants[0]).toBe(native.kernels);
+  });
+
+  const variants = 'kernels' in native ? native.variants : [];
+  for (const variant of variants) {
+    for (const kernel of ['strict', 'relaxed'] as KernelChoice[]) {
+      it(`${variant.isa} ${kernel}: every one of ${SHAPES.length} products, with bias or accumulation, has the WebAssembly kernel's bits`, () => {
+        useKernel(kernel);
+        let compared = 0;
+        SHAPES.forEach(([m, k, n], seed) => {
+          const operands = product(m, k, n, seed);
+          useNativeMatmul(null);
+          const wasm = bitsOf(operands);
+          useNativeMatmul(variant);
+          expect(bitsOf(operands), `${m} x ${k} x ${n}`).toEqual(wasm);
+          compared += wasm.length;
+        });
+        expect(compared).toBeGreaterThan(100_000);
       });
-      expect(compared).toBeGreaterThan(100_000);
-    });
+    }
   }
 
   it('in a shared kernel memory (a trainer worker\'s), operands read and written in place', () => {
