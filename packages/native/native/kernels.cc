@@ -120,6 +120,76 @@ void multiply(const Shape& shape, const int64_t groupPanels[3], const float* a, 
   }
 }
 
+// One panel of `pack` for lines whose values lie side by side (step stride 1): `present` of its Width
+// lines exist, the rest are zeros. Eight steps of the Width lines are loaded, transposed in registers
+// (8 x 8, or 4 x 8 as two 4 x 4 halves), and stored as eight steps of the panel.
+template <int64_t Width>
+__attribute__((target("avx2"))) void transposePanel(const float* in, int64_t present, int64_t k, int64_t lineStride, float* out) {
+  constexpr int64_t kSteps = 8;
+  int64_t p = 0;
+  for (; p + kSteps <= k; p += kSteps) {
+    __m256 row[8];
+    for (int64_t w = 0; w < 8; ++w) row[w] = w < Width && w < present ? _mm256_loadu_ps(in + w * lineStride + p) : _mm256_setzero_ps();
+    // Interleave pairs, then quads, then halves: row w's value at step s ends in lane w of vector s.
+    const __m256 a0 = _mm256_unpacklo_ps(row[0], row[1]), a1 = _mm256_unpackhi_ps(row[0], row[1]);
+    const __m256 a2 = _mm256_unpacklo_ps(row[2], row[3]), a3 = _mm256_unpackhi_ps(row[2], row[3]);
+    const __m256 a4 = _mm256_unpacklo_ps(row[4], row[5]), a5 = _mm256_unpackhi_ps(row[4], row[5]);
+    const __m256 a6 = _mm256_unpacklo_ps(row[6], row[7]), a7 = _mm256_unpackhi_ps(row[6], row[7]);
+    const __m256 b0 = _mm256_shuffle_ps(a0, a2, 0x44), b1 = _mm256_shuffle_ps(a0, a2, 0xEE);
+    const __m256 b2 = _mm256_shuffle_ps(a1, a3, 0x44), b3 = _mm256_shuffle_ps(a1, a3, 0xEE);
+    const __m256 b4 = _mm256_shuffle_ps(a4, a6, 0x44), b5 = _mm256_shuffle_ps(a4, a6, 0xEE);
+    const __m256 b6 = _mm256_shuffle_ps(a5, a7, 0x44), b7 = _mm256_shuffle_ps(a5, a7, 0xEE);
+    // b0..b3 hold steps (0,4), (1,5), (2,6), (3,7) of lines 0-3 in their 128-bit halves; b4..b7 of lines 4-7.
+    const __m256 low[4] = {b0, b1, b2, b3};
+    const __m256 high[4] = {b4, b5, b6, b7};
+    for (int s = 0; s < 4; ++s) {
+      if (Width == 8) {
+        _mm256_storeu_ps(out + (p + s) * 8, _mm256_permute2f128_ps(low[s], high[s], 0x20));
+        _mm256_storeu_ps(out + (p + s + 4) * 8, _mm256_permute2f128_ps(low[s], high[s], 0x31));
+      } else {
+        _mm_storeu_ps(out + (p + s) * 4, _mm256_castps256_ps128(low[s]));
+        _mm_storeu_ps(out + (p + s + 4) * 4, _mm256_extractf128_ps(low[s], 1));
+      }
+    }
+  }
+  for (; p < k; ++p)
+    for (int64_t w = 0; w < Width; ++w) out[p * Width + w] = w < present ? in[w * lineStride + p] : 0.0f;
+}
+
+// matmul.wat's `pack`: panel q holds, for each step p < k, the values of lines q * Width .. q * Width +
+// Width - 1 at p (line l's value at p is src[l * lineStride + p * stepStride]); lines past `lines` are
+// 0. Only values move, so the bits are the WebAssembly pack's.
+template <int64_t Width>
+void pack(const float* src, int64_t lines, int64_t k, int64_t lineStride, int64_t stepStride, float* dst, bool avx2) {
+  const int64_t full = lines / Width;
+  if (lineStride == 1) {
+    // A step's values of adjacent panels lie side by side: a block of panels is filled step after
+    // step, reading each step's values in one sweep rather than one page per step and panel.
+    constexpr int64_t kBlock = 16;
+    for (int64_t first = 0; first < full; first += kBlock) {
+      const int64_t end = first + kBlock < full ? first + kBlock : full;
+      for (int64_t p = 0; p < k; ++p) {
+        const float* in = src + p * stepStride + first * Width;
+        for (int64_t q = first; q < end; ++q, in += Width) std::memcpy(dst + (q * k + p) * Width, in, sizeof(float) * Width);
+      }
+    }
+  } else if (stepStride == 1 && avx2) {
+    // Each line's values lie side by side: a panel's lines are read together, eight steps at a time,
+    // and transposed in registers. The last panel's missing lines read as zeros.
+    for (int64_t q = 0; q * Width < lines; ++q) transposePanel<Width>(src + q * Width * lineStride, lines - q * Width, k, lineStride, dst + q * Width * k);
+    return;
+  } else {
+    for (int64_t q = 0; q < full; ++q)
+      for (int64_t p = 0; p < k; ++p)
+        for (int64_t w = 0; w < Width; ++w) dst[(q * k + p) * Width + w] = src[(q * Width + w) * lineStride + p * stepStride];
+  }
+  // The last panel, when `lines` is not a multiple of Width: its lines, then zeros.
+  const int64_t rest = lines - full * Width;
+  if (rest == 0) return;
+  for (int64_t p = 0; p < k; ++p)
+    for (int64_t w = 0; w < Width; ++w) dst[(full * k + p) * Width + w] = w < rest ? src[(full * Width + w) * lineStride + p * stepStride] : 0.0f;
+}
+
 // One instruction set's blocks; `matmul` is exported once per set the CPU has.
 struct Variant {
   const char* name;
@@ -172,6 +242,35 @@ napi_value Matmul(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+// pack(memory, src, lines, k, width, lineStride, stepStride, dst): matmul.wat's `pack`, with the
+// whole kernel memory as a Float32Array first; src and dst are byte offsets, strides in floats, and
+// width 4 or 8.
+napi_value Pack(napi_env env, napi_callback_info info) {
+  size_t argc = 8;
+  napi_value argv[8];
+  if (napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr) != napi_ok || argc != 8) return fail(env, "pack: expected 8 arguments");
+  void* data = nullptr;
+  size_t length = 0;
+  napi_typedarray_type type;
+  if (napi_get_typedarray_info(env, argv[0], &type, &length, &data, nullptr, nullptr) != napi_ok || type != napi_float32_array)
+    return fail(env, "pack: the memory must be a Float32Array");
+  int64_t values[7];
+  for (int index = 0; index < 7; ++index)
+    if (napi_get_value_int64(env, argv[index + 1], &values[index]) != napi_ok || values[index] < 0) return fail(env, "pack: offsets, sizes and strides must be non-negative integers");
+  const auto [srcAt, lines, k, width, lineStride, stepStride, dstAt] = values;
+  if (width != 4 && width != 8) return fail(env, "pack: width must be 4 or 8");
+  if (srcAt % 4 != 0 || dstAt % 4 != 0) return fail(env, "pack: offsets must be multiples of 4 bytes");
+  const int64_t floats = static_cast<int64_t>(length);
+  const int64_t panels = (lines + width - 1) / width;
+  const bool srcFits = lines == 0 || k == 0 || srcAt / 4 + (lines - 1) * lineStride + (k - 1) * stepStride < floats;
+  if (!srcFits || dstAt / 4 + panels * width * k > floats) return fail(env, "pack: an operand reaches past the memory's end");
+  float* base = static_cast<float*>(data);
+  const bool avx2 = __builtin_cpu_supports("avx2");
+  if (width == 4) pack<4>(base + srcAt / 4, lines, k, lineStride, stepStride, base + dstAt / 4, avx2);
+  else pack<8>(base + srcAt / 4, lines, k, lineStride, stepStride, base + dstAt / 4, avx2);
+  return nullptr;
+}
+
 // { isa, matmul } of one instruction set.
 napi_value kernelsOf(napi_env env, const Variant& variant) {
   napi_value kernels, isa, matmul;
@@ -180,6 +279,9 @@ napi_value kernelsOf(napi_env env, const Variant& variant) {
   napi_set_named_property(env, kernels, "isa", isa);
   napi_create_function(env, "matmul", NAPI_AUTO_LENGTH, Matmul, const_cast<Variant*>(&variant), &matmul);
   napi_set_named_property(env, kernels, "matmul", matmul);
+  napi_value packFunction;
+  napi_create_function(env, "pack", NAPI_AUTO_LENGTH, Pack, nullptr, &packFunction);
+  napi_set_named_property(env, kernels, "pack", packFunction);
   return kernels;
 }
 

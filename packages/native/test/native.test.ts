@@ -98,6 +98,18 @@ describe.skipIf(!available)('@lockstep/native matrix kernels', () => {
     expect(() => (native.kernels.matmul as (...args: unknown[]) => void)(new Float64Array(8), 0, 0, 0, 4, 1, 8, false)).toThrow(new RangeError('matmul: the memory must be a Float32Array'));
     expect(memory.every((value) => value === 2)).toBe(true);
   });
+
+  it('pack refuses a width the kernels do not use, and operands past the memory, touching nothing', () => {
+    if (!('kernels' in native)) return;
+    const memory = new Float32Array(64).fill(2);
+    // pack(memory, src, lines, k, width, lineStride, stepStride, dst)
+    const call = (...args: number[]) => () => native.kernels.pack(memory, args[0], args[1], args[2], args[3], args[4], args[5], args[6]);
+    expect(call(0, 8, 4, 16, 1, 8, 0)).toThrow(new RangeError('pack: width must be 4 or 8'));
+    expect(call(0, 8, 4, 8, 1, 8, 160)).toThrow(new RangeError("pack: an operand reaches past the memory's end"));
+    expect(call(0, 8, 9, 8, 1, 8, 0)).toThrow(new RangeError("pack: an operand reaches past the memory's end"));
+    expect(call(6, 8, 4, 8, 1, 8, 0)).toThrow(new RangeError('pack: offsets must be multiples of 4 bytes'));
+    expect(memory.every((value) => value === 2)).toBe(true);
+  });
 });
 
 // Says in the report why the tests above did not run.

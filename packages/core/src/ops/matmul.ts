@@ -54,6 +54,8 @@ export interface NativeMatmul {
   /** The instruction set it runs on, for reports ('avx512', 'avx2'). */
   readonly isa: string;
   matmul(memory: Float32Array, a: number, b: number, c: number, m: number, k: number, n: number, fused: boolean): void;
+  /** The WebAssembly kernel's `pack`, with the same arguments after `memory`. */
+  pack(memory: Float32Array, src: number, lines: number, k: number, width: number, lineStride: number, stepStride: number, dst: number): void;
 }
 
 let native: NativeMatmul | null = null;
@@ -142,7 +144,7 @@ class SimdKernel {
       }
     }
     if (!aInPlace) f.set(a.data, at + rawA);
-    this.packPanels(aInPlace ? a.data.byteOffset : 4 * (at + rawA), m, k, A_ROWS, a.rowStride, a.colStride, 4 * (at + packedA));
+    this.pack(aInPlace ? a.data.byteOffset : 4 * (at + rawA), m, k, A_ROWS, a.rowStride, a.colStride, 4 * (at + packedA));
     let bPanels = at + (keptB ?? packedB);
     if (keptB === undefined) {
       if (bKey !== null) {
@@ -150,7 +152,7 @@ class SimdKernel {
         this.keepPanels(b.data.buffer, bKey, bPanelFloats);
       }
       if (!bInPlace) f.set(b.data, at + rawB);
-      this.packPanels(bInPlace ? b.data.byteOffset : 4 * (at + rawB), n, k, B_COLUMNS, b.colStride, b.rowStride, 4 * bPanels);
+      this.pack(bInPlace ? b.data.byteOffset : 4 * (at + rawB), n, k, B_COLUMNS, b.colStride, b.rowStride, 4 * bPanels);
     }
     if (direct) {
       this.multiplyPanels(4 * (at + packedA), 4 * bPanels, out.byteOffset, m, k, n);
@@ -163,6 +165,11 @@ class SimdKernel {
     const biasAt = bias === null ? 0 : biasInPlace ? bias.byteOffset : 4 * (at + biasOffset);
     this.finish(4 * (at + c), nPadded, m, n, outInPlace ? out.byteOffset : 4 * (at + result), biasAt, mode);
     if (!outInPlace) out.set(f.subarray(at + result, at + result + m * n));
+  }
+
+  private pack(src: number, lines: number, k: number, width: number, lineStride: number, stepStride: number, dst: number): void {
+    if (native === null) this.packPanels(src, lines, k, width, lineStride, stepStride, dst);
+    else native.pack(this.instance.wholeMemory(), src, lines, k, width, lineStride, stepStride, dst);
   }
 
   private multiplyPanels(a: number, b: number, c: number, m: number, k: number, n: number): void {
