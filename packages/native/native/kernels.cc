@@ -1,7 +1,8 @@
-// lockstep's matrix product on x86-64 vector units (AVX-512 or AVX2), a drop-in for the `matmul` of
-// packages/core/src/wasm/matmul.wat: the same packed operands (A in panels of 4 rows, B in panels of 8
-// columns, k steps each), the same row-major C, and the same bits. Every C element is one float32 sum
-// over p in increasing order, each term multiplied then added (strict) or fused (relaxed, as
+// lockstep's matrix product on x86-64 vector units (AVX-512, or AVX2 with FMA): drop-ins for the `pack`
+// and `matmul` of packages/core/src/wasm/matmul.wat, with the same bits. `pack` lays the operands out
+// as that kernel does (A in panels of 4 rows, B in panels of 8 columns, k steps each), and only moves
+// values. `matmul` writes the same row-major C: every C element is one float32 sum over p in
+// increasing order, each term multiplied then added (strict) or fused (relaxed, as
 // f32x4.relaxed_madd is on a CPU with FMA). Only the number of elements computed at once differs from
 // the WebAssembly kernel, and that cannot change a bit: IEEE 754 rounds each operation on its own.
 // The build turns off floating-point contraction (binding.gyp), so the compiler cannot fuse the strict
@@ -76,8 +77,8 @@ __attribute__((target("avx2,fma"))) void block256(const Operands& o) {
 
 using Block = void (*)(const Operands&);
 
-// The blocks one vector width uses: `rows` rows at a time (then 4), and column groups of `panels[g]`
-// B panels, widest first.
+// The blocks one vector width uses: `rows` rows at a time (then 4), and, for each column group
+// (`Variant::groupPanels`, widest first), the block of full rows and the block of the last 4.
 struct Shape {
   int64_t rows;
   Block full[3];   // rows x groups of 4, 2, 1 panels
