@@ -47,14 +47,14 @@ export const KERNEL_FAMILIES: Readonly<Record<KernelChoice, string>> = {
 
 /**
  * A matrix-product kernel outside WebAssembly with the same bits (@lockstep/native's, on x86-64
- * vector units): `matmul` takes the WebAssembly kernel's packed panels and byte offsets, in `memory`
- * (the whole kernel memory as floats), and with `fused` sums as the relaxed kernel does.
+ * vector units): `pack` and `matmul` take the WebAssembly kernel's own arguments (byte offsets,
+ * sizes, strides) after `memory`, the whole kernel memory as floats, and `matmul` with `fused` sums
+ * as the relaxed kernel does.
  */
 export interface NativeMatmul {
   /** The instruction set it runs on, for reports ('avx512', 'avx2'). */
   readonly isa: string;
   matmul(memory: Float32Array, a: number, b: number, c: number, m: number, k: number, n: number, fused: boolean): void;
-  /** The WebAssembly kernel's `pack`, with the same arguments after `memory`. */
   pack(memory: Float32Array, src: number, lines: number, k: number, width: number, lineStride: number, stepStride: number, dst: number): void;
 }
 
