@@ -12,6 +12,7 @@
 
 #include <cstdint>
 #include <cstring>
+#include <string>
 
 namespace {
 
@@ -161,7 +162,7 @@ __attribute__((target("avx2"))) void transposePanel(const float* in, int64_t pre
 // Width - 1 at p (line l's value at p is src[l * lineStride + p * stepStride]); lines past `lines` are
 // 0. Only values move, so the bits are the WebAssembly pack's.
 template <int64_t Width>
-void pack(const float* src, int64_t lines, int64_t k, int64_t lineStride, int64_t stepStride, float* dst, bool avx2) {
+void pack(const float* src, int64_t lines, int64_t k, int64_t lineStride, int64_t stepStride, float* dst) {
   const int64_t full = lines / Width;
   if (lineStride == 1) {
     // A step's values of adjacent panels lie side by side: a block of panels is filled step after
@@ -174,7 +175,7 @@ void pack(const float* src, int64_t lines, int64_t k, int64_t lineStride, int64_
         for (int64_t q = first; q < end; ++q, in += Width) std::memcpy(dst + (q * k + p) * Width, in, sizeof(float) * Width);
       }
     }
-  } else if (stepStride == 1 && avx2) {
+  } else if (stepStride == 1) {
     // Each line's values lie side by side: a panel's lines are read together, eight steps at a time,
     // and transposed in registers. The last panel's missing lines read as zeros.
     for (int64_t q = 0; q * Width < lines; ++q) transposePanel<Width>(src + q * Width * lineStride, lines - q * Width, k, lineStride, dst + q * Width * k);
@@ -191,7 +192,7 @@ void pack(const float* src, int64_t lines, int64_t k, int64_t lineStride, int64_
     for (int64_t w = 0; w < Width; ++w) dst[(full * k + p) * Width + w] = w < rest ? src[(full * Width + w) * lineStride + p * stepStride] : 0.0f;
 }
 
-// One instruction set's blocks; `matmul` is exported once per set the CPU has.
+// One instruction set's blocks; `matmul` and `pack` are exported once per set the CPU has.
 struct Variant {
   const char* name;
   const Shape* strict;
@@ -204,37 +205,65 @@ constexpr int64_t kAvx2Groups[3] = {3, 2, 1};
 const Variant kAvx512Variant{"avx512", &kAvx512<false>, &kAvx512<true>, kAvx512Groups};
 const Variant kAvx2Variant{"avx2", &kAvx2<false>, &kAvx2<true>, kAvx2Groups};
 
-napi_value fail(napi_env env, const char* message) {
-  napi_throw_range_error(env, nullptr, message);
+napi_value fail(napi_env env, const std::string& message) {
+  napi_throw_range_error(env, nullptr, message.c_str());
   return nullptr;
 }
 
-// matmul(memory, a, b, c, m, k, n, fused): memory is a Float32Array over the whole kernel memory, a, b
-// and c byte offsets in it, as the WebAssembly kernel takes them.
-napi_value Matmul(napi_env env, napi_callback_info info) {
-  size_t argc = 8;
-  napi_value argv[8];
-  void* variantData = nullptr;
-  if (napi_get_cb_info(env, info, &argc, argv, nullptr, &variantData) != napi_ok || argc != 8) return fail(env, "matmul: expected 8 arguments");
-  const Variant& variant = *static_cast<const Variant*>(variantData);
+constexpr size_t kArguments = 8;
+
+// One call's arguments: the kernel memory (a Float32Array over all of it, first), then non-negative
+// integers (byte offsets, sizes, strides in floats), then, for matmul, a boolean.
+struct Call {
+  napi_value argv[kArguments];
+  void* variant = nullptr;
+  float* memory = nullptr;
+  int64_t floats = 0;
+  int64_t integers[kArguments - 1] = {};
+};
+
+// Reads `count` integers after the memory; false (with the call's one-line RangeError thrown) when
+// an argument is missing or of the wrong kind. `integersAre` names them in that error.
+bool readCall(napi_env env, napi_callback_info info, const std::string& name, size_t count, const char* integersAre, Call& call) {
+  size_t argc = kArguments;
+  if (napi_get_cb_info(env, info, &argc, call.argv, nullptr, &call.variant) != napi_ok || argc != kArguments) {
+    fail(env, name + ": expected 8 arguments");
+    return false;
+  }
   void* data = nullptr;
   size_t length = 0;
   napi_typedarray_type type;
   // napi_get_typedarray_info, not napi_get_arraybuffer_info: the latter refuses a SharedArrayBuffer.
-  if (napi_get_typedarray_info(env, argv[0], &type, &length, &data, nullptr, nullptr) != napi_ok || type != napi_float32_array)
-    return fail(env, "matmul: the memory must be a Float32Array");
-  int64_t values[6];
-  for (int index = 0; index < 6; ++index)
-    if (napi_get_value_int64(env, argv[index + 1], &values[index]) != napi_ok || values[index] < 0) return fail(env, "matmul: offsets and sizes must be non-negative integers");
+  if (napi_get_typedarray_info(env, call.argv[0], &type, &length, &data, nullptr, nullptr) != napi_ok || type != napi_float32_array) {
+    fail(env, name + ": the memory must be a Float32Array");
+    return false;
+  }
+  call.memory = static_cast<float*>(data);
+  call.floats = static_cast<int64_t>(length);
+  for (size_t index = 0; index < count; ++index) {
+    if (napi_get_value_int64(env, call.argv[index + 1], &call.integers[index]) != napi_ok || call.integers[index] < 0) {
+      fail(env, name + ": " + integersAre + " must be non-negative integers");
+      return false;
+    }
+  }
+  return true;
+}
+
+// matmul(memory, a, b, c, m, k, n, fused): a, b and c byte offsets in the memory, as the WebAssembly
+// kernel takes them.
+napi_value Matmul(napi_env env, napi_callback_info info) {
+  Call call;
+  if (!readCall(env, info, "matmul", 6, "offsets and sizes", call)) return nullptr;
+  const Variant& variant = *static_cast<const Variant*>(call.variant);
   bool fused = false;
-  if (napi_get_value_bool(env, argv[7], &fused) != napi_ok) return fail(env, "matmul: the last argument (fused) must be a boolean");
-  const auto [aAt, bAt, cAt, m, k, n] = values;
+  if (napi_get_value_bool(env, call.argv[7], &fused) != napi_ok) return fail(env, "matmul: the last argument (fused) must be a boolean");
+  const int64_t* x = call.integers;
+  const int64_t aAt = x[0], bAt = x[1], cAt = x[2], m = x[3], k = x[4], n = x[5];
   if (m % kPanelRows != 0 || n % kPanelColumns != 0) return fail(env, "matmul: m must be a multiple of 4 and n of 8");
   if (aAt % 4 != 0 || bAt % 4 != 0 || cAt % 4 != 0) return fail(env, "matmul: offsets must be multiples of 4 bytes");
-  const int64_t floats = static_cast<int64_t>(length);
-  if (aAt / 4 + m * k > floats || bAt / 4 + n * k > floats || cAt / 4 + m * n > floats) return fail(env, "matmul: an operand reaches past the memory's end");
+  if (aAt / 4 + m * k > call.floats || bAt / 4 + n * k > call.floats || cAt / 4 + m * n > call.floats) return fail(env, "matmul: an operand reaches past the memory's end");
   if (m == 0 || n == 0) return nullptr;
-  float* base = static_cast<float*>(data);
+  float* base = call.memory;
   if (k == 0) {
     std::memset(base + cAt / 4, 0, sizeof(float) * m * n);
     return nullptr;
@@ -243,36 +272,24 @@ napi_value Matmul(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
-// pack(memory, src, lines, k, width, lineStride, stepStride, dst): matmul.wat's `pack`, with the
-// whole kernel memory as a Float32Array first; src and dst are byte offsets, strides in floats, and
-// width 4 or 8.
+// pack(memory, src, lines, k, width, lineStride, stepStride, dst): matmul.wat's `pack`; src and dst
+// are byte offsets in the memory, strides in floats, and width 4 or 8. Every variant's CPU has AVX2.
 napi_value Pack(napi_env env, napi_callback_info info) {
-  size_t argc = 8;
-  napi_value argv[8];
-  if (napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr) != napi_ok || argc != 8) return fail(env, "pack: expected 8 arguments");
-  void* data = nullptr;
-  size_t length = 0;
-  napi_typedarray_type type;
-  if (napi_get_typedarray_info(env, argv[0], &type, &length, &data, nullptr, nullptr) != napi_ok || type != napi_float32_array)
-    return fail(env, "pack: the memory must be a Float32Array");
-  int64_t values[7];
-  for (int index = 0; index < 7; ++index)
-    if (napi_get_value_int64(env, argv[index + 1], &values[index]) != napi_ok || values[index] < 0) return fail(env, "pack: offsets, sizes and strides must be non-negative integers");
-  const auto [srcAt, lines, k, width, lineStride, stepStride, dstAt] = values;
+  Call call;
+  if (!readCall(env, info, "pack", 7, "offsets, sizes and strides", call)) return nullptr;
+  const auto [srcAt, lines, k, width, lineStride, stepStride, dstAt] = call.integers;
   if (width != 4 && width != 8) return fail(env, "pack: width must be 4 or 8");
   if (srcAt % 4 != 0 || dstAt % 4 != 0) return fail(env, "pack: offsets must be multiples of 4 bytes");
-  const int64_t floats = static_cast<int64_t>(length);
   const int64_t panels = (lines + width - 1) / width;
-  const bool srcFits = lines == 0 || k == 0 || srcAt / 4 + (lines - 1) * lineStride + (k - 1) * stepStride < floats;
-  if (!srcFits || dstAt / 4 + panels * width * k > floats) return fail(env, "pack: an operand reaches past the memory's end");
-  float* base = static_cast<float*>(data);
-  const bool avx2 = __builtin_cpu_supports("avx2");
-  if (width == 4) pack<4>(base + srcAt / 4, lines, k, lineStride, stepStride, base + dstAt / 4, avx2);
-  else pack<8>(base + srcAt / 4, lines, k, lineStride, stepStride, base + dstAt / 4, avx2);
+  const bool srcFits = lines == 0 || k == 0 || srcAt / 4 + (lines - 1) * lineStride + (k - 1) * stepStride < call.floats;
+  if (!srcFits || dstAt / 4 + panels * width * k > call.floats) return fail(env, "pack: an operand reaches past the memory's end");
+  float* base = call.memory;
+  if (width == 4) pack<4>(base + srcAt / 4, lines, k, lineStride, stepStride, base + dstAt / 4);
+  else pack<8>(base + srcAt / 4, lines, k, lineStride, stepStride, base + dstAt / 4);
   return nullptr;
 }
 
-// { isa, matmul } of one instruction set.
+// { isa, matmul, pack } of one instruction set.
 napi_value kernelsOf(napi_env env, const Variant& variant) {
   napi_value kernels, isa, matmul;
   napi_create_object(env, &kernels);
@@ -281,7 +298,7 @@ napi_value kernelsOf(napi_env env, const Variant& variant) {
   napi_create_function(env, "matmul", NAPI_AUTO_LENGTH, Matmul, const_cast<Variant*>(&variant), &matmul);
   napi_set_named_property(env, kernels, "matmul", matmul);
   napi_value packFunction;
-  napi_create_function(env, "pack", NAPI_AUTO_LENGTH, Pack, nullptr, &packFunction);
+  napi_create_function(env, "pack", NAPI_AUTO_LENGTH, Pack, const_cast<Variant*>(&variant), &packFunction);
   napi_set_named_property(env, kernels, "pack", packFunction);
   return kernels;
 }
