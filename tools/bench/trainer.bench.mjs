@@ -13,7 +13,9 @@
  * this thread, chunk after chunk; and a 1-worker epoch of the MLP with its dropout layers removed
  * against one with them, which this VM's drift makes noisy. Each repetition starts with 7 alternations
  * of tools/bench/two-threads.mjs, so the 2/1-worker ratios are set against this machine's ceiling as
- * measured in the same run.
+ * measured in the same run; and 7 of the same with each thread computing the model's chunk gradients,
+ * which shows what two cores give the whole gradient work (memory passes included) with no
+ * coordination at all.
  *
  * lockstep runs with its strict and its relaxed (fused multiply-add) matrix-product kernel.
  *
@@ -134,7 +136,9 @@ async function compare(name) {
   const samples = Math.min(full.size, samplesOption ?? defaultSamples);
   const data = samples === full.size ? full : full.slice(0, samples);
   const model = { input: [...data.sampleShape], layers };
-  const runs = { torch1: [], torch2: [], withoutDropout: [], ceiling: [] };
+  const runs = { torch1: [], torch2: [], withoutDropout: [], ceiling: [], chunkCeiling: [] };
+  const ceilingData = data.slice(0, Math.min(data.size, CEILING_SAMPLES));
+  const chunkThreads = await twoThreads({ layers, inputs: ceilingData.inputs, sampleShape: [...ceilingData.sampleShape], targets: ceilingData.targets });
   // Dropout's cost: the same network with its dropout layers taken out, 1 worker, the first kernel.
   const withoutDropout = name === 'mlp' ? { ...model, layers: layers.filter((layer) => layer.type !== 'dropout') } : null;
   for (const kernel of kernels) for (const w of [1, 2]) runs[`${kernel}${w}`] = [];
@@ -144,6 +148,9 @@ async function compare(name) {
     const ceiling = await ceilingThreads.alternate(CEILING_ALTERNATIONS);
     runs.ceiling.push(...ceiling);
     console.log(`  rep ${rep} two unsynchronized threads / one on the strict kernel: ${ceiling.map((r) => r.toFixed(2)).join(', ')}`);
+    const chunkCeiling = await chunkThreads.alternate(CEILING_ALTERNATIONS);
+    runs.chunkCeiling.push(...chunkCeiling);
+    console.log(`  rep ${rep} two unsynchronized threads / one on this model's chunk gradients: ${chunkCeiling.map((r) => r.toFixed(2)).join(', ')}`);
     for (const workers of [1, 2]) {
       for (const kernel of kernels) {
         const result = await lockstep(model, data, workers, kernel);
@@ -179,8 +186,14 @@ async function compare(name) {
     const inside = dropoutShareInsideStep(model, data, kernels[0], 400);
     console.log(`dropout's share of a chunk gradient (a step less its update), timed inside 400 of them (${kernels[0]}, 1 thread): ${(100 * inside).toFixed(1)}%`);
   }
+  await chunkThreads.close();
   const ceiling = median(runs.ceiling);
+  const chunkCeiling = median(runs.chunkCeiling);
   console.log(`this machine's ceiling, two unsynchronized threads / one (tools/bench/two-threads.mjs), median of ${runs.ceiling.length} alternations in this run: ${ceiling.toFixed(2)}x`);
+  console.log(
+    `the same for this model's 64-row chunk gradients, each thread its own model and data (memory passes included, no coordination), median of ${runs.chunkCeiling.length} alternations: ${chunkCeiling.toFixed(2)}x; ` +
+      `lockstep ${kernels[0]} 2 workers / 1 worker, train: ${(m(`${kernels[0]}2`, 'train') / m(`${kernels[0]}1`, 'train') / chunkCeiling).toFixed(2)} of it`,
+  );
   for (const kernel of kernels) {
     const scaling = m(`${kernel}2`, 'train') / m(`${kernel}1`, 'train');
     console.log(
@@ -201,6 +214,8 @@ async function compare(name) {
 }
 
 const CEILING_ALTERNATIONS = 7;
+/** Samples the chunk-gradient ceiling's threads cycle through. */
+const CEILING_SAMPLES = 2048;
 console.log(useTrainersMatrixKernels());
 const ceilingThreads = await twoThreads();
 for (const name of modelNames) await compare(name);
