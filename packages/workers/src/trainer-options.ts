@@ -19,8 +19,9 @@ export interface TrainerOptions {
   kernel?: KernelChoice;
   /**
    * Run the workers' matrix products on @lockstep/native's x86-64 kernels (AVX-512 or AVX2) where that
-   * optional package is installed and built, instead of WebAssembly's: 2.4x (strict) to 3.3x (relaxed)
-   * faster products, the same bits (default: true, unless the environment has LOCKSTEP_NATIVE_KERNELS=0).
+   * optional package is installed and built, instead of WebAssembly's: 2.1-2.3x (strict) to 2.6-2.9x
+   * (relaxed) faster products, the same bits (default: true, unless the environment has
+   * LOCKSTEP_NATIVE_KERNELS=0).
    */
   nativeKernels?: boolean;
   /**
