@@ -145,12 +145,13 @@ async function trainInRunFolder(run: Run, flags: TrainFlags, notes: Array<string
 
 /** The bytes of --init-from's file, and what the run records of it: the path as given and the SHA-256 of its bytes. */
 function readInitialWeights(path: string): { bytes: Uint8Array; record: InitialWeights } {
+  // Named first, so a checkpoint given by mistake is refused before its bytes are read.
+  if (!path.endsWith('.safetensors')) throw new UserError(`--init-from takes a .safetensors file, got ${JSON.stringify(path)}; write one with lockstep export --format safetensors`);
   let bytes: Buffer;
   try {
     bytes = readFileSync(path);
   } catch (error) {
     throw new UserError(`cannot read --init-from ${path}: ${(error as NodeJS.ErrnoException).code}; check the path`);
   }
-  if (!path.endsWith('.safetensors')) throw new UserError(`--init-from takes a .safetensors file, got ${JSON.stringify(path)}; write one with lockstep export --format safetensors`);
   return { bytes, record: { file: path, sha256: createHash('sha256').update(bytes).digest('hex') } };
 }
