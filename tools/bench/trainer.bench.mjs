@@ -13,9 +13,11 @@
  * this thread, chunk after chunk; and a 1-worker epoch of the MLP with its dropout layers removed
  * against one with them, which this VM's drift makes noisy. Each repetition starts with 7 alternations
  * of tools/bench/two-threads.mjs, so the 2/1-worker ratios are set against this machine's ceiling as
- * measured in the same run; and 7 of the same with each thread computing the model's chunk gradients,
+ * measured in the same run; 7 of the same with each thread computing the model's chunk gradients,
  * which shows what two cores give the whole gradient work (memory passes included) with no
- * coordination at all.
+ * coordination at all; and 7 with the two threads meeting after every chunk, as a step's workers do,
+ * which shows what is left of that once every step waits for the slower thread (no update, no
+ * coordinator: the least a synchronous step needs).
  *
  * lockstep runs with its strict and its relaxed (fused multiply-add) matrix-product kernel.
  *
@@ -136,7 +138,7 @@ async function compare(name) {
   const samples = Math.min(full.size, samplesOption ?? defaultSamples);
   const data = samples === full.size ? full : full.slice(0, samples);
   const model = { input: [...data.sampleShape], layers };
-  const runs = { torch1: [], torch2: [], withoutDropout: [], ceiling: [], chunkCeiling: [] };
+  const runs = { torch1: [], torch2: [], withoutDropout: [], ceiling: [], chunkCeiling: [], meetingCeiling: [] };
   const ceilingData = data.slice(0, Math.min(data.size, CEILING_SAMPLES));
   const chunkThreads = await twoThreads({ layers, inputs: ceilingData.inputs, sampleShape: [...ceilingData.sampleShape], targets: ceilingData.targets });
   // Dropout's cost: the same network with its dropout layers taken out, 1 worker, the first kernel.
@@ -151,6 +153,9 @@ async function compare(name) {
     const chunkCeiling = await chunkThreads.alternate(CEILING_ALTERNATIONS);
     runs.chunkCeiling.push(...chunkCeiling);
     console.log(`  rep ${rep} two unsynchronized threads / one on this model's chunk gradients: ${chunkCeiling.map((r) => r.toFixed(2)).join(', ')}`);
+    const meetingCeiling = await chunkThreads.alternateMeeting(CEILING_ALTERNATIONS);
+    runs.meetingCeiling.push(...meetingCeiling);
+    console.log(`  rep ${rep} two threads meeting after every chunk / one on this model's chunk gradients: ${meetingCeiling.map((r) => r.toFixed(2)).join(', ')}`);
     for (const workers of [1, 2]) {
       for (const kernel of kernels) {
         const result = await lockstep(model, data, workers, kernel);
@@ -189,10 +194,15 @@ async function compare(name) {
   await chunkThreads.close();
   const ceiling = median(runs.ceiling);
   const chunkCeiling = median(runs.chunkCeiling);
+  const meetingCeiling = median(runs.meetingCeiling);
   console.log(`this machine's ceiling, two unsynchronized threads / one (tools/bench/two-threads.mjs), median of ${runs.ceiling.length} alternations in this run: ${ceiling.toFixed(2)}x`);
   console.log(
     `the same for this model's 64-row chunk gradients, each thread its own model and data (memory passes included, no coordination), median of ${runs.chunkCeiling.length} alternations: ${chunkCeiling.toFixed(2)}x; ` +
       `lockstep ${kernels[0]} 2 workers / 1 worker, train: ${(m(`${kernels[0]}2`, 'train') / m(`${kernels[0]}1`, 'train') / chunkCeiling).toFixed(2)} of it`,
+  );
+  console.log(
+    `the same with the two threads meeting after every chunk, as a step's workers do (a spinning barrier; no update, no coordinator), median of ${runs.meetingCeiling.length} alternations: ${meetingCeiling.toFixed(2)}x ` +
+      `(${(meetingCeiling / ceiling).toFixed(2)} of the ceiling); lockstep ${kernels[0]} 2 workers / 1 worker, train: ${(m(`${kernels[0]}2`, 'train') / m(`${kernels[0]}1`, 'train') / meetingCeiling).toFixed(2)} of it`,
   );
   for (const kernel of kernels) {
     const scaling = m(`${kernel}2`, 'train') / m(`${kernel}1`, 'train');

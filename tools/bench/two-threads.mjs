@@ -10,6 +10,10 @@
  * 64-row chunk gradients (strict kernel, training mode, each thread its own model and data, in a kernel
  * memory of its own, as a worker does), and the rates are chunks per second: what two cores give the
  * whole of a training step's gradient work, memory passes included, rather than the products alone.
+ * Its `alternateMeeting` runs the two threads in rounds instead: each computes one chunk gradient, and
+ * the two meet (a spinning barrier) before the next round, as a step's workers meet once their chunks
+ * are done. No update, no coordinator: what two cores give gradient work that must wait for the slower
+ * thread every step, on this machine, where the scheduler now and then stalls one of the two.
  */
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import {
@@ -33,7 +37,13 @@ export const SLICE_MS = 100;
 
 const CHUNK_ROWS = 64;
 
-function measureChunks({ layers, inputs, sampleShape, targets }) {
+/** Waits at `barrier` (one Int32: arrivals since the rounds began) until both threads have arrived for the `round`-th time (from 1). */
+function meet(barrier, round) {
+  Atomics.add(barrier, 0, 1);
+  while (Atomics.load(barrier, 0) < 2 * round);
+}
+
+function measureChunks({ layers, inputs, sampleShape, targets, barrier }) {
   const data = new Dataset(inputs, sampleShape, targets);
   useKernel('strict');
   useTrainersMatrixKernels();
@@ -43,16 +53,24 @@ function measureChunks({ layers, inputs, sampleShape, targets }) {
   const loss = lossByName('cross-entropy');
   const batch = new Batch(data, CHUNK_ROWS);
   const key = dropoutRunKey(0);
+  const arrivals = new Int32Array(barrier);
   let chunk = 0;
-  return () => {
+  const computeChunk = () => {
+    const samples = Uint32Array.from({ length: CHUNK_ROWS }, (_, row) => (chunk * CHUNK_ROWS + row) % data.size);
+    batch.gather(samples);
+    chunkGradient(model, loss, { inputs: batch.inputs, targets: batch.targets, samples }, 2 * CHUNK_ROWS, chunk >> 1, key, model.grads);
+    chunk++;
+  };
+  return (rounds) => {
     let chunks = 0;
     const started = performance.now();
-    while (performance.now() - started < SLICE_MS) {
-      const samples = Uint32Array.from({ length: CHUNK_ROWS }, (_, row) => (chunk * CHUNK_ROWS + row) % data.size);
-      batch.gather(samples);
-      chunkGradient(model, loss, { inputs: batch.inputs, targets: batch.targets, samples }, 2 * CHUNK_ROWS, chunk >> 1, key, model.grads);
-      chunk++;
-      chunks++;
+    if (rounds === undefined) {
+      for (; performance.now() - started < SLICE_MS; chunks++) computeChunk();
+    } else {
+      for (; chunks < rounds; chunks++) {
+        computeChunk();
+        meet(arrivals, chunks + 1);
+      }
     }
     return chunks / ((performance.now() - started) / 1000);
   };
@@ -83,20 +101,38 @@ function measure() {
  * `onEach(index, one, both)` after each. `close()` ends the threads.
  */
 export async function twoThreads(chunks) {
-  const threads = [0, 1].map(() => new Worker(new URL(import.meta.url), { workerData: { chunks } }));
-  const slice = (thread) =>
+  const barrier = new SharedArrayBuffer(4);
+  const threads = [0, 1].map(() => new Worker(new URL(import.meta.url), { workerData: { chunks: chunks === undefined ? undefined : { ...chunks, barrier } } }));
+  const slice = (thread, rounds) =>
     new Promise((resolve) => {
       thread.once('message', resolve);
-      thread.postMessage('run');
+      thread.postMessage({ rounds });
     });
-  await Promise.all(threads.map(slice));
+  await Promise.all(threads.map((thread) => slice(thread)));
   return {
     async alternate(count, onEach = () => {}) {
       const ratios = [];
       for (let a = 1; a <= count; a++) {
         const one = await slice(threads[0]);
-        const both = await Promise.all(threads.map(slice));
+        const both = await Promise.all(threads.map((thread) => slice(thread)));
         ratios.push((both[0] + both[1]) / one);
+        onEach(a, one, both);
+      }
+      return ratios;
+    },
+    /**
+     * With `chunks` only: `count` alternations of one thread alone for a slice, then both threads in
+     * rounds that meet (about a slice's worth); returns each (chunks/s of both) / (chunks/s of one).
+     */
+    async alternateMeeting(count, onEach = () => {}) {
+      const ratios = [];
+      for (let a = 1; a <= count; a++) {
+        const one = await slice(threads[0]);
+        const rounds = Math.max(2, Math.round((one * SLICE_MS) / 1000));
+        new Int32Array(barrier).fill(0);
+        const both = await Promise.all(threads.map((thread) => slice(thread, rounds)));
+        // Both threads computed `rounds` chunks; the pair finished when the slower one did.
+        ratios.push((2 * Math.min(...both)) / one);
         onEach(a, one, both);
       }
       return ratios;
@@ -107,5 +143,5 @@ export async function twoThreads(chunks) {
 
 if (!isMainThread) {
   const run = measure();
-  parentPort.on('message', () => parentPort.postMessage(run()));
+  parentPort.on('message', ({ rounds }) => parentPort.postMessage(run(rounds)));
 }
