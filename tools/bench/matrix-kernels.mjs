@@ -4,8 +4,9 @@
  * bench's own threads measure what training runs. Returns the line that says which.
  */
 import { useNativeKernels } from '../../packages/native/dist/index.js';
+import { nativeKernelsByDefault } from '../../packages/workers/dist/native-kernels.js';
 
 export function useTrainersMatrixKernels() {
-  const isa = process.env.LOCKSTEP_NATIVE_KERNELS === '0' ? null : useNativeKernels();
+  const isa = nativeKernelsByDefault() ? useNativeKernels() : null;
   return isa === null ? 'matrix products: WebAssembly SIMD (128-bit)' : `matrix products: @lockstep/native (${isa}), the same bits as WebAssembly's`;
 }
