@@ -25,11 +25,14 @@ export { erf } from './ops/erf.js';
 export { addKernelBuffer, useKernelMemory } from './wasm/kernel-memory.js';
 export {
   activeKernel,
+  addRunningSums,
   KERNEL_CHOICES,
   KERNEL_FAMILIES,
   matmul,
   nativeMatmulIsa,
   rowMajor,
+  runningProduct,
+  runningSumsLength,
   transposed,
   useKernel,
   useNativeMatmul,

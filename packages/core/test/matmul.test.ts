@@ -2,9 +2,12 @@ import { afterEach, describe, expect, it } from 'vitest';
 import {
   activeKernel,
   addKernelBuffer,
+  addRunningSums,
   kernelMemory,
   matmul,
   rowMajor,
+  runningProduct,
+  runningSumsLength,
   transposed,
   useKernel,
   useKernelMemory,
@@ -148,6 +151,58 @@ describe('matrix-product kernels', () => {
       expect(memory.buffer.byteLength).toBeGreaterThan(size);
     },
   );
+
+  describe('runningProduct', () => {
+    // A conv's weight gradient, G^T X, summed over a chunk's positions in blocks of samples.
+    const [outputs, positions, patch] = [13, 700, 21];
+    const g = values(positions * outputs, 12);
+    const x = values(positions * patch, 13);
+    const wholeGradient = (): Float32Array => {
+      const out = values(outputs * patch, 14);
+      matmul(transposed(g, outputs), rowMajor(x, patch), outputs, positions, patch, out, { accumulate: true });
+      return out;
+    };
+    /** The same gradient from running sums over the positions cut at `cuts`, kept in `sums`. */
+    const partsGradient = (cuts: readonly number[], sums: Float32Array): Float32Array => {
+      const bounds = [0, ...cuts, positions];
+      for (let part = 0; part + 1 < bounds.length; part++) {
+        const [from, to] = [bounds[part]!, bounds[part + 1]!];
+        const rows = g.subarray(from * outputs, to * outputs);
+        runningProduct(transposed(rows, outputs), rowMajor(x.subarray(from * patch, to * patch), patch), outputs, to - from, patch, sums, part === 0);
+      }
+      const out = values(outputs * patch, 14);
+      addRunningSums(sums, outputs, patch, out);
+      return out;
+    };
+    const bits = (array: Float32Array): Buffer => Buffer.from(array.buffer, array.byteOffset, array.byteLength);
+    // Parts inside one of the kernel's 256-step blocks, across them, of one step, of none, and one part alone.
+    const CUTS = [[1], [100, 200, 300, 400, 500, 600], [255, 256, 257], [3, 511, 699], [0, 300, 300], []];
+
+    it.each(['strict', 'relaxed'] as const)('%s: the parts, in order, give the bits of one product over every step, then of its accumulation', (kernel) => {
+      useKernel(kernel);
+      const expected = bits(wholeGradient());
+      expect(runningSumsLength(outputs, patch)).toBe(16 * 24);
+      for (const cuts of CUTS) expect(bits(partsGradient(cuts, new Float32Array(runningSumsLength(outputs, patch)).fill(Number.NaN))).equals(expected), `cuts ${cuts}`).toBe(true);
+    });
+
+    it('sums in a shared kernel memory are carried in place, with the same bits', () => {
+      const expected = bits(wholeGradient());
+      const memory = kernelMemory(1 << 16, 'a test memory', 1 << 26);
+      const sums = new Float32Array(memory.buffer, 0, runningSumsLength(outputs, patch));
+      try {
+        useKernelMemory(memory, [memory.buffer]);
+        expect(bits(partsGradient([255, 256, 257], sums)).equals(expected)).toBe(true);
+      } finally {
+        useKernelMemory(null);
+      }
+    });
+
+    it('sums too short for the padded product are refused with the size to give', () => {
+      expect(() => runningProduct(transposed(g, outputs), rowMajor(x, patch), outputs, positions, patch, new Float32Array(outputs * patch), true)).toThrow(
+        'running product: 13 x 21 sums take 384 floats, got 273; size them with runningSumsLength',
+      );
+    });
+  });
 
   describe('withParametersFixed', () => {
     const forward = (x: Float32Array, weights: Float32Array, bIsParameter: boolean): Float32Array => {

@@ -31,7 +31,7 @@ struct Operands {
   float* c;        // C's element (first row, first column)
   int64_t cRow;    // floats from one C row to the next
   int64_t steps;
-  bool first;      // the first p block: C starts at zero
+  bool first;      // the first p block of a product that carries no sums: C starts at zero
 };
 
 // R rows (R / 4 A panels) by Z * 16 columns (2 * Z B panels), each 16 columns one zmm register.
@@ -99,7 +99,7 @@ constexpr Shape kAvx2 = {
     {block256<4, 3, Fused>, block256<4, 2, Fused>, block256<4, 1, Fused>},
 };
 
-void multiply(const Shape& shape, const int64_t groupPanels[3], const float* a, const float* b, float* c, int64_t m, int64_t k, int64_t n) {
+void multiply(const Shape& shape, const int64_t groupPanels[3], const float* a, const float* b, float* c, int64_t m, int64_t k, int64_t n, bool carry) {
   const int64_t aPanel = kPanelRows * k;
   const int64_t bPanel = kPanelColumns * k;
   for (int64_t firstColumn = 0; firstColumn < n; firstColumn += kColumnBlock) {
@@ -112,7 +112,7 @@ void multiply(const Shape& shape, const int64_t groupPanels[3], const float* a, 
         for (int64_t j = firstColumn; j < columnsEnd;) {
           int g = 0;
           while (columnsEnd - j < groupPanels[g] * kPanelColumns) ++g;
-          const Operands o{a + (i / kPanelRows) * aPanel + kPanelRows * from, aPanel, b + (j / kPanelColumns) * bPanel + kPanelColumns * from, bPanel, c + i * n + j, n, steps, from == 0};
+          const Operands o{a + (i / kPanelRows) * aPanel + kPanelRows * from, aPanel, b + (j / kPanelColumns) * bPanel + kPanelColumns * from, bPanel, c + i * n + j, n, steps, from == 0 && !carry};
           (full ? shape.full[g] : shape.rest[g])(o);
           j += groupPanels[g] * kPanelColumns;
         }
@@ -210,10 +210,10 @@ napi_value fail(napi_env env, const std::string& message) {
   return nullptr;
 }
 
-constexpr size_t kArguments = 8;
+constexpr size_t kArguments = 9;
 
 // One call's arguments: the kernel memory (a Float32Array over all of it, first), then non-negative
-// integers (byte offsets, sizes, strides in floats), then, for matmul, a boolean.
+// integers (byte offsets, sizes, strides in floats), then, for matmul, two booleans.
 struct Call {
   napi_value argv[kArguments];
   void* variant = nullptr;
@@ -224,10 +224,10 @@ struct Call {
 
 // Reads `count` integers after the memory; false (with the call's one-line RangeError thrown) when
 // an argument is missing or of the wrong kind. `integersAre` names them in that error.
-bool readCall(napi_env env, napi_callback_info info, const std::string& name, size_t count, const char* integersAre, Call& call) {
+bool readCall(napi_env env, napi_callback_info info, const std::string& name, size_t arguments, size_t count, const char* integersAre, Call& call) {
   size_t argc = kArguments;
-  if (napi_get_cb_info(env, info, &argc, call.argv, nullptr, &call.variant) != napi_ok || argc != kArguments) {
-    fail(env, name + ": expected 8 arguments");
+  if (napi_get_cb_info(env, info, &argc, call.argv, nullptr, &call.variant) != napi_ok || argc != arguments) {
+    fail(env, name + ": expected " + std::to_string(arguments) + " arguments");
     return false;
   }
   void* data = nullptr;
@@ -249,14 +249,17 @@ bool readCall(napi_env env, napi_callback_info info, const std::string& name, si
   return true;
 }
 
-// matmul(memory, a, b, c, m, k, n, fused): a, b and c byte offsets in the memory, as the WebAssembly
-// kernel takes them.
+// matmul(memory, a, b, c, m, k, n, fused, carry): a, b and c byte offsets in the memory, as the
+// WebAssembly kernel takes them; with `carry`, C's sums go on from what it holds.
 napi_value Matmul(napi_env env, napi_callback_info info) {
   Call call;
-  if (!readCall(env, info, "matmul", 6, "offsets and sizes", call)) return nullptr;
+  if (!readCall(env, info, "matmul", 9, 6, "offsets and sizes", call)) return nullptr;
   const Variant& variant = *static_cast<const Variant*>(call.variant);
   bool fused = false;
-  if (napi_get_value_bool(env, call.argv[7], &fused) != napi_ok) return fail(env, "matmul: the last argument (fused) must be a boolean");
+  bool carry = false;
+  if (napi_get_value_bool(env, call.argv[7], &fused) != napi_ok || napi_get_value_bool(env, call.argv[8], &carry) != napi_ok) {
+    return fail(env, "matmul: the last two arguments (fused, carry) must be booleans");
+  }
   const int64_t* x = call.integers;
   const int64_t aAt = x[0], bAt = x[1], cAt = x[2], m = x[3], k = x[4], n = x[5];
   if (m % kPanelRows != 0 || n % kPanelColumns != 0) return fail(env, "matmul: m must be a multiple of 4 and n of 8");
@@ -265,10 +268,10 @@ napi_value Matmul(napi_env env, napi_callback_info info) {
   if (m == 0 || n == 0) return nullptr;
   float* base = call.memory;
   if (k == 0) {
-    std::memset(base + cAt / 4, 0, sizeof(float) * m * n);
+    if (!carry) std::memset(base + cAt / 4, 0, sizeof(float) * m * n);
     return nullptr;
   }
-  multiply(fused ? *variant.fused : *variant.strict, variant.groupPanels, base + aAt / 4, base + bAt / 4, base + cAt / 4, m, k, n);
+  multiply(fused ? *variant.fused : *variant.strict, variant.groupPanels, base + aAt / 4, base + bAt / 4, base + cAt / 4, m, k, n, carry);
   return nullptr;
 }
 
@@ -276,8 +279,9 @@ napi_value Matmul(napi_env env, napi_callback_info info) {
 // are byte offsets in the memory, strides in floats, and width 4 or 8. Every variant's CPU has AVX2.
 napi_value Pack(napi_env env, napi_callback_info info) {
   Call call;
-  if (!readCall(env, info, "pack", 7, "offsets, sizes and strides", call)) return nullptr;
-  const auto [srcAt, lines, k, width, lineStride, stepStride, dstAt] = call.integers;
+  if (!readCall(env, info, "pack", 8, 7, "offsets, sizes and strides", call)) return nullptr;
+  const int64_t* x = call.integers;
+  const int64_t srcAt = x[0], lines = x[1], k = x[2], width = x[3], lineStride = x[4], stepStride = x[5], dstAt = x[6];
   if (width != 4 && width != 8) return fail(env, "pack: width must be 4 or 8");
   if (srcAt % 4 != 0 || dstAt % 4 != 0) return fail(env, "pack: offsets must be multiples of 4 bytes");
   const int64_t panels = (lines + width - 1) / width;

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { matmul, nativeMatmulIsa, rowMajor, transposed, useKernel, useKernelMemory, useNativeMatmul, type KernelChoice, type MatrixView } from '@lockstep/core';
+import { matmul, nativeMatmulIsa, rowMajor, runningProduct, runningSumsLength, transposed, useKernel, useKernelMemory, useNativeMatmul, type KernelChoice, type MatrixView } from '@lockstep/core';
 import { loadNativeKernels, useNativeKernels } from '@lockstep/native';
 
 const native = loadNativeKernels();
@@ -74,6 +74,26 @@ describe.skipIf(!available)('@lockstep/native matrix kernels', () => {
         });
         expect(compared).toBeGreaterThan(100_000);
       });
+
+      it(`${variant.isa} ${kernel}: running sums carried over parts of the steps, an empty part among them, have the WebAssembly kernel's bits`, () => {
+        useKernel(kernel);
+        const [m, k, n] = [13, 700, 21];
+        const aT = values(k * m, 3);
+        const b = values(k * n, 4);
+        const sumsBits = (): Uint32Array => {
+          const sums = new Float32Array(runningSumsLength(m, n));
+          const bounds = [0, 255, 255, 256, 600, 700];
+          for (let part = 0; part + 1 < bounds.length; part++) {
+            const [from, to] = [bounds[part]!, bounds[part + 1]!];
+            runningProduct(transposed(aT.subarray(from * m, to * m), m), rowMajor(b.subarray(from * n, to * n), n), m, to - from, n, sums, part === 0);
+          }
+          return new Uint32Array(sums.buffer);
+        };
+        useNativeMatmul(null);
+        const wasm = sumsBits();
+        useNativeMatmul(variant);
+        expect(sumsBits()).toEqual(wasm);
+      });
     }
   }
 
@@ -90,12 +110,15 @@ describe.skipIf(!available)('@lockstep/native matrix kernels', () => {
   it('a call outside what the WebAssembly kernel takes is refused with one line, touching nothing', () => {
     if (!('kernels' in native)) return;
     const memory = new Float32Array(64).fill(2);
-    const call = (...args: number[]) => () => native.kernels.matmul(memory, args[0], args[1], args[2], args[3], args[4], args[5], false);
+    const call = (...args: number[]) => () => native.kernels.matmul(memory, args[0], args[1], args[2], args[3], args[4], args[5], false, false);
     expect(call(0, 0, 160, 4, 4, 8)).toThrow(new RangeError("matmul: an operand reaches past the memory's end"));
     expect(call(0, 0, 0, 3, 1, 8)).toThrow(new RangeError('matmul: m must be a multiple of 4 and n of 8'));
     expect(call(2, 0, 0, 4, 1, 8)).toThrow(new RangeError('matmul: offsets must be multiples of 4 bytes'));
     expect(call(-4, 0, 0, 4, 1, 8)).toThrow(new RangeError('matmul: offsets and sizes must be non-negative integers'));
-    expect(() => (native.kernels.matmul as (...args: unknown[]) => void)(new Float64Array(8), 0, 0, 0, 4, 1, 8, false)).toThrow(new RangeError('matmul: the memory must be a Float32Array'));
+    expect(() => (native.kernels.matmul as (...args: unknown[]) => void)(new Float64Array(8), 0, 0, 0, 4, 1, 8, false, false)).toThrow(new RangeError('matmul: the memory must be a Float32Array'));
+    const untyped = native.kernels.matmul as (...args: unknown[]) => void;
+    expect(() => untyped(memory, 0, 0, 0, 4, 1, 8, false)).toThrow(new RangeError('matmul: expected 9 arguments'));
+    expect(() => untyped(memory, 0, 0, 0, 4, 1, 8, false, 1)).toThrow(new RangeError('matmul: the last two arguments (fused, carry) must be booleans'));
     expect(memory.every((value) => value === 2)).toBe(true);
   });
 

@@ -1,5 +1,5 @@
 import { setFlagsFromString } from 'node:v8';
-import { checkChoice } from '../errors.js';
+import { checkChoice, LockstepError } from '../errors.js';
 import { WASM_BASE64 as RELAXED_SHARED_WASM } from '../wasm/matmul-relaxed-shared.generated.js';
 import { WASM_BASE64 as RELAXED_WASM } from '../wasm/matmul-relaxed.generated.js';
 import { WASM_BASE64 as STRICT_SHARED_WASM } from '../wasm/matmul-shared.generated.js';
@@ -48,13 +48,13 @@ export const KERNEL_FAMILIES: Readonly<Record<KernelChoice, string>> = {
 /**
  * A matrix-product kernel outside WebAssembly with the same bits (@lockstep/native's, on x86-64
  * vector units): `pack` and `matmul` take the WebAssembly kernel's own arguments (byte offsets,
- * sizes, strides) after `memory`, the whole kernel memory as floats, and `matmul` with `fused` sums
- * as the relaxed kernel does.
+ * sizes, strides) after `memory`, the whole kernel memory as floats; `matmul` with `fused` sums
+ * as the relaxed kernel does, and with `carry` goes on from the sums C holds.
  */
 export interface NativeMatmul {
   /** The instruction set it runs on, for reports ('avx512', 'avx2'). */
   readonly isa: string;
-  matmul(memory: Float32Array, a: number, b: number, c: number, m: number, k: number, n: number, fused: boolean): void;
+  matmul(memory: Float32Array, a: number, b: number, c: number, m: number, k: number, n: number, fused: boolean, carry: boolean): void;
   pack(memory: Float32Array, src: number, lines: number, k: number, width: number, lineStride: number, stepStride: number, dst: number): void;
 }
 
@@ -109,9 +109,21 @@ class SimdKernel {
    * `matmul`), and adds the bias or the previous output (wasm `finish`). An operand or output in
    * the kernel's shared memory (`useKernelMemory`) is read or written where it is; any other is
    * copied in or out of the scratch. With `keepB`, B's panels stay at the scratch's start for the
-   * next product with the same B, until `forgetKeptPanels`.
+   * next product with the same B, until `forgetKeptPanels`. With `running`, `out` holds running sums
+   * (`runningProduct`), which the kernel starts ('first') or goes on from ('carried').
    */
-  product(a: MatrixView, b: MatrixView, m: number, k: number, n: number, out: Float32Array, bias: Float32Array | null, accumulate: boolean, keepB: boolean): void {
+  product(
+    a: MatrixView,
+    b: MatrixView,
+    m: number,
+    k: number,
+    n: number,
+    out: Float32Array,
+    bias: Float32Array | null,
+    accumulate: boolean,
+    keepB: boolean,
+    running: 'first' | 'carried' | null,
+  ): void {
     const mPadded = Math.ceil(m / A_ROWS) * A_ROWS;
     const nPadded = Math.ceil(n / B_COLUMNS) * B_COLUMNS;
     const aInPlace = inKernelMemory(a.data);
@@ -127,8 +139,9 @@ class SimdKernel {
     const rawB = rawA + (aInPlace ? 0 : vectorFloats(a.data.length));
     const packedA = rawB + (bInPlace || keptB !== undefined ? 0 : vectorFloats(b.data.length));
     const packedB = packedA + vectorFloats(mPadded * k);
-    // A product that is stored as it is, with no padding, goes straight into an output in place.
-    const direct = outInPlace && !accumulate && bias === null && m === mPadded && n === nPadded;
+    // A product that is stored as it is, with no padding, goes straight into an output in place, as
+    // running sums (padded already) do.
+    const direct = outInPlace && (running !== null || (!accumulate && bias === null && m === mPadded && n === nPadded));
     const c = packedB + (bKey === null ? bPanelFloats : 0);
     const result = c + (direct ? 0 : vectorFloats(mPadded * nPadded));
     const biasOffset = result + (outInPlace ? 0 : vectorFloats(m * n));
@@ -139,7 +152,7 @@ class SimdKernel {
       this.keptAt = at;
       if (this.keptFloats > 0) {
         this.forgetKeptPanels();
-        this.product(a, b, m, k, n, out, bias, accumulate, keepB);
+        this.product(a, b, m, k, n, out, bias, accumulate, keepB, running);
         return;
       }
     }
@@ -154,11 +167,18 @@ class SimdKernel {
       if (!bInPlace) f.set(b.data, at + rawB);
       this.pack(bInPlace ? b.data.byteOffset : 4 * (at + rawB), n, k, B_COLUMNS, b.colStride, b.rowStride, 4 * bPanels);
     }
+    const carry = running === 'carried';
     if (direct) {
-      this.multiplyPanels(4 * (at + packedA), 4 * bPanels, out.byteOffset, m, k, n);
+      this.multiplyPanels(4 * (at + packedA), 4 * bPanels, out.byteOffset, mPadded, k, nPadded, carry);
       return;
     }
-    this.multiplyPanels(4 * (at + packedA), 4 * bPanels, 4 * (at + c), mPadded, k, nPadded);
+    const sums = mPadded * nPadded;
+    if (carry) f.set(out.subarray(0, sums), at + c);
+    this.multiplyPanels(4 * (at + packedA), 4 * bPanels, 4 * (at + c), mPadded, k, nPadded, carry);
+    if (running !== null) {
+      out.set(f.subarray(at + c, at + c + sums));
+      return;
+    }
     if (accumulate && !outInPlace) f.set(out.subarray(0, m * n), at + result);
     if (bias !== null && !biasInPlace) f.set(bias.subarray(0, n), at + biasOffset);
     const mode = accumulate ? FINISH_ADD : bias !== null ? FINISH_BIAS : FINISH_STORE;
@@ -172,9 +192,9 @@ class SimdKernel {
     else native.pack(this.instance.wholeMemory(), src, lines, k, width, lineStride, stepStride, dst);
   }
 
-  private multiplyPanels(a: number, b: number, c: number, m: number, k: number, n: number): void {
-    if (native === null) this.multiply(a, b, c, m, k, n);
-    else native.matmul(this.instance.wholeMemory(), a, b, c, m, k, n, this.fused);
+  private multiplyPanels(a: number, b: number, c: number, m: number, k: number, n: number, carry: boolean): void {
+    if (native === null) this.multiply(a, b, c, m, k, n, carry ? 1 : 0);
+    else native.matmul(this.instance.wholeMemory(), a, b, c, m, k, n, this.fused, carry);
   }
 
   forgetKeptPanels(): void {
@@ -262,5 +282,32 @@ export function matmul(
   options: { bias?: Float32Array | null; accumulate?: boolean; bIsParameter?: boolean } = {},
 ): void {
   const keepB = parametersFixed > 0 && options.bIsParameter === true;
-  kernelOf(choice).product(a, b, m, k, n, out, options.bias ?? null, options.accumulate ?? false, keepB);
+  kernelOf(choice).product(a, b, m, k, n, out, options.bias ?? null, options.accumulate ?? false, keepB, null);
+}
+
+/** The floats that the running sums of an m x n product take: its rows and columns padded to the kernel's blocks. */
+export function runningSumsLength(m: number, n: number): number {
+  return Math.ceil(m / A_ROWS) * A_ROWS * Math.ceil(n / B_COLUMNS) * B_COLUMNS;
+}
+
+/**
+ * A product summed over its k steps in parts: sums += A B over the next range of steps, with A
+ * (m x k) and B (k x n) that range's columns and rows. Every element's float32 sum goes on in the
+ * kernel's own order, so that the parts, taken in order, give the bits of one product over all the
+ * steps. `first` starts the sums at zero. `sums` holds `runningSumsLength(m, n)` floats, its rows
+ * padded; `addRunningSums` adds them into an output as `matmul` with `accumulate` adds a product.
+ */
+export function runningProduct(a: MatrixView, b: MatrixView, m: number, k: number, n: number, sums: Float32Array, first: boolean): void {
+  if (sums.length < runningSumsLength(m, n)) {
+    throw new LockstepError('E_SHAPE', `running product: ${m} x ${n} sums take ${runningSumsLength(m, n)} floats, got ${sums.length}; size them with runningSumsLength`);
+  }
+  kernelOf(choice).product(a, b, m, k, n, sums, null, false, false, first ? 'first' : 'carried');
+}
+
+/** out (m x n) += the running sums of a product (`runningProduct`), each element in float32. */
+export function addRunningSums(sums: Float32Array, m: number, n: number, out: Float32Array): void {
+  const width = Math.ceil(n / B_COLUMNS) * B_COLUMNS;
+  for (let i = 0; i < m; i++) {
+    for (let j = 0; j < n; j++) out[i * n + j] = Math.fround(out[i * n + j] + sums[i * width + j]);
+  }
 }

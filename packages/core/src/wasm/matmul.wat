@@ -4,6 +4,9 @@
 ;; C is row-major, m x n with m a multiple of 4 and n a multiple of 8 (the caller pads).
 ;; Each C element is one float32 sum over p in increasing order, mul then add (no fused
 ;; multiply-add), so every thread and every run gets the same bits.
+;; With $carry, C holds sums already, those of a product over the steps before these (A and B
+;; packed from the next range of steps), and every element's sum goes on from there: products over
+;; consecutive step ranges, carried, give the bits of one product over them all.
 ;; A 4 x 8 block of C lives in 8 registers while p runs; the p loop is not unrolled, because V8
 ;; then hoists the loads and spills registers.
 ;; The columns go in blocks of 128 and, within one, p runs in blocks of 256 steps: every block of C is
@@ -14,7 +17,7 @@
 ;; from memory for each row panel of A.
 (module
   (memory (export "memory") 1)
-  (func (export "matmul") (param $a i32) (param $b i32) (param $c i32) (param $m i32) (param $k i32) (param $n i32)
+  (func (export "matmul") (param $a i32) (param $b i32) (param $c i32) (param $m i32) (param $k i32) (param $n i32) (param $carry i32)
     (local $i i32) (local $j i32) (local $ap i32) (local $bp i32) (local $cp i32) (local $end i32)
     (local $cRow i32) (local $aPanel i32) (local $bPanel i32) (local $from i32) (local $steps i32)
     (local $firstColumn i32) (local $columnsEnd i32)
@@ -40,7 +43,7 @@
           (loop $columns
             (br_if $columnsDone (i32.ge_u (local.get $j) (local.get $columnsEnd)))
         (local.set $cp (i32.add (local.get $c) (i32.add (i32.mul (local.get $i) (local.get $cRow)) (i32.shl (local.get $j) (i32.const 2)))))
-        (if (i32.eqz (local.get $from))
+        (if (i32.eqz (i32.or (local.get $from) (local.get $carry)))
           (then
             (local.set $c00 (v128.const i32x4 0 0 0 0))
             (local.set $c01 (v128.const i32x4 0 0 0 0))
