@@ -11,6 +11,9 @@ import {
   rowIndices,
   sequentialFromSpec,
 } from '@lockstep/core';
+import { addColumnSums } from '../src/ops/elementwise.js';
+import { addColumnsToImages, imagesToColumns, planesToRows, rowsToPlanes } from '../src/ops/im2col.js';
+import { matmul, transposed } from '../src/ops/matmul.js';
 import { checkLayer, type Reference } from './helpers/gradcheck.js';
 
 type Geometry = { c: number; h: number; w: number; kh: number; kw: number; sh: number; sw: number; ph: number; pw: number; dh: number; dw: number };
@@ -209,21 +212,58 @@ it('a small CNN builds from its spec and runs forward', () => {
   expect(model.forward(new Float32Array(2 * 144).fill(0.5)).shape).toEqual([2, 3]);
 });
 
-it('Conv2d in eval mode runs a few samples at a time with the bits of a training-mode forward, and a backward pass after it gives the same gradients', () => {
-  // 16 x 28 x 28 samples with a 3 x 3 kernel take 451 KB of patches each: two samples a block, three blocks.
-  const shape = [5, 16, 28, 28];
-  const x = Float32Array.from({ length: 5 * 16 * 28 * 28 }, (_, i) => Math.sin(i * 0.37));
-  const g = Float32Array.from({ length: 5 * 8 * 28 * 28 }, (_, i) => Math.cos(i * 0.11));
-  const run = (training: boolean) => {
-    const conv = new Conv2d({ inChannels: 16, outChannels: 8, kernelSize: 3, padding: 1 });
-    const weight = { value: Float32Array.from({ length: 8 * 16 * 9 }, (_, i) => Math.sin(i * 1.3) * 0.1), grad: new Float32Array(8 * 16 * 9) };
-    const bias = { value: Float32Array.from({ length: 8 }, (_, i) => i * 0.01 - 0.03), grad: new Float32Array(8) };
+describe('Conv2d runs a few samples at a time, forward and backward', () => {
+  // 16 x 28 x 28 samples with a 3 x 3 kernel take 451 KB of patches each: one sample a block, five blocks.
+  const [samples, inChannels, outChannels, side] = [5, 16, 8, 28];
+  const k = inChannels * 9;
+  const plane = side * side;
+  const positions = samples * plane;
+  const geometry = { channels: inChannels, height: side, width: side, kernel: [3, 3], stride: [1, 1], padding: [1, 1], dilation: [1, 1], outHeight: side, outWidth: side } as const;
+  const x = Float32Array.from({ length: samples * inChannels * plane }, (_, i) => Math.sin(i * 0.37));
+  const g = Float32Array.from({ length: samples * outChannels * plane }, (_, i) => Math.cos(i * 0.11));
+  const weightValues = Float32Array.from({ length: outChannels * k }, (_, i) => Math.sin(i * 1.3) * 0.1);
+  const biasValues = Float32Array.from({ length: outChannels }, (_, i) => i * 0.01 - 0.03);
+  const bytes = (array: Float32Array): Buffer => Buffer.from(array.buffer, array.byteOffset, array.byteLength);
+
+  const run = (training: boolean): Buffer[] => {
+    const conv = new Conv2d({ inChannels, outChannels, kernelSize: 3, padding: 1 });
+    const weight = { value: weightValues, grad: new Float32Array(outChannels * k) };
+    const bias = { value: biasValues, grad: new Float32Array(outChannels) };
     conv.bindParameters([weight, bias]);
     conv.train(training);
-    const y = conv.forward({ data: x, shape }).data.slice();
-    const gradIn = conv.backward({ data: g, shape: [5, 8, 28, 28] }, true)!.data.slice();
-    return [y, gradIn, weight.grad, bias.grad].map((array) => Buffer.from(array.buffer));
+    const y = conv.forward({ data: x, shape: [samples, inChannels, side, side] }).data.slice();
+    const gradIn = conv.backward({ data: g, shape: [samples, outChannels, side, side] }, true)!.data.slice();
+    return [y, gradIn, weight.grad, bias.grad].map(bytes);
   };
-  const [trained, inferred] = [run(true), run(false)];
-  inferred.forEach((bytes, i) => expect(bytes.equals(trained[i]!)).toBe(true));
+
+  /** The same passes over the whole batch at once: every patch in one matrix, one product for each result. */
+  const wholeBatch = (): Buffer[] => {
+    const columns = new Float32Array(k * positions);
+    imagesToColumns(geometry, samples, 0, inChannels, x, columns);
+    const products = new Float32Array(positions * outChannels);
+    matmul(transposed(columns, positions), transposed(weightValues, k), positions, k, outChannels, products);
+    const y = new Float32Array(samples * outChannels * plane);
+    rowsToPlanes(samples, outChannels, 0, outChannels, plane, products, y, biasValues);
+    const rows = new Float32Array(positions * outChannels);
+    planesToRows(samples, outChannels, 0, outChannels, plane, g, rows);
+    const weightGrad = new Float32Array(outChannels * k);
+    matmul(transposed(rows, outChannels), transposed(columns, positions), outChannels, positions, k, weightGrad, { accumulate: true });
+    const biasGrad = new Float32Array(outChannels);
+    addColumnSums(rows, positions, outChannels, biasGrad);
+    matmul(transposed(weightValues, k), transposed(rows, outChannels), k, outChannels, positions, columns);
+    const gradIn = new Float32Array(x.length);
+    addColumnsToImages(geometry, samples, 0, inChannels, columns, gradIn);
+    return [y, gradIn, weightGrad, biasGrad].map(bytes);
+  };
+
+  it('with the bits of one pass over the whole batch: the output, the input gradient, and the weight gradient summed across the blocks in order', () => {
+    const expected = wholeBatch();
+    const names = ['output', 'input gradient', 'weight gradient', 'bias gradient'];
+    run(true).forEach((seen, i) => expect(seen.equals(expected[i]!), names[i]).toBe(true));
+  });
+
+  it('in eval mode too, and a backward pass after it gives the same gradients', () => {
+    const [trained, inferred] = [run(true), run(false)];
+    inferred.forEach((seen, i) => expect(seen.equals(trained[i]!)).toBe(true));
+  });
 });
