@@ -81,6 +81,9 @@ const FINISH_BIAS = 1;
 const FINISH_ADD = 2;
 const B_COLUMNS = 8;
 
+/** `size` rounded up to a multiple of the kernel's `block` (its rows or columns). */
+const padded = (size: number, block: number): number => Math.ceil(size / block) * block;
+
 type KernelFunction = (...args: number[]) => void;
 
 class SimdKernel {
@@ -124,8 +127,8 @@ class SimdKernel {
     keepB: boolean,
     running: 'first' | 'carried' | null,
   ): void {
-    const mPadded = Math.ceil(m / A_ROWS) * A_ROWS;
-    const nPadded = Math.ceil(n / B_COLUMNS) * B_COLUMNS;
+    const mPadded = padded(m, A_ROWS);
+    const nPadded = padded(n, B_COLUMNS);
     const aInPlace = inKernelMemory(a.data);
     const bInPlace = inKernelMemory(b.data);
     const outInPlace = inKernelMemory(out);
@@ -287,7 +290,7 @@ export function matmul(
 
 /** The floats that the running sums of an m x n product take: its rows and columns padded to the kernel's blocks. */
 export function runningSumsLength(m: number, n: number): number {
-  return Math.ceil(m / A_ROWS) * A_ROWS * Math.ceil(n / B_COLUMNS) * B_COLUMNS;
+  return padded(m, A_ROWS) * padded(n, B_COLUMNS);
 }
 
 /**
@@ -306,7 +309,7 @@ export function runningProduct(a: MatrixView, b: MatrixView, m: number, k: numbe
 
 /** out (m x n) += the running sums of a product (`runningProduct`), each element in float32. */
 export function addRunningSums(sums: Float32Array, m: number, n: number, out: Float32Array): void {
-  const width = Math.ceil(n / B_COLUMNS) * B_COLUMNS;
+  const width = padded(n, B_COLUMNS);
   for (let i = 0; i < m; i++) {
     for (let j = 0; j < n; j++) out[i * n + j] = Math.fround(out[i * n + j] + sums[i * width + j]);
   }
