@@ -222,8 +222,9 @@ struct Call {
   int64_t integers[kArguments - 1] = {};
 };
 
-// Reads `count` integers after the memory; false (with the call's one-line RangeError thrown) when
-// an argument is missing or of the wrong kind. `integersAre` names them in that error.
+// Reads a call of `arguments` arguments and the `count` integers after its memory; false (with the
+// call's one-line RangeError thrown) when an argument is missing or of the wrong kind. `integersAre`
+// names them in that error.
 bool readCall(napi_env env, napi_callback_info info, const std::string& name, size_t arguments, size_t count, const char* integersAre, Call& call) {
   size_t argc = kArguments;
   if (napi_get_cb_info(env, info, &argc, call.argv, nullptr, &call.variant) != napi_ok || argc != arguments) {

@@ -165,7 +165,8 @@ export class Conv2d extends Module {
     const groupOut = this.outChannels / this.groups;
     const k = this.patchLength;
     // A few samples at a time, so that their patches and products stay in the caches (the backward
-    // pass makes the patches again, block by block). Each output value is the same sum.
+    // pass makes each block's patches again, unless the whole batch fit in one). Each output value is
+    // the same sum.
     const block = samplesPerBlock(samples, k, plane);
     const columns = this.columns.take(k * block * plane);
     const products = this.products.take(block * plane * groupOut);
