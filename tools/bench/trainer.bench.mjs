@@ -87,6 +87,7 @@ async function lockstep(model, data, workers, kernel, { secondEpoch = false } = 
     const started = performance.now();
     await trainer.evaluate(data);
     const evalSeconds = (performance.now() - started) / 1000;
+    // The same per-step callback as the timed epoch, so that only V8's state differs between the two.
     const again = secondEpoch ? await trainer.fit(data, { epochs: 1, batchSize: 128, onStep }) : null;
     return {
       train: history[0].samplesPerSecond,
