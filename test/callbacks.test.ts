@@ -56,6 +56,20 @@ describe('callbacks: a hook at a step\'s or an epoch\'s end stops the fit cleanl
     expect(straight.history[1]!.loss).toBe(result.history[1]!.loss);
   });
 
+  it('onStepEnd stopping at step 17 (mid-epoch) on the worker trainer at 2 workers: the reference trainer\'s bits, and a resumed fit gives the uninterrupted bits', async () => {
+    const reference = modelFromSpec(spec, settings.seed);
+    fit(reference, data, { ...settings, epochs: 3, callbacks: [stopAtStep(17)] });
+    const trainer = new Trainer({ model: spec, seed: settings.seed, optimizer, chunkSize: settings.chunkSize, workers: 2 });
+    open.push(trainer);
+    const first = await trainer.fit(data, { epochs: 3, batchSize: settings.batchSize, callbacks: [stopAtStep(17)] });
+    expect(first).toMatchObject({ stopped: false, stopRequested: true });
+    expect(trainer.state).toMatchObject({ step: 17, epoch: 1, batch: 5 });
+    expect(bytes(trainer.params).equals(bytes(reference.params))).toBe(true);
+    const rest = await trainer.fit(data, { epochs: 2, batchSize: settings.batchSize });
+    expect(rest.stopRequested).toBe(false);
+    expect(bytes(trainer.params).equals(bytes(straightModel.params))).toBe(true);
+  });
+
   it('across 2 ranks a stop asked on rank 1 alone stops both after the same step, on the bits of one trainer stopped there', async () => {
     const reference = modelFromSpec(spec, settings.seed);
     fit(reference, data, { ...settings, epochs: 3, callbacks: [stopAtStep(7)] });
