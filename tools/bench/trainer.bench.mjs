@@ -212,21 +212,23 @@ async function compare(name) {
   const ceiling = median(runs.ceiling);
   const chunkCeiling = median(runs.chunkCeiling);
   const meetingCeiling = median(runs.meetingCeiling);
+  /** A field's median at 2 workers over its median at 1, for one kernel. */
+  const twoOverOne = (kernel, field) => m(`${kernel}2`, field) / m(`${kernel}1`, field);
   console.log(`this machine's ceiling, two unsynchronized threads / one (tools/bench/two-threads.mjs), median of ${runs.ceiling.length} alternations in this run: ${ceiling.toFixed(2)}x`);
   console.log(
     `the same for this model's 64-row chunk gradients, each thread its own model and data (memory passes included, no coordination), median of ${runs.chunkCeiling.length} alternations: ${chunkCeiling.toFixed(2)}x; ` +
-      `lockstep ${kernels[0]} 2 workers / 1 worker, train: ${(m(`${kernels[0]}2`, 'train') / m(`${kernels[0]}1`, 'train') / chunkCeiling).toFixed(2)} of it`,
+      `lockstep ${kernels[0]} 2 workers / 1 worker, train: ${(twoOverOne(kernels[0], 'train') / chunkCeiling).toFixed(2)} of it`,
   );
   console.log(
     `the same with the two threads meeting after every chunk, as a step's workers do (a spinning barrier; no update, no coordinator), median of ${runs.meetingCeiling.length} alternations: ${meetingCeiling.toFixed(2)}x ` +
-      `(${(meetingCeiling / ceiling).toFixed(2)} of the ceiling); lockstep ${kernels[0]} 2 workers / 1 worker, train: ${(m(`${kernels[0]}2`, 'train') / m(`${kernels[0]}1`, 'train') / meetingCeiling).toFixed(2)} of it`,
+      `(${(meetingCeiling / ceiling).toFixed(2)} of the ceiling); lockstep ${kernels[0]} 2 workers / 1 worker, train: ${(twoOverOne(kernels[0], 'train') / meetingCeiling).toFixed(2)} of it`,
   );
   for (const kernel of kernels) {
-    const scaling = m(`${kernel}2`, 'train') / m(`${kernel}1`, 'train');
+    const scaling = twoOverOne(kernel, 'train');
     console.log(
-      `lockstep ${kernel} 2 workers / 1 worker: train ${scaling.toFixed(2)}x (${(scaling / ceiling).toFixed(2)} of the ceiling), eval ${(m(`${kernel}2`, 'eval') / m(`${kernel}1`, 'eval')).toFixed(2)}x`,
+      `lockstep ${kernel} 2 workers / 1 worker: train ${scaling.toFixed(2)}x (${(scaling / ceiling).toFixed(2)} of the ceiling), eval ${twoOverOne(kernel, 'eval').toFixed(2)}x`,
     );
-    const secondScaling = m(`${kernel}2`, 'secondTrain') / m(`${kernel}1`, 'secondTrain');
+    const secondScaling = twoOverOne(kernel, 'secondTrain');
     console.log(
       `lockstep ${kernel} 2 workers / 1 worker, train, a second epoch on the same trainers (most of V8's compiling done): ${secondScaling.toFixed(2)}x (${(secondScaling / ceiling).toFixed(2)} of the ceiling)`,
     );
