@@ -1,12 +1,13 @@
 /**
  * Before/after in one run: training samples/s of one epoch, and eval samples/s of the same samples,
- * of the reference MLP (784-512-512-10, ReLU, dropout 0.5) or the CNN of examples/configs/cnn.json
+ * of the reference MLP (784-512-512-10, ReLU, dropout 0.5), the small MLP (784-128-64-10, the study
+ * note's 128-64-10 on Fashion-MNIST) or the CNN of examples/configs/cnn.json
  * (batch 128, chunk 64, SGD with momentum, strict kernel) with this checkout's Trainer and with
  * another checkout's build (for example a worktree of the commit before a change, built with
  * `pnpm build`), interleaved, each after the same untimed warm-up; medians of the repetitions and
  * their ratio, at 1 and 2 workers (or --workers N only). Not part of `pnpm bench`: it needs the other build.
  *
- * Usage: node tools/bench/against-build.mjs --other DIR [--model mlp|cnn (default mlp)] [--workers N]
+ * Usage: node tools/bench/against-build.mjs --other DIR [--model mlp|small|cnn (default mlp)] [--workers N]
  *   [--reps R (default 5)] [--samples N (default: the whole epoch for the MLP, 12,800 for the CNN)]
  * Uses Fashion-MNIST when Debian's dataset-fashion-mnist is installed, else 60,000 synthetic samples.
  */
@@ -17,7 +18,7 @@ import { sgd, syntheticClassification } from '../../packages/core/dist/index.js'
 import { Trainer } from '../../packages/workers/dist/index.js';
 import { fashionMnistInstalled, loadFashionMnist } from '../../examples/dist/fashion-mnist-data.js';
 import { median } from './median.mjs';
-import { REFERENCE_MLP_LAYERS } from './reference-mlp.mjs';
+import { REFERENCE_MLP_LAYERS, SMALL_MLP_LAYERS } from './reference-mlp.mjs';
 import { oneOf, parseFlags, positiveInteger } from './options.mjs';
 
 const values = parseFlags({
@@ -27,7 +28,7 @@ const values = parseFlags({
   reps: { type: 'string', default: '5' },
   samples: { type: 'string' },
 });
-const modelName = oneOf('model', values.model, ['mlp', 'cnn']);
+const modelName = oneOf('model', values.model, ['mlp', 'small', 'cnn']);
 const workerCounts = values.workers === undefined ? [1, 2] : [positiveInteger('workers', values.workers)];
 const reps = positiveInteger('reps', values.reps);
 const otherWorkers = join(resolve(values.other ?? ''), 'packages/workers/dist/index.js');
@@ -40,7 +41,7 @@ const { Trainer: OtherTrainer } = await import(pathToFileURL(otherWorkers).href)
 const full = fashionMnistInstalled() ? loadFashionMnist().train : syntheticClassification({ seed: 0, samples: 60000, features: 784, classes: 10 });
 const samples = values.samples === undefined ? (modelName === 'cnn' ? 12800 : full.size) : positiveInteger('samples', values.samples);
 const data = samples >= full.size ? full : full.slice(0, samples);
-const layers = modelName === 'cnn' ? JSON.parse(readFileSync(new URL('../../examples/configs/cnn.json', import.meta.url), 'utf8')).layers : REFERENCE_MLP_LAYERS;
+const layers = modelName === 'cnn' ? JSON.parse(readFileSync(new URL('../../examples/configs/cnn.json', import.meta.url), 'utf8')).layers : modelName === 'small' ? SMALL_MLP_LAYERS : REFERENCE_MLP_LAYERS;
 const model = { input: [...data.sampleShape], layers };
 
 /** One epoch's training samples/s, then eval samples/s over the same samples. */

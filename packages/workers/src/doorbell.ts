@@ -94,6 +94,22 @@ export function reportStep(views: StepViews, party: number, parties: number, rep
   if (Atomics.add(views.doorbell, FINISHED, 1) + 1 === parties) Atomics.notify(views.doorbell, FINISHED);
 }
 
+/**
+ * Coordinator: blocks this thread until `parties` workers finished the current order, for at most
+ * `ms` milliseconds, and says whether they did. A blocked thread wakes within microseconds of the
+ * ring back; `allReported`'s wake goes through the event loop, later and with CPU time that two
+ * workers on two cores need (docs/design.md, "The doorbell").
+ */
+export function allReportedWithin(views: StepViews, parties: number, ms: number): boolean {
+  const until = performance.now() + ms;
+  for (let done = Atomics.load(views.doorbell, FINISHED); done < parties; done = Atomics.load(views.doorbell, FINISHED)) {
+    const left = until - performance.now();
+    if (left <= 0) return false;
+    Atomics.wait(views.doorbell, FINISHED, done, left);
+  }
+  return true;
+}
+
 /** Coordinator: resolves once `parties` workers finished the current order, or once `givenUp()` is true. */
 export async function allReported(views: StepViews, parties: number, givenUp: () => boolean): Promise<void> {
   for (let done = Atomics.load(views.doorbell, FINISHED); done < parties && !givenUp(); done = Atomics.load(views.doorbell, FINISHED)) {

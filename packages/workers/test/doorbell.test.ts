@@ -1,5 +1,6 @@
+import { Worker } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
-import { nextOrder, oneMoreOrder, ordersRung, readReport, reportStep, ring } from '../src/doorbell.js';
+import { allReportedWithin, nextOrder, oneMoreOrder, ordersRung, readReport, reportStep, ring } from '../src/doorbell.js';
 import { stepLayout, stepViews } from '../src/layout.js';
 
 describe('the doorbell', () => {
@@ -32,5 +33,27 @@ describe('the doorbell', () => {
     reports.forEach((report, party) => reportStep(views, party, reports.length, report));
     expect(reports.map((_, party) => readReport(views, party))).toEqual(reports);
     expect(Atomics.load(views.doorbell, 1)).toBe(3);
+  });
+
+  it("a blocking coordinator sees a step's last report from another thread, and gives up after its time without one", async () => {
+    const layout = stepLayout(16, 8, 4, 2, 0);
+    const buffer = new SharedArrayBuffer(layout.bytes);
+    const views = stepViews(buffer, layout);
+    const report = { outcome: 'updated', at: -1, value: 0, gradientSeconds: 0, updateSeconds: 0, maxNormSeconds: 0, exchangeSeconds: 0, stopAgreed: false } as const;
+    ring(views, { stop: false, step: 0, epoch: 0, batchSize: 8, stopWanted: false, lr: 0.1 });
+    reportStep(views, 0, 2, report);
+    expect(allReportedWithin(views, 2, 20)).toBe(false);
+    // Party 1 reports from its own thread 50 ms into a wait of up to 10 s: the wait ends with its ring back.
+    const doorbellOffset = views.doorbell.byteOffset;
+    const party = new Worker(
+      `const { workerData } = require('node:worker_threads');
+       const doorbell = new Int32Array(workerData.buffer, workerData.offset, 2);
+       setTimeout(() => { Atomics.add(doorbell, 1, 1); Atomics.notify(doorbell, 1); }, 50);`,
+      { eval: true, workerData: { buffer, offset: doorbellOffset } },
+    );
+    const started = performance.now();
+    expect(allReportedWithin(views, 2, 10_000)).toBe(true);
+    expect(performance.now() - started).toBeLessThan(5_000);
+    await party.terminate();
   });
 });

@@ -1,0 +1,38 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { sgd, syntheticClassification } from '@lockstep/core';
+import { Trainer } from '@lockstep/workers';
+
+// Steps of a few dozen microseconds: the coordinator waits for each with its thread blocked, and must
+// still let timers, signals and output run while the fit goes on.
+const data = syntheticClassification({ seed: 3, samples: 4096, features: 8, classes: 2 });
+const model = { input: [8], layers: [{ type: 'linear', out: 8 }, { type: 'relu' }, { type: 'linear', out: 2 }] };
+const EPOCHS = 400;
+
+const open: Trainer[] = [];
+afterEach(async () => {
+  await Promise.all(open.splice(0).map((t) => t.close()));
+});
+
+describe('the event loop during a fit', () => {
+  it('turns while short steps run at 2 workers: a timer fires mid-fit and its abort stops the fit', async () => {
+    const trainer = new Trainer({ model, seed: 1, optimizer: sgd({ lr: 0.01 }), chunkSize: 4, workers: 2 });
+    open.push(trainer);
+    const controller = new AbortController();
+    let ticks = 0;
+    const ticking = setInterval(() => ticks++, 5);
+    let stepsAtAbort = -1;
+    setTimeout(() => {
+      stepsAtAbort = trainer.state.step;
+      controller.abort();
+    }, 200);
+    const result = await trainer.fit(data, { epochs: EPOCHS, batchSize: 8, signal: controller.signal });
+    clearInterval(ticking);
+    const stepsPerEpoch = data.size / 8;
+    expect(result.stopped).toBe(true);
+    expect(stepsAtAbort).toBeGreaterThan(0);
+    // The abort is seen at the next step: the fit ends right after the step under way when it came.
+    expect(trainer.state.step).toBe(stepsAtAbort + 1);
+    expect(trainer.state.step).toBeLessThan(EPOCHS * stepsPerEpoch);
+    expect(ticks).toBeGreaterThan(5);
+  });
+});
