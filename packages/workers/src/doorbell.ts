@@ -96,9 +96,9 @@ export function reportStep(views: StepViews, party: number, parties: number, rep
 
 /**
  * Coordinator: blocks this thread until `parties` workers finished the current order, for at most
- * `ms` milliseconds, and says whether they did. A blocked thread wakes within microseconds of the
- * ring back; `allReported`'s wake goes through the event loop, later and with CPU time that two
- * workers on two cores need (docs/design.md, "The doorbell").
+ * `ms` milliseconds, and says whether they did. A blocked thread wakes as the ring back comes;
+ * `allReported`'s wake goes through the event loop, later and with CPU time that two workers on two
+ * cores need (docs/design.md, "The doorbell").
  */
 export function allReportedWithin(views: StepViews, parties: number, ms: number): boolean {
   const until = performance.now() + ms;
