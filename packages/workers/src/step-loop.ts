@@ -32,7 +32,7 @@ export class StepLoop {
   /** When the event loop last turned between steps; the first step waits for one, in which the pool hands out the loops' tasks. */
   private lastTurn = -Infinity;
 
-  constructor(pool: Piscina, views: StepViews, tasks: Array<Omit<StepLoopTask, 'since'>>, blocking: boolean) {
+  constructor(pool: Piscina, views: StepViews, tasks: Array<Omit<StepLoopTask, 'since'>>, { blocking }: { blocking: boolean }) {
     this.views = views;
     this.blocking = blocking;
     this.parties = tasks.length;

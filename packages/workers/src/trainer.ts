@@ -131,7 +131,7 @@ export class Trainer {
     const step = this.stepBufferFor(batchSize);
     const task = { kind: 'step-loop', step: step.buffer, data: shared, loss: plan.loss.name, chunkSize: plan.chunkSize, augment: plan.augment, parties: this.workers } as const;
     const tasks = Array.from({ length: this.workers }, (_, party): Omit<StepLoopTask, 'since'> => ({ ...task, party }));
-    const steps = new PausableStepLoop(() => new StepLoop(this.pool.piscina, step.views, tasks, this.ranks === 1));
+    const steps = new PausableStepLoop(() => new StepLoop(this.pool.piscina, step.views, tasks, { blocking: this.ranks === 1 }));
     let where = 'fit failed';
     const translate = async (error: unknown): Promise<never> => {
       const failure = await this.pool.failed(where, error);
