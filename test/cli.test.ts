@@ -3,10 +3,11 @@ import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFile
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
+import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadCheckpoint } from '@lockstep/cli';
 
-const BIN = new URL('../packages/cli/bin/lockstep.js', import.meta.url).pathname;
+const BIN = fileURLToPath(new URL('../packages/cli/bin/lockstep.js', import.meta.url));
 const work = mkdtempSync(join(tmpdir(), 'lockstep-cli-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 

@@ -2,6 +2,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { evaluate, fit, modelFromSpec, type ModelSpec, type TrainingState } from '@lockstep/core';
 import { fingerprint } from '@lockstep/cli';
@@ -16,7 +17,7 @@ import { UserError } from '../packages/cli/src/errors.js';
 import { writeIdxImages } from './helpers/images.js';
 import { parseXml } from './helpers/xml.js';
 
-const BIN = new URL('../packages/cli/bin/lockstep.js', import.meta.url).pathname;
+const BIN = fileURLToPath(new URL('../packages/cli/bin/lockstep.js', import.meta.url));
 const work = mkdtempSync(join(tmpdir(), 'lockstep-compare-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
@@ -243,7 +244,7 @@ describe('--dropout: 1 to 8 distinct rates, each in the range core\'s dropout la
 });
 
 it('examples/configs/dropout-compare.json, the README\'s Fashion-MNIST comparison, is a 784-1024-1024-10 MLP with Adam', () => {
-  const path = new URL('../examples/configs/dropout-compare.json', import.meta.url).pathname;
+  const path = fileURLToPath(new URL('../examples/configs/dropout-compare.json', import.meta.url));
   const config = checkConfig({ ...DEFAULT_CONFIG, ...readConfigFile(path) }, path);
   expect(config).toMatchObject({ data: 'fashion-mnist', optimizer: 'adam', lr: 0.001, batchSize: 128, chunkSize: 64, epochs: 15 });
   const layers = modelSpecOf({ ...config, dropout: 0.2 }, [1, 28, 28], 10).layers;
@@ -333,7 +334,7 @@ describe('lockstep compare --configs: one model per config file, everything else
 });
 
 it('examples/configs/variance-shift: the same layers in all three; p = 0.5 between each linear layer and its BatchNorm, after each ReLU, or nowhere', () => {
-  const folder = new URL('../examples/configs/variance-shift/', import.meta.url).pathname;
+  const folder = fileURLToPath(new URL('../examples/configs/variance-shift/', import.meta.url));
   const read = (name: string) => checkConfig({ ...DEFAULT_CONFIG, ...readConfigFile(join(folder, `${name}.json`)) }, name);
   const [before, after, none] = ['dropout-before-bn', 'dropout-after-bn', 'no-dropout'].map(read);
   const shape = (layers: unknown[] | undefined): string[] => (layers as Array<{ type: string; out?: number; p?: number }>).map((l) => (l.type === 'dropout' ? `dropout ${l.p}` : l.out === undefined ? l.type : `${l.type} ${l.out}`));

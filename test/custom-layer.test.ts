@@ -1,6 +1,7 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadCheckpoint } from '@lockstep/cli';
 import { fingerprintOf, lockstep } from './helpers/lockstep.js';
@@ -9,7 +10,7 @@ import { fingerprintOf, lockstep } from './helpers/lockstep.js';
 // it is the identity, so every number must equal those of the same model without it.
 const work = mkdtempSync(join(tmpdir(), 'lockstep-custom-layer-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
-const scaleLayer = new URL('./fixtures/layers/scale.mjs', import.meta.url).pathname;
+const scaleLayer = fileURLToPath(new URL('./fixtures/layers/scale.mjs', import.meta.url));
 const layers = [{ type: 'linear', out: 32 }, { type: 'relu' }, { type: 'dropout', p: 0.2 }, { type: 'linear', out: 10 }];
 writeFileSync(join(work, 'scaled.json'), JSON.stringify({ modules: [scaleLayer], epochs: 2, layers: [...layers, { type: 'scale', factor: 1 }] }));
 writeFileSync(join(work, 'plain.json'), JSON.stringify({ epochs: 2, layers }));

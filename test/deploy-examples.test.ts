@@ -1,5 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { validate as validateDockerfile } from 'dockerfile-utils';
 import { PersistentVolumeClaim, PodTemplateSpec } from 'kubernetes-models/v1';
 import { describe, expect, it } from 'vitest';
@@ -160,7 +161,7 @@ describe('the Kubernetes example (syntax and consistency checks only: nothing is
     const binInRepository = new URL(bin.slice(workspace.length + 1), ROOT);
     expect(existsSync(binInRepository)).toBe(true);
 
-    const help = spawnSync(process.execPath, [binInRepository.pathname, 'train', '--help'], { encoding: 'utf8' });
+    const help = spawnSync(process.execPath, [fileURLToPath(binInRepository), 'train', '--help'], { encoding: 'utf8' });
     expect(help.status).toBe(0);
     // --resume comes in through $resume, set by the script's resume test.
     const flags = [...lockstepWords.filter((word) => word.startsWith('--')), '--resume'];

@@ -1,9 +1,10 @@
 import { execFileSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { fashionMnistInstalled } from '../examples/src/fashion-mnist-data.js';
 
 function run(script: string, env: Record<string, string> = {}, args: string[] = []): string {
-  const path = new URL(`../examples/dist/${script}`, import.meta.url).pathname;
+  const path = fileURLToPath(new URL(`../examples/dist/${script}`, import.meta.url));
   return execFileSync(process.execPath, [path, ...args], { encoding: 'utf8', env: { ...process.env, ...env } });
 }
 

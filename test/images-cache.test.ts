@@ -2,6 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { appendFileSync, copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LockstepError } from '@lockstep/core';
 import { checkConfig, DEFAULT_CONFIG, loadCheckpoint, type RunConfig } from '@lockstep/cli';
@@ -12,7 +13,7 @@ import { fingerprintOf, lockstep, startLockstep } from './helpers/lockstep.js';
 // Image data that does not fit in memory: the samples a run trains on are the same bits whatever the
 // cache holds (all of them, some, none) and whichever thread decodes them; training, resuming and eval
 // end on the same numbers; a file that changes during a run stops it with one line naming the file.
-const TOOL = new URL('../tools/data/fashion-mnist-png.mjs', import.meta.url).pathname;
+const TOOL = fileURLToPath(new URL('../tools/data/fashion-mnist-png.mjs', import.meta.url));
 const work = mkdtempSync(join(tmpdir(), 'lockstep-image-cache-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 const run = (args: string[], env: Record<string, string> = {}) => lockstep(args, work, env);

@@ -2,6 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readImageFolder } from '../packages/cli/src/data/images/folder.js';
 import { fashionMnistInstalled, loadFashionMnist } from '../examples/src/fashion-mnist-data.js';
@@ -10,7 +11,7 @@ import { fingerprintOf, lockstep } from './helpers/lockstep.js';
 // Decoding is exact: Fashion-MNIST written as PNG files by tools/data/fashion-mnist-png.mjs (its own
 // encoder) reads back as the IDX files' tensors, bit for bit. CI installs dataset-fashion-mnist; where
 // it is missing, this is skipped.
-const TOOL = new URL('../tools/data/fashion-mnist-png.mjs', import.meta.url).pathname;
+const TOOL = fileURLToPath(new URL('../tools/data/fashion-mnist-png.mjs', import.meta.url));
 const COUNT = 1000;
 
 describe.skipIf(!fashionMnistInstalled())('Fashion-MNIST as a PNG tree (skipped: Debian\'s dataset-fashion-mnist is not installed)', () => {

@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto';
 import { copyFileSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { foldInString, permutation, rootKey } from '@lockstep/core';
 import { loadCheckpoint } from '@lockstep/cli';
@@ -12,7 +13,7 @@ import { fingerprintOf, lockstep } from './helpers/lockstep.js';
 // Runs on image trees: a JPEG tree decodes to the same bits in every process and trains to the same
 // parameters at any worker count; resume is exact and catches changed files; the normalization
 // computed over the training samples is recorded and used by eval; eval names the classes.
-const SHAPES = new URL('../tools/data/colour-shapes.mjs', import.meta.url).pathname;
+const SHAPES = fileURLToPath(new URL('../tools/data/colour-shapes.mjs', import.meta.url));
 const FOLDER = new URL('../packages/cli/dist/data/images/folder.js', import.meta.url).href;
 const work = mkdtempSync(join(tmpdir(), 'lockstep-image-runs-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));

@@ -1,6 +1,7 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fingerprintOf, lockstep } from './helpers/lockstep.js';
 
@@ -8,8 +9,8 @@ import { fingerprintOf, lockstep } from './helpers/lockstep.js';
 // folder's module is code, and only the user decides to run it.
 const work = mkdtempSync(join(tmpdir(), 'lockstep-module-trust-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
-const marked = new URL('./fixtures/layers/marked.mjs', import.meta.url).pathname;
-const scale = new URL('./fixtures/layers/scale.mjs', import.meta.url).pathname;
+const marked = fileURLToPath(new URL('./fixtures/layers/marked.mjs', import.meta.url));
+const scale = fileURLToPath(new URL('./fixtures/layers/scale.mjs', import.meta.url));
 const marker = join(work, 'module-ran.marker');
 const layers = [{ type: 'linear', out: 16 }, { type: 'marked' }, { type: 'relu' }, { type: 'dropout', p: 0.2 }, { type: 'linear', out: 10 }];
 writeFileSync(join(work, 'marked.json'), JSON.stringify({ modules: [marked], epochs: 1, layers }));

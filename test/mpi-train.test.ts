@@ -2,6 +2,7 @@ import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadCheckpoint } from '@lockstep/cli';
 import { mpiAvailable } from '@lockstep/mpi';
@@ -15,7 +16,7 @@ import { RANK_SHAPES } from './helpers/rank-shapes.js';
 const shape = ['--batch-size', '112', '--chunk-size', '16', '--quiet'];
 const common = ['--epochs', '2', ...shape];
 const work = mkdtempSync(join(tmpdir(), 'lockstep-mpi-'));
-const SHAPES_TOOL = new URL('../tools/data/colour-shapes.mjs', import.meta.url).pathname;
+const SHAPES_TOOL = fileURLToPath(new URL('../tools/data/colour-shapes.mjs', import.meta.url));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
 /** `mpirun -np ranks node lockstep ...args` in `work`; `:`-separated programs when `args` holds several, each with its own `env` if given. */
@@ -175,7 +176,7 @@ describe.skipIf(!mpiAvailable())('a rank that dies ends the job', () => {
 describe.skipIf(!mpiAvailable())("a rank whose own training fails ends the job", () => {
   // The env-fault layer of the worker-death tests, armed on one rank only: its worker throws at step
   // 17, while the other ranks go on to that step's exchange and would wait there for it.
-  const faulty = new URL('./fixtures/layers/faulty.mjs', import.meta.url).pathname;
+  const faulty = fileURLToPath(new URL('./fixtures/layers/faulty.mjs', import.meta.url));
   beforeAll(() => {
     const layers = [{ type: 'linear', out: 32 }, { type: 'env-fault' }, { type: 'relu' }, { type: 'linear', out: 10 }];
     writeFileSync(join(work, 'faulty.json'), JSON.stringify({ modules: [faulty], layers }));

@@ -1,5 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   adam,
@@ -345,7 +346,7 @@ describe('failures', () => {
     ['throw-at-step', 'injected failure in layer 1 at step 2'],
     ['exit-at-step', 'worker exited with code: 7'],
   ])('after a failure (%s) the process exits on its own', (layer, cause) => {
-    const script = new URL('./fixtures/fail-then-exit.mjs', import.meta.url).pathname;
+    const script = fileURLToPath(new URL('./fixtures/fail-then-exit.mjs', import.meta.url));
     const output = execFileSync(process.execPath, [script, layer], { encoding: 'utf8', timeout: 30_000 });
     expect(output.trim()).toBe(`E_WORKER: fit failed at step 2 (epoch 1, batch 3 of 5): a worker failed: ${cause}; the worker pool is closed`);
   });

@@ -1,6 +1,7 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadCheckpoint } from '@lockstep/cli';
 import { fingerprintOf, lockstep, numericMetrics } from './helpers/lockstep.js';
@@ -9,7 +10,7 @@ import { fingerprintOf, lockstep, numericMetrics } from './helpers/lockstep.js';
 // names and is the identity otherwise: 2 epochs of 71 steps on the built-in data.
 const work = mkdtempSync(join(tmpdir(), 'lockstep-death-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
-const faulty = new URL('./fixtures/layers/faulty.mjs', import.meta.url).pathname;
+const faulty = fileURLToPath(new URL('./fixtures/layers/faulty.mjs', import.meta.url));
 writeFileSync(
   join(work, 'faulty.json'),
   JSON.stringify({
@@ -100,7 +101,7 @@ describe('a worker that dies mid-epoch', () => {
   it('a module that cannot be loaded is one line naming it', () => {
     writeFileSync(join(work, 'missing-module.json'), JSON.stringify({ modules: ['no-such-layer.mjs'] }));
     const { status, stderr } = lockstep(['train', '--config', 'missing-module.json'], work);
-    expect(stderr).toBe(`lockstep: cannot load the module no-such-layer.mjs listed in "modules": Cannot find module '${join(work, 'no-such-layer.mjs')}' imported from ${new URL('../packages/cli/dist/run/modules.js', import.meta.url).pathname}\n`);
+    expect(stderr).toBe(`lockstep: cannot load the module no-such-layer.mjs listed in "modules": Cannot find module '${join(work, 'no-such-layer.mjs')}' imported from ${fileURLToPath(new URL('../packages/cli/dist/run/modules.js', import.meta.url))}\n`);
     expect(status).toBe(1);
   });
 });

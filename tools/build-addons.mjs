@@ -9,6 +9,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 const nodedir = dirname(dirname(process.execPath));
 const available = (command, args) => spawnSync(command, args, { stdio: 'ignore' }).status === 0;
@@ -26,7 +27,7 @@ for (const addon of ADDONS) {
   if (!existsSync(join(nodedir, 'include', 'node', 'node_api.h'))) {
     throw new Error(`${addon.name}: no Node-API headers in ${nodedir}/include/node; a Node.js that ships its headers (its include/node) is needed`);
   }
-  const pkg = new URL(`../packages/${addon.folder}/`, import.meta.url).pathname;
+  const pkg = fileURLToPath(new URL(`../packages/${addon.folder}/`, import.meta.url));
   const nodeGyp = createRequire(join(pkg, 'package.json')).resolve('node-gyp/bin/node-gyp.js');
   const native = join(pkg, 'native');
   // configure once, then let make rebuild only what changed.

@@ -10,12 +10,13 @@
 // and written in place).
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { setFlagsFromString } from 'node:v8';
 import wabtFactory from 'wabt';
 import { writeIfChanged } from './write-if-changed.mjs';
 
 setFlagsFromString('--experimental-wasm-relaxed-simd');
-const dir = new URL('../packages/core/src/wasm/', import.meta.url).pathname;
+const dir = fileURLToPath(new URL('../packages/core/src/wasm/', import.meta.url));
 const wabt = await wabtFactory();
 
 const MULTIPLY_ADD = /\(f32x4\.add \(local\.get (\$c\d\d)\) \(f32x4\.mul \(local\.get \$x\) \(local\.get (\$b\d)\)\)\)/g;

@@ -1,6 +1,7 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 
-export const BIN = new URL('../../packages/cli/bin/lockstep.js', import.meta.url).pathname;
+export const BIN = fileURLToPath(new URL('../../packages/cli/bin/lockstep.js', import.meta.url));
 
 export interface Finished {
   status: number | null;

@@ -21,6 +21,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Dataset, fingerprint } from '../../packages/core/dist/index.js';
 import { Trainer } from '../../packages/workers/dist/index.js';
 import { checkConfig } from '../../packages/cli/dist/config/config-file.js';
@@ -40,7 +41,7 @@ const reps = positiveInteger('reps', values.reps);
 const workers = positiveInteger('workers', values.workers);
 const SMALL_CACHE_MB = 1;
 
-const root = new URL('../../', import.meta.url).pathname;
+const root = fileURLToPath(new URL('../../', import.meta.url));
 const work = mkdtempSync(join(tmpdir(), 'lockstep-images-bench-'));
 const tool = (name, args) => execFileSync(process.execPath, [join(root, 'tools/data', name), ...args], { stdio: 'ignore' });
 

@@ -15,6 +15,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { availableParallelism } from 'node:os';
+import { fileURLToPath } from 'node:url';
 import { fashionMnistInstalled } from '../../examples/dist/fashion-mnist-data.js';
 import { mpiAvailable } from '../../packages/mpi/dist/index.js';
 import { createSimulatedHosts, simulatedHostsUnavailable } from '../mpi/hosts.mjs';
@@ -41,7 +42,7 @@ const steps = { mlp: positiveInteger('mlp-steps', values['mlp-steps']), cnn: pos
 const modelNames = values.model === undefined ? ['mlp', 'cnn'] : [oneOf('model', values.model, ['mlp', 'cnn'])];
 const titles = { mlp: 'reference MLP 784-512-512-10', cnn: 'CNN of examples/configs/cnn.json' };
 
-const DRIVER = new URL('./mpi-steps.mjs', import.meta.url).pathname;
+const DRIVER = fileURLToPath(new URL('./mpi-steps.mjs', import.meta.url));
 const LAUNCH_TRIES = 3;
 const RUN_AS_ROOT = { OMPI_ALLOW_RUN_AS_ROOT: '1', OMPI_ALLOW_RUN_AS_ROOT_CONFIRM: '1' };
 // As packages/mpi/test/mpirun.ts: more ranks than cores, unbound, TCP on the loopback interface only.

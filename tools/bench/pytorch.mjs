@@ -2,9 +2,10 @@
 // OPENBLAS_L2_SIZE are unset for that process only: set on this machine, they slow OpenBLAS down.
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 
 const PYTHON = '/usr/bin/python3';
-const SCRIPT = new URL('./torch_reference.py', import.meta.url).pathname;
+const SCRIPT = fileURLToPath(new URL('./torch_reference.py', import.meta.url));
 
 export function pytorchAvailable() {
   return existsSync(PYTHON) && spawnSync(PYTHON, ['-c', 'import torch'], { stdio: 'ignore' }).status === 0;

@@ -13,13 +13,14 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
 import { parseFlags, positiveInteger } from './options.mjs';
 import { median } from './median.mjs';
 
 const values = parseFlags({ epochs: { type: 'string', default: '30' }, workers: { type: 'string', default: '2' } });
 const epochs = positiveInteger('epochs', values.epochs);
 const workers = positiveInteger('workers', values.workers);
-const bin = new URL('../../packages/cli/bin/lockstep.js', import.meta.url).pathname;
+const bin = fileURLToPath(new URL('../../packages/cli/bin/lockstep.js', import.meta.url));
 const out = mkdtempSync(join(tmpdir(), 'lockstep-soak-'));
 
 function residentMiB(pid) {

@@ -1,4 +1,5 @@
 import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
 
 /** The typed arrays MPI moves here; each maps to one MPI datatype, so the bytes travel unchanged. */
 export type MpiBuffer = Float32Array | Float64Array | Int32Array | Uint8Array;
@@ -21,7 +22,7 @@ export interface Native {
 }
 
 // The same path from src/ (tests) and dist/ (everything else): both sit beside native/.
-const ADDON = new URL('../native/build/Release/lockstep_mpi.node', import.meta.url).pathname;
+const ADDON = fileURLToPath(new URL('../native/build/Release/lockstep_mpi.node', import.meta.url));
 
 type Loaded = { native: Native } | { error: string };
 let loaded: Loaded | undefined;

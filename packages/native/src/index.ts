@@ -1,8 +1,9 @@
 import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
 import { useNativeMatmul, type NativeMatmul } from '@lockstep/core';
 
 // The same path from src/ (tests) and dist/ (everything else): both sit beside native/.
-const ADDON = new URL('../native/build/Release/lockstep_native.node', import.meta.url).pathname;
+const ADDON = fileURLToPath(new URL('../native/build/Release/lockstep_native.node', import.meta.url));
 
 /** Why the native kernels cannot run here, or the kernels: the widest this CPU has, and every one it has. */
 export type NativeKernels = { kernels: NativeMatmul; variants: readonly NativeMatmul[] } | { unavailable: string };
