@@ -2,6 +2,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchedByMpirun, mpiAvailable, mpiWorld, MPI_THREAD_MULTIPLE } from '@lockstep/mpi';
 import { mpirun, MPIRUN_ENV, MPIRUN_OPTIONS } from './mpirun.js';
@@ -25,7 +26,7 @@ describe('@lockstep/mpi without mpirun', () => {
 
 describe.skipIf(!mpiAvailable())('@lockstep/mpi under mpirun (Open MPI)', () => {
   it('a worker thread that asks for the world before the main thread initialized MPI gets one line saying to', () => {
-    const run = spawnSync(process.execPath, [script('worker-first.mjs').pathname], { encoding: 'utf8' });
+    const run = spawnSync(process.execPath, [fileURLToPath(script('worker-first.mjs'))], { encoding: 'utf8' });
     expect(run.status, run.stderr).toBe(0);
     expect(JSON.parse(run.stdout)).toEqual({
       name: 'LockstepError',
@@ -69,7 +70,7 @@ describe.skipIf(!mpiAvailable())('@lockstep/mpi under mpirun (Open MPI)', () => 
     const folder = mkdtempSync(join(tmpdir(), 'lockstep-mpi-'));
     try {
       const die = what === 'a rank dies';
-      const args = [...MPIRUN_OPTIONS, '--mca', 'odls_base_sigkill_timeout', '1', '-np', '3', process.execPath, script('signals-seen.mjs').pathname, folder, die ? 'die' : 'live'];
+      const args = [...MPIRUN_OPTIONS, '--mca', 'odls_base_sigkill_timeout', '1', '-np', '3', process.execPath, fileURLToPath(script('signals-seen.mjs')), folder, die ? 'die' : 'live'];
       const job = spawn('mpirun', args, { env: { ...process.env, ...MPIRUN_ENV }, stdio: 'ignore' });
       const ended = new Promise((resolve) => job.on('exit', resolve));
       const survivors = die ? [0, 2] : [0, 1, 2];

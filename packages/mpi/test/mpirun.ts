@@ -1,4 +1,5 @@
 import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 
 /**
  * The environment of mpirun in tests: as root, Open MPI refuses to start without the first two (as
@@ -15,7 +16,7 @@ export const MPIRUN_OPTIONS = ['--oversubscribe', '--bind-to', 'none', '--mca', 
  * unbound), and the ranks talk over TCP on the loopback interface only.
  */
 export function mpirun(ranks: number, script: URL, args: string[] = []): SpawnSyncReturns<string> {
-  return spawnSync('mpirun', [...MPIRUN_OPTIONS, '-np', String(ranks), process.execPath, script.pathname, ...args], {
+  return spawnSync('mpirun', [...MPIRUN_OPTIONS, '-np', String(ranks), process.execPath, fileURLToPath(script), ...args], {
     env: { ...process.env, ...MPIRUN_ENV },
     encoding: 'utf8',
     timeout: 30_000,
