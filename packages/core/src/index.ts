@@ -4,7 +4,7 @@ export { tensor, sizeOf, type Tensor } from './tensor.js';
 export { rootKey, foldIn, foldInString, randomBits, uniformAt, fillUniform, fillNormal, permutation, type Key } from './random/key.js';
 export { threefry2x32 } from './random/threefry.js';
 export { keep, dropoutRunKey, layerMaskKey, fillBatchMask, fillSampleMask, fillWeightMask } from './random/mask.js';
-export { Module, type BufferSpec, type ForwardContext, type ParameterSpec, type ParameterViews, type Initializer } from './modules/module.js';
+export { Module, type BufferSpec, type ForwardContext, type GradientMode, type ParameterSpec, type ParameterViews, type Initializer } from './modules/module.js';
 export { BatchNorm, BatchNorm1d, BatchNorm2d, type BatchNormOptions } from './modules/batch-norm.js';
 export { LayerNorm, type LayerNormOptions } from './modules/layer-norm.js';
 export { Linear, type LinearOptions } from './modules/linear.js';

@@ -15,25 +15,14 @@ const lossGrads = new Scratch();
 
 /**
  * The gradient of one chunk's share of the batch's mean loss, written into `slot` (the model's
- * gradient layout). This is the unit of work every trainer splits a batch into: the result depends on
- * the parameters, the chunk, the batch size, the step and the key, and on nothing else.
- * `slotIsZero` says the caller has zeroed the slot already (faster in shared memory).
+ * gradient layout), whatever it held. This is the unit of work every trainer splits a batch into: the
+ * result depends on the parameters, the chunk, the batch size, the step and the key, and on nothing else.
  */
-export function chunkGradient(
-  model: Model,
-  loss: Loss,
-  chunk: Chunk,
-  batchSize: number,
-  step: number,
-  dropoutKey: Key,
-  slot: Float32Array,
-  options: { slotIsZero?: boolean } = {},
-): LossResult {
+export function chunkGradient(model: Model, loss: Loss, chunk: Chunk, batchSize: number, step: number, dropoutKey: Key, slot: Float32Array): LossResult {
   model.bind(model.params, slot);
-  if (options.slotIsZero !== true) slot.fill(0);
   const output = model.forward(model.inputTensor(chunk.inputs), { key: dropoutKey, step, samples: chunk.samples });
   const grad = lossGrads.take(output.data.length);
   const result = loss.evaluate(output, chunk.targets, batchSize, grad);
-  model.backward({ data: grad, shape: output.shape });
+  model.backward({ data: grad, shape: output.shape }, { gradients: 'set' });
   return result;
 }

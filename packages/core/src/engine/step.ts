@@ -284,8 +284,7 @@ export class StepEngine {
     const slot = buffers.slots.subarray(chunk * model.size, (chunk + 1) * model.size);
     const width = model.statisticsSize;
     if (width > 0) model.bindStatistics(buffers.chunkStatistics.subarray(chunk * width, (chunk + 1) * width));
-    this.setup.kernel.zero(slot);
-    const result = chunkGradient(model, this.setup.loss, inputs, order.samples.length, order.step, this.setup.dropoutKey, slot, { slotIsZero: true });
+    const result = chunkGradient(model, this.setup.loss, inputs, order.samples.length, order.step, this.setup.dropoutKey, slot);
     buffers.chunkLoss[chunk] = result.sum;
     buffers.chunkCorrect[chunk] = result.correct;
   }

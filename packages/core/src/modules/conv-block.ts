@@ -36,6 +36,7 @@ export class ConvBlock {
     return this.pool === null ? y : this.pool.forward(y);
   }
 
+  /** Its layers set no gradient (`ParameterSpec.setByBackward`): they add theirs in either `GradientMode`. */
   backward(gradOutput: Tensor, needInputGrad: boolean): Tensor | null {
     if (this.relu !== null && !this.conv.rectifies) {
       // The layers ran one at a time (a replay of the forward pass): so does their backward.

@@ -3,7 +3,7 @@ import { matmul, rowMajor, transposed } from '../ops/matmul.js';
 import { fillWeightMask, layerMaskKey } from '../random/mask.js';
 import { Scratch } from '../tensor.js';
 import { Linear, type LinearOptions, type LinearSpec } from './linear.js';
-import type { ForwardContext } from './module.js';
+import type { ForwardContext, GradientMode } from './module.js';
 
 export interface DropConnectLinearOptions extends LinearOptions {
   /** Probability of dropping each weight while training, in [0, 1]. */
@@ -55,14 +55,19 @@ export class DropConnectLinear extends Linear {
     return masked;
   }
 
-  protected override addWeightGradient(gradOutput: Float32Array, x: Float32Array, rows: number, grad: Float32Array): void {
+  protected override writeWeightGradient(gradOutput: Float32Array, x: Float32Array, rows: number, grad: Float32Array, gradients: GradientMode): void {
     const mask = this.mask;
     if (mask === null) {
-      super.addWeightGradient(gradOutput, x, rows, grad);
+      super.writeWeightGradient(gradOutput, x, rows, grad, gradients);
       return;
     }
     const gradMasked = this.gradMasked.take(grad.length);
     matmul(transposed(gradOutput, this.outFeatures), rowMajor(x, this.inFeatures), this.outFeatures, rows, this.inFeatures, gradMasked);
-    for (let i = 0; i < grad.length; i++) grad[i] += gradMasked[i] * mask[i];
+    if (gradients === 'add') {
+      for (let i = 0; i < grad.length; i++) grad[i] += gradMasked[i] * mask[i];
+      return;
+    }
+    // + 0 turns a dropped weight's -0 into the +0 that adding it to a zeroed gradient gives.
+    for (let i = 0; i < grad.length; i++) grad[i] = gradMasked[i] * mask[i] + 0;
   }
 }

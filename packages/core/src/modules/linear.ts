@@ -3,7 +3,7 @@ import { initializer, type InitName } from '../init.js';
 import { addColumnSums } from '../ops/elementwise.js';
 import { matmul, rowMajor, transposed } from '../ops/matmul.js';
 import { formatShape, Scratch, type Tensor } from '../tensor.js';
-import { Module, type ForwardContext, type ParameterSpec, type ParameterViews } from './module.js';
+import { Module, type ForwardContext, type GradientMode, type ParameterSpec, type ParameterViews } from './module.js';
 
 export interface LinearOptions {
   /** Features per input sample. */
@@ -55,7 +55,7 @@ export class Linear extends Module {
   override parameterSpecs(): readonly ParameterSpec[] {
     const fanIn = this.inFeatures;
     const fanOut = this.outFeatures;
-    const weight = { name: 'weight', shape: [fanOut, fanIn], fanIn, fanOut, init: initializer(this.init), ...(this.maxNorm === null ? {} : { maxNorm: this.maxNorm }) };
+    const weight = { name: 'weight', shape: [fanOut, fanIn], fanIn, fanOut, init: initializer(this.init), setByBackward: true, ...(this.maxNorm === null ? {} : { maxNorm: this.maxNorm }) };
     if (!this.hasBias) return [weight];
     return [weight, { name: 'bias', shape: [fanOut], fanIn, fanOut, init: initializer('torch-default') }];
   }
@@ -91,7 +91,7 @@ export class Linear extends Module {
     return { data: out, shape: [rows, this.outFeatures] };
   }
 
-  override backward(gradOutput: Tensor, needInputGrad: boolean): Tensor | null {
+  override backward(gradOutput: Tensor, needInputGrad: boolean, gradients: GradientMode = 'add'): Tensor | null {
     const weight = this.bound();
     const input = this.input;
     const weights = this.weightsUsed;
@@ -99,7 +99,7 @@ export class Linear extends Module {
     const rows = input.shape[0] ?? 0;
     const inF = this.inFeatures;
     const outF = this.outFeatures;
-    this.addWeightGradient(gradOutput.data, input.data, rows, weight.grad);
+    this.writeWeightGradient(gradOutput.data, input.data, rows, weight.grad, gradients);
     if (this.bias !== null) addColumnSums(gradOutput.data, rows, outF, this.bias.grad);
     if (!needInputGrad) return null;
     const gradIn = this.gradInput.take(rows * inF);
@@ -112,9 +112,14 @@ export class Linear extends Module {
     return this.bound().value;
   }
 
-  /** grad += gradOutput^T x, the gradient with respect to the weights the forward used. */
-  protected addWeightGradient(gradOutput: Float32Array, x: Float32Array, rows: number, grad: Float32Array): void {
-    matmul(transposed(gradOutput, this.outFeatures), rowMajor(x, this.inFeatures), this.outFeatures, rows, this.inFeatures, grad, { accumulate: true });
+  /**
+   * grad += gradOutput^T x, the gradient with respect to the weights the forward used; with 'set',
+   * grad = gradOutput^T x, the product stored as it is. The bits are those of adding it to zeros: the
+   * product's sums start at +0, so no element is -0, the one value that adding to +0 changes (the
+   * relaxed kernel's fused steps excepted, below float32's subnormals: docs/design.md).
+   */
+  protected writeWeightGradient(gradOutput: Float32Array, x: Float32Array, rows: number, grad: Float32Array, gradients: GradientMode): void {
+    matmul(transposed(gradOutput, this.outFeatures), rowMajor(x, this.inFeatures), this.outFeatures, rows, this.inFeatures, grad, { accumulate: gradients === 'add' });
   }
 
   private bound(): ParameterViews {

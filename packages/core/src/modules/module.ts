@@ -24,7 +24,21 @@ export interface ParameterSpec {
   readonly init: Initializer;
   /** After every optimizer step, each slice along the first axis is rescaled to norm at most this (see `applyMaxNorm`). */
   readonly maxNorm?: number;
+  /**
+   * In a backward pass that sets the gradients (`GradientMode` 'set'), the layer writes this
+   * parameter's whole gradient, whatever its view held; the model zeros every other parameter's
+   * gradient before such a pass.
+   */
+  readonly setByBackward?: boolean;
 }
+
+/**
+ * How a backward pass writes parameter gradients: 'add' adds them into the gradient views, as
+ * PyTorch's backward accumulates; 'set' leaves each view holding this pass's gradient alone, what it
+ * held before no matter, as `zero_grad()` and then a backward would. A layer may write a 'set'
+ * gradient straight from its matrix product, sparing a pass that zeros it and one that adds to it.
+ */
+export type GradientMode = 'add' | 'set';
 
 /**
  * A tensor of state the optimizer does not learn (PyTorch's buffers: BatchNorm's running mean and
@@ -45,7 +59,8 @@ export interface ParameterViews {
 /**
  * A layer or a container. Modules start in eval mode (`training === false`), so inference is the
  * safe default. `forward` keeps what `backward` needs; `backward` adds parameter gradients into the
- * bound gradient views and returns the gradient with respect to the input.
+ * bound gradient views (with `gradients` 'set', it sets those of its `setByBackward` parameters) and
+ * returns the gradient with respect to the input.
  */
 export abstract class Module {
   training = false;
@@ -113,8 +128,12 @@ export abstract class Module {
 
   abstract forward(input: Tensor, context: ForwardContext): Tensor;
 
-  /** `needInputGrad: false` lets the first layer skip the gradient nobody reads. */
-  abstract backward(gradOutput: Tensor, needInputGrad: boolean): Tensor | null;
+  /**
+   * `needInputGrad: false` lets the first layer skip the gradient nobody reads. A layer that declares
+   * no `setByBackward` parameter may ignore `gradients`: the model has zeroed its views in 'set'
+   * mode. A container passes it on to its children.
+   */
+  abstract backward(gradOutput: Tensor, needInputGrad: boolean, gradients?: GradientMode): Tensor | null;
 
   /** The spec entry this module was built from, when the spec walker built it. */
   builtFrom: LayerEntry | null = null;

@@ -2,7 +2,7 @@ import { LockstepError } from '../errors.js';
 import type { LayerFactory, LayerEntry } from '../layer-registry.js';
 import type { Tensor } from '../tensor.js';
 import { ConvBlock } from './conv-block.js';
-import { Module, type ForwardContext } from './module.js';
+import { Module, type ForwardContext, type GradientMode } from './module.js';
 
 /** Runs its layers in order; layer i gets the path "i" (or "parent.i" when nested). */
 export class Sequential extends Module {
@@ -55,12 +55,12 @@ export class Sequential extends Module {
     return x;
   }
 
-  override backward(gradOutput: Tensor, needInputGrad: boolean): Tensor | null {
+  override backward(gradOutput: Tensor, needInputGrad: boolean, gradients: GradientMode = 'add'): Tensor | null {
     let grad: Tensor | null = gradOutput;
     for (let s = this.steps.length - 1; s >= 0; s--) {
       const { first, run } = this.steps[s];
       const needed = needInputGrad || first > this.firstLearning;
-      grad = run.backward(grad as Tensor, needed);
+      grad = run.backward(grad as Tensor, needed, gradients);
       if (!needed) return null;
     }
     return grad;

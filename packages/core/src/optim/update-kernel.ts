@@ -37,7 +37,6 @@ export class UpdateKernel {
   private readonly scale: KernelFunction;
   private readonly sgd: KernelFunction;
   private readonly adam: KernelFunction;
-  private readonly zeroBytes: KernelFunction;
 
   constructor(memory: WasmMemory) {
     compiled ??= new wasm.Module(Buffer.from(WASM_BASE64, 'base64'));
@@ -48,12 +47,6 @@ export class UpdateKernel {
     this.scale = exports.scale as KernelFunction;
     this.sgd = exports.sgd as KernelFunction;
     this.adam = exports.adam as KernelFunction;
-    this.zeroBytes = exports.zero as KernelFunction;
-  }
-
-  /** Sets every value of `view`, a view of this kernel's memory, to zero. */
-  zero(view: Float32Array): void {
-    this.zeroBytes(view.byteOffset, view.byteLength);
   }
 
   /**

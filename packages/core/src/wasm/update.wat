@@ -37,10 +37,6 @@
         (local.set $i (i32.add (local.get $i) (i32.const 1)))
         (br $next))))
 
-  ;; Sets $bytes bytes from $at to zero: JavaScript's fill on shared memory is several times slower.
-  (func (export "zero") (param $at i32) (param $bytes i32)
-    (memory.fill (local.get $at) (i32.const 0) (local.get $bytes)))
-
   ;; Sums `chunks` gradient slots ($slotBytes apart) into slot 0 over [from, to) in lockstep's
   ;; pairwise tree over chunk index: 1 into 0, 3 into 2, ...; then 2 into 0, 6 into 4, ...
   (func (export "reduce") (param $slots i32) (param $slotBytes i32) (param $chunks i32) (param $from i32) (param $to i32)
