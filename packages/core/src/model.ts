@@ -56,11 +56,21 @@ export function bufferLayout(root: Module): { entries: BufferEntry[]; size: numb
   return tensorLayout(root, (module) => module.bufferSpecs());
 }
 
-/** The ranges [from, to) of the entries whose layers add into their gradients (no `setByBackward`), adjacent ones joined. */
-function addedGradientRanges(entries: readonly ParameterEntry[]): [number, number][] {
+/**
+ * The ranges [from, to) of the entries whose layers add into their gradients in a backward pass that
+ * sets them, adjacent ones joined: those without `setByBackward`, and those whose layer the mode does
+ * not reach, below a container that does not pass it on.
+ */
+function addedGradientRanges(root: Module, entries: readonly ParameterEntry[]): [number, number][] {
+  const reached = new Set<Module>();
+  const visit = (module: Module): void => {
+    reached.add(module);
+    if (module.passesGradientMode()) module.children().forEach(visit);
+  };
+  visit(root);
   const ranges: [number, number][] = [];
-  for (const { offset, length, spec } of entries) {
-    if (spec.setByBackward === true) continue;
+  for (const { offset, length, spec, owner } of entries) {
+    if (spec.setByBackward === true && reached.has(owner)) continue;
     const last = ranges.at(-1);
     if (last !== undefined && last[1] === offset) last[1] = offset + length;
     else ranges.push([offset, offset + length]);
@@ -148,7 +158,7 @@ export class Model {
     }
     this.entries = layout.entries;
     this.size = layout.size;
-    this.addedGradients = addedGradientRanges(layout.entries);
+    this.addedGradients = addedGradientRanges(module, layout.entries);
     this.params = options?.params ?? new Float32Array(this.size);
     this.grads = options?.grads ?? new Float32Array(this.size);
     this.bind(this.params, this.grads);

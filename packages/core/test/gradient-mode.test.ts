@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { chunkGradient, crossEntropy, DropConnectLinear, Linear, Model, modelFromSpec, Sequential, useKernel, useKernelMemory, type KernelChoice } from '@lockstep/core';
+import { chunkGradient, crossEntropy, DropConnectLinear, Linear, Model, modelFromSpec, Module, ReLU, Sequential, useKernel, useKernelMemory, type KernelChoice, type Tensor } from '@lockstep/core';
 import { kernelMemory } from '../src/wasm/memory.js';
 import { kernelFloats } from '../src/wasm/kernel-memory.js';
 
@@ -91,6 +91,44 @@ describe("backward's gradient modes", () => {
       const weight = layer.weight!.grad;
       expect(weight.some((g) => g === 0)).toBe(true);
       expect(weight.every((g) => g !== 0 || Object.is(g, 0))).toBe(true);
+    }
+  });
+
+  it("a container that does not pass the mode on gets its children's gradients right: the model zeros them", () => {
+    /** A container written before 'set' existed: its backward calls its children's with two arguments. */
+    class Twice extends Module {
+      readonly kind = 'Twice';
+      constructor(private readonly inner: Linear, private readonly passes: boolean) {
+        super();
+      }
+      override children(): readonly Module[] {
+        return [this.inner];
+      }
+      override passesGradientMode(): boolean {
+        return this.passes;
+      }
+      override outputShape(inputShape: readonly number[]): number[] {
+        return this.inner.outputShape(inputShape);
+      }
+      override forward(input: Tensor): Tensor {
+        return this.inner.forward(input, { key: [0, 0], step: 0, samples: [] });
+      }
+      override backward(gradOutput: Tensor, needInputGrad: boolean, gradients?: 'add' | 'set'): Tensor | null {
+        return this.passes ? this.inner.backward(gradOutput, needInputGrad, gradients) : this.inner.backward(gradOutput, needInputGrad);
+      }
+    }
+    for (const passes of [false, true]) {
+      const build = (): Model => new Model(new Sequential(new Twice(new Linear({ inFeatures: 6, outFeatures: 5 }), passes), new ReLU(), new Linear({ inFeatures: 5, outFeatures: 3 })), [6]).initialize(2);
+      const run = (model: Model, mode: 'add' | 'set'): Float32Array => {
+        model.train();
+        const output = model.forward(Float32Array.from({ length: 4 * 6 }, (_, i) => Math.sin(i)), { key: [1, 1], step: 0, samples: [0, 1, 2, 3] });
+        model.backward({ data: Float32Array.from({ length: output.data.length }, (_, i) => Math.cos(i)), shape: output.shape }, { gradients: mode });
+        return model.grads.slice();
+      };
+      const added = run(build(), 'add');
+      const garbage = build();
+      garbage.grads.fill(Number.NaN);
+      expect(bytes(run(garbage, 'set')).equals(bytes(added))).toBe(true);
     }
   });
 

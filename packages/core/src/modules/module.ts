@@ -27,7 +27,8 @@ export interface ParameterSpec {
   /**
    * In a backward pass that sets the gradients (`GradientMode` 'set'), the layer writes this
    * parameter's whole gradient, whatever its view held; the model zeros every other parameter's
-   * gradient before such a pass.
+   * gradient before such a pass (and this one's too where a container between the model and the
+   * layer does not pass the mode on: `Module.passesGradientMode`).
    */
   readonly setByBackward?: boolean;
 }
@@ -71,6 +72,15 @@ export abstract class Module {
 
   children(): readonly Module[] {
     return [];
+  }
+
+  /**
+   * A container whose backward passes its `gradients` argument on to every child's says so here;
+   * only then may its children set their gradients. The children of any other container add into
+   * theirs, zeroed first, so a container written before 'set' existed still gets right gradients.
+   */
+  passesGradientMode(): boolean {
+    return false;
   }
 
   train(mode = true): this {
@@ -131,7 +141,7 @@ export abstract class Module {
   /**
    * `needInputGrad: false` lets the first layer skip the gradient nobody reads. A layer that declares
    * no `setByBackward` parameter may ignore `gradients`: the model has zeroed its views in 'set'
-   * mode. A container passes it on to its children.
+   * mode. A container passes it on to its children if its `passesGradientMode()` says so.
    */
   abstract backward(gradOutput: Tensor, needInputGrad: boolean, gradients?: GradientMode): Tensor | null;
 

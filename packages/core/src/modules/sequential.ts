@@ -34,6 +34,10 @@ export class Sequential extends Module {
     return this.layers;
   }
 
+  override passesGradientMode(): boolean {
+    return true;
+  }
+
   override setPath(path: string): void {
     this.path = path;
     this.layers.forEach((layer, index) => layer.setPath(path === '' ? String(index) : `${path}.${index}`));
