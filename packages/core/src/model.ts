@@ -1,6 +1,6 @@
-import { checkInteger, LockstepError } from './errors.js';
+import { checkChoice, checkInteger, LockstepError } from './errors.js';
 import { loadStateDictInto, stateDictOf, type StateDict, type StateTensor } from './interop/state-dict.js';
-import type { BufferSpec, ForwardContext, GradientMode, Module, ParameterSpec } from './modules/module.js';
+import { GRADIENT_MODES, type BufferSpec, type ForwardContext, type GradientMode, type Module, type ParameterSpec } from './modules/module.js';
 import { foldInString, rootKey } from './random/key.js';
 import { dropoutRunKey } from './random/mask.js';
 import { formatShape, sizeOf, type Tensor } from './tensor.js';
@@ -291,7 +291,7 @@ export class Model {
    * (or set `copyOutputs`).
    */
   backward(gradOutput: Tensor, options: { inputGradient?: boolean; gradients?: GradientMode } = {}): Tensor | null {
-    const gradients = options.gradients ?? 'add';
+    const gradients = checkChoice('backward: gradients', options.gradients ?? 'add', GRADIENT_MODES);
     if (gradients === 'set') for (const [from, to] of this.addedGradients) this.grads.fill(0, from, to);
     const gradInput = this.module.backward(gradOutput, options.inputGradient === true, gradients);
     return gradInput === null ? null : this.returned(gradInput);

@@ -132,6 +132,16 @@ describe("backward's gradient modes", () => {
     }
   });
 
+  it('refuses a mode it does not know, in one line, before it changes a gradient', () => {
+    const model = modelFromSpec(SPEC, 3);
+    model.grads.fill(1.5);
+    const output = model.forward(inputs);
+    expect(() => model.backward({ data: outputGradient, shape: output.shape }, { gradients: 'replace' as 'set' })).toThrow(
+      `backward: gradients must be one of 'add', 'set', got "replace"`,
+    );
+    expect(model.grads.every((g) => g === 1.5)).toBe(true);
+  });
+
   it('chunkGradient writes its slot whatever the slot held', () => {
     const model = modelFromSpec(SPEC, 3);
     const chunk = { inputs, targets: { kind: 'classes' as const, labels: Int32Array.from({ length: ROWS }, (_, i) => i % 16), classes: 16 }, samples: Array.from({ length: ROWS }, (_, i) => i) };

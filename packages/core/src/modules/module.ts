@@ -40,6 +40,7 @@ export interface ParameterSpec {
  * gradient straight from its matrix product, sparing a pass that zeros it and one that adds to it.
  */
 export type GradientMode = 'add' | 'set';
+export const GRADIENT_MODES: readonly GradientMode[] = ['add', 'set'];
 
 /**
  * A tensor of state the optimizer does not learn (PyTorch's buffers: BatchNorm's running mean and
