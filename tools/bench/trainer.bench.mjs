@@ -221,7 +221,8 @@ async function compare(name) {
   );
   console.log(
     `the same with the two threads meeting after every chunk, as a step's workers do (a spinning barrier; no update, no coordinator), median of ${runs.meetingCeiling.length} alternations: ${meetingCeiling.toFixed(2)}x ` +
-      `(${(meetingCeiling / ceiling).toFixed(2)} of the ceiling); lockstep ${kernels[0]} 2 workers / 1 worker, train: ${(twoOverOne(kernels[0], 'train') / meetingCeiling).toFixed(2)} of it`,
+      `(${(meetingCeiling / ceiling).toFixed(2)} of the ceiling); lockstep ${kernels[0]} 2 workers / 1 worker, train: ${(twoOverOne(kernels[0], 'train') / meetingCeiling).toFixed(2)} of it, ` +
+      `a second epoch: ${(twoOverOne(kernels[0], 'secondTrain') / meetingCeiling).toFixed(2)} of it`,
   );
   for (const kernel of kernels) {
     const scaling = twoOverOne(kernel, 'train');
