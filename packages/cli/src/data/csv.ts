@@ -41,11 +41,30 @@ function readsAsNumber(field: string): boolean {
   return field === 'NaN' || !Number.isNaN(Number(field));
 }
 
-/** Throws one line for a field that is not a finite number; `line` counts the header as line 1. */
+/** A number as CSV writers write one: decimal digits, a point, an exponent. */
+const DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
+
+/**
+ * The value of a field, or one line naming it where it is not a decimal number; `line` counts the
+ * header as line 1. JavaScript's Number() would also take 0x10, 0b11, 0o7 and Infinity.
+ */
 function numberAt(field: string, path: string, line: number, column: number): number {
-  const value = Number(field);
+  const text = field.trim();
+  const value = Number(text);
   // Quoted fields may hold newlines: JSON.stringify keeps the message on one line.
-  if (field === '' || !Number.isFinite(value)) throw new UserError(`${path}: line ${line}, column ${column + 1}: ${JSON.stringify(field)} is not a number`);
+  const where = `${path}: line ${line}, column ${column + 1}: ${JSON.stringify(field)}`;
+  if (!DECIMAL.test(text)) {
+    throw new UserError(Number.isFinite(value) && text !== '' ? `${where} is not a decimal number; write it as ${value}` : `${where} is not a number`);
+  }
+  return value;
+}
+
+/** A feature's value, which must survive the rounding to float32 that samples are stored with. */
+function featureAt(field: string, path: string, line: number, column: number): number {
+  const value = numberAt(field, path, line, column);
+  if (!Number.isFinite(Math.fround(value))) {
+    throw new UserError(`${path}: line ${line}, column ${column + 1}: ${JSON.stringify(field)} is outside float32's range (about ±3.4e38), in which samples are stored; scale the column down`);
+  }
   return value;
 }
 
@@ -62,14 +81,12 @@ export function parseCsvDataset(text: string, path: string): Dataset {
     const line = r + 2;
     let at = r * (width - 1);
     row.forEach((field, c) => {
-      const value = numberAt(field, path, line, c);
       if (c === label) {
-        if (!Number.isInteger(value) || value < 0 || value > MAX_LABEL) {
-          throw new UserError(`${path}: line ${line}: label ${JSON.stringify(field)} must be an integer from 0 to ${MAX_LABEL}`);
-        }
+        const value = numberAt(field, path, line, c);
+        if (!Number.isInteger(value) || value < 0 || value > MAX_LABEL) throw new UserError(`${path}: line ${line}: label ${JSON.stringify(field)} must be an integer from 0 to ${MAX_LABEL}`);
         labels[r] = value;
       } else {
-        inputs[at++] = value;
+        inputs[at++] = featureAt(field, path, line, c);
       }
     });
   });
@@ -91,7 +108,7 @@ export function parseInputsCsv(text: string, path: string, sampleSize: number): 
   let at = 0;
   rows.forEach((row, r) => {
     row.forEach((field, c) => {
-      if (c !== label) values[at++] = numberAt(field, path, r + 2, c);
+      if (c !== label) values[at++] = featureAt(field, path, r + 2, c);
     });
   });
   return values;
