@@ -25,6 +25,7 @@ const files: Record<string, string> = {
   'octal-label.csv': ['x1,x2,x3,label', ...samples, '1,1,1,0o7'].join('\n'),
   'infinity.csv': ['x1,x2,x3,label', ...samples, '1,-Infinity,1,0'].join('\n'),
   'blank.csv': ['x1,x2,x3,label', ...samples, '1,"  ",1,0'].join('\n'),
+  'one-class.csv': ['x1,x2,x3,label', ...samples.map((row) => row.replace(/,\d$/, ',3'))].join('\n'),
   'small.json': JSON.stringify({ hidden: [8], epochs: 1, batchSize: 8, chunkSize: 8 }),
   'far-rows.csv': ['x1,x2,x3', '1,2,3', '4,5,4e38'].join('\n'),
   'rows.csv': samples.slice(0, 3).map((row) => row.split(',').slice(0, 3).join(',')).join('\n'),
@@ -51,6 +52,7 @@ describe('the CSV header rule', () => {
     ['octal-label.csv', 'lockstep: octal-label.csv: line 42, column 4: "0o7" is not a decimal number; write it as 7'],
     ['infinity.csv', 'lockstep: infinity.csv: line 42, column 2: "-Infinity" is not a number'],
     ['blank.csv', 'lockstep: blank.csv: line 42, column 2: "  " is not a number'],
+    ['one-class.csv', 'lockstep: one-class.csv holds one class (every label is 3); classification needs two or more, so add rows of another class (the label is the column "label")'],
   ])('train --data csv:%s: one line, exit 1, no run folder', (file, message) => {
     const { status, stdout, stderr } = lockstep(['train', '--data', `csv:${file}`, '--out', `run-${file}`], work);
     expect(stderr).toBe(`${message}\n`);

@@ -1,9 +1,7 @@
 import { parse } from 'csv-parse/sync';
 import { Dataset } from '@lockstep/core';
 import { UserError } from '../errors.js';
-
-/** The largest class label a CSV may hold: a larger one is far more likely a value than a class. */
-const MAX_LABEL = 65535;
+import { checkTwoClasses, isLabel, MAX_LABEL } from './labels.js';
 
 /** The column that holds the class label in training data, and that rows to predict may keep. */
 export const LABEL_COLUMN = 'label';
@@ -83,13 +81,14 @@ export function parseCsvDataset(text: string, path: string): Dataset {
     row.forEach((field, c) => {
       if (c === label) {
         const value = numberAt(field, path, line, c);
-        if (!Number.isInteger(value) || value < 0 || value > MAX_LABEL) throw new UserError(`${path}: line ${line}: label ${JSON.stringify(field)} must be an integer from 0 to ${MAX_LABEL}`);
+        if (!isLabel(value)) throw new UserError(`${path}: line ${line}: label ${JSON.stringify(field)} must be an integer from 0 to ${MAX_LABEL}`);
         labels[r] = value;
       } else {
         inputs[at++] = featureAt(field, path, line, c);
       }
     });
   });
+  checkTwoClasses(labels, path, `add rows of another class (the label is the column "${names[label]}")`);
   return Dataset.classification(inputs, [width - 1], labels);
 }
 
