@@ -5,6 +5,7 @@ import { BadImage, decodeImage, type DecodedImage } from '../packages/cli/src/da
 import { toPlanes } from '../packages/cli/src/data/images/pixels.js';
 import { centreCrop, resize } from '../packages/cli/src/data/images/resize.js';
 import { grey, JPEG_SIZE, PNG_SIZE, rgb, rgba, smooth } from './fixtures/images/patterns.mjs';
+import { classPattern, jpegOf } from './helpers/image-tree.js';
 
 // The fixtures were written by ImageMagick and libjpeg-turbo's cjpeg (test/fixtures/images/make.mjs)
 // from formulas of (x, y), so every lossless file's pixels are known here without lockstep's decoders.
@@ -107,18 +108,32 @@ describe('JPEG (jpeg-js): baseline, progressive and grey decode the same way on 
     expect(hashes).toEqual({ 'baseline.jpg': '9ae7ab54f1dc50ba', 'baseline-444.jpg': '30fbdaaee77837d3', 'grey.jpg': '40943bcce7f340b8' });
   });
 
+  const reasonOf = (bytes: Uint8Array): string => {
+    try {
+      decodeImage(bytes);
+    } catch (error) {
+      if (error instanceof BadImage) return error.reason;
+      throw error;
+    }
+    return 'decoded';
+  };
+  const reason = (name: string): string => reasonOf(fixture(name));
+
   it('refuses CMYK and arithmetic-coded JPEGs by their frame header, saying what to do', () => {
-    const reason = (name: string): string => {
-      try {
-        decode(name);
-      } catch (error) {
-        if (error instanceof BadImage) return error.reason;
-        throw error;
-      }
-      return 'decoded';
-    };
     expect(reason('cmyk.jpg')).toBe('is a CMYK JPEG, which lockstep does not read (its colours need the colour profile it was made for); convert it to RGB');
     expect(reason('arithmetic.jpg')).toBe("is an arithmetic-coded JPEG, which lockstep's decoder (jpeg-js) does not read; save it as a baseline or progressive JPEG, or as PNG");
+  });
+
+  it("a JavaScript TypeError inside jpeg-js is said as damaged data; jpeg-js's own messages are kept", () => {
+    const jpeg = jpegOf(8, 8, classPattern(1, 0));
+    const scan = jpeg.indexOf(Buffer.from([0xff, 0xda]));
+    // The scan's first component selector names no component of the frame, so jpeg-js reads a table of undefined.
+    const unknownComponent = Buffer.from(jpeg);
+    unknownComponent[scan + 5] = 0x94;
+    expect(reasonOf(unknownComponent)).toBe('is not a valid JPEG: its data is damaged');
+    const badMarker = Buffer.from(jpeg);
+    badMarker[scan] = 0x00;
+    expect(reasonOf(badMarker)).toMatch(/^is not a valid JPEG: (?!its data is damaged)/);
   });
 });
 

@@ -84,7 +84,10 @@ export function decodeJpeg(bytes: Uint8Array): DecodedImage {
   try {
     image = decode(bytes, { useTArray: true, formatAsRGBA: true, maxResolutionInMP: MAX_PIXELS / 1e6, maxMemoryUsageInMB: MAX_MEMORY_MB });
   } catch (error) {
-    throw new BadImage(`is not a valid JPEG: ${String((error as Error)?.message ?? error)}`);
+    // jpeg-js says what it found with plain Errors; a TypeError or RangeError is its own code tripping
+    // over damaged data, and its text (Cannot set properties of undefined...) would mean nothing to a user.
+    const said = error instanceof Error && error.constructor === Error ? error.message : 'its data is damaged';
+    throw new BadImage(`is not a valid JPEG: ${said}`);
   }
   if (image.width !== frame.width || image.height !== frame.height) throw new BadImage('is corrupt: jpeg-js decoded another size than its frame header gives');
   return { width: image.width, height: image.height, max: 255, rgba: image.data };
