@@ -67,8 +67,17 @@ describe('bad files stop the run with one line naming the file and the fix (the 
 
   it('a zero-byte file, and a file that is not an image among the images', () => {
     stops(tree('zero', { 'a/empty.png': new Uint8Array() }), `zero/a/empty.png is empty (0 bytes); ${FIX}`);
-    stops(tree('text', { 'c/notes.txt': Buffer.from('hello') }), `text/c/notes.txt is not a PNG or JPEG image (its first bytes are 68 65 6c 6c); ${FIX}`);
+    stops(tree('text', { 'c/notes.txt': Buffer.from('hello') }), `text/c/notes.txt is only 5 bytes long (68 65 6c 6c 6f), too short to be a PNG or JPEG image; ${FIX}`);
     stops(tree('gif', { 'c/anim.gif': Buffer.from('GIF89a....') }), `gif/c/anim.gif is a GIF image; lockstep reads PNG and JPEG only, so convert it; ${FIX}`);
+  });
+
+  it('a signature cut short or damaged: the message shows all of it, not a valid-looking start', () => {
+    stops(tree('jpeg-start', { 'a/0.jpg': Buffer.from([0xff, 0xd8]) }), `jpeg-start/a/0.jpg is only 2 bytes long (ff d8), too short to be a PNG or JPEG image; ${FIX}`);
+    const spliced = Buffer.concat([good.subarray(0, 4), Buffer.from('junk'), good.subarray(4)]);
+    stops(
+      tree('png-junk', { 'a/0.png': spliced }),
+      `png-junk/a/0.png is not a PNG or JPEG image (its first 8 bytes are 89 50 4e 47 6a 75 6e 6b; a PNG starts 89 50 4e 47 0d 0a 1a 0a, a JPEG ff d8 ff); ${FIX}`,
+    );
   });
 
   it('a header that claims huge dimensions is refused before anything is allocated for its pixels', () => {
@@ -173,7 +182,7 @@ describe('--skip-bad-images', () => {
     expect(readFileSync(join(work, 'runs/skip/skipped-images.txt'), 'utf8')).toBe(
       [
         'skip/a/empty.png\tis empty (0 bytes)',
-        'skip/b/notes.txt\tis not a PNG or JPEG image (its first bytes are 68 65 6c 6c)',
+        'skip/b/notes.txt\tis only 5 bytes long (68 65 6c 6c 6f), too short to be a PNG or JPEG image',
         'skip/b/print.jpg\tis a CMYK JPEG, which lockstep does not read (its colours need the colour profile it was made for); convert it to RGB',
         'skip/c/gone.png\tis a symlink to nothing (ENOENT)',
         'skip/c/huge.png\tclaims 100000 x 100000 pixels (10000.0 megapixels), more than the 25 megapixels lockstep decodes; make it smaller',

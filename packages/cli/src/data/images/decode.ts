@@ -1,5 +1,5 @@
-import { decodeJpeg, isJpeg } from './jpeg.js';
-import { decodePng, isPng } from './png.js';
+import { decodeJpeg, isJpeg, JPEG_START } from './jpeg.js';
+import { decodePng, isPng, PNG_SIGNATURE } from './png.js';
 
 /**
  * The most pixels an image may have: a larger header is refused before anything is allocated for
@@ -41,6 +41,10 @@ const OTHER_FORMATS: Array<[string, (b: Uint8Array) => boolean]> = [
   ['TIFF', (b) => ascii(b, 0, 4) === 'II*\0' || ascii(b, 0, 4) === 'MM\0*'],
 ];
 
+function hex(bytes: Iterable<number>): string {
+  return [...bytes].map((b) => b.toString(16).padStart(2, '0')).join(' ');
+}
+
 function ascii(bytes: Uint8Array, start: number, end: number): string {
   return String.fromCharCode(...bytes.subarray(start, end));
 }
@@ -52,6 +56,8 @@ export function decodeImage(bytes: Uint8Array): DecodedImage {
   if (isJpeg(bytes)) return decodeJpeg(bytes);
   const other = OTHER_FORMATS.find(([, test]) => test(bytes));
   if (other !== undefined) throw new BadImage(`is a ${other[0]} image; lockstep reads PNG and JPEG only, so convert it`);
-  const start = [...bytes.subarray(0, 4)].map((b) => b.toString(16).padStart(2, '0')).join(' ');
-  throw new BadImage(`is not a PNG or JPEG image (its first bytes are ${start})`);
+  // The whole signature is shown, so that a damaged one is told from a valid start of a truncated file.
+  const start = hex(bytes.subarray(0, PNG_SIGNATURE.length));
+  if (bytes.length < PNG_SIGNATURE.length) throw new BadImage(`is only ${bytes.length} byte${bytes.length === 1 ? '' : 's'} long (${start}), too short to be a PNG or JPEG image`);
+  throw new BadImage(`is not a PNG or JPEG image (its first ${PNG_SIGNATURE.length} bytes are ${start}; a PNG starts ${hex(PNG_SIGNATURE)}, a JPEG ${hex(JPEG_START)})`);
 }

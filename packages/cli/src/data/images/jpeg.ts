@@ -18,8 +18,11 @@ const UNREAD_FRAMES: Record<number, string> = {
 /** jpeg-js's own limit on what it allocates: room for MAX_PIXELS in colour, with its per-block overhead. */
 const MAX_MEMORY_MB = 1024;
 
+/** A JPEG's start-of-image marker and the first byte of the marker after it. */
+export const JPEG_START = [0xff, 0xd8, 0xff];
+
 export function isJpeg(bytes: Uint8Array): boolean {
-  return bytes.length >= 3 && bytes[0] === 0xff && bytes[1] === 0xd8 && bytes[2] === 0xff;
+  return bytes.length >= JPEG_START.length && JPEG_START.every((b, i) => bytes[i] === b);
 }
 
 interface Frame {

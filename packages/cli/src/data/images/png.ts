@@ -2,7 +2,7 @@ import { inflateSync } from 'node:zlib';
 import { PNG } from 'pngjs';
 import { BadImage, checkDimensions, type DecodedImage } from './decode.js';
 
-const SIGNATURE = [137, 80, 78, 71, 13, 10, 26, 10];
+export const PNG_SIGNATURE = [137, 80, 78, 71, 13, 10, 26, 10];
 
 /** The bit depths each colour type allows, and its samples a pixel (PNG spec, table 11.1). */
 const COLOUR_TYPES: Record<number, { depths: number[]; samples: number }> = {
@@ -28,7 +28,7 @@ const ADAM7 = [
 ];
 
 export function isPng(bytes: Uint8Array): boolean {
-  return bytes.length >= 8 && SIGNATURE.every((b, i) => bytes[i] === b);
+  return bytes.length >= 8 && PNG_SIGNATURE.every((b, i) => bytes[i] === b);
 }
 
 const CRC_TABLE = Int32Array.from({ length: 256 }, (_, n) => {
