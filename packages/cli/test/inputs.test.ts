@@ -23,6 +23,11 @@ describe('one line for inputs the fuzz tests broke', () => {
     expectUserError(() => parseConfigText('z\n  "data": 1', 'c.json'), 'c.json is not valid JSON: Unexpected token \'z\', "z "data": 1" is not valid JSON');
   });
 
+  it('a config file saved with a UTF-8 byte order mark is read; an error after it keeps its position', () => {
+    expect(parseConfigText('\uFEFF{"epochs": 1}', 'bom.json')).toEqual({ epochs: 1 });
+    expectUserError(() => parseConfigText('\uFEFF{"epochs": 1', 'bom.json'), "bom.json is not valid JSON: Expected ',' or '}' after property value in JSON at position 13");
+  });
+
   it('a CSV label past 65535 (it wrapped around in an Int32Array before), and a quoted field with a newline', () => {
     expectUserError(() => parseCsvDataset('a,label\n1,4294967297\n', 'big.csv'), 'big.csv: line 2: label "4294967297" must be an integer from 0 to 65535');
     const largest = parseCsvDataset('a,label\n1,65535\n2,0\n', 'max.csv').targets;

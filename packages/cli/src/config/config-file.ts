@@ -40,7 +40,9 @@ export function readConfigFile(path: string, flag = '--config'): Partial<RunConf
 export function parseConfigText(text: string, path: string): Partial<RunConfig> {
   let parsed: unknown;
   try {
-    parsed = JSON.parse(text);
+    // Windows editors save UTF-8 with a byte order mark, which JSON.parse refuses; a space in its
+    // place keeps the positions in V8's messages those of the file.
+    parsed = JSON.parse(text.replace(/^\uFEFF/, ' '));
   } catch (error) {
     // V8 quotes the text around a bad token, newlines and all.
     throw new UserError(`${path} is not valid JSON: ${(error as Error).message.replace(/\s+/g, ' ')}`);
