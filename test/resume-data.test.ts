@@ -1,8 +1,10 @@
-import { appendFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { dataFingerprint } from '../packages/cli/src/data/data-fingerprint.js';
 import { decodeCheckpoint, encodeCheckpoint } from '../packages/cli/src/run/checkpoint.js';
+import { writeIdxImages } from './helpers/images.js';
 import { lockstep } from './helpers/lockstep.js';
 
 // A checkpoint records a fingerprint of the data it trained on; resuming on other data is refused, or
@@ -62,5 +64,45 @@ describe('resuming on the data a checkpoint was trained on', () => {
     const { status, stderr } = lockstep(['train', '--allow-changed-data', '--out', 'never'], work);
     expect(stderr).toBe('lockstep: --allow-changed-data only applies with --resume; add --resume CHECKPOINT\n');
     expect(status).toBe(1);
+  });
+});
+
+describe('eval on the data a checkpoint was trained on', () => {
+  const small = ['--config', 'small.json', '--workers', '1', '--quiet'];
+
+  it('the validation split of a grown CSV is refused (it would be drawn again, with training rows in it)', () => {
+    writeFileSync(join(work, 'eval.csv'), `${['x1,x2,label', ...Array.from({ length: 40 }, (_, r) => row(r))].join('\n')}\n`);
+    expect(lockstep(['train', '--data', 'csv:eval.csv', ...small, '--out', 'eval-run'], work).status).toBe(0);
+    const before = lockstep(['eval', '--checkpoint', 'eval-run/checkpoint.lockstep', '--workers', '1', '--json'], work);
+    expect(before.stderr).toBe('');
+    expect(JSON.parse(before.stdout)).toMatchObject({ set: 'validation split', samples: 4 });
+    const recorded = decodeCheckpoint(readFileSync(join(work, 'eval-run', 'checkpoint.lockstep')), 'eval-run/checkpoint.lockstep').dataFingerprint;
+    appendFileSync(join(work, 'eval.csv'), `${[40, 41, 42, 43].map(row).join('\n')}\n`);
+    const after = lockstep(['eval', '--checkpoint', 'eval-run/checkpoint.lockstep', '--workers', '1'], work);
+    const now = dataFingerprint([readFileSync(join(work, 'eval.csv'))]);
+    expect(after.stderr).toBe(
+      `lockstep: csv:eval.csv changed since eval-run/checkpoint.lockstep was saved (data fingerprint ${recorded}, now ${now}), so its validation split would be drawn again and hold samples the run trained on; restore the data it was trained on, or evaluate data with a test set (--data)\n`,
+    );
+    expect(after.status).toBe(1);
+    expect(after.stdout).toBe('');
+  });
+
+  it('IDX with a test pair: a changed train pair refuses --split validation, and the test set is evaluated as it is', () => {
+    const dir = join(work, 'idx');
+    writeIdxImages(dir, 40, 8);
+    copyFileSync(join(dir, 'train-images-idx3-ubyte'), join(dir, 't10k-images-idx3-ubyte'));
+    copyFileSync(join(dir, 'train-labels-idx1-ubyte'), join(dir, 't10k-labels-idx1-ubyte'));
+    expect(lockstep(['train', '--data', 'idx:idx', ...small, '--out', 'idx-run'], work).status).toBe(0);
+    const recorded = decodeCheckpoint(readFileSync(join(work, 'idx-run', 'checkpoint.lockstep')), 'idx-run/checkpoint.lockstep').dataFingerprint;
+    writeIdxImages(dir, 48, 8);
+    const now = dataFingerprint(['train-images-idx3-ubyte', 'train-labels-idx1-ubyte'].map((name) => readFileSync(join(dir, name))));
+    const validation = lockstep(['eval', '--checkpoint', 'idx-run/checkpoint.lockstep', '--split', 'validation', '--workers', '1'], work);
+    expect(validation.stderr).toBe(
+      `lockstep: idx:idx changed since idx-run/checkpoint.lockstep was saved (data fingerprint ${recorded}, now ${now}), so its validation split would be drawn again and hold samples the run trained on; restore the data it was trained on, or evaluate its test set (--split test)\n`,
+    );
+    expect(validation.status).toBe(1);
+    const test = lockstep(['eval', '--checkpoint', 'idx-run/checkpoint.lockstep', '--workers', '1', '--json'], work);
+    expect(test.stderr).toBe('');
+    expect(JSON.parse(test.stdout)).toMatchObject({ set: 'test set', samples: 40 });
   });
 });

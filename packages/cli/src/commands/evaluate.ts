@@ -3,7 +3,7 @@ import { sampledDropoutLayers, softmaxRows } from '@lockstep/core';
 import { flagValue } from '../config/flags.js';
 import { defaultWorkers, OPTIONS } from '../config/options.js';
 import { SETTINGS } from '../config/settings.js';
-import { loadRunData } from '../data/run-data.js';
+import { loadRunData, type RunData } from '../data/run-data.js';
 import { UserError } from '../errors.js';
 import { calibrationLines, calibrationReport, CALIBRATION_FILES, writeCalibrationFiles, type CalibrationReport } from '../output/calibration-report.js';
 import { loadCheckpoint } from '../run/checkpoint.js';
@@ -18,6 +18,19 @@ function perClassAccuracy(confusion: number[][], names: readonly string[] | unde
     const samples = row.reduce((a, b) => a + b, 0);
     return { label, ...(names === undefined ? {} : { name: names[label] }), accuracy: samples === 0 ? null : row[label] / samples, correct: row[label], samples };
   });
+}
+
+/**
+ * The validation split is drawn from the training data, so on data that changed since the checkpoint
+ * it is drawn again and holds samples the run trained on: one line, rather than a score that looks
+ * right. A test set does not depend on the training data, and is evaluated as it is.
+ */
+function checkValidationData(recorded: string | undefined, data: RunData, checkpoint: string, source: string): void {
+  if (recorded === undefined || recorded === data.fingerprint) return;
+  const other = data.test === null ? 'evaluate data with a test set (--data)' : 'evaluate its test set (--split test)';
+  throw new UserError(
+    `${source} changed since ${checkpoint} was saved (data fingerprint ${recorded}, now ${data.fingerprint}), so its validation split would be drawn again and hold samples the run trained on; restore the data it was trained on, or ${other}`,
+  );
 }
 
 export interface EvalFlags {
@@ -60,6 +73,7 @@ export async function evalCommand(flags: EvalFlags): Promise<number> {
   if (set === null && flags.split === 'validation') throw new UserError(`${flags.checkpoint} was trained without a validation split ("validationSplit": 0); leave out --split to use the test set`);
   if (set === null && flags.split === 'test') throw new UserError(`${flags.data ?? checkpoint.config.data} has no test set; leave out --split to use the run's validation split`);
   if (set === null) throw new UserError(`${flags.data ?? checkpoint.config.data} has no test set and the run used no validation split; pass --data with a test set`);
+  if (split === 'validation') checkValidationData(checkpoint.dataFingerprint, data, flags.checkpoint, flags.data ?? checkpoint.config.data);
   if (JSON.stringify(set.sampleShape) !== JSON.stringify(checkpoint.spec.input)) {
     throw new UserError(`the data has samples of shape [${set.sampleShape.join(',')}] but ${flags.checkpoint} takes [${checkpoint.spec.input.join(',')}]`);
   }
