@@ -76,3 +76,36 @@ describe('a run folder that holds a checkpoint', () => {
     expect(lockstep([...train, '--epochs', '1', '--out', 'crashed'], work).status).toBe(0);
   });
 });
+
+describe('settings that cannot train are refused before the folder changes', () => {
+  writeFileSync(join(work, 'out3.json'), JSON.stringify({ layers: [{ type: 'linear', out: 3 }] }));
+  writeFileSync(join(work, 'huge.json'), JSON.stringify({ hidden: [16000, 16000] }));
+  const cases: Array<[string, string]> = [
+    ['out3.json', 'data: 10 classes but the model has 3 outputs'],
+    [
+      'huge.json',
+      'the model has 258240010 parameters (985 MiB of float32), too many to train with batch 64, chunkSize 32 and 1 worker: ' +
+        "its parameters, optimizer state, 2 chunk gradients and the workers' kernel buffers must fit in one 4 GiB WebAssembly memory; " +
+        'use smaller layers or chunkSize 64 (one chunk gradient instead of 2)',
+    ],
+  ];
+
+  it.each(cases)('--overwrite with %s: one line, exit 1, and the old run is left whole', (config, message) => {
+    const out = `guarded-${config}`;
+    expect(lockstep([...train, '--epochs', '1', '--out', out], work).status).toBe(0);
+    const before = contents(out);
+    const run = lockstep(['train', '--config', config, '--epochs', '1', '--workers', '1', '--out', out, '--overwrite', '--quiet'], work);
+    expect(run.stderr).toBe(`lockstep: ${message}\n`);
+    expect(run.status).toBe(1);
+    expect(run.stdout).toBe('');
+    expect(contents(out)).toEqual(before);
+  });
+
+  it.each(cases)('a new run with %s: one line, exit 1, and no folder', (config, message) => {
+    const run = lockstep(['train', '--config', config, '--epochs', '1', '--workers', '1', '--out', `new-${config}`], work);
+    expect(run.stderr).toBe(`lockstep: ${message}\n`);
+    expect(run.status).toBe(1);
+    expect(run.stdout).toBe('');
+    expect(existsSync(join(work, `new-${config}`))).toBe(false);
+  });
+});

@@ -1,4 +1,5 @@
 export { Trainer } from './trainer.js';
+export { checkTrainerMemory } from './memory-limit.js';
 export type { TrainerOptions, TrainerFitOptions, TrainerState } from './trainer-options.js';
 export type { StepProgress, FitTimings } from '@lockstep/core';
 export type { ReplicaForwardResult } from './messages.js';

@@ -31,7 +31,7 @@ import {
 } from '@lockstep/core';
 import { evaluateOnWorkers, predictOnWorkers, sharedRows, uncertaintyOnWorkers, type InferenceInputs } from './inference.js';
 import { appendStepBuffer, modelLayout, modelViews, sharedBuffer, type ModelViews, type StepViews } from './layout.js';
-import { MEMORY_LIMIT, modelTooLarge, stepFits, type StepSizes } from './memory-limit.js';
+import { MEMORY_LIMIT, modelTooLarge, stepFits, stepSizesOf, type StepSizes } from './memory-limit.js';
 import type { ReplicaForwardResult, StepBuffer, StepLoopTask, WorkerSetup } from './messages.js';
 import { WorkerPool } from './pool.js';
 import { nativeKernelsByDefault } from './native-kernels.js';
@@ -80,7 +80,7 @@ export class Trainer {
     this.place = { rank: options.ranks?.rank ?? 0, size: this.ranks };
     const spec = options.model instanceof Model ? specOf(options.model) : options.model;
     this.model = options.model instanceof Model ? options.model : new Model(sequentialFromSpec(spec), spec.input);
-    this.stepSizes = { paramCount: this.model.size, chunkSize: this.chunkSize, parties: this.workers, ranks: this.ranks, statisticsSize: this.model.statisticsSize };
+    this.stepSizes = stepSizesOf(this.model, this);
     const layout = modelLayout(this.model.size, stateSlots(this.optimizer), this.model.buffers.length);
     this.memory = kernelMemory(layout.bytes, 'the parameters and optimizer state', MEMORY_LIMIT);
     this.shared = modelViews(sharedBuffer(this.memory), layout);

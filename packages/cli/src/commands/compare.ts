@@ -25,7 +25,7 @@ import { stopOnSignals, type Stop } from '../run/interrupt.js';
 import { importModules } from '../run/modules.js';
 import { anyRank, checkSameRun, runRanks, trainerRanks, type RunRanks } from '../run/ranks.js';
 import { lockRunFolder } from '../run/run-lock.js';
-import { buildModel, checkNormalizationChunks } from '../run/trainer.js';
+import { buildModel, checkTrainable } from '../run/trainer.js';
 
 export interface CompareFlags extends ConfigFlags {
   config?: string;
@@ -135,13 +135,14 @@ async function compare(flags: CompareFlags, ranks: RunRanks, stop: Stop): Promis
   if (byRate && !variants[0].spec.layers.some((layer) => layer.type === 'dropout')) {
     throw new UserError(`${flags.config}: "layers" has no {"type": "dropout"} entry for --dropout to set; add one, e.g. after an activation`);
   }
-  // Every model is built, and so checked, before anything is written; rates differ only in p, so the first checks them all.
+  // Every model is built and checked against the data and a trainer's memory before anything is written; rates differ only in p, so the first checks them all.
   const models = new Map<number, Model>();
   for (const [i, variant] of variants.entries()) {
     if (byRate && i > 0) break;
     try {
       const model = buildModel(variant.spec);
-      checkNormalizationChunks(model, data.train.size, config.batchSize, config.chunkSize);
+      const c = variant.config;
+      checkTrainable(model, data, { optimizer: optimizerOf(c), batchSize: c.batchSize, chunkSize: c.chunkSize, workers, ranks: ranks.size });
       models.set(i, model);
     } catch (error) {
       if (variant.file === undefined || !(error instanceof UserError || error instanceof LockstepError)) throw error;

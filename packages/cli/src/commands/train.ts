@@ -27,7 +27,7 @@ import { importModules, importNamedModules } from '../run/modules.js';
 import { openFaultChannel } from '../run/fault-channel.js';
 import { broadcastText, checkSameRun, runRanks, trainerRanks, type RunRanks } from '../run/ranks.js';
 import { lockRunFolder } from '../run/run-lock.js';
-import { buildModel, checkNormalizationChunks } from '../run/trainer.js';
+import { buildModel, checkTrainable } from '../run/trainer.js';
 import { trainInFolder, type Run } from '../run/training.js';
 
 export interface TrainFlags extends ConfigFlags {
@@ -89,11 +89,11 @@ async function train(flags: TrainFlags, ranks: RunRanks, stop: Stop): Promise<nu
   // Decoded once and checked against the model before a run folder or a worker exists: every mismatch in one line.
   const initialState = initial === null ? null : loadSafetensors(model, initial.bytes, flags.initFrom).stateDict;
   const initFrom = initial?.record ?? checkpoint?.initFrom;
-  checkNormalizationChunks(model, data.train.size, config.batchSize, config.chunkSize);
+  const optimizer = optimizerOf(config);
+  checkTrainable(model, data, { optimizer, batchSize: config.batchSize, chunkSize: config.chunkSize, workers, ranks: ranks.size });
   checkSameRun(ranks, JSON.stringify({ config, spec, data: data.fingerprint, resumed: checkpoint?.state ?? null, initFrom: initFrom ?? null }), 'config, model, data or checkpoint');
   // Rank 0's folder on every rank (a default one is named after the time, which ranks may see differently).
   const out = broadcastText(ranks, flags.out ?? (flags.resume === undefined ? defaultOutFolder() : folderOf(flags.resume)));
-  const optimizer = optimizerOf(config);
   const resourceLimits = workerHeap === undefined ? undefined : { maxOldGenerationSizeMb: workerHeap };
   const kernel = config.kernel ?? 'strict';
   // A restarted pool adopts the same model: the Trainer initializes it, and the checkpoint then loads into it.

@@ -1,5 +1,5 @@
-import { checkChunkRows, LockstepError, Model, sequentialFromSpec, type ModelSpec } from '@lockstep/core';
-import { Trainer, type RankGroupSpec } from '@lockstep/workers';
+import { checkChunkRows, checkDataFits, LockstepError, Model, sequentialFromSpec, type Dataset, type ModelSpec, type OptimizerConfig } from '@lockstep/core';
+import { checkTrainerMemory, Trainer, type RankGroupSpec } from '@lockstep/workers';
 import { UserError } from '../errors.js';
 import type { Checkpoint } from './checkpoint.js';
 
@@ -11,10 +11,27 @@ export function buildModel(spec: ModelSpec): Model {
   return new Model(sequentialFromSpec(spec), spec.input);
 }
 
-/** BatchNorm with one value per channel needs chunks of at least 2 samples (core's `checkChunkRows`): said before anything is written. */
-export function checkNormalizationChunks(model: Model, samples: number, batchSize: number, chunkSize: number): void {
+/** How a run trains `model`: its optimizer, batches, and the threads and ranks that share each step. */
+export interface TrainingShape {
+  readonly optimizer: OptimizerConfig;
+  readonly batchSize: number;
+  readonly chunkSize: number;
+  readonly workers: number;
+  readonly ranks: number;
+}
+
+/**
+ * The checks a trainer makes as its fit starts, made before a run folder changes: the data fit the
+ * model (its sample shape and classes), every chunk holds enough samples for BatchNorm (core's
+ * `checkChunkRows`), and the model fits a trainer's memory.
+ */
+export function checkTrainable(model: Model, data: { train: Dataset; validation: Dataset | null }, shape: TrainingShape): void {
   try {
-    checkChunkRows(model, samples, batchSize, chunkSize);
+    checkDataFits(model, data.train);
+    checkChunkRows(model, data.train.size, shape.batchSize, shape.chunkSize);
+    if (data.validation !== null) checkDataFits(model, data.validation, 'validation data');
+    // A fit's step buffer holds one batch, and a batch never more than the data set.
+    checkTrainerMemory(model, shape, Math.min(shape.batchSize, data.train.size));
   } catch (error) {
     throw error instanceof LockstepError ? new UserError(error.message) : error;
   }
