@@ -10,7 +10,7 @@ import { loadCheckpoint } from '../run/checkpoint.js';
 import { folderOf, makeFolder } from '../run/files.js';
 import { importNamedModules } from '../run/modules.js';
 import { checkSameRun, contentDigest, runRanks, trainerRanks } from '../run/ranks.js';
-import { buildModel, trainerFor } from '../run/trainer.js';
+import { checkpointModel, trainerFor } from '../run/trainer.js';
 
 /** Each class's accuracy from a confusion matrix (rows: true class), named by the run's class names where it has them. */
 function perClassAccuracy(confusion: number[][], names: readonly string[] | undefined): Array<{ label: number; name?: string; accuracy: number | null; correct: number; samples: number }> {
@@ -63,7 +63,7 @@ export async function evalCommand(flags: EvalFlags): Promise<number> {
   const modules = flagValue('--modules', OPTIONS.modules, flags.modules);
   const checkpoint = loadCheckpoint(flags.checkpoint);
   const setup = await importNamedModules(checkpoint, flags.checkpoint, modules);
-  const model = buildModel(checkpoint.spec);
+  const model = checkpointModel(checkpoint, flags.checkpoint);
   if (mcSamples !== undefined && sampledDropoutLayers(model.module).length === 0) {
     throw new UserError(`${flags.checkpoint} has no dropout layers with p > 0, so --mc-samples has nothing to sample; leave out --mc-samples`);
   }

@@ -7,7 +7,7 @@ import { EXPORT_FORMATS, exportFormat } from '../export/formats.js';
 import { loadCheckpoint } from '../run/checkpoint.js';
 import { writeFileAtomic } from '../run/files.js';
 import { importNamedModules } from '../run/modules.js';
-import { buildModel } from '../run/trainer.js';
+import { checkpointModel } from '../run/trainer.js';
 
 export interface ExportFlags {
   checkpoint: string;
@@ -37,13 +37,9 @@ export async function exportCommand(flags: ExportFlags): Promise<number> {
   const modules = flagValue('--modules', OPTIONS.modules, flags.modules);
   const checkpoint = loadCheckpoint(flags.checkpoint);
   await importNamedModules(checkpoint, flags.checkpoint, modules);
-  const model = buildModel(checkpoint.spec);
-  const buffers = checkpoint.buffers ?? new Float32Array(0);
-  if (checkpoint.params.length !== model.size || buffers.length !== model.buffers.length) {
-    throw new UserError(`${flags.checkpoint} holds ${checkpoint.params.length} parameters and ${buffers.length} buffer values, its model has ${model.size} and ${model.buffers.length}; the checkpoint is damaged`);
-  }
+  const model = checkpointModel(checkpoint, flags.checkpoint);
   model.params.set(checkpoint.params);
-  model.buffers.set(buffers);
+  model.buffers.set(checkpoint.buffers ?? new Float32Array(0));
   const { step, epoch } = checkpoint.state;
   const bytes = format.encode(model, { checkpoint: flags.checkpoint, step, epoch }, { softmax: flags.softmax === true });
   writeFileAtomic(flags.out, bytes);

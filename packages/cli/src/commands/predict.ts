@@ -6,7 +6,7 @@ import { readInputs } from '../data/inputs.js';
 import { loadCheckpoint } from '../run/checkpoint.js';
 import { importNamedModules } from '../run/modules.js';
 import { checkSameRun, contentDigest, runRanks, trainerRanks } from '../run/ranks.js';
-import { buildModel, trainerFor } from '../run/trainer.js';
+import { checkpointModel, trainerFor } from '../run/trainer.js';
 
 export interface PredictFlags {
   checkpoint: string;
@@ -81,7 +81,7 @@ export async function predictCommand(flags: PredictFlags): Promise<number> {
   const checkpoint = loadCheckpoint(flags.checkpoint);
   const { rows: inputs, paths } = readInputs(flags.input, sizeOf(checkpoint.spec.input), checkpoint);
   const setup = await importNamedModules(checkpoint, flags.checkpoint, modules);
-  const model = buildModel(checkpoint.spec);
+  const model = checkpointModel(checkpoint, flags.checkpoint);
   const identity = { checkpoint: contentDigest(readFileSync(flags.checkpoint)), inputs: contentDigest(new Uint8Array(inputs.buffer, inputs.byteOffset, inputs.byteLength)), samples, seed, format, modules };
   checkSameRun(ranks, JSON.stringify(identity), 'checkpoint, inputs or flags');
   const trainer = trainerFor(checkpoint, model, setup, workers, trainerRanks(ranks));

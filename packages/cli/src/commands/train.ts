@@ -27,7 +27,7 @@ import { importModules, importNamedModules } from '../run/modules.js';
 import { openFaultChannel } from '../run/fault-channel.js';
 import { broadcastText, checkSameRun, runRanks, trainerRanks, type RunRanks } from '../run/ranks.js';
 import { lockRunFolder } from '../run/run-lock.js';
-import { buildModel, checkTrainable } from '../run/trainer.js';
+import { buildModel, checkpointModel, checkTrainable } from '../run/trainer.js';
 import { trainInFolder, type Run } from '../run/training.js';
 
 export interface TrainFlags extends ConfigFlags {
@@ -85,7 +85,7 @@ async function train(flags: TrainFlags, ranks: RunRanks, stop: Stop): Promise<nu
   if (data.imageData !== undefined) config.imageData = data.imageData;
   const dataNote = checkpoint === null ? null : resumedDataNote(checkpoint, flags.resume!, config.data, data.fingerprint, flags.allowChangedData === true);
   const spec = runModel(config, data.train, checkpoint, flags.resume);
-  const model = buildModel(spec);
+  const model = checkpoint === null ? buildModel(spec) : checkpointModel(checkpoint, flags.resume!);
   // Decoded once and checked against the model before a run folder or a worker exists: every mismatch in one line.
   const initialState = initial === null ? null : loadSafetensors(model, initial.bytes, flags.initFrom).stateDict;
   const initFrom = initial?.record ?? checkpoint?.initFrom;

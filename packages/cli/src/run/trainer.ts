@@ -1,4 +1,4 @@
-import { checkChunkRows, checkDataFits, LockstepError, Model, sequentialFromSpec, type Dataset, type ModelSpec, type OptimizerConfig } from '@lockstep/core';
+import { checkChunkRows, checkDataFits, LockstepError, Model, sequentialFromSpec, stateSlots, type Dataset, type ModelSpec, type OptimizerConfig } from '@lockstep/core';
 import { checkTrainerMemory, Trainer, type RankGroupSpec } from '@lockstep/workers';
 import { UserError } from '../errors.js';
 import type { Checkpoint } from './checkpoint.js';
@@ -9,6 +9,25 @@ import type { Checkpoint } from './checkpoint.js';
  */
 export function buildModel(spec: ModelSpec): Model {
   return new Model(sequentialFromSpec(spec), spec.input);
+}
+
+/**
+ * The model of a checkpoint, built as `buildModel` builds it, once its arrays are checked against
+ * it: a file whose parameters, optimizer state or buffers are not the sizes its own model and
+ * optimizer give them is damaged (a valid checksum only says it was written so), and is refused
+ * before anything is written or a worker exists.
+ */
+export function checkpointModel(checkpoint: Checkpoint, path: string): Model {
+  const model = buildModel(checkpoint.spec);
+  const [params, state, buffers] = [checkpoint.params.length, checkpoint.optimizerState.length, checkpoint.buffers?.length ?? 0];
+  const neededState = stateSlots(checkpoint.optimizer) * model.size;
+  if (params !== model.size || state !== neededState || buffers !== model.buffers.length) {
+    throw new UserError(
+      `${path} is damaged: it holds ${params} parameters, ${state} optimizer state values and ${buffers} buffer values, ` +
+        `where its model and optimizer need ${model.size}, ${neededState} and ${model.buffers.length}; use another checkpoint`,
+    );
+  }
+  return model;
 }
 
 /** How a run trains `model`: its optimizer, batches, and the threads and ranks that share each step. */
