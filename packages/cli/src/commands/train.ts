@@ -21,7 +21,8 @@ import { UserError } from '../errors.js';
 import { Reporter } from '../output/report.js';
 import { loadCheckpoint, type InitialWeights } from '../run/checkpoint.js';
 import { defaultOutFolder, folderOf, makeFolder, removeStrayTemporaries, writeFileAtomic } from '../run/files.js';
-import { clearExistingRun } from '../run/existing-run.js';
+import { settleBest } from '../run/best-checkpoint.js';
+import { clearExistingRun, continuesIn } from '../run/existing-run.js';
 import { stopOnSignals, type Stop } from '../run/interrupt.js';
 import { importModules, importNamedModules } from '../run/modules.js';
 import { openFaultChannel } from '../run/fault-channel.js';
@@ -134,6 +135,8 @@ async function trainInRunFolder(run: Run, flags: TrainFlags, notes: Array<string
     if (lock.tookOver !== null) reporter.info(`note: took over the lock of ${out} from ${lock.tookOver}`);
     clearExistingRun(out, flags.resume, flags.overwrite === true);
     removeStrayTemporaries(out);
+    // A new best that a kill left half committed: finished for the checkpoint this run goes on from, else removed.
+    settleBest(out, continuesIn(out, flags.resume) ? run.checkpoint?.state.earlyStopping?.bestEpoch : undefined);
     writeFileAtomic(join(out, 'config.json'), `${JSON.stringify({ ...config, model: spec, workers, ranks: ranks.size, ...(initFrom === undefined ? {} : { initFrom }) }, null, 2)}\n`);
     const skippedNote = writeSkippedImages(out, config, skipped);
     if (skippedNote !== null) reporter.info(skippedNote);

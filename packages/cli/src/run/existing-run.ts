@@ -4,13 +4,14 @@ import { SKIPPED_IMAGES_FILE } from '../data/images/skipped.js';
 import { CALIBRATION_FILES } from '../output/calibration-report.js';
 import { UserError } from '../errors.js';
 import { folderOf } from './files.js';
-import { BEST_FILE, CHECKPOINT_FILE } from './training.js';
+import { BEST_FILE, NEXT_BEST_FILE } from './best-checkpoint.js';
+import { CHECKPOINT_FILE } from './training.js';
 
 /**
  * The files of a run (and of eval on it) in its folder. The checkpoints come first: deleted in this
  * order, a folder never holds the old run's checkpoint beside the new run's files, even after a crash.
  */
-const RUN_FILES = [CHECKPOINT_FILE, BEST_FILE, 'config.json', 'metrics.jsonl', 'curves.svg', 'curves.html', SKIPPED_IMAGES_FILE, ...CALIBRATION_FILES];
+const RUN_FILES = [CHECKPOINT_FILE, BEST_FILE, NEXT_BEST_FILE, 'config.json', 'metrics.jsonl', 'curves.svg', 'curves.html', SKIPPED_IMAGES_FILE, ...CALIBRATION_FILES];
 
 /**
  * Makes way for a run in `out`, which it has locked, before the run writes anything there. A folder
@@ -21,9 +22,14 @@ const RUN_FILES = [CHECKPOINT_FILE, BEST_FILE, 'config.json', 'metrics.jsonl', '
 export function clearExistingRun(out: string, resumedFrom: string | undefined, overwrite: boolean): void {
   const checkpoint = join(out, CHECKPOINT_FILE);
   if (!existsSync(checkpoint)) return;
-  if (resumedFrom !== undefined && resolve(folderOf(resumedFrom)) === resolve(out)) return;
+  if (continuesIn(out, resumedFrom)) return;
   if (!overwrite) {
     throw new UserError(`${out} already holds a run's checkpoint; continue that run with --resume ${checkpoint}, replace it with --overwrite, or choose another --out`);
   }
   for (const name of RUN_FILES) rmSync(join(out, name), { force: true });
+}
+
+/** Whether a run resumed from `resumedFrom` goes on in `out`: the folder that checkpoint is in. */
+export function continuesIn(out: string, resumedFrom: string | undefined): boolean {
+  return resumedFrom !== undefined && resolve(folderOf(resumedFrom)) === resolve(out);
 }

@@ -7,6 +7,7 @@ import { UserError } from '../errors.js';
 import { learningCurvesHtml, learningCurvesSvg } from '../output/learning-curves.js';
 import type { Reporter } from '../output/report.js';
 import { abortOnStdoutFailure, describeStdoutFailure } from '../output/stdout.js';
+import { BEST_FILE, commitBest, loadBest, settleBest, stageBest } from './best-checkpoint.js';
 import { encodeCheckpoint, loadCheckpoint, type Checkpoint, type InitialWeights } from './checkpoint.js';
 import type { FaultChannel } from './fault-channel.js';
 import { folderOf, writeFileAtomic, WriteError } from './files.js';
@@ -19,8 +20,6 @@ import type { RunRanks } from './ranks.js';
 import { SavedCheckpoints, type SavedCheckpoint } from './saved-checkpoints.js';
 
 export const CHECKPOINT_FILE = 'checkpoint.lockstep';
-/** With early stopping: the checkpoint of the best epoch so far, written as the epoch's checkpoint is. */
-export const BEST_FILE = 'best.lockstep';
 
 export interface Run {
   /** A trainer at the run's start: its initial parameters, step 0. */
@@ -71,9 +70,8 @@ export async function trainInFolder(run: Run, reporter: Reporter): Promise<numbe
   const checkpointPath = join(out, CHECKPOINT_FILE);
   const metricsPath = join(out, 'metrics.jsonl');
   const saved = new SavedCheckpoints(checkpoint === null ? null : { path: run.resumedFrom!, step: checkpoint.state.step, bytes: encodeCheckpoint(checkpoint) });
-  const save = (): Buffer | null => {
-    if (!run.ranks.writes) return null;
-    const bytes = encodeCheckpoint({
+  const encode = (): Buffer =>
+    encodeCheckpoint({
       config,
       spec,
       optimizer,
@@ -85,9 +83,11 @@ export async function trainInFolder(run: Run, reporter: Reporter): Promise<numbe
       dataFingerprint: data.fingerprint,
       ...(run.initFrom === undefined ? {} : { initFrom: run.initFrom }),
     });
-    writeFileAtomic(checkpointPath, bytes);
-    saved.record(checkpointPath, trainer.state.step, bytes);
-    return bytes;
+  const save = (bytes?: Buffer): void => {
+    if (!run.ranks.writes) return;
+    const written = bytes ?? encode();
+    writeFileAtomic(checkpointPath, written);
+    saved.record(checkpointPath, trainer.state.step, written);
   };
   const faults =
     run.channel === null
@@ -141,9 +141,12 @@ export async function trainInFolder(run: Run, reporter: Reporter): Promise<numbe
         const svg = learningCurvesSvg(history, title);
         writeFileAtomic(join(out, 'curves.svg'), svg);
         writeFileAtomic(join(out, 'curves.html'), learningCurvesHtml(svg, title));
-        const bytes = save();
-        // The best epoch's checkpoint, written like every checkpoint: a temporary file, then a rename.
-        if (bytes !== null && trainer.state.earlyStopping?.bestEpoch === metrics.epoch) writeFileAtomic(join(out, BEST_FILE), bytes);
+        const bytes = encode();
+        // A new best epoch is committed with the checkpoint that names it, in three steps (best-checkpoint.ts).
+        const newBest = trainer.state.earlyStopping?.bestEpoch === metrics.epoch;
+        if (newBest) stageBest(out, bytes);
+        save(bytes);
+        if (newBest) commitBest(out);
       },
       ...(config.earlyStopping === undefined ? {} : { earlyStopping: config.earlyStopping }),
     });
@@ -159,7 +162,11 @@ export async function trainInFolder(run: Run, reporter: Reporter): Promise<numbe
         reporter.info(`note: ${error.message}; restarting the workers from ${lastSaved === null ? 'the start' : `step ${lastSaved.step}`} (retry ${retry} of ${run.retries})`);
         await trainer.close();
         trainer = run.newTrainer();
-        if (lastSaved !== null) trainer.load(withBestWeights(loadCheckpoint(lastSaved.path), lastSaved.path, run));
+        if (lastSaved !== null) {
+          const last = loadCheckpoint(lastSaved.path);
+          if (lastSaved.path === checkpointPath) settleBest(out, last.state.earlyStopping?.bestEpoch);
+          trainer.load(withBestWeights(last, lastSaved.path, run));
+        }
         history = readHistory(metricsPath, trainer.state.epoch);
         continue;
       }
@@ -230,11 +237,16 @@ function withBestWeights(checkpoint: Checkpoint, checkpointPath: string, run: Ru
   const watch = checkpoint.state.earlyStopping;
   const base = { ...checkpoint, state: { ...checkpoint.state, optimizerState: checkpoint.optimizerState } };
   if (watch === undefined || watch.bestEpoch === 0 || run.config.earlyStopping?.restoreBestWeights !== true) return base;
-  const path = join(folderOf(checkpointPath), BEST_FILE);
-  if (!existsSync(path)) throw new UserError(`${path} is missing: restoreBestWeights needs the best epoch's parameters (epoch ${watch.bestEpoch}) to resume ${checkpointPath}`);
-  const best = loadCheckpoint(path);
-  if (best.state.epoch !== watch.bestEpoch || best.params.length !== checkpoint.params.length) {
-    throw new UserError(`${path} holds epoch ${best.state.epoch}, but ${checkpointPath} names epoch ${watch.bestEpoch} as the best; resume from the checkpoint written with it`);
+  const folder = folderOf(checkpointPath);
+  const found = loadBest(folder, watch.bestEpoch);
+  if (found === null) {
+    const path = join(folder, BEST_FILE);
+    if (!existsSync(path)) throw new UserError(`${path} is missing: restoreBestWeights needs the best epoch's parameters (epoch ${watch.bestEpoch}) to resume ${checkpointPath}`);
+    throw new UserError(`${path} holds epoch ${loadCheckpoint(path).state.epoch}, but ${checkpointPath} names epoch ${watch.bestEpoch} as the best; resume from the checkpoint written with it`);
+  }
+  const best = found.checkpoint;
+  if (best.params.length !== checkpoint.params.length) {
+    throw new UserError(`${found.path} is damaged: it holds ${best.params.length} parameters, where ${checkpointPath} holds ${checkpoint.params.length}; resume from the checkpoint written with it`);
   }
   const bestState = { ...watch, bestParams: best.params, bestBuffers: best.buffers ?? new Float32Array(0) };
   return { ...base, state: { ...base.state, earlyStopping: bestState } };
