@@ -363,6 +363,8 @@ describe('lockstep compare --configs: bad input is one line naming the file and 
     'one-sample-chunks.json': { layers: [{ type: 'linear', out: 4 }, { type: 'batch-norm1d' }, { type: 'linear', out: 10 }], batchSize: 4, chunkSize: 1, epochs: 1 },
     'no-validation.json': { hidden: [16], epochs: 1, validationSplit: 0 },
     'early.json': { hidden: [16], dropout: 0.2, epochs: 1, earlyStopping: { patience: 1 } },
+    'out3.json': { layers: [{ type: 'linear', out: 3 }], epochs: 1 },
+    'huge.json': { hidden: [16000, 16000], epochs: 1 },
   };
   for (const [file, config] of Object.entries(files)) writeFileSync(join(work, 'bad', file), JSON.stringify(config));
   writeFileSync(join(work, 'bad', 'broken.json'), '{"epochs": 1');
@@ -388,6 +390,13 @@ describe('lockstep compare --configs: bad input is one line naming the file and 
     [['--configs', 'a.json,layers.json', '--hidden', '32'], '--hidden sets the widths of the default MLP, but layers.json gives "layers"; drop one of the two'],
     [['--configs', 'no-validation.json'], 'lockstep compare needs validation samples, and validationSplit 0 of 5000 samples leaves none; raise "validationSplit" in every file of --configs'],
     [['--configs', 'early.json'], stopsEarly],
+    [['--configs', 'a.json,out3.json'], 'out3.json: data: 10 classes but the model has 3 outputs'],
+    [
+      ['--configs', 'a.json,huge.json', '--workers', '1'],
+      'huge.json: the model has 258240010 parameters (985 MiB of float32), too many to train with batch 64, chunkSize 32 and 1 worker: ' +
+        "its parameters, optimizer state, 2 chunk gradients and the workers' kernel buffers must fit in one 4 GiB WebAssembly memory; " +
+        'use smaller layers or chunkSize 64 (one chunk gradient instead of 2)',
+    ],
     [['--config', 'early.json', '--dropout', '0,0.5'], stopsEarly],
   ])('%j', (args, message) => {
     const result = spawnSync(process.execPath, [BIN, 'compare', ...args, '--out', 'never'], { cwd: join(work, 'bad'), encoding: 'utf8', timeout: 120_000 });
