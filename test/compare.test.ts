@@ -406,3 +406,45 @@ describe('lockstep compare --configs: bad input is one line naming the file and 
     expect(readdirSync(join(work, 'bad'))).not.toContain('never');
   });
 });
+
+describe('lockstep compare into a folder that already holds a comparison', () => {
+  const args = ['compare', '--epochs', '1', '--workers', '1', '--hidden', '16', '--quiet'];
+  /** Every file under a folder, by its path inside it, with its bytes. */
+  const contents = (folder: string): Record<string, string> =>
+    Object.fromEntries(
+      readdirSync(join(work, folder), { recursive: true, withFileTypes: true })
+        .filter((entry) => entry.isFile())
+        .map((entry) => join(entry.parentPath, entry.name))
+        .sort()
+        .map((path) => [path.slice(join(work, folder).length + 1), readFileSync(path, 'base64')]),
+    );
+
+  it('is refused with one line, leaving the comparison whole; --overwrite replaces it and keeps other files', () => {
+    expect(lockstep([...args, '--dropout', '0,0.5', '--out', 'cmp']).status).toBe(0);
+    writeFileSync(join(work, 'cmp', 'notes.txt'), 'mine');
+    const before = contents('cmp');
+    expect(Object.keys(before)).toEqual([
+      'compare.html',
+      'compare.json',
+      'compare.svg',
+      'dropout-0.5/config.json',
+      'dropout-0.5/metrics.jsonl',
+      'dropout-0/config.json',
+      'dropout-0/metrics.jsonl',
+      'notes.txt',
+    ]);
+    const refused = lockstep([...args, '--dropout', '0.2', '--out', 'cmp']);
+    expect(refused.stderr).toBe('lockstep: cmp already holds a comparison (compare.json); replace it with --overwrite, or choose another --out\n');
+    expect(refused.status).toBe(1);
+    expect(refused.stdout).toBe('');
+    expect(contents('cmp')).toEqual(before);
+
+    const replaced = lockstep([...args, '--dropout', '0.2', '--out', 'cmp', '--overwrite']);
+    expect(replaced.stderr).toBe('');
+    expect(replaced.status).toBe(0);
+    expect(Object.keys(contents('cmp'))).toEqual(['compare.html', 'compare.json', 'compare.svg', 'dropout-0.2/config.json', 'dropout-0.2/metrics.jsonl', 'notes.txt']);
+    expect(readdirSync(join(work, 'cmp')).sort()).toEqual(['compare.html', 'compare.json', 'compare.svg', 'dropout-0.2', 'notes.txt']);
+    expect(JSON.parse(readFileSync(join(work, 'cmp', 'compare.json'), 'utf8')).rates).toEqual([0.2]);
+    expect(readFileSync(join(work, 'cmp', 'notes.txt'), 'utf8')).toBe('mine');
+  });
+});

@@ -20,6 +20,7 @@ import { comparisonSvg } from '../output/comparison-plot.js';
 import { learningCurvesHtml } from '../output/learning-curves.js';
 import { Reporter } from '../output/report.js';
 import { abortOnStdoutFailure, describeStdoutFailure } from '../output/stdout.js';
+import { clearExistingComparison, COMPARISON_FILE, rateFolder } from '../run/existing-comparison.js';
 import { defaultOutFolder, makeFolder, removeStrayTemporaries, writeFileAtomic } from '../run/files.js';
 import { stopOnSignals, type Stop } from '../run/interrupt.js';
 import { importModules } from '../run/modules.js';
@@ -32,6 +33,7 @@ export interface CompareFlags extends ConfigFlags {
   configs?: string;
   workers?: string;
   out?: string;
+  overwrite?: boolean;
   json?: boolean;
   quiet?: boolean;
   mpi?: boolean;
@@ -129,7 +131,7 @@ async function compare(flags: CompareFlags, ranks: RunRanks, stop: Stop): Promis
   }
   const variants: Variant[] = configs.map((c) => ({
     ...c,
-    folder: c.rate === undefined ? c.name : `dropout-${c.rate}`,
+    folder: c.rate === undefined ? c.name : rateFolder(c.rate),
     spec: runModel(c.config, data.train, null),
   }));
   if (byRate && !variants[0].spec.layers.some((layer) => layer.type === 'dropout')) {
@@ -158,7 +160,10 @@ async function compare(flags: CompareFlags, ranks: RunRanks, stop: Stop): Promis
   const write = ranks.writes;
   if (write) makeFolder(out);
   const lock = write ? lockRunFolder(out, 'compare') : null;
-  if (write) removeStrayTemporaries(out);
+  if (write) {
+    clearExistingComparison(out, flags.overwrite === true);
+    removeStrayTemporaries(out);
+  }
   const probe = trainProbe(data.train, config.seed);
   const mode = write ? Reporter.choose(flags) : 'silent';
   const title = `lockstep compare: ${listed} on ${config.data === 'default' ? 'the built-in data set' : config.data}`;
@@ -179,7 +184,7 @@ async function compare(flags: CompareFlags, ranks: RunRanks, stop: Stop): Promis
       seconds: (performance.now() - started) / 1000,
       runs: runs.map((run) => ({ ...run, finished: run.finalFingerprint !== null, summary: run.epochs.length === 0 ? null : summarize(run) })),
     };
-    writeFileAtomic(join(out, 'compare.json'), `${JSON.stringify(document, null, 2)}\n`);
+    writeFileAtomic(join(out, COMPARISON_FILE), `${JSON.stringify(document, null, 2)}\n`);
     const svg = comparisonSvg(runs, { title, subtitle, epochs: config.epochs });
     writeFileAtomic(join(out, 'compare.svg'), svg);
     writeFileAtomic(join(out, 'compare.html'), learningCurvesHtml(svg, title));
@@ -249,9 +254,9 @@ async function compare(flags: CompareFlags, ranks: RunRanks, stop: Stop): Promis
     const partial = runs[finished.length];
     const noun = (n: number, finishedOnes = ''): string => `${n} ${finishedOnes}${byRate ? 'rate' : 'config'}${n === 1 ? '' : 's'}`;
     const ending = interrupted
-      ? `interrupted before ${variants[finished.length].name} finished; ${join(out, 'compare.json')} holds ${noun(finished.length, 'finished ')}` +
+      ? `interrupted before ${variants[finished.length].name} finished; ${join(out, COMPARISON_FILE)} holds ${noun(finished.length, 'finished ')}` +
         (partial === undefined ? '' : ` and ${partial.epochs.length} of ${config.epochs} epochs of ${partial.name}`)
-      : `${noun(variants.length)} in ${duration(seconds)}; picture in ${join(out, 'compare.svg')}, every number in ${join(out, 'compare.json')}`;
+      : `${noun(variants.length)} in ${duration(seconds)}; picture in ${join(out, 'compare.svg')}, every number in ${join(out, COMPARISON_FILE)}`;
     const failure = output.failure();
     if (failure !== null) throw new UserError(`${describeStdoutFailure(failure)}, so compare stopped: ${ending}`);
     reporter.result(`${summaries.length > 0 ? `${summaryTable(summaries)}\n` : ''}${ending}`, { [byRate ? 'rates' : 'configs']: summaries, interrupted, seconds, out });
