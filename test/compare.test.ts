@@ -272,6 +272,26 @@ describe('lockstep compare: bad input is one line naming the flag, with nothing 
   });
 });
 
+describe('--dropout reaches the dropout entries inside a sequential', () => {
+  writeFileSync(
+    join(work, 'nested.json'),
+    JSON.stringify({ layers: [{ type: 'sequential', layers: [{ type: 'linear', out: 16 }, { type: 'relu' }, { type: 'dropout', p: 0.5 }] }, { type: 'linear', out: 10 }] }),
+  );
+
+  it('compare trains each rate from the same weights to other parameters, those train gets with that --dropout', () => {
+    const { status, stderr } = lockstep(['compare', '--config', 'nested.json', '--dropout', '0,0.9', '--epochs', '1', '--workers', '1', '--out', 'nested', '--quiet']);
+    expect(stderr).toBe('');
+    expect(status).toBe(0);
+    const [none, high] = readJson<Comparison>('nested', 'compare.json').runs;
+    expect(high!.initialFingerprint).toBe(none!.initialFingerprint);
+    expect(high!.finalFingerprint).not.toBe(none!.finalFingerprint);
+    const model = readJson<{ model: ModelSpec }>('nested', 'dropout-0.9', 'config.json').model;
+    expect((model.layers[0] as { layers: Array<{ p?: number }> }).layers[2]).toEqual({ type: 'dropout', p: 0.9 });
+    const trained = lockstep(['train', '--config', 'nested.json', '--dropout', '0.9', '--epochs', '1', '--workers', '1', '--out', 'nested-train', '--quiet']);
+    expect(trained.stdout).toBe(`fingerprint ${high!.finalFingerprint}\n`);
+  });
+});
+
 describe('lockstep compare --configs: one model per config file, everything else the same', () => {
   // Three configs with the same layers, so the same initial weights: only where p = 0.5 sits differs.
   const layers = (first: number, second: number): object[] => [

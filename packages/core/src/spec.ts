@@ -62,6 +62,39 @@ function withOptionErrors(where: string, build: () => Module): Module {
   }
 }
 
+const isEntry = (value: unknown): value is LayerEntry => typeof value === 'object' && value !== null && !Array.isArray(value);
+
+/** The layer lists an entry holds (a container's children): its fields whose declared kind is "layers". */
+function childLists(entry: LayerEntry): Array<[string, unknown[]]> {
+  const fields = layerDeclaration(entry.type)?.fields;
+  const kinds = { ...fields?.required, ...fields?.optional };
+  return Object.keys(kinds)
+    .filter((field) => kinds[field] === 'layers')
+    .flatMap((field): Array<[string, unknown[]]> => {
+      const list = (entry as unknown as Record<string, unknown>)[field];
+      return Array.isArray(list) ? [[field, list]] : [];
+    });
+}
+
+/**
+ * The entries of `layers` with `change` applied to each one at any depth: a container's children are
+ * changed before the container itself. Nothing is checked here; what is not an entry stays as it is,
+ * for the spec's own checks to name.
+ */
+export function mapLayerEntries<Entry extends LayerEntry>(layers: readonly Entry[], change: (entry: Entry) => Entry): Entry[] {
+  return layers.map((entry) => {
+    if (!isEntry(entry)) return entry;
+    const lists = childLists(entry);
+    if (lists.length === 0) return change(entry);
+    return change({ ...entry, ...Object.fromEntries(lists.map(([field, list]) => [field, mapLayerEntries(list as Entry[], change)])) });
+  });
+}
+
+/** Every entry of `layers` at any depth, each container before its children. */
+export function layerEntries<Entry extends LayerEntry>(layers: readonly Entry[]): Entry[] {
+  return layers.filter(isEntry).flatMap((entry) => [entry, ...childLists(entry).flatMap(([, list]) => layerEntries(list as Entry[]))]);
+}
+
 /** Checks a parsed JSON model spec and builds its Sequential; errors name the offending entry. */
 export function sequentialFromSpec(spec: unknown): Sequential {
   if (typeof spec !== 'object' || spec === null || Array.isArray(spec)) {

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { registerLayer } from '../src/layer-registry.js';
 import { Module } from '../src/modules/module.js';
-import { layerSpecOf, modelFromSpec, sequentialFromSpec, specOf } from '../src/spec.js';
+import { Sequential } from '../src/modules/sequential.js';
+import { layerEntries, layerSpecOf, mapLayerEntries, modelFromSpec, sequentialFromSpec, specOf } from '../src/spec.js';
 import type { Tensor } from '../src/tensor.js';
 
 /** y = x + shift on every value: a layer type this test adds to the spec format. */
@@ -94,5 +95,31 @@ describe('a layer type added with one registerLayer call', () => {
     const layer = new Unwritten(1, 'torch-default');
     layer.setPath('1');
     expect(() => layerSpecOf(layer)).toThrow('layer 1 (Shift) has no spec form; give its class a toSpec() and register its type with registerLayer');
+  });
+});
+
+describe('a spec\'s entries at any depth', () => {
+  it('are walked into every field its type declares as layers: sequential\'s "layers" and a registered container\'s own field', () => {
+    registerLayer<{ type: 'test-branches'; branches: Array<{ type: string }> }>({
+      type: 'test-branches',
+      fields: { required: { branches: 'layers' } },
+      fromSpec: (_entry, inputShape, context) => new Sequential(...context.layers('branches', inputShape)),
+    });
+    const layers = [
+      { type: 'dropout', p: 0.1 },
+      { type: 'sequential', layers: [{ type: 'relu' }, { type: 'test-branches', branches: [{ type: 'dropout', p: 0.2 }] }] },
+      { type: 'test-shift', shift: 1, layers: [{ type: 'dropout', p: 0.3 }] },
+      { type: 'sequential', layers: 'not a list' },
+    ];
+    const before = JSON.stringify(layers);
+    expect(layerEntries(layers).map((entry) => entry.type)).toEqual(['dropout', 'sequential', 'relu', 'test-branches', 'dropout', 'test-shift', 'sequential']);
+    const raised = mapLayerEntries(layers, (entry) => (entry.type === 'dropout' ? { ...entry, p: 0.9 } : entry));
+    expect(raised).toEqual([
+      { type: 'dropout', p: 0.9 },
+      { type: 'sequential', layers: [{ type: 'relu' }, { type: 'test-branches', branches: [{ type: 'dropout', p: 0.9 }] }] },
+      { type: 'test-shift', shift: 1, layers: [{ type: 'dropout', p: 0.3 }] },
+      { type: 'sequential', layers: 'not a list' },
+    ]);
+    expect(JSON.stringify(layers)).toBe(before);
   });
 });

@@ -6,7 +6,7 @@ import { checkConfig, readConfigFile } from '../config/config-file.js';
 import { checkDistinctNames, checkSameSettings, configFilesFlag, configName } from '../config/config-list.js';
 import { DEFAULT_RATES, dropoutRatesFlag } from '../config/dropout-rates.js';
 import { flagConfig, flagValue, type ConfigFlags } from '../config/flags.js';
-import { runModel } from '../config/model-spec.js';
+import { dropoutRates, runModel } from '../config/model-spec.js';
 import { optimizerOf } from '../config/optimizer.js';
 import { OPTIONS } from '../config/options.js';
 import { checkTrainingSettings } from '../config/schedule.js';
@@ -134,7 +134,7 @@ async function compare(flags: CompareFlags, ranks: RunRanks, stop: Stop): Promis
     folder: c.rate === undefined ? c.name : rateFolder(c.rate),
     spec: runModel(c.config, data.train, null),
   }));
-  if (byRate && !variants[0].spec.layers.some((layer) => layer.type === 'dropout')) {
+  if (byRate && dropoutRates(variants[0].spec).length === 0) {
     throw new UserError(`${flags.config}: "layers" has no {"type": "dropout"} entry for --dropout to set; add one, e.g. after an activation`);
   }
   // Every model is built and checked against the data and a trainer's memory before anything is written; rates differ only in p, so the first checks them all.

@@ -1,4 +1,4 @@
-import type { Dataset, LayerSpec, ModelSpec } from '@lockstep/core';
+import { layerEntries, mapLayerEntries, type Dataset, type LayerSpec, type ModelSpec } from '@lockstep/core';
 import { UserError } from '../errors.js';
 import type { Checkpoint } from '../run/checkpoint.js';
 import type { RunConfig } from './settings.js';
@@ -21,10 +21,15 @@ export function modelSpecOf(config: RunConfig, inputShape: readonly number[], cl
           ]),
           { type: 'linear', out: classes },
         ]
-      : (config.layers as LayerSpec[]).map((layer) =>
+      : mapLayerEntries(config.layers as LayerSpec[], (layer) =>
           layer.type === 'dropout' && config.dropout !== undefined ? { ...layer, p: config.dropout } : layer,
         );
   return { input: [...inputShape], layers };
+}
+
+/** The p of every dropout entry of `spec`, containers' children included, in order. */
+export function dropoutRates(spec: ModelSpec): number[] {
+  return layerEntries(spec.layers).flatMap((layer) => (layer.type === 'dropout' ? [layer.p] : []));
 }
 
 export function classesOf(data: Dataset): number {

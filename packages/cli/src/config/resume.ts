@@ -1,5 +1,6 @@
 import type { Checkpoint } from '../run/checkpoint.js';
 import { UserError } from '../errors.js';
+import { dropoutRates } from './model-spec.js';
 import { SETTINGS, type RunConfig } from './settings.js';
 
 /** What a setting that the checkpoint's config leaves out meant to the run that saved it. */
@@ -8,7 +9,7 @@ function trainedWith(checkpoint: Checkpoint, key: keyof RunConfig): unknown {
   if (value !== undefined) return value;
   if (key === 'kernel') return 'strict';
   if (key === 'dropout') {
-    const rates = new Set(checkpoint.spec.layers.filter((layer) => layer.type === 'dropout').map((layer) => (layer as { p: number }).p));
+    const rates = new Set(dropoutRates(checkpoint.spec));
     return rates.size === 1 ? [...rates][0] : undefined;
   }
   return undefined;
