@@ -6,7 +6,7 @@ import { Trainer } from '@lockstep/workers';
 import { checkBatching } from '../config/batching.js';
 import { checkConfig, readConfigFile } from '../config/config-file.js';
 import { flagConfig, flagValue, type ConfigFlags } from '../config/flags.js';
-import { runModel } from '../config/model-spec.js';
+import { classesOf, runModel } from '../config/model-spec.js';
 import { optimizerOf } from '../config/optimizer.js';
 import { OPTIONS } from '../config/options.js';
 import { resumedConfig, resumedDataNote } from '../config/resume.js';
@@ -28,7 +28,7 @@ import { importModules, importNamedModules } from '../run/modules.js';
 import { openFaultChannel } from '../run/fault-channel.js';
 import { broadcastText, checkSameRun, runRanks, trainerRanks, type RunRanks } from '../run/ranks.js';
 import { lockRunFolder } from '../run/run-lock.js';
-import { buildModel, checkpointModel, checkTrainable } from '../run/trainer.js';
+import { buildModel, checkHasParameters, checkpointModel, checkTrainable } from '../run/trainer.js';
 import { trainInFolder, type Run } from '../run/training.js';
 
 export interface TrainFlags extends ConfigFlags {
@@ -87,6 +87,7 @@ async function train(flags: TrainFlags, ranks: RunRanks, stop: Stop): Promise<nu
   const dataNote = checkpoint === null ? null : resumedDataNote(checkpoint, flags.resume!, config.data, data.fingerprint, flags.allowChangedData === true);
   const spec = runModel(config, data.train, checkpoint, flags.resume);
   const model = checkpoint === null ? buildModel(spec) : checkpointModel(checkpoint, flags.resume!);
+  checkHasParameters(model, flags.config ?? flags.resume!, classesOf(data.train));
   // Decoded once and checked against the model before a run folder or a worker exists: every mismatch in one line.
   const initialState = initial === null ? null : loadSafetensors(model, initial.bytes, flags.initFrom).stateDict;
   const initFrom = initial?.record ?? checkpoint?.initFrom;

@@ -12,6 +12,17 @@ export function buildModel(spec: ModelSpec): Model {
 }
 
 /**
+ * A model of "layers" without parameters (none but activations and dropout) would train to nothing,
+ * the same loss every epoch; core's fit refuses it too, but only once a run folder exists. `source`
+ * names where the layers came from: the config file, or the checkpoint resumed.
+ */
+export function checkHasParameters(model: Model, source: string, classes: number): void {
+  if (model.size === 0) {
+    throw new UserError(`${source}: the model of "layers" has no parameters, so training cannot change it; add a layer that has some, e.g. {"type": "linear", "out": ${classes}} last`);
+  }
+}
+
+/**
  * The model of a checkpoint, built as `buildModel` builds it, once its arrays are checked against
  * it: a file whose parameters, optimizer state or buffers are not the sizes its own model and
  * optimizer give them is damaged (a valid checksum only says it was written so), and is refused

@@ -70,6 +70,7 @@ export function checkFit(
   const epochs = checkInteger('epochs', options.epochs, 1);
   const { batchSize, chunkSize } = checkBatching(options.batchSize, run.chunkSize);
   const seed = checkInteger('seed', run.seed, 0);
+  checkHasParameters(model);
   checkDataFits(model, data);
   checkChunkRows(model, data.size, batchSize, chunkSize);
   if (options.validation !== undefined) checkDataFits(model, options.validation, 'validation data');
@@ -94,6 +95,13 @@ export function checkFit(
     earlyStopping,
     callbacks: options.callbacks ?? [],
   };
+}
+
+/** A model without parameters has nothing to learn: every epoch would give the same loss. */
+function checkHasParameters(model: Model): void {
+  if (model.size === 0) {
+    throw new LockstepError('E_SHAPE', 'fit: the model has no parameters, so training cannot change it; add a layer that has some, such as a Linear');
+  }
 }
 
 export function checkDataFits(model: Model, data: Dataset, name = 'data'): void {
