@@ -119,7 +119,12 @@ export function loadCheckpoint(path: string): Checkpoint {
 
 /** Checks and decodes the bytes of a checkpoint file named `path`. */
 export function decodeCheckpoint(file: Buffer, path: string): Checkpoint {
-  if (file.length < HEADER_BYTES || file.toString('latin1', 0, 8) !== MAGIC) {
+  // A file cut inside the header still starts with (part of) the magic: it is a checkpoint, truncated.
+  const start = file.toString('latin1', 0, MAGIC.length);
+  if (file.length > 0 && file.length < HEADER_BYTES && MAGIC.startsWith(start)) {
+    throw new UserError(`${path} is truncated: it has ${file.length} byte${file.length === 1 ? '' : 's'}, fewer than the ${HEADER_BYTES} of a checkpoint's header; copy the whole file again, or use an earlier checkpoint`);
+  }
+  if (file.length < HEADER_BYTES || start !== MAGIC) {
     throw new UserError(`${path} is not a lockstep checkpoint (no "${MAGIC}" header)`);
   }
   const format = file.readUInt32LE(8);
