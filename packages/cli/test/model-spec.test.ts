@@ -30,3 +30,18 @@ describe('"dropout" sets the p of every dropout entry of "layers", inside a sequ
     expect(() => resumedConfig(checkpoint, 'r.lockstep', { dropout: 0.5 }, {})).toThrow(new UserError('--dropout cannot change when resuming: r.lockstep was trained with dropout 0.3; leave out --dropout'));
   });
 });
+
+describe('on --resume of a run of "layers", "hidden" is refused for what the run was trained with', () => {
+  it('its layers, not the default widths it recorded', () => {
+    const checkpoint = checkpointOf(nested(0.5));
+    const layers = 'input [128]: sequential, dropout 0.5, linear 10';
+    expect(() => resumedConfig(checkpoint, 'cnn1/checkpoint.lockstep', {}, { hidden: [64] })).toThrow(
+      new UserError(`hidden cannot change when resuming: cnn1/checkpoint.lockstep was trained with "layers" (${layers}), which hidden does not apply to`),
+    );
+  });
+
+  it('a run of "hidden" still names its widths', () => {
+    const checkpoint = { ...checkpointOf([]), config: { ...DEFAULT_CONFIG, epochs: 2 } } as Checkpoint;
+    expect(() => resumedConfig(checkpoint, 'w1/checkpoint.lockstep', {}, { hidden: [64] })).toThrow(new UserError('hidden cannot change when resuming: w1/checkpoint.lockstep was trained with hidden [256,256]'));
+  });
+});

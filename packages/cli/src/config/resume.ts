@@ -1,6 +1,6 @@
 import type { Checkpoint } from '../run/checkpoint.js';
 import { UserError } from '../errors.js';
-import { dropoutRates } from './model-spec.js';
+import { describeModel, dropoutRates } from './model-spec.js';
 import { SETTINGS, type RunConfig } from './settings.js';
 
 /** What a setting that the checkpoint's config leaves out meant to the run that saved it. */
@@ -29,7 +29,14 @@ export function resumedConfig(checkpoint: Checkpoint, path: string, fromFlags: P
     const trained = trainedWith(checkpoint, key);
     if (JSON.stringify(value) !== JSON.stringify(trained)) {
       const fix = key in fromFlags ? `; leave out ${named(key)}` : '';
-      throw new UserError(`${named(key)} cannot change when resuming: ${path} was trained ${trained === undefined ? `without ${key}` : `with ${key} ${JSON.stringify(trained)}`}${fix}`);
+      // A run of "layers" records hidden's default too, which never shaped its model.
+      const was =
+        key === 'hidden' && checkpoint.config.layers !== undefined
+          ? `with "layers" (${describeModel(checkpoint.spec)}), which hidden does not apply to`
+          : trained === undefined
+            ? `without ${key}`
+            : `with ${key} ${JSON.stringify(trained)}`;
+      throw new UserError(`${named(key)} cannot change when resuming: ${path} was trained ${was}${fix}`);
     }
   }
   const { epoch, batch } = checkpoint.state;
