@@ -81,7 +81,7 @@ async function train(flags: TrainFlags, ranks: RunRanks, stop: Stop): Promise<nu
   const data = await loadRunData(config, { threads: workers });
   if (config.augment !== undefined) checkAugmentFits(config.augment, data.train.sampleShape);
   // The schedule's lengths come from the run's, and config.json records them.
-  checkTrainingSettings(config, data, defaultLoss(data.train.targets).reportsAccuracy);
+  checkTrainingSettings(config, data, defaultLoss(data.train.targets).reportsAccuracy, flags.resume);
   // What image data gave the run (class names, computed normalization) goes into config.json and every checkpoint.
   if (data.imageData !== undefined) config.imageData = data.imageData;
   const dataNote = checkpoint === null ? null : resumedDataNote(checkpoint, flags.resume!, config.data, data.fingerprint, flags.allowChangedData === true);

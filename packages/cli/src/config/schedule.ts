@@ -199,6 +199,22 @@ export function scheduleOf(setting: ScheduleSetting | undefined): ScheduleConfig
 }
 
 /**
+ * A resumed run's schedule is the checkpoint's, total_steps included, which the run's first epochs
+ * filled in unless it was given; one-cycle has no rate past it, so a longer run is refused here, in
+ * the resume's terms, rather than as a total_steps the user may never have written.
+ */
+function checkResumedCycle(setting: ScheduleSetting, run: RunShape, checkpoint: string): void {
+  const total = Number(setting.total_steps);
+  const steps = run.epochs * run.stepsPerEpoch;
+  if (setting.kind !== 'one-cycle' || total >= steps) return;
+  throw new UserError(
+    `${checkpoint} has a one-cycle schedule of ${total} steps (total_steps: fixed when the run started, from its epochs unless given), and ${run.epochs} epochs take ${steps}; ` +
+      `one-cycle has no learning rate past its last step, and the schedule cannot change when resuming: resume with at most ${Math.floor(total / run.stepsPerEpoch)} epochs, ` +
+      `or start a new run of ${run.epochs} epochs (give total_steps to leave room to resume further)`,
+  );
+}
+
+/**
  * Resolves the config's schedule against the run and checks it and early stopping there: one line
  * where they contradict each other or the run, before anything is written. `config` is updated, so
  * config.json and every checkpoint record the resolved schedule.
@@ -207,6 +223,7 @@ export function checkTrainingSettings(
   config: { schedule?: ScheduleSetting; earlyStopping?: EarlyStoppingSetting; epochs: number; batchSize: number; lr: number },
   data: { train: { size: number; targets: { kind: string } }; validation: unknown },
   accuracy: boolean,
+  resumedFrom?: string,
 ): void {
   const run: RunShape = {
     epochs: config.epochs,
@@ -215,6 +232,9 @@ export function checkTrainingSettings(
     accuracy,
     lr: config.lr,
   };
-  if (config.schedule !== undefined) config.schedule = resolveSchedule(config.schedule, run);
+  if (config.schedule !== undefined) {
+    if (resumedFrom !== undefined) checkResumedCycle(config.schedule, run, resumedFrom);
+    config.schedule = resolveSchedule(config.schedule, run);
+  }
   if (config.earlyStopping !== undefined) checkEarlyStoppingRun(config.earlyStopping, run);
 }
