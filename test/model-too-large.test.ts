@@ -56,4 +56,20 @@ describe('a model too large for the trainer memory', () => {
     expect(stdout).toBe('');
     expect(existsSync(join(work, args[args.indexOf('--out') + 1]!, 'checkpoint.lockstep'))).toBe(false);
   });
+
+  writeFileSync(join(work, 'hidden-wide.json'), JSON.stringify({ hidden: [1e9] }));
+  writeFileSync(join(work, 'hidden-many.json'), JSON.stringify({ hidden: [16384, 16384] }));
+  const WIDE_HIDDEN = 'lockstep: hidden [1000000000]: a layer of 1000000000 units is more than the limit of 268435456 values per sample; use smaller widths';
+
+  it.each([
+    [['train', '--config', 'hidden-wide.json'], WIDE_HIDDEN],
+    [['compare', '--hidden', '1e9'], WIDE_HIDDEN],
+    [['train', '--config', 'hidden-many.json'], 'lockstep: hidden [16384,16384] gives a model of 268664842 parameters, more than the limit of 268435456 (1 GiB of float32); use smaller widths'],
+  ])('lockstep %j: the default MLP too large names "hidden", not a layer entry the user never wrote', (args, message) => {
+    const { status, stdout, stderr } = lockstep([...args, '--data', 'csv:points.csv', '--workers', '1', '--out', 'never'], work);
+    expect(stderr).toBe(`${message}\n`);
+    expect(status).toBe(1);
+    expect(stdout).toBe('');
+    expect(existsSync(join(work, 'never'))).toBe(false);
+  });
 });

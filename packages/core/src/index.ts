@@ -52,7 +52,7 @@ export {
   INIT_NAMES,
   type InitName,
 } from './init.js';
-export { Model, parameterLayout, bufferLayout, rowIndices, type ParameterEntry, type BufferEntry, type TensorEntry, type ModelBuffers } from './model.js';
+export { Model, MAX_MODEL_VALUES, parameterLayout, bufferLayout, rowIndices, type ParameterEntry, type BufferEntry, type TensorEntry, type ModelBuffers } from './model.js';
 export { fingerprint, type Fingerprinted } from './fingerprint.js';
 export { crossEntropy } from './losses/cross-entropy.js';
 export { meanSquaredError } from './losses/mse.js';
