@@ -9,11 +9,11 @@ import { lockstep } from './helpers/lockstep.js';
 
 // The bad inputs of an images:DIR tree: each stops `lockstep train` with one line naming the file and
 // the fix, exit 1, before the run folder exists; with --skip-bad-images the bad files are left out and
-// listed in the run folder's skipped-images.txt.
+// listed in the run folder's skipped-images.txt. lockstep data and compare take the same flags.
 const work = realpathSync(mkdtempSync(join(tmpdir(), 'lockstep-images-')));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 const run = (args: string[]) => lockstep(args, work);
-const FIX = 'replace or remove it, or add --skip-bad-images to leave bad images out (they are listed in the run folder)';
+const FIX = 'replace or remove it, or add --skip-bad-images to leave bad images out';
 const train = (tree: string, ...more: string[]) => run(['train', '--data', `images:${tree}`, '--epochs', '1', '--workers', '1', '--out', `runs/${tree}`, ...more]);
 
 /** A good tree of 3 classes x 4 PNGs in `name`, with `extra` files added. */
@@ -197,5 +197,49 @@ describe('--skip-bad-images', () => {
     const result = train('clean', '--skip-bad-images', '--quiet');
     expect(result.status).toBe(0);
     expect(readFileSync(join(work, 'runs/clean/skipped-images.txt'), 'utf8')).toBe('');
+  });
+});
+
+describe('lockstep data and compare take the image flags that the advice of an image error names', () => {
+  const MIXED = 'data-mixed/b/wide.png is 9 wide and 8 high, but data-mixed/a/000.png is 8 wide and 8 high; give "imageSize" (e.g. --image-size 8,8) to bring every image to one size';
+
+  it('images of mixed sizes: data and compare stop with the advice, and with --image-size they run', () => {
+    tree('data-mixed', { 'b/wide.png': pngOf(9, 8, () => [5, 5, 5]) });
+    const data = ['data', '--data', 'images:data-mixed', '--count', '2'];
+    const compare = ['compare', '--data', 'images:data-mixed', '--dropout', '0', '--hidden', '8', '--epochs', '1', '--workers', '1', '--quiet'];
+    for (const args of [[...data, '--out', 'never.png'], [...compare, '--out', 'runs/never']]) {
+      const refused = run(args);
+      expect(refused.stderr).toBe(`lockstep: ${MIXED}\n`);
+      expect(refused.status).toBe(1);
+    }
+    expect(existsSync(join(work, 'never.png'))).toBe(false);
+    expect(existsSync(join(work, 'runs/never'))).toBe(false);
+    const sheet = run([...data, '--image-size', '8,8', '--out', 'mixed.png']);
+    expect(sheet.stderr).toBe('');
+    expect(sheet.stdout).toMatch(/^wrote mixed\.png: the first 2 training samples of images:data-mixed/);
+    const compared = run([...compare, '--image-size', '8,8', '--out', 'runs/mixed-compare']);
+    expect(compared.stderr).toBe('');
+    expect(compared.status).toBe(0);
+  });
+
+  it('a bad file: data stops with the advice; with --skip-bad-images or "skipBadImages" it draws the rest and says how many it left out', () => {
+    tree('data-bad', { 'a/empty.png': new Uint8Array(), 'b/notes.txt': Buffer.from('hello') });
+    const data = ['data', '--data', 'images:data-bad', '--count', '2'];
+    const refused = run([...data, '--out', 'never.png']);
+    expect(refused.stderr).toBe(`lockstep: data-bad/a/empty.png is empty (0 bytes); ${FIX}\n`);
+    expect(refused.status).toBe(1);
+    writeFileSync(join(work, 'skip-bad.json'), JSON.stringify({ skipBadImages: true }));
+    for (const skip of [['--skip-bad-images'], ['--config', 'skip-bad.json']]) {
+      const drawn = run([...data, ...skip, '--out', 'bad.png']);
+      expect(drawn.stderr).toBe('');
+      expect(drawn.status).toBe(0);
+      expect(drawn.stdout.split('\n')[0]).toBe('note: left out 2 bad image files (--skip-bad-images)');
+    }
+  });
+
+  it('image flags for data that is not images:DIR are refused by data as by train', () => {
+    const result = run(['data', '--image-size', '8,8', '--out', 'never.png']);
+    expect(result.stderr).toBe('lockstep: --image-size [8,8] only applies to images:DIR data, and the data is default; leave it out\n');
+    expect(result.status).toBe(1);
   });
 });

@@ -22,6 +22,19 @@ const AUGMENT_HELP =
   'keyed augmentation of image training samples, e.g. cropPadding=2,flip,translate=0.1,brightness=0.2,contrast=0.2 or the same as JSON ' +
   '(crop padding 0 to half the height, translate 0 to 0.5 of it, brightness and contrast 0 to 1; default: none)';
 
+/**
+ * The image-folder flags, the same for every command that reads a run's data from its settings
+ * (train, data, compare), so the advice of an image error holds whichever of them gave it.
+ */
+function imageOptions(command: Command): Command {
+  return command
+    .option('--image-size <h,w>', 'images:DIR: bring every image to this height and width (default: every image must have one size)')
+    .option('--image-fit <fit>', 'images:DIR: resize (antialiased bilinear, default) or crop (the centre, zero-padded)')
+    .option('--image-channels <n>', 'images:DIR: 1 (grey) or 3 (RGB, default); alpha is dropped')
+    .option('--skip-bad-images', 'images:DIR: leave out files that are not readable PNG or JPEG images, with a note; train lists them in the run folder\'s skipped-images.txt (default: stop at the first)')
+    .option('--cache-mb <MiB>', 'images:DIR: MiB of decoded images kept in memory, the first ones; the others are decoded again each epoch on the worker threads, with the same results (default 1024; may change on --resume)');
+}
+
 /** Holds the exit code a command chose, since commander's action handlers return nothing. */
 export interface Outcome {
   exitCode: number;
@@ -34,16 +47,12 @@ export function buildProgram(outcome: Outcome): Command {
     .showSuggestionAfterError(true)
     .addHelpText('after', `\nExamples:\n  lockstep train                      train the default model on the built-in data set\n  lockstep train --data fashion-mnist --epochs 3\n  lockstep eval --checkpoint runs/x/checkpoint.lockstep\n  lockstep compare --dropout 0,0.2,0.5   train once per dropout rate and draw train and validation accuracy\n\n${DATA_HELP}`);
 
-  program
+  const train = program
     .command('train')
     .description('train a model; flags override the config file, and the effective config is saved in the run folder')
     .option('--config <file>', 'a JSON config file (keys: data, epochs, batchSize, chunkSize, optimizer, lr, momentum, weightDecay, clipNorm, schedule, earlyStopping, kernel, dropout, hidden, layers, seed, augment, validationSplit, checkpointEvery, modules, imageSize, imageFit, imageChannels, imageNormalize, skipBadImages, cacheMb)')
-    .option('--data <spec>', 'default | fashion-mnist | idx:DIR | csv:FILE | images:DIR (default: default)')
-    .option('--image-size <h,w>', 'images:DIR: bring every image to this height and width (default: every image must have one size)')
-    .option('--image-fit <fit>', 'images:DIR: resize (antialiased bilinear, default) or crop (the centre, zero-padded)')
-    .option('--image-channels <n>', 'images:DIR: 1 (grey) or 3 (RGB, default); alpha is dropped')
-    .option('--skip-bad-images', 'images:DIR: leave out files that are not readable PNG or JPEG images, listed in the run folder\'s skipped-images.txt (default: stop at the first)')
-    .option('--cache-mb <MiB>', 'images:DIR: MiB of decoded images kept in memory, the first ones; the others are decoded again each epoch on the worker threads, with the same results (default 1024; may change on --resume)')
+    .option('--data <spec>', 'default | fashion-mnist | idx:DIR | csv:FILE | images:DIR (default: default)');
+  imageOptions(train)
     .option('--workers <n>', 'worker threads (default: every core); at most the chunks of a step and 2 a core; any count gives the same model')
     .option('--epochs <n>', 'total epochs of the run, counting those of a resumed checkpoint (default 10)')
     .option('--batch-size <n>', 'samples per optimizer step (default 64)')
@@ -73,11 +82,12 @@ export function buildProgram(outcome: Outcome): Command {
       outcome.exitCode = await trainCommand(flags);
     });
 
-  program
+  const data = program
     .command('data')
     .description('draw a contact sheet of training samples, each as stored and as augmentation changes it, with its label: what the network will see')
-    .option('--config <file>', 'a JSON config file, as for train (its data, seed, validationSplit and augment are used)')
-    .option('--data <spec>', 'default | fashion-mnist | idx:DIR | csv:FILE (default: default)')
+    .option('--config <file>', 'a JSON config file, as for train (its data, seed, validationSplit, augment and image settings are used)')
+    .option('--data <spec>', 'default | fashion-mnist | idx:DIR | csv:FILE | images:DIR (default: default)');
+  imageOptions(data)
     .option('--augment <list>', AUGMENT_HELP)
     .option('--seed <n>', 'the run\'s seed: it keys the validation split and every augmentation (default 0)')
     .option('--count <n>', `samples to draw, the first of the training set, 1 to ${MAX_SHEET_SAMPLES} (default ${DEFAULT_SHEET_SAMPLES})`)
@@ -88,13 +98,14 @@ export function buildProgram(outcome: Outcome): Command {
       outcome.exitCode = await dataCommand(flags);
     });
 
-  program
+  const compare = program
     .command('compare')
     .description('train the same model from the same initial weights once per dropout rate (--dropout), or the model of each config file (--configs), and draw train and validation accuracy per epoch for all of them')
     .option('--dropout <rates>', `1 to ${MAX_RATES} distinct rates from 0 to 1, separated by commas (default ${DEFAULT_RATES}); each sets every dropout layer's p`)
     .option('--config <file>', 'a JSON config file, as for train (its dropout rate is replaced by each of --dropout)')
     .option('--configs <files>', `instead of --dropout and --config: 1 to ${MAX_CONFIGS} config files separated by commas, each named by its file name; they may differ only in layers, hidden and dropout, and the flags apply to all`)
-    .option('--data <spec>', 'default | fashion-mnist | idx:DIR | csv:FILE (default: default)')
+    .option('--data <spec>', 'default | fashion-mnist | idx:DIR | csv:FILE | images:DIR (default: default)');
+  imageOptions(compare)
     .option('--hidden <widths>', 'hidden layer widths of the default MLP, e.g. 1024,1024 (default 256,256)')
     .option('--workers <n>', 'worker threads (default: every core); at most the chunks of a step and 2 a core; any count gives the same numbers')
     .option('--epochs <n>', 'epochs per rate (default 10)')

@@ -2,7 +2,10 @@ import { augmentGatheredRows, augmentRunKey, checkAugmentFits, isIdentityAugment
 import { checkConfig, readConfigFile } from '../config/config-file.js';
 import { flagConfig, flagValue, type ConfigFlags } from '../config/flags.js';
 import { integer } from '../config/rules.js';
+import { settingNamer } from '../config/setting-names.js';
 import { DEFAULT_CONFIG } from '../config/settings.js';
+import { skippedImagesNote } from '../data/images/skipped.js';
+import { checkImageSettings } from '../data/images/source.js';
 import { loadRunData } from '../data/run-data.js';
 import { defaultWorkers } from '../config/options.js';
 import { UserError } from '../errors.js';
@@ -51,8 +54,12 @@ export async function dataCommand(flags: DataFlags): Promise<number> {
   const out = flags.out ?? 'sheet.png';
   if (!out.toLowerCase().endsWith('.png')) throw new UserError(`--out must name a .png file, got ${JSON.stringify(out)}`);
   const fromFile = flags.config === undefined ? {} : readConfigFile(flags.config);
-  const config = checkConfig({ ...DEFAULT_CONFIG, ...fromFile, ...flagConfig(flags) }, flags.config ?? 'config');
+  const fromFlags = flagConfig(flags);
+  const config = checkConfig({ ...DEFAULT_CONFIG, ...fromFile, ...fromFlags }, flags.config ?? 'config');
+  checkImageSettings(config, settingNamer(fromFlags, fromFile, flags.config));
   const data = await loadRunData(config, { threads: defaultWorkers() });
+  const skipped = skippedImagesNote(data.skipped);
+  if (skipped !== null) process.stdout.write(`${skipped}\n`);
   const train = data.train;
   if (train.sampleShape.length !== 3) {
     throw new UserError(`lockstep data draws image samples of shape [C,H,W], but ${config.data} has samples of shape [${train.sampleShape.join(',')}]`);

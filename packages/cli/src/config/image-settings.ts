@@ -39,7 +39,7 @@ export interface ImageSettings {
   imageChannels?: number;
   /** Per-channel mean and std, or "train": computed over the training samples and recorded in imageData. */
   imageNormalize?: 'train' | ChannelStats;
-  /** Leave out bad image files, listed in the run folder's skipped-images.txt, rather than stop. */
+  /** Leave out bad image files rather than stop; train lists them in the run folder's skipped-images.txt. */
   skipBadImages?: boolean;
   /**
    * MiB of decoded samples kept in shared memory (default DEFAULT_CACHE_MB): the first files of the

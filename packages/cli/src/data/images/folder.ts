@@ -26,7 +26,7 @@ export interface ImageFolder {
   readonly skipped: SkippedImage[];
 }
 
-export const BAD_IMAGE_FIX = 'replace or remove it, or add --skip-bad-images to leave bad images out (they are listed in the run folder)';
+export const BAD_IMAGE_FIX = 'replace or remove it, or add --skip-bad-images to leave bad images out';
 
 export function pixelSettings(settings: ImageSettings): PixelSettings {
   return { channels: settings.imageChannels ?? 3, size: settings.imageSize, fit: settings.imageFit ?? 'resize' };

@@ -6,6 +6,12 @@ import type { SkippedImage } from './folder.js';
 /** The run folder's list of the bad image files --skip-bad-images left out. */
 export const SKIPPED_IMAGES_FILE = 'skipped-images.txt';
 
+/** The note that `skipped` bad files were left out; null where none was. */
+export function skippedImagesNote(skipped: readonly SkippedImage[]): string | null {
+  if (skipped.length === 0) return null;
+  return `note: left out ${skipped.length} bad image file${skipped.length === 1 ? '' : 's'} (--skip-bad-images)`;
+}
+
 /**
  * With skipBadImages, writes the list of skipped files to the run folder, one `path<TAB>reason` line
  * each (an empty file when none was bad), and returns a note where some were; null otherwise.
@@ -14,6 +20,6 @@ export function writeSkippedImages(out: string, config: ImageSettings, skipped: 
   if (config.skipBadImages !== true) return null;
   const path = join(out, SKIPPED_IMAGES_FILE);
   writeFileAtomic(path, skipped.map(({ path: file, reason }) => `${file}\t${reason}\n`).join(''));
-  if (skipped.length === 0) return null;
-  return `note: left out ${skipped.length} bad image file${skipped.length === 1 ? '' : 's'} (--skip-bad-images), listed in ${path}`;
+  const note = skippedImagesNote(skipped);
+  return note === null ? null : `${note}, listed in ${path}`;
 }
