@@ -43,3 +43,20 @@ describe('a model without parameters', () => {
     expect(existsSync(join(work, 'never'))).toBe(false);
   });
 });
+
+describe('lockstep compare with a model without parameters', () => {
+  it('--config dropout.json --dropout: one line naming the file, exit 1, nothing written', () => {
+    const { status, stderr } = lockstep(['compare', '--config', 'dropout.json', '--dropout', '0,0.5', '--epochs', '1', '--workers', '1', '--out', 'never-by-rate'], work);
+    expect(stderr).toBe('lockstep: dropout.json: the model of "layers" has no parameters, so training cannot change it; add a layer that has some, e.g. {"type": "linear", "out": 10} last\n');
+    expect(status).toBe(1);
+    expect(existsSync(join(work, 'never-by-rate'))).toBe(false);
+  });
+
+  it('--configs naming one such file: the line names that file once, exit 1, nothing written', () => {
+    writeFileSync(join(work, 'linear.json'), JSON.stringify({ layers: [{ type: 'linear', out: 10 }] }));
+    const { status, stderr } = lockstep(['compare', '--configs', 'linear.json,relu.json', '--epochs', '1', '--workers', '1', '--out', 'never-by-config'], work);
+    expect(stderr).toBe('lockstep: relu.json: the model of "layers" has no parameters, so training cannot change it; add a layer that has some, e.g. {"type": "linear", "out": 10} last\n');
+    expect(status).toBe(1);
+    expect(existsSync(join(work, 'never-by-config'))).toBe(false);
+  });
+});

@@ -87,7 +87,7 @@ async function train(flags: TrainFlags, ranks: RunRanks, stop: Stop): Promise<nu
   const dataNote = checkpoint === null ? null : resumedDataNote(checkpoint, flags.resume!, config.data, data.fingerprint, flags.allowChangedData === true);
   const spec = runModel(config, data.train, checkpoint, flags.resume);
   const model = checkpoint === null ? buildModel(spec) : checkpointModel(checkpoint, flags.resume!);
-  checkHasParameters(model, flags.config ?? flags.resume!, classesOf(data.train));
+  checkHasParameters(model, classesOf(data.train), flags.config ?? flags.resume);
   // Decoded once and checked against the model before a run folder or a worker exists: every mismatch in one line.
   const initialState = initial === null ? null : loadSafetensors(model, initial.bytes, flags.initFrom).stateDict;
   const initFrom = initial?.record ?? checkpoint?.initFrom;

@@ -14,11 +14,13 @@ export function buildModel(spec: ModelSpec): Model {
 /**
  * A model of "layers" without parameters (none but activations and dropout) would train to nothing,
  * the same loss every epoch; core's fit refuses it too, but only once a run folder exists. `source`
- * names where the layers came from: the config file, or the checkpoint resumed.
+ * names where the layers came from (the config file, or the checkpoint resumed) where the caller
+ * does not name it itself.
  */
-export function checkHasParameters(model: Model, source: string, classes: number): void {
+export function checkHasParameters(model: Model, classes: number, source?: string): void {
   if (model.size === 0) {
-    throw new UserError(`${source}: the model of "layers" has no parameters, so training cannot change it; add a layer that has some, e.g. {"type": "linear", "out": ${classes}} last`);
+    const where = source === undefined ? '' : `${source}: `;
+    throw new UserError(`${where}the model of "layers" has no parameters, so training cannot change it; add a layer that has some, e.g. {"type": "linear", "out": ${classes}} last`);
   }
 }
 
