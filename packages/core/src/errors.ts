@@ -10,6 +10,7 @@ export type ErrorCode =
   | 'E_NUMERIC'
   | 'E_MEMORY'
   | 'E_CLOSED'
+  | 'E_BUSY'
   | 'E_FORMAT';
 
 /**

@@ -69,6 +69,8 @@ export class Trainer {
   private step: { buffer: StepBuffer; views: StepViews } | null = null;
   private readonly sharedData = new WeakMap<Dataset, SharedDataset>();
   private versions = 0;
+  /** The call that has the workers and the shared memory now, or null: two at once would mix their tasks. */
+  private running: string | null = null;
 
   constructor(options: TrainerOptions) {
     this.workers = checkInteger('workers', options.workers ?? availableParallelism(), 1, 1024);
@@ -123,7 +125,10 @@ export class Trainer {
    * each worker opens its own reader); do not change its arrays afterwards.
    */
   async fit(data: Dataset, options: TrainerFitOptions): Promise<FitResult> {
-    this.pool.checkOpen();
+    return this.exclusive('fit', () => this.fitNow(data, options));
+  }
+
+  private async fitNow(data: Dataset, options: TrainerFitOptions): Promise<FitResult> {
     const plan = checkFit(this.model, data, options, this);
     const shared = this.share(data);
     // A batch never holds more samples than the data set, so neither does the step buffer.
@@ -151,7 +156,7 @@ export class Trainer {
         const request = next.value;
         if (request.kind === 'validate') {
           await steps.pause().catch(translate);
-          next = loop.next(await this.evaluate(request.data, { loss: plan.loss.name }));
+          next = loop.next(await this.evaluateNow(request.data, { loss: plan.loss.name }));
         } else {
           where = request.where;
           const { samples, next: ahead } = request.order;
@@ -171,7 +176,7 @@ export class Trainer {
 
   /** Continues from saved parameters, optimizer state, buffers (absent: none saved, for a model without) and position (a checkpoint). */
   load(saved: { params: Float32Array; optimizerState: Float32Array; buffers?: Float32Array; state: Omit<TrainingState, 'optimizerState'> }): void {
-    this.pool.checkOpen();
+    this.checkIdle('load');
     for (const [name, array, target] of [
       ['params', saved.params, this.shared.params],
       ['optimizerState', saved.optimizerState, this.shared.optimizerState],
@@ -206,24 +211,26 @@ export class Trainer {
    * them see the new values at their next task (no replica keeps a copy between tasks). Names and
    * shapes are checked first; one line lists every mismatch and nothing is loaded. The optimizer
    * state and the position in training are left as they are, as PyTorch's `load_state_dict` does.
-   * Call it between fits and passes, not while one runs (the replicas would read a half-written load).
+   * Refused while a fit or pass runs (the replicas would read a half-written load).
    */
   loadStateDict(dict: ReadonlyMap<string, StateTensor> | Readonly<Record<string, StateTensor>>): void {
-    this.pool.checkOpen();
+    this.checkIdle('loadStateDict');
     this.model.loadStateDict(dict);
   }
 
   /** Mean loss and accuracy in eval mode, in blocks of 256 samples claimed by the workers (across ranks: see `ranks`). */
   async evaluate(data: Dataset, options: { loss?: LossName } = {}): Promise<Evaluation> {
-    this.pool.checkOpen();
+    return this.exclusive('evaluate', () => this.evaluateNow(data, options));
+  }
+
+  private async evaluateNow(data: Dataset, options: { loss?: LossName }): Promise<Evaluation> {
     checkDataFits(this.model, data);
     return evaluateOnWorkers(this.pool, this.share(data), data.size, options.loss ?? defaultLoss(data.targets).name, this.place);
   }
 
   /** The model's eval-mode outputs (logits for a classifier) for every row of `inputs`, or every sample of a data set. */
   async predict(inputs: Float32Array | Dataset): Promise<Float32Array> {
-    this.pool.checkOpen();
-    return predictOnWorkers(this.pool, this.model, this.inferenceInputs(inputs), this.place);
+    return this.exclusive('predict', () => predictOnWorkers(this.pool, this.model, this.inferenceInputs(inputs), this.place));
   }
 
   /**
@@ -233,9 +240,10 @@ export class Trainer {
    * (BALD). Bit-identical at any worker count and to core's `predictWithUncertainty`.
    */
   async predictWithUncertainty(inputs: Float32Array | Dataset, options: UncertaintyOptions): Promise<Uncertainty> {
-    this.pool.checkOpen();
-    const { passes } = checkUncertaintyOptions(options);
-    return uncertaintyOnWorkers(this.pool, this.model, this.inferenceInputs(inputs), passes, options.seed, this.place);
+    return this.exclusive('predictWithUncertainty', () => {
+      const { passes } = checkUncertaintyOptions(options);
+      return uncertaintyOnWorkers(this.pool, this.model, this.inferenceInputs(inputs), passes, options.seed, this.place);
+    });
   }
 
   /**
@@ -244,7 +252,10 @@ export class Trainer {
    * masks of (seed, step, samples), so they are identical to each other too.
    */
   async forwardOnEveryReplica(inputs: Float32Array, context: { step?: number; samples?: number[] } = {}): Promise<ReplicaForwardResult[]> {
-    this.pool.checkOpen();
+    return this.exclusive('forwardOnEveryReplica', () => this.forwardNow(inputs, context));
+  }
+
+  private async forwardNow(inputs: Float32Array, context: { step?: number; samples?: number[] }): Promise<ReplicaForwardResult[]> {
     const rows = this.model.inputTensor(inputs).shape[0];
     const task = {
       kind: 'replica-forward',
@@ -265,6 +276,25 @@ export class Trainer {
 
   get isClosed(): boolean {
     return this.pool.isClosed;
+  }
+
+  /** Refuses a call that would run beside another one on the same workers and shared memory. */
+  private checkIdle(call: string): void {
+    this.pool.checkOpen();
+    if (this.running !== null) {
+      throw new LockstepError('E_BUSY', `${call}: this Trainer is running ${this.running}; await it before calling ${call}`);
+    }
+  }
+
+  /** Runs `work` as the trainer's only call until it settles; a call started meanwhile is refused at once. */
+  private async exclusive<T>(call: string, work: () => Promise<T>): Promise<T> {
+    this.checkIdle(call);
+    this.running = call;
+    try {
+      return await work();
+    } finally {
+      this.running = null;
+    }
   }
 
   /** Rows given, copied into shared memory; or a data set's samples, shared once (a streamed one is read by the workers). */
