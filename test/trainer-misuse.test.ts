@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { Dataset, LockstepError, sgd, syntheticClassification } from '@lockstep/core';
+import { Dataset, evaluate, fit, LockstepError, modelFromSpec, sgd, syntheticClassification } from '@lockstep/core';
 import { Trainer } from '@lockstep/workers';
 
 // A mistake in how a Trainer is called is one LockstepError, at once, and the Trainer stays usable.
@@ -61,5 +61,43 @@ describe('a call started while another runs', () => {
     expect(await failure(() => busy.fit(data, fitOptions))).toEqual({ code: 'E_BUSY', message: 'fit: this Trainer is running evaluate; await it before calling fit' });
     await running;
     expect((await busy.fit(data, fitOptions)).state.step).toBe(10);
+  });
+});
+
+describe('a loss that does not suit the targets', () => {
+  const values = Dataset.regression(data.inputs, [8], new Float32Array(300), 3);
+  const wide = Dataset.regression(data.inputs, [8], new Float32Array(400), 4);
+  const reference = { ...fitOptions, chunkSize: 10, seed: 0, optimizer: sgd({ lr: 0.1 }) };
+
+  it.each([
+    ['an unknown loss', data, { loss: 'hinge' }, 'E_OPTION', 'loss must be "cross-entropy" or "mse", got "hinge"'],
+    ['mse on class labels', data, { loss: 'mse' }, 'E_DATA', 'mse needs value targets; use the cross-entropy loss for class labels'],
+    ['cross-entropy on value targets', values, { loss: 'cross-entropy' }, 'E_DATA', 'cross-entropy needs class labels; use the mse loss for value targets'],
+    ['mse on targets wider than the outputs', wide, {}, 'E_SHAPE', 'mse: the model gives 3 outputs per sample but targets have 4'],
+  ] as const)('evaluate, %s: the reference error, and the Trainer stays open', async (_name, set, options, code, message) => {
+    const parallel = trainer();
+    expect(await failure(() => evaluate(modelFromSpec(spec, 0), set, options as never))).toEqual({ code, message });
+    expect(await failure(() => parallel.evaluate(set, options as never))).toEqual({ code, message });
+    expect(parallel.isClosed).toBe(false);
+  });
+
+  it.each([
+    ['value targets beside class labels', { validation: values }, 'E_DATA', 'validation data has value targets but the loss is cross-entropy; give validation data with class labels, like the training data'],
+    ['class labels beside value targets', { validation: data, loss: 'mse' }, 'E_DATA', 'mse needs value targets; use the cross-entropy loss for class labels'],
+  ] as const)('fit with validation of %s: refused before the first step by both trainers, and the Trainer stays open', async (_name, options, code, message) => {
+    const model = modelFromSpec(spec, 0);
+    const before = model.params.slice();
+    expect(await failure(() => fit(model, data, { ...reference, ...options }))).toEqual({ code, message });
+    expect(model.params).toEqual(before);
+    const parallel = trainer();
+    expect(await failure(() => parallel.fit(data, { ...fitOptions, ...options }))).toEqual({ code, message });
+    expect(parallel.state.step).toBe(0);
+    expect(parallel.isClosed).toBe(false);
+  });
+
+  it('fit on value targets with validation of class labels: the validation data is named', async () => {
+    const message = 'validation data has class labels but the loss is mse; give validation data with value targets, like the training data';
+    expect(await failure(() => fit(modelFromSpec(spec, 0), values, { ...reference, validation: data }))).toEqual({ code: 'E_DATA', message });
+    expect(await failure(() => trainer().fit(values, { ...fitOptions, validation: data }))).toEqual({ code: 'E_DATA', message });
   });
 });

@@ -4,6 +4,7 @@ import {
   checkChoice,
   checkDataFits,
   checkFit,
+  checkLossFits,
   checkInteger,
   checkUncertaintyOptions,
   defaultLoss,
@@ -11,6 +12,7 @@ import {
   kernelMemory,
   KERNEL_CHOICES,
   LockstepError,
+  lossByName,
   Model,
   sequentialFromSpec,
   specOf,
@@ -225,7 +227,9 @@ export class Trainer {
 
   private async evaluateNow(data: Dataset, options: { loss?: LossName }): Promise<Evaluation> {
     checkDataFits(this.model, data);
-    return evaluateOnWorkers(this.pool, this.share(data), data.size, options.loss ?? defaultLoss(data.targets).name, this.place);
+    const loss = options.loss === undefined ? defaultLoss(data.targets) : lossByName(options.loss);
+    checkLossFits(this.model, loss, data);
+    return evaluateOnWorkers(this.pool, this.share(data), data.size, loss.name, this.place);
   }
 
   /** The model's eval-mode outputs (logits for a classifier) for every row of `inputs`, or every sample of a data set. */

@@ -76,6 +76,8 @@ export function checkFit(
   if (options.validation !== undefined) checkDataFits(model, options.validation, 'validation data');
   const augment = options.augment === undefined ? null : checkAugment(options.augment, data.sampleShape);
   const loss = options.loss === undefined ? defaultLoss(data.targets) : lossByName(options.loss);
+  checkLossFits(model, loss, data);
+  if (options.validation !== undefined) checkLossFits(model, loss, options.validation, 'validation data');
   const computes = { validation: options.validation !== undefined, accuracy: loss.reportsAccuracy };
   const earlyStopping = options.earlyStopping === undefined ? null : checkEarlyStopping(options.earlyStopping);
   if (earlyStopping !== null) checkMonitored(earlyStopping, computes);
@@ -114,6 +116,30 @@ export function checkDataFits(model: Model, data: Dataset, name = 'data'): void 
   const outputs = sizeOf(model.outputShape);
   if (data.targets.kind === 'classes' && data.targets.classes > outputs) {
     throw new LockstepError('E_SHAPE', `${name}: ${data.targets.classes} classes but the model has ${outputs} outputs`);
+  }
+}
+
+/**
+ * Refuses targets the loss cannot score, before any step or pass, with the message the loss itself
+ * gives on meeting them: on worker threads that failure would come only after an epoch, as a worker's.
+ * Validation data is scored with the training data's loss, so its message asks for targets like theirs.
+ */
+export function checkLossFits(model: Model, loss: Loss, data: Dataset, name = 'data'): void {
+  const { targets } = data;
+  const labels = loss.name === 'cross-entropy';
+  if ((targets.kind === 'classes') !== labels) {
+    const given = targets.kind === 'classes' ? 'class labels' : 'value targets';
+    const needed = labels ? 'class labels' : 'value targets';
+    throw new LockstepError(
+      'E_DATA',
+      name === 'data'
+        ? `${loss.name} needs ${needed}; use the ${labels ? 'mse' : 'cross-entropy'} loss for ${given}`
+        : `${name} has ${given} but the loss is ${loss.name}; give ${name} with ${needed}, like the training data`,
+    );
+  }
+  const outputs = sizeOf(model.outputShape);
+  if (targets.kind === 'values' && targets.width !== outputs) {
+    throw new LockstepError('E_SHAPE', `${name === 'data' ? '' : `${name}: `}mse: the model gives ${outputs} outputs per sample but targets have ${targets.width}`);
   }
 }
 

@@ -10,7 +10,7 @@ import { dropoutRunKey } from '../random/mask.js';
 import { activeKernel, useKernel, withParametersFixed, type KernelChoice } from '../ops/matmul.js';
 import { sizeOf } from '../tensor.js';
 import { epochLoop, type FitResult } from '../engine/epochs.js';
-import { checkDataFits, checkFit, type EpochOptions } from '../engine/fit-plan.js';
+import { checkDataFits, checkFit, checkLossFits, type EpochOptions } from '../engine/fit-plan.js';
 import { SOLE_PARTY } from '../engine/party.js';
 import type { Evaluation } from '../engine/progress.js';
 import { checkTrainingState, newTrainingState, type ResumableState } from '../engine/state.js';
@@ -95,6 +95,7 @@ export interface EvaluateOptions {
 export function evaluate(model: Model, data: Dataset, options: EvaluateOptions = {}): Evaluation {
   checkDataFits(model, data);
   const loss: Loss = options.loss === undefined ? defaultLoss(data.targets) : lossByName(options.loss);
+  checkLossFits(model, loss, data);
   let lossSum = 0;
   let correct = 0;
   forEachEvalBatch(model, data, options.batchSize, (output, from, to) => {
