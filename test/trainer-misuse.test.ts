@@ -101,3 +101,35 @@ describe('a loss that does not suit the targets', () => {
     expect(await failure(() => trainer().fit(values, { ...fitOptions, validation: data }))).toEqual({ code: 'E_DATA', message });
   });
 });
+
+describe('load', () => {
+  const base = { step: 0, epoch: 0, batch: 0, epochLossSum: 0, epochCorrect: 0 };
+  const reference = { ...fitOptions, chunkSize: 10, seed: 0, optimizer: sgd({ lr: 0.1 }) };
+
+  it.each([
+    ['step -1', { ...base, step: -1 }, 'state.step must be an integer >= 0, got -1'],
+    ['epoch 1.5', { ...base, epoch: 1.5 }, 'state.epoch must be an integer >= 0, got 1.5'],
+    ['epochLossSum NaN', { ...base, step: 2, batch: 2, epochLossSum: NaN }, 'state.epochLossSum must be a finite number in [-Infinity, Infinity], got NaN'],
+  ])('a state with %s: the reference fit({ state }) error, nothing loaded, and the Trainer stays open', async (_name, state, message) => {
+    expect(await failure(() => fit(modelFromSpec(spec, 0), data, { ...reference, state: { ...state, optimizerState: new Float32Array(0) } }))).toEqual({ code: 'E_OPTION', message: `fit: ${message}` });
+    const parallel = trainer();
+    const before = parallel.params.slice();
+    expect(await failure(() => parallel.load({ params: new Float32Array(before.length).fill(1), optimizerState: new Float32Array(0), state }))).toEqual({ code: 'E_OPTION', message: `load: ${message}` });
+    expect(parallel.params).toEqual(before);
+    expect(parallel.state.step).toBe(0);
+    expect(parallel.isClosed).toBe(false);
+  });
+
+  it('without a state, or with params not a Float32Array: one E_OPTION line', async () => {
+    const parallel = trainer();
+    const params = parallel.params.slice();
+    expect(await failure(() => parallel.load({ params, optimizerState: new Float32Array(0) } as never))).toEqual({
+      code: 'E_OPTION',
+      message: "load: state must be the position saved with the parameters (a checkpoint's, or fit's result.state), got undefined",
+    });
+    expect(await failure(() => parallel.load({ params: Array.from(params), optimizerState: new Float32Array(0), state: base } as never))).toEqual({
+      code: 'E_OPTION',
+      message: 'load: params must be a Float32Array, got an array',
+    });
+  });
+});

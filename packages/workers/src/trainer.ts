@@ -5,9 +5,11 @@ import {
   checkDataFits,
   checkFit,
   checkLossFits,
+  checkTrainingState,
   checkInteger,
   checkUncertaintyOptions,
   defaultLoss,
+  describeValue,
   epochLoop,
   kernelMemory,
   KERNEL_CHOICES,
@@ -176,20 +178,35 @@ export class Trainer {
     }
   }
 
-  /** Continues from saved parameters, optimizer state, buffers (absent: none saved, for a model without) and position (a checkpoint). */
+  /**
+   * Continues from saved parameters, optimizer state, buffers (absent: none saved, for a model without)
+   * and position (a checkpoint). Everything is checked as `fit({ state })` checks it before anything
+   * is loaded.
+   */
   load(saved: { params: Float32Array; optimizerState: Float32Array; buffers?: Float32Array; state: Omit<TrainingState, 'optimizerState'> }): void {
     this.checkIdle('load');
-    for (const [name, array, target] of [
+    if (typeof saved?.state !== 'object' || saved.state === null) {
+      throw new LockstepError('E_OPTION', `load: state must be the position saved with the parameters (a checkpoint's, or fit's result.state), got ${describeValue(saved?.state)}`);
+    }
+    const loads = [
       ['params', saved.params, this.shared.params],
       ['optimizerState', saved.optimizerState, this.shared.optimizerState],
       ['buffers', saved.buffers ?? new Float32Array(0), this.shared.buffers],
-    ] as const) {
+    ] as const;
+    for (const [name, array, target] of loads) {
+      if (!(array instanceof Float32Array)) throw new LockstepError('E_OPTION', `load: ${name} must be a Float32Array, got ${describeValue(array)}`);
       if (array.length !== target.length) {
         throw new LockstepError('E_SHAPE', `load: ${name} has ${array.length} values, this model and optimizer need ${target.length}`);
       }
-      target.set(array);
     }
-    const { step, epoch, batch, epochLossSum, epochCorrect, schedule, earlyStopping } = saved.state;
+    // A copy: checking completes a position left out, and the caller's object stays as it was.
+    const { step, epoch, batch, epochLossSum, epochCorrect, schedule, earlyStopping } = checkTrainingState(
+      { ...saved.state, optimizerState: saved.optimizerState },
+      this.model,
+      this.optimizer,
+      'load',
+    );
+    for (const [, array, target] of loads) target.set(array);
     // Copies: the epoch loop updates the schedule's and early stopping's state in place.
     Object.assign(this.state, {
       step,

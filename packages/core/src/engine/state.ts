@@ -33,17 +33,17 @@ type EpochPosition = 'batch' | 'epochLossSum' | 'epochCorrect';
 export type ResumableState = Omit<TrainingState, EpochPosition> & Partial<Pick<TrainingState, EpochPosition>>;
 
 /**
- * Checks a state given to `fit` (a checkpoint's, or an earlier `fit` result's) against the model and
- * optimizer, and completes a position left out.
+ * Checks a state given to `fit` or a trainer's `load` (a checkpoint's, or an earlier `fit` result's)
+ * against the model and optimizer, and completes a position left out.
  */
-export function checkTrainingState(given: ResumableState, model: Model, optimizer: OptimizerConfig): TrainingState {
+export function checkTrainingState(given: ResumableState, model: Model, optimizer: OptimizerConfig, call = 'fit'): TrainingState {
   const state = Object.assign(given, { batch: given.batch ?? 0, epochLossSum: given.epochLossSum ?? 0, epochCorrect: given.epochCorrect ?? 0 });
   if (!(state.optimizerState instanceof Float32Array) || state.optimizerState.length !== stateSlots(optimizer) * model.size) {
-    throw new LockstepError('E_OPTION', 'fit: state.optimizerState does not match this model and optimizer');
+    throw new LockstepError('E_OPTION', `${call}: state.optimizerState does not match this model and optimizer`);
   }
-  for (const field of ['step', 'epoch', 'batch'] as const) checkInteger(`fit: state.${field}`, state[field], 0);
-  for (const field of ['epochLossSum', 'epochCorrect'] as const) checkNumber(`fit: state.${field}`, state[field]);
-  if (state.schedule !== undefined) checkPlateauState(state.schedule, 'fit: state.schedule');
-  if (state.earlyStopping !== undefined) checkEarlyStoppingState(state.earlyStopping, 'fit: state.earlyStopping');
+  for (const field of ['step', 'epoch', 'batch'] as const) checkInteger(`${call}: state.${field}`, state[field], 0);
+  for (const field of ['epochLossSum', 'epochCorrect'] as const) checkNumber(`${call}: state.${field}`, state[field]);
+  if (state.schedule !== undefined) checkPlateauState(state.schedule, `${call}: state.schedule`);
+  if (state.earlyStopping !== undefined) checkEarlyStoppingState(state.earlyStopping, `${call}: state.earlyStopping`);
   return state;
 }
