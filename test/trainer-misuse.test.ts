@@ -133,3 +133,17 @@ describe('load', () => {
     });
   });
 });
+
+describe('labels in a Uint8Array, as an IDX file holds them', () => {
+  it('train both trainers to the bits of Int32Array labels', async () => {
+    const bytes = Dataset.classification(data.inputs, [8], Uint8Array.from(data.targets.kind === 'classes' ? data.targets.labels : []), 3);
+    const expected = modelFromSpec(spec, 0);
+    fit(expected, data, { ...fitOptions, chunkSize: 10, seed: 0, optimizer: sgd({ lr: 0.1 }) });
+    const reference = modelFromSpec(spec, 0);
+    fit(reference, bytes, { ...fitOptions, chunkSize: 10, seed: 0, optimizer: sgd({ lr: 0.1 }) });
+    expect(reference.params).toEqual(expected.params);
+    const parallel = trainer();
+    await parallel.fit(bytes, fitOptions);
+    expect(parallel.params).toEqual(expected.params);
+  });
+});

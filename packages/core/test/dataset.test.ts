@@ -30,6 +30,35 @@ describe('Dataset', () => {
   ])('rejects bad data with one line (%#)', (make, message) => {
     expect(make).toThrow(message);
   });
+
+  it.each([
+    ['NaN', [0, NaN], 'E_LABEL', 'Dataset: label NaN of sample 1 is not an integer; labels are class indices'],
+    ['1.5', Float32Array.from([0, 1.5]), 'E_LABEL', 'Dataset: label 1.5 of sample 1 is not an integer; labels are class indices'],
+  ] as const)('a label %s: one line naming the sample, with or without a class count', (_name, labels, code, message) => {
+    for (const make of [() => Dataset.classification(new Float32Array(6), [3], labels), () => Dataset.classification(new Float32Array(6), [3], labels, 2)]) {
+      expect(make).toThrow(expect.objectContaining({ code, message }));
+    }
+  });
+
+  it.each([
+    ['Float64Array inputs', () => Dataset.classification(new Float64Array(6) as never, [3], [0, 1]), 'Dataset: inputs must be a Float32Array (or { reader, rows } for streamed samples), got a Float64Array; pass Float32Array.from(inputs)'],
+    ['a plain array of inputs', () => Dataset.classification([0, 1, 2, 3, 4, 5] as never, [3], [0, 1]), 'Dataset: inputs must be a Float32Array (or { reader, rows } for streamed samples), got an array; pass Float32Array.from(inputs)'],
+    ['Float64Array values', () => Dataset.regression(new Float32Array(6), [3], new Float64Array(2) as never, 1), 'Dataset: targets.values must be a Float32Array, got a Float64Array; pass Float32Array.from(values)'],
+    ['targets of an unknown kind', () => new Dataset(new Float32Array(6), [3], { kind: 'labels', labels: [0, 1], classes: 2 } as never), 'Dataset: targets.kind must be "classes" or "values", got "labels"'],
+    ['labels not an array', () => new Dataset(new Float32Array(6), [3], { kind: 'classes', labels: 'ab', classes: 2 } as never), 'Dataset: targets.labels must be an array of class indices (an Int32Array), got "ab"'],
+  ])('%s: E_DATA in one line', (_name, make, message) => {
+    expect(make).toThrow(expect.objectContaining({ code: 'E_DATA', message }));
+  });
+
+  it('takes labels in any integer array, as the Int32Array every trainer reads', () => {
+    const inputs = new Float32Array(9);
+    for (const labels of [Uint8Array.from([0, 2, 1]), [0, 2, 1], Float64Array.from([0, 2, 1])]) {
+      const made = Dataset.classification(inputs, [3], labels);
+      expect(made.targets).toEqual({ kind: 'classes', labels: Int32Array.from([0, 2, 1]), classes: 3 });
+    }
+    const given = Int32Array.from([0, 2, 1]);
+    expect(Dataset.classification(inputs, [3], given).targets.kind === 'classes' && Dataset.classification(inputs, [3], given).targets).toMatchObject({ labels: given });
+  });
 });
 
 describe('synthetic data', () => {

@@ -1,4 +1,4 @@
-import { checkInteger, LockstepError } from '../errors.js';
+import { checkInteger, describeValue, LockstepError } from '../errors.js';
 import { formatShape, sizeOf } from '../tensor.js';
 
 /** What the model should output: a class per sample, or a row of values per sample. */
@@ -49,9 +49,14 @@ export class Dataset {
   readonly streamed: StreamedSamples | null;
   private readonly stored: Float32Array | null;
 
-  constructor(inputs: Float32Array | StreamedSamples, sampleShape: readonly number[], targets: Targets) {
+  /**
+   * Labels may come in any array of integers (a Uint8Array, as an IDX file holds them, or a plain
+   * array): they are copied into an Int32Array, the type every trainer reads.
+   */
+  constructor(inputs: Float32Array | StreamedSamples, sampleShape: readonly number[], given: TargetsInput) {
     sampleShape.forEach((dim, i) => checkInteger(`Dataset sampleShape[${i}]`, dim, 1));
     this.sampleSize = sizeOf(sampleShape);
+    const targets = checkTargets(given);
     const count = targets.kind === 'classes' ? targets.labels.length : targets.values.length / targets.width;
     if (inputs instanceof Float32Array) {
       if (inputs.length % this.sampleSize !== 0) {
@@ -63,10 +68,12 @@ export class Dataset {
       this.stored = inputs;
       this.streamed = null;
       this.size = inputs.length / this.sampleSize;
-    } else {
+    } else if (typeof (inputs as Partial<StreamedSamples> | null)?.reader?.read === 'function') {
       this.stored = null;
       this.streamed = inputs;
       this.size = inputs.rows?.length ?? count;
+    } else {
+      throw new LockstepError('E_DATA', `Dataset: inputs must be a Float32Array (or { reader, rows } for streamed samples), got ${describeArray(inputs)}; pass Float32Array.from(inputs)`);
     }
     this.sampleShape = [...sampleShape];
     this.targets = targets;
@@ -84,8 +91,8 @@ export class Dataset {
   }
 
   /** Labels 0..classes-1 (classes defaults to max label + 1). */
-  static classification(inputs: Float32Array, sampleShape: readonly number[], labels: Int32Array, classes?: number): Dataset {
-    const count = classes ?? labels.reduce((max, label) => Math.max(max, label + 1), 0);
+  static classification(inputs: Float32Array, sampleShape: readonly number[], labels: ArrayLike<number>, classes?: number): Dataset {
+    const count = classes ?? Array.from(labels).reduce((max, label) => Math.max(max, label + 1), 0);
     return new Dataset(inputs, sampleShape, { kind: 'classes', labels, classes: count });
   }
 
@@ -151,6 +158,37 @@ export class Dataset {
     batch.gather(indices);
     return new Dataset(batch.inputs.slice(), this.sampleShape, copyTargets(batch.targets));
   }
+}
+
+/** Targets as a Dataset takes them: labels in any array of integers. */
+export type TargetsInput =
+  | { readonly kind: 'classes'; readonly labels: ArrayLike<number>; readonly classes: number }
+  | { readonly kind: 'values'; readonly values: Float32Array; readonly width: number };
+
+/** "a Float64Array", "an array", "undefined": what a value is, for a message. */
+function describeArray(value: unknown): string {
+  return ArrayBuffer.isView(value) ? `a ${value.constructor.name}` : describeValue(value);
+}
+
+function checkTargets(given: TargetsInput): Targets {
+  if (given?.kind === 'values') {
+    if (!(given.values instanceof Float32Array)) {
+      throw new LockstepError('E_DATA', `Dataset: targets.values must be a Float32Array, got ${describeArray(given.values)}; pass Float32Array.from(values)`);
+    }
+    checkInteger('Dataset target width', given.width, 1);
+    return given;
+  }
+  if (given?.kind !== 'classes') throw new LockstepError('E_DATA', `Dataset: targets.kind must be "classes" or "values", got ${describeValue((given as { kind?: unknown } | undefined)?.kind)}`);
+  const { labels } = given;
+  if (labels instanceof Int32Array) return given as Targets;
+  if (!Array.isArray(labels) && !(ArrayBuffer.isView(labels) && !(labels instanceof DataView))) {
+    throw new LockstepError('E_DATA', `Dataset: targets.labels must be an array of class indices (an Int32Array), got ${describeArray(labels)}`);
+  }
+  // Checked before the copy, which would turn 1.5 into 1 and NaN into 0.
+  Array.prototype.forEach.call(labels, (label: unknown, i: number) => {
+    if (!Number.isInteger(label)) throw new LockstepError('E_LABEL', `Dataset: label ${String(label)} of sample ${i} is not an integer; labels are class indices`);
+  });
+  return { kind: 'classes', labels: Int32Array.from(labels as ArrayLike<number>), classes: given.classes };
 }
 
 function selectTargets(targets: Targets, indices: ArrayLike<number>): Targets {
