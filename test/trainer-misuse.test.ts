@@ -147,3 +147,12 @@ describe('labels in a Uint8Array, as an IDX file holds them', () => {
     expect(parallel.params).toEqual(expected.params);
   });
 });
+
+describe('the optimizer a Trainer is given', () => {
+  it.each([
+    ['none', undefined, "optimizer must be an optimizer config, got undefined; build one with sgd({ lr }), adam() or adamw()"],
+    ['sgd with lr only', { kind: 'sgd', lr: 0.1 }, 'optimizer has no momentum; build it with sgd()'],
+  ])('%s: one E_OPTION line from the constructor, before any worker starts', async (_name, optimizer, message) => {
+    expect(await failure(() => new Trainer({ model: spec, seed: 0, optimizer: optimizer as never, workers: 1 }))).toEqual({ code: 'E_OPTION', message });
+  });
+});

@@ -58,7 +58,7 @@ export { crossEntropy } from './losses/cross-entropy.js';
 export { meanSquaredError } from './losses/mse.js';
 export { lossByName, defaultLoss } from './losses/index.js';
 export type { Loss, LossName, LossResult } from './losses/loss.js';
-export { sgd, adam, adamw, stateSlots, type OptimizerConfig, type SgdConfig, type AdamConfig, type SgdOptions, type AdamOptions } from './optim/optimizer.js';
+export { sgd, adam, adamw, checkOptimizer, OPTIMIZER_KINDS, stateSlots, type OptimizerConfig, type SgdConfig, type AdamConfig, type SgdOptions, type AdamOptions } from './optim/optimizer.js';
 export { applyUpdate, type UpdateBuffers } from './optim/update.js';
 export { Optimizer } from './optim/optimizer-loop.js';
 export { applyMaxNorm, maxNormPlan, maxNormRanges, MAX_NORM_EPSILON, type MaxNormPlan, type MaxNormBlock } from './optim/max-norm.js';

@@ -5,6 +5,7 @@ import {
   checkDataFits,
   checkFit,
   checkLossFits,
+  checkOptimizer,
   checkTrainingState,
   checkInteger,
   checkUncertaintyOptions,
@@ -80,7 +81,7 @@ export class Trainer {
     this.workers = checkInteger('workers', options.workers ?? availableParallelism(), 1, 1024);
     this.chunkSize = checkInteger('chunkSize', options.chunkSize ?? 32, 1);
     this.seed = checkInteger('seed', options.seed, 0);
-    this.optimizer = options.optimizer;
+    this.optimizer = checkOptimizer(options.optimizer);
     this.kernel = checkChoice('kernel', options.kernel ?? activeKernel(), KERNEL_CHOICES);
     this.ranks = options.ranks?.size ?? 1;
     this.place = { rank: options.ranks?.rank ?? 0, size: this.ranks };

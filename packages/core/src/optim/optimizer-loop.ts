@@ -1,7 +1,7 @@
-import { LockstepError } from '../errors.js';
+import { checkNumber, LockstepError } from '../errors.js';
 import type { Model } from '../model.js';
 import { applyMaxNorm, maxNormPlan, type MaxNormPlan } from './max-norm.js';
-import { stateSlots, type OptimizerConfig } from './optimizer.js';
+import { checkOptimizer, stateSlots, type OptimizerConfig } from './optimizer.js';
 import { applyUpdate } from './update.js';
 
 /**
@@ -25,19 +25,28 @@ export class Optimizer {
   readonly state: Float32Array;
   /** Steps taken; the next step is `steps + 1` (1-based, as Adam's bias correction counts). */
   steps = 0;
-  /** The learning rate of the next steps: the config's; set it each step to follow a schedule (`learningRateAt`). */
-  lr: number;
+  private rate: number;
   private readonly constraints: MaxNormPlan;
 
-  constructor(model: Model, config: OptimizerConfig) {
+  constructor(model: Model, given: OptimizerConfig) {
+    const config = checkOptimizer(given);
     if (config.clipNorm !== undefined) {
       throw new LockstepError('E_OPTION', 'Optimizer: clipNorm is applied by fit across the whole step; leave it out and scale model.grads yourself (gradientNorm)');
     }
     this.model = model;
     this.config = config;
     this.state = new Float32Array(stateSlots(config) * model.size);
-    this.lr = config.lr;
+    this.rate = config.lr;
     this.constraints = maxNormPlan(model.entries);
+  }
+
+  /** The learning rate of the next steps: the config's; set it each step to follow a schedule (`learningRateAt`). */
+  get lr(): number {
+    return this.rate;
+  }
+
+  set lr(lr: number) {
+    this.rate = checkNumber('Optimizer lr', lr, 0);
   }
 
   /** Sets every gradient to 0, as PyTorch's `optimizer.zero_grad(set_to_none=False)`. */

@@ -1,4 +1,4 @@
-import { checkNumber, LockstepError } from '../errors.js';
+import { checkNumber, describeValue, LockstepError } from '../errors.js';
 import { checkSchedule, type ScheduleConfig, type ScheduleSpec } from './schedule.js';
 
 export interface SgdConfig {
@@ -57,21 +57,65 @@ function clipping(name: string, clipNorm: number | undefined): { clipNorm?: numb
   return { clipNorm };
 }
 
-export function sgd(options: SgdOptions): SgdConfig {
-  const config: SgdConfig = {
-    kind: 'sgd',
-    lr: checkNumber('sgd lr', options.lr, 0),
-    momentum: checkNumber('sgd momentum', options.momentum ?? 0, 0, 1),
-    dampening: checkNumber('sgd dampening', options.dampening ?? 0, 0, 1),
-    nesterov: options.nesterov ?? false,
-    weightDecay: checkNumber('sgd weightDecay', options.weightDecay ?? 0, 0),
-    schedule: checkSchedule(options.schedule ?? { kind: 'constant' }),
-    ...clipping('sgd', options.clipNorm),
-  };
-  if (config.nesterov && (config.momentum === 0 || config.dampening !== 0)) {
-    throw new LockstepError('E_OPTION', 'sgd nesterov needs momentum > 0 and dampening 0');
+export const OPTIMIZER_KINDS = ['sgd', 'adam', 'adamw'] as const;
+const BUILD_ONE = 'build one with sgd({ lr }), adam() or adamw()';
+/** The fields of each kind's config besides `kind`; `clipNorm` is the only optional one. */
+const CONFIG_FIELDS = {
+  sgd: ['lr', 'momentum', 'dampening', 'nesterov', 'weightDecay', 'schedule'],
+  adam: ['lr', 'beta1', 'beta2', 'eps', 'weightDecay', 'schedule'],
+} as const;
+
+/**
+ * Checks every value of a config, naming them `${name} lr` and so on: the builders check what they
+ * build, and fit, the Trainer and Optimizer what they are given (a builder's config, or one a
+ * checkpoint kept). Returns it with its schedule's defaults filled in.
+ */
+function checkConfig<T extends OptimizerConfig>(config: T, name: string): T {
+  checkNumber(`${name} lr`, config.lr, 0);
+  if (config.kind === 'sgd') {
+    checkNumber(`${name} momentum`, config.momentum, 0, 1);
+    checkNumber(`${name} dampening`, config.dampening, 0, 1);
+    if (typeof config.nesterov !== 'boolean') throw new LockstepError('E_OPTION', `${name} nesterov must be true or false, got ${describeValue(config.nesterov)}`);
+  } else {
+    checkNumber(`${name} beta1`, config.beta1, 0, 0.999999);
+    checkNumber(`${name} beta2`, config.beta2, 0, 0.999999999);
+    checkNumber(`${name} eps`, config.eps, 0);
   }
-  return config;
+  checkNumber(`${name} weightDecay`, config.weightDecay, 0);
+  const checked = { ...config, schedule: checkSchedule(config.schedule), ...clipping(name, config.clipNorm) };
+  if (checked.kind === 'sgd' && checked.nesterov && (checked.momentum === 0 || checked.dampening !== 0)) {
+    throw new LockstepError('E_OPTION', `${name} nesterov needs momentum > 0 and dampening 0`);
+  }
+  return checked;
+}
+
+/** Checks the optimizer config that fit, a Trainer or an Optimizer is given. */
+export function checkOptimizer(config: unknown, name = 'optimizer'): OptimizerConfig {
+  if (typeof config !== 'object' || config === null) throw new LockstepError('E_OPTION', `${name} must be an optimizer config, got ${describeValue(config)}; ${BUILD_ONE}`);
+  const { kind } = config as { kind?: unknown };
+  if (!(OPTIMIZER_KINDS as readonly unknown[]).includes(kind)) {
+    throw new LockstepError('E_OPTION', `${name}.kind must be one of ${OPTIMIZER_KINDS.map((k) => `'${k}'`).join(', ')}, got ${describeValue(kind)}; ${BUILD_ONE}`);
+  }
+  const missing = CONFIG_FIELDS[kind === 'sgd' ? 'sgd' : 'adam'].find((field) => (config as Record<string, unknown>)[field] === undefined);
+  if (missing !== undefined) throw new LockstepError('E_OPTION', `${name} has no ${missing}; build it with ${kind as string}()`);
+  return checkConfig(config as OptimizerConfig, name);
+}
+
+export function sgd(options: SgdOptions): SgdConfig {
+  if (typeof options !== 'object' || options === null) throw new LockstepError('E_OPTION', `sgd needs its options, at least lr: sgd({ lr: 0.1 }), got ${describeValue(options)}`);
+  return checkConfig(
+    {
+      kind: 'sgd',
+      lr: options.lr,
+      momentum: options.momentum ?? 0,
+      dampening: options.dampening ?? 0,
+      nesterov: options.nesterov ?? false,
+      weightDecay: options.weightDecay ?? 0,
+      schedule: options.schedule ?? { kind: 'constant' },
+      ...(options.clipNorm === undefined ? {} : { clipNorm: options.clipNorm }),
+    } as SgdConfig,
+    'sgd',
+  );
 }
 
 export interface AdamOptions {
@@ -85,16 +129,20 @@ export interface AdamOptions {
 }
 
 function adamConfig(kind: 'adam' | 'adamw', options: AdamOptions, defaultDecay: number): AdamConfig {
-  return {
+  if (typeof options !== 'object' || options === null) throw new LockstepError('E_OPTION', `${kind} options must be an object, got ${describeValue(options)}; for example ${kind}({ lr: 0.001 })`);
+  return checkConfig(
+    {
+      kind,
+      lr: options.lr ?? 1e-3,
+      beta1: options.beta1 ?? 0.9,
+      beta2: options.beta2 ?? 0.999,
+      eps: options.eps ?? 1e-8,
+      weightDecay: options.weightDecay ?? defaultDecay,
+      schedule: options.schedule ?? { kind: 'constant' },
+      ...(options.clipNorm === undefined ? {} : { clipNorm: options.clipNorm }),
+    } as AdamConfig,
     kind,
-    lr: checkNumber(`${kind} lr`, options.lr ?? 1e-3, 0),
-    beta1: checkNumber(`${kind} beta1`, options.beta1 ?? 0.9, 0, 0.999999),
-    beta2: checkNumber(`${kind} beta2`, options.beta2 ?? 0.999, 0, 0.999999999),
-    eps: checkNumber(`${kind} eps`, options.eps ?? 1e-8, 0),
-    weightDecay: checkNumber(`${kind} weightDecay`, options.weightDecay ?? defaultDecay, 0),
-    schedule: checkSchedule(options.schedule ?? { kind: 'constant' }),
-    ...clipping(kind, options.clipNorm),
-  };
+  );
 }
 
 /** Adam (Kingma and Ba 2015) with PyTorch's defaults; weightDecay is an L2 term in the gradient. */

@@ -4,7 +4,7 @@ import { checkInteger } from '../errors.js';
 import { defaultLoss, lossByName } from '../losses/index.js';
 import type { Loss, LossName } from '../losses/loss.js';
 import { rowIndices, type Model } from '../model.js';
-import { stateSlots, type OptimizerConfig } from '../optim/optimizer.js';
+import { checkOptimizer, stateSlots, type OptimizerConfig } from '../optim/optimizer.js';
 import { UpdateWorkspace } from '../optim/update-workspace.js';
 import { dropoutRunKey } from '../random/mask.js';
 import { activeKernel, useKernel, withParametersFixed, type KernelChoice } from '../ops/matmul.js';
@@ -37,12 +37,13 @@ export interface FitOptions extends EpochOptions {
  */
 export function fit(model: Model, data: Dataset, options: FitOptions): FitResult {
   const previousKernel = activeKernel();
-  const run = { seed: options.seed, chunkSize: options.chunkSize ?? Math.min(32, options.batchSize), kernel: options.kernel ?? previousKernel, optimizer: options.optimizer };
+  const optimizer = checkOptimizer(options.optimizer);
+  const run = { seed: options.seed, chunkSize: options.chunkSize ?? Math.min(32, options.batchSize), kernel: options.kernel ?? previousKernel, optimizer };
   const plan = checkFit(model, data, options, run);
-  const state = checkTrainingState(options.state ?? newTrainingState(model, options.optimizer), model, options.optimizer);
+  const state = checkTrainingState(options.state ?? newTrainingState(model, optimizer), model, optimizer);
   // A batch never holds more samples than the data set, so neither do its buffers.
   const maxChunks = Math.ceil(Math.min(plan.batchSize, data.size) / plan.chunkSize);
-  const work = new UpdateWorkspace(model.size, stateSlots(options.optimizer), maxChunks);
+  const work = new UpdateWorkspace(model.size, stateSlots(optimizer), maxChunks);
   const buffers = {
     slots: work.slots,
     chunkLoss: new Float64Array(maxChunks),
@@ -64,7 +65,7 @@ export function fit(model: Model, data: Dataset, options: FitOptions): FitResult
       chunkSize: plan.chunkSize,
       dropoutKey: dropoutRunKey(plan.seed),
       augment: plan.augment === null ? undefined : { spec: plan.augment, key: augmentRunKey(plan.seed) },
-      optimizer: options.optimizer,
+      optimizer,
       kernel: work.kernel,
       at: work.at,
       buffers,

@@ -1,0 +1,56 @@
+import { describe, expect, it } from 'vitest';
+import { fit, modelFromSpec, Optimizer, sgd, syntheticClassification, type OptimizerConfig } from '@lockstep/core';
+
+// An optimizer config is checked where it is received, not only where sgd() or adam() builds it:
+// one E_OPTION line naming `optimizer`, before anything trains.
+const data = syntheticClassification({ seed: 4, samples: 24, features: 6, classes: 3 });
+const spec = { input: [6], layers: [{ type: 'linear', out: 3 }] };
+const sgdConfig = { kind: 'sgd', lr: 0.1, momentum: 0, dampening: 0, nesterov: false, weightDecay: 0, schedule: { kind: 'constant' } };
+const BUILD_ONE = 'build one with sgd({ lr }), adam() or adamw()';
+
+const cases: Array<[string, unknown, string]> = [
+  ['none', undefined, `optimizer must be an optimizer config, got undefined; ${BUILD_ONE}`],
+  ['an unknown kind', { kind: 'rmsprop', lr: 0.01, schedule: { kind: 'constant' } }, `optimizer.kind must be one of 'sgd', 'adam', 'adamw', got "rmsprop"; ${BUILD_ONE}`],
+  ['sgd with lr only', { kind: 'sgd', lr: 0.1 }, 'optimizer has no momentum; build it with sgd()'],
+  ['no schedule', { ...sgdConfig, schedule: undefined }, 'optimizer has no schedule; build it with sgd()'],
+  ['lr -1', { ...sgdConfig, lr: -1 }, 'optimizer lr must be a finite number in [0, Infinity], got -1'],
+  ['lr NaN', { ...sgdConfig, lr: NaN }, 'optimizer lr must be a finite number in [0, Infinity], got NaN'],
+];
+
+function failure(run: () => unknown): { code: string; message: string } {
+  try {
+    run();
+  } catch (error) {
+    return { code: (error as { code: string }).code, message: (error as Error).message };
+  }
+  throw new Error('expected an error');
+}
+
+describe('optimizer configs', () => {
+  it.each(cases)('%s: fit and new Optimizer refuse it in one line, before anything changes', (_name, optimizer, message) => {
+    const model = modelFromSpec(spec, 0);
+    const before = model.params.slice();
+    expect(failure(() => fit(model, data, { epochs: 1, batchSize: 8, seed: 0, optimizer: optimizer as OptimizerConfig }))).toEqual({ code: 'E_OPTION', message });
+    expect(model.params).toEqual(before);
+    expect(failure(() => new Optimizer(model, optimizer as OptimizerConfig))).toEqual({ code: 'E_OPTION', message });
+  });
+
+  it('sgd() without its options: one line saying what to pass', () => {
+    expect(failure(() => (sgd as () => unknown)())).toEqual({ code: 'E_OPTION', message: 'sgd needs its options, at least lr: sgd({ lr: 0.1 }), got undefined' });
+  });
+
+  it("a config from sgd() trains as it did: the checked config equals the builder's", () => {
+    const config = sgd({ lr: 0.1, momentum: 0.9, schedule: { kind: 'step', stepSize: 2 } });
+    expect(new Optimizer(modelFromSpec(spec, 0), config).config).toEqual(config);
+  });
+
+  it("Optimizer's lr setter refuses a negative or NaN rate and keeps the one it had", () => {
+    const optimizer = new Optimizer(modelFromSpec(spec, 0), sgd({ lr: 0.1 }));
+    for (const lr of [-1, NaN]) {
+      expect(failure(() => (optimizer.lr = lr))).toEqual({ code: 'E_OPTION', message: `Optimizer lr must be a finite number in [0, Infinity], got ${lr}` });
+    }
+    expect(optimizer.lr).toBe(0.1);
+    optimizer.lr = 0.05;
+    expect(optimizer.lr).toBe(0.05);
+  });
+});
