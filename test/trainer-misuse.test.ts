@@ -156,3 +156,29 @@ describe('the optimizer a Trainer is given', () => {
     expect(await failure(() => new Trainer({ model: spec, seed: 0, optimizer: optimizer as never, workers: 1 }))).toEqual({ code: 'E_OPTION', message });
   });
 });
+
+describe('fields a Trainer does not take', () => {
+  it.each(['optimizer', 'seed', 'chunkSize', 'kernel'])('Trainer.fit with %s: one line pointing at new Trainer, and the Trainer stays open', async (field) => {
+    const parallel = trainer();
+    expect(await failure(() => parallel.fit(data, { ...fitOptions, [field]: 1 } as never))).toEqual({
+      code: 'E_OPTION',
+      message: `Trainer.fit options: ${field} is the Trainer's, the same for every fit; give it to new Trainer({ ${field} })`,
+    });
+    expect(parallel.isClosed).toBe(false);
+  });
+
+  it('a misspelled option of Trainer.fit, evaluate or new Trainer: one line listing the known fields', async () => {
+    const parallel = trainer();
+    expect(await failure(() => parallel.fit(data, { ...fitOptions, shufle: false } as never))).toEqual({
+      code: 'E_OPTION',
+      message: 'Trainer.fit options: unknown field "shufle"; known fields: epochs, batchSize, loss, shuffle, augment, validation, onEpoch, onStep, signal, callbacks, earlyStopping',
+    });
+    expect(await failure(() => parallel.evaluate(data, { batchSize: 8 } as never))).toEqual({ code: 'E_OPTION', message: 'evaluate options: unknown field "batchSize"; known fields: loss' });
+    expect(await failure(() => parallel.fit(data, undefined as never))).toEqual({ code: 'E_OPTION', message: 'Trainer.fit: options must be an object with at least epochs and batchSize, got undefined' });
+    expect(await failure(() => new Trainer({ model: spec, seed: 0, optimizer: sgd({ lr: 0.1 }), worker: 2 } as never))).toEqual({
+      code: 'E_OPTION',
+      message: 'new Trainer options: unknown field "worker"; known fields: model, seed, optimizer, chunkSize, workers, kernel, nativeKernels, setup, resourceLimits, ranks',
+    });
+    expect(parallel.isClosed).toBe(false);
+  });
+});

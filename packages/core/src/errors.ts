@@ -71,3 +71,9 @@ export function checkChoice<T extends string>(name: string, value: unknown, choi
   }
   return value as T;
 }
+
+/** Throws E_OPTION at the first field of `given` that is not in `known`: a misspelled option would otherwise be ignored. */
+export function checkKnownFields(name: string, given: object, known: readonly string[]): void {
+  const unknown = Object.keys(given).find((field) => !known.includes(field));
+  if (unknown !== undefined) throw new LockstepError('E_OPTION', `${name}: unknown field "${unknown}"; known fields: ${known.join(', ')}`);
+}

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { fit, modelFromSpec, Optimizer, sgd, syntheticClassification, type OptimizerConfig } from '@lockstep/core';
+import { adam, adamw, evaluate, fit, modelFromSpec, Optimizer, sgd, syntheticClassification, type OptimizerConfig } from '@lockstep/core';
 
 // An optimizer config is checked where it is received, not only where sgd() or adam() builds it:
 // one E_OPTION line naming `optimizer`, before anything trains.
@@ -52,5 +52,25 @@ describe('optimizer configs', () => {
     expect(optimizer.lr).toBe(0.1);
     optimizer.lr = 0.05;
     expect(optimizer.lr).toBe(0.05);
+  });
+});
+
+describe('unknown fields', () => {
+  const model = () => modelFromSpec(spec, 0);
+  const options = { epochs: 1, batchSize: 8, seed: 0, optimizer: sgd({ lr: 0.1 }) };
+  it.each([
+    ['sgd', () => sgd({ lr: 0.1, momentm: 0.9 } as never), 'sgd: unknown field "momentm"; known fields: lr, momentum, dampening, nesterov, weightDecay, schedule, clipNorm'],
+    ['adam', () => adam({ betas: [0.5, 0.9] } as never), 'adam: unknown field "betas"; known fields: lr, beta1, beta2, eps, weightDecay, schedule, clipNorm'],
+    ['adamw', () => adamw({ lr: 0.01, decay: 0.1 } as never), 'adamw: unknown field "decay"; known fields: lr, beta1, beta2, eps, weightDecay, schedule, clipNorm'],
+    ['a schedule', () => sgd({ lr: 0.1, schedule: { kind: 'step', stepSize: 2, gama: 0.5 } as never }), 'schedule (step): unknown field "gama"; known fields: kind, stepSize, gamma, interval'],
+    ['earlyStopping', () => fit(model(), data, { ...options, validation: data, earlyStopping: { monitor: 'val_loss', patiance: 0 } as never }), 'earlyStopping: unknown field "patiance"; known fields: monitor, mode, patience, minDelta, restoreBestWeights'],
+    ['fit options', () => fit(model(), data, { ...options, epoch: 3 } as never), 'fit options: unknown field "epoch"; known fields: epochs, batchSize, loss, shuffle, augment, validation, onEpoch, onStep, signal, callbacks, earlyStopping, chunkSize, seed, optimizer, state, kernel'],
+    ['evaluate options', () => evaluate(model(), data, { batch: 8 } as never), 'evaluate options: unknown field "batch"; known fields: batchSize, loss'],
+  ])('%s: one E_OPTION line listing the known fields', (_name, run, message) => {
+    expect(failure(run)).toEqual({ code: 'E_OPTION', message });
+  });
+
+  it('fit without options: one line saying what to pass', () => {
+    expect(failure(() => (fit as (m: unknown, d: unknown) => unknown)(model(), data))).toEqual({ code: 'E_OPTION', message: 'fit: options must be an object with at least epochs and batchSize, got undefined' });
   });
 });

@@ -44,5 +44,8 @@ export interface TrainerOptions {
   ranks?: RankGroupSpec;
 }
 
+/** The fields of `TrainerOptions`: any other is a mistake, which would otherwise be ignored. */
+export const TRAINER_FIELDS = ['model', 'seed', 'optimizer', 'chunkSize', 'workers', 'kernel', 'nativeKernels', 'setup', 'resourceLimits', 'ranks'] as const;
+
 export type TrainerFitOptions = EpochOptions;
 export type TrainerState = TrainingState;

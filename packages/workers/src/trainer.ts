@@ -4,6 +4,8 @@ import {
   checkChoice,
   checkDataFits,
   checkFit,
+  checkFitOptions,
+  checkKnownFields,
   checkLossFits,
   checkOptimizer,
   checkTrainingState,
@@ -12,6 +14,7 @@ import {
   defaultLoss,
   describeValue,
   epochLoop,
+  EPOCH_OPTION_FIELDS,
   kernelMemory,
   KERNEL_CHOICES,
   LockstepError,
@@ -41,7 +44,7 @@ import type { ReplicaForwardResult, StepBuffer, StepLoopTask, WorkerSetup } from
 import { WorkerPool } from './pool.js';
 import { nativeKernelsByDefault } from './native-kernels.js';
 import type { RankPlace } from './rank-share.js';
-import type { TrainerFitOptions, TrainerOptions } from './trainer-options.js';
+import { TRAINER_FIELDS, type TrainerFitOptions, type TrainerOptions } from './trainer-options.js';
 import { shareDataset, type SharedDataset } from './shared-data.js';
 import { PausableStepLoop, StepLoop } from './step-loop.js';
 
@@ -78,6 +81,10 @@ export class Trainer {
   private running: string | null = null;
 
   constructor(options: TrainerOptions) {
+    if (typeof options !== 'object' || options === null) {
+      throw new LockstepError('E_OPTION', `new Trainer: options must be an object with at least model, seed and optimizer, got ${describeValue(options)}`);
+    }
+    checkKnownFields('new Trainer options', options, TRAINER_FIELDS);
     this.workers = checkInteger('workers', options.workers ?? availableParallelism(), 1, 1024);
     this.chunkSize = checkInteger('chunkSize', options.chunkSize ?? 32, 1);
     this.seed = checkInteger('seed', options.seed, 0);
@@ -134,6 +141,11 @@ export class Trainer {
   }
 
   private async fitNow(data: Dataset, options: TrainerFitOptions): Promise<FitResult> {
+    const own = TRAINER_FIELDS.find((field) => typeof options === 'object' && options !== null && Object.hasOwn(options, field));
+    if (own !== undefined) {
+      throw new LockstepError('E_OPTION', `Trainer.fit options: ${own} is the Trainer's, the same for every fit; give it to new Trainer({ ${own} })`);
+    }
+    checkFitOptions('Trainer.fit', options, EPOCH_OPTION_FIELDS);
     const plan = checkFit(this.model, data, options, this);
     const shared = this.share(data);
     // A batch never holds more samples than the data set, so neither does the step buffer.
@@ -244,6 +256,7 @@ export class Trainer {
   }
 
   private async evaluateNow(data: Dataset, options: { loss?: LossName }): Promise<Evaluation> {
+    checkKnownFields('evaluate options', options, ['loss']);
     checkDataFits(this.model, data);
     const loss = options.loss === undefined ? defaultLoss(data.targets) : lossByName(options.loss);
     checkLossFits(this.model, loss, data);

@@ -1,4 +1,4 @@
-import { checkChoice, checkInteger, checkNumber, LockstepError } from '../errors.js';
+import { checkChoice, checkInteger, checkKnownFields, checkNumber, describeValue, LockstepError } from '../errors.js';
 import { MONITOR_FIX, MONITORED_METRICS, missingMetric, type MonitoredMetric } from '../optim/schedule.js';
 import type { EpochMetrics } from './progress.js';
 
@@ -42,7 +42,11 @@ export interface EarlyStoppingState {
   bestBuffers?: Float32Array;
 }
 
+const EARLY_STOPPING_OPTIONS = ['monitor', 'mode', 'patience', 'minDelta', 'restoreBestWeights'];
+
 export function checkEarlyStopping(options: EarlyStoppingOptions, name = (field: string) => `earlyStopping.${field}`): CheckedEarlyStopping {
+  if (typeof options !== 'object' || options === null) throw new LockstepError('E_OPTION', `earlyStopping must be an object (${EARLY_STOPPING_OPTIONS.join(', ')}), got ${describeValue(options)}`);
+  checkKnownFields('earlyStopping', options, EARLY_STOPPING_OPTIONS);
   const monitor = checkChoice(name('monitor'), options.monitor ?? 'val_loss', MONITORED_METRICS);
   const mode = checkChoice(name('mode'), options.mode ?? (monitor.endsWith('accuracy') ? 'max' : 'min'), ['min', 'max']);
   const patience = checkInteger(name('patience'), options.patience ?? 0, 0);

@@ -1,6 +1,6 @@
 import { checkAugment, isIdentityAugment, type AugmentSpec, type CheckedAugmentSpec } from '../data/augment.js';
 import type { Dataset } from '../data/dataset.js';
-import { checkInteger, LockstepError } from '../errors.js';
+import { checkInteger, checkKnownFields, describeValue, LockstepError } from '../errors.js';
 import { defaultLoss, lossByName } from '../losses/index.js';
 import type { Loss, LossName } from '../losses/loss.js';
 import type { Model } from '../model.js';
@@ -38,6 +38,17 @@ export interface EpochOptions {
   callbacks?: readonly Callback[];
   /** Stop when the monitored metric stops improving (Keras' EarlyStopping); its state is part of the training state. */
   earlyStopping?: EarlyStoppingOptions;
+}
+
+/** The fields of `EpochOptions`: any other is a mistake, which would otherwise be ignored. */
+export const EPOCH_OPTION_FIELDS = ['epochs', 'batchSize', 'loss', 'shuffle', 'augment', 'validation', 'onEpoch', 'onStep', 'signal', 'callbacks', 'earlyStopping'] as const;
+
+/** Refuses fit options that are not an object, or that hold a field outside `known`. */
+export function checkFitOptions(call: string, options: unknown, known: readonly string[]): void {
+  if (typeof options !== 'object' || options === null) {
+    throw new LockstepError('E_OPTION', `${call}: options must be an object with at least epochs and batchSize, got ${describeValue(options)}`);
+  }
+  checkKnownFields(`${call} options`, options, known);
 }
 
 /** A checked `fit`: the model and data, and settings every party of its steps agrees on. */

@@ -1,4 +1,4 @@
-import { checkNumber, describeValue, LockstepError } from '../errors.js';
+import { checkKnownFields, checkNumber, describeValue, LockstepError } from '../errors.js';
 import { checkSchedule, type ScheduleConfig, type ScheduleSpec } from './schedule.js';
 
 export interface SgdConfig {
@@ -101,8 +101,12 @@ export function checkOptimizer(config: unknown, name = 'optimizer'): OptimizerCo
   return checkConfig(config as OptimizerConfig, name);
 }
 
+const SGD_OPTIONS = ['lr', 'momentum', 'dampening', 'nesterov', 'weightDecay', 'schedule', 'clipNorm'];
+const ADAM_OPTIONS = ['lr', 'beta1', 'beta2', 'eps', 'weightDecay', 'schedule', 'clipNorm'];
+
 export function sgd(options: SgdOptions): SgdConfig {
   if (typeof options !== 'object' || options === null) throw new LockstepError('E_OPTION', `sgd needs its options, at least lr: sgd({ lr: 0.1 }), got ${describeValue(options)}`);
+  checkKnownFields('sgd', options, SGD_OPTIONS);
   return checkConfig(
     {
       kind: 'sgd',
@@ -130,6 +134,7 @@ export interface AdamOptions {
 
 function adamConfig(kind: 'adam' | 'adamw', options: AdamOptions, defaultDecay: number): AdamConfig {
   if (typeof options !== 'object' || options === null) throw new LockstepError('E_OPTION', `${kind} options must be an object, got ${describeValue(options)}; for example ${kind}({ lr: 0.001 })`);
+  checkKnownFields(kind, options, ADAM_OPTIONS);
   return checkConfig(
     {
       kind,

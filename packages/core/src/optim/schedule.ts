@@ -1,4 +1,4 @@
-import { checkChoice, checkInteger, checkNumber, LockstepError } from '../errors.js';
+import { checkChoice, checkInteger, checkKnownFields, checkNumber, LockstepError } from '../errors.js';
 
 /**
  * What a schedule counts: optimizer steps, or epochs completed (PyTorch's `scheduler.step()` once
@@ -90,6 +90,16 @@ export type ScheduleSpec =
   | Defaulted<Kind<'one-cycle'>, 'pctStart' | 'annealStrategy' | 'divFactor' | 'finalDivFactor'>
   | Defaulted<Kind<'plateau'>, Exclude<keyof Kind<'plateau'>, 'kind'>>;
 
+/** Each kind's fields, `kind` first. */
+const SCHEDULE_FIELDS: Record<ScheduleKind, readonly string[]> = {
+  constant: ['kind'],
+  step: ['kind', 'stepSize', 'gamma', 'interval'],
+  cosine: ['kind', 'totalSteps', 'minLr', 'interval'],
+  'warmup-cosine': ['kind', 'warmup', 'startFactor', 'totalSteps', 'minLr', 'interval'],
+  'one-cycle': ['kind', 'maxLr', 'totalSteps', 'pctStart', 'annealStrategy', 'divFactor', 'finalDivFactor'],
+  plateau: ['kind', 'monitor', 'mode', 'factor', 'patience', 'threshold', 'thresholdMode', 'cooldown', 'minLr', 'eps'],
+};
+
 /** The defaults of each kind's settings (PyTorch's). */
 function withDefaults(spec: ScheduleSpec): ScheduleConfig {
   switch (spec.kind) {
@@ -114,6 +124,7 @@ function withDefaults(spec: ScheduleSpec): ScheduleConfig {
 /** Checks a schedule and fills in the defaults of what it leaves out: one line naming the first bad field. */
 export function checkSchedule(spec: ScheduleSpec, name: ScheduleNamer = defaultNamer): ScheduleConfig {
   if (typeof spec !== 'object' || spec === null) throw option(`${name('kind')} must be one of ${SCHEDULE_KINDS.join(', ')}, got ${JSON.stringify(spec)}`);
+  if (Object.hasOwn(SCHEDULE_FIELDS, spec.kind)) checkKnownFields(`schedule (${spec.kind})`, spec, SCHEDULE_FIELDS[spec.kind]);
   const schedule = withDefaults(spec);
   const s = schedule as Record<string, unknown> & ScheduleConfig;
   if ('interval' in s && s.interval !== undefined) checkChoice(name('interval'), s.interval, ['step', 'epoch']);

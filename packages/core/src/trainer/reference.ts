@@ -1,6 +1,6 @@
 import { augmentRunKey } from '../data/augment.js';
 import { sliceTargets, type Dataset } from '../data/dataset.js';
-import { checkInteger } from '../errors.js';
+import { checkInteger, checkKnownFields } from '../errors.js';
 import { defaultLoss, lossByName } from '../losses/index.js';
 import type { Loss, LossName } from '../losses/loss.js';
 import { rowIndices, type Model } from '../model.js';
@@ -10,7 +10,7 @@ import { dropoutRunKey } from '../random/mask.js';
 import { activeKernel, useKernel, withParametersFixed, type KernelChoice } from '../ops/matmul.js';
 import { sizeOf } from '../tensor.js';
 import { epochLoop, type FitResult } from '../engine/epochs.js';
-import { checkDataFits, checkFit, checkLossFits, type EpochOptions } from '../engine/fit-plan.js';
+import { checkDataFits, checkFit, checkFitOptions, checkLossFits, EPOCH_OPTION_FIELDS, type EpochOptions } from '../engine/fit-plan.js';
 import { SOLE_PARTY } from '../engine/party.js';
 import type { Evaluation } from '../engine/progress.js';
 import { checkTrainingState, newTrainingState, type ResumableState } from '../engine/state.js';
@@ -31,11 +31,14 @@ export interface FitOptions extends EpochOptions {
   kernel?: KernelChoice;
 }
 
+const FIT_OPTION_FIELDS = [...EPOCH_OPTION_FIELDS, 'chunkSize', 'seed', 'optimizer', 'state', 'kernel'];
+
 /**
  * Trains `model` in place on this thread: the one party of each step (engine/step.ts) in the epoch
  * loop every trainer shares (engine/epochs.ts), so the worker trainer matches it bit for bit.
  */
 export function fit(model: Model, data: Dataset, options: FitOptions): FitResult {
+  checkFitOptions('fit', options, FIT_OPTION_FIELDS);
   const previousKernel = activeKernel();
   const optimizer = checkOptimizer(options.optimizer);
   const run = { seed: options.seed, chunkSize: options.chunkSize ?? Math.min(32, options.batchSize), kernel: options.kernel ?? previousKernel, optimizer };
@@ -94,6 +97,7 @@ export interface EvaluateOptions {
 
 /** Mean loss and accuracy in eval mode; the model's mode is restored afterwards. */
 export function evaluate(model: Model, data: Dataset, options: EvaluateOptions = {}): Evaluation {
+  checkKnownFields('evaluate options', options, ['batchSize', 'loss']);
   checkDataFits(model, data);
   const loss: Loss = options.loss === undefined ? defaultLoss(data.targets) : lossByName(options.loss);
   checkLossFits(model, loss, data);
