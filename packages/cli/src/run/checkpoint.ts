@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { Packr } from 'msgpackr';
 import { z } from 'zod';
-import { adam, adamw, LockstepError, SCHEDULE_KINDS, sgd, type EarlyStoppingState, type ModelSpec, type OptimizerConfig, type PlateauState } from '@lockstep/core';
+import { checkOptimizer, LockstepError, SCHEDULE_KINDS, type EarlyStoppingState, type ModelSpec, type OptimizerConfig, type PlateauState } from '@lockstep/core';
 import { checkConfig } from '../config/config-file.js';
 import type { RunConfig } from '../config/settings.js';
 import { UserError } from '../errors.js';
@@ -150,7 +150,7 @@ export function decodeCheckpoint(file: Buffer, path: string): Checkpoint {
   const config = checkConfig(result.data.config, `${path} does not hold a valid checkpoint: "config"`);
   const optimizer = result.data.optimizer as OptimizerConfig;
   try {
-    ({ sgd, adam, adamw })[optimizer.kind](optimizer);
+    checkOptimizer(optimizer, optimizer.kind);
   } catch (error) {
     if (!(error instanceof LockstepError)) throw error;
     throw new UserError(`${path} does not hold a valid checkpoint: "optimizer" ${error.message}`);
