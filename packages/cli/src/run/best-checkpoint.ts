@@ -14,13 +14,29 @@ export const BEST_FILE = 'best.lockstep';
  */
 export const NEXT_BEST_FILE = 'best.next.lockstep';
 
-/** The first step of committing a new best epoch, before the checkpoint that names it is written. */
-export function stageBest(folder: string, bytes: Uint8Array): void {
-  writeFileAtomic(join(folder, NEXT_BEST_FILE), bytes);
+/**
+ * Writes a checkpoint (`writeCheckpoint`) together with the best epoch's checkpoint that it names,
+ * `best`, in the three steps above; with `best` null the checkpoint names no best epoch, and
+ * best.lockstep is removed after it.
+ */
+export function writeWithBest(folder: string, best: Uint8Array | null, writeCheckpoint: () => void): void {
+  if (best === null) {
+    writeCheckpoint();
+    rmSync(join(folder, BEST_FILE), { force: true });
+    return;
+  }
+  writeFileAtomic(join(folder, NEXT_BEST_FILE), best);
+  writeCheckpoint();
+  commitBest(folder);
+}
+
+/** What best.lockstep in `folder` holds now, or null where there is none. */
+export function committedBest(folder: string): Buffer | null {
+  return bytesAt(join(folder, BEST_FILE));
 }
 
 /** The last step, once the checkpoint naming the new best is written: the staged file becomes best.lockstep. */
-export function commitBest(folder: string): void {
+function commitBest(folder: string): void {
   try {
     renameSync(join(folder, NEXT_BEST_FILE), join(folder, BEST_FILE));
   } catch (error) {
@@ -56,13 +72,16 @@ export function loadBest(folder: string, bestEpoch: number): { path: string; che
 
 /** The checkpoint at `path`, or null where there is no file (any more). */
 function readBest(path: string): Checkpoint | null {
-  let bytes: Buffer;
+  const bytes = bytesAt(path);
+  return bytes === null ? null : decodeCheckpoint(bytes, path);
+}
+
+function bytesAt(path: string): Buffer | null {
   try {
-    bytes = readFileSync(path);
+    return readFileSync(path);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') return null;
     throw new UserError(`cannot read the checkpoint ${path}: ${code}; check that the run folder is readable`);
   }
-  return decodeCheckpoint(bytes, path);
 }

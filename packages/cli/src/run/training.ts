@@ -7,7 +7,7 @@ import { UserError } from '../errors.js';
 import { learningCurvesHtml, learningCurvesSvg } from '../output/learning-curves.js';
 import type { Reporter } from '../output/report.js';
 import { abortOnStdoutFailure, describeStdoutFailure } from '../output/stdout.js';
-import { BEST_FILE, commitBest, loadBest, settleBest, stageBest } from './best-checkpoint.js';
+import { BEST_FILE, committedBest, loadBest, settleBest, writeWithBest } from './best-checkpoint.js';
 import { encodeCheckpoint, loadCheckpoint, type Checkpoint, type InitialWeights } from './checkpoint.js';
 import type { FaultChannel } from './fault-channel.js';
 import { folderOf, writeFileAtomic, WriteError } from './files.js';
@@ -83,11 +83,11 @@ export async function trainInFolder(run: Run, reporter: Reporter): Promise<numbe
       dataFingerprint: data.fingerprint,
       ...(run.initFrom === undefined ? {} : { initFrom: run.initFrom }),
     });
-  const save = (bytes?: Buffer): void => {
+  const save = (bytes?: Buffer, replacedBest?: Buffer | null): void => {
     if (!run.ranks.writes) return;
     const written = bytes ?? encode();
     writeFileAtomic(checkpointPath, written);
-    saved.record(checkpointPath, trainer.state.step, written);
+    saved.record(checkpointPath, trainer.state.step, written, replacedBest);
   };
   const faults =
     run.channel === null
@@ -142,11 +142,11 @@ export async function trainInFolder(run: Run, reporter: Reporter): Promise<numbe
         writeFileAtomic(join(out, 'curves.svg'), svg);
         writeFileAtomic(join(out, 'curves.html'), learningCurvesHtml(svg, title));
         const bytes = encode();
-        // A new best epoch is committed with the checkpoint that names it, in three steps (best-checkpoint.ts).
-        const newBest = trainer.state.earlyStopping?.bestEpoch === metrics.epoch;
-        if (newBest) stageBest(out, bytes);
-        save(bytes);
-        if (newBest) commitBest(out);
+        if (trainer.state.earlyStopping?.bestEpoch !== metrics.epoch) return save(bytes);
+        // A new best epoch is committed with the checkpoint that names it (best-checkpoint.ts); the best
+        // it replaces is kept, to be put back if this checkpoint is (SavedCheckpoints.beforeFailure).
+        const replaced = committedBest(out);
+        writeWithBest(out, bytes, () => save(bytes, replaced));
       },
       ...(config.earlyStopping === undefined ? {} : { earlyStopping: config.earlyStopping }),
     });
