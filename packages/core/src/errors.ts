@@ -36,6 +36,17 @@ export function describeValue(value: unknown): string {
   return typeof value === 'object' ? 'an object' : typeof value;
 }
 
+/**
+ * Throws E_OPTION unless `options` is an object (not null): a constructor or call given none would
+ * otherwise fail reading its first field. `fields` ends the message: what the object holds.
+ */
+export function checkOptionsObject<T>(name: string, options: T, fields: string): T {
+  if (typeof options !== 'object' || options === null) {
+    throw new LockstepError('E_OPTION', `${name} must be an object ${fields}, got ${describeValue(options)}`);
+  }
+  return options;
+}
+
 /** Throws E_OPTION unless `value` is an integer in [min, max]. */
 export function checkInteger(name: string, value: unknown, min: number, max = Number.MAX_SAFE_INTEGER): number {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {

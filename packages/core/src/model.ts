@@ -1,6 +1,6 @@
-import { checkChoice, checkInteger, LockstepError } from './errors.js';
+import { checkChoice, checkInteger, describeValue, LockstepError } from './errors.js';
 import { loadStateDictInto, stateDictOf, type StateDict, type StateTensor } from './interop/state-dict.js';
-import { GRADIENT_MODES, type BufferSpec, type ForwardContext, type GradientMode, type Module, type ParameterSpec } from './modules/module.js';
+import { checkModule, GRADIENT_MODES, type BufferSpec, type ForwardContext, type GradientMode, type Module, type ParameterSpec } from './modules/module.js';
 import { foldInString, rootKey } from './random/key.js';
 import { dropoutRunKey } from './random/mask.js';
 import { formatShape, sizeOf, type Tensor } from './tensor.js';
@@ -149,6 +149,11 @@ export class Model {
   copyOutputs = false;
 
   constructor(module: Module, inputShape: readonly number[], options?: ModelBuffers) {
+    checkModule('Model: module', module);
+    if (!Array.isArray(inputShape) || inputShape.length === 0 || !inputShape.every((d) => Number.isInteger(d) && d >= 1)) {
+      const given = Array.isArray(inputShape) ? JSON.stringify(inputShape) : describeValue(inputShape);
+      throw new LockstepError('E_SHAPE', `Model: inputShape must be a non-empty list of positive integers (one sample's shape, such as [784]), got ${given}`);
+    }
     this.module = module;
     this.inputShape = [...inputShape];
     this.outputShape = module.outputShape(inputShape);

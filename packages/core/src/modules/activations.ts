@@ -1,4 +1,4 @@
-import { checkNumber, LockstepError } from '../errors.js';
+import { checkNumber, describeValue, LockstepError } from '../errors.js';
 import { reluGradientInto, reluInto } from '../ops/elementwise.js';
 import { erf } from '../ops/erf.js';
 import { Scratch, type Tensor } from '../tensor.js';
@@ -151,7 +151,7 @@ export class GELU extends Elementwise {
   constructor(approximate: GeluApproximation = 'none') {
     super();
     if (approximate !== 'none' && approximate !== 'tanh') {
-      throw new LockstepError('E_OPTION', `GELU approximate must be "none" or "tanh", got "${String(approximate)}"`);
+      throw new LockstepError('E_OPTION', `GELU approximate must be "none" or "tanh", got ${describeValue(approximate)}`);
     }
     this.approximate = approximate;
   }

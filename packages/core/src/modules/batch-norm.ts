@@ -1,4 +1,4 @@
-import { checkInteger, checkPositive, LockstepError } from '../errors.js';
+import { checkInteger, checkOptionsObject, checkPositive, LockstepError } from '../errors.js';
 import type { LayerFactory } from '../layer-registry.js';
 import { channelMoments, inverseStd, normalizeChannels, normalizeChannelsBackward } from '../ops/normalization.js';
 import { formatShape, Scratch, sizeOf, type Tensor } from '../tensor.js';
@@ -73,6 +73,7 @@ export abstract class BatchNorm extends Module {
   protected constructor(options: BatchNormOptions, layout: BatchNormLayout) {
     super();
     this.layout = layout;
+    checkOptionsObject(`${layout.kind} options`, options, 'with at least numFeatures');
     this.numFeatures = checkInteger(`${layout.kind} numFeatures`, options.numFeatures, 1);
     this.eps = checkPositive(`${layout.kind} eps`, options.eps ?? 1e-5);
     this.momentum = checkPositive(`${layout.kind} momentum`, options.momentum ?? 0.1);

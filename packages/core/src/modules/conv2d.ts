@@ -1,4 +1,4 @@
-import { checkInteger, checkPositive, LockstepError } from '../errors.js';
+import { checkInteger, checkOptionsObject, checkPositive, describeValue, LockstepError } from '../errors.js';
 import { initializer, type InitName } from '../init.js';
 import { addColumnSums } from '../ops/elementwise.js';
 import { addColumnsToImages, imagesToColumns, outputSize, planesToRows, rowsToPlanes, type PatchGeometry } from '../ops/im2col.js';
@@ -37,6 +37,9 @@ export interface Conv2dOptions {
 export type Conv2dSpec = { type: 'conv2d'; out: number; in?: number } & Omit<Conv2dOptions, 'inChannels' | 'outChannels'>;
 
 export function pair(name: string, value: Pair, min: number): [number, number] {
+  if (typeof value !== 'number' && !Array.isArray(value)) {
+    throw new LockstepError('E_OPTION', `${name} must be an integer >= ${min} or a pair of them, got ${describeValue(value)}`);
+  }
   const [a, b] = typeof value === 'number' ? [value, value] : value;
   return [checkInteger(`${name}[0]`, a, min), checkInteger(`${name}[1]`, b, min)];
 }
@@ -76,6 +79,7 @@ export class Conv2d extends Module {
 
   constructor(options: Conv2dOptions) {
     super();
+    checkOptionsObject('Conv2d options', options, 'with at least inChannels, outChannels and kernelSize');
     this.inChannels = checkInteger('Conv2d inChannels', options.inChannels, 1);
     this.outChannels = checkInteger('Conv2d outChannels', options.outChannels, 1);
     this.kernelSize = pair('Conv2d kernelSize', options.kernelSize, 1);

@@ -1,3 +1,4 @@
+import { checkOptionsObject } from '../errors.js';
 import { checkDropoutRate, trainScale } from '../ops/dropout.js';
 import { matmul, rowMajor, transposed } from '../ops/matmul.js';
 import { fillWeightMask, layerMaskKey } from '../random/mask.js';
@@ -32,7 +33,7 @@ export class DropConnectLinear extends Linear {
   private mask: Float32Array | null = null;
 
   constructor(options: DropConnectLinearOptions) {
-    super(options);
+    super(checkOptionsObject('DropConnectLinear options', options, 'with at least inFeatures, outFeatures and p'));
     this.p = checkDropoutRate(options.p, 'DropConnectLinear');
   }
 

@@ -1,3 +1,4 @@
+import { checkOptionsObject } from '../errors.js';
 import { checkNoiseShape, checkNoiseShapeFits } from '../ops/noise-shape.js';
 import { DropConnectLinear } from './drop-connect.js';
 import { KeyedDropout, type KeyedDropoutOptions } from './keyed-dropout.js';
@@ -24,7 +25,7 @@ export class Dropout extends MaskDropout {
   readonly noiseShape: readonly number[] | null;
 
   constructor(p = 0.5, options: DropoutLayerOptions = {}) {
-    super('Dropout', p, options);
+    super('Dropout', p, checkOptionsObject('Dropout options', options, '(scaling, noiseShape)'));
     this.noiseShape = options.noiseShape === undefined ? null : checkNoiseShape(options.noiseShape, 'Dropout');
   }
 

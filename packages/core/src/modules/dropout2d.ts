@@ -1,4 +1,4 @@
-import { LockstepError } from '../errors.js';
+import { checkOptionsObject, LockstepError } from '../errors.js';
 import { formatShape } from '../tensor.js';
 import type { LayerFactory } from '../layer-registry.js';
 import type { DropoutScaling } from '../ops/dropout.js';
@@ -14,7 +14,7 @@ export class Dropout2d extends MaskDropout {
   readonly kind = 'Dropout2d';
 
   constructor(p = 0.5, options: KeyedDropoutOptions = {}) {
-    super('Dropout2d', p, options);
+    super('Dropout2d', p, checkOptionsObject('Dropout2d options', options, '(scaling)'));
   }
 
   override toSpec(): Dropout2dSpec {

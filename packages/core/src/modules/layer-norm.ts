@@ -1,4 +1,4 @@
-import { checkPositive, LockstepError } from '../errors.js';
+import { checkOptionsObject, checkPositive, LockstepError } from '../errors.js';
 import type { LayerFactory } from '../layer-registry.js';
 import { normalizeRows, normalizeRowsBackward } from '../ops/normalization.js';
 import { formatShape, Scratch, sizeOf, type Tensor } from '../tensor.js';
@@ -37,6 +37,7 @@ export class LayerNorm extends Module {
 
   constructor(options: LayerNormOptions) {
     super();
+    checkOptionsObject('LayerNorm options', options, 'with at least normalizedShape');
     const shape = options.normalizedShape;
     if (!Array.isArray(shape) || shape.length === 0 || !shape.every((d) => Number.isInteger(d) && d >= 1)) {
       throw new LockstepError('E_OPTION', `LayerNorm normalizedShape must be a non-empty list of positive integers, got ${JSON.stringify(shape)}`);

@@ -1,4 +1,4 @@
-import { checkInteger, checkPositive, LockstepError } from '../errors.js';
+import { checkInteger, checkOptionsObject, checkPositive, LockstepError } from '../errors.js';
 import { initializer, type InitName } from '../init.js';
 import { addColumnSums } from '../ops/elementwise.js';
 import { matmul, rowMajor, transposed } from '../ops/matmul.js';
@@ -39,6 +39,7 @@ export class Linear extends Module {
 
   constructor(options: LinearOptions) {
     super();
+    checkOptionsObject('Linear options', options, 'with at least inFeatures and outFeatures');
     this.inFeatures = checkInteger('Linear inFeatures', options.inFeatures, 1);
     this.outFeatures = checkInteger('Linear outFeatures', options.outFeatures, 1);
     this.hasBias = options.bias ?? true;

@@ -1,4 +1,4 @@
-import { LockstepError } from '../errors.js';
+import { describeValue, LockstepError } from '../errors.js';
 import type { LayerEntry } from '../layer-registry.js';
 import type { Key } from '../random/key.js';
 import type { Tensor } from '../tensor.js';
@@ -161,5 +161,12 @@ export abstract class Module {
 
   describe(): string {
     return this.path === '' ? this.kind : `layer ${this.path} (${this.kind})`;
+  }
+}
+
+/** Throws E_SPEC unless `value` is a Module: a layer, or a container of layers. */
+export function checkModule(name: string, value: unknown): void {
+  if (!(value instanceof Module)) {
+    throw new LockstepError('E_SPEC', `${name} must be a Module (a layer such as new Linear({ inFeatures, outFeatures }), or a Sequential of them), got ${describeValue(value)}`);
   }
 }

@@ -1,4 +1,4 @@
-import { LockstepError } from '../errors.js';
+import { checkOptionsObject, LockstepError } from '../errors.js';
 import { outputSize } from '../ops/im2col.js';
 import { runPatchPass } from '../ops/patches.js';
 import { formatShape, Scratch, type Tensor } from '../tensor.js';
@@ -35,6 +35,7 @@ abstract class Pool2d extends Module {
 
   constructor(name: string, options: Pool2dOptions) {
     super();
+    checkOptionsObject(`${name} options`, options, 'with at least kernelSize');
     this.kernelSize = pair(`${name} kernelSize`, options.kernelSize, 1);
     this.stride = pair(`${name} stride`, options.stride ?? this.kernelSize, 1);
     this.padding = pair(`${name} padding`, options.padding ?? 0, 0);

@@ -2,7 +2,7 @@ import { LockstepError } from '../errors.js';
 import type { LayerFactory, LayerEntry } from '../layer-registry.js';
 import type { Tensor } from '../tensor.js';
 import { ConvBlock } from './conv-block.js';
-import { Module, type ForwardContext, type GradientMode } from './module.js';
+import { checkModule, Module, type ForwardContext, type GradientMode } from './module.js';
 
 /** Runs its layers in order; layer i gets the path "i" (or "parent.i" when nested). */
 export class Sequential extends Module {
@@ -15,6 +15,7 @@ export class Sequential extends Module {
 
   constructor(...layers: Module[]) {
     super();
+    layers.forEach((layer, i) => checkModule(`Sequential: layer ${i}`, layer));
     if (new Set(layers).size !== layers.length) {
       throw new LockstepError('E_SPEC', 'Sequential: the same layer instance appears twice; create a new layer for each place');
     }

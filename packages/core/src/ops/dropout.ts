@@ -1,4 +1,4 @@
-import { LockstepError } from '../errors.js';
+import { describeValue, LockstepError } from '../errors.js';
 import type { Key } from '../random/key.js';
 import { fillBatchMask } from '../random/mask.js';
 import { multiplyInto } from './elementwise.js';
@@ -13,7 +13,8 @@ import type { Tensor } from '../tensor.js';
 export type DropoutScaling = 'inverted' | 'classic';
 
 export function checkDropoutRate(p: unknown, where = 'dropout'): number {
-  if (typeof p !== 'number' || !(p >= 0 && p <= 1)) {
+  if (typeof p !== 'number') throw new LockstepError('E_OPTION', `${where}: p must be a number in [0, 1], got ${describeValue(p)}`);
+  if (!(p >= 0 && p <= 1)) {
     throw new LockstepError('E_OPTION', `${where}: p=${String(p)} is out of range [0, 1]`);
   }
   return p;
