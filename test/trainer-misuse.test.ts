@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { Dataset, evaluate, fit, LockstepError, modelFromSpec, sgd, syntheticClassification } from '@lockstep/core';
+import { Dataset, evaluate, fit, LockstepError, modelFromSpec, predict, predictWithUncertainty, sgd, syntheticClassification } from '@lockstep/core';
 import { Trainer } from '@lockstep/workers';
 
 // A mistake in how a Trainer is called is one LockstepError, at once, and the Trainer stays usable.
@@ -179,6 +179,71 @@ describe('fields a Trainer does not take', () => {
       code: 'E_OPTION',
       message: 'new Trainer options: unknown field "worker"; known fields: model, seed, optimizer, chunkSize, workers, kernel, nativeKernels, setup, resourceLimits, ranks',
     });
+    expect(parallel.isClosed).toBe(false);
+  });
+});
+
+describe('data that is not a Dataset', () => {
+  const reference = { ...fitOptions, chunkSize: 10, seed: 0, optimizer: sgd({ lr: 0.1 }) };
+  const notData = (name: string, got: string): { code: string; message: string } => ({
+    code: 'E_DATA',
+    message: `${name} must be a Dataset (Dataset.classification, Dataset.regression or new Dataset), got ${got}`,
+  });
+
+  it('fit, evaluate and validation: one E_DATA line from both trainers, before any step, and the Trainer stays open', async () => {
+    const model = modelFromSpec(spec, 0);
+    const before = model.params.slice();
+    expect(await failure(() => fit(model, null as never, reference))).toEqual(notData('data', 'null'));
+    expect(await failure(() => fit(model, data, { ...reference, validation: {} as never }))).toEqual(notData('validation data', 'an object'));
+    expect(await failure(() => evaluate(model, undefined as never))).toEqual(notData('data', 'undefined'));
+    expect(await failure(() => evaluate(model, data.inputs as never))).toEqual(notData('data', 'a Float32Array'));
+    expect(model.params).toEqual(before);
+    const parallel = trainer();
+    expect(await failure(() => parallel.fit(null as never, fitOptions))).toEqual(notData('data', 'null'));
+    expect(await failure(() => parallel.fit(data, { ...fitOptions, validation: {} as never }))).toEqual(notData('validation data', 'an object'));
+    expect(await failure(() => parallel.evaluate(undefined as never))).toEqual(notData('data', 'undefined'));
+    expect(parallel.state.step).toBe(0);
+    expect(parallel.isClosed).toBe(false);
+  });
+});
+
+describe('what predict is given', () => {
+  const inputsMessage = (got: string, advice = ''): { code: string; message: string } => ({
+    code: 'E_DATA',
+    message: `inputs must be a Float32Array of samples end to end, or a Dataset, got ${got}${advice}`,
+  });
+
+  it.each([
+    ['a plain array', Array.from(data.inputs.subarray(0, 16)), inputsMessage('an array', '; pass Float32Array.from(inputs)')],
+    ['a Float64Array', new Float64Array(16), inputsMessage('a Float64Array', '; pass Float32Array.from(inputs)')],
+    ['nothing', undefined, inputsMessage('undefined')],
+  ])('%s: the same E_DATA line from predict and predictWithUncertainty of both trainers, and the Trainer stays open', async (_name, inputs, expected) => {
+    const model = modelFromSpec(spec, 0);
+    const parallel = trainer();
+    expect(await failure(() => predict(model, inputs as never))).toEqual(expected);
+    expect(await failure(() => predictWithUncertainty(model, inputs as never, { samples: 2, seed: 0 }))).toEqual(expected);
+    expect(await failure(() => parallel.predict(inputs as never))).toEqual(expected);
+    expect(await failure(() => parallel.predictWithUncertainty(inputs as never, { samples: 2, seed: 0 }))).toEqual(expected);
+    expect(parallel.isClosed).toBe(false);
+  });
+
+  it('a Dataset: the reference predicts its samples, as the Trainer does, with the bits of its inputs', async () => {
+    const model = modelFromSpec(spec, 0);
+    const parallel = trainer();
+    parallel.loadStateDict(model.stateDict());
+    const rows = predict(model, data.inputs);
+    expect(predict(model, data)).toEqual(rows);
+    expect(await parallel.predict(data)).toEqual(rows);
+    const uncertainty = predictWithUncertainty(model, data.inputs, { samples: 3, seed: 1 });
+    expect(predictWithUncertainty(model, data, { samples: 3, seed: 1 })).toEqual(uncertainty);
+    expect(await parallel.predictWithUncertainty(data, { samples: 3, seed: 1 })).toEqual(uncertainty);
+  });
+
+  it('predictWithUncertainty without its options: one E_OPTION line from both trainers', async () => {
+    const message = 'predictWithUncertainty options must be an object with samples and seed, such as { samples: 30, seed: 0 }, got undefined';
+    expect(await failure(() => (predictWithUncertainty as (m: unknown, x: unknown) => unknown)(modelFromSpec(spec, 0), data.inputs))).toEqual({ code: 'E_OPTION', message });
+    const parallel = trainer();
+    expect(await failure(() => (parallel.predictWithUncertainty as (x: unknown) => unknown).call(parallel, data.inputs))).toEqual({ code: 'E_OPTION', message });
     expect(parallel.isClosed).toBe(false);
   });
 });

@@ -81,7 +81,7 @@ export {
   type ScheduleNamer,
   type ScheduleRun,
 } from './optim/schedule.js';
-export { Dataset, Batch, sliceTargets, type Targets, type TargetsInput, type SampleReader, type ReaderRecipe, type StreamedSamples } from './data/dataset.js';
+export { Dataset, Batch, checkDataset, checkInferenceInputs, sliceTargets, type Targets, type TargetsInput, type SampleReader, type ReaderRecipe, type StreamedSamples } from './data/dataset.js';
 export {
   augmentSample,
   augmentDecisions,

@@ -5,6 +5,7 @@ import {
   checkDataFits,
   checkFit,
   checkFitOptions,
+  checkInferenceInputs,
   checkKnownFields,
   checkLossFits,
   checkOptimizer,
@@ -334,6 +335,7 @@ export class Trainer {
 
   /** Rows given, copied into shared memory; or a data set's samples, shared once (a streamed one is read by the workers). */
   private inferenceInputs(inputs: Float32Array | Dataset): InferenceInputs {
+    checkInferenceInputs(inputs);
     if (inputs instanceof Float32Array) return sharedRows(this.model, inputs);
     checkDataFits(this.model, inputs);
     return { shared: this.share(inputs), rows: inputs.size };

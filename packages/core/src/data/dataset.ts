@@ -165,6 +165,20 @@ export type TargetsInput =
   | { readonly kind: 'classes'; readonly labels: ArrayLike<number>; readonly classes: number }
   | { readonly kind: 'values'; readonly values: Float32Array; readonly width: number };
 
+/** Throws E_DATA unless `value` is a Dataset: `name` is the argument or option that held it. */
+export function checkDataset(name: string, value: unknown): asserts value is Dataset {
+  if (!(value instanceof Dataset)) {
+    throw new LockstepError('E_DATA', `${name} must be a Dataset (Dataset.classification, Dataset.regression or new Dataset), got ${describeArray(value)}`);
+  }
+}
+
+/** Throws E_DATA unless `inputs` is what predict and predictWithUncertainty take: samples end to end in a Float32Array, or a Dataset. */
+export function checkInferenceInputs(inputs: unknown): asserts inputs is Float32Array | Dataset {
+  if (inputs instanceof Float32Array || inputs instanceof Dataset) return;
+  const advice = Array.isArray(inputs) || ArrayBuffer.isView(inputs) ? '; pass Float32Array.from(inputs)' : '';
+  throw new LockstepError('E_DATA', `inputs must be a Float32Array of samples end to end, or a Dataset, got ${describeArray(inputs)}${advice}`);
+}
+
 /** "a Float64Array", "an array", "undefined": what a value is, for a message. */
 function describeArray(value: unknown): string {
   return ArrayBuffer.isView(value) ? `a ${value.constructor.name}` : describeValue(value);

@@ -1,5 +1,5 @@
 import { checkAugment, isIdentityAugment, type AugmentSpec, type CheckedAugmentSpec } from '../data/augment.js';
-import type { Dataset } from '../data/dataset.js';
+import { checkDataset, type Dataset } from '../data/dataset.js';
 import { checkInteger, checkKnownFields, describeValue, LockstepError } from '../errors.js';
 import { defaultLoss, lossByName } from '../losses/index.js';
 import type { Loss, LossName } from '../losses/loss.js';
@@ -118,6 +118,7 @@ function checkHasParameters(model: Model): void {
 }
 
 export function checkDataFits(model: Model, data: Dataset, name = 'data'): void {
+  checkDataset(name, data);
   if (formatShape(data.sampleShape) !== formatShape(model.inputShape)) {
     throw new LockstepError(
       'E_SHAPE',

@@ -1,5 +1,5 @@
 import { augmentRunKey } from '../data/augment.js';
-import { sliceTargets, type Dataset } from '../data/dataset.js';
+import { checkInferenceInputs, Dataset, sliceTargets } from '../data/dataset.js';
 import { checkInteger, checkKnownFields } from '../errors.js';
 import { defaultLoss, lossByName } from '../losses/index.js';
 import type { Loss, LossName } from '../losses/loss.js';
@@ -111,13 +111,11 @@ export function evaluate(model: Model, data: Dataset, options: EvaluateOptions =
   return { loss: lossSum / data.size, accuracy: loss.reportsAccuracy ? correct / data.size : null };
 }
 
-/** The model's outputs (logits for a classifier) for every sample of `inputs`, in eval mode. */
-export function predict(model: Model, inputs: Float32Array, options: { batchSize?: number } = {}): Float32Array {
-  const sampleSize = sizeOf(model.inputShape);
-  const rows = model.inputTensor(inputs).shape[0];
+/** The model's outputs (logits for a classifier) for every row of `inputs`, or every sample of a data set, in eval mode. */
+export function predict(model: Model, inputs: Float32Array | Dataset, options: { batchSize?: number } = {}): Float32Array {
+  const ranges = inferenceRows(model, inputs);
   const width = sizeOf(model.outputShape);
-  const outputs = new Float32Array(rows * width);
-  const ranges = { size: rows, streamed: null, gatherRows: (from: number, to: number) => inputs.subarray(from * sampleSize, to * sampleSize) };
+  const outputs = new Float32Array(ranges.size * width);
   forEachEvalBatch(model, ranges, options.batchSize, (output, from) => outputs.set(output.data, from * width));
   return outputs;
 }
@@ -128,17 +126,17 @@ export function predict(model: Model, inputs: Float32Array, options: { batchSize
  * entropy and the mutual information (BALD); bit-identical to the parallel Trainer's. The model's
  * modes are restored afterwards.
  */
-export function predictWithUncertainty(model: Model, inputs: Float32Array, options: UncertaintyOptions & { batchSize?: number }): Uncertainty {
+export function predictWithUncertainty(model: Model, inputs: Float32Array | Dataset, options: UncertaintyOptions & { batchSize?: number }): Uncertainty {
   const { passes, key } = checkUncertaintyOptions(options);
   const size = checkInteger('batchSize', options.batchSize ?? 256, 1);
-  const sampleSize = sizeOf(model.inputShape);
-  const rows = model.inputTensor(inputs).shape[0];
+  const ranges = inferenceRows(model, inputs);
+  const rows = ranges.size;
   const classes = sizeOf(model.outputShape);
   const out = uncertaintyViews(new ArrayBuffer(uncertaintyBytes(rows, classes)), rows, classes);
   withParametersFixed(() => {
     for (let from = 0; from < rows; from += size) {
       const to = Math.min(from + size, rows);
-      mcDropoutRows(model, inputs.subarray(from * sampleSize, to * sampleSize), from, passes, key, out);
+      mcDropoutRows(model, ranges.gatherRows(from, to), from, passes, key, out);
     }
   });
   return out;
@@ -149,6 +147,18 @@ interface RowRanges {
   readonly size: number;
   readonly streamed: unknown;
   gatherRows(from: number, to: number, into?: Float32Array): Float32Array;
+}
+
+/** The rows of what predict is given: a data set that fits the model, or whole samples in a Float32Array. */
+function inferenceRows(model: Model, inputs: Float32Array | Dataset): RowRanges {
+  checkInferenceInputs(inputs);
+  if (inputs instanceof Dataset) {
+    checkDataFits(model, inputs);
+    return inputs;
+  }
+  const sampleSize = sizeOf(model.inputShape);
+  const rows = model.inputTensor(inputs).shape[0];
+  return { size: rows, streamed: null, gatherRows: (from: number, to: number) => inputs.subarray(from * sampleSize, to * sampleSize) };
 }
 
 function forEachEvalBatch(
