@@ -207,6 +207,29 @@ describe('data that is not a Dataset', () => {
   });
 });
 
+describe('callbacks and hooks', () => {
+  const reference = { ...fitOptions, chunkSize: 10, seed: 0, optimizer: sgd({ lr: 0.1 }) };
+
+  it.each([
+    ['callbacks not an array', { callbacks: { onEpochEnd() {} } }, 'callbacks must be an array of callback objects, such as [{ onEpochEnd: (ctx) => {} }], got an object'],
+    ['a callback null', { callbacks: [null] }, 'callbacks[0] must be an object with onStepEnd or onEpochEnd, got null'],
+    ['a callback with neither hook', { callbacks: [{ onEpochEnd() {} }, { onEpoch() {} }] }, 'callbacks[1] has neither onStepEnd nor onEpochEnd, so it would never be called; give it one of them'],
+    ['onStepEnd not a function', { callbacks: [{ onStepEnd: 5 }] }, 'callbacks[0].onStepEnd must be a function, got 5'],
+    ['onEpochEnd not a function', { callbacks: [{ onStepEnd() {}, onEpochEnd: 'log' }] }, 'callbacks[0].onEpochEnd must be a function, got "log"'],
+    ['onEpoch not a function', { onEpoch: 5 }, 'onEpoch must be a function, got 5'],
+    ['onStep not a function', { onStep: null }, 'onStep must be a function, got null'],
+  ])('%s: refused before the first step by both trainers, and the Trainer stays open', async (_name, options, message) => {
+    const model = modelFromSpec(spec, 0);
+    const before = model.params.slice();
+    expect(await failure(() => fit(model, data, { ...reference, ...options } as never))).toEqual({ code: 'E_OPTION', message });
+    expect(model.params).toEqual(before);
+    const parallel = trainer();
+    expect(await failure(() => parallel.fit(data, { ...fitOptions, ...options } as never))).toEqual({ code: 'E_OPTION', message });
+    expect(parallel.state.step).toBe(0);
+    expect(parallel.isClosed).toBe(false);
+  });
+});
+
 describe('what predict is given', () => {
   const inputsMessage = (got: string, advice = ''): { code: string; message: string } => ({
     code: 'E_DATA',

@@ -1,3 +1,4 @@
+import { describeValue, LockstepError } from '../errors.js';
 import type { EarlyStoppingState } from './early-stopping.js';
 import type { EpochMetrics, StepProgress } from './progress.js';
 
@@ -27,6 +28,31 @@ export interface EpochEndContext extends Stoppable {
 export interface Callback {
   onStepEnd?(ctx: StepEndContext): void | 'stop';
   onEpochEnd?(ctx: EpochEndContext): void | 'stop';
+}
+
+const HOOKS = ['onStepEnd', 'onEpochEnd'] as const;
+
+/** Throws E_OPTION unless `value` is a function or undefined: a hook that is not one would fail only when first called, after training. */
+export function checkHook(name: string, value: unknown): void {
+  if (value !== undefined && typeof value !== 'function') throw new LockstepError('E_OPTION', `${name} must be a function, got ${describeValue(value)}`);
+}
+
+/** The callbacks of a fit, checked before its first step: a list of objects, each with onStepEnd or onEpochEnd, and those functions. */
+export function checkCallbacks(callbacks: unknown): readonly Callback[] {
+  if (callbacks === undefined) return [];
+  if (!Array.isArray(callbacks)) {
+    throw new LockstepError('E_OPTION', `callbacks must be an array of callback objects, such as [{ onEpochEnd: (ctx) => {} }], got ${describeValue(callbacks)}`);
+  }
+  callbacks.forEach((callback: unknown, i) => {
+    if (typeof callback !== 'object' || callback === null) {
+      throw new LockstepError('E_OPTION', `callbacks[${i}] must be an object with onStepEnd or onEpochEnd, got ${describeValue(callback)}`);
+    }
+    if (!HOOKS.some((hook) => hook in callback)) {
+      throw new LockstepError('E_OPTION', `callbacks[${i}] has neither onStepEnd nor onEpochEnd, so it would never be called; give it one of them`);
+    }
+    for (const hook of HOOKS) checkHook(`callbacks[${i}].${hook}`, (callback as Callback)[hook]);
+  });
+  return callbacks;
 }
 
 /** Runs `hook` of every callback in order; true when one of them asked to stop. */

@@ -6,7 +6,7 @@ import type { Loss, LossName } from '../losses/loss.js';
 import type { Model } from '../model.js';
 import type { KernelChoice } from '../ops/matmul.js';
 import type { OptimizerConfig } from '../optim/optimizer.js';
-import type { Callback } from './callbacks.js';
+import { checkCallbacks, checkHook, type Callback } from './callbacks.js';
 import { checkEarlyStopping, checkMonitored, type CheckedEarlyStopping, type EarlyStoppingOptions } from './early-stopping.js';
 import { formatShape, sizeOf } from '../tensor.js';
 import { checkBatching } from './plan.js';
@@ -92,6 +92,9 @@ export function checkFit(
   const computes = { validation: options.validation !== undefined, accuracy: loss.reportsAccuracy };
   const earlyStopping = options.earlyStopping === undefined ? null : checkEarlyStopping(options.earlyStopping);
   if (earlyStopping !== null) checkMonitored(earlyStopping, computes);
+  checkHook('onEpoch', options.onEpoch);
+  checkHook('onStep', options.onStep);
+  const callbacks = checkCallbacks(options.callbacks);
   return {
     model,
     data,
@@ -106,7 +109,7 @@ export function checkFit(
     kernel: run.kernel,
     optimizer: run.optimizer,
     earlyStopping,
-    callbacks: options.callbacks ?? [],
+    callbacks,
   };
 }
 
