@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { Dataset, evaluate, fit, LockstepError, modelFromSpec, predict, predictWithUncertainty, sgd, syntheticClassification } from '@lockstep/core';
-import { Trainer } from '@lockstep/workers';
+import { sharedMemoryRanks, Trainer } from '@lockstep/workers';
 
 // A mistake in how a Trainer is called is one LockstepError, at once, and the Trainer stays usable.
 const data = syntheticClassification({ seed: 1, samples: 100, features: 8, classes: 3 });
@@ -268,5 +268,25 @@ describe('what predict is given', () => {
     const parallel = trainer();
     expect(await failure(() => (parallel.predictWithUncertainty as (x: unknown) => unknown).call(parallel, data.inputs))).toEqual({ code: 'E_OPTION', message });
     expect(parallel.isClosed).toBe(false);
+  });
+});
+
+describe('new Trainer: resourceLimits, setup and ranks', () => {
+  const options = { model: spec, seed: 0, optimizer: sgd({ lr: 0.1 }), workers: 1 };
+  const group = sharedMemoryRanks(2, 1 << 16);
+
+  it.each([
+    ['resourceLimits not an object', { resourceLimits: 5 }, 'resourceLimits must be an object (maxOldGenerationSizeMb, maxYoungGenerationSizeMb, codeRangeSizeMb, stackSizeMb), such as { maxOldGenerationSizeMb: 512 }, got 5'],
+    ['a resource limit misspelled', { resourceLimits: { maxOldGenerationSize: 512 } }, 'resourceLimits: unknown field "maxOldGenerationSize"; known fields: maxOldGenerationSizeMb, maxYoungGenerationSizeMb, codeRangeSizeMb, stackSizeMb'],
+    ['a resource limit not a number', { resourceLimits: { maxOldGenerationSizeMb: '512' } }, 'resourceLimits.maxOldGenerationSizeMb must be a finite number > 0, got "512"'],
+    ['setup a lone string', { setup: 'file:///tmp/layers.mjs' }, 'setup must be an array of module URLs, got "file:///tmp/layers.mjs"; pass ["file:///tmp/layers.mjs"]'],
+    ['setup holding a number', { setup: [5] }, 'setup[0] must be a module URL (a string), got 5'],
+    ['ranks null', { ranks: null }, 'ranks must be an object (kind, rank, size), such as sharedMemoryRanks(size, slotBytes)[rank], got null'],
+    ['ranks of an unknown kind', { ranks: { ...group[0], kind: 'tcp' } }, "ranks.kind must be one of 'shared-memory', 'mpi', got \"tcp\""],
+    ['rank 5 of 2', { ranks: { ...group[0], rank: 5 } }, 'ranks.rank must be an integer in [0, 1], got 5'],
+    ['size 0', { ranks: { ...group[0], size: 0 } }, 'ranks.size must be an integer >= 1, got 0'],
+    ['more ranks than the buffer holds', { ranks: { ...group[0], size: 3 } }, "ranks.buffer must be a SharedArrayBuffer of at least 196672 bytes for 3 ranks of 65536 bytes, got a buffer of 131136 bytes; make every rank's spec with sharedMemoryRanks(size, slotBytes)"],
+  ])('%s: one E_OPTION line from the constructor, before any worker starts', async (_name, extra, message) => {
+    expect(await failure(() => new Trainer({ ...options, ...extra } as never))).toEqual({ code: 'E_OPTION', message });
   });
 });

@@ -1,4 +1,4 @@
-import { LockstepError, type RankGroup } from '@lockstep/core';
+import { checkInteger, describeValue, LockstepError, type RankGroup } from '@lockstep/core';
 import { spinWhile } from './spin.js';
 
 /**
@@ -24,6 +24,16 @@ const SPIN_MS = 0.2;
 export function sharedMemoryRanks(size: number, slotBytes: number): SharedMemoryRanks[] {
   const buffer = new SharedArrayBuffer(HEADER_BYTES + size * slotBytes);
   return Array.from({ length: size }, (_, rank) => ({ kind: 'shared-memory', buffer, slotBytes, rank, size }));
+}
+
+/** Throws E_OPTION unless `spec`'s buffer holds the slots of its `size` ranks, as `sharedMemoryRanks` makes it. */
+export function checkSharedMemoryRanks(spec: SharedMemoryRanks): void {
+  const slotBytes = checkInteger('ranks.slotBytes', spec.slotBytes, 0);
+  const needed = HEADER_BYTES + spec.size * slotBytes;
+  if (!(spec.buffer instanceof SharedArrayBuffer) || spec.buffer.byteLength < needed) {
+    const given = spec.buffer instanceof SharedArrayBuffer ? `a buffer of ${spec.buffer.byteLength} bytes` : describeValue(spec.buffer);
+    throw new LockstepError('E_OPTION', `ranks.buffer must be a SharedArrayBuffer of at least ${needed} bytes for ${spec.size} ranks of ${slotBytes} bytes, got ${given}; make every rank's spec with sharedMemoryRanks(size, slotBytes)`);
+  }
 }
 
 export class SharedMemoryGroup implements RankGroup {

@@ -1,6 +1,6 @@
 import type { ResourceLimits } from 'node:worker_threads';
 import type { RankGroupSpec } from './rank-groups.js';
-import type { EpochOptions, KernelChoice, Model, ModelSpec, OptimizerConfig, TrainingState } from '@lockstep/core';
+import { checkKnownFields, checkOptionsObject, checkPositive, describeValue, LockstepError, type EpochOptions, type KernelChoice, type Model, type ModelSpec, type OptimizerConfig, type TrainingState } from '@lockstep/core';
 
 export interface TrainerOptions {
   /**
@@ -46,6 +46,30 @@ export interface TrainerOptions {
 
 /** The fields of `TrainerOptions`: any other is a mistake, which would otherwise be ignored. */
 export const TRAINER_FIELDS = ['model', 'seed', 'optimizer', 'chunkSize', 'workers', 'kernel', 'nativeKernels', 'setup', 'resourceLimits', 'ranks'] as const;
+
+const RESOURCE_LIMITS = ['maxOldGenerationSizeMb', 'maxYoungGenerationSizeMb', 'codeRangeSizeMb', 'stackSizeMb'] as const;
+
+/** The limits of each worker thread, checked: piscina would refuse a value that is not an object with a raw TypeError. */
+export function checkResourceLimits(limits: ResourceLimits | undefined): ResourceLimits | undefined {
+  if (limits === undefined) return undefined;
+  checkOptionsObject('resourceLimits', limits, `(${RESOURCE_LIMITS.join(', ')}), such as { maxOldGenerationSizeMb: 512 }`);
+  checkKnownFields('resourceLimits', limits, RESOURCE_LIMITS);
+  for (const field of RESOURCE_LIMITS) if (limits[field] !== undefined) checkPositive(`resourceLimits.${field}`, limits[field]);
+  return limits;
+}
+
+/** The module URLs every worker imports first: a list of strings (a lone string would be read as its characters). */
+export function checkSetupModules(setup: unknown): string[] {
+  if (setup === undefined) return [];
+  if (!Array.isArray(setup)) {
+    const advice = typeof setup === 'string' ? `; pass [${JSON.stringify(setup)}]` : '';
+    throw new LockstepError('E_OPTION', `setup must be an array of module URLs, got ${describeValue(setup)}${advice}`);
+  }
+  setup.forEach((url: unknown, i) => {
+    if (typeof url !== 'string') throw new LockstepError('E_OPTION', `setup[${i}] must be a module URL (a string), got ${describeValue(url)}`);
+  });
+  return setup;
+}
 
 export type TrainerFitOptions = EpochOptions;
 export type TrainerState = TrainingState;

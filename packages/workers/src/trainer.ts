@@ -45,7 +45,8 @@ import type { ReplicaForwardResult, StepBuffer, StepLoopTask, WorkerSetup } from
 import { WorkerPool } from './pool.js';
 import { nativeKernelsByDefault } from './native-kernels.js';
 import type { RankPlace } from './rank-share.js';
-import { TRAINER_FIELDS, type TrainerFitOptions, type TrainerOptions } from './trainer-options.js';
+import { checkRankGroupSpec } from './rank-groups.js';
+import { checkResourceLimits, checkSetupModules, TRAINER_FIELDS, type TrainerFitOptions, type TrainerOptions } from './trainer-options.js';
 import { shareDataset, type SharedDataset } from './shared-data.js';
 import { PausableStepLoop, StepLoop } from './step-loop.js';
 
@@ -91,8 +92,11 @@ export class Trainer {
     this.seed = checkInteger('seed', options.seed, 0);
     this.optimizer = checkOptimizer(options.optimizer);
     this.kernel = checkChoice('kernel', options.kernel ?? activeKernel(), KERNEL_CHOICES);
-    this.ranks = options.ranks?.size ?? 1;
-    this.place = { rank: options.ranks?.rank ?? 0, size: this.ranks };
+    const ranks = options.ranks === undefined ? undefined : checkRankGroupSpec(options.ranks);
+    const setupModules = checkSetupModules(options.setup);
+    const resourceLimits = checkResourceLimits(options.resourceLimits);
+    this.ranks = ranks?.size ?? 1;
+    this.place = { rank: ranks?.rank ?? 0, size: this.ranks };
     const spec = options.model instanceof Model ? specOf(options.model) : options.model;
     this.model = options.model instanceof Model ? options.model : new Model(sequentialFromSpec(spec), spec.input);
     this.stepSizes = stepSizesOf(this.model, this);
@@ -103,8 +107,8 @@ export class Trainer {
     this.model.bindBuffers(this.shared.buffers);
     this.model.initialize(this.seed);
     this.state = { step: 0, epoch: 0, batch: 0, epochLossSum: 0, epochCorrect: 0, optimizerState: this.shared.optimizerState };
-    const setup: WorkerSetup = { spec, seed: this.seed, optimizer: this.optimizer, memory: this.memory, kernel: this.kernel, nativeKernels: options.nativeKernels ?? nativeKernelsByDefault(), modelLayout: layout, setupModules: options.setup ?? [], ranks: this.ranks > 1 ? options.ranks! : null };
-    this.pool = new WorkerPool(this.workers, setup, options.resourceLimits);
+    const setup: WorkerSetup = { spec, seed: this.seed, optimizer: this.optimizer, memory: this.memory, kernel: this.kernel, nativeKernels: options.nativeKernels ?? nativeKernelsByDefault(), modelLayout: layout, setupModules, ranks: this.ranks > 1 ? ranks! : null };
+    this.pool = new WorkerPool(this.workers, setup, resourceLimits);
   }
 
   /** The parameters, in shared memory: a view, not a copy. */
