@@ -255,6 +255,7 @@ describe('lockstep compare: bad input is one line naming the flag, with nothing 
   writeFileSync(join(work, 'no-dropout.json'), JSON.stringify({ layers: [{ type: 'linear', out: 16 }, { type: 'relu' }, { type: 'linear', out: 10 }] }));
   writeFileSync(join(work, 'with-layers.json'), JSON.stringify({ layers: [{ type: 'linear', out: 16 }, { type: 'relu' }, { type: 'dropout', p: 0.5 }, { type: 'linear', out: 10 }] }));
   writeFileSync(join(work, 'no-validation.json'), JSON.stringify({ validationSplit: 0 }));
+  writeFileSync(join(work, 'skip-bad.json'), JSON.stringify({ skipBadImages: true }));
 
   it.each([
     [['--dropout', ''], 'lockstep: --dropout needs 1 to 8 rates separated by commas, e.g. 0,0.2,0.5; got ""'],
@@ -263,6 +264,10 @@ describe('lockstep compare: bad input is one line naming the flag, with nothing 
     [['--config', 'no-dropout.json'], 'lockstep: no-dropout.json: "layers" has no {"type": "dropout"} entry for --dropout to set; add one, e.g. after an activation'],
     [['--config', 'with-layers.json', '--hidden', '32'], 'lockstep: --hidden sets the widths of the default MLP, but with-layers.json gives "layers"; drop one of the two'],
     [['--config', 'no-validation.json'], 'lockstep: lockstep compare needs validation samples, and validationSplit 0 of 5000 samples leaves none; raise "validationSplit" in --config'],
+    [['--image-size', '8,8'], 'lockstep: --image-size [8,8] only applies to images:DIR data, and the data is default; leave it out'],
+    [['--skip-bad-images'], 'lockstep: --skip-bad-images true only applies to images:DIR data, and the data is default; leave it out'],
+    [['--config', 'skip-bad.json'], 'lockstep: "skipBadImages": true in skip-bad.json only applies to images:DIR data, and the data is default; leave it out'],
+    [['--data', 'images:x', '--image-fit', 'crop'], 'lockstep: --image-fit "crop" only applies with an image size; give one (e.g. --image-size 32,32) or leave it out'],
   ])('%j', (args, message) => {
     const { status, stdout, stderr } = lockstep(['compare', ...args, '--out', 'never']);
     expect(stderr).toBe(`${message}\n`);
@@ -385,6 +390,7 @@ describe('lockstep compare --configs: bad input is one line naming the file and 
     'early.json': { hidden: [16], dropout: 0.2, epochs: 1, earlyStopping: { patience: 1 } },
     'out3.json': { layers: [{ type: 'linear', out: 3 }], epochs: 1 },
     'huge.json': { hidden: [16000, 16000], epochs: 1 },
+    'cache.json': { hidden: [8], epochs: 1, cacheMb: 64 },
   };
   for (const [file, config] of Object.entries(files)) writeFileSync(join(work, 'bad', file), JSON.stringify(config));
   writeFileSync(join(work, 'bad', 'broken.json'), '{"epochs": 1');
@@ -411,6 +417,8 @@ describe('lockstep compare --configs: bad input is one line naming the file and 
     [['--configs', 'no-validation.json'], 'lockstep compare needs validation samples, and validationSplit 0 of 5000 samples leaves none; raise "validationSplit" in every file of --configs'],
     [['--configs', 'early.json'], stopsEarly],
     [['--configs', 'a.json,out3.json'], 'out3.json: data: 10 classes but the model has 3 outputs'],
+    [['--configs', 'a.json,cache.json'], '"cacheMb": 64 in cache.json only applies to images:DIR data, and the data is default; leave it out'],
+    [['--configs', 'a.json,b.json', '--cache-mb', '64'], '--cache-mb 64 only applies to images:DIR data, and the data is default; leave it out'],
     [
       ['--configs', 'a.json,huge.json', '--workers', '1'],
       'huge.json: the model has 258240010 parameters (985 MiB of float32), too many to train with batch 64, chunkSize 32 and 1 worker: ' +

@@ -13,6 +13,7 @@ import { checkTrainingSettings } from '../config/schedule.js';
 import { settingNamer } from '../config/setting-names.js';
 import { DEFAULT_CONFIG, type RunConfig } from '../config/settings.js';
 import { usefulWorkers } from '../config/workers.js';
+import { checkImageSettings } from '../data/images/source.js';
 import { loadRunData } from '../data/run-data.js';
 import { UserError } from '../errors.js';
 import { epochLine, summarize, summaryTable, variantEpoch, type VariantRun } from '../output/comparison.js';
@@ -67,7 +68,9 @@ function runConfig(fromFlags: Partial<RunConfig>, path: string | undefined, flag
     throw new UserError(`--hidden sets the widths of the default MLP, but ${path} gives "layers"; drop one of the two`);
   }
   const config = checkConfig({ ...DEFAULT_CONFIG, ...fromFile, ...fromFlags }, path ?? 'config');
-  checkBatching(config, settingNamer(fromFlags, fromFile, path));
+  const named = settingNamer(fromFlags, fromFile, path);
+  checkBatching(config, named);
+  checkImageSettings(config, named);
   return config;
 }
 
