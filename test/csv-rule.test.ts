@@ -1,7 +1,8 @@
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { loadCheckpoint, saveCheckpoint } from '@lockstep/cli';
 import { lockstep } from './helpers/lockstep.js';
 
 // One rule for every CSV (train, eval, predict): the first line names the columns, and a first line
@@ -84,5 +85,64 @@ describe('the CSV header rule', () => {
     const rule = 'CSV files (csv:FILE and predict --input): the first line names the columns, and no name may be a\nnumber';
     expect(lockstep(['train', '--help'], work).stdout).toContain(rule);
     expect(lockstep(['predict', '--help'], work).stdout).toContain(rule);
+  });
+});
+
+// A model's inputs are its training file's columns by position: a CSV with the same names in
+// another order would give other probabilities without a word, so the checkpoint records the names.
+describe('a CSV given to a checkpoint has the columns it trained on, in that order', () => {
+  const values = samples.map((row) => row.split(',').slice(0, 3));
+  const labels = samples.map((row) => row.split(',')[3]!);
+  const table = (header: string[], row: (v: string[], label: string) => string[]) => [header.join(','), ...values.map((v, r) => row(v, labels[r]!).join(','))].join('\n') + '\n';
+  const columns: Record<string, string> = {
+    'abc.csv': table(['a', 'b', 'c', 'label'], (v, l) => [...v, l]),
+    'label-first.csv': table(['label', 'a', 'b', 'c'], (v, l) => [l, ...v]),
+    'cba.csv': table(['c', 'b', 'a'], (v) => [...v].reverse()),
+    'cba-labelled.csv': table(['c', 'b', 'a', 'label'], (v, l) => [...[...v].reverse(), l]),
+    'abcd.csv': table(['a', 'b', 'c', 'd'], (v) => [...v, '0']),
+    'ab.csv': table(['a', 'b', 'label'], (v, l) => [v[0]!, v[1]!, l]),
+  };
+  for (const [name, text] of Object.entries(columns)) writeFileSync(join(work, name), text);
+  const predict = (checkpoint: string, input: string) => lockstep(['predict', '--checkpoint', checkpoint, '--input', input, '--workers', '1'], work);
+  const refused = (result: { status: number | null; stdout: string; stderr: string }, line: string) => {
+    expect(result.stderr).toBe(`lockstep: ${line}\n`);
+    expect(result.status).toBe(1);
+    expect(result.stdout).toBe('');
+  };
+  const trainedOn = '(its columns: a, b, c)';
+
+  it('train records the feature columns; predict and eval take them in that order, with the label anywhere, and refuse any other order', () => {
+    const train = lockstep(['train', '--data', 'csv:abc.csv', '--config', 'small.json', '--workers', '1', '--out', 'abc-run', '--quiet'], work);
+    expect(train.stderr).toBe('');
+    expect(loadCheckpoint(join(work, 'abc-run/checkpoint.lockstep')).featureNames).toEqual(['a', 'b', 'c']);
+    const same = predict('abc-run/checkpoint.lockstep', 'abc.csv');
+    expect(same.stderr).toBe('');
+    expect(predict('abc-run/checkpoint.lockstep', 'label-first.csv').stdout).toBe(same.stdout);
+    refused(predict('abc-run/checkpoint.lockstep', 'cba.csv'), `cba.csv: column 1 is "c", but abc-run/checkpoint.lockstep was trained on "a" there ${trainedOn}; give the columns in that order`);
+    refused(predict('abc-run/checkpoint.lockstep', 'abcd.csv'), `abcd.csv: column 4 is "d", but abc-run/checkpoint.lockstep was trained on 3 columns ${trainedOn}; leave it out`);
+    refused(predict('abc-run/checkpoint.lockstep', 'ab.csv'), `ab.csv has 2 columns besides "label", and abc-run/checkpoint.lockstep was trained on 3 ${trainedOn}; add the column "c"`);
+    const evaluate = (data: string) => lockstep(['eval', '--checkpoint', 'abc-run/checkpoint.lockstep', '--data', `csv:${data}`, '--workers', '1', '--json'], work);
+    expect(evaluate('abc.csv').stderr).toBe('');
+    refused(evaluate('cba-labelled.csv'), `cba-labelled.csv: column 1 is "c", but abc-run/checkpoint.lockstep was trained on "a" there ${trainedOn}; give the columns in that order`);
+  });
+
+  it('train --resume on a training file whose columns moved stops with the same line, --allow-changed-data or not', () => {
+    copyFileSync(join(work, 'abc.csv'), join(work, 'moving.csv'));
+    expect(lockstep(['train', '--data', 'csv:moving.csv', '--config', 'small.json', '--workers', '1', '--out', 'moving-run', '--quiet'], work).status).toBe(0);
+    copyFileSync(join(work, 'cba-labelled.csv'), join(work, 'moving.csv'));
+    const line = `moving.csv: column 1 is "c", but moving-run/checkpoint.lockstep was trained on "a" there ${trainedOn}; give the columns in that order`;
+    for (const allow of [[], ['--allow-changed-data']]) {
+      refused(lockstep(['train', '--resume', 'moving-run/checkpoint.lockstep', '--epochs', '2', '--workers', '1', ...allow], work), line);
+    }
+  });
+
+  it('a checkpoint that records no columns (older lockstep) predicts a CSV of the right width as before', () => {
+    const checkpoint = loadCheckpoint(join(work, 'abc-run/checkpoint.lockstep'));
+    const { featureNames: _, ...older } = checkpoint;
+    saveCheckpoint(join(work, 'older.lockstep'), older);
+    const result = predict('older.lockstep', 'cba.csv');
+    expect(result.stderr).toBe('');
+    expect(result.status).toBe(0);
+    expect(JSON.parse(result.stdout)).toHaveLength(40);
   });
 });

@@ -39,7 +39,7 @@ describe('CSV data under fuzzing', () => {
     fc.assert(
       fc.property(table, (rows) => {
         const header = [...rows[0]![0].map((_, i) => `x${i + 1}`), 'label'].join(',');
-        const data = oneLineOr(() => parseCsvDataset([header, ...rows.map(([values, label]) => [...values, label].join(','))].join('\n'), 'fuzz.csv'));
+        const data = oneLineOr(() => parseCsvDataset([header, ...rows.map(([values, label]) => [...values, label].join(','))].join('\n'), 'fuzz.csv').data);
         if (data === null) {
           // Only a label out of range, a value beyond float32 or a single class may refuse a file with a header.
           const beyondFloat32 = rows.some(([values]) => values.some((value) => !Number.isFinite(Math.fround(value))));

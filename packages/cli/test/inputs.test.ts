@@ -30,7 +30,7 @@ describe('one line for inputs the fuzz tests broke', () => {
 
   it('a CSV label past 65535 (it wrapped around in an Int32Array before), and a quoted field with a newline', () => {
     expectUserError(() => parseCsvDataset('a,label\n1,4294967297\n', 'big.csv'), 'big.csv: line 2: label "4294967297" must be an integer from 0 to 65535');
-    const largest = parseCsvDataset('a,label\n1,65535\n2,0\n', 'max.csv').targets;
+    const largest = parseCsvDataset('a,label\n1,65535\n2,0\n', 'max.csv').data.targets;
     expect(largest.kind === 'classes' && Array.from(largest.labels)).toEqual([65535, 0]);
     expectUserError(() => parseCsvDataset('a,b\n1,"x\ny"\n', 'q.csv'), 'q.csv: line 2, column 2: "x\\ny" is not a number');
   });

@@ -79,7 +79,7 @@ export async function predictCommand(flags: PredictFlags): Promise<number> {
   const format = flagValue('--format', OPTIONS.format, flags.format) ?? 'json';
   const modules = flagValue('--modules', OPTIONS.modules, flags.modules);
   const checkpoint = loadCheckpoint(flags.checkpoint);
-  const { rows: inputs, paths } = readInputs(flags.input, sizeOf(checkpoint.spec.input), checkpoint);
+  const { rows: inputs, paths } = readInputs(flags.input, sizeOf(checkpoint.spec.input), { checkpoint, path: flags.checkpoint });
   const setup = await importNamedModules(checkpoint, flags.checkpoint, modules);
   const model = checkpointModel(checkpoint, flags.checkpoint);
   const identity = { checkpoint: contentDigest(readFileSync(flags.checkpoint)), inputs: contentDigest(new Uint8Array(inputs.buffer, inputs.byteOffset, inputs.byteLength)), samples, seed, format, modules };

@@ -14,6 +14,7 @@ import { checkTrainingSettings } from '../config/schedule.js';
 import { settingNamer } from '../config/setting-names.js';
 import { DEFAULT_CONFIG } from '../config/settings.js';
 import { usefulWorkers } from '../config/workers.js';
+import { checkColumns } from '../data/csv.js';
 import { writeSkippedImages } from '../data/images/skipped.js';
 import { checkImageSettings } from '../data/images/source.js';
 import { loadRunData, type RunData } from '../data/run-data.js';
@@ -84,6 +85,8 @@ async function train(flags: TrainFlags, ranks: RunRanks, stop: Stop): Promise<nu
   checkTrainingSettings(config, data, defaultLoss(data.train.targets).reportsAccuracy, flags.resume);
   // What image data gave the run (class names, computed normalization) goes into config.json and every checkpoint.
   if (data.imageData !== undefined) config.imageData = data.imageData;
+  // Before the fingerprint: columns in another order are not data that changed, and --allow-changed-data cannot make them fit.
+  if (checkpoint?.featureNames !== undefined && data.csv !== undefined) checkColumns(data.csv, { names: checkpoint.featureNames, checkpoint: flags.resume! });
   const dataNote = checkpoint === null ? null : resumedDataNote(checkpoint, flags.resume!, config.data, data.fingerprint, flags.allowChangedData === true);
   const spec = runModel(config, data.train, checkpoint, flags.resume);
   const model = checkpoint === null ? buildModel(spec) : checkpointModel(checkpoint, flags.resume!);

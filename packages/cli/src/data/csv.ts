@@ -9,7 +9,7 @@ export const LABEL_COLUMN = 'label';
 export const CSV_HELP = `CSV files (csv:FILE and predict --input): the first line names the columns, and no name may be a
 number (a first line that reads as data is refused, never guessed); each later line is one sample of
 numbers. To train, the label is the column named "${LABEL_COLUMN}", else the last; predict leaves a
-"${LABEL_COLUMN}" column out.`;
+"${LABEL_COLUMN}" column out. A CSV given to a checkpoint must have the columns it trained on, in that order.`;
 
 /**
  * A CSV's column names and data rows, by the one rule of every CSV lockstep reads (as pandas' read_csv):
@@ -66,8 +66,55 @@ function featureAt(field: string, path: string, line: number, column: number): n
   return value;
 }
 
-/** A classification data set from the text of a CSV file named `path`. */
-export function parseCsvDataset(text: string, path: string): Dataset {
+/** A CSV file's header: its path, its column names, and which column is the label (-1: none). */
+export interface CsvHeader {
+  readonly path: string;
+  readonly names: readonly string[];
+  readonly label: number;
+}
+
+/** The columns a model trained on, in order, and the checkpoint that says so. */
+export interface TrainedColumns {
+  readonly names: readonly string[];
+  readonly checkpoint: string;
+}
+
+/** The names of the columns that are samples' values, in order: every column but the label. */
+export function featureNames(header: CsvHeader): string[] {
+  return header.names.filter((_, c) => c !== header.label);
+}
+
+/** A name as messages show it: quoted where its characters would blur a list or break the line. */
+const shownName = (name: string): string => (/[",\r\n]/.test(name) ? JSON.stringify(name) : name);
+
+/**
+ * A model's inputs are its training file's columns by position, so a CSV given to its checkpoint must
+ * have the same feature columns in the same order (as scikit-learn's feature names): the same numbers
+ * under other names would give other probabilities without a word. One line names the first
+ * difference by the file's column number.
+ */
+export function checkColumns(header: CsvHeader, trained: TrainedColumns): void {
+  const given = header.names.map((name, c) => ({ name, column: c + 1 })).filter((_, c) => c !== header.label);
+  const expected = trained.names;
+  const at = Array.from({ length: Math.max(given.length, expected.length) }, (_, k) => k).find((k) => given[k]?.name !== expected[k]);
+  if (at === undefined) return;
+  const columns = `its columns: ${expected.map(shownName).join(', ')}`;
+  const found = given[at];
+  if (found === undefined) {
+    const missing = expected.slice(at).map((name) => JSON.stringify(name));
+    const besides = header.label >= 0 ? ` besides "${header.names[header.label]}"` : '';
+    throw new UserError(
+      `${header.path} has ${given.length} column${given.length === 1 ? '' : 's'}${besides}, and ${trained.checkpoint} was trained on ${expected.length} (${columns}); add the column${missing.length === 1 ? '' : 's'} ${missing.join(', ')}`,
+    );
+  }
+  if (at >= expected.length) {
+    throw new UserError(`${header.path}: column ${found.column} is ${JSON.stringify(found.name)}, but ${trained.checkpoint} was trained on ${expected.length} column${expected.length === 1 ? '' : 's'} (${columns}); leave it out`);
+  }
+  throw new UserError(`${header.path}: column ${found.column} is ${JSON.stringify(found.name)}, but ${trained.checkpoint} was trained on ${JSON.stringify(expected[at])} there (${columns}); give the columns in that order`);
+}
+
+/** A classification data set from the text of a CSV file named `path`, with the file's header. */
+export function parseCsvDataset(text: string, path: string): { data: Dataset; header: CsvHeader } {
   const { names, rows } = csvTable(text, path, 'x1,x2,label');
   const width = names.length;
   if (rows.length === 0 || width < 2) throw new UserError(`${path} needs a header and at least one row of two or more columns (features and a label)`);
@@ -89,16 +136,18 @@ export function parseCsvDataset(text: string, path: string): Dataset {
     });
   });
   checkTwoClasses(labels, path, `add rows of another class (the label is the column "${names[label]}")`);
-  return Dataset.classification(inputs, [width - 1], labels);
+  return { data: Dataset.classification(inputs, [width - 1], labels), header: { path, names, label } };
 }
 
 /**
  * Rows of `sampleSize` numbers from the text of a CSV file named `path`; a "label" column is left
- * out, so that a training file can be predicted as it is.
+ * out, so that a training file can be predicted as it is. With `trained`, the other columns must be
+ * those the model trained on, in that order.
  */
-export function parseInputsCsv(text: string, path: string, sampleSize: number): Float32Array {
+export function parseInputsCsv(text: string, path: string, sampleSize: number, trained?: TrainedColumns): Float32Array {
   const { names, rows } = csvTable(text, path, 'x1,x2,x3');
   const label = names.indexOf(LABEL_COLUMN);
+  if (trained !== undefined) checkColumns({ path, names, label }, trained);
   const features = names.length - (label >= 0 ? 1 : 0);
   if (features !== sampleSize) {
     throw new UserError(`${path} has ${features} feature column${features === 1 ? '' : 's'}${label >= 0 ? ` besides "${LABEL_COLUMN}"` : ''}; the model takes ${sampleSize}`);

@@ -11,13 +11,24 @@ export interface PredictInputs {
   readonly paths: readonly string[] | null;
 }
 
+/** The checkpoint rows are read for, and its path, which messages name. */
+export interface InputsFor {
+  readonly checkpoint: { readonly config: RunConfig; readonly spec: { readonly input: number[] }; readonly featureNames?: readonly string[] };
+  readonly path: string;
+}
+
 /**
- * Reads rows to predict: a CSV of numbers (no label column), an IDX images file, or PNG/JPEG images
- * (a file or a folder), read with the settings of the checkpoint's run.
+ * Reads rows to predict: a CSV of numbers (no label column; with a checkpoint that records its
+ * training file's columns, those columns in that order), an IDX images file, or PNG/JPEG images (a
+ * file or a folder), read with the settings of the checkpoint's run.
  */
-export function readInputs(path: string, sampleSize: number, checkpoint?: { config: RunConfig; spec: { input: number[] } }): PredictInputs {
+export function readInputs(path: string, sampleSize: number, trained?: InputsFor): PredictInputs {
+  const checkpoint = trained?.checkpoint;
   if (checkpoint !== undefined && isImageInput(path)) return imageInputs(path, checkpoint.config, checkpoint.spec.input);
-  if (path.endsWith('.csv')) return { rows: parseInputsCsv(readBytes(path).toString(), path, sampleSize), paths: null };
+  if (path.endsWith('.csv')) {
+    const columns = trained?.checkpoint.featureNames === undefined ? undefined : { names: trained.checkpoint.featureNames, checkpoint: trained.path };
+    return { rows: parseInputsCsv(readBytes(path).toString(), path, sampleSize, columns), paths: null };
+  }
   const images = idxImagesToFloat(parseIdx(readBytes(path), path), path);
   if (images.sampleShape.reduce((a, b) => a * b, 1) !== sampleSize) {
     throw new UserError(`${path}: images of shape [${images.sampleShape.join(',')}] do not fit the model's input of ${sampleSize} values`);

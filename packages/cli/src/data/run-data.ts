@@ -2,6 +2,7 @@ import { foldInString, permutation, rootKey, type Dataset } from '@lockstep/core
 import { DEFAULT_CACHE_MB, type RecordedImageData } from '../config/image-settings.js';
 import type { RunConfig } from '../config/settings.js';
 import { UserError } from '../errors.js';
+import type { CsvHeader } from './csv.js';
 import type { SkippedImage } from './images/folder.js';
 import { normalizeImages } from './images/source.js';
 import { streamImageSource } from './images/stream.js';
@@ -43,6 +44,8 @@ export interface RunData {
   readonly skipped: SkippedImage[];
   /** images:DIR only, where the cache does not hold every training image: how many it holds. */
   readonly cacheNote?: string;
+  /** csv:FILE only: the file's header, whose feature columns a checkpoint records. */
+  readonly csv?: CsvHeader;
 }
 
 /**
@@ -63,6 +66,7 @@ export function runData(config: RunConfig, dataOverride?: string): RunData {
     fingerprint: loaded.fingerprint,
     ...(imageData === undefined ? {} : { imageData, classNames: imageData.classes }),
     skipped: loaded.images?.skipped ?? [],
+    ...(loaded.csv === undefined ? {} : { csv: loaded.csv }),
   };
 }
 

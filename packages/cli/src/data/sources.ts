@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { syntheticClassification, type Dataset } from '@lockstep/core';
 import { UserError } from '../errors.js';
-import { CSV_HELP, parseCsvDataset } from './csv.js';
+import { CSV_HELP, parseCsvDataset, type CsvHeader } from './csv.js';
 import { dataFingerprint, datasetBytes } from './data-fingerprint.js';
 import { idxFolder } from './idx.js';
 import { imageSource } from './images/source.js';
@@ -20,6 +20,8 @@ export interface LoadedData {
   readonly fingerprint: string;
   /** images:DIR only: the class names (label order) and the bad files --skip-bad-images left out. */
   readonly images?: { readonly classes: string[]; readonly skipped: SkippedImage[] };
+  /** csv:FILE only: the file's header, whose feature columns a checkpoint records. */
+  readonly csv?: CsvHeader;
 }
 
 export const DATA_HELP = `data sets (--data):
@@ -60,7 +62,8 @@ export function loadData(spec: string, seed: number, images: ImageSettings = {})
     return { train, test, fingerprint, images: { classes, skipped } };
   }
   const bytes = readBytes(spec.slice(4));
-  return { train: parseCsvDataset(bytes.toString(), spec.slice(4)), test: null, fingerprint: dataFingerprint([bytes]) };
+  const { data, header } = parseCsvDataset(bytes.toString(), spec.slice(4));
+  return { train: data, test: null, fingerprint: dataFingerprint([bytes]), csv: header };
 }
 
 function builtIn(seed: number): LoadedData {

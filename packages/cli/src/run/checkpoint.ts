@@ -40,6 +40,11 @@ export interface Checkpoint {
   readonly dataFingerprint?: string;
   /** The weights the run started from (train --init-from); absent for a run from its seed's weights. */
   readonly initFrom?: InitialWeights;
+  /**
+   * A csv:FILE run's feature columns (every column but the label), in order: a CSV given to the
+   * checkpoint must have them. Absent for other data and in checkpoints of older lockstep versions.
+   */
+  readonly featureNames?: readonly string[];
 }
 
 /** Where a fine-tuning run's initial weights came from: the file as given to --init-from, and the SHA-256 of its bytes (hex). */
@@ -78,6 +83,7 @@ const payloadSchema = z.object({
   }),
   dataFingerprint: z.string().optional(),
   initFrom: z.object({ file: z.string(), sha256: z.string().regex(/^[0-9a-f]{64}$/) }).optional(),
+  featureNames: z.array(z.string()).optional(),
 });
 
 /** One line for the first problem zod found, naming the field. */

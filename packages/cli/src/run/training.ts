@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { fingerprint, KERNEL_FAMILIES, LockstepError, type Dataset, type ModelSpec } from '@lockstep/core';
 import type { Trainer, TrainerFitOptions } from '@lockstep/workers';
 import type { RunConfig } from '../config/settings.js';
+import { featureNames, type CsvHeader } from '../data/csv.js';
 import { UserError } from '../errors.js';
 import { learningCurvesHtml, learningCurvesSvg } from '../output/learning-curves.js';
 import type { Reporter } from '../output/report.js';
@@ -28,7 +29,7 @@ export interface Run {
   readonly retries: number;
   readonly config: RunConfig;
   readonly spec: ModelSpec;
-  readonly data: { train: Dataset; validation: Dataset | null; fingerprint: string };
+  readonly data: { train: Dataset; validation: Dataset | null; fingerprint: string; csv?: CsvHeader };
   readonly out: string;
   readonly checkpoint: Checkpoint | null;
   readonly resumedFrom: string | undefined;
@@ -82,6 +83,7 @@ export async function trainInFolder(run: Run, reporter: Reporter): Promise<numbe
       state: savedState(trainer.state),
       dataFingerprint: data.fingerprint,
       ...(run.initFrom === undefined ? {} : { initFrom: run.initFrom }),
+      ...(data.csv === undefined ? {} : { featureNames: featureNames(data.csv) }),
     });
   const save = (bytes?: Buffer, replacedBest?: Buffer | null): void => {
     if (!run.ranks.writes) return;
