@@ -243,3 +243,25 @@ describe('lockstep data and compare take the image flags that the advice of an i
     expect(result.status).toBe(1);
   });
 });
+
+describe('eval and predict, which take no --skip-bad-images, give advice they can follow', () => {
+  it('a bad file: eval says it reads with the run\'s settings, predict to replace or remove it; a run that skipped bad files evaluates without them', () => {
+    tree('advice');
+    expect(train('advice', '--quiet').status).toBe(0);
+    writeTree(join(work, 'advice'), { 'b/empty.png': new Uint8Array() });
+    const refused = (args: string[], line: string) => {
+      const result = run([...args, '--workers', '1']);
+      expect(result.stderr).toBe(`lockstep: ${line}\n`);
+      expect(result.status).toBe(1);
+      expect(result.stdout).toBe('');
+    };
+    refused(['eval', '--checkpoint', 'runs/advice/checkpoint.lockstep'], "advice/b/empty.png is empty (0 bytes); replace or remove it (eval reads the images with the run's settings, and the run did not skip bad images)");
+    refused(['predict', '--checkpoint', 'runs/advice/checkpoint.lockstep', '--input', 'advice'], 'advice/b/empty.png is empty (0 bytes); replace or remove it');
+    refused(['predict', '--checkpoint', 'runs/advice/checkpoint.lockstep', '--input', 'advice/b/empty.png'], 'advice/b/empty.png is empty (0 bytes); replace it');
+    for (const command of ['eval', 'predict']) expect(run([command, '--help']).stdout).not.toContain('--skip-bad-images');
+    expect(train('advice', '--skip-bad-images', '--overwrite', '--quiet').status).toBe(0);
+    const skipped = run(['eval', '--checkpoint', 'runs/advice/checkpoint.lockstep', '--workers', '1', '--json']);
+    expect(skipped.stderr).toBe('');
+    expect(skipped.status).toBe(0);
+  });
+});

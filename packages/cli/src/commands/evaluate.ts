@@ -4,6 +4,7 @@ import { flagValue } from '../config/flags.js';
 import { defaultWorkers, OPTIONS } from '../config/options.js';
 import { SETTINGS } from '../config/settings.js';
 import { checkColumns } from '../data/csv.js';
+import { EVAL_BAD_IMAGE_FIX } from '../data/images/folder.js';
 import { loadRunData, type RunData } from '../data/run-data.js';
 import { UserError } from '../errors.js';
 import { calibrationLines, calibrationReport, CALIBRATION_FILES, writeCalibrationFiles, type CalibrationReport } from '../output/calibration-report.js';
@@ -68,7 +69,7 @@ export async function evalCommand(flags: EvalFlags): Promise<number> {
   if (mcSamples !== undefined && sampledDropoutLayers(model.module).length === 0) {
     throw new UserError(`${flags.checkpoint} has no dropout layers with p > 0, so --mc-samples has nothing to sample; leave out --mc-samples`);
   }
-  const data = await loadRunData(checkpoint.config, { threads: workers, dataOverride });
+  const data = await loadRunData(checkpoint.config, { threads: workers, dataOverride, badImageFix: EVAL_BAD_IMAGE_FIX });
   if (checkpoint.featureNames !== undefined && data.csv !== undefined) checkColumns(data.csv, { names: checkpoint.featureNames, checkpoint: flags.checkpoint });
   const split = flagValue('--split', OPTIONS.split, flags.split) ?? (data.test !== null ? 'test' : 'validation');
   const [name, set] = split === 'test' ? ['test set', data.test] : ['validation split', data.validation];

@@ -76,11 +76,11 @@ export function runData(config: RunConfig, dataOverride?: string): RunData {
  * run's cacheMb, and the other samples read from their files when a step needs them. The samples,
  * the split and the normalization are those of `runData`, bit for bit.
  */
-export async function loadRunData(config: RunConfig, options: { threads: number; dataOverride?: string }): Promise<RunData> {
+export async function loadRunData(config: RunConfig, options: { threads: number; dataOverride?: string; badImageFix?: string }): Promise<RunData> {
   const spec = options.dataOverride ?? config.data;
   if (!spec.startsWith('images:')) return runData(config, options.dataOverride);
   const trainRows = (size: number): Uint32Array => trainingRows(size, config.validationSplit, config.seed);
-  const images = await streamImageSource(spec.slice('images:'.length), config, { threads: options.threads, trainRows });
+  const images = await streamImageSource(spec.slice('images:'.length), config, { threads: options.threads, trainRows, badImageFix: options.badImageFix });
   return {
     ...splitValidation(images.train, config.validationSplit, config.seed),
     test: images.test,

@@ -26,7 +26,14 @@ export interface ImageFolder {
   readonly skipped: SkippedImage[];
 }
 
+/** The fix a bad file's line gives where the command takes --skip-bad-images (train, data, compare). */
 export const BAD_IMAGE_FIX = 'replace or remove it, or add --skip-bad-images to leave bad images out';
+
+/**
+ * The fix where eval reads a run's images: it reads them with the run's settings, so it skips bad
+ * files only where the run did, and takes no --skip-bad-images.
+ */
+export const EVAL_BAD_IMAGE_FIX = 'replace or remove it (eval reads the images with the run\'s settings, and the run did not skip bad images)';
 
 export function pixelSettings(settings: ImageSettings): PixelSettings {
   return { channels: settings.imageChannels ?? 3, size: settings.imageSize, fit: settings.imageFit ?? 'resize' };
@@ -55,6 +62,7 @@ export class SplitRules {
     private readonly skip: boolean,
     private readonly size: SizeRule,
     private readonly skipped: SkippedImage[],
+    private readonly fix: string = BAD_IMAGE_FIX,
   ) {
     this.good = new Array<number>(classes.length).fill(0);
   }
@@ -62,7 +70,7 @@ export class SplitRules {
   /** Whether `file` trains; throws the run's one line where it stops the run. */
   accept(file: ImageFile, outcome: FileOutcome): boolean {
     if ('bad' in outcome) {
-      if (!this.skip) throw new UserError(`${file.path} ${outcome.bad}; ${BAD_IMAGE_FIX}`);
+      if (!this.skip) throw new UserError(`${file.path} ${outcome.bad}; ${this.fix}`);
       const entry = { path: file.path, reason: outcome.bad };
       this.skipped.push(entry);
       this.bad.set(file.label, [...(this.bad.get(file.label) ?? []), entry]);

@@ -36,7 +36,10 @@ export function imageInputs(path: string, config: ImageSettings & { data: string
   const fromImages = config.data.startsWith('images:');
   const channels = config.imageChannels ?? (fromImages || input.length !== 3 ? 3 : input[0]);
   const settings = { ...pixelSettings(config), channels };
-  const files = statSync(path, { throwIfNoEntry: false })?.isDirectory() ? filesUnder(path) : [{ path, label: 0 }];
+  const folder = statSync(path, { throwIfNoEntry: false })?.isDirectory() === true;
+  const files = folder ? filesUnder(path) : [{ path, label: 0 }];
+  // predict takes no --skip-bad-images: it gives a row for every file it is given.
+  const fix = folder ? 'replace or remove it' : 'replace it';
   const sampleSize = input.reduce((a, b) => a * b, 1);
   const rows = new Float32Array(files.length * sampleSize);
   files.forEach((file, r) => {
@@ -48,7 +51,7 @@ export function imageInputs(path: string, config: ImageSettings & { data: string
       values = planes.data;
       shape = [planes.channels, planes.height, planes.width];
     } catch (error) {
-      if (error instanceof BadImage) throw new UserError(`${file.path} ${error.reason}`);
+      if (error instanceof BadImage) throw new UserError(`${file.path} ${error.reason}; ${fix}`);
       throw error;
     }
     if (values.length !== sampleSize) {

@@ -30,6 +30,8 @@ export interface StreamOptions {
   readonly threads: number;
   /** The training rows (sorted sample indices, the validation split left out) of a training split of `size` samples. */
   readonly trainRows: (size: number) => ArrayLike<number>;
+  /** What a bad file's line says to do: the advice of the command that reads (BAD_IMAGE_FIX by default). */
+  readonly badImageFix?: string;
 }
 
 /** The rules over a split's outcomes, in file order: the kept files' indices. */
@@ -116,8 +118,9 @@ export async function streamImageSource(dir: string, config: ImageSettings, opti
     const size: SizeRule = { first: null };
     const skipped: SkippedImage[] = [];
     const classes = tree.classes.length;
-    const keptTrain = keptFiles(tree.train, 0, pass, new SplitRules(tree.train, tree.classes, skip, size, skipped));
-    const keptTest = tree.test === null ? null : keptFiles(tree.test, 1, pass, new SplitRules(tree.test, tree.classes, skip, size, skipped));
+    const rules = (split: ScannedSplit): SplitRules => new SplitRules(split, tree.classes, skip, size, skipped, options.badImageFix);
+    const keptTrain = keptFiles(tree.train, 0, pass, rules(tree.train));
+    const keptTest = tree.test === null ? null : keptFiles(tree.test, 1, pass, rules(tree.test));
     const shape = pass.sampleShape!;
     const [channels, height, width] = shape;
     const stats = chooseStats(config, () => {
