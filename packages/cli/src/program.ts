@@ -26,13 +26,13 @@ const AUGMENT_HELP =
  * The image-folder flags, the same for every command that reads a run's data from its settings
  * (train, data, compare), so the advice of an image error holds whichever of them gave it.
  */
-function imageOptions(command: Command): Command {
+function imageOptions(command: Command, { resumes }: { resumes: boolean }): Command {
   return command
     .option('--image-size <h,w>', 'images:DIR: bring every image to this height and width (default: every image must have one size)')
     .option('--image-fit <fit>', 'images:DIR: resize (antialiased bilinear, default) or crop (the centre, zero-padded)')
     .option('--image-channels <n>', 'images:DIR: 1 (grey) or 3 (RGB, default); alpha is dropped')
     .option('--skip-bad-images', 'images:DIR: leave out files that are not readable PNG or JPEG images, with a note; train lists them in the run folder\'s skipped-images.txt (default: stop at the first)')
-    .option('--cache-mb <MiB>', 'images:DIR: MiB of decoded images kept in memory, the first ones; the others are decoded again each epoch on the worker threads, with the same results (default 1024; may change on --resume)');
+    .option('--cache-mb <MiB>', `images:DIR: MiB of decoded images kept in memory, the first ones; the others are decoded again each epoch on the worker threads, with the same results (default 1024${resumes ? '; may change on --resume' : ''})`);
 }
 
 /** Holds the exit code a command chose, since commander's action handlers return nothing. */
@@ -52,7 +52,7 @@ export function buildProgram(outcome: Outcome): Command {
     .description('train a model; flags override the config file, and the effective config is saved in the run folder')
     .option('--config <file>', 'a JSON config file (keys: data, epochs, batchSize, chunkSize, optimizer, lr, momentum, weightDecay, clipNorm, schedule, earlyStopping, kernel, dropout, hidden, layers, seed, augment, validationSplit, checkpointEvery, modules, imageSize, imageFit, imageChannels, imageNormalize, skipBadImages, cacheMb)')
     .option('--data <spec>', 'default | fashion-mnist | idx:DIR | csv:FILE | images:DIR (default: default)');
-  imageOptions(train)
+  imageOptions(train, { resumes: true })
     .option('--workers <n>', 'worker threads (default: every core); at most the chunks of a step and 2 a core; any count gives the same model')
     .option('--epochs <n>', 'total epochs of the run, counting those of a resumed checkpoint (default 10)')
     .option('--batch-size <n>', 'samples per optimizer step (default 64)')
@@ -87,7 +87,7 @@ export function buildProgram(outcome: Outcome): Command {
     .description('draw a contact sheet of training samples, each as stored and as augmentation changes it, with its label: what the network will see')
     .option('--config <file>', 'a JSON config file, as for train (its data, seed, validationSplit, augment and image settings are used)')
     .option('--data <spec>', 'default | fashion-mnist | idx:DIR | csv:FILE | images:DIR (default: default)');
-  imageOptions(data)
+  imageOptions(data, { resumes: false })
     .option('--augment <list>', AUGMENT_HELP)
     .option('--seed <n>', 'the run\'s seed: it keys the validation split and every augmentation (default 0)')
     .option('--count <n>', `samples to draw, the first of the training set, 1 to ${MAX_SHEET_SAMPLES} (default ${DEFAULT_SHEET_SAMPLES})`)
@@ -105,7 +105,7 @@ export function buildProgram(outcome: Outcome): Command {
     .option('--config <file>', 'a JSON config file, as for train (its dropout rate is replaced by each of --dropout)')
     .option('--configs <files>', `instead of --dropout and --config: 1 to ${MAX_CONFIGS} config files separated by commas, each named by its file name; they may differ only in layers, hidden and dropout, and the flags apply to all`)
     .option('--data <spec>', 'default | fashion-mnist | idx:DIR | csv:FILE | images:DIR (default: default)');
-  imageOptions(compare)
+  imageOptions(compare, { resumes: false })
     .option('--hidden <widths>', 'hidden layer widths of the default MLP, e.g. 1024,1024 (default 256,256)')
     .option('--workers <n>', 'worker threads (default: every core); at most the chunks of a step and 2 a core; any count gives the same numbers')
     .option('--epochs <n>', 'epochs per rate (default 10)')
@@ -166,9 +166,9 @@ export function buildProgram(outcome: Outcome): Command {
 
   program
     .command('predict')
-    .description('class probabilities for each row of an input file')
+    .description('class probabilities for each row of an input file, or each image of a folder')
     .requiredOption('--checkpoint <file>', 'a checkpoint written by lockstep train (checkpoint.lockstep, or best.lockstep with early stopping)')
-    .requiredOption('--input <file>', 'rows to predict: a .csv (a header line of column names, then numbers; a "label" column is left out), or an IDX images file')
+    .requiredOption('--input <file>', 'rows to predict: a .csv (a header line of column names, then numbers; a "label" column is left out), an IDX images file, or a PNG or JPEG image or a folder of them (one row per image, with its path)')
     .option('--mc-samples <k>', 'Monte Carlo dropout: keep dropout on, draw k keyed masks, report mean, std, entropy and mutual information')
     .option('--seed <n>', 'seed of the Monte Carlo masks (default 0)')
     .option('--format <format>', 'json or csv (default json)')
