@@ -20,8 +20,8 @@ export type ErrorCode =
 export class LockstepError extends Error {
   readonly code: ErrorCode;
 
-  constructor(code: ErrorCode, message: string) {
-    super(message);
+  constructor(code: ErrorCode, message: string, options?: ErrorOptions) {
+    super(message, options);
     this.name = 'LockstepError';
     this.code = code;
   }

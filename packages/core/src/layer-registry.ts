@@ -1,6 +1,6 @@
-import { LockstepError } from './errors.js';
+import { describeValue, LockstepError } from './errors.js';
 import type { Module } from './modules/module.js';
-import type { LayerFields } from './spec-fields.js';
+import { checkDeclaredFields, type LayerFields } from './spec-fields.js';
 
 /** One layer of a model spec as plain JSON: its type and the fields its declaration lists. */
 export interface LayerEntry {
@@ -33,8 +33,18 @@ const declarations = new Map<string, LayerFactory>();
  * imports the module that registers it (see the trainer's `setup` option).
  */
 export function registerLayer<Entry extends LayerEntry>(declaration: LayerFactory<Entry>): void {
+  // Called from JavaScript modules that no compiler checked: a mistake here would otherwise surface as a
+  // TypeError deep in the spec walker, naming neither the layer type nor the declaration.
+  if (typeof declaration !== 'object' || declaration === null) {
+    throw new LockstepError('E_SPEC', `registerLayer: the declaration must be an object { type, fields, fromSpec }, got ${describeValue(declaration)}`);
+  }
   const { type } = declaration;
   if (typeof type !== 'string' || type === '') throw new LockstepError('E_SPEC', `registerLayer: "type" must be a non-empty string, got ${JSON.stringify(type)}`);
+  const owner = `registerLayer(${JSON.stringify(type)})`;
+  checkDeclaredFields(owner, declaration.fields);
+  if (typeof declaration.fromSpec !== 'function') {
+    throw new LockstepError('E_SPEC', `${owner}: "fromSpec" must be a function (entry, inputShape, context) that returns the layer's Module, got ${describeValue(declaration.fromSpec)}`);
+  }
   if (declarations.has(type)) throw new LockstepError('E_SPEC', `registerLayer: "${type}" is already a layer type; choose another name`);
   declarations.set(type, declaration as unknown as LayerFactory);
 }

@@ -43,6 +43,30 @@ const EXPECTED: Record<FieldKind, string> = {
   approximate: 'one of "none", "tanh"',
 };
 
+const FIELD_KINDS = Object.keys(EXPECTED).join(', ');
+const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
+
+/**
+ * Throws E_SPEC unless `fields` is what a layer declaration may hold: at most `required` and
+ * `optional`, each mapping field names to kinds. Checked when the layer is registered, so a mistake in
+ * a declaration is named there rather than failing inside the walker at the first entry of its type.
+ */
+export function checkDeclaredFields(owner: string, fields: unknown): void {
+  if (!isObject(fields)) {
+    throw new LockstepError('E_SPEC', `${owner}: "fields" must be an object like { required: { out: 'int' }, optional: { bias: 'boolean' } } ({} for none), got ${describeValue(fields)}`);
+  }
+  for (const [group, kinds] of Object.entries(fields)) {
+    if (group !== 'required' && group !== 'optional') throw new LockstepError('E_SPEC', `${owner}: unknown field "${group}" in "fields"; known fields: required, optional`);
+    if (!isObject(kinds)) throw new LockstepError('E_SPEC', `${owner}: "fields.${group}" must be an object of field names and kinds, got ${describeValue(kinds)}`);
+    for (const [name, kind] of Object.entries(kinds)) {
+      // hasOwn, not `in`: "constructor" is no field kind, though every object has one.
+      if (typeof kind !== 'string' || !Object.hasOwn(EXPECTED, kind)) {
+        throw new LockstepError('E_SPEC', `${owner}: "fields.${group}.${name}" must be a field kind, one of ${FIELD_KINDS}, got ${describeValue(kind)}`);
+      }
+    }
+  }
+}
+
 function isPair(value: unknown, min: number): boolean {
   const ok = (v: unknown): boolean => Number.isInteger(v) && (v as number) >= min;
   return ok(value) || (Array.isArray(value) && value.length === 2 && value.every(ok));
@@ -73,9 +97,9 @@ function fits(kind: FieldKind, value: unknown): boolean {
   }
 }
 
-/** Throws the spec error of the entry at `where` ("layers[2] (linear)"). */
-export function specError(where: string, message: string): never {
-  throw new LockstepError('E_SPEC', `model spec${where === '' ? '' : ` ${where}`}: ${message}`);
+/** Throws the spec error of the entry at `where` ("layers[2] (linear)"); `cause` keeps the stack of an error it rewords. */
+export function specError(where: string, message: string, cause?: unknown): never {
+  throw new LockstepError('E_SPEC', `model spec${where === '' ? '' : ` ${where}`}: ${message}`, cause === undefined ? undefined : { cause });
 }
 
 export function checkField(where: string, name: string, kind: FieldKind, value: unknown): void {

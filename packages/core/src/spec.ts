@@ -1,7 +1,7 @@
 import { LockstepError, describeValue } from './errors.js';
 import { layerDeclaration, layerTypes, type LayerFactory, type LayerEntry } from './layer-registry.js';
 import type { LayerSpec } from './modules/builtin-layers.js';
-import type { Module } from './modules/module.js';
+import { Module } from './modules/module.js';
 import { Sequential } from './modules/sequential.js';
 import { MAX_MODEL_VALUES, Model } from './model.js';
 import { checkFields, specError } from './spec-fields.js';
@@ -33,7 +33,7 @@ function buildLayers(where: string, entries: unknown, inputShape: readonly numbe
     const at = `${where}[${index}]`;
     const declaration = checkLayer(at, entry);
     const context = { layers: (field: string, fieldShape: readonly number[]) => buildLayers(`${at}.${field}`, (entry as Record<string, unknown>)[field], fieldShape) };
-    const layer = withOptionErrors(`${at} (${declaration.type})`, () => declaration.fromSpec(entry as LayerEntry, shape, context));
+    const layer = buildLayer(`${at} (${declaration.type})`, () => declaration.fromSpec(entry as LayerEntry, shape, context));
     layer.builtFrom = entry as LayerEntry;
     try {
       shape = layer.outputShape(shape);
@@ -51,15 +51,24 @@ function checkSampleSize(where: string, shape: readonly number[]): void {
   }
 }
 
-/** Runs a layer's `fromSpec`, re-labelling its option and shape errors with the spec entry. */
-function withOptionErrors(where: string, build: () => Module): Module {
+/**
+ * Runs a layer's `fromSpec`, re-labelling its option and shape errors with the spec entry. Any other
+ * error, and a result that is no Module, is a bug in that layer's code (often a user's module): one
+ * line naming the entry, with the original error as its cause so its stack is not lost.
+ */
+function buildLayer(where: string, build: () => unknown): Module {
+  let layer: unknown;
   try {
-    return build();
+    layer = build();
   } catch (error) {
-    // Other errors are bugs in the layer, so they keep their stack.
-    if (!(error instanceof LockstepError) || error.code === 'E_SPEC') throw error;
-    return specError(where, error.message.replace(/^[A-Za-z0-9]+: /, ''));
+    if (error instanceof LockstepError && error.code === 'E_SPEC') throw error;
+    if (error instanceof LockstepError) specError(where, error.message.replace(/^[A-Za-z0-9]+: /, ''));
+    specError(where, `fromSpec threw: ${error instanceof Error ? error.message : String(error)}`, error);
   }
+  if (!(layer instanceof Module)) {
+    specError(where, `fromSpec must return a Module (an instance of a class that extends Module from @lockstep/core), got ${describeValue(layer)}`);
+  }
+  return layer;
 }
 
 const isEntry = (value: unknown): value is LayerEntry => typeof value === 'object' && value !== null && !Array.isArray(value);

@@ -123,3 +123,44 @@ describe('a spec\'s entries at any depth', () => {
     expect(JSON.stringify(layers)).toBe(before);
   });
 });
+
+describe('a declaration with a mistake', () => {
+  const fromSpec = (): Module => new Shift(0, '');
+
+  it.each([
+    ['not an object', null, 'registerLayer: the declaration must be an object { type, fields, fromSpec }, got null'],
+    ['no fromSpec', { type: 'test-no-from-spec', fields: { optional: {} } }, 'registerLayer("test-no-from-spec"): "fromSpec" must be a function (entry, inputShape, context) that returns the layer\'s Module, got undefined'],
+    ['a fromSpec that is no function', { type: 'test-string-from-spec', fields: {}, fromSpec: 'new Shift()' }, 'registerLayer("test-string-from-spec"): "fromSpec" must be a function (entry, inputShape, context) that returns the layer\'s Module, got "new Shift()"'],
+    ['no fields', { type: 'test-no-fields', fromSpec }, 'registerLayer("test-no-fields"): "fields" must be an object like { required: { out: \'int\' }, optional: { bias: \'boolean\' } } ({} for none), got undefined'],
+    ['a misspelled fields group', { type: 'test-misspelled-fields', fields: { optinal: { f: 'int' } }, fromSpec }, 'registerLayer("test-misspelled-fields"): unknown field "optinal" in "fields"; known fields: required, optional'],
+    ['a fields group that is a list', { type: 'test-listed-fields', fields: { required: ['f'] }, fromSpec }, 'registerLayer("test-listed-fields"): "fields.required" must be an object of field names and kinds, got an array'],
+    ['an unknown field kind', { type: 'test-bad-kind', fields: { optional: { f: 'bogus' } }, fromSpec }, `registerLayer("test-bad-kind"): "fields.optional.f" must be a field kind, one of int, pair, pair0, number, rate, positive, boolean, shape, layers, init, scaling, approximate, got "bogus"`],
+    ['a kind every object has', { type: 'test-constructor-kind', fields: { required: { f: 'constructor' } }, fromSpec }, `registerLayer("test-constructor-kind"): "fields.required.f" must be a field kind, one of int, pair, pair0, number, rate, positive, boolean, shape, layers, init, scaling, approximate, got "constructor"`],
+  ])('%s: refused when registered, naming the type, and the type stays free', (_, declaration, message) => {
+    expect(() => registerLayer(declaration as never)).toThrow(expect.objectContaining({ code: 'E_SPEC', message }));
+    const type = (declaration as { type?: string } | null)?.type;
+    if (type !== undefined) registerLayer({ type, fields: {}, fromSpec });
+  });
+
+  const build = (type: string): (() => unknown) => () => sequentialFromSpec({ input: [3], layers: [{ type: 'relu' }, { type }] });
+
+  it('a fromSpec that throws: one line naming the entry, with the thrown error as its cause', () => {
+    const exploded = new Error('factory exploded');
+    registerLayer({ type: 'test-throws', fields: {}, fromSpec: () => { throw exploded; } });
+    registerLayer({ type: 'test-throws-string', fields: {}, fromSpec: () => { throw 'no factory'; } });
+    expect(build('test-throws')).toThrow(expect.objectContaining({ code: 'E_SPEC', message: 'model spec layers[1] (test-throws): fromSpec threw: factory exploded', cause: exploded }));
+    expect(build('test-throws-string')).toThrow(expect.objectContaining({ code: 'E_SPEC', message: 'model spec layers[1] (test-throws-string): fromSpec threw: no factory' }));
+  });
+
+  it.each([
+    ['a number', 'test-returns-number', 42, '42'],
+    ['a plain object', 'test-returns-object', { forward: (x: Tensor) => x }, 'an object'],
+    ['nothing', 'test-returns-nothing', undefined, 'undefined'],
+  ])('a fromSpec that returns %s: one line naming the entry and what it returned', (_, type, result, shown) => {
+    registerLayer({ type, fields: {}, fromSpec: () => result as never });
+    expect(build(type)).toThrow(expect.objectContaining({
+      code: 'E_SPEC',
+      message: `model spec layers[1] (${type}): fromSpec must return a Module (an instance of a class that extends Module from @lockstep/core), got ${shown}`,
+    }));
+  });
+});
