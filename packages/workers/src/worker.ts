@@ -1,3 +1,4 @@
+import { fileURLToPath } from 'node:url';
 import { workerData } from 'piscina';
 import type { Task, TaskResults, WorkerSetup } from './messages.js';
 import { useNativeKernelsIfInstalled } from './native-kernels.js';
@@ -11,11 +12,24 @@ let replica: Promise<Replica> | null = null;
 // Node 20's require() of an ES module with top-level await can abort the whole process.
 function ready(): Promise<Replica> {
   replica ??= (async () => {
-    for (const url of setup.setupModules) await import(url);
+    for (const url of setup.setupModules) await importSetupModule(url);
     if (setup.nativeKernels) await useNativeKernelsIfInstalled();
     return new Replica(setup, setup.ranks === null ? null : await rankGroupOf(setup.ranks));
   })();
   return replica;
+}
+
+/**
+ * Imports one of the `setup` modules, naming its file when that fails: the module's own error (say, a
+ * registerLayer mistake that only a worker makes) names no file, and the main thread's import passed.
+ */
+async function importSetupModule(url: string): Promise<void> {
+  try {
+    await import(url);
+  } catch (error) {
+    const file = url.startsWith('file:') ? fileURLToPath(url) : url;
+    throw new Error(`cannot load the module ${file}: ${error instanceof Error ? error.message : String(error)}`);
+  }
 }
 
 /** The piscina entry point: one typed task in, its typed result out. */
