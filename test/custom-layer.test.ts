@@ -71,3 +71,30 @@ describe('a layer type from a config\'s modules, registered with one registerLay
     expect(scaled.runs).toEqual((compare('plain.json', 'compare-plain') as typeof scaled).runs);
   });
 });
+
+describe('a layer module with a mistake in its declaration', () => {
+  // The entry sits between other layers, as in a real model, so the messages show its index.
+  const mistaken = fileURLToPath(new URL('./fixtures/layers/mistaken.mjs', import.meta.url));
+  writeFileSync(
+    join(work, 'mistaken.json'),
+    JSON.stringify({ epochs: 1, layers: [{ type: 'flatten' }, { type: 'linear', out: 16 }, { type: 'mistaken' }, { type: 'relu' }, { type: 'dropout', p: 0.3 }, { type: 'linear', out: 10 }] }),
+  );
+  const cannotLoad = `cannot load the module ${mistaken} listed in "modules": registerLayer("mistaken")`;
+  const workerFailed = 'fit failed at step 0 (epoch 1, batch 1 of 71): a worker failed:';
+  const restart = 'the worker pool is closed; no checkpoint was saved yet; start the run again';
+
+  it.each([
+    ['no-from-spec', `${cannotLoad}: "fromSpec" must be a function (entry, inputShape, context) that returns the layer's Module, got undefined`],
+    ['no-fields', `${cannotLoad}: "fields" must be an object like { required: { out: 'int' }, optional: { bias: 'boolean' } } ({} for none), got undefined`],
+    ['unknown-kind', `${cannotLoad}: "fields.optional.f" must be a field kind, one of int, pair, pair0, number, rate, positive, boolean, shape, layers, init, scaling, approximate, got "bogus"`],
+    ['returns-number', 'model spec layers[2] (mistaken): fromSpec must return a Module (an instance of a class that extends Module from @lockstep/core), got 42'],
+    ['throws', 'model spec layers[2] (mistaken): fromSpec threw: factory exploded'],
+    ['throws-in-worker', `${workerFailed} model spec layers[2] (mistaken): fromSpec threw: factory exploded in a worker; ${restart}`],
+    ['no-from-spec-in-worker', `${workerFailed} cannot load the module ${mistaken}: registerLayer("mistaken"): "fromSpec" must be a function (entry, inputShape, context) that returns the layer's Module, got 7; ${restart}`],
+  ])('%s: train stops with one line naming it, exit 1', (mistake, message) => {
+    const { status, stdout, stderr } = lockstep(['train', '--config', 'mistaken.json', '--modules', mistaken, '--workers', '1', '--out', `mistaken-${mistake}`, '--quiet'], work, { LOCKSTEP_TEST_MISTAKE: mistake });
+    expect(stderr).toBe(`lockstep: ${message}\n`);
+    expect(status).toBe(1);
+    expect(stdout).toBe('');
+  });
+});
