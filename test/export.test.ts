@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { decodeSafetensors, modelFromSafetensors, softmaxRows } from '@lockstep/core';
+import { decodeSafetensors, modelFromSafetensors, softmaxRows, writeSafetensors, type StateDict } from '@lockstep/core';
 import { fingerprint, loadCheckpoint } from '@lockstep/cli';
 import { exportCommand, type ExportFlags } from '../packages/cli/src/commands/export.js';
 import { trainCommand } from '../packages/cli/src/commands/train.js';
@@ -28,6 +28,25 @@ function refused(args: string[]): string {
   expect(result.status).toBe(1);
   expect(result.stdout).toBe('');
   return result.stderr.trim();
+}
+
+/** The state dict as a safetensors file of F64 tensors, as PyTorch saves a float64 model, with one value replaced by `value`. */
+function f64Safetensors(dict: StateDict, name: string, index: number, value: number): Buffer {
+  const header: Record<string, unknown> = {};
+  let end = 0;
+  for (const [key, tensor] of dict) {
+    header[key] = { dtype: 'F64', shape: tensor.shape, data_offsets: [end, end + tensor.data.length * 8] };
+    end += tensor.data.length * 8;
+  }
+  const text = Buffer.from(JSON.stringify(header));
+  const bytes = Buffer.alloc(8 + text.length + end);
+  bytes.writeBigUInt64LE(BigInt(text.length), 0);
+  text.copy(bytes, 8);
+  let at = 8 + text.length;
+  for (const [key, tensor] of dict) {
+    for (let i = 0; i < tensor.data.length; i++, at += 8) bytes.writeDoubleLE(key === name && i === index ? value : tensor.data[i], at);
+  }
+  return bytes;
 }
 
 let source = '';
@@ -139,5 +158,27 @@ describe('lockstep train --init-from', () => {
         "3.weight has shape [256,256], the model's is [10,32]; 3.bias has shape [256], the model's is [10]; unexpected 6.weight; unexpected 6.bias; give the tensors of a model with the same layers and sizes",
     );
     expect(existsSync(join(work, 'small'))).toBe(false);
+  });
+
+  it('refuses NaN, infinity and an F64 value past float32\'s range in one line, before anything is written', () => {
+    const exported = (): StateDict => decodeSafetensors(readFileSync(join(work, 'source.safetensors'))).stateDict;
+    const withValue = (name: string, index: number, value: number): StateDict => {
+      const dict = exported();
+      dict.get(name)!.data[index] = value;
+      return dict;
+    };
+    writeFileSync(join(work, 'nan.safetensors'), writeSafetensors(withValue('3.weight', 5, NaN)));
+    writeFileSync(join(work, 'inf.safetensors'), writeSafetensors(withValue('6.bias', 9, -Infinity)));
+    writeFileSync(join(work, 'f64.safetensors'), f64Safetensors(exported(), '0.bias', 7, 1e300));
+    const fix = 'training starts from finite weights, so save them again from a model that has no NaN or infinity';
+    const cases = [
+      ['nan', `lockstep: nan.safetensors: tensor "3.weight" holds NaN at index 5; ${fix}`],
+      ['inf', `lockstep: inf.safetensors: tensor "6.bias" holds -Infinity at index 9; ${fix}`],
+      ['f64', 'lockstep: f64.safetensors: tensor "0.bias" holds the F64 value 1e+300 at index 7, outside float32\'s range (lockstep reads F64 as float32); save values within ±3.4e38'],
+    ];
+    for (const [name, message] of cases) {
+      expect(refused([...train, '--workers', '1', '--init-from', `${name}.safetensors`, '--out', `from-${name}`])).toBe(message);
+      expect(existsSync(join(work, `from-${name}`))).toBe(false);
+    }
   });
 });

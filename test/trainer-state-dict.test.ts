@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { modelFromSpec, predict, sgd, syntheticClassification } from '@lockstep/core';
+import { modelFromSpec, predict, sgd, syntheticClassification, type StateDict } from '@lockstep/core';
 import { Trainer } from '@lockstep/workers';
 
 const spec = { input: [6], layers: [{ type: 'linear', out: 5 }, { type: 'batch-norm1d' }, { type: 'relu' }, { type: 'linear', out: 3 }] };
@@ -59,5 +59,29 @@ describe('Trainer.stateDict and loadStateDict', () => {
       "loadStateDict: 8 mismatches with the model: missing 1.weight; missing 1.bias; missing 1.running_mean; missing 1.running_var; missing 3.weight; missing 3.bias; 0.weight has shape [4,6], the model's is [5,6]; 0.bias has shape [4], the model's is [5]; give the tensors of a model with the same layers and sizes",
     );
     expect(parallel.params).toEqual(before);
+  });
+
+  it('refuses NaN or infinity in a parameter or a running statistic, naming the tensor, and keeps its parameters and buffers', () => {
+    const parallel = trainer(1);
+    const [params, buffers] = [parallel.params.slice(), parallel.buffers.slice()];
+    const withValue = (name: string, index: number, value: number): StateDict => {
+      const dict = modelFromSpec(spec, 9).stateDict();
+      dict.get(name)!.data[index] = value;
+      return dict;
+    };
+    const fix = 'training starts from finite weights, so save them again from a model that has no NaN or infinity';
+    const refusal = (dict: StateDict): unknown => {
+      try {
+        parallel.loadStateDict(dict);
+      } catch (error) {
+        return error;
+      }
+      return null;
+    };
+    expect(refusal(withValue('0.bias', 2, NaN))).toMatchObject({ code: 'E_NUMERIC', message: `loadStateDict: tensor "0.bias" holds NaN at index 2; ${fix}` });
+    expect(refusal(withValue('1.running_var', 4, Infinity))).toMatchObject({ code: 'E_NUMERIC', message: `loadStateDict: tensor "1.running_var" holds Infinity at index 4; ${fix}` });
+    expect(refusal(withValue('3.weight', 0, -Infinity))).toMatchObject({ code: 'E_NUMERIC', message: `loadStateDict: tensor "3.weight" holds -Infinity at index 0; ${fix}` });
+    expect(parallel.params).toEqual(params);
+    expect(parallel.buffers).toEqual(buffers);
   });
 });

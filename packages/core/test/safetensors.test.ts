@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decodeSafetensors, encodeSafetensors, loadSafetensors, modelFromSafetensors, modelFromSpec, readSafetensors, writeSafetensors, type Model } from '@lockstep/core';
+import { checkFiniteState, decodeSafetensors, encodeSafetensors, loadSafetensors, modelFromSafetensors, modelFromSpec, readSafetensors, writeSafetensors, type Model } from '@lockstep/core';
 
 const SPEC = {
   input: [1, 5, 5],
@@ -88,6 +88,31 @@ describe('safetensors', () => {
     expect([...decoded.stateDict.get('d')!.data]).toEqual([Math.fround(0.1)]);
     expect(decoded.stateDict.has('1.num_batches_tracked')).toBe(false);
     expect(decoded.counters).toEqual(['1.num_batches_tracked']);
+  });
+
+  it('reads F64 NaN, infinity and values that round to float32\'s largest as they are; only a finite value that would round to infinity is refused', () => {
+    // 3.4028235677973362e38 is the last double below the midpoint between float32's largest and 2^128.
+    const values = [NaN, -Infinity, 3.4028235e38, -3.4028235677973362e38];
+    const decoded = decodeSafetensors(file({ d: { dtype: 'F64', shape: [4], data_offsets: [0, 32] } }, little(values, 'f64')), 'f');
+    expect([...decoded.stateDict.get('d')!.data]).toEqual([NaN, -Infinity, 3.4028234663852886e38, -3.4028234663852886e38]);
+    for (const [value, shown] of [[1e300, '1e+300'], [-3.4028235677973366e38, '-3.4028235677973366e+38']] as const) {
+      const bytes = file({ d: { dtype: 'F64', shape: [4], data_offsets: [0, 32] } }, little([0, 1, -2, value], 'f64'));
+      expect(() => decodeSafetensors(bytes, 'f')).toThrow(`f: tensor "d" holds the F64 value ${shown} at index 3, outside float32's range (lockstep reads F64 as float32); save values within ±3.4e38`);
+    }
+  });
+
+  it('loads NaN and infinity as PyTorch does; checkFiniteState refuses them in parameters and running statistics, naming the tensor', () => {
+    const source = trained();
+    const fix = 'training starts from finite weights, so save them again from a model that has no NaN or infinity';
+    for (const [name, index, value] of [['0.bias', 1, NaN], ['1.running_var', 0, -Infinity]] as const) {
+      const dict = source.stateDict();
+      dict.get(name)!.data[index] = value;
+      const target = modelFromSpec(SPEC, 9);
+      loadSafetensors(target, writeSafetensors(dict), 'w.safetensors');
+      expect(target.stateDict().get(name)!.data[index]).toBe(value);
+      expect(() => checkFiniteState(dict, 'w.safetensors')).toThrow(`w.safetensors: tensor "${name}" holds ${value} at index ${index}; ${fix}`);
+    }
+    expect(() => checkFiniteState(source.stateDict(), 'w.safetensors')).not.toThrow();
   });
 
   it('accepts num_batches_tracked of a BatchNorm layer and lists it as unexpected anywhere else', () => {

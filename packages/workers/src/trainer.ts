@@ -1,14 +1,17 @@
 import { availableParallelism } from 'node:os';
 import {
   activeKernel,
+  asStateDict,
   checkChoice,
   checkDataFits,
+  checkFiniteState,
   checkFit,
   checkFitOptions,
   checkInferenceInputs,
   checkKnownFields,
   checkLossFits,
   checkOptimizer,
+  checkStateDict,
   checkTrainingState,
   checkInteger,
   checkUncertaintyOptions,
@@ -246,13 +249,18 @@ export class Trainer {
   /**
    * Copies a state dict into the shared parameters and buffers, which every replica reads: all of
    * them see the new values at their next task (no replica keeps a copy between tasks). Names and
-   * shapes are checked first; one line lists every mismatch and nothing is loaded. The optimizer
+   * shapes are checked first; one line lists every mismatch and nothing is loaded. A NaN or infinite
+   * value is refused too, naming the tensor (core's `Model.loadStateDict` takes it, as PyTorch does):
+   * the trainer's first step would stop on it with advice meant for a run that diverged. The optimizer
    * state and the position in training are left as they are, as PyTorch's `load_state_dict` does.
    * Refused while a fit or pass runs (the replicas would read a half-written load).
    */
   loadStateDict(dict: ReadonlyMap<string, StateTensor> | Readonly<Record<string, StateTensor>>): void {
     this.checkIdle('loadStateDict');
-    this.model.loadStateDict(dict);
+    const given = asStateDict(dict);
+    checkStateDict(this.model, given);
+    checkFiniteState(given);
+    this.model.loadStateDict(given);
   }
 
   /** Mean loss and accuracy in eval mode, in blocks of 256 samples claimed by the workers (across ranks: see `ranks`). */

@@ -70,7 +70,7 @@ interface HeaderEntry {
   readonly end: number;
 }
 
-/** Reads and checks a safetensors file; `where` (its path) starts every message. Other dtypes than READ_DTYPES are refused. */
+/** Reads and checks a safetensors file; `where` (its path) starts every message. Other dtypes than READ_DTYPES, and F64 values past float32's range, are refused. */
 export function readSafetensors(bytes: Uint8Array, where = 'safetensors'): SafetensorsFile {
   if (bytes.length < 8) formatError(where, `is truncated: ${bytes.length} bytes, fewer than the 8 of the header length; it is not a whole safetensors file`);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -95,7 +95,7 @@ export function readSafetensors(bytes: Uint8Array, where = 'safetensors'): Safet
   checkOverlaps(where, entries);
   const tensors = new Map<string, SafetensorsTensor>();
   for (const entry of entries) {
-    tensors.set(entry.name, { dtype: entry.dtype, shape: entry.shape, data: toFloat32(new DataView(bytes.buffer, bytes.byteOffset + headerEnd + entry.begin, entry.end - entry.begin), entry.dtype) });
+    tensors.set(entry.name, { dtype: entry.dtype, shape: entry.shape, data: toFloat32(where, entry, new DataView(bytes.buffer, bytes.byteOffset + headerEnd + entry.begin, entry.end - entry.begin)) });
   }
   return { tensors, metadata };
 }
@@ -137,16 +137,22 @@ function checkOverlaps(where: string, entries: readonly HeaderEntry[]): void {
   }
 }
 
-function toFloat32(view: DataView, dtype: ReadDtype): Float32Array {
+function toFloat32(where: string, { name, dtype }: HeaderEntry, view: DataView): Float32Array {
   const out = new Float32Array(view.byteLength / DTYPE_BYTES[dtype]);
   for (let i = 0; i < out.length; i++) {
     switch (dtype) {
       case 'F32':
         out[i] = view.getFloat32(i * 4, true);
         break;
-      case 'F64':
-        out[i] = view.getFloat64(i * 8, true);
+      case 'F64': {
+        const value = view.getFloat64(i * 8, true);
+        out[i] = value;
+        // Rounding made it infinite, a value the file does not hold (F16 and BF16 always fit float32).
+        if (!Number.isFinite(out[i]) && Number.isFinite(value)) {
+          formatError(where, `tensor "${name}" holds the F64 value ${value} at index ${i}, outside float32's range (lockstep reads F64 as float32); save values within ±3.4e38`);
+        }
         break;
+      }
       case 'F16':
         out[i] = halfToNumber(view.getUint16(i * 2, true));
         break;

@@ -80,6 +80,20 @@ export function checkStateDict(model: Model, dict: ReadonlyMap<string, StateTens
   throw new LockstepError('E_SHAPE', `${what}: ${count} with the model: ${problems.join('; ')}; give the tensors of a model with the same layers and sizes`);
 }
 
+/**
+ * Throws E_NUMERIC at the first NaN or infinite value of `dict` (parameters and running statistics alike),
+ * in its order; `what` names the dict. Loading takes such values, as PyTorch's `load_state_dict` does, but
+ * training from them stops at its first step with advice meant for a run that diverged.
+ */
+export function checkFiniteState(dict: ReadonlyMap<string, StateTensor>, what = 'loadStateDict'): void {
+  for (const [name, tensor] of dict) {
+    const index = tensor.data.findIndex((value) => !Number.isFinite(value));
+    if (index >= 0) {
+      throw new LockstepError('E_NUMERIC', `${what}: tensor "${name}" holds ${tensor.data[index]} at index ${index}; training starts from finite weights, so save them again from a model that has no NaN or infinity`);
+    }
+  }
+}
+
 /** A Map, or a plain object of name -> tensor, as a Map. */
 export function asStateDict(dict: ReadonlyMap<string, StateTensor> | Readonly<Record<string, StateTensor>>): ReadonlyMap<string, StateTensor> {
   if (typeof dict !== 'object' || dict === null) throw new LockstepError('E_OPTION', `loadStateDict: the state dict must be a Map or an object of name -> { shape, data }, got ${describeValue(dict)}`);
