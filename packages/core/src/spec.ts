@@ -1,12 +1,11 @@
 import { LockstepError, describeValue } from './errors.js';
 import { layerDeclaration, layerTypes, type LayerFactory, type LayerEntry } from './layer-registry.js';
-import type { LayerSpec } from './modules/builtin-layers.js';
+import { BUILTIN_LAYERS, type LayerSpec } from './modules/builtin-layers.js';
 import { Module } from './modules/module.js';
 import { Sequential } from './modules/sequential.js';
 import { MAX_MODEL_VALUES, Model } from './model.js';
 import { checkFields, specError } from './spec-fields.js';
 import { formatShape, sizeOf } from './tensor.js';
-import './modules/builtin-layers.js';
 
 /** A whole model: the shape of one input sample and the layers, in order. */
 export interface ModelSpec {
@@ -33,7 +32,7 @@ function buildLayers(where: string, entries: unknown, inputShape: readonly numbe
     const at = `${where}[${index}]`;
     const declaration = checkLayer(at, entry);
     const context = { layers: (field: string, fieldShape: readonly number[]) => buildLayers(`${at}.${field}`, (entry as Record<string, unknown>)[field], fieldShape) };
-    const layer = buildLayer(`${at} (${declaration.type})`, () => declaration.fromSpec(entry as LayerEntry, shape, context));
+    const layer = buildLayer(`${at} (${declaration.type})`, declaration, () => declaration.fromSpec(entry as LayerEntry, shape, context));
     layer.builtFrom = entry as LayerEntry;
     try {
       shape = layer.outputShape(shape);
@@ -53,16 +52,18 @@ function checkSampleSize(where: string, shape: readonly number[]): void {
 
 /**
  * Runs a layer's `fromSpec`, re-labelling its option and shape errors with the spec entry. Any other
- * error, and a result that is no Module, is a bug in that layer's code (often a user's module): one
- * line naming the entry, with the original error as its cause so its stack is not lost.
+ * error, and a result that is no Module, is a bug in that layer's code. A registered layer's is its
+ * module's: one line naming the entry, with the original error as its cause so its stack is not
+ * lost. A built-in layer's is lockstep's own, and goes on as it is, to be reported as one.
  */
-function buildLayer(where: string, build: () => unknown): Module {
+function buildLayer(where: string, declaration: LayerFactory, build: () => unknown): Module {
   let layer: unknown;
   try {
     layer = build();
   } catch (error) {
     if (error instanceof LockstepError && error.code === 'E_SPEC') throw error;
     if (error instanceof LockstepError) specError(where, error.message.replace(/^[A-Za-z0-9]+: /, ''));
+    if ((BUILTIN_LAYERS as readonly LayerFactory[]).includes(declaration)) throw error;
     specError(where, `fromSpec threw: ${error instanceof Error ? error.message : String(error)}`, error);
   }
   if (!(layer instanceof Module)) {

@@ -1,5 +1,6 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { registerLayer } from '../src/layer-registry.js';
+import { reluLayer } from '../src/modules/activations.js';
 import { Module } from '../src/modules/module.js';
 import { Sequential } from '../src/modules/sequential.js';
 import { layerEntries, layerSpecOf, mapLayerEntries, modelFromSpec, sequentialFromSpec, specOf } from '../src/spec.js';
@@ -150,6 +151,18 @@ describe('a declaration with a mistake', () => {
     registerLayer({ type: 'test-throws-string', fields: {}, fromSpec: () => { throw 'no factory'; } });
     expect(build('test-throws')).toThrow(expect.objectContaining({ code: 'E_SPEC', message: 'model spec layers[1] (test-throws): fromSpec threw: factory exploded', cause: exploded }));
     expect(build('test-throws-string')).toThrow(expect.objectContaining({ code: 'E_SPEC', message: 'model spec layers[1] (test-throws-string): fromSpec threw: no factory' }));
+  });
+
+  it('a built-in layer that throws is lockstep\'s bug, not a module\'s: its error goes on as it is', () => {
+    const bug = new TypeError('a bug in a built-in layer');
+    const spy = vi.spyOn(reluLayer, 'fromSpec').mockImplementation(() => {
+      throw bug;
+    });
+    try {
+      expect(() => sequentialFromSpec({ input: [3], layers: [{ type: 'relu' }] })).toThrow(bug);
+    } finally {
+      spy.mockRestore();
+    }
   });
 
   it.each([

@@ -49,7 +49,7 @@ export type LayerSpec =
   | LayerNormSpec;
 
 // In this order in the "type must be one of" message.
-const BUILTIN_LAYERS: ReadonlyArray<LayerFactory<never>> = [
+export const BUILTIN_LAYERS: ReadonlyArray<LayerFactory<never>> = [
   linearLayer,
   reluLayer,
   leakyReluLayer,
