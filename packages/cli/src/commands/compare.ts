@@ -121,7 +121,7 @@ async function compare(flags: CompareFlags, ranks: RunRanks, stop: Stop): Promis
   // Everything but the model is the same in every config (checkSameSettings), so the first one loads the data for all.
   const config = configs[0].config;
   const { workers, note: workersNote } = usefulWorkers(flagValue('--workers', OPTIONS.workers, flags.workers), config);
-  const setup = await importModules(config.modules);
+  const setup = (await importModules(config.modules)).urls;
   const data = await loadRunData(config, { threads: workers });
   if (config.augment !== undefined) checkAugmentFits(config.augment, data.train.sampleShape);
   if (config.earlyStopping !== undefined) {

@@ -64,7 +64,7 @@ export async function evalCommand(flags: EvalFlags): Promise<number> {
   }
   const modules = flagValue('--modules', OPTIONS.modules, flags.modules);
   const checkpoint = loadCheckpoint(flags.checkpoint);
-  const setup = await importNamedModules(checkpoint, flags.checkpoint, modules);
+  const setup = (await importNamedModules(checkpoint, flags.checkpoint, modules)).urls;
   const model = checkpointModel(checkpoint, flags.checkpoint);
   if (mcSamples !== undefined && sampledDropoutLayers(model.module).length === 0) {
     throw new UserError(`${flags.checkpoint} has no dropout layers with p > 0, so --mc-samples has nothing to sample; leave out --mc-samples`);

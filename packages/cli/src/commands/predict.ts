@@ -80,7 +80,7 @@ export async function predictCommand(flags: PredictFlags): Promise<number> {
   const modules = flagValue('--modules', OPTIONS.modules, flags.modules);
   const checkpoint = loadCheckpoint(flags.checkpoint);
   const { rows: inputs, paths } = readInputs(flags.input, sizeOf(checkpoint.spec.input), { checkpoint, path: flags.checkpoint });
-  const setup = await importNamedModules(checkpoint, flags.checkpoint, modules);
+  const setup = (await importNamedModules(checkpoint, flags.checkpoint, modules)).urls;
   const model = checkpointModel(checkpoint, flags.checkpoint);
   const identity = { checkpoint: contentDigest(readFileSync(flags.checkpoint)), inputs: contentDigest(new Uint8Array(inputs.buffer, inputs.byteOffset, inputs.byteLength)), samples, seed, format, modules };
   checkSameRun(ranks, JSON.stringify(identity), 'checkpoint, inputs or flags');

@@ -78,7 +78,7 @@ async function train(flags: TrainFlags, ranks: RunRanks, stop: Stop): Promise<nu
   checkBatching(config, settingNamer(fromFlags, fromFile, flags.config));
   checkImageSettings(config, settingNamer(fromFlags, fromFile, flags.config));
   const { workers, note: workersNote } = usefulWorkers(requestedWorkers, config);
-  const setup = checkpoint === null ? await importModules(config.modules) : await importNamedModules(checkpoint, flags.resume!, named ?? fromFile.modules);
+  const modules = checkpoint === null ? await importModules(config.modules) : await importNamedModules(checkpoint, flags.resume!, named ?? fromFile.modules);
   const data = await loadRunData(config, { threads: workers });
   if (config.augment !== undefined) checkAugmentFits(config.augment, data.train.sampleShape);
   // The schedule's lengths come from the run's, and config.json records them.
@@ -105,14 +105,14 @@ async function train(flags: TrainFlags, ranks: RunRanks, stop: Stop): Promise<nu
   // A restarted pool adopts the same model: the Trainer initializes it, and the checkpoint then loads into it.
   // With --init-from, the file's weights replace the seed's (a resumed run's checkpoint then loads over them).
   const newTrainer = (): Trainer => {
-    const trainer = new Trainer({ model, seed: config.seed, optimizer, chunkSize: config.chunkSize, kernel, workers, setup, resourceLimits, ranks: trainerRanks(ranks) });
+    const trainer = new Trainer({ model, seed: config.seed, optimizer, chunkSize: config.chunkSize, kernel, workers, setup: modules.urls, resourceLimits, ranks: trainerRanks(ranks) });
     if (initialState !== null) trainer.loadStateDict(initialState);
     return trainer;
   };
   const channel = await openFaultChannel(ranks);
   // Across ranks a worker failure ends the job (the other ranks cannot restart with this one), and
   // only rank 0 touches the run folder; every rank runs every step.
-  const run: Run = { newTrainer, retries: ranks.size > 1 ? 0 : retries, config, spec, data, out, checkpoint, resumedFrom: flags.resume, initFrom, stop, ranks, channel };
+  const run: Run = { newTrainer, retries: ranks.size > 1 ? 0 : retries, config, spec, data, out, checkpoint, resumedFrom: flags.resume, initFrom, modules, stop, ranks, channel };
   try {
     if (!ranks.writes) return await trainInFolder(run, new Reporter('silent', config.epochs));
     const notes = [workersNote, dataNote, data.cacheNote ?? null];

@@ -19,10 +19,11 @@ function trainedWith(checkpoint: Checkpoint, key: keyof RunConfig): unknown {
  * On --resume the checkpoint fixes everything that decides the numbers, except what a diverging run
  * needs to go on: the learning rate and gradient clipping (then the run no longer matches an
  * uninterrupted one, and the caller says so). The length of the run may grow, and how often it saves
- * and how much of its image data it caches may change.
+ * and how much of its image data it caches may change. The config's `modules` name the checkpoint's
+ * modules from this folder, and importNamedModules checks that they are the run's files.
  */
 export function resumedConfig(checkpoint: Checkpoint, path: string, fromFlags: Partial<RunConfig>, fromFile: Partial<RunConfig>): RunConfig {
-  const { epochs, checkpointEvery, lr, clipNorm, cacheMb, ...rest } = { ...fromFile, ...fromFlags };
+  const { epochs, checkpointEvery, lr, clipNorm, cacheMb, modules: _modules, ...rest } = { ...fromFile, ...fromFlags };
   // Errors name what the user typed: the flag, or else the config file's key.
   const named = (key: keyof RunConfig): string => (key in fromFlags ? SETTINGS[key].flag! : key);
   for (const [key, value] of Object.entries(rest) as Array<[keyof RunConfig, unknown]>) {

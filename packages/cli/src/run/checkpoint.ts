@@ -7,6 +7,7 @@ import { checkConfig } from '../config/config-file.js';
 import type { RunConfig } from '../config/settings.js';
 import { UserError } from '../errors.js';
 import { writeFileAtomic } from './files.js';
+import type { ModuleFile } from './modules.js';
 
 /**
  * A checkpoint file: an 8-byte magic, the format version (uint32), the payload length (uint32), the
@@ -45,6 +46,12 @@ export interface Checkpoint {
    * checkpoint must have them. Absent for other data and in checkpoints of older lockstep versions.
    */
   readonly featureNames?: readonly string[];
+  /**
+   * Where the run found each of `config.modules`, in order, so that the same files are known by any
+   * path, from any folder. Absent in checkpoints of older lockstep versions, whose paths are from the
+   * folder they were trained in.
+   */
+  readonly moduleFiles?: readonly ModuleFile[];
 }
 
 /** Where a fine-tuning run's initial weights came from: the file as given to --init-from, and the SHA-256 of its bytes (hex). */
@@ -84,6 +91,7 @@ const payloadSchema = z.object({
   dataFingerprint: z.string().optional(),
   initFrom: z.object({ file: z.string(), sha256: z.string().regex(/^[0-9a-f]{64}$/) }).optional(),
   featureNames: z.array(z.string()).optional(),
+  moduleFiles: z.array(z.object({ file: z.string(), sha256: z.string().regex(/^[0-9a-f]{64}$/) })).optional(),
 });
 
 /** One line for the first problem zod found, naming the field. */
@@ -154,6 +162,10 @@ export function decodeCheckpoint(file: Buffer, path: string): Checkpoint {
   const result = payloadSchema.safeParse(unpacked);
   if (!result.success) throw new UserError(describeIssue(`${path} does not hold a valid checkpoint`, result.error));
   const config = checkConfig(result.data.config, `${path} does not hold a valid checkpoint: "config"`);
+  const modules = config.modules?.length ?? 0;
+  if (result.data.moduleFiles !== undefined && result.data.moduleFiles.length !== modules) {
+    throw new UserError(`${path} does not hold a valid checkpoint: "moduleFiles" has ${result.data.moduleFiles.length} entries for the ${modules} of "config.modules"`);
+  }
   const optimizer = result.data.optimizer as OptimizerConfig;
   try {
     checkOptimizer(optimizer, optimizer.kind);

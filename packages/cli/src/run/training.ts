@@ -14,7 +14,7 @@ import type { FaultChannel } from './fault-channel.js';
 import { folderOf, writeFileAtomic, WriteError } from './files.js';
 import { readHistory } from './history.js';
 import type { Stop } from './interrupt.js';
-import { resumeCommand } from './modules.js';
+import { resumeCommand, type ImportedModules } from './modules.js';
 import { numericFailureMessage } from './numeric-advice.js';
 import { RankFaults } from './rank-faults.js';
 import type { RunRanks } from './ranks.js';
@@ -35,6 +35,8 @@ export interface Run {
   readonly resumedFrom: string | undefined;
   /** Where the run's initial weights came from (--init-from, or the resumed checkpoint's record); saved in every checkpoint. */
   readonly initFrom?: InitialWeights;
+  /** The run's modules: where it found them is saved in every checkpoint, and how the user named them is the --modules of its resume commands. */
+  readonly modules: ImportedModules;
   /** Aborted by Ctrl-C, SIGTERM or SIGHUP: the run finishes its step, saves and ends with `stop.exitCode`. */
   readonly stop: Stop;
   /** This process's place in the run: rank 0 of a run across ranks, or the run's one process, writes the run folder. */
@@ -54,9 +56,9 @@ function resumeAdvice(latest: SavedCheckpoint | null, modules: readonly string[]
 /** Across ranks, after a rank stopped: the last checkpoint, which rank 0 alone knows, and that any number of ranks may resume it. */
 function ranksAdvice(run: Run, latest: SavedCheckpoint | null, checkpointPath: string): string {
   const anywhere = 'on any number of ranks (mpirun -np N) or in one process';
-  if (!run.ranks.writes) return `rank 0 saved the checkpoints: resume from its last ${anywhere} with: ${resumeCommand(checkpointPath, run.config.modules)}`;
+  if (!run.ranks.writes) return `rank 0 saved the checkpoints: resume from its last ${anywhere} with: ${resumeCommand(checkpointPath, run.modules.named)}`;
   if (latest === null) return 'no checkpoint was saved yet; start the run again';
-  return `the last checkpoint (step ${latest.step}) is whole; resume it ${anywhere} with: ${resumeCommand(latest.path, run.config.modules)}`;
+  return `the last checkpoint (step ${latest.step}) is whole; resume it ${anywhere} with: ${resumeCommand(latest.path, run.modules.named)}`;
 }
 
 /** A non-finite step is seen by every rank at once, and each rank stops by itself: no rank waits for another. */
@@ -84,6 +86,7 @@ export async function trainInFolder(run: Run, reporter: Reporter): Promise<numbe
       dataFingerprint: data.fingerprint,
       ...(run.initFrom === undefined ? {} : { initFrom: run.initFrom }),
       ...(data.csv === undefined ? {} : { featureNames: featureNames(data.csv) }),
+      ...(run.modules.files.length === 0 ? {} : { moduleFiles: run.modules.files }),
     });
   const save = (bytes?: Buffer, replacedBest?: Buffer | null): void => {
     if (!run.ranks.writes) return;
@@ -176,7 +179,7 @@ export async function trainInFolder(run: Run, reporter: Reporter): Promise<numbe
         save();
         const { step, epoch, batch } = trainer.state;
         const failure = output.failure();
-        const position = `after step ${step} (epoch ${epoch + 1}, batch ${batch}); resume with: ${resumeCommand(checkpointPath, config.modules)}`;
+        const position = `after step ${step} (epoch ${epoch + 1}, batch ${batch}); resume with: ${resumeCommand(checkpointPath, run.modules.named)}`;
         // No one reads the run's output any more: stop with its work saved, as Ctrl-C does, rather than train on unseen.
         if (failure !== null) throw new UserError(`${describeStdoutFailure(failure)}, so training stopped ${position}`);
         reporter.result(`interrupted ${position}`, {
@@ -206,16 +209,16 @@ export async function trainInFolder(run: Run, reporter: Reporter): Promise<numbe
   } catch (error) {
     // Across ranks the job ends here, with one line (docs/design.md, "When a rank stops").
     if (faults !== null && training && !everyRanks(error)) await faults.fail(error instanceof Error ? error.message : String(error));
-    if (error instanceof WriteError) throw new UserError(`${error.message}; then ${resumeAdvice(saved.latest, config.modules)}`);
+    if (error instanceof WriteError) throw new UserError(`${error.message}; then ${resumeAdvice(saved.latest, run.modules.named)}`);
     if (!(error instanceof LockstepError) || (error.code !== 'E_WORKER' && error.code !== 'E_NUMERIC')) throw error;
     // A numeric failure repeats exactly on an identical resume, so the way on is a lower lr or clipping.
     if (error.code === 'E_NUMERIC') {
       // Every rank met it at the same step and stops by itself; rank 0 says so for the job.
       if (!run.ranks.writes) return 1;
-      throw new UserError(numericFailureMessage(error.message, config, saved.beforeFailure(trainer.state.step, checkpointPath), saved.latest));
+      throw new UserError(numericFailureMessage(error.message, config, run.modules.named, saved.beforeFailure(trainer.state.step, checkpointPath), saved.latest));
     }
     // Parameters may be half updated: the checkpoint on disk, not memory, is where the run goes on.
-    throw new UserError(`${error.message}; ${resumeAdvice(saved.latest, config.modules)}`);
+    throw new UserError(`${error.message}; ${resumeAdvice(saved.latest, run.modules.named)}`);
   } finally {
     faults?.dispose();
     output.dispose();
