@@ -16,17 +16,10 @@ import {
   Model,
   Sequential,
 } from '@lockstep/core';
+import { failure } from './helpers/failure.js';
 
 // A layer built in code without its options, or with a value of the wrong type, is one LockstepError
 // naming the class and what it needs, not a TypeError from reading a field of undefined.
-function failure(run: () => unknown): { code: string; message: string } {
-  try {
-    run();
-  } catch (error) {
-    return { code: (error as { code: string }).code, message: (error as Error).message };
-  }
-  throw new Error('expected an error');
-}
 
 type Build = (options?: unknown) => unknown;
 const withoutOptions: Array<[string, Build, string]> = [

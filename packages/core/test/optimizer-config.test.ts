@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { adam, adamw, evaluate, fit, modelFromSpec, Optimizer, sgd, syntheticClassification, type OptimizerConfig } from '@lockstep/core';
+import { failure } from './helpers/failure.js';
 
 // An optimizer config is checked where it is received, not only where sgd() or adam() builds it:
 // one E_OPTION line naming `optimizer`, before anything trains.
@@ -17,14 +18,6 @@ const cases: Array<[string, unknown, string]> = [
   ['lr NaN', { ...sgdConfig, lr: NaN }, 'optimizer lr must be a finite number in [0, Infinity], got NaN'],
 ];
 
-function failure(run: () => unknown): { code: string; message: string } {
-  try {
-    run();
-  } catch (error) {
-    return { code: (error as { code: string }).code, message: (error as Error).message };
-  }
-  throw new Error('expected an error');
-}
 
 describe('optimizer configs', () => {
   it.each(cases)('%s: fit and new Optimizer refuse it in one line, before anything changes', (_name, optimizer, message) => {
