@@ -271,6 +271,26 @@ describe('what predict is given', () => {
   });
 });
 
+describe('predict options', () => {
+  it('that are not an object, or hold a field no predict takes: one E_OPTION line from both trainers', async () => {
+    const model = modelFromSpec(spec, 0);
+    const parallel = trainer();
+    expect(await failure(() => predict(model, data.inputs, null as never))).toEqual({ code: 'E_OPTION', message: 'predict options must be an object (batchSize), got null' });
+    expect(await failure(() => predict(model, data.inputs, { batchSise: 8 } as never))).toEqual({ code: 'E_OPTION', message: 'predict options: unknown field "batchSise"; known fields: batchSize' });
+    expect(await failure(() => predictWithUncertainty(model, data.inputs, { samples: 2, seed: 0, passes: 3 } as never))).toEqual({
+      code: 'E_OPTION',
+      message: 'predictWithUncertainty options: unknown field "passes"; known fields: samples, seed, batchSize',
+    });
+    // The Trainer's passes are in blocks its workers claim: it takes no batchSize.
+    expect(await failure(() => parallel.predictWithUncertainty(data.inputs, { samples: 2, seed: 0, batchSize: 8 } as never))).toEqual({
+      code: 'E_OPTION',
+      message: 'predictWithUncertainty options: unknown field "batchSize"; known fields: samples, seed',
+    });
+    expect(await failure(() => evaluate(model, data, null as never))).toEqual({ code: 'E_OPTION', message: 'evaluate options must be an object (batchSize, loss), got null' });
+    expect(parallel.isClosed).toBe(false);
+  });
+});
+
 describe('new Trainer: resourceLimits, setup and ranks', () => {
   const options = { model: spec, seed: 0, optimizer: sgd({ lr: 0.1 }), workers: 1 };
   const group = sharedMemoryRanks(2, 1 << 16);

@@ -83,8 +83,12 @@ export function checkChoice<T extends string>(name: string, value: unknown, choi
   return value as T;
 }
 
-/** Throws E_OPTION at the first field of `given` that is not in `known`: a misspelled option would otherwise be ignored. */
-export function checkKnownFields(name: string, given: object, known: readonly string[]): void {
+/**
+ * Throws E_OPTION where `given` is not an object, or at its first field that is not in `known`: a
+ * misspelled option would otherwise be ignored.
+ */
+export function checkKnownFields(name: string, given: unknown, known: readonly string[]): void {
+  if (typeof given !== 'object' || given === null) throw new LockstepError('E_OPTION', `${name} must be an object (${known.join(', ')}), got ${describeValue(given)}`);
   const unknown = Object.keys(given).find((field) => !known.includes(field));
   if (unknown !== undefined) throw new LockstepError('E_OPTION', `${name}: unknown field "${unknown}"; known fields: ${known.join(', ')}`);
 }

@@ -1,4 +1,4 @@
-import { checkInteger, checkOptionsObject } from '../errors.js';
+import { checkInteger, checkKnownFields, checkOptionsObject } from '../errors.js';
 import { rowIndices, type Model } from '../model.js';
 import { trainDropoutOnly } from '../modules/dropout.js';
 import { DropConnectLinear } from '../modules/drop-connect.js';
@@ -32,8 +32,9 @@ export interface UncertaintyOptions {
 
 export const MAX_MC_SAMPLES = 100_000;
 
-export function checkUncertaintyOptions(options: UncertaintyOptions): { passes: number; key: Key } {
+export function checkUncertaintyOptions(options: UncertaintyOptions, known: readonly string[] = ['samples', 'seed']): { passes: number; key: Key } {
   checkOptionsObject('predictWithUncertainty options', options, 'with samples and seed, such as { samples: 30, seed: 0 }');
+  checkKnownFields('predictWithUncertainty options', options, known);
   const passes = checkInteger('samples', options.samples, 1, MAX_MC_SAMPLES);
   const seed = checkInteger('seed', options.seed, 0);
   return { passes, key: foldInString(rootKey(seed), 'mc-dropout') };

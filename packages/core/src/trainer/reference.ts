@@ -113,6 +113,7 @@ export function evaluate(model: Model, data: Dataset, options: EvaluateOptions =
 
 /** The model's outputs (logits for a classifier) for every row of `inputs`, or every sample of a data set, in eval mode. */
 export function predict(model: Model, inputs: Float32Array | Dataset, options: { batchSize?: number } = {}): Float32Array {
+  checkKnownFields('predict options', options, ['batchSize']);
   const ranges = inferenceRows(model, inputs);
   const width = sizeOf(model.outputShape);
   const outputs = new Float32Array(ranges.size * width);
@@ -127,7 +128,7 @@ export function predict(model: Model, inputs: Float32Array | Dataset, options: {
  * modes are restored afterwards.
  */
 export function predictWithUncertainty(model: Model, inputs: Float32Array | Dataset, options: UncertaintyOptions & { batchSize?: number }): Uncertainty {
-  const { passes, key } = checkUncertaintyOptions(options);
+  const { passes, key } = checkUncertaintyOptions(options, ['samples', 'seed', 'batchSize']);
   const size = checkInteger('batchSize', options.batchSize ?? 256, 1);
   const ranges = inferenceRows(model, inputs);
   const rows = ranges.size;
