@@ -142,6 +142,8 @@ export class Model {
   statistics: Float64Array;
   private readonly ownStatistics: Float64Array;
   private calls = 0;
+  /** Whether `initialize` or `loadStateDict` gave the parameters values; parameters set by hand are not seen. */
+  private valuesGiven = false;
   /**
    * When true, `forward` and `backward` return tensors of their own, as PyTorch does. By default they
    * return a layer's scratch buffer, which the next call overwrites: no allocation per call.
@@ -241,7 +243,16 @@ export class Model {
       entry.spec.init(foldInString(initKey, entry.path), view, entry.spec.fanIn, entry.spec.fanOut);
     }
     this.resetBuffers();
+    this.valuesGiven = true;
     return this;
+  }
+
+  /**
+   * False for a model built with `new Model` whose parameters were never given values (they are all
+   * 0, where PyTorch's layers initialize themselves): training it would only move the last biases.
+   */
+  get initialized(): boolean {
+    return this.valuesGiven || this.params.some((value) => value !== 0);
   }
 
   zeroGrad(): void {
@@ -321,6 +332,7 @@ export class Model {
    */
   loadStateDict(dict: ReadonlyMap<string, StateTensor> | Readonly<Record<string, StateTensor>>): void {
     loadStateDictInto(this, dict);
+    this.valuesGiven = true;
   }
 }
 

@@ -82,6 +82,7 @@ export function checkFit(
   const { batchSize, chunkSize } = checkBatching(options.batchSize, run.chunkSize);
   const seed = checkInteger('seed', run.seed, 0);
   checkHasParameters(model);
+  checkInitialized(model);
   checkDataFits(model, data);
   checkChunkRows(model, data.size, batchSize, chunkSize);
   if (options.validation !== undefined) checkDataFits(model, options.validation, 'validation data');
@@ -117,6 +118,13 @@ export function checkFit(
 function checkHasParameters(model: Model): void {
   if (model.size === 0) {
     throw new LockstepError('E_SHAPE', 'fit: the model has no parameters, so training cannot change it; add a layer that has some, such as a Linear');
+  }
+}
+
+/** A model built with `new Model` and never initialized holds zeros: its hidden units would all learn alike. */
+function checkInitialized(model: Model): void {
+  if (!model.initialized) {
+    throw new LockstepError('E_OPTION', 'fit: the model\'s parameters are all 0, as new Model leaves them; call model.initialize(seed) first (modelFromSpec does), or load weights with model.loadStateDict');
   }
 }
 
