@@ -149,7 +149,7 @@ export class Trainer {
   }
 
   private async fitNow(data: Dataset, options: TrainerFitOptions): Promise<FitResult> {
-    const own = TRAINER_FIELDS.find((field) => typeof options === 'object' && options !== null && Object.hasOwn(options, field));
+    const own = typeof options === 'object' && options !== null ? TRAINER_FIELDS.find((field) => Object.hasOwn(options, field)) : undefined;
     if (own !== undefined) {
       throw new LockstepError('E_OPTION', `Trainer.fit options: ${own} is the Trainer's, the same for every fit; give it to new Trainer({ ${own} })`);
     }

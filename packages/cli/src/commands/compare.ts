@@ -6,7 +6,7 @@ import { checkConfig, readConfigFile } from '../config/config-file.js';
 import { checkDistinctNames, checkSameSettings, configFilesFlag, configName } from '../config/config-list.js';
 import { DEFAULT_RATES, dropoutRatesFlag } from '../config/dropout-rates.js';
 import { flagConfig, flagValue, type ConfigFlags } from '../config/flags.js';
-import { classesOf, dropoutRates, runModel } from '../config/model-spec.js';
+import { dropoutRates, runModel } from '../config/model-spec.js';
 import { optimizerOf } from '../config/optimizer.js';
 import { OPTIONS } from '../config/options.js';
 import { checkTrainingSettings } from '../config/schedule.js';
@@ -27,7 +27,7 @@ import { stopOnSignals, type Stop } from '../run/interrupt.js';
 import { importModules } from '../run/modules.js';
 import { anyRank, checkSameRun, runRanks, trainerRanks, type RunRanks } from '../run/ranks.js';
 import { lockRunFolder } from '../run/run-lock.js';
-import { buildModel, checkHasParameters, checkTrainable } from '../run/trainer.js';
+import { buildModel, checkTrainable } from '../run/trainer.js';
 
 export interface CompareFlags extends ConfigFlags {
   config?: string;
@@ -146,10 +146,9 @@ async function compare(flags: CompareFlags, ranks: RunRanks, stop: Stop): Promis
     if (byRate && i > 0) break;
     try {
       const model = buildModel(variant.spec);
-      // A file of --configs is named as the catch below names it.
-      checkHasParameters(model, classesOf(data.train), variant.file === undefined ? flags.config : undefined);
       const c = variant.config;
-      checkTrainable(model, data, { optimizer: optimizerOf(c), batchSize: c.batchSize, chunkSize: c.chunkSize, workers, ranks: ranks.size });
+      // A file of --configs is named as the catch below names it.
+      checkTrainable(model, data, { optimizer: optimizerOf(c), batchSize: c.batchSize, chunkSize: c.chunkSize, workers, ranks: ranks.size }, variant.file === undefined ? flags.config : undefined);
       models.set(i, model);
     } catch (error) {
       if (variant.file === undefined || !(error instanceof UserError || error instanceof LockstepError)) throw error;

@@ -3,7 +3,7 @@ import { sampledDropoutLayers, softmaxRows } from '@lockstep/core';
 import { flagValue } from '../config/flags.js';
 import { defaultWorkers, OPTIONS } from '../config/options.js';
 import { SETTINGS } from '../config/settings.js';
-import { checkColumns } from '../data/csv.js';
+import { checkCheckpointColumns } from '../data/csv.js';
 import { EVAL_BAD_IMAGE_FIX } from '../data/images/folder.js';
 import { loadRunData, type RunData } from '../data/run-data.js';
 import { UserError } from '../errors.js';
@@ -70,7 +70,7 @@ export async function evalCommand(flags: EvalFlags): Promise<number> {
     throw new UserError(`${flags.checkpoint} has no dropout layers with p > 0, so --mc-samples has nothing to sample; leave out --mc-samples`);
   }
   const data = await loadRunData(checkpoint.config, { threads: workers, dataOverride, badImageFix: EVAL_BAD_IMAGE_FIX });
-  if (checkpoint.featureNames !== undefined && data.csv !== undefined) checkColumns(data.csv, { names: checkpoint.featureNames, checkpoint: flags.checkpoint });
+  checkCheckpointColumns(data.csv, checkpoint, flags.checkpoint);
   const split = flagValue('--split', OPTIONS.split, flags.split) ?? (data.test !== null ? 'test' : 'validation');
   const [name, set] = split === 'test' ? ['test set', data.test] : ['validation split', data.validation];
   if (set === null && flags.split === 'validation') throw new UserError(`${flags.checkpoint} was trained without a validation split ("validationSplit": 0); leave out --split to use the test set`);

@@ -6,7 +6,7 @@ import { Trainer } from '@lockstep/workers';
 import { checkBatching } from '../config/batching.js';
 import { checkConfig, readConfigFile } from '../config/config-file.js';
 import { flagConfig, flagValue, type ConfigFlags } from '../config/flags.js';
-import { classesOf, runModel } from '../config/model-spec.js';
+import { runModel } from '../config/model-spec.js';
 import { optimizerOf } from '../config/optimizer.js';
 import { OPTIONS } from '../config/options.js';
 import { resumedConfig, resumedDataNote } from '../config/resume.js';
@@ -14,7 +14,7 @@ import { checkTrainingSettings } from '../config/schedule.js';
 import { settingNamer } from '../config/setting-names.js';
 import { DEFAULT_CONFIG } from '../config/settings.js';
 import { usefulWorkers } from '../config/workers.js';
-import { checkColumns } from '../data/csv.js';
+import { checkCheckpointColumns } from '../data/csv.js';
 import { writeSkippedImages } from '../data/images/skipped.js';
 import { checkImageSettings } from '../data/images/source.js';
 import { loadRunData, type RunData } from '../data/run-data.js';
@@ -29,7 +29,7 @@ import { importModules, importNamedModules } from '../run/modules.js';
 import { openFaultChannel } from '../run/fault-channel.js';
 import { broadcastText, checkSameRun, runRanks, trainerRanks, type RunRanks } from '../run/ranks.js';
 import { lockRunFolder } from '../run/run-lock.js';
-import { buildModel, checkHasParameters, checkpointModel, checkTrainable } from '../run/trainer.js';
+import { buildModel, checkpointModel, checkTrainable } from '../run/trainer.js';
 import { trainInFolder, type Run } from '../run/training.js';
 
 export interface TrainFlags extends ConfigFlags {
@@ -86,17 +86,16 @@ async function train(flags: TrainFlags, ranks: RunRanks, stop: Stop): Promise<nu
   // What image data gave the run (class names, computed normalization) goes into config.json and every checkpoint.
   if (data.imageData !== undefined) config.imageData = data.imageData;
   // Before the fingerprint: columns in another order are not data that changed, and --allow-changed-data cannot make them fit.
-  if (checkpoint?.featureNames !== undefined && data.csv !== undefined) checkColumns(data.csv, { names: checkpoint.featureNames, checkpoint: flags.resume! });
+  if (checkpoint !== null) checkCheckpointColumns(data.csv, checkpoint, flags.resume!);
   const dataNote = checkpoint === null ? null : resumedDataNote(checkpoint, flags.resume!, config.data, data.fingerprint, flags.allowChangedData === true);
   const spec = runModel(config, data.train, checkpoint, flags.resume);
   const model = checkpoint === null ? buildModel(spec) : checkpointModel(checkpoint, flags.resume!);
-  checkHasParameters(model, classesOf(data.train), flags.config ?? flags.resume);
   // Decoded once and checked against the model, and for NaN or infinity, before a run folder or a worker exists: every mismatch in one line.
   const initialState = initial === null ? null : loadSafetensors(model, initial.bytes, flags.initFrom).stateDict;
   if (initialState !== null) checkFiniteState(initialState, flags.initFrom);
   const initFrom = initial?.record ?? checkpoint?.initFrom;
   const optimizer = optimizerOf(config);
-  checkTrainable(model, data, { optimizer, batchSize: config.batchSize, chunkSize: config.chunkSize, workers, ranks: ranks.size });
+  checkTrainable(model, data, { optimizer, batchSize: config.batchSize, chunkSize: config.chunkSize, workers, ranks: ranks.size }, flags.config ?? flags.resume);
   checkSameRun(ranks, JSON.stringify({ config, spec, data: data.fingerprint, resumed: checkpoint?.state ?? null, initFrom: initFrom ?? null }), 'config, model, data or checkpoint');
   // Rank 0's folder on every rank (a default one is named after the time, which ranks may see differently).
   const out = broadcastText(ranks, flags.out ?? (flags.resume === undefined ? defaultOutFolder() : folderOf(flags.resume)));

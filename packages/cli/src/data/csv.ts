@@ -113,6 +113,11 @@ export function checkColumns(header: CsvHeader, trained: TrainedColumns): void {
   throw new UserError(`${header.path}: column ${found.column} is ${JSON.stringify(found.name)}, but ${trained.checkpoint} was trained on ${JSON.stringify(expected[at])} there (${columns}); give the columns in that order`);
 }
 
+/** `checkColumns` for the run data of a checkpoint at `path`, where both the data (a CSV) and the checkpoint have column names. */
+export function checkCheckpointColumns(csv: CsvHeader | undefined, checkpoint: { readonly featureNames?: readonly string[] }, path: string): void {
+  if (csv !== undefined && checkpoint.featureNames !== undefined) checkColumns(csv, { names: checkpoint.featureNames, checkpoint: path });
+}
+
 /** A classification data set from the text of a CSV file named `path`, with the file's header. */
 export function parseCsvDataset(text: string, path: string): { data: Dataset; header: CsvHeader } {
   const { names, rows } = csvTable(text, path, 'x1,x2,label');

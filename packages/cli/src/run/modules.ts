@@ -70,16 +70,26 @@ export async function importModules(paths: readonly string[] = []): Promise<Impo
 export async function importNamedModules(checkpoint: Checkpoint, path: string, named: readonly string[] = []): Promise<ImportedModules> {
   const needed = checkpoint.config.modules ?? [];
   // A file that is not there matches by path alone, and importing it then says what is missing.
-  const offered = named.map((name) => ({ name, file: existingModuleFile(name) ?? { file: resolve(name), sha256: null } }));
+  const offered = named.map((name) => ({ name, file: existingModuleFile(name) }));
   const matches = needed.map((typed, i) => {
     const recorded = checkpoint.moduleFiles?.[i];
-    const real = recorded?.file ?? existingModuleFile(typed)?.file ?? resolve(typed);
-    return offered.find(({ file }) => file.file === real || file.sha256 === recorded?.sha256);
+    const real = recorded?.file ?? realPathOf(typed);
+    return offered.find(({ name, file }) => (file?.file ?? resolve(name)) === real || (file !== null && file.sha256 === recorded?.sha256));
   });
   const found = matches.filter((match) => match !== undefined);
   if (found.length < needed.length) throw new UserError(refusal(checkpoint, path));
   const urls = await importPaths(named);
-  return { named, urls, files: found.map(({ name }) => moduleFile(name)) };
+  // Each match was hashed when offered: a file missing then would have failed its import above.
+  return { named, urls, files: found.map(({ name, file }) => file ?? moduleFile(name)) };
+}
+
+/** The real path of `path` (symlinks resolved), or its absolute path where there is no such file. */
+function realPathOf(path: string): string {
+  try {
+    return realpathSync(path);
+  } catch {
+    return resolve(path);
+  }
 }
 
 /** The one line that refuses a checkpoint's modules, with the --modules that would name them from the current folder. */

@@ -1,5 +1,6 @@
 import { checkChunkRows, checkDataFits, LockstepError, Model, sequentialFromSpec, stateSlots, type Dataset, type ModelSpec, type OptimizerConfig } from '@lockstep/core';
 import { checkTrainerMemory, Trainer, type RankGroupSpec } from '@lockstep/workers';
+import { classesOf } from '../config/model-spec.js';
 import { UserError } from '../errors.js';
 import type { Checkpoint } from './checkpoint.js';
 
@@ -9,19 +10,6 @@ import type { Checkpoint } from './checkpoint.js';
  */
 export function buildModel(spec: ModelSpec): Model {
   return new Model(sequentialFromSpec(spec), spec.input);
-}
-
-/**
- * A model of "layers" without parameters (none but activations and dropout) would train to nothing,
- * the same loss every epoch; core's fit refuses it too, but only once a run folder exists. `source`
- * names where the layers came from (the config file, or the checkpoint resumed) where the caller
- * does not name it itself.
- */
-export function checkHasParameters(model: Model, classes: number, source?: string): void {
-  if (model.size === 0) {
-    const where = source === undefined ? '' : `${source}: `;
-    throw new UserError(`${where}the model of "layers" has no parameters, so training cannot change it; add a layer that has some, e.g. {"type": "linear", "out": ${classes}} last`);
-  }
 }
 
 /**
@@ -53,11 +41,19 @@ export interface TrainingShape {
 }
 
 /**
- * The checks a trainer makes as its fit starts, made before a run folder changes: the data fit the
- * model (its sample shape and classes), every chunk holds enough samples for BatchNorm (core's
- * `checkChunkRows`), and the model fits a trainer's memory.
+ * The checks a trainer makes as its fit starts, made before a run folder changes: the model has
+ * parameters (core's fit refuses it too, but only once a run folder exists), the data fit the model
+ * (its sample shape and classes), every chunk holds enough samples for BatchNorm (core's
+ * `checkChunkRows`), and the model fits a trainer's memory. `source` names where "layers" came from
+ * (the config file, or the checkpoint resumed) where the caller does not name it itself.
  */
-export function checkTrainable(model: Model, data: { train: Dataset; validation: Dataset | null }, shape: TrainingShape): void {
+export function checkTrainable(model: Model, data: { train: Dataset; validation: Dataset | null }, shape: TrainingShape, source?: string): void {
+  if (model.size === 0) {
+    const where = source === undefined ? '' : `${source}: `;
+    throw new UserError(
+      `${where}the model of "layers" has no parameters, so training cannot change it; add a layer that has some, e.g. {"type": "linear", "out": ${classesOf(data.train)}} last`,
+    );
+  }
   try {
     checkDataFits(model, data.train);
     checkChunkRows(model, data.train.size, shape.batchSize, shape.chunkSize);
