@@ -28,7 +28,7 @@ const ADAM7 = [
 ];
 
 export function isPng(bytes: Uint8Array): boolean {
-  return bytes.length >= 8 && PNG_SIGNATURE.every((b, i) => bytes[i] === b);
+  return bytes.length >= PNG_SIGNATURE.length && PNG_SIGNATURE.every((b, i) => bytes[i] === b);
 }
 
 const CRC_TABLE = Int32Array.from({ length: 256 }, (_, n) => {
