@@ -33,7 +33,7 @@ export class DropConnectLinear extends Linear {
   private mask: Float32Array | null = null;
 
   constructor(options: DropConnectLinearOptions) {
-    super(checkOptionsObject('DropConnectLinear options', options, 'with at least inFeatures, outFeatures and p'));
+    super(checkOptionsObject('DropConnectLinear options', options, 'with at least inFeatures, outFeatures and p'), 'DropConnectLinear');
     this.p = checkDropoutRate(options.p, 'DropConnectLinear');
   }
 

@@ -37,14 +37,18 @@ export class Linear extends Module {
   private readonly output = new Scratch();
   private readonly gradInput = new Scratch();
 
-  constructor(options: LinearOptions) {
+  /**
+   * `name` is the class that a bad option's error names. A subclass passes its own: while this
+   * constructor runs, `kind` still holds Linear's.
+   */
+  constructor(options: LinearOptions, name = 'Linear') {
     super();
-    checkOptionsObject('Linear options', options, 'with at least inFeatures and outFeatures');
-    this.inFeatures = checkInteger('Linear inFeatures', options.inFeatures, 1);
-    this.outFeatures = checkInteger('Linear outFeatures', options.outFeatures, 1);
+    checkOptionsObject(`${name} options`, options, 'with at least inFeatures and outFeatures');
+    this.inFeatures = checkInteger(`${name} inFeatures`, options.inFeatures, 1);
+    this.outFeatures = checkInteger(`${name} outFeatures`, options.outFeatures, 1);
     this.hasBias = options.bias ?? true;
     this.init = options.init ?? 'torch-default';
-    this.maxNorm = options.maxNorm === undefined ? null : checkPositive('Linear maxNorm', options.maxNorm);
+    this.maxNorm = options.maxNorm === undefined ? null : checkPositive(`${name} maxNorm`, options.maxNorm);
   }
 
   override toSpec(): LinearSpec {
