@@ -85,3 +85,42 @@ describe('Trainer.stateDict and loadStateDict', () => {
     expect(parallel.buffers).toEqual(buffers);
   });
 });
+
+describe('a negative running variance', () => {
+  const negative = 'tensor "1.running_var" holds -0.5 at index 2, a negative running variance, which makes eval-mode outputs NaN';
+  const thrown = (run: () => void): unknown => {
+    try {
+      run();
+    } catch (error) {
+      return error;
+    }
+    return null;
+  };
+
+  it('is refused by loadStateDict, naming the tensor, and nothing is loaded', () => {
+    const parallel = trainer(1);
+    const buffers = parallel.buffers.slice();
+    const dict = modelFromSpec(spec, 9).stateDict();
+    dict.get('1.running_var')!.data[2] = -0.5;
+    expect(thrown(() => parallel.loadStateDict(dict))).toMatchObject({ code: 'E_NUMERIC', message: `loadStateDict: ${negative}; save it again from a model whose running variances are >= 0` });
+    expect(parallel.buffers).toEqual(buffers);
+  });
+
+  it('is refused by load, in the buffers or in early stopping\'s best ones, and nothing is loaded', () => {
+    const parallel = trainer(1);
+    const [params, buffers] = [parallel.params.slice(), parallel.buffers.slice()];
+    // Buffers are running_mean (5 values), then running_var.
+    const bad = buffers.slice();
+    bad[5 + 2] = -0.5;
+    const saved = { params: params.map((v) => v + 1), optimizerState: new Float32Array(params.length), state: { step: 3, epoch: 1 } };
+    expect(thrown(() => parallel.load({ ...saved, buffers: bad }))).toMatchObject({ code: 'E_NUMERIC', message: `load: buffers: ${negative}; load the buffers saved with these parameters` });
+    const earlyStopping = { best: 0.5, bestEpoch: 1, wait: 0, stoppedEpoch: 0, bestParams: params, bestBuffers: bad };
+    expect(thrown(() => parallel.load({ ...saved, buffers, state: { ...saved.state, earlyStopping } }))).toMatchObject({
+      code: 'E_NUMERIC',
+      message: `load: state.earlyStopping.bestBuffers: ${negative}; load the buffers saved with these parameters`,
+    });
+    expect(parallel.params).toEqual(params);
+    expect(parallel.buffers).toEqual(buffers);
+    expect(parallel.state.step).toBe(0);
+  });
+});

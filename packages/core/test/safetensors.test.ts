@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { checkFiniteState, decodeSafetensors, encodeSafetensors, loadSafetensors, modelFromSafetensors, modelFromSpec, readSafetensors, writeSafetensors, type Model } from '@lockstep/core';
+import { checkStateValues, decodeSafetensors, encodeSafetensors, loadSafetensors, modelFromSafetensors, modelFromSpec, readSafetensors, writeSafetensors, type Model } from '@lockstep/core';
 
 const SPEC = {
   input: [1, 5, 5],
@@ -101,7 +101,7 @@ describe('safetensors', () => {
     }
   });
 
-  it('loads NaN and infinity as PyTorch does; checkFiniteState refuses them in parameters and running statistics, naming the tensor', () => {
+  it('loads NaN and infinity as PyTorch does; checkStateValues refuses them in parameters and running statistics, naming the tensor', () => {
     const source = trained();
     const fix = 'training starts from finite weights, so save them again from a model that has no NaN or infinity';
     for (const [name, index, value] of [['0.bias', 1, NaN], ['1.running_var', 0, -Infinity]] as const) {
@@ -110,9 +110,9 @@ describe('safetensors', () => {
       const target = modelFromSpec(SPEC, 9);
       loadSafetensors(target, writeSafetensors(dict), 'w.safetensors');
       expect(target.stateDict().get(name)!.data[index]).toBe(value);
-      expect(() => checkFiniteState(dict, 'w.safetensors')).toThrow(`w.safetensors: tensor "${name}" holds ${value} at index ${index}; ${fix}`);
+      expect(() => checkStateValues(dict, 'w.safetensors')).toThrow(`w.safetensors: tensor "${name}" holds ${value} at index ${index}; ${fix}`);
     }
-    expect(() => checkFiniteState(source.stateDict(), 'w.safetensors')).not.toThrow();
+    expect(() => checkStateValues(source.stateDict(), 'w.safetensors')).not.toThrow();
   });
 
   it('accepts num_batches_tracked of a BatchNorm layer and lists it as unexpected anywhere else', () => {

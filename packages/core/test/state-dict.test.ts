@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { BatchNorm1d, Linear, Model, modelFromSpec, ReLU, Sequential, torchName, type StateDict } from '@lockstep/core';
+import { BatchNorm1d, checkStateValues, Linear, Model, modelFromSpec, negativeRunningVariance, ReLU, Sequential, torchName, type StateDict } from '@lockstep/core';
+import { failure } from './helpers/failure.js';
 
 const SPEC = {
   input: [1, 6, 6],
@@ -80,5 +81,33 @@ describe('state dicts with PyTorch names', () => {
     const model = new Model(new Sequential(new Linear({ inFeatures: 2, outFeatures: 1, bias: false })), [2]);
     const dict = new Map([['0.weight', { shape: [1, 2], data: [1, 2] } as never]]);
     expect(() => model.loadStateDict(dict)).toThrow('loadStateDict: 1 mismatch with the model: 0.weight is not { shape: number[], data: Float32Array }; give the tensors of a model with the same layers and sizes');
+  });
+});
+
+describe('running variances', () => {
+  const withValue = (name: string, index: number, value: number): StateDict => {
+    const dict = modelFromSpec(SPEC, 1).stateDict();
+    dict.get(name)!.data[index] = value;
+    return dict;
+  };
+
+  it('checkStateValues refuses a negative one, naming the tensor, the value and its index', () => {
+    expect(failure(() => checkStateValues(withValue('1.running_var', 1, -0.5), 'w.safetensors'))).toEqual({
+      code: 'E_NUMERIC',
+      message: 'w.safetensors: tensor "1.running_var" holds -0.5 at index 1, a negative running variance, which makes eval-mode outputs NaN; save it again from a model whose running variances are >= 0',
+    });
+  });
+
+  it('checkStateValues takes a variance of 0, and negative values in any other tensor', () => {
+    for (const [name, value] of [['1.running_var', 0], ['1.running_mean', -3], ['1.weight', -1], ['0.bias', -2]] as const) {
+      expect(() => checkStateValues(withValue(name, 0, value), 'w.safetensors')).not.toThrow();
+    }
+  });
+
+  it('negativeRunningVariance names the first negative one of a model\'s buffers, nested ones too, or gives null', () => {
+    const model = new Model(new Sequential(new Linear({ inFeatures: 2, outFeatures: 3 }), new Sequential(new BatchNorm1d({ numFeatures: 3 }), new ReLU())), [2]);
+    expect(negativeRunningVariance(model, model.buffers)).toBeNull();
+    const buffers = Float32Array.of(-1, -1, -1, 1, -0, -2);
+    expect(negativeRunningVariance(model, buffers)).toBe('tensor "1.0.running_var" holds -2 at index 2, a negative running variance, which makes eval-mode outputs NaN');
   });
 });

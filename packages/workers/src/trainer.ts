@@ -4,7 +4,6 @@ import {
   asStateDict,
   checkChoice,
   checkDataFits,
-  checkFiniteState,
   checkFit,
   checkFitOptions,
   checkInferenceInputs,
@@ -12,6 +11,7 @@ import {
   checkLossFits,
   checkOptimizer,
   checkStateDict,
+  checkStateValues,
   checkTrainingState,
   checkInteger,
   checkUncertaintyOptions,
@@ -24,6 +24,7 @@ import {
   LockstepError,
   lossByName,
   Model,
+  negativeRunningVariance,
   sequentialFromSpec,
   specOf,
   stateSlots,
@@ -202,7 +203,8 @@ export class Trainer {
   /**
    * Continues from saved parameters, optimizer state, buffers (absent: none saved, for a model without)
    * and position (a checkpoint). Everything is checked as `fit({ state })` checks it before anything
-   * is loaded.
+   * is loaded, and a negative running variance, in the buffers or early stopping's best ones, is
+   * refused: no training writes one, and eval mode would output NaN.
    */
   load(saved: { params: Float32Array; optimizerState: Float32Array; buffers?: Float32Array; state: Omit<TrainingState, 'optimizerState'> }): void {
     this.checkIdle('load');
@@ -219,6 +221,10 @@ export class Trainer {
       if (array.length !== target.length) {
         throw new LockstepError('E_SHAPE', `load: ${name} has ${array.length} values, this model and optimizer need ${target.length}`);
       }
+    }
+    for (const [name, buffers] of [['buffers', saved.buffers], ['state.earlyStopping.bestBuffers', saved.state.earlyStopping?.bestBuffers]] as const) {
+      const negative = buffers instanceof Float32Array ? negativeRunningVariance(this.model, buffers) : null;
+      if (negative !== null) throw new LockstepError('E_NUMERIC', `load: ${name}: ${negative}; load the buffers saved with these parameters`);
     }
     // A copy: checking completes a position left out, and the caller's object stays as it was.
     const { step, epoch, batch, epochLossSum, epochCorrect, schedule, earlyStopping } = checkTrainingState(
@@ -251,7 +257,8 @@ export class Trainer {
    * them see the new values at their next task (no replica keeps a copy between tasks). Names and
    * shapes are checked first; one line lists every mismatch and nothing is loaded. A NaN or infinite
    * value is refused too, naming the tensor (core's `Model.loadStateDict` takes it, as PyTorch does):
-   * the trainer's first step would stop on it with advice meant for a run that diverged. The optimizer
+   * the trainer's first step would stop on it with advice meant for a run that diverged. So is a
+   * negative running variance, which makes eval-mode outputs NaN (`checkStateValues`). The optimizer
    * state and the position in training are left as they are, as PyTorch's `load_state_dict` does.
    * Refused while a fit or pass runs (the replicas would read a half-written load).
    */
@@ -259,7 +266,7 @@ export class Trainer {
     this.checkIdle('loadStateDict');
     const given = asStateDict(dict);
     checkStateDict(this.model, given);
-    checkFiniteState(given);
+    checkStateValues(given);
     this.model.loadStateDict(given);
   }
 

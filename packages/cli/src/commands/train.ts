@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { checkAugmentFits, checkFiniteState, defaultLoss, loadSafetensors } from '@lockstep/core';
+import { checkAugmentFits, checkStateValues, defaultLoss, loadSafetensors } from '@lockstep/core';
 import { Trainer } from '@lockstep/workers';
 import { checkBatching } from '../config/batching.js';
 import { checkConfig, readConfigFile } from '../config/config-file.js';
@@ -90,9 +90,9 @@ async function train(flags: TrainFlags, ranks: RunRanks, stop: Stop): Promise<nu
   const dataNote = checkpoint === null ? null : resumedDataNote(checkpoint, flags.resume!, config.data, data.fingerprint, flags.allowChangedData === true);
   const spec = runModel(config, data.train, checkpoint, flags.resume);
   const model = checkpoint === null ? buildModel(spec) : checkpointModel(checkpoint, flags.resume!);
-  // Decoded once and checked against the model, and for NaN or infinity, before a run folder or a worker exists: every mismatch in one line.
+  // Decoded once and checked against the model, and for NaN, infinity or a negative running variance, before a run folder or a worker exists: every mismatch in one line.
   const initialState = initial === null ? null : loadSafetensors(model, initial.bytes, flags.initFrom).stateDict;
-  if (initialState !== null) checkFiniteState(initialState, flags.initFrom);
+  if (initialState !== null) checkStateValues(initialState, flags.initFrom);
   const initFrom = initial?.record ?? checkpoint?.initFrom;
   const optimizer = optimizerOf(config);
   checkTrainable(model, data, { optimizer, batchSize: config.batchSize, chunkSize: config.chunkSize, workers, ranks: ranks.size }, flags.config ?? flags.resume);

@@ -1,4 +1,4 @@
-import { checkChunkRows, checkDataFits, LockstepError, Model, sequentialFromSpec, stateSlots, type Dataset, type ModelSpec, type OptimizerConfig } from '@lockstep/core';
+import { checkChunkRows, checkDataFits, LockstepError, Model, negativeRunningVariance, sequentialFromSpec, stateSlots, type Dataset, type ModelSpec, type OptimizerConfig } from '@lockstep/core';
 import { checkTrainerMemory, Trainer, type RankGroupSpec } from '@lockstep/workers';
 import { classesOf } from '../config/model-spec.js';
 import { UserError } from '../errors.js';
@@ -15,8 +15,9 @@ export function buildModel(spec: ModelSpec): Model {
 /**
  * The model of a checkpoint, built as `buildModel` builds it, once its arrays are checked against
  * it: a file whose parameters, optimizer state or buffers are not the sizes its own model and
- * optimizer give them is damaged (a valid checksum only says it was written so), and is refused
- * before anything is written or a worker exists.
+ * optimizer give them, or that holds a negative running variance (which no training writes), is
+ * damaged (a valid checksum only says it was written so), and is refused before anything is
+ * written or a worker exists.
  */
 export function checkpointModel(checkpoint: Checkpoint, path: string): Model {
   const model = buildModel(checkpoint.spec);
@@ -28,6 +29,8 @@ export function checkpointModel(checkpoint: Checkpoint, path: string): Model {
         `where its model and optimizer need ${model.size}, ${neededState} and ${model.buffers.length}; use another checkpoint`,
     );
   }
+  const negative = negativeRunningVariance(model, checkpoint.buffers ?? new Float32Array(0));
+  if (negative !== null) throw new UserError(`${path} is damaged: ${negative}; use another checkpoint`);
   return model;
 }
 

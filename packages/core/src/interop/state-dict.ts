@@ -81,17 +81,41 @@ export function checkStateDict(model: Model, dict: ReadonlyMap<string, StateTens
 }
 
 /**
- * Throws E_NUMERIC at the first NaN or infinite value of `dict` (parameters and running statistics alike),
- * in its order; `what` names the dict. Loading takes such values, as PyTorch's `load_state_dict` does, but
- * training from them stops at its first step with advice meant for a run that diverged.
+ * Throws E_NUMERIC at the first value of `dict` that training cannot start from, in its order: a NaN
+ * or infinite value (parameters and running statistics alike), or a negative running variance;
+ * `what` names the dict. Loading takes such values, as PyTorch's `load_state_dict` does, but training
+ * from a non-finite one stops at its first step with advice meant for a run that diverged, and a
+ * negative variance makes every eval-mode output NaN.
  */
-export function checkFiniteState(dict: ReadonlyMap<string, StateTensor>, what = 'loadStateDict'): void {
+export function checkStateValues(dict: ReadonlyMap<string, StateTensor>, what = 'loadStateDict'): void {
   for (const [name, tensor] of dict) {
     const index = tensor.data.findIndex((value) => !Number.isFinite(value));
     if (index >= 0) {
       throw new LockstepError('E_NUMERIC', `${what}: tensor "${name}" holds ${tensor.data[index]} at index ${index}; training starts from finite weights, so save them again from a model that has no NaN or infinity`);
     }
+    const negative = negativeVariance(name, tensor.data);
+    if (negative !== null) throw new LockstepError('E_NUMERIC', `${what}: ${negative}; save it again from a model whose running variances are >= 0`);
   }
+}
+
+/**
+ * The first negative running variance among `buffers` (the model's buffers, or an array of their
+ * layout), described for an error message that says where they came from; null when there is none.
+ * Training never writes one: its variances are sums of squares.
+ */
+export function negativeRunningVariance(model: Model, buffers: Float32Array): string | null {
+  for (const entry of model.bufferEntries) {
+    const negative = negativeVariance(torchName(entry.path), buffers.subarray(entry.offset, entry.offset + entry.length));
+    if (negative !== null) return negative;
+  }
+  return null;
+}
+
+/** PyTorch names BatchNorm's running variance `running_var`; a value below 0 is no variance. */
+function negativeVariance(name: string, values: Float32Array): string | null {
+  if (name.split('.').at(-1) !== 'running_var') return null;
+  const index = values.findIndex((value) => value < 0);
+  return index < 0 ? null : `tensor "${name}" holds ${values[index]} at index ${index}, a negative running variance, which makes eval-mode outputs NaN`;
 }
 
 /** A Map, or a plain object of name -> tensor, as a Map. */
