@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -87,14 +87,31 @@ describe('a layer module with a mistake in its declaration', () => {
     ['no-from-spec', `${cannotLoad}: "fromSpec" must be a function (entry, inputShape, context) that returns the layer's Module, got undefined`],
     ['no-fields', `${cannotLoad}: "fields" must be an object like { required: { out: 'int' }, optional: { bias: 'boolean' } } ({} for none), got undefined`],
     ['unknown-kind', `${cannotLoad}: "fields.optional.f" must be a field kind, one of int, pair, pair0, number, rate, positive, boolean, shape, layers, init, scaling, approximate, got "bogus"`],
-    ['returns-number', 'model spec layers[2] (mistaken): fromSpec must return a Module (an instance of a class that extends Module from @lockstep/core), got 42'],
-    ['throws', 'model spec layers[2] (mistaken): fromSpec threw: factory exploded'],
-    ['throws-in-worker', `${workerFailed} model spec layers[2] (mistaken): fromSpec threw: factory exploded in a worker; ${restart}`],
+    ['returns-number', `model spec layers[2] (mistaken, registered by ${mistaken}): fromSpec must return a Module (an instance of a class that extends Module from @lockstep/core), got 42`],
+    ['throws', `model spec layers[2] (mistaken, registered by ${mistaken}): fromSpec threw: factory exploded`],
+    ['throws-in-worker', `${workerFailed} model spec layers[2] (mistaken, registered by ${mistaken}): fromSpec threw: factory exploded in a worker; ${restart}`],
     ['no-from-spec-in-worker', `${workerFailed} cannot load the module ${mistaken}: registerLayer("mistaken"): "fromSpec" must be a function (entry, inputShape, context) that returns the layer's Module, got 7; ${restart}`],
   ])('%s: train stops with one line naming it, exit 1', (mistake, message) => {
     const { status, stdout, stderr } = lockstep(['train', '--config', 'mistaken.json', '--modules', mistaken, '--workers', '1', '--out', `mistaken-${mistake}`, '--quiet'], work, { LOCKSTEP_TEST_MISTAKE: mistake });
     expect(stderr).toBe(`lockstep: ${message}\n`);
     expect(status).toBe(1);
     expect(stdout).toBe('');
+  });
+
+  it('given as a path from the current folder, is named by that path; a worker names the file it imported', () => {
+    // A copy in work/mods/, which imports @lockstep/core through work/node_modules.
+    mkdirSync(join(work, 'mods'));
+    symlinkSync(fileURLToPath(new URL('../node_modules', import.meta.url)), join(work, 'node_modules'));
+    copyFileSync(mistaken, join(work, 'mods', 'mistaken.mjs'));
+    const train = (mistake: string): string => {
+      const { status, stdout, stderr } = lockstep(['train', '--config', 'mistaken.json', '--modules', 'mods/mistaken.mjs', '--workers', '1', '--out', `relative-${mistake}`, '--quiet'], work, { LOCKSTEP_TEST_MISTAKE: mistake });
+      expect(status).toBe(1);
+      expect(stdout).toBe('');
+      return stderr;
+    };
+    expect(train('throws')).toBe('lockstep: model spec layers[2] (mistaken, registered by mods/mistaken.mjs): fromSpec threw: factory exploded\n');
+    expect(train('throws-in-worker')).toBe(
+      `lockstep: ${workerFailed} model spec layers[2] (mistaken, registered by ${join(realpathSync(work), 'mods', 'mistaken.mjs')}): fromSpec threw: factory exploded in a worker; ${restart}\n`,
+    );
   });
 });

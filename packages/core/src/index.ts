@@ -107,7 +107,7 @@ export { torchName, stateDictOf, loadStateDictInto, checkStateDict, checkStateVa
 export { encodeSafetensors, decodeSafetensors, loadSafetensors, modelFromSafetensors, SPEC_METADATA_KEY, type DecodedSafetensors, type SafetensorsOptions } from './interop/safetensors.js';
 export { readSafetensors, writeSafetensors, halfToNumber, bfloat16ToNumber, READ_DTYPES, MAX_HEADER_BYTES, type ReadDtype, type SafetensorsFile, type SafetensorsTensor } from './interop/safetensors-format.js';
 export { sequentialFromSpec, modelFromSpec, layerSpecOf, specOf, mapLayerEntries, layerEntries, type ModelSpec } from './spec.js';
-export { registerLayer, layerTypes, type LayerFactory, type LayerEntry, type LayerBuildContext } from './layer-registry.js';
+export { registerLayer, registeringFrom, layerTypes, type LayerFactory, type LayerEntry, type LayerBuildContext } from './layer-registry.js';
 export type { FieldKind, LayerFields } from './spec-fields.js';
 export type { LayerSpec } from './modules/builtin-layers.js';
 export { appendRegion, kernelMemory } from './wasm/memory.js';

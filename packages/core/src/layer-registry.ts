@@ -27,6 +27,25 @@ export interface LayerFactory<Entry extends LayerEntry = LayerEntry> {
 
 // A Map, not an object: "constructor" or "toString" is not a layer type, though every object has one.
 const declarations = new Map<string, LayerFactory>();
+/** The module file that registered each type registered while `registeringFrom` loaded one. */
+const moduleFiles = new Map<string, string>();
+let loadingFile: string | null = null;
+
+/**
+ * Runs `load`, which imports the module file `file`, and records `file` as the module of every layer
+ * type registered until it settles, so that an error in such a type's code names the file as well as
+ * the spec entry. One file at a time: a type registered meanwhile by other code would be put down to
+ * it too.
+ */
+export async function registeringFrom<T>(file: string, load: () => Promise<T>): Promise<T> {
+  const outer = loadingFile;
+  loadingFile = file;
+  try {
+    return await load();
+  } finally {
+    loadingFile = outer;
+  }
+}
 
 /**
  * Adds a layer type to the spec format; the built-in ones are added the same way. A worker pool
@@ -47,10 +66,16 @@ export function registerLayer<Entry extends LayerEntry>(declaration: LayerFactor
   }
   if (declarations.has(type)) throw new LockstepError('E_SPEC', `registerLayer: "${type}" is already a layer type; choose another name`);
   declarations.set(type, declaration as unknown as LayerFactory);
+  if (loadingFile !== null) moduleFiles.set(type, loadingFile);
 }
 
 export function layerDeclaration(type: string): LayerFactory | undefined {
   return declarations.get(type);
+}
+
+/** The module file that registered `type` (see `registeringFrom`); undefined for a built-in type, or one registered otherwise. */
+export function layerModuleFile(type: string): string | undefined {
+  return moduleFiles.get(type);
 }
 
 /** The registered layer types, built-in ones first, in the order they were registered. */

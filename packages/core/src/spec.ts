@@ -1,5 +1,5 @@
 import { LockstepError, describeValue } from './errors.js';
-import { layerDeclaration, layerTypes, type LayerFactory, type LayerEntry } from './layer-registry.js';
+import { layerDeclaration, layerModuleFile, layerTypes, type LayerFactory, type LayerEntry } from './layer-registry.js';
 import { BUILTIN_LAYERS, type LayerSpec } from './modules/builtin-layers.js';
 import { Module } from './modules/module.js';
 import { Sequential } from './modules/sequential.js';
@@ -32,7 +32,7 @@ function buildLayers(where: string, entries: unknown, inputShape: readonly numbe
     const at = `${where}[${index}]`;
     const declaration = checkLayer(at, entry);
     const context = { layers: (field: string, fieldShape: readonly number[]) => buildLayers(`${at}.${field}`, (entry as Record<string, unknown>)[field], fieldShape) };
-    const layer = buildLayer(`${at} (${declaration.type})`, declaration, () => declaration.fromSpec(entry as LayerEntry, shape, context));
+    const layer = buildLayer(`${at} (${registeredType(declaration.type)})`, declaration, () => declaration.fromSpec(entry as LayerEntry, shape, context));
     layer.builtFrom = entry as LayerEntry;
     try {
       shape = layer.outputShape(shape);
@@ -44,6 +44,12 @@ function buildLayers(where: string, entries: unknown, inputShape: readonly numbe
   });
 }
 
+/** A layer type, with the module file that registered it where one did: the code that its `fromSpec` runs. */
+function registeredType(type: string): string {
+  const file = layerModuleFile(type);
+  return file === undefined ? type : `${type}, registered by ${file}`;
+}
+
 function checkSampleSize(where: string, shape: readonly number[]): void {
   if (sizeOf(shape) > MAX_MODEL_VALUES) {
     specError(where, `${formatShape(shape)} per sample is ${sizeOf(shape)} values, more than the limit of ${MAX_MODEL_VALUES}; use smaller layers`);
@@ -53,8 +59,8 @@ function checkSampleSize(where: string, shape: readonly number[]): void {
 /**
  * Runs a layer's `fromSpec`, re-labelling its option and shape errors with the spec entry. Any other
  * error, and a result that is no Module, is a bug in that layer's code. A registered layer's is its
- * module's: one line naming the entry, with the original error as its cause so its stack is not
- * lost. A built-in layer's is lockstep's own, and goes on as it is, to be reported as one.
+ * module's: one line naming the entry (and the module file, in `where`, where the registry knows it),
+ * with the original error as its cause so its stack is not lost. A built-in layer's is lockstep's own, and goes on as it is, to be reported as one.
  */
 function buildLayer(where: string, declaration: LayerFactory, build: () => unknown): Module {
   let layer: unknown;

@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from 'vitest';
-import { registerLayer } from '../src/layer-registry.js';
+import { registerLayer, registeringFrom } from '../src/layer-registry.js';
 import { reluLayer } from '../src/modules/activations.js';
 import { Module } from '../src/modules/module.js';
 import { Sequential } from '../src/modules/sequential.js';
@@ -175,5 +175,36 @@ describe('a declaration with a mistake', () => {
       code: 'E_SPEC',
       message: `model spec layers[1] (${type}): fromSpec must return a Module (an instance of a class that extends Module from @lockstep/core), got ${shown}`,
     }));
+  });
+});
+
+describe('a layer type registered while a module file loads', () => {
+  const build = (type: string): (() => unknown) => () => sequentialFromSpec({ input: [3], layers: [{ type: 'relu' }, { type }] });
+  const explode = (): Module => {
+    throw new Error('factory exploded');
+  };
+
+  it('has that file named by its fromSpec\'s errors, beside the entry', async () => {
+    await registeringFrom('mods/explode.mjs', async () => {
+      registerLayer({ type: 'test-file-throws', fields: {}, fromSpec: explode });
+      registerLayer({ type: 'test-file-returns-number', fields: {}, fromSpec: () => 42 as never });
+    });
+    expect(build('test-file-throws')).toThrow(expect.objectContaining({ code: 'E_SPEC', message: 'model spec layers[1] (test-file-throws, registered by mods/explode.mjs): fromSpec threw: factory exploded' }));
+    expect(build('test-file-returns-number')).toThrow(expect.objectContaining({
+      code: 'E_SPEC',
+      message: 'model spec layers[1] (test-file-returns-number, registered by mods/explode.mjs): fromSpec must return a Module (an instance of a class that extends Module from @lockstep/core), got 42',
+    }));
+  });
+
+  it('is put down to the file whose load registered it, and a type registered after the loads to none', async () => {
+    await registeringFrom('outer.mjs', async () => {
+      await registeringFrom('inner.mjs', async () => registerLayer({ type: 'test-file-inner', fields: {}, fromSpec: explode }));
+      registerLayer({ type: 'test-file-outer', fields: {}, fromSpec: explode });
+    });
+    await expect(registeringFrom('failing.mjs', async () => Promise.reject(new Error('cannot load')))).rejects.toThrow('cannot load');
+    registerLayer({ type: 'test-file-none', fields: {}, fromSpec: explode });
+    expect(build('test-file-inner')).toThrow(expect.objectContaining({ code: 'E_SPEC', message: 'model spec layers[1] (test-file-inner, registered by inner.mjs): fromSpec threw: factory exploded' }));
+    expect(build('test-file-outer')).toThrow(expect.objectContaining({ code: 'E_SPEC', message: 'model spec layers[1] (test-file-outer, registered by outer.mjs): fromSpec threw: factory exploded' }));
+    expect(build('test-file-none')).toThrow(expect.objectContaining({ code: 'E_SPEC', message: 'model spec layers[1] (test-file-none): fromSpec threw: factory exploded' }));
   });
 });

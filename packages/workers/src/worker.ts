@@ -1,5 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import { workerData } from 'piscina';
+import { registeringFrom } from '@lockstep/core';
 import type { Task, TaskResults, WorkerSetup } from './messages.js';
 import { useNativeKernelsIfInstalled } from './native-kernels.js';
 import { rankGroupOf } from './rank-groups.js';
@@ -24,10 +25,10 @@ function ready(): Promise<Replica> {
  * registerLayer mistake that only a worker makes) names no file, and the main thread's import passed.
  */
 async function importSetupModule(url: string): Promise<void> {
+  const file = url.startsWith('file:') ? fileURLToPath(url) : url;
   try {
-    await import(url);
+    await registeringFrom(file, () => import(url));
   } catch (error) {
-    const file = url.startsWith('file:') ? fileURLToPath(url) : url;
     throw new Error(`cannot load the module ${file}: ${error instanceof Error ? error.message : String(error)}`);
   }
 }

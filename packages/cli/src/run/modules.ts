@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, realpathSync } from 'node:fs';
 import { isAbsolute, relative, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { registeringFrom } from '@lockstep/core';
 import { UserError } from '../errors.js';
 import type { Checkpoint } from './checkpoint.js';
 
@@ -40,7 +41,7 @@ async function importPaths(paths: readonly string[]): Promise<string[]> {
   for (const path of paths) {
     const url = pathToFileURL(resolve(path)).href;
     try {
-      await import(url);
+      await registeringFrom(path, () => import(url));
     } catch (error) {
       const reason = error instanceof Error ? error.message : String(error);
       throw new UserError(`cannot load the module ${path} listed in "modules": ${reason.split('\n')[0]}`);
