@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { checkStateValues, decodeSafetensors, encodeSafetensors, loadSafetensors, modelFromSafetensors, modelFromSpec, readSafetensors, writeSafetensors, type Model } from '@lockstep/core';
+import { failure } from './helpers/failure.js';
 
 const SPEC = {
   input: [1, 5, 5],
@@ -49,6 +50,27 @@ describe('safetensors', () => {
     });
     expect(bytes.length).toBe(8 + n + 12);
     expect([0, 4, 8].map((at) => view.getFloat32(8 + n + at, true))).toEqual([1, -2, 0.5]);
+  });
+
+  it('refuses to write what its reader would refuse or lose, in one line each: metadata that is not strings, data that does not fill the shape, a name used twice', () => {
+    const tensor = { shape: [2], data: Float32Array.of(1, 2) };
+    const convert = 'safetensors metadata holds only strings, so convert it (String(value) or JSON.stringify(value))';
+    expect(failure(() => encodeSafetensors(trained(), { metadata: { epoch: 3 } as never }))).toEqual({ code: 'E_OPTION', message: `encodeSafetensors: options.metadata["epoch"] is 3, not a string; ${convert}` });
+    expect(failure(() => encodeSafetensors(trained(), { metadata: 'run 3' as never }))).toEqual({ code: 'E_OPTION', message: 'encodeSafetensors: options.metadata must be an object of string values, got "run 3"' });
+    expect(failure(() => writeSafetensors([['a', tensor]], { tags: ['x'] } as never))).toEqual({ code: 'E_OPTION', message: `writeSafetensors: metadata["tags"] is an array, not a string; ${convert}` });
+    expect(failure(() => writeSafetensors([['a', tensor]], null as never))).toEqual({ code: 'E_OPTION', message: 'writeSafetensors: metadata must be an object of string values, got null' });
+    expect(failure(() => writeSafetensors([['a', { shape: [2, 2], data: new Float32Array(3) }]]))).toEqual({ code: 'E_SHAPE', message: 'writeSafetensors: tensor "a" has 3 values, its shape [2,2] needs 4' });
+    expect(failure(() => writeSafetensors([['a', { shape: [1.5, 2], data: new Float32Array(3) }]]))).toEqual({
+      code: 'E_SHAPE',
+      message: 'writeSafetensors: tensor "a" has a shape that is not a list of integers >= 0, got [1.5,2]',
+    });
+    expect(failure(() => writeSafetensors([['a', tensor], ['b', tensor], ['a', tensor]]))).toEqual({ code: 'E_FORMAT', message: 'writeSafetensors: two tensors are named "a"; give each tensor its own name' });
+    expect(failure(() => writeSafetensors([['__metadata__', tensor]]))).toEqual({ code: 'E_FORMAT', message: 'writeSafetensors: "__metadata__" is not a tensor name; rename the tensor' });
+  });
+
+  it('writes a tensor named "__proto__" as a name like any other', () => {
+    const read = readSafetensors(writeSafetensors([['__proto__', { shape: [1], data: Float32Array.of(7) }]]));
+    expect([...read.tensors].map(([name, t]) => [name, [...t.data]])).toEqual([['__proto__', [7]]]);
   });
 
   it('round-trips a model with its running statistics exactly, and the file alone rebuilds it', () => {

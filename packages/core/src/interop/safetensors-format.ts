@@ -1,4 +1,4 @@
-import { LockstepError } from '../errors.js';
+import { describeValue, LockstepError } from '../errors.js';
 import { formatShape, sizeOf } from '../tensor.js';
 
 /**
@@ -35,19 +35,42 @@ function formatError(where: string, message: string): never {
   throw new LockstepError('E_FORMAT', `${where}: ${message}`);
 }
 
-/** The bytes of a safetensors file of float32 tensors, in the order given; the header is padded with spaces to 8 bytes, as safetensors does. */
+/** Throws E_OPTION unless `metadata` is an object of string values, all safetensors' "__metadata__" holds; `what` names it. */
+export function checkMetadataStrings(what: string, metadata: unknown): void {
+  if (typeof metadata !== 'object' || metadata === null || Array.isArray(metadata)) {
+    throw new LockstepError('E_OPTION', `${what} must be an object of string values, got ${describeValue(metadata)}`);
+  }
+  for (const [key, value] of Object.entries(metadata)) {
+    if (typeof value !== 'string') throw new LockstepError('E_OPTION', `${what}[${JSON.stringify(key)}] is ${describeValue(value)}, not a string; safetensors metadata holds only strings, so convert it (String(value) or JSON.stringify(value))`);
+  }
+}
+
+/**
+ * The bytes of a safetensors file of float32 tensors, in the order given; the header is padded with
+ * spaces to 8 bytes, as safetensors does. A file that lockstep's reader would refuse is refused here
+ * instead: a metadata value that is not a string, a tensor whose data does not fill its shape, two
+ * tensors of one name.
+ */
 export function writeSafetensors(tensors: Iterable<readonly [string, { readonly shape: readonly number[]; readonly data: Float32Array }]>, metadata: Record<string, string> = {}): Uint8Array {
-  const header: Record<string, unknown> = {};
-  if (Object.keys(metadata).length > 0) header.__metadata__ = metadata;
+  checkMetadataStrings('writeSafetensors: metadata', metadata);
+  // A Map, not an object: a tensor named "__proto__" would set an object's prototype rather than a key.
+  const header = new Map<string, unknown>();
+  if (Object.keys(metadata).length > 0) header.set('__metadata__', metadata);
   const list = [...tensors];
   let offset = 0;
   for (const [name, tensor] of list) {
-    if (name === '__metadata__') throw new LockstepError('E_FORMAT', 'safetensors: "__metadata__" is not a tensor name; rename the tensor');
-    const bytes = tensor.data.length * 4;
-    header[name] = { dtype: 'F32', shape: [...tensor.shape], data_offsets: [offset, offset + bytes] };
+    if (name === '__metadata__') throw new LockstepError('E_FORMAT', 'writeSafetensors: "__metadata__" is not a tensor name; rename the tensor');
+    if (header.has(name)) throw new LockstepError('E_FORMAT', `writeSafetensors: two tensors are named "${name}"; give each tensor its own name`);
+    const { shape, data } = tensor;
+    if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
+      throw new LockstepError('E_SHAPE', `writeSafetensors: tensor "${name}" has a shape that is not a list of integers >= 0, got ${JSON.stringify(shape)}`);
+    }
+    if (data.length !== sizeOf(shape)) throw new LockstepError('E_SHAPE', `writeSafetensors: tensor "${name}" has ${data.length} values, its shape ${formatShape(shape)} needs ${sizeOf(shape)}`);
+    const bytes = data.length * 4;
+    header.set(name, { dtype: 'F32', shape: [...shape], data_offsets: [offset, offset + bytes] });
     offset += bytes;
   }
-  let json = JSON.stringify(header);
+  let json = JSON.stringify(Object.fromEntries(header));
   const encoded = new TextEncoder().encode(json);
   json += ' '.repeat((8 - (encoded.length % 8)) % 8);
   const headerBytes = new TextEncoder().encode(json);

@@ -3,7 +3,7 @@ import type { Model } from '../model.js';
 import { BatchNorm } from '../modules/batch-norm.js';
 import type { Module } from '../modules/module.js';
 import { modelFromSpec, specOf } from '../spec.js';
-import { readSafetensors, writeSafetensors, type SafetensorsFile } from './safetensors-format.js';
+import { checkMetadataStrings, readSafetensors, writeSafetensors, type SafetensorsFile } from './safetensors-format.js';
 import { checkStateDict, loadStateDictInto, stateDictOf, type StateDict } from './state-dict.js';
 
 /** The metadata key that holds the model's spec as JSON, so the file alone rebuilds the model. */
@@ -22,6 +22,7 @@ export interface SafetensorsOptions {
  * tensors, with the model's spec in the metadata under "lockstep.spec".
  */
 export function encodeSafetensors(model: Model, options: SafetensorsOptions = {}): Uint8Array {
+  if (options.metadata !== undefined) checkMetadataStrings('encodeSafetensors: options.metadata', options.metadata);
   const metadata = { ...options.metadata, format: 'pt', [SPEC_METADATA_KEY]: JSON.stringify(specOf(model)) };
   return writeSafetensors(stateDictOf(model), metadata);
 }
