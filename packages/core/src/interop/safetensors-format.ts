@@ -93,8 +93,13 @@ interface HeaderEntry {
   readonly end: number;
 }
 
-/** Reads and checks a safetensors file; `where` (its path) starts every message. Other dtypes than READ_DTYPES, and F64 values past float32's range, are refused. */
-export function readSafetensors(bytes: Uint8Array, where = 'safetensors'): SafetensorsFile {
+/**
+ * Reads and checks a safetensors file, given as a Uint8Array (a Buffer is one) or an ArrayBuffer;
+ * `where` (its path) starts every message. Other dtypes than READ_DTYPES, and F64 values past
+ * float32's range, are refused.
+ */
+export function readSafetensors(file: Uint8Array | ArrayBuffer, where = 'safetensors'): SafetensorsFile {
+  const bytes = fileBytes(file, where);
   if (bytes.length < 8) formatError(where, `is truncated: ${bytes.length} bytes, fewer than the 8 of the header length; it is not a whole safetensors file`);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const headerLength = view.getBigUint64(0, true);
@@ -121,6 +126,12 @@ export function readSafetensors(bytes: Uint8Array, where = 'safetensors'): Safet
     tensors.set(entry.name, { dtype: entry.dtype, shape: entry.shape, data: toFloat32(where, entry, new DataView(bytes.buffer, bytes.byteOffset + headerEnd + entry.begin, entry.end - entry.begin)) });
   }
   return { tensors, metadata };
+}
+
+function fileBytes(file: unknown, where: string): Uint8Array {
+  if (file instanceof Uint8Array) return file;
+  if (file instanceof ArrayBuffer) return new Uint8Array(file);
+  throw new LockstepError('E_OPTION', `${where}: the file's bytes must be a Uint8Array (a Buffer is one) or an ArrayBuffer, got ${describeValue(file)}`);
 }
 
 function checkMetadata(where: string, value: unknown): Record<string, string> {

@@ -1,4 +1,4 @@
-import { LockstepError } from '../errors.js';
+import { checkKnownFields, LockstepError } from '../errors.js';
 import type { Model } from '../model.js';
 import { BatchNorm } from '../modules/batch-norm.js';
 import type { Module } from '../modules/module.js';
@@ -22,6 +22,7 @@ export interface SafetensorsOptions {
  * tensors, with the model's spec in the metadata under "lockstep.spec".
  */
 export function encodeSafetensors(model: Model, options: SafetensorsOptions = {}): Uint8Array {
+  checkKnownFields('encodeSafetensors options', options, ['metadata']);
   if (options.metadata !== undefined) checkMetadataStrings('encodeSafetensors: options.metadata', options.metadata);
   const metadata = { ...options.metadata, format: 'pt', [SPEC_METADATA_KEY]: JSON.stringify(specOf(model)) };
   return writeSafetensors(stateDictOf(model), metadata);
@@ -39,9 +40,9 @@ export interface DecodedSafetensors {
  * Reads a safetensors file into float32 tensors: F32 as is, F16, BF16 and F64 converted to float32
  * (F64 rounded to nearest); I64 only for PyTorch's BatchNorm counter `num_batches_tracked`, which is
  * left out. Any other dtype, and any damage (truncation, a bad header, overlapping or wrong offsets),
- * is refused in one line that starts with `where`.
+ * is refused in one line that starts with `where`. `bytes` may be a Uint8Array (a Buffer) or an ArrayBuffer.
  */
-export function decodeSafetensors(bytes: Uint8Array, where = 'safetensors'): DecodedSafetensors {
+export function decodeSafetensors(bytes: Uint8Array | ArrayBuffer, where = 'safetensors'): DecodedSafetensors {
   const file: SafetensorsFile = readSafetensors(bytes, where);
   const stateDict: StateDict = new Map();
   const counters: string[] = [];
@@ -57,7 +58,7 @@ export function decodeSafetensors(bytes: Uint8Array, where = 'safetensors'): Dec
 }
 
 /** Loads a safetensors file's tensors into `model` (see `loadStateDict`): every mismatch of names and shapes is listed in one line. */
-export function loadSafetensors(model: Model, bytes: Uint8Array, where = 'safetensors'): DecodedSafetensors {
+export function loadSafetensors(model: Model, bytes: Uint8Array | ArrayBuffer, where = 'safetensors'): DecodedSafetensors {
   const decoded = decodeSafetensors(bytes, where);
   checkCounters(model, decoded, where);
   loadStateDictInto(model, decoded.stateDict, where);
@@ -65,7 +66,7 @@ export function loadSafetensors(model: Model, bytes: Uint8Array, where = 'safete
 }
 
 /** Builds the model that a safetensors file written by lockstep names in its metadata, and loads its tensors. */
-export function modelFromSafetensors(bytes: Uint8Array, where = 'safetensors'): Model {
+export function modelFromSafetensors(bytes: Uint8Array | ArrayBuffer, where = 'safetensors'): Model {
   const { metadata } = readSafetensors(bytes, where);
   const text = metadata[SPEC_METADATA_KEY];
   if (text === undefined) throw new LockstepError('E_FORMAT', `${where}: has no "${SPEC_METADATA_KEY}" metadata, so it does not say which model it holds; build the model yourself and use loadSafetensors`);

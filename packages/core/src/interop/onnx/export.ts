@@ -1,4 +1,4 @@
-import { LockstepError } from '../../errors.js';
+import { checkKnownFields, LockstepError } from '../../errors.js';
 import type { Model } from '../../model.js';
 import { OnnxGraph } from './graph.js';
 import { encodeModel, ONNX_IR_VERSION, ONNX_OPSET_VERSION, TENSOR_FLOAT, type ValueInfoProto } from './proto.js';
@@ -27,6 +27,7 @@ function floatTensor(name: string, sampleShape: readonly number[]): ValueInfoPro
  * error that names it. Returns the file's bytes.
  */
 export function exportOnnx(model: Model, options: OnnxExportOptions = {}): Uint8Array {
+  checkKnownFields('exportOnnx options', options, ['softmax']);
   const softmax = options.softmax ?? false;
   if (typeof softmax !== 'boolean') throw new LockstepError('E_OPTION', `exportOnnx: options.softmax must be true or false, got ${JSON.stringify(softmax)}`);
   const graph = new OnnxGraph(model, [ONNX_INPUT_NAME, ONNX_LOGITS_NAME, ONNX_PROBABILITIES_NAME]);
