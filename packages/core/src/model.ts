@@ -142,7 +142,7 @@ export class Model {
   statistics: Float64Array;
   private readonly ownStatistics: Float64Array;
   private calls = 0;
-  /** Whether `initialize` or `loadStateDict` gave the parameters values; parameters set by hand are not seen. */
+  /** Whether `initialize` or a loader (`loadStateDictInto`) gave the parameters values; parameters set by hand are not seen. */
   private valuesGiven = false;
   /**
    * When true, `forward` and `backward` return tensors of their own, as PyTorch does. By default they
@@ -243,8 +243,16 @@ export class Model {
       entry.spec.init(foldInString(initKey, entry.path), view, entry.spec.fanIn, entry.spec.fanOut);
     }
     this.resetBuffers();
-    this.valuesGiven = true;
+    this.markInitialized();
     return this;
+  }
+
+  /**
+   * Counts the parameters as given values, whatever they are, as `initialize` and every loader
+   * (`loadStateDict`, `loadSafetensors`) do: `fit` then trains them even when every value is 0.
+   */
+  markInitialized(): void {
+    this.valuesGiven = true;
   }
 
   /**
@@ -332,7 +340,6 @@ export class Model {
    */
   loadStateDict(dict: ReadonlyMap<string, StateTensor> | Readonly<Record<string, StateTensor>>): void {
     loadStateDictInto(this, dict);
-    this.valuesGiven = true;
   }
 }
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { fit, Linear, Model, ReLU, Sequential, sgd, syntheticClassification } from '@lockstep/core';
+import { encodeSafetensors, fit, Linear, loadSafetensors, loadStateDictInto, Model, ReLU, Sequential, sgd, syntheticClassification } from '@lockstep/core';
 import { failure } from './helpers/failure.js';
 
 // new Model leaves every parameter at 0 (PyTorch's layers initialize themselves): a fit from there
@@ -30,5 +30,20 @@ describe('a model never given parameter values', () => {
     loaded.loadStateDict(built().stateDict());
     expect(loaded.initialized).toBe(true);
     expect(fit(loaded, data, options).state.step).toBe(4);
+  });
+
+  it('counts as loaded through every loader, not only model.loadStateDict', () => {
+    const zeros = built().stateDict();
+    const loaders: Array<[string, (model: Model) => void]> = [
+      ['loadSafetensors', (model) => loadSafetensors(model, encodeSafetensors(built()))],
+      ['loadStateDictInto', (model) => loadStateDictInto(model, zeros)],
+      ['markInitialized', (model) => model.markInitialized()],
+    ];
+    for (const [name, load] of loaders) {
+      const model = built();
+      load(model);
+      expect(model.initialized, name).toBe(true);
+      expect(fit(model, data, options).state.step, name).toBe(4);
+    }
   });
 });

@@ -124,9 +124,13 @@ export function asStateDict(dict: ReadonlyMap<string, StateTensor> | Readonly<Re
   return dict instanceof Map ? dict : new Map(Object.entries(dict));
 }
 
-/** Copies `dict` into the model's parameters and buffers, in place (shared memory stays shared), after checking all of it. */
+/**
+ * Copies `dict` into the model's parameters and buffers, in place (shared memory stays shared), after
+ * checking all of it. The model then counts as initialized, even if every loaded value is 0.
+ */
 export function loadStateDictInto(model: Model, given: ReadonlyMap<string, StateTensor> | Readonly<Record<string, StateTensor>>, what = 'loadStateDict'): void {
   const dict = asStateDict(given);
   checkStateDict(model, dict, what);
   for (const { name, entry, values } of stateEntries(model)) values.set(dict.get(name)!.data, entry.offset);
+  model.markInitialized();
 }
