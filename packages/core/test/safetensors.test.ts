@@ -188,6 +188,43 @@ describe('safetensors', () => {
       'f: tensors "a" and "b" overlap (data_offsets [0, 8] and [4, 12]); the file is corrupted',
     ],
     ['a bad shape', file({ w: { dtype: 'F32', shape: [-1], data_offsets: [0, 0] } }), 'f: tensor "w" has a "shape" that is not a list of integers >= 0; the file is corrupted or not safetensors'],
+    // huggingface/safetensors' validate: sorted by offsets, the tensors cover the data from byte 0 to the end, each byte once.
+    [
+      'bytes before the first tensor',
+      file({ a: { dtype: 'F32', shape: [3], data_offsets: [16, 28] } }, new Uint8Array(28)),
+      'f: data bytes [0, 16) belong to no tensor, before tensor "a" (data_offsets [16, 28]); a safetensors file\'s tensors leave no gaps, so the file is corrupted',
+    ],
+    [
+      'a gap between tensors',
+      file({ b: { dtype: 'F32', shape: [1], data_offsets: [8, 12] }, a: { dtype: 'F32', shape: [1], data_offsets: [0, 4] } }, new Uint8Array(12)),
+      'f: data bytes [4, 8) belong to no tensor, before tensor "b" (data_offsets [8, 12]); a safetensors file\'s tensors leave no gaps, so the file is corrupted',
+    ],
+    [
+      'bytes after the last tensor',
+      file({ a: { dtype: 'F32', shape: [3], data_offsets: [0, 12] } }, new Uint8Array(76)),
+      'f: the last 64 bytes belong to no tensor (the tensors end at data byte 12 of 76); the file is corrupted or has bytes appended',
+    ],
+    ['data and no tensor', file({ __metadata__: { a: 'b' } }, new Uint8Array(8)), 'f: the last 8 bytes belong to no tensor (the tensors end at data byte 0 of 8); the file is corrupted or has bytes appended'],
+    [
+      'an empty tensor inside another',
+      file({ a: { dtype: 'F32', shape: [2], data_offsets: [0, 8] }, e: { dtype: 'F32', shape: [0], data_offsets: [4, 4] } }, new Uint8Array(8)),
+      'f: tensors "a" and "e" overlap (data_offsets [0, 8] and [4, 4]); the file is corrupted',
+    ],
+    [
+      'a tensor named twice (JSON.parse would keep the second)',
+      file(null, new Uint8Array(24), '{"a":{"dtype":"F32","shape":[3],"data_offsets":[0,12]},"a":{"dtype":"F32","shape":[3],"data_offsets":[12,24]}}'),
+      'f: the header has the key "a" twice in one object (JSON readers differ on which one counts); the file is corrupted',
+    ],
+    [
+      'a name written twice, once escaped',
+      file(null, new Uint8Array(4), '{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}, "\\u0061" :{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}'),
+      'f: the header has the key "a" twice in one object (JSON readers differ on which one counts); the file is corrupted',
+    ],
+    [
+      'a field twice in one tensor',
+      file(null, new Uint8Array(4), '{"a":{"dtype":"F16","shape":[1],"data_offsets":[0,4],"dtype":"F32"}}'),
+      'f: the header has the key "dtype" twice in one object (JSON readers differ on which one counts); the file is corrupted',
+    ],
   ];
   for (const [what, bytes, message] of refusals) {
     it(`refuses ${what} in one line`, () => {
@@ -199,6 +236,20 @@ describe('safetensors', () => {
       }
     });
   }
+
+  it('reads the layouts the format allows: header order unlike the offsets, empty tensors at a boundary, a header padded with spaces, braces, quotes and repeated words inside strings', () => {
+    const metadata = { note: '{"a": 1, "a": 2}, [\\"a\\"]', a: 'a' };
+    const header = {
+      __metadata__: metadata,
+      b: { dtype: 'F32', shape: [1], data_offsets: [4, 8] },
+      e: { dtype: 'F32', shape: [0, 3], data_offsets: [8, 8] },
+      a: { dtype: 'F32', shape: [1], data_offsets: [0, 4] },
+      z: { dtype: 'F32', shape: [0], data_offsets: [0, 0] },
+    };
+    const read = readSafetensors(file(null, little([1, 2], 'f32'), `${JSON.stringify(header)}      `), 'f');
+    expect([...read.tensors].map(([name, t]) => [name, t.shape, [...t.data]])).toEqual([['b', [1], [2]], ['e', [0, 3], []], ['a', [1], [1]], ['z', [0], []]]);
+    expect(read.metadata).toEqual(metadata);
+  });
 
   it('refuses to rebuild a model from a file without lockstep\'s spec', () => {
     expect(() => modelFromSafetensors(writeSafetensors([]), 'f')).toThrow('f: has no "lockstep.spec" metadata, so it does not say which model it holds; build the model yourself and use loadSafetensors');

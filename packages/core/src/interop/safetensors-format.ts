@@ -109,18 +109,22 @@ export function readSafetensors(file: Uint8Array | ArrayBuffer, where = 'safeten
   if (headerLength > BigInt(MAX_HEADER_BYTES)) formatError(where, `the header length ${headerLength} is over the limit of ${MAX_HEADER_BYTES} bytes; the file is not safetensors`);
   const headerEnd = 8 + Number(headerLength);
   let header: unknown;
+  let headerText = '';
   try {
-    header = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(8, headerEnd)));
+    headerText = new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(8, headerEnd));
+    header = JSON.parse(headerText);
   } catch (error) {
     formatError(where, `the header is not JSON (${(error as Error).message.split('\n')[0]}); the file is corrupted or not safetensors`);
   }
   if (typeof header !== 'object' || header === null || Array.isArray(header)) formatError(where, 'the header is not a JSON object; the file is corrupted or not safetensors');
+  const repeated = firstRepeatedKey(headerText);
+  if (repeated !== undefined) formatError(where, `the header has the key ${JSON.stringify(repeated)} twice in one object (JSON readers differ on which one counts); the file is corrupted`);
   const dataLength = bytes.length - headerEnd;
   const metadata = checkMetadata(where, (header as Record<string, unknown>).__metadata__);
   const entries = Object.entries(header as Record<string, unknown>)
     .filter(([name]) => name !== '__metadata__')
     .map(([name, value]) => checkEntry(where, name, value, dataLength));
-  checkOverlaps(where, entries);
+  checkLayout(where, entries, dataLength);
   const tensors = new Map<string, SafetensorsTensor>();
   for (const entry of entries) {
     tensors.set(entry.name, { dtype: entry.dtype, shape: entry.shape, data: toFloat32(where, entry, new DataView(bytes.buffer, bytes.byteOffset + headerEnd + entry.begin, entry.end - entry.begin)) });
@@ -162,13 +166,61 @@ function checkEntry(where: string, name: string, value: unknown, dataLength: num
   return { name, dtype: dtype as ReadDtype, shape: shape as number[], begin, end };
 }
 
-function checkOverlaps(where: string, entries: readonly HeaderEntry[]): void {
-  const sorted = entries.filter((entry) => entry.end > entry.begin).sort((a, b) => a.begin - b.begin);
-  for (let i = 1; i < sorted.length; i++) {
-    if (sorted[i].begin < sorted[i - 1].end) {
-      formatError(where, `tensors "${sorted[i - 1].name}" and "${sorted[i].name}" overlap (data_offsets [${sorted[i - 1].begin}, ${sorted[i - 1].end}] and [${sorted[i].begin}, ${sorted[i].end}]); the file is corrupted`);
+/**
+ * safetensors' own rule (its `validate`): sorted by offsets, the tensors cover the data bytes from the
+ * first to the last, each byte once. A gap, an overlap or bytes past the last tensor mean damage.
+ */
+function checkLayout(where: string, entries: readonly HeaderEntry[], dataLength: number): void {
+  const sorted = [...entries].sort((a, b) => a.begin - b.begin || a.end - b.end);
+  let covered = 0;
+  let previous: HeaderEntry | undefined;
+  for (const entry of sorted) {
+    if (previous !== undefined && entry.begin < covered) {
+      formatError(where, `tensors "${previous.name}" and "${entry.name}" overlap (data_offsets [${previous.begin}, ${previous.end}] and [${entry.begin}, ${entry.end}]); the file is corrupted`);
+    }
+    if (entry.begin > covered) {
+      formatError(where, `data bytes [${covered}, ${entry.begin}) belong to no tensor, before tensor "${entry.name}" (data_offsets [${entry.begin}, ${entry.end}]); a safetensors file's tensors leave no gaps, so the file is corrupted`);
+    }
+    covered = entry.end;
+    previous = entry;
+  }
+  if (covered < dataLength) {
+    formatError(where, `the last ${dataLength - covered} bytes belong to no tensor (the tensors end at data byte ${covered} of ${dataLength}); the file is corrupted or has bytes appended`);
+  }
+}
+
+/**
+ * The first key that one object of a JSON text holds twice (JSON.parse keeps the last silently), or
+ * undefined. The text is valid JSON (JSON.parse read it), so only strings and brackets need reading.
+ */
+function firstRepeatedKey(text: string): string | undefined {
+  // One entry per open bracket: an object's keys so far, or null for an array.
+  const open: Array<Set<string> | null> = [];
+  let keyNext = false;
+  for (let i = 0; i < text.length; i++) {
+    const char = text[i];
+    if (char === '"') {
+      let end = i + 1;
+      while (text[end] !== '"') end += text[end] === '\\' ? 2 : 1;
+      const keys = open.at(-1);
+      if (keyNext && keys) {
+        const key = JSON.parse(text.slice(i, end + 1)) as string;
+        if (keys.has(key)) return key;
+        keys.add(key);
+      }
+      keyNext = false;
+      i = end;
+    } else if (char === '{' || char === '[') {
+      open.push(char === '{' ? new Set() : null);
+      keyNext = char === '{';
+    } else if (char === '}' || char === ']') {
+      open.pop();
+      keyNext = false;
+    } else if (char === ',') {
+      keyNext = open.at(-1) instanceof Set;
     }
   }
+  return undefined;
 }
 
 function toFloat32(where: string, { name, dtype }: HeaderEntry, view: DataView): Float32Array {

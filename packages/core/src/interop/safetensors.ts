@@ -39,8 +39,9 @@ export interface DecodedSafetensors {
 /**
  * Reads a safetensors file into float32 tensors: F32 as is, F16, BF16 and F64 converted to float32
  * (F64 rounded to nearest); I64 only for PyTorch's BatchNorm counter `num_batches_tracked`, which is
- * left out. Any other dtype, and any damage (truncation, a bad header, overlapping or wrong offsets),
- * is refused in one line that starts with `where`. `bytes` may be a Uint8Array (a Buffer) or an ArrayBuffer.
+ * left out. Any other dtype, and any damage (truncation, a bad header or a key in it twice, offsets that
+ * overlap, leave gaps or do not match the shape), is refused in one line that starts with `where`.
+ * `bytes` may be a Uint8Array (a Buffer) or an ArrayBuffer.
  */
 export function decodeSafetensors(bytes: Uint8Array | ArrayBuffer, where = 'safetensors'): DecodedSafetensors {
   const file: SafetensorsFile = readSafetensors(bytes, where);
