@@ -181,4 +181,12 @@ describe('lockstep train --init-from', () => {
       expect(existsSync(join(work, `from-${name}`))).toBe(false);
     }
   });
+
+  it('refuses a file with bytes after its last tensor, as huggingface/safetensors does, before anything is written', () => {
+    writeFileSync(join(work, 'appended.safetensors'), Buffer.concat([readFileSync(join(work, 'source.safetensors')), Buffer.from('junk')]));
+    expect(refused([...train, '--workers', '1', '--init-from', 'appended.safetensors', '--out', 'from-appended'])).toBe(
+      'lockstep: appended.safetensors: the last 4 bytes belong to no tensor (the tensors end at data byte 405544 of 405548); the file is corrupted or has bytes appended',
+    );
+    expect(existsSync(join(work, 'from-appended'))).toBe(false);
+  });
 });
