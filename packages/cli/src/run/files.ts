@@ -13,8 +13,15 @@ export class WriteError extends UserError {
     readonly path: string,
     readonly code: string,
   ) {
-    super(`cannot write ${path}: ${code}; ${code === 'ENOSPC' || code === 'EDQUOT' ? 'the disk is full, free some space' : 'check that the folder is writable'}`);
+    super(`cannot write ${path}: ${writeFailure(path, code)}`);
   }
+}
+
+function writeFailure(path: string, code: string): string {
+  if (code === 'ENOSPC' || code === 'EDQUOT') return `${code}; the disk is full, free some space`;
+  // ENOENT also comes from a temporary file removed mid-write; only a missing folder gets this advice.
+  if (code === 'ENOENT' && !existsSync(folderOf(path))) return `the folder ${folderOf(path)} does not exist (ENOENT); create it or choose another path`;
+  return `${code}; check that the folder is writable`;
 }
 
 /**

@@ -1,0 +1,29 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { lockstep } from './helpers/lockstep.js';
+
+// A file written into a folder that does not exist fails with ENOENT, which was reported as
+// "check that the folder is writable": the advice for a folder that exists but refuses writes.
+const work = mkdtempSync(join(tmpdir(), 'lockstep-write-errors-'));
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+beforeAll(() => {
+  writeFileSync(join(work, 'small.json'), JSON.stringify({ hidden: [8] }));
+  const trained = lockstep(['train', '--config', 'small.json', '--epochs', '1', '--workers', '1', '--quiet', '--out', 'run'], work);
+  expect(trained.stderr).toBe('');
+  expect(trained.status).toBe(0);
+});
+
+describe('writing into a folder that does not exist', () => {
+  it.each([
+    ['onnx', 'missing/a.onnx', 'missing'],
+    ['safetensors', 'missing/deeper/a.safetensors', 'missing/deeper'],
+  ])('export --format %s --out %s names the missing folder in one line', (format, out, folder) => {
+    const result = lockstep(['export', '--checkpoint', 'run/checkpoint.lockstep', '--format', format, '--out', out], work);
+    expect(result.stderr).toBe(`lockstep: cannot write ${out}: the folder ${folder} does not exist (ENOENT); create it or choose another path\n`);
+    expect(result.stdout).toBe('');
+    expect(result.status).toBe(1);
+  });
+});
