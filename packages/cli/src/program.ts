@@ -173,9 +173,10 @@ export function buildProgram(outcome: Outcome): Command {
     .option('--seed <n>', 'seed of the Monte Carlo masks (default 0)')
     .option('--format <format>', 'json or csv (default json)')
     .option('--workers <n>', 'worker threads (default: every core)')
+    .option('--skip-bad-images', 'with a folder --input: leave out files that are not readable PNG or JPEG images, each named in a note on stderr, and give rows for the others (default: stop at the first)')
     .option('--modules <files>', `module files to import, e.g. layers.mjs,more.mjs; ${MODULES_RULE}`)
     .option('--mpi', 'run as one rank of an MPI job (implied when mpirun started lockstep): each rank computes a share of the rows; rank 0 prints')
-    .addHelpText('after', '\nExamples:\n  lockstep predict --checkpoint runs/a/checkpoint.lockstep --input rows.csv\n  lockstep predict --checkpoint runs/a/checkpoint.lockstep --input rows.csv --mc-samples 20 --format csv\n\n' + CSV_HELP)
+    .addHelpText('after', '\nExamples:\n  lockstep predict --checkpoint runs/a/checkpoint.lockstep --input rows.csv\n  lockstep predict --checkpoint runs/a/checkpoint.lockstep --input rows.csv --mc-samples 20 --format csv\n  lockstep predict --checkpoint runs/a/checkpoint.lockstep --input scans --skip-bad-images --format csv\n\n' + CSV_HELP)
     .action(async (flags) => {
       outcome.exitCode = await predictCommand(flags);
     });

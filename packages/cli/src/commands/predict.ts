@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { sizeOf, softmaxRows } from '@lockstep/core';
 import { flagValue } from '../config/flags.js';
 import { defaultWorkers, OPTIONS } from '../config/options.js';
+import { skippedImageLine } from '../data/images/skipped.js';
 import { readInputs } from '../data/inputs.js';
 import { loadCheckpoint } from '../run/checkpoint.js';
 import { importNamedModules } from '../run/modules.js';
@@ -16,6 +17,7 @@ export interface PredictFlags {
   format?: string;
   workers?: string;
   modules?: string;
+  skipBadImages?: boolean;
   mpi?: boolean;
 }
 
@@ -68,7 +70,8 @@ function csvLines(rows: PrintedRow[], classes: number, withSpread: boolean): str
  * keyed masks are drawn, and each row gets the mean probabilities, their standard deviation, the
  * predictive entropy and the mutual information; the same --seed gives the same numbers at any worker
  * count. Rows read from image files also name their file and the predicted class (by its folder's
- * name when the run trained on images:DIR). Across ranks each rank computes a share of the rows, and
+ * name when the run trained on images:DIR); with --skip-bad-images a folder's bad files get no row,
+ * and a line each on stderr. Across ranks each rank computes a share of the rows, and
  * rank 0 alone prints.
  */
 export async function predictCommand(flags: PredictFlags): Promise<number> {
@@ -79,7 +82,9 @@ export async function predictCommand(flags: PredictFlags): Promise<number> {
   const format = flagValue('--format', OPTIONS.format, flags.format) ?? 'json';
   const modules = flagValue('--modules', OPTIONS.modules, flags.modules);
   const checkpoint = loadCheckpoint(flags.checkpoint);
-  const { rows: inputs, paths } = readInputs(flags.input, sizeOf(checkpoint.spec.input), { checkpoint, path: flags.checkpoint });
+  const { rows: inputs, paths, skipped } = readInputs(flags.input, sizeOf(checkpoint.spec.input), { checkpoint, path: flags.checkpoint }, { skipBadImages: flags.skipBadImages === true });
+  // On stderr, so that stdout stays the rows alone.
+  if (ranks.writes) for (const image of skipped) process.stderr.write(`${skippedImageLine(image)}\n`);
   const setup = (await importNamedModules(checkpoint, flags.checkpoint, modules)).urls;
   const model = checkpointModel(checkpoint, flags.checkpoint);
   const identity = { checkpoint: contentDigest(readFileSync(flags.checkpoint)), inputs: contentDigest(new Uint8Array(inputs.buffer, inputs.byteOffset, inputs.byteLength)), samples, seed, format, modules };

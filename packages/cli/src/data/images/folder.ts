@@ -26,7 +26,7 @@ export interface ImageFolder {
   readonly skipped: SkippedImage[];
 }
 
-/** The fix a bad file's line gives where the command takes --skip-bad-images (train, data, compare). */
+/** The fix a bad file's line gives where --skip-bad-images would leave it out (train, data, compare, predict on a folder). */
 export const BAD_IMAGE_FIX = 'replace or remove it, or add --skip-bad-images to leave bad images out';
 
 /**

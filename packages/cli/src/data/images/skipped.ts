@@ -12,6 +12,11 @@ export function skippedImagesNote(skipped: readonly SkippedImage[]): string | nu
   return `note: left out ${skipped.length} bad image file${skipped.length === 1 ? '' : 's'} (--skip-bad-images)`;
 }
 
+/** The line that names one bad file --skip-bad-images left out (eval and predict, which have no run folder to list them in). */
+export function skippedImageLine({ path, reason }: SkippedImage): string {
+  return `note: left out ${path} (--skip-bad-images): it ${reason}`;
+}
+
 /**
  * With skipBadImages, writes the list of skipped files to the run folder, one `path<TAB>reason` line
  * each (an empty file when none was bad), and returns a note where some were; null otherwise.
