@@ -9,8 +9,8 @@ import { lockstep } from './helpers/lockstep.js';
 
 // The bad inputs of an images:DIR tree: each stops `lockstep train` with one line naming the file and
 // the fix, exit 1, before the run folder exists; with --skip-bad-images the bad files are left out and
-// listed in the run folder's skipped-images.txt. lockstep data and compare take the same flags (predict:
-// images-skip-inference.test.ts).
+// listed in the run folder's skipped-images.txt. lockstep data and compare take the same flags (eval and
+// predict: images-skip-inference.test.ts).
 const work = realpathSync(mkdtempSync(join(tmpdir(), 'lockstep-images-')));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 const run = (args: string[]) => lockstep(args, work);
@@ -242,25 +242,5 @@ describe('lockstep data and compare take the image flags that the advice of an i
     const result = run(['data', '--image-size', '8,8', '--out', 'never.png']);
     expect(result.stderr).toBe('lockstep: --image-size [8,8] only applies to images:DIR data, and the data is default; leave it out\n');
     expect(result.status).toBe(1);
-  });
-});
-
-describe('eval, which takes no --skip-bad-images, gives advice it can follow', () => {
-  it('a bad file: eval says it reads with the run\'s settings; a run that skipped bad files evaluates without them', () => {
-    tree('advice');
-    expect(train('advice', '--quiet').status).toBe(0);
-    writeTree(join(work, 'advice'), { 'b/empty.png': new Uint8Array() });
-    const refused = (args: string[], line: string) => {
-      const result = run([...args, '--workers', '1']);
-      expect(result.stderr).toBe(`lockstep: ${line}\n`);
-      expect(result.status).toBe(1);
-      expect(result.stdout).toBe('');
-    };
-    refused(['eval', '--checkpoint', 'runs/advice/checkpoint.lockstep'], "advice/b/empty.png is empty (0 bytes); replace or remove it (eval reads the images with the run's settings, and the run did not skip bad images)");
-    expect(run(['eval', '--help']).stdout).not.toContain('--skip-bad-images');
-    expect(train('advice', '--skip-bad-images', '--overwrite', '--quiet').status).toBe(0);
-    const skipped = run(['eval', '--checkpoint', 'runs/advice/checkpoint.lockstep', '--workers', '1', '--json']);
-    expect(skipped.stderr).toBe('');
-    expect(skipped.status).toBe(0);
   });
 });

@@ -140,6 +140,7 @@ export function buildProgram(outcome: Outcome): Command {
     .option('--workers <n>', 'worker threads (default: every core)')
     .option('--mc-samples <k>', 'also Monte Carlo dropout with k passes: calibration (ECE) and accuracy at coverage against eval mode, with plots')
     .option('--split <split>', 'test (the data\'s test set, default where it has one) or validation (the run\'s validation split, which metrics.jsonl\'s valLoss measures)')
+    .option('--skip-bad-images', 'images:DIR: leave out test-set files that are not readable PNG or JPEG images, each named in a note on stderr and counted in the report; the validation split takes it only where the run skipped bad images too (default: as the run did)')
     .option('--seed <n>', 'seed of the Monte Carlo masks (default 0)')
     .option('--out <dir>', 'folder for reliability.svg, coverage.svg and calibration.json (default: the checkpoint\'s folder)')
     .option('--modules <files>', `module files to import, e.g. layers.mjs,more.mjs; ${MODULES_RULE}`)

@@ -4,7 +4,8 @@ import { flagValue } from '../config/flags.js';
 import { defaultWorkers, OPTIONS } from '../config/options.js';
 import { SETTINGS } from '../config/settings.js';
 import { checkCheckpointColumns } from '../data/csv.js';
-import { EVAL_BAD_IMAGE_FIX } from '../data/images/folder.js';
+import { evalReading, evaluatedSkips } from '../data/images/eval-reading.js';
+import { skippedImageLine, skippedImagesNote } from '../data/images/skipped.js';
 import { loadRunData, type RunData } from '../data/run-data.js';
 import { UserError } from '../errors.js';
 import { calibrationLines, calibrationReport, CALIBRATION_FILES, writeCalibrationFiles, type CalibrationReport } from '../output/calibration-report.js';
@@ -45,13 +46,16 @@ export interface EvalFlags {
   seed?: string;
   out?: string;
   json?: boolean;
+  skipBadImages?: boolean;
   mpi?: boolean;
 }
 
 /**
- * Loss, accuracy and confusion matrix on the data's test set (or the run's validation split). With
- * --mc-samples K, also the calibration of eval mode against Monte Carlo dropout, with plots. Across
- * ranks each rank computes a share of the rows, and rank 0 alone prints and writes.
+ * Loss, accuracy and confusion matrix on the data's test set (or the run's validation split). Where
+ * bad image files are left out (--skip-bad-images, or a run that skipped them), those of the measured
+ * samples are named on stderr and counted in the report. With --mc-samples K, also the calibration
+ * of eval mode against Monte Carlo dropout, with plots. Across ranks each rank computes a share of
+ * the rows, and rank 0 alone prints and writes.
  */
 export async function evalCommand(flags: EvalFlags): Promise<number> {
   const ranks = await runRanks(flags.mpi === true);
@@ -59,6 +63,7 @@ export async function evalCommand(flags: EvalFlags): Promise<number> {
   const mcSamples = flagValue('--mc-samples', OPTIONS.mcSamples, flags.mcSamples);
   const seed = flagValue('--seed', OPTIONS.seed, flags.seed) ?? 0;
   const dataOverride = flagValue('--data', SETTINGS.data.rule, flags.data);
+  const askedSplit = flagValue('--split', OPTIONS.split, flags.split);
   for (const [flag, value] of [['--seed', flags.seed], ['--out', flags.out]] as const) {
     if (value !== undefined && mcSamples === undefined) throw new UserError(`${flag} only applies with --mc-samples; add --mc-samples K`);
   }
@@ -69,9 +74,10 @@ export async function evalCommand(flags: EvalFlags): Promise<number> {
   if (mcSamples !== undefined && sampledDropoutLayers(model.module).length === 0) {
     throw new UserError(`${flags.checkpoint} has no dropout layers with p > 0, so --mc-samples has nothing to sample; leave out --mc-samples`);
   }
-  const data = await loadRunData(checkpoint.config, { threads: workers, dataOverride, badImageFix: EVAL_BAD_IMAGE_FIX });
+  const reading = evalReading(checkpoint.config, { data: dataOverride ?? checkpoint.config.data, skip: flags.skipBadImages === true, split: askedSplit, checkpoint: flags.checkpoint });
+  const data = await loadRunData(reading.config, { threads: workers, dataOverride, badImageFix: reading.badImageFix });
   checkCheckpointColumns(data.csv, checkpoint, flags.checkpoint);
-  const split = flagValue('--split', OPTIONS.split, flags.split) ?? (data.test !== null ? 'test' : 'validation');
+  const split = askedSplit ?? (data.test !== null ? 'test' : 'validation');
   const [name, set] = split === 'test' ? ['test set', data.test] : ['validation split', data.validation];
   if (set === null && flags.split === 'validation') throw new UserError(`${flags.checkpoint} was trained without a validation split ("validationSplit": 0); leave out --split to use the test set`);
   if (set === null && flags.split === 'test') throw new UserError(`${flags.data ?? checkpoint.config.data} has no test set; leave out --split to use the run's validation split`);
@@ -80,11 +86,13 @@ export async function evalCommand(flags: EvalFlags): Promise<number> {
   if (JSON.stringify(set.sampleShape) !== JSON.stringify(checkpoint.spec.input)) {
     throw new UserError(`the data has samples of shape [${set.sampleShape.join(',')}] but ${flags.checkpoint} takes [${checkpoint.spec.input.join(',')}]`);
   }
+  const skipped = reading.config.skipBadImages === true ? evaluatedSkips(data.skipped, split) : null;
   const identity = { checkpoint: contentDigest(readFileSync(flags.checkpoint)), data: data.fingerprint, split, mcSamples, seed, out: flags.out, json: flags.json === true, modules };
   checkSameRun(ranks, JSON.stringify(identity), 'checkpoint, data or flags');
   const out = flags.out ?? folderOf(flags.checkpoint);
   // Before the passes, so that an unusable --out fails at once rather than after the work.
   if (mcSamples !== undefined && ranks.writes) makeFolder(out);
+  if (ranks.writes) for (const image of skipped ?? []) process.stderr.write(`${skippedImageLine(image)}\n`);
   const trainer = trainerFor(checkpoint, model, setup, workers, trainerRanks(ranks));
   try {
     // Collective across ranks: every rank runs the same passes, in the same order.
@@ -109,9 +117,12 @@ export async function evalCommand(flags: EvalFlags): Promise<number> {
     }
     const perClass = perClassAccuracy(confusion, checkpoint.config.imageData?.classes);
     if (flags.json) {
-      console.log(JSON.stringify({ set: name, samples: set.size, loss, accuracy, confusion, perClass, ...(calibration === null ? {} : { calibration, out }) }));
+      const skippedImages = skipped === null ? {} : { skippedImages: skipped.map(({ path, reason }) => ({ path, reason })) };
+      console.log(JSON.stringify({ set: name, samples: set.size, ...skippedImages, loss, accuracy, confusion, perClass, ...(calibration === null ? {} : { calibration, out }) }));
       return 0;
     }
+    const note = skipped === null ? null : skippedImagesNote(skipped);
+    if (note !== null) console.log(note);
     console.log(`${name}: ${set.size} samples, loss ${loss.toFixed(4)}, accuracy ${accuracy?.toFixed(4)}`);
     console.log('confusion matrix (rows: true class, columns: predicted class)');
     const width = Math.max(5, String(set.size).length + 1);

@@ -14,6 +14,8 @@ export { MAX_FILE_BYTES, readImage, type PixelSettings } from './image-file.js';
 export interface SkippedImage {
   readonly path: string;
   readonly reason: string;
+  /** The split it was left out of; a file given to predict is of none. */
+  readonly split?: ScannedSplit['name'];
 }
 
 /** The samples of an images:DIR tree, before any normalization. */
@@ -26,14 +28,14 @@ export interface ImageFolder {
   readonly skipped: SkippedImage[];
 }
 
-/** The fix a bad file's line gives where --skip-bad-images would leave it out (train, data, compare, predict on a folder). */
+/** The fix a bad file's line gives where --skip-bad-images would leave it out (train, data, compare, eval of a test set, predict on a folder). */
 export const BAD_IMAGE_FIX = 'replace or remove it, or add --skip-bad-images to leave bad images out';
 
 /**
- * The fix where eval reads a run's images: it reads them with the run's settings, so it skips bad
- * files only where the run did, and takes no --skip-bad-images.
+ * The fix where eval measures the validation split of a run that did not skip bad images: the split
+ * is drawn from the training files as the run read them, so skipping one now would draw another.
  */
-export const EVAL_BAD_IMAGE_FIX = 'replace or remove it (eval reads the images with the run\'s settings, and the run did not skip bad images)';
+export const VALIDATION_BAD_IMAGE_FIX = 'replace or remove it (--skip-bad-images cannot apply to the validation split of a run trained without it)';
 
 export function pixelSettings(settings: ImageSettings): PixelSettings {
   return { channels: settings.imageChannels ?? 3, size: settings.imageSize, fit: settings.imageFit ?? 'resize' };
@@ -71,7 +73,7 @@ export class SplitRules {
   accept(file: ImageFile, outcome: FileOutcome): boolean {
     if ('bad' in outcome) {
       if (!this.skip) throw new UserError(`${file.path} ${outcome.bad}; ${this.fix}`);
-      const entry = { path: file.path, reason: outcome.bad };
+      const entry = { path: file.path, reason: outcome.bad, split: this.split.name };
       this.skipped.push(entry);
       this.bad.set(file.label, [...(this.bad.get(file.label) ?? []), entry]);
       return false;

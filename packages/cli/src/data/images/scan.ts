@@ -10,8 +10,10 @@ export interface ImageFile {
   readonly bad?: string;
 }
 
-/** One split: its folder, and its files in label order, then in walk order within a class. */
+/** One split: its name, its folder, and its files in label order, then in walk order within a class. */
 export interface ScannedSplit {
+  /** "test" for DIR/test (or DIR/val), "train" for the other. */
+  readonly name: 'train' | 'test';
   readonly dir: string;
   readonly files: ImageFile[];
 }
@@ -100,7 +102,7 @@ function classFolders(dir: string): string[] {
   return sorted(names.filter((name) => visible(name) && isFolder(join(dir, name))));
 }
 
-function scanSplit(dir: string, classes: string[]): ScannedSplit {
+function scanSplit(name: ScannedSplit['name'], dir: string, classes: string[]): ScannedSplit {
   const files: ImageFile[] = [];
   classes.forEach((name, label) => {
     const folder = join(dir, name);
@@ -108,7 +110,13 @@ function scanSplit(dir: string, classes: string[]): ScannedSplit {
     walk(folder, label, [realpathSync(folder)], files);
     if (files.length === before) throw new UserError(`the class folder ${folder} holds no image files; put the class's PNG or JPEG files in it, or remove the folder`);
   });
-  return { dir, files };
+  return { name, dir, files };
+}
+
+/** The folders of a tree's splits: DIR/train and DIR/test (else DIR/val) where DIR/train is a folder, else DIR alone. */
+export function splitFolders(dir: string): { train: string; test: string | null } {
+  if (!isFolder(join(dir, 'train'))) return { train: dir, test: null };
+  return { train: join(dir, 'train'), test: ['test', 'val'].map((name) => join(dir, name)).find(isFolder) ?? null };
 }
 
 /**
@@ -118,8 +126,7 @@ function scanSplit(dir: string, classes: string[]): ScannedSplit {
  * folders and there is no test split. Files beside the class folders are left out.
  */
 export function scanImageTree(dir: string): ScannedTree {
-  const trainDir = isFolder(join(dir, 'train')) ? join(dir, 'train') : dir;
-  const testDir = trainDir === dir ? null : ['test', 'val'].map((name) => join(dir, name)).find(isFolder) ?? null;
+  const { train: trainDir, test: testDir } = splitFolders(dir);
   const classes = classFolders(trainDir);
   const example = `${trainDir}/cat/1.png, ${trainDir}/dog/2.png`;
   if (classes.length === 0) throw new UserError(`${trainDir} holds no class folders; put each class's images in a folder named after the class (${example})`);
@@ -131,7 +138,7 @@ export function scanImageTree(dir: string): ScannedTree {
     if (missing !== undefined) throw new UserError(`${testDir} has no class folder ${missing}, which ${trainDir} has; give both splits the same class folders`);
     if (extra !== undefined) throw new UserError(`${testDir} has a class folder ${extra}, which ${trainDir} has not; give both splits the same class folders`);
   }
-  return { classes, train: scanSplit(trainDir, classes), test: testDir === null ? null : scanSplit(testDir, classes) };
+  return { classes, train: scanSplit('train', trainDir, classes), test: testDir === null ? null : scanSplit('test', testDir, classes) };
 }
 
 /** The files under `dir` as a class folder's are found (visible names, sorted, depth first, symlinks followed); `bad` where one cannot be read. */
