@@ -33,7 +33,8 @@ export const DATA_HELP = `data sets (--data):
                    giving the labels; DIR/train and DIR/test (or DIR/val) when present are the splits.
                    Config: imageSize [h, w] (--image-size 32,32), imageFit resize|crop, imageChannels
                    1|3 (default 3), imageNormalize "train" or {"mean": [...], "std": [...]};
-                   --skip-bad-images leaves bad files out (train lists them in the run folder's skipped-images.txt);
+                   --skip-bad-images leaves bad files out (train lists them in the run folder's skipped-images.txt;
+                   eval and predict name each on stderr);
                    --cache-mb (cacheMb) MiB of decoded images kept in memory (default 1024), the rest
                    decoded again each epoch on the worker threads
 
