@@ -235,6 +235,22 @@ describe('the file', () => {
     for (let r = 0; r < ROWS; r++) expect(onnx.subarray(4 * r, 4 * r + 4).reduce((a, b) => a + b, 0)).toBeCloseTo(1, 6);
   });
 
+  it('of a fully convolutional head, output [4,1,1]: softmax over the 4 classes as predict takes it, probabilities [rows,4]; logits keep the model\'s [rows,4,1,1]', async () => {
+    const head = trainedLooking({ input: [2, 5, 5], layers: [{ type: 'conv2d', out: 4, kernelSize: 5 }] });
+    const x = randomValues('convolutional head', ROWS * 50, 3);
+    const logits = await bothOutputs('convolutional head, logits', head, x);
+    expect(maxAbsDifference(logits.onnx, logits.lockstep)).toBeLessThanOrEqual(ATOL);
+    const file = exportOnnx(head, { softmax: true });
+    exported.set('convolutional head, softmax', file);
+    expect(opTypes(file)).toEqual(['Conv', 'Flatten', 'Softmax']);
+    expect(decodeModel(file).docString).toBe('lockstep model, eval mode: input [batch,2,5,5] -> probabilities [batch,4]');
+    const probabilities = await runOnnx(file, x, [ROWS, 2, 5, 5]);
+    expect(probabilities.dims).toEqual([ROWS, 4]);
+    const expected = softmaxRows(logits.lockstep, ROWS, 4, new Float64Array(ROWS * 4));
+    expect(maxAbsDifference(probabilities.data, expected)).toBeLessThanOrEqual(1e-6);
+    expect(argmaxDisagreements(probabilities.data, expected, 4)).toBe(0);
+  });
+
   it('classic dropout 0.3 multiplies by the keep probability 0.7 in the graph; inverted dropout adds no node', async () => {
     const layers = (scaling: 'classic' | 'inverted'): LayerSpec[] => [{ type: 'linear', out: 6 }, { type: 'dropout', p: 0.3, scaling }, { type: 'linear', out: 4 }];
     const classic = trainedLooking({ input: [12], layers: layers('classic') });
