@@ -61,7 +61,15 @@ describe('lockstep export --format safetensors', () => {
     const bytes = readFileSync(join(work, 'source.safetensors'));
     const { stateDict, metadata } = decodeSafetensors(bytes);
     expect([...stateDict].map(([name, t]) => `${name} ${JSON.stringify(t.shape)}`)).toEqual(['0.weight [256,128]', '0.bias [256]', '3.weight [256,256]', '3.bias [256]', '6.weight [10,256]', '6.bias [10]']);
-    expect(metadata).toMatchObject({ format: 'pt', 'lockstep.checkpoint': 'source/checkpoint.lockstep', 'lockstep.step': String(checkpoint.state.step), 'lockstep.epoch': '1' });
+    const { 'lockstep.spec': spec, ...rest } = metadata;
+    expect(JSON.parse(spec).input).toEqual([128]);
+    expect(rest).toEqual({
+      format: 'pt',
+      'lockstep.checkpoint': 'source/checkpoint.lockstep',
+      'lockstep.step': String(checkpoint.state.step),
+      'lockstep.epoch': '1',
+      'lockstep.input.layout': "[128]: the built-in data set's features",
+    });
     const model = modelFromSafetensors(bytes);
     expect(Buffer.from(model.params.buffer).equals(Buffer.from(checkpoint.params.buffer, checkpoint.params.byteOffset, checkpoint.params.byteLength))).toBe(true);
     expect(fingerprint(model.params, model.buffers)).toBe(source);
@@ -79,6 +87,7 @@ describe('lockstep export --format safetensors', () => {
     const checkpoint = join(work, 'source', 'checkpoint.lockstep');
     const refusals: Array<[Partial<ExportFlags>, string]> = [
       [{ format: 'safetensors', out: 'm.safetensors', softmax: true }, '--softmax applies to --format onnx only; leave it out for --format safetensors'],
+      [{ format: 'safetensors', out: 'm.safetensors', preprocessing: false }, '--no-preprocessing applies to --format onnx only; leave it out for --format safetensors'],
       [{ format: 'onnx', out: 'm.safetensors' }, '--out must end in .onnx for --format onnx, got "m.safetensors"'],
       [{ format: 'pt', out: 'm.pt' }, '--format must be one of safetensors, onnx, got "pt"'],
       [{ out: 'm.safetensors' }, '--format is required: one of safetensors, onnx'],

@@ -277,6 +277,34 @@ describe('the file', () => {
     expect(maxAbsDifference(lockstep, onnx)).toBeLessThanOrEqual(ATOL);
   });
 
+  it('with inputNormalization, a Sub and a Div per channel before the first layer: its output for x is the model\'s for (x - mean) / std; metadata goes to metadata_props', async () => {
+    const conv = trainedLooking({ input: [2, 4, 4], layers: [{ type: 'conv2d', out: 3, kernelSize: 3 }, { type: 'flatten' }, { type: 'linear', out: 4 }] });
+    const normalization = { mean: [0.25, -0.5], std: [2, 0.5] };
+    const file = exportOnnx(conv, { inputNormalization: normalization, metadata: { 'lockstep.classes': '["a","b","c","d"]' } });
+    exported.set('input normalization', file);
+    const proto = decodeModel(file);
+    expect(opTypes(file)).toEqual(['Sub', 'Div', 'Conv', 'Flatten', 'Gemm']);
+    expect(proto.graph.initializer.filter((t) => t.name.startsWith('model.')).map((t) => [t.name, t.dims])).toEqual([
+      ['model.mean', [2, 1, 1]],
+      ['model.std', [2, 1, 1]],
+    ]);
+    expect(proto.docString).toBe('lockstep model, eval mode: input [batch,2,4,4], normalized per channel in the graph as (x - mean) / std with mean [0.25,-0.5] and std [2,0.5] -> logits [batch,4]');
+    expect(proto.metadataProps).toEqual([{ key: 'lockstep.classes', value: '["a","b","c","d"]' }]);
+    const x = randomValues('normalization', ROWS * 32);
+    const channel = (i: number): number => Math.floor(i / 16) % 2;
+    const normalized = x.map((v, i) => (v - normalization.mean[channel(i)]) / normalization.std[channel(i)]);
+    expect(maxAbsDifference((await runOnnx(file, x, [ROWS, 2, 4, 4])).data, evalOutput(conv, normalized))).toBeLessThanOrEqual(ATOL);
+  });
+
+  it('rejects an inputNormalization that does not fit the input\'s channels, and metadata that is not text', () => {
+    const refusal = (got: string): LockstepError =>
+      new LockstepError('E_OPTION', `exportOnnx: options.inputNormalization needs 12 finite means and 12 stds above 0, one per channel of the input [12], got ${got}`);
+    expect(() => exportOnnx(model, { inputNormalization: { mean: [0], std: [1] } })).toThrow(refusal('{"mean":[0],"std":[1]}'));
+    const twelve = (value: number): number[] => new Array<number>(12).fill(value);
+    expect(() => exportOnnx(model, { inputNormalization: { mean: twelve(0), std: twelve(0) } })).toThrow(refusal(JSON.stringify({ mean: twelve(0), std: twelve(0) })));
+    expect(() => exportOnnx(model, { metadata: { 'lockstep.step': 3 as unknown as string } })).toThrow(new LockstepError('E_OPTION', 'exportOnnx: options.metadata["lockstep.step"] must be a string, got 3'));
+  });
+
   it('rejects a softmax option that is not a boolean', () => {
     expect(() => exportOnnx(model, { softmax: 'yes' as unknown as boolean })).toThrow(new LockstepError('E_OPTION', 'exportOnnx: options.softmax must be true or false, got "yes"'));
   });

@@ -158,6 +158,7 @@ export function buildProgram(outcome: Outcome): Command {
     .option('--format <format>', `the file format: ${EXPORT_FORMATS.map((format) => format.name).join(', ')}`)
     .option('--out <file>', 'the file to write, with the format\'s extension (.safetensors, .onnx); written to a temporary file, then renamed')
     .option('--softmax', 'onnx: end the graph with a softmax over each sample\'s whole output, so it outputs class probabilities [batch, classes] (as predict prints) instead of logits [batch, ...the model\'s output shape]')
+    .option('--no-preprocessing', 'onnx: leave the run\'s input normalization ((x - mean) / std per channel, imageNormalize) out of the graph: the bare network, which takes normalized values; the file records the mean and std either way')
     .option('--modules <files>', `module files to import, e.g. layers.mjs,more.mjs; ${MODULES_RULE}`)
     .option('--json', 'print one JSON object')
     .addHelpText('after', '\nExamples:\n  lockstep export --checkpoint runs/a/checkpoint.lockstep --format safetensors --out model.safetensors\n  lockstep export --checkpoint runs/a/checkpoint.lockstep --format onnx --softmax --out model.onnx\n  /usr/bin/python3 tools/parity/generate_safetensors.py --check model.safetensors logits.json   (logits.json from node tools/parity/lockstep-logits.mjs)')

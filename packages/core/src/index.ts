@@ -168,6 +168,7 @@ export {
   ONNX_PROBABILITIES_NAME,
   ONNX_IR_VERSION,
   ONNX_OPSET_VERSION,
+  type InputNormalization,
   type ModelProto,
   type OnnxAttribute,
   type OnnxExportOptions,

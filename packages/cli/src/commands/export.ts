@@ -4,6 +4,7 @@ import { flagValue } from '../config/flags.js';
 import { OPTIONS } from '../config/options.js';
 import { UserError } from '../errors.js';
 import { EXPORT_FORMATS, exportFormat } from '../export/formats.js';
+import { inputPreprocessing } from '../export/input-preprocessing.js';
 import { loadCheckpoint } from '../run/checkpoint.js';
 import { writeFileAtomic } from '../run/files.js';
 import { importNamedModules } from '../run/modules.js';
@@ -15,6 +16,8 @@ export interface ExportFlags {
   out?: string;
   modules?: string;
   softmax?: boolean;
+  /** false with --no-preprocessing. */
+  preprocessing?: boolean;
   json?: boolean;
 }
 
@@ -22,14 +25,16 @@ const FORMAT_NAMES = EXPORT_FORMATS.map((format) => format.name).join(', ');
 
 /**
  * Writes a checkpoint's model (checkpoint.lockstep, or best.lockstep) in another format for use
- * elsewhere: its parameters and buffers with PyTorch's names, and its spec. Written to a temporary
- * file and renamed, so --out is whole or absent.
+ * elsewhere: its parameters and buffers with PyTorch's names, its spec, and what its run did to the
+ * data before the first layer (an ONNX graph also does that normalization, unless --no-preprocessing).
+ * Written to a temporary file and renamed, so --out is whole or absent.
  */
 export async function exportCommand(flags: ExportFlags): Promise<number> {
   if (flags.format === undefined) throw new UserError(`--format is required: one of ${FORMAT_NAMES}`);
   const format = exportFormat(flags.format);
   if (format === undefined) throw new UserError(`--format must be one of ${FORMAT_NAMES}, got ${JSON.stringify(flags.format)}`);
   if (flags.softmax === true && format.name !== 'onnx') throw new UserError(`--softmax applies to --format onnx only; leave it out for --format ${format.name}`);
+  if (flags.preprocessing === false && format.name !== 'onnx') throw new UserError(`--no-preprocessing applies to --format onnx only; leave it out for --format ${format.name}`);
   if (flags.out === undefined) throw new UserError(`--out is required: the ${format.extension} file to write`);
   if (!flags.out.endsWith(format.extension)) throw new UserError(`--out must end in ${format.extension} for --format ${format.name}, got ${JSON.stringify(flags.out)}`);
   if (existsSync(flags.out) && statSync(flags.out).isDirectory()) throw new UserError(`--out ${flags.out} is a folder; give a file name ending in ${format.extension}`);
@@ -41,7 +46,8 @@ export async function exportCommand(flags: ExportFlags): Promise<number> {
   model.params.set(checkpoint.params);
   model.buffers.set(checkpoint.buffers ?? new Float32Array(0));
   const { step, epoch } = checkpoint.state;
-  const bytes = format.encode(model, { checkpoint: flags.checkpoint, step, epoch }, { softmax: flags.softmax === true });
+  const source = { checkpoint: flags.checkpoint, step, epoch, input: inputPreprocessing(checkpoint) };
+  const bytes = format.encode(model, source, { softmax: flags.softmax === true, preprocessing: flags.preprocessing !== false });
   writeFileAtomic(flags.out, bytes);
   const tensors = model.stateDict().size;
   const line = `exported ${flags.checkpoint} (step ${step}, epoch ${epoch}; ${tensors} tensors, ${model.size + model.buffers.length} values) as ${format.name} to ${flags.out} (${bytes.length} bytes)`;

@@ -1,15 +1,21 @@
 import { encodeSafetensors, exportOnnx, type Model } from '@lockstep/core';
+import { preprocessingMetadata, type InputPreprocessing } from './input-preprocessing.js';
 
-/** Where the exported weights came from, for the formats that can record it. */
+/** Where the exported weights came from, and what their run did to its data, for the formats to record. */
 export interface ExportSource {
   readonly checkpoint: string;
   readonly step: number;
   readonly epoch: number;
+  readonly input: InputPreprocessing;
 }
 
-/** What a user may ask of a format: --softmax (ONNX) ends the graph with a softmax over the classes. */
+/**
+ * What a user may ask of a format (ONNX): --softmax ends the graph with a softmax over the classes;
+ * --no-preprocessing leaves the run's input normalization out of the graph.
+ */
 export interface ExportOptions {
   readonly softmax: boolean;
+  readonly preprocessing: boolean;
 }
 
 /** One format `lockstep export` writes: its --format name, the file extension --out must have, and its encoder. */
@@ -17,6 +23,15 @@ export interface ExportFormat {
   readonly name: string;
   readonly extension: string;
   readonly encode: (model: Model, source: ExportSource, options: ExportOptions) => Uint8Array;
+}
+
+function sourceMetadata(source: ExportSource, normalizedInFile: boolean): Record<string, string> {
+  return {
+    'lockstep.checkpoint': source.checkpoint,
+    'lockstep.step': String(source.step),
+    'lockstep.epoch': String(source.epoch),
+    ...preprocessingMetadata(source.input, normalizedInFile),
+  };
 }
 
 /**
@@ -27,10 +42,16 @@ export const EXPORT_FORMATS: readonly ExportFormat[] = [
   {
     name: 'safetensors',
     extension: '.safetensors',
-    encode: (model, source) =>
-      encodeSafetensors(model, { metadata: { 'lockstep.checkpoint': source.checkpoint, 'lockstep.step': String(source.step), 'lockstep.epoch': String(source.epoch) } }),
+    encode: (model, source) => encodeSafetensors(model, { metadata: sourceMetadata(source, false) }),
   },
-  { name: 'onnx', extension: '.onnx', encode: (model, _source, options) => exportOnnx(model, { softmax: options.softmax }) },
+  {
+    name: 'onnx',
+    extension: '.onnx',
+    encode: (model, source, options) => {
+      const normalization = options.preprocessing ? source.input.normalization : undefined;
+      return exportOnnx(model, { softmax: options.softmax, inputNormalization: normalization, metadata: sourceMetadata(source, normalization !== undefined) });
+    },
+  },
 ];
 
 export function exportFormat(name: string): ExportFormat | undefined {

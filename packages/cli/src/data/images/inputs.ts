@@ -19,7 +19,7 @@ export function isImageInput(path: string): boolean {
 }
 
 /** The normalization a run's images get: the given numbers, or those train computed and recorded. */
-function statsOf(config: ImageSettings): ChannelStats | null {
+export function imageNormalization(config: ImageSettings): ChannelStats | null {
   const setting = config.imageNormalize;
   if (setting === undefined) return null;
   if (setting !== 'train') return setting;
@@ -78,7 +78,7 @@ export function imageInputs(path: string, config: ImageSettings & { data: string
   if (files.length === 0) throw new UserError(`${path} holds no image files to predict`);
   if (paths.length === 0) throw new UserError(`${path} has no image left to predict: all ${files.length} of its files are bad (${skipped[0].path} ${skipped[0].reason})`);
   const kept = skipped.length === 0 ? rows : rows.slice(0, paths.length * sampleSize);
-  const stats = statsOf(config);
+  const stats = imageNormalization(config);
   if (stats !== null) normalizeInPlace(kept, channels, sampleSize / channels, stats);
   return { rows: kept, paths, skipped };
 }

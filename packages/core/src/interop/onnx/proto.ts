@@ -65,6 +65,7 @@ export interface ModelProto {
   docString: string;
   opsetImport: { domain: string; version: number }[];
   graph: GraphProto;
+  metadataProps?: { key: string; value: string }[];
 }
 
 let modelType: protobuf.Type | null = null;
