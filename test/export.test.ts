@@ -83,6 +83,26 @@ describe('lockstep export --format safetensors', () => {
     expect(modelFromSafetensors(readFileSync(join(work, 'best.safetensors'))).params).toEqual(best.params);
   });
 
+  it('warns in one line on stderr of each classic-scaling dropout, which nn.Dropout does not scale in eval mode; --format onnx, whose graph scales, does not', () => {
+    const layers = [
+      { type: 'linear', out: 16 },
+      { type: 'relu' },
+      { type: 'dropout', p: 0.5, scaling: 'classic' },
+      { type: 'sequential', layers: [{ type: 'linear', out: 8 }, { type: 'relu' }, { type: 'dropout', p: 0.25, scaling: 'classic' }] },
+      { type: 'linear', out: 10 },
+    ];
+    writeFileSync(join(work, 'classic.json'), JSON.stringify({ layers }));
+    run([...train, '--config', 'classic.json', '--workers', '1', '--out', 'classic']);
+    const result = lockstep(['export', '--checkpoint', 'classic/checkpoint.lockstep', '--format', 'safetensors', '--out', 'classic.safetensors'], work);
+    expect(result.status).toBe(0);
+    expect(result.stdout).toMatch(/^exported classic\/checkpoint\.lockstep .* as safetensors to classic\.safetensors/);
+    expect(result.stderr).toBe(
+      "warning: classic-scaling dropout multiplies its output by 1 - p in eval mode, which PyTorch's nn.Dropout and nn.Dropout2d do not: layer 2 (Dropout p=0.5, times 0.5), layer 3.2 (Dropout p=0.25, times 0.75); " +
+        "in PyTorch multiply each one's output by that factor at eval (or the weights, not the bias, of the Linear or Conv2d right after it), or export --format onnx, whose graph does\n",
+    );
+    run(['export', '--checkpoint', 'classic/checkpoint.lockstep', '--format', 'onnx', '--out', 'classic.onnx']);
+  });
+
   it('refuses each bad flag in one line (in process: no training needed)', async () => {
     const checkpoint = join(work, 'source', 'checkpoint.lockstep');
     const refusals: Array<[Partial<ExportFlags>, string]> = [

@@ -49,6 +49,7 @@ export async function exportCommand(flags: ExportFlags): Promise<number> {
   const source = { checkpoint: flags.checkpoint, step, epoch, input: inputPreprocessing(checkpoint) };
   const bytes = format.encode(model, source, { softmax: flags.softmax === true, preprocessing: flags.preprocessing !== false });
   writeFileAtomic(flags.out, bytes);
+  for (const warning of format.warnings?.(model) ?? []) process.stderr.write(`${warning}\n`);
   const tensors = model.stateDict().size;
   const line = `exported ${flags.checkpoint} (step ${step}, epoch ${epoch}; ${tensors} tensors, ${model.size + model.buffers.length} values) as ${format.name} to ${flags.out} (${bytes.length} bytes)`;
   console.log(flags.json === true ? JSON.stringify({ exported: flags.checkpoint, format: format.name, out: flags.out, bytes: bytes.length, tensors, step, epoch }) : line);

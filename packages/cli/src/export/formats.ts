@@ -1,4 +1,4 @@
-import { encodeSafetensors, exportOnnx, type Model } from '@lockstep/core';
+import { encodeSafetensors, evalScale, exportOnnx, MaskDropout, type Model, type Module } from '@lockstep/core';
 import { preprocessingMetadata, type InputPreprocessing } from './input-preprocessing.js';
 
 /** Where the exported weights came from, and what their run did to its data, for the formats to record. */
@@ -18,11 +18,16 @@ export interface ExportOptions {
   readonly preprocessing: boolean;
 }
 
-/** One format `lockstep export` writes: its --format name, the file extension --out must have, and its encoder. */
+/**
+ * One format `lockstep export` writes: its --format name, the file extension --out must have, its
+ * encoder, and the one-line warnings export prints where the file's usual reader would not compute
+ * what lockstep does.
+ */
 export interface ExportFormat {
   readonly name: string;
   readonly extension: string;
   readonly encode: (model: Model, source: ExportSource, options: ExportOptions) => Uint8Array;
+  readonly warnings?: (model: Model) => string[];
 }
 
 function sourceMetadata(source: ExportSource, normalizedInFile: boolean): Record<string, string> {
@@ -34,6 +39,26 @@ function sourceMetadata(source: ExportSource, normalizedInFile: boolean): Record
   };
 }
 
+function classicDropouts(module: Module): MaskDropout[] {
+  const own = module instanceof MaskDropout && evalScale(module.p, module.scaling) !== 1 ? [module] : [];
+  return [...own, ...module.children().flatMap(classicDropouts)];
+}
+
+/**
+ * Classic-scaling dropout multiplies by 1 - p in eval mode, which PyTorch's nn.Dropout and
+ * nn.Dropout2d do not, so the safetensors weights in an nn.Sequential of the same layers give other
+ * outputs unless the user scales; the ONNX graph has the multiplication.
+ */
+function classicDropoutWarnings(model: Model): string[] {
+  const layers = classicDropouts(model.module);
+  if (layers.length === 0) return [];
+  const described = layers.map((layer) => `layer ${layer.path} (${layer.kind} p=${layer.p}, times ${Number(evalScale(layer.p, layer.scaling).toPrecision(7))})`);
+  return [
+    `warning: classic-scaling dropout multiplies its output by 1 - p in eval mode, which PyTorch's nn.Dropout and nn.Dropout2d do not: ${described.join(', ')}; ` +
+      'in PyTorch multiply each one\'s output by that factor at eval (or the weights, not the bias, of the Linear or Conv2d right after it), or export --format onnx, whose graph does',
+  ];
+}
+
 /**
  * The formats of `lockstep export`, in the order `--help` lists them. A new format is one entry here:
  * an encoder from a model (the checkpoint's parameters and buffers loaded) to the file's bytes.
@@ -43,6 +68,7 @@ export const EXPORT_FORMATS: readonly ExportFormat[] = [
     name: 'safetensors',
     extension: '.safetensors',
     encode: (model, source) => encodeSafetensors(model, { metadata: sourceMetadata(source, false) }),
+    warnings: classicDropoutWarnings,
   },
   {
     name: 'onnx',
