@@ -1,6 +1,10 @@
-import { readFileSync } from 'node:fs';
-import { describe, expect, it } from 'vitest';
-import { decodeSafetensors, encodeSafetensors, loadSafetensors, modelFromSafetensors, modelFromSpec } from '@lockstep/core';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+import { decodeSafetensors, encodeSafetensors, fillUniform, foldInString, layerTypes, loadSafetensors, modelFromSafetensors, modelFromSpec, rootKey, type LayerSpec } from '@lockstep/core';
 import { f32, readFixture, type FixtureTensor } from './helpers/fixtures.js';
 
 /**
@@ -67,3 +71,81 @@ describe('PyTorch parity: safetensors files saved by PyTorch', () => {
     }
   });
 });
+
+/** Whether /usr/bin/python3 imports torch, which generate_safetensors.py --check needs. */
+function pythonTorchAvailable(): boolean {
+  try {
+    execFileSync('/usr/bin/python3', ['-c', 'import torch'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+
+/** Two models that hold every built-in layer type between them, classic-scaling dropout and a nested sequential included. */
+const EVERY_LAYER: Record<string, { input: number[]; layers: LayerSpec[] }> = {
+  cnn: {
+    input: [2, 8, 8],
+    layers: [
+      { type: 'conv2d', out: 4, kernelSize: 3, padding: 1 },
+      { type: 'batch-norm2d' },
+      { type: 'gelu' },
+      { type: 'max-pool2d', kernelSize: 2 },
+      { type: 'dropout2d', p: 0.25, scaling: 'classic' },
+      { type: 'avg-pool2d', kernelSize: 2, stride: 1 },
+      { type: 'flatten' },
+      { type: 'linear', out: 12, dropConnect: 0.5 },
+      { type: 'batch-norm1d' },
+      { type: 'leaky-relu', negativeSlope: 0.1 },
+      { type: 'dropout', p: 0.5, scaling: 'classic' },
+      { type: 'linear', out: 4 },
+    ],
+  },
+  selu: {
+    input: [2, 8, 8],
+    layers: [
+      { type: 'conv2d', out: 3, kernelSize: 3 },
+      { type: 'sigmoid' },
+      { type: 'global-avg-pool2d' },
+      { type: 'layer-norm' },
+      { type: 'tanh' },
+      { type: 'linear', out: 8 },
+      { type: 'selu' },
+      { type: 'alpha-dropout', p: 0.1 },
+      { type: 'gaussian-dropout', p: 0.2 },
+      { type: 'sequential', layers: [{ type: 'linear', out: 6 }, { type: 'relu' }, { type: 'dropout', p: 0.3 }] },
+      { type: 'linear', out: 3 },
+    ],
+  },
+};
+
+const torchAvailable = pythonTorchAvailable();
+const work = mkdtempSync(join(tmpdir(), 'lockstep-safetensors-check-'));
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+describe.skipIf(!torchAvailable)(
+  `generate_safetensors.py --check, lockstep to PyTorch${torchAvailable ? '' : ' (skipped: /usr/bin/python3 cannot import torch)'}`,
+  () => {
+    it('the two models hold every built-in layer type', () => {
+      const typesIn = (layers: readonly LayerSpec[]): string[] => layers.flatMap((layer) => [layer.type, ...(layer.type === 'sequential' ? typesIn(layer.layers as LayerSpec[]) : [])]);
+      const covered = new Set(Object.values(EVERY_LAYER).flatMap((spec) => typesIn(spec.layers)));
+      expect(layerTypes().filter((type) => !covered.has(type))).toEqual([]);
+    });
+
+    it.each(Object.keys(EVERY_LAYER))('%s: an exported file loads strictly into the nn.Sequential of its spec, whose eval-mode logits are lockstep\'s within 1e-5', (name) => {
+      const model = modelFromSpec(EVERY_LAYER[name], 3);
+      // Running statistics away from their initial 0 and 1, as after training.
+      fillUniform(foldInString(rootKey(9), name), model.buffers, 0.5, 1.5);
+      const file = join(work, `${name}.safetensors`);
+      const logits = join(work, `${name}-logits.json`);
+      writeFileSync(file, encodeSafetensors(model));
+      execFileSync(process.execPath, ['tools/parity/lockstep-logits.mjs', file, logits], { cwd: ROOT, stdio: 'ignore' });
+      const out = execFileSync('/usr/bin/python3', ['tools/parity/generate_safetensors.py', '--check', file, logits], { cwd: ROOT, encoding: 'utf8' });
+      expect(out).toContain(`${file}: ${model.stateDict().size} tensors loaded into torch`);
+      const difference = Number(/max abs logit difference from lockstep (\S+)/.exec(out)?.[1]);
+      expect(difference).toBeLessThanOrEqual(TOLERANCE);
+    });
+  },
+);

@@ -23,6 +23,7 @@ loads them into lockstep. The output is deterministic: running it twice gives by
 reads a lockstep-exported file (lockstep export --format safetensors), builds the nn.Sequential its
 "lockstep.spec" metadata describes, loads the weights with load_state_dict(strict=True), runs the
 inputs lockstep-logits.mjs wrote, and prints the largest absolute difference from lockstep's logits.
+Every built-in layer type has a translation in torch_layer.
 """
 
 import json
@@ -131,20 +132,45 @@ def torch_layer(entry, shape):
     if kind == "gelu":
         return nn.GELU(approximate=entry.get("approximate", "none")), shape
     if kind in ("dropout", "dropout2d"):
-        # The identity in eval mode (inverted scaling); classic scaling multiplies by 1 - p, which nn.Dropout does not.
-        if entry.get("scaling", "inverted") != "inverted":
-            raise SystemExit(f"layer {kind} with scaling {entry['scaling']} has no PyTorch module")
+        if entry.get("scaling", "inverted") == "classic":
+            return ClassicDropout(entry["p"], kind == "dropout2d"), shape
         return (nn.Dropout if kind == "dropout" else nn.Dropout2d)(entry["p"]), shape
+    if kind == "alpha-dropout":
+        return nn.AlphaDropout(entry["p"]), shape
+    if kind == "gaussian-dropout":
+        # Multiplicative N(1, p / (1 - p)) noise while training, which PyTorch has no module for; the identity in eval mode, as in lockstep.
+        return nn.Identity(), shape
+    if kind == "sequential":
+        return torch_sequential(entry["layers"], shape)
     raise SystemExit(f"layer type {kind} has no PyTorch translation here; add it to torch_layer")
 
 
-def torch_model(spec):
+class ClassicDropout(nn.Module):
+    """lockstep's dropout with "scaling": "classic": kept units unscaled while training, every unit times 1 - p in eval mode (nn.Dropout does the reverse)."""
+
+    def __init__(self, p, channels):
+        super().__init__()
+        self.p = p
+        self.drop = nn.functional.dropout2d if channels else nn.functional.dropout
+
+    def forward(self, x):
+        if self.training:
+            return self.drop(x, self.p, True) * (1 - self.p)
+        return x * (1 - self.p)
+
+
+def torch_sequential(entries, shape):
+    """The nn.Sequential of lockstep spec entries for samples of `shape` (a nested one keeps PyTorch's names, "3.0.weight"), and its output sample shape."""
     layers = []
-    shape = list(spec["input"])
-    for entry in spec["layers"]:
+    for entry in entries:
         layer, shape = torch_layer(entry, shape)
         layers.append(layer)
-    return nn.Sequential(*layers)
+    return nn.Sequential(*layers), shape
+
+
+def torch_model(spec):
+    model, _ = torch_sequential(spec["layers"], list(spec["input"]))
+    return model
 
 
 # ---------------------------------------------------------------- (a) fixtures
