@@ -153,7 +153,7 @@ export function buildProgram(outcome: Outcome): Command {
 
   program
     .command('export')
-    .description('write a checkpoint\'s model in another format, to use it elsewhere: safetensors with nn.Sequential\'s names (PyTorch), or an ONNX file of its eval-mode graph (onnxruntime)')
+    .description('write a checkpoint\'s model in another format, to use it elsewhere: safetensors with nn.Sequential\'s names (PyTorch), or an ONNX file of its eval-mode graph (onnxruntime); both record the input they take (images: NCHW, RGB, pixel / 255, which the ONNX graph normalizes with imageNormalize\'s mean and std) and the class names')
     .requiredOption('--checkpoint <file>', 'a checkpoint written by lockstep train (checkpoint.lockstep, or best.lockstep with early stopping)')
     .option('--format <format>', `the file format: ${EXPORT_FORMATS.map((format) => format.name).join(', ')}`)
     .option('--out <file>', 'the file to write, with the format\'s extension (.safetensors, .onnx); written to a temporary file, then renamed')
