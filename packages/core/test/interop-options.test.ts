@@ -8,7 +8,7 @@ const model = modelFromSpec({ input: [4], layers: [{ type: 'linear', out: 3 }] }
 
 describe('options of exportOnnx and encodeSafetensors', () => {
   it('refuse an unknown field, naming it and the fields they know', () => {
-    expect(failure(() => exportOnnx(model, { softMax: true } as never))).toEqual({ code: 'E_OPTION', message: 'exportOnnx options: unknown field "softMax"; known fields: softmax' });
+    expect(failure(() => exportOnnx(model, { softMax: true } as never))).toEqual({ code: 'E_OPTION', message: 'exportOnnx options: unknown field "softMax"; known fields: softmax, inputNormalization, metadata' });
     expect(failure(() => encodeSafetensors(model, { meta: {} } as never))).toEqual({ code: 'E_OPTION', message: 'encodeSafetensors options: unknown field "meta"; known fields: metadata' });
   });
 
