@@ -22,6 +22,16 @@ afterEach(async () => {
 const bytes = (array: Float32Array): Buffer => Buffer.from(array.buffer, array.byteOffset, array.byteLength);
 const lossesOf = (history: EpochMetrics[]): number[] => history.map((m) => m.valLoss!);
 
+/** A copy of a position in training without early stopping's state, from which a fit watches afresh. */
+const positionOf = (state: TrainingState): TrainingState => ({
+  step: state.step,
+  epoch: state.epoch,
+  batch: state.batch,
+  epochLossSum: state.epochLossSum,
+  epochCorrect: state.epochCorrect,
+  optimizerState: state.optimizerState.slice(),
+});
+
 /** Stops the fit after optimizer step `step`, from a step-end hook. */
 const stopAtStep = (step: number): Callback => ({ onStepEnd: ({ progress }) => (progress.step === step ? 'stop' : undefined) });
 
@@ -126,6 +136,61 @@ describe('early stopping with a warm-up-then-cosine schedule: the same epoch and
     expect(rest.stopRequested).toBe(true);
     expect(rest.state.earlyStopping).toMatchObject({ stoppedEpoch: watch.stoppedEpoch, bestEpoch: watch.bestEpoch });
     expect(bytes(resumed.params).equals(bytes(reference.params))).toBe(true);
+  });
+
+  it('a fit given the state of a run that early stopping ended watches afresh: it trains all 3 epochs, as from that position without early stopping\'s state', () => {
+    const again = modelFromSpec(spec, settings.seed);
+    again.params.set(reference.params);
+    const more = fit(again, data, { ...settings, epochs: 3, validation, earlyStopping, state: { ...run.state, optimizerState: run.state.optimizerState.slice() } });
+    const fresh = modelFromSpec(spec, settings.seed);
+    fresh.params.set(reference.params);
+    const expected = fit(fresh, data, { ...settings, epochs: 3, validation, earlyStopping, state: positionOf(run.state) });
+    expect(more.history.map((m) => m.epoch)).toEqual([1, 2, 3].map((e) => watch.stoppedEpoch + e));
+    expect(more.state.step).toBe(run.state.step + 3 * 12);
+    expect(lossesOf(more.history)).toEqual(lossesOf(expected.history));
+    expect(more.state.earlyStopping).toEqual(expected.state.earlyStopping);
+    expect(bytes(again.params).equals(bytes(fresh.params))).toBe(true);
+  });
+
+  it('2 workers: after early stopping ended a fit and loadStateDict put in other weights, the next fit trains those with a fresh early stopping', async () => {
+    const trainer = new Trainer({ model: spec, seed: settings.seed, optimizer, chunkSize: settings.chunkSize, workers: 2 });
+    open.push(trainer);
+    await trainer.fit(data, { epochs: EPOCHS, batchSize: settings.batchSize, validation, earlyStopping });
+    const other = modelFromSpec(spec, 123);
+    trainer.loadStateDict(other.stateDict());
+    const result = await trainer.fit(data, { epochs: 3, batchSize: settings.batchSize, validation, earlyStopping });
+    const expected = fit(other, data, { ...settings, epochs: 3, validation, earlyStopping, state: positionOf(run.state) });
+    expect(result.history.map((m) => m.epoch)).toEqual([1, 2, 3].map((e) => watch.stoppedEpoch + e));
+    expect(lossesOf(result.history)).toEqual(lossesOf(expected.history));
+    expect(trainer.state.earlyStopping).toEqual(expected.state.earlyStopping);
+    expect(bytes(trainer.params).equals(bytes(other.params))).toBe(true);
+  });
+
+  it('2 workers: a fit a callback stopped mid-run goes on with its early stopping in the next fit, to the uninterrupted run\'s epoch and bits', async () => {
+    const trainer = new Trainer({ model: spec, seed: settings.seed, optimizer, chunkSize: settings.chunkSize, workers: 2 });
+    open.push(trainer);
+    const first = await trainer.fit(data, { epochs: EPOCHS, batchSize: settings.batchSize, validation, earlyStopping, callbacks: [stopAtStep(12 * 2 + 5)] });
+    expect(first.stopRequested).toBe(true);
+    expect(trainer.state).toMatchObject({ step: 29, epoch: 2, batch: 5, earlyStopping: { stoppedEpoch: 0 } });
+    const rest = await trainer.fit(data, { epochs: EPOCHS - 2, batchSize: settings.batchSize, validation, earlyStopping });
+    expect(lossesOf([...first.history, ...rest.history])).toEqual(lossesOf(run.history));
+    expect(trainer.state.earlyStopping).toMatchObject({ stoppedEpoch: watch.stoppedEpoch, bestEpoch: watch.bestEpoch, best: watch.best });
+    expect(bytes(trainer.params).equals(bytes(reference.params))).toBe(true);
+  });
+
+  it('2 workers: weights loaded after a fit a callback stopped are watched afresh, not against the replaced weights\' best (which would be put back)', async () => {
+    const trainer = new Trainer({ model: spec, seed: settings.seed, optimizer, chunkSize: settings.chunkSize, workers: 2 });
+    open.push(trainer);
+    await trainer.fit(data, { epochs: EPOCHS, batchSize: settings.batchSize, validation, earlyStopping, callbacks: [stopAtStep(12 * 2 + 5)] });
+    const position = positionOf(trainer.state);
+    const other = modelFromSpec(spec, 123);
+    trainer.loadStateDict(other.stateDict());
+    expect(trainer.state.earlyStopping).toBeUndefined();
+    const result = await trainer.fit(data, { epochs: 4, batchSize: settings.batchSize, validation, earlyStopping });
+    const expected = fit(other, data, { ...settings, epochs: 4, validation, earlyStopping, state: position });
+    expect(result.history.map((m) => m.epoch)).toEqual([3, 4, 5, 6]);
+    expect(lossesOf(result.history)).toEqual(lossesOf(expected.history));
+    expect(bytes(trainer.params).equals(bytes(other.params))).toBe(true);
   });
 });
 

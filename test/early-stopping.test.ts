@@ -69,6 +69,19 @@ describe('early stopping on an overfitting run (the default MLP without dropout,
     expect(metrics('half')).toEqual(metrics('straight'));
   });
 
+  it('--resume of the run early stopping ended trains nothing, says how to train on, and ends with its fingerprint', () => {
+    const metrics = readFileSync(join(work, 'straight', 'metrics.jsonl'), 'utf8');
+    const resumed = lockstep(['train', '--resume', 'straight/checkpoint.lockstep', '--epochs', '45', '--workers', '1'], work);
+    expect(resumed.stderr).toBe('');
+    expect(resumed.stdout.split('\n').filter((line) => line.startsWith('note: '))).toEqual([
+      `note: early stopping ended straight/checkpoint.lockstep at epoch ${stoppedEpoch}, so there is nothing to train; to train on from where it ended, ` +
+        'lockstep export --checkpoint straight/best.lockstep --format safetensors --out ended.safetensors, then start a new run with --init-from ended.safetensors',
+    ]);
+    expect(resumed.stdout.match(new RegExp(STOPPED.source.replace('of 40', 'of 45'), 'm'))?.slice(1, 3)).toEqual([String(stoppedEpoch), String(bestEpoch)]);
+    expect(fingerprintOf(resumed.stdout)).toBe(straight);
+    expect(readFileSync(join(work, 'straight', 'metrics.jsonl'), 'utf8')).toBe(metrics);
+  });
+
   it.skipIf(!mpiAvailable())('mpirun -np 2: every rank stops at the same epoch, with the fingerprint of one process', () => {
     const command = [...MPIRUN_OPTIONS, '-np', '2', process.execPath, BIN, ...train.filter((arg, i, all) => arg !== '--workers' && all[i - 1] !== '--workers'), '--workers', '1', '--out', 'mpi-2'];
     const run = spawnSync('mpirun', command, { cwd: work, env: { ...process.env, ...MPIRUN_ENV }, encoding: 'utf8', timeout: 120_000 });

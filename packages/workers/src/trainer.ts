@@ -259,7 +259,8 @@ export class Trainer {
    * value is refused too, naming the tensor (core's `Model.loadStateDict` takes it, as PyTorch does):
    * the trainer's first step would stop on it with advice meant for a run that diverged. So is a
    * negative running variance, which makes eval-mode outputs NaN (`checkStateValues`). The optimizer
-   * state and the position in training are left as they are, as PyTorch's `load_state_dict` does.
+   * state and the position in training are left as they are, as PyTorch's `load_state_dict` does;
+   * early stopping's state is dropped, so the next fit with `earlyStopping` watches afresh.
    * Refused while a fit or pass runs (the replicas would read a half-written load).
    */
   loadStateDict(dict: ReadonlyMap<string, StateTensor> | Readonly<Record<string, StateTensor>>): void {
@@ -268,6 +269,8 @@ export class Trainer {
     checkStateDict(this.model, given);
     checkStateValues(given);
     this.model.loadStateDict(given);
+    // Its best value and best weights were the replaced weights': restoring them would undo this load.
+    delete this.state.earlyStopping;
   }
 
   /** Mean loss and accuracy in eval mode, in blocks of 256 samples claimed by the workers (across ranks: see `ranks`). */

@@ -119,10 +119,19 @@ export async function trainInFolder(run: Run, reporter: Reporter): Promise<numbe
         `(${data.validation?.size ?? 0} for validation) with ${workers} worker${workers === 1 ? '' : 's'}; run folder ${out}`,
       { out, workers, parameters: trainer.params.length, samples: data.train.size },
     );
+    // A run that early stopping ended is over: a new fit would watch afresh and train on.
+    const stoppedAt = checkpoint?.state.earlyStopping?.stoppedEpoch ?? 0;
     if (checkpoint !== null) {
       const { step, epoch, batch } = checkpoint.state;
       const fields = { resumedFrom: run.resumedFrom, step, epoch, batch };
-      if (epoch >= config.epochs) reporter.info(`note: ${run.resumedFrom} has trained all ${epoch} epochs, so there is nothing to train; give --epochs above ${epoch} to go on`, fields);
+      if (stoppedAt > 0) {
+        const endedWith = config.earlyStopping?.restoreBestWeights === true ? join(folderOf(run.resumedFrom!), BEST_FILE) : run.resumedFrom;
+        reporter.info(
+          `note: early stopping ended ${run.resumedFrom} at epoch ${stoppedAt}, so there is nothing to train; to train on from where it ended, ` +
+            `lockstep export --checkpoint ${endedWith} --format safetensors --out ended.safetensors, then start a new run with --init-from ended.safetensors`,
+          fields,
+        );
+      } else if (epoch >= config.epochs) reporter.info(`note: ${run.resumedFrom} has trained all ${epoch} epochs, so there is nothing to train; give --epochs above ${epoch} to go on`, fields);
       else reporter.info(`resuming after step ${step} (epoch ${epoch + 1}, batch ${batch}) of ${config.epochs} epochs from ${run.resumedFrom}`, fields);
     }
     const fitOptions = (): TrainerFitOptions => ({
@@ -155,7 +164,7 @@ export async function trainInFolder(run: Run, reporter: Reporter): Promise<numbe
       },
       ...(config.earlyStopping === undefined ? {} : { earlyStopping: config.earlyStopping }),
     });
-    for (let retry = 1; trainer.state.epoch < config.epochs; retry++) {
+    for (let retry = 1; stoppedAt === 0 && trainer.state.epoch < config.epochs; retry++) {
       let result: { stopped: boolean; stopRequested: boolean };
       try {
         result = await trainer.fit(data.train, fitOptions());
@@ -236,7 +245,8 @@ function savedState(state: Trainer['state']): Checkpoint['state'] {
 
 /**
  * The checkpoint to resume from, with the best epoch's parameters from the run folder's best.lockstep
- * where early stopping restores them: a resumed run then ends as an uninterrupted one.
+ * where early stopping restores them: a resumed run then ends as an uninterrupted one. A run that
+ * early stopping ended holds them as its parameters, as it did when it ended.
  */
 function withBestWeights(checkpoint: Checkpoint, checkpointPath: string, run: Run): Parameters<Trainer['load']>[0] {
   const watch = checkpoint.state.earlyStopping;
@@ -253,6 +263,7 @@ function withBestWeights(checkpoint: Checkpoint, checkpointPath: string, run: Ru
   if (best.params.length !== checkpoint.params.length) {
     throw new UserError(`${found.path} is damaged: it holds ${best.params.length} parameters, where ${checkpointPath} holds ${checkpoint.params.length}; resume from the checkpoint written with it`);
   }
+  if (watch.stoppedEpoch > 0) return { ...base, params: best.params, buffers: best.buffers };
   const bestState = { ...watch, bestParams: best.params, bestBuffers: best.buffers ?? new Float32Array(0) };
   return { ...base, state: { ...base.state, earlyStopping: bestState } };
 }

@@ -19,7 +19,8 @@ export interface FitResult {
   readonly stopped: boolean;
   /**
    * True when a callback or early stopping ended the fit (early stopping: `state.earlyStopping.stoppedEpoch`
-   * is then the epoch it stopped after). The state is a position a later fit resumes from.
+   * is then the epoch it stopped after). The state is a position a later fit resumes from; one with
+   * `earlyStopping` watches afresh after early stopping ended this one.
    */
   readonly stopRequested: boolean;
   readonly timings: FitTimings;
@@ -57,19 +58,10 @@ export function* epochLoop(plan: FitPlan, state: TrainingState, buffers: StepBuf
   const computes = { validation: plan.validation !== undefined, accuracy: plan.loss.reportsAccuracy };
   checkScheduleRun(schedule, { ...computes, epochs: state.epoch + plan.epochs, stepsPerEpoch });
   if (schedule.kind === 'plateau') state.schedule ??= initialScheduleState(optimizer.lr, schedule)!;
-  if (earlyStopping !== null) state.earlyStopping ??= newEarlyStoppingState();
+  // Early stopping that ended an earlier fit is over: this fit watches afresh, as each Keras `fit` does.
+  // One a signal or a callback interrupted goes on, so the fits together stop where one fit would.
+  if (earlyStopping !== null && (state.earlyStopping === undefined || state.earlyStopping.stoppedEpoch > 0)) state.earlyStopping = newEarlyStoppingState();
   const end = (stopped: boolean, stopRequested: boolean): FitResult => ({ history, state, stopped, stopRequested, timings });
-  const restoreBest = (): void => {
-    const watch = state.earlyStopping!;
-    if (!earlyStopping!.restoreBestWeights || watch.bestParams === undefined) return;
-    plan.model.params.set(watch.bestParams);
-    if (watch.bestBuffers !== undefined) plan.model.buffers.set(watch.bestBuffers);
-  };
-  // A run that early stopping ended trains no more, and ends as it did.
-  if (earlyStopping !== null && state.earlyStopping!.stoppedEpoch > 0) {
-    restoreBest();
-    return end(false, true);
-  }
   const lrAt = (step: number, epoch: number): number => learningRateAt(optimizer.lr, schedule, step, epoch, state.schedule ?? null);
   // Across ranks, a callback's stop waits for the next step to travel to every rank.
   let stopBefore = false;
@@ -163,7 +155,11 @@ export function* epochLoop(plan: FitPlan, state: TrainingState, buffers: StepBuf
     const asked = runCallbacks<EpochEndContext>(plan.callbacks, (callback, ctx) => callback.onEpochEnd?.(ctx), { metrics, earlyStopping: state.earlyStopping ?? null });
     if (stopEarly) {
       // Every rank sees the same metrics, so every rank stops here: no agreement is needed.
-      restoreBest();
+      const { bestParams, bestBuffers } = state.earlyStopping!;
+      if (earlyStopping!.restoreBestWeights && bestParams !== undefined) {
+        plan.model.params.set(bestParams);
+        if (bestBuffers !== undefined) plan.model.buffers.set(bestBuffers);
+      }
       return end(false, true);
     }
     if (asked) {

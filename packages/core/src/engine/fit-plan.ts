@@ -36,7 +36,11 @@ export interface EpochOptions {
    * (Keras' and Lightning's callbacks; `onStep` and `onEpoch` above are hooks that cannot stop it).
    */
   callbacks?: readonly Callback[];
-  /** Stop when the monitored metric stops improving (Keras' EarlyStopping); its state is part of the training state. */
+  /**
+   * Stop when the monitored metric stops improving (Keras' EarlyStopping); its state is part of the
+   * training state, and goes on from a fit a signal or a callback stopped. After early stopping has
+   * ended a fit, the next one watches afresh.
+   */
   earlyStopping?: EarlyStoppingOptions;
 }
 
