@@ -80,6 +80,20 @@ describe('a worker that dies mid-epoch', () => {
     expect(numericMetrics(readFileSync(join(work, 'retried', 'metrics.jsonl'), 'utf8'))).toEqual(uninterruptedMetrics);
   });
 
+  it('--retries: a worker that dies before the first checkpoint is replaced from the seed\'s weights, and the run ends bit-identical', () => {
+    const marker = join(work, 'fault-once-early');
+    writeFileSync(marker, '');
+    const run = lockstep(['train', '--config', 'faulty.json', '--workers', '2', '--out', 'retried-early', '--retries', '2'], work, {
+      LOCKSTEP_TEST_FAULT: 'exit@5',
+      LOCKSTEP_TEST_FAULT_ONCE: marker,
+    });
+    expect(run.stderr).toBe('');
+    expect(run.stdout.split('\n').filter((line) => line.startsWith('note: '))).toEqual([
+      'note: fit failed at step 5 (epoch 1, batch 6 of 71): a worker failed: worker exited with code: 7; the worker pool is closed; restarting the workers from the start (retry 1 of 2)',
+    ]);
+    expect(fingerprintOf(run.stdout)).toBe(uninterrupted);
+  });
+
   it('--retries: a worker that keeps dying stops the run after the last retry', () => {
     const run = lockstep(['train', '--config', 'faulty.json', '--workers', '2', '--out', 'gave-up', '--retries', '2'], work, { LOCKSTEP_TEST_FAULT: 'throw@100' });
     const failure = 'fit failed at step 100 (epoch 2, batch 30 of 71): a worker failed: injected failure in layer 1 at step 100; the worker pool is closed';

@@ -4,11 +4,14 @@ import { checkKnownFields, checkOptionsObject, checkPositive, describeValue, Loc
 
 export interface TrainerOptions {
   /**
-   * The model, as a spec or built once by the caller (a built model is adopted: its parameters move
-   * into shared memory and are initialized from `seed`). Every worker rebuilds its replica from the spec.
+   * The model, as a spec or built once by the caller. A built model is adopted: its parameters and
+   * buffers move into shared memory, where training updates them (the caller's object is the
+   * trainer's `model`). They keep the values `initialize`, `loadStateDict`, training or a hand set
+   * gave them; a spec, or a model whose parameters are all still 0 (`new Model` never initialized),
+   * is initialized from `seed`. Every worker rebuilds its replica from the spec.
    */
   model: ModelSpec | Model;
-  /** Keys weight init, shuffling and every dropout mask. */
+  /** Keys each epoch's shuffle, augmentation and every dropout mask, and the weight init of a model not yet initialized. */
   seed: number;
   optimizer: OptimizerConfig;
   /** Rows per gradient chunk; fixed by the config, never by the worker count (default 32). */

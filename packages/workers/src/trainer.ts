@@ -107,9 +107,13 @@ export class Trainer {
     const layout = modelLayout(this.model.size, stateSlots(this.optimizer), this.model.buffers.length);
     this.memory = kernelMemory(layout.bytes, 'the parameters and optimizer state', MEMORY_LIMIT);
     this.shared = modelViews(sharedBuffer(this.memory), layout);
+    // A model whose parameters were set keeps them (and its buffers), as a module wrapped in PyTorch's DDP does.
+    const keepsValues = this.model.initialized;
+    this.shared.params.set(this.model.params);
+    this.shared.buffers.set(this.model.buffers);
     this.model.bind(this.shared.params, this.model.grads);
     this.model.bindBuffers(this.shared.buffers);
-    this.model.initialize(this.seed);
+    if (!keepsValues) this.model.initialize(this.seed);
     this.state = { step: 0, epoch: 0, batch: 0, epochLossSum: 0, epochCorrect: 0, optimizerState: this.shared.optimizerState };
     const setup: WorkerSetup = { spec, seed: this.seed, optimizer: this.optimizer, memory: this.memory, kernel: this.kernel, nativeKernels: options.nativeKernels ?? nativeKernelsByDefault(), modelLayout: layout, setupModules, ranks: this.ranks > 1 ? ranks! : null };
     this.pool = new WorkerPool(this.workers, setup, resourceLimits);

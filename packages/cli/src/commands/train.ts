@@ -101,10 +101,11 @@ async function train(flags: TrainFlags, ranks: RunRanks, stop: Stop): Promise<nu
   const out = broadcastText(ranks, flags.out ?? (flags.resume === undefined ? defaultOutFolder() : folderOf(flags.resume)));
   const resourceLimits = workerHeap === undefined ? undefined : { maxOldGenerationSizeMb: workerHeap };
   const kernel = config.kernel ?? 'strict';
-  // A restarted pool adopts the same model: the Trainer initializes it, and the checkpoint then loads into it.
+  // Every trainer, a restarted pool's too, adopts the same model with the seed's weights (a Trainer keeps
+  // the weights a model has, and the failed pool's are half trained); the checkpoint then loads into it.
   // With --init-from, the file's weights replace the seed's (a resumed run's checkpoint then loads over them).
   const newTrainer = (): Trainer => {
-    const trainer = new Trainer({ model, seed: config.seed, optimizer, chunkSize: config.chunkSize, kernel, workers, setup: modules.urls, resourceLimits, ranks: trainerRanks(ranks) });
+    const trainer = new Trainer({ model: model.initialize(config.seed), seed: config.seed, optimizer, chunkSize: config.chunkSize, kernel, workers, setup: modules.urls, resourceLimits, ranks: trainerRanks(ranks) });
     if (initialState !== null) trainer.loadStateDict(initialState);
     return trainer;
   };
