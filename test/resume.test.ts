@@ -52,10 +52,10 @@ function stopAfter(step: number): { signal: AbortSignal; onStep: () => void } {
 
 const lossesOf = (history: EpochMetrics[]): number[] => history.map((m) => m.loss);
 
-describe('resuming mid-epoch: 3 epochs in one go equal 1.5 epochs, a checkpoint, and the rest', () => {
-  const straightModel = modelFromSpec(spec, settings.seed);
-  const straight = fit(straightModel, data, { ...settings, epochs: 3 });
+const straightModel = modelFromSpec(spec, settings.seed);
+const straight = fit(straightModel, data, { ...settings, epochs: 3 });
 
+describe('resuming mid-epoch: 3 epochs in one go equal 1.5 epochs, a checkpoint, and the rest', () => {
   function expectStraightBits(params: Float32Array, state: TrainingState, history: EpochMetrics[]): void {
     expect(state).toMatchObject({ step: 48, epoch: 3, batch: 0, epochLossSum: 0, epochCorrect: 0 });
     expect(bytes(params).equals(bytes(straightModel.params)), 'parameters').toBe(true);
@@ -107,5 +107,38 @@ describe('resuming mid-epoch: 3 epochs in one go equal 1.5 epochs, a checkpoint,
     onReference.params.set(checkpoint.params);
     const referenceRest = fit(onReference, data, { ...settings, epochs: 2, state: checkpoint.state });
     expectStraightBits(onReference.params, referenceRest.state, referenceRest.history);
+  });
+});
+
+describe('fit once per epoch, as a Keras loop of fit(epochs=1): the Trainer continues; the reference fit continues when given the last state', () => {
+  it('3 reference fits of 1 epoch, each given the state the last returned, are the 3-epoch fit bit for bit', () => {
+    const model = modelFromSpec(spec, settings.seed);
+    let state: TrainingState | undefined;
+    const history: EpochMetrics[] = [];
+    for (let i = 0; i < 3; i++) {
+      const result = fit(model, data, { ...settings, epochs: 1, ...(state === undefined ? {} : { state }) });
+      history.push(...result.history);
+      state = result.state;
+    }
+    expect(state).toMatchObject({ step: 48, epoch: 3 });
+    expect(lossesOf(history)).toEqual(lossesOf(straight.history));
+    expect(bytes(model.params).equals(bytes(straightModel.params))).toBe(true);
+  });
+
+  it('without state each reference fit starts a run at step 0: epoch 1\'s shuffle and masks, new Adam moments', () => {
+    const model = modelFromSpec(spec, settings.seed);
+    const results = [1, 2, 3].map(() => fit(model, data, { ...settings, epochs: 1 }));
+    expect(results.map((r) => [r.state.step, r.history[0]!.epoch])).toEqual([[16, 1], [16, 1], [16, 1]]);
+    expect(results[0]!.history[0]!.loss).toBe(straight.history[0]!.loss);
+    expect(bytes(model.params).equals(bytes(straightModel.params))).toBe(false);
+  });
+
+  it('3 Trainer fits of 1 epoch at 2 workers are the 3-epoch fit bit for bit', async () => {
+    const trainer = workerTrainer(2);
+    const history: EpochMetrics[] = [];
+    for (let i = 0; i < 3; i++) history.push(...(await trainer.fit(data, { epochs: 1, batchSize: settings.batchSize })).history);
+    expect(trainer.state).toMatchObject({ step: 48, epoch: 3 });
+    expect(lossesOf(history)).toEqual(lossesOf(straight.history));
+    expect(bytes(trainer.params).equals(bytes(straightModel.params))).toBe(true);
   });
 });

@@ -24,7 +24,7 @@ export interface FitOptions extends EpochOptions {
   optimizer: OptimizerConfig;
   /**
    * Continue from an earlier `fit`'s state or a checkpoint's, mid-epoch included, instead of starting
-   * at step 0; it is updated in place.
+   * at step 0; it is updated in place. Early stopping that ended the earlier fit starts afresh.
    */
   state?: ResumableState;
   /** The matrix-product kernel for this fit (default: the thread's, see `useKernel`); restored afterwards. */
@@ -36,6 +36,9 @@ const FIT_OPTION_FIELDS = [...EPOCH_OPTION_FIELDS, 'chunkSize', 'seed', 'optimiz
 /**
  * Trains `model` in place on this thread: the one party of each step (engine/step.ts) in the epoch
  * loop every trainer shares (engine/epochs.ts), so the worker trainer matches it bit for bit.
+ * Without `state`, each call starts a run at step 0 (epoch 1's shuffle and masks, new optimizer
+ * state, the schedule's start) from the model's weights; pass the last result's `state` to go on, as
+ * `Trainer.fit` does by itself.
  */
 export function fit(model: Model, data: Dataset, options: FitOptions): FitResult {
   checkFitOptions('fit', options, FIT_OPTION_FIELDS);
