@@ -13,7 +13,7 @@ describe('options of exportOnnx and encodeSafetensors', () => {
   });
 
   it('refuse options that are not an object', () => {
-    expect(failure(() => exportOnnx(model, null as never))).toEqual({ code: 'E_OPTION', message: 'exportOnnx options must be an object (softmax), got null' });
+    expect(failure(() => exportOnnx(model, null as never))).toEqual({ code: 'E_OPTION', message: 'exportOnnx options must be an object (softmax, inputNormalization, metadata), got null' });
     expect(failure(() => encodeSafetensors(model, true as never))).toEqual({ code: 'E_OPTION', message: 'encodeSafetensors options must be an object (metadata), got true' });
   });
 });
