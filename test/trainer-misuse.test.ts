@@ -279,12 +279,12 @@ describe('predict options', () => {
     expect(await failure(() => predict(model, data.inputs, { batchSise: 8 } as never))).toEqual({ code: 'E_OPTION', message: 'predict options: unknown field "batchSise"; known fields: batchSize' });
     expect(await failure(() => predictWithUncertainty(model, data.inputs, { samples: 2, seed: 0, passes: 3 } as never))).toEqual({
       code: 'E_OPTION',
-      message: 'predictWithUncertainty options: unknown field "passes"; known fields: samples, seed, batchSize',
+      message: 'predictWithUncertainty options: unknown field "passes"; known fields: samples, seed, outputs, batchSize',
     });
     // The Trainer's passes are in blocks its workers claim: it takes no batchSize.
     expect(await failure(() => parallel.predictWithUncertainty(data.inputs, { samples: 2, seed: 0, batchSize: 8 } as never))).toEqual({
       code: 'E_OPTION',
-      message: 'predictWithUncertainty options: unknown field "batchSize"; known fields: samples, seed',
+      message: 'predictWithUncertainty options: unknown field "batchSize"; known fields: samples, seed, outputs',
     });
     expect(await failure(() => evaluate(model, data, null as never))).toEqual({ code: 'E_OPTION', message: 'evaluate options must be an object (batchSize, loss), got null' });
     expect(parallel.isClosed).toBe(false);

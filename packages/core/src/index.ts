@@ -154,6 +154,7 @@ export {
   MAX_MC_SAMPLES,
   type Uncertainty,
   type UncertaintyOptions,
+  type UncertaintyOutputs,
 } from './trainer/mc-dropout.js';
 export { type ClassPredictions } from './metrics/predictions.js';
 export { calibration, DEFAULT_CALIBRATION_BINS, type Calibration, type ReliabilityBin } from './metrics/calibration.js';

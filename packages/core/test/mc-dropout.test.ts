@@ -135,11 +135,57 @@ describe('predictWithUncertainty (reference trainer)', () => {
     expect(bytes(fromEval.mean).equals(bytes(mixed.mean))).toBe(true);
   });
 
+  it("outputs: 'raw', input 1 -> Dropout(0.5) -> outputs [0.75 x, -0.5 x]: each pass gives (1.5, -1) or (0, 0); mean and std of those, no entropy", () => {
+    const rows = 8;
+    const passes = 4;
+    const dropout = new Dropout(0.5);
+    const model = new Model(new Sequential(dropout, new Linear({ inFeatures: 1, outFeatures: 2, bias: false })), [1]);
+    model.params.set([0.75, -0.5]);
+    const result = predictWithUncertainty(model, new Float32Array(rows).fill(1), { samples: passes, seed: 9, outputs: 'raw' });
+
+    const key = foldInString(rootKey(9), 'mc-dropout');
+    dropout.train();
+    const perPass = Array.from({ length: rows }, (_, row) =>
+      Array.from({ length: passes }, (_, pass) => dropout.forward({ data: Float32Array.of(1), shape: [1, 1] }, { key, step: pass, samples: [row] }).data[0]).map((x) => [0.75 * x, -0.5 * x]),
+    );
+    const expected = { mean: [] as number[], std: [] as number[] };
+    for (const outputs of perPass) {
+      for (const column of [0, 1]) {
+        const values = outputs.map((output) => output[column]);
+        const mean = values.reduce((sum, v) => sum + v, 0) / passes;
+        expected.mean.push(mean);
+        expected.std.push(Math.sqrt(values.reduce((sum, v) => sum + (v - mean) ** 2, 0) / passes));
+      }
+    }
+    expect([...result.mean]).toEqual(expected.mean);
+    // Welford's running sums and the two-pass sums here may round the last bit apart.
+    expect([...result.std]).toEqual(expected.std.map((std) => expect.closeTo(std, 14)));
+    // Seed 9 keeps rows 0 and 1 in 2 and 1 passes of 4 (the masks pinned above).
+    expect([...result.mean.subarray(0, 4)]).toEqual([0.75, -0.5, 0.375, -0.25]);
+    expect([...result.std.subarray(0, 2)]).toEqual([0.75, 0.5]);
+    expect([result.outputs, result.classes, result.entropy, result.mutualInformation]).toEqual(['raw', 2, null, null]);
+  });
+
+  it("outputs: 'raw' of a regression model without dropout: the mean is predict's outputs exactly, the std 0", () => {
+    const regression = modelFromSpec({ input: [12], layers: [{ type: 'linear', out: 16 }, { type: 'relu' }, { type: 'linear', out: 1 }] }, 3);
+    const result = predictWithUncertainty(regression, data.inputs, { samples: 3, seed: 0, outputs: 'raw' });
+    expect([...result.mean]).toEqual([...predict(regression, data.inputs)]);
+    expect(result.std.every((v) => v === 0)).toBe(true);
+  });
+
   it.each([
     [{ samples: 0, seed: 0 }, 'samples must be an integer in [1, 100000], got 0'],
     [{ samples: 1.5, seed: 0 }, 'samples must be an integer in [1, 100000], got 1.5'],
     [{ samples: 3, seed: -1 }, 'seed must be an integer >= 0, got -1'],
+    [{ samples: 3, seed: 0, outputs: 'logits' }, "outputs must be one of 'probabilities', 'raw', got \"logits\""],
   ])('%j is one line naming the option', (options, message) => {
     expect(() => predictWithUncertainty(modelFromSpec(spec, 3), data.inputs, options)).toThrow(message);
+  });
+
+  it('a model of 1 output asked for probabilities is one line pointing to outputs: raw', () => {
+    const regression = modelFromSpec({ input: [12], layers: [{ type: 'linear', out: 8 }, { type: 'dropout', p: 0.5 }, { type: 'linear', out: 1 }] }, 3);
+    expect(() => predictWithUncertainty(regression, data.inputs, { samples: 3, seed: 0 })).toThrow(
+      "predictWithUncertainty: the model gives 1 output per row, whose softmax is always 1; pass outputs: 'raw' for the mean and std of a regression model's outputs",
+    );
   });
 });

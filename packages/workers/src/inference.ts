@@ -1,4 +1,4 @@
-import { lossByName, sizeOf, uncertaintyBytes, uncertaintyViews, type Evaluation, type LossName, type Model, type Uncertainty } from '@lockstep/core';
+import { lossByName, sizeOf, uncertaintyBytes, uncertaintyViews, type Evaluation, type LossName, type Model, type Uncertainty, type UncertaintyOutputs } from '@lockstep/core';
 import { blockClaims, INFERENCE_BLOCK } from './block-claims.js';
 import type { RankExchangeTask } from './messages.js';
 import type { WorkerPool } from './pool.js';
@@ -53,15 +53,22 @@ export async function predictOnWorkers(pool: WorkerPool, model: Model, { shared,
   return new Float32Array(outputs);
 }
 
-/** Monte Carlo dropout over every row of `inputs`, `passes` masks keyed by (seed, pass, row). */
-export async function uncertaintyOnWorkers(pool: WorkerPool, model: Model, { shared, rows }: InferenceInputs, passes: number, seed: number, place = ALONE): Promise<Uncertainty> {
+/** Monte Carlo dropout over every row of `inputs`, `passes` masks keyed by (seed, pass, row), each pass's outputs taken as `outputKind` says. */
+export async function uncertaintyOnWorkers<O extends UncertaintyOutputs>(
+  pool: WorkerPool,
+  model: Model,
+  { shared, rows }: InferenceInputs,
+  { passes, seed, outputKind }: { passes: number; seed: number; outputKind: O },
+  place = ALONE,
+): Promise<Uncertainty<O>> {
   const classes = sizeOf(model.outputShape);
-  const outputs = new SharedArrayBuffer(uncertaintyBytes(rows, classes));
+  const outputs = new SharedArrayBuffer(uncertaintyBytes(rows, classes, outputKind));
   const count = Math.ceil(rows / INFERENCE_BLOCK);
   const blocks = blockClaims(rows, INFERENCE_BLOCK, rankShare(count, place));
-  await pool.onEveryWorker({ kind: 'uncertainty', inputs: shared, outputs, blocks, passes, seed }, 'predict with uncertainty failed');
-  const views = uncertaintyViews(outputs, rows, classes);
-  const fields = ([[views.mean, classes], [views.std, classes], [views.entropy, 1], [views.mutualInformation, 1]] as const).map(([view, width]) => ({ offset: view.byteOffset / 8, width }));
+  await pool.onEveryWorker({ kind: 'uncertainty', inputs: shared, outputs, blocks, passes, seed, outputKind }, 'predict with uncertainty failed');
+  const views = uncertaintyViews(outputs, rows, classes, outputKind);
+  const perRow = [[views.mean, classes], [views.std, classes], [views.entropy, 1], [views.mutualInformation, 1]] as const;
+  const fields = perRow.flatMap(([view, width]) => (view === null ? [] : [{ offset: view.byteOffset / 8, width }]));
   const perRank = blocksPerRank(count, place.size) * INFERENCE_BLOCK;
   await exchange(pool, place, { buffer: outputs, float64: true, fields, units: rows, perRank }, 'predict with uncertainty failed');
   return views;

@@ -1,4 +1,4 @@
-import type { CheckedAugmentSpec, KernelChoice, LossName, ModelSpec, OptimizerConfig, WasmMemory } from '@lockstep/core';
+import type { CheckedAugmentSpec, KernelChoice, LossName, ModelSpec, OptimizerConfig, UncertaintyOutputs, WasmMemory } from '@lockstep/core';
 import type { ModelLayout, StepLayout } from './layout.js';
 import type { BlockClaims } from './block-claims.js';
 import type { RankGroupSpec } from './rank-groups.js';
@@ -112,6 +112,8 @@ export interface UncertaintyTask {
   readonly blocks: BlockClaims;
   readonly passes: number;
   readonly seed: number;
+  /** Whether a pass's outputs count as the softmax's probabilities or as they are (`UncertaintyOptions.outputs`). */
+  readonly outputKind: UncertaintyOutputs;
 }
 
 /** `width` values a unit (a row or a block), units in order, from element `offset` of the buffer. */

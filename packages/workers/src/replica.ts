@@ -127,8 +127,9 @@ export class Replica {
   async uncertainty(task: UncertaintyTask): Promise<TimedResult> {
     const started = performance.now();
     const rowsOf = await this.inputRows(task.inputs);
-    const out = uncertaintyViews(task.outputs, task.blocks.rows, sizeOf(this.model.outputShape));
-    const { passes, key } = checkUncertaintyOptions({ samples: task.passes, seed: task.seed });
+    const width = sizeOf(this.model.outputShape);
+    const { passes, key, outputs } = checkUncertaintyOptions({ samples: task.passes, seed: task.seed, outputs: task.outputKind }, width);
+    const out = uncertaintyViews(task.outputs, task.blocks.rows, width, outputs);
     this.forEachBlock(task.blocks, (from, to) => {
       mcDropoutRows(this.model, rowsOf(from, to), from, passes, key, out);
     });

@@ -26,6 +26,7 @@ import {
   Model,
   negativeRunningVariance,
   sequentialFromSpec,
+  sizeOf,
   specOf,
   stateSlots,
   type Dataset,
@@ -40,6 +41,7 @@ import {
   type TrainingState,
   type Uncertainty,
   type UncertaintyOptions,
+  type UncertaintyOutputs,
   type WasmMemory,
 } from '@lockstep/core';
 import { evaluateOnWorkers, predictOnWorkers, sharedRows, uncertaintyOnWorkers, type InferenceInputs } from './inference.js';
@@ -299,12 +301,13 @@ export class Trainer {
    * Monte Carlo dropout (Gal and Ghahramani 2016): `samples` forward passes with dropout layers on
    * (and only those), each with masks keyed by (seed, pass, row). Per row: mean class probabilities,
    * their standard deviation over the passes, the predictive entropy and the mutual information
-   * (BALD). Bit-identical at any worker count and to core's `predictWithUncertainty`.
+   * (BALD); with `outputs: 'raw'` (a regression model) the mean and standard deviation of the
+   * outputs themselves. Bit-identical at any worker count and to core's `predictWithUncertainty`.
    */
-  async predictWithUncertainty(inputs: Float32Array | Dataset, options: UncertaintyOptions): Promise<Uncertainty> {
+  async predictWithUncertainty<O extends UncertaintyOutputs = 'probabilities'>(inputs: Float32Array | Dataset, options: UncertaintyOptions<O>): Promise<Uncertainty<O>> {
     return this.exclusive('predictWithUncertainty', () => {
-      const { passes } = checkUncertaintyOptions(options);
-      return uncertaintyOnWorkers(this.pool, this.model, this.inferenceInputs(inputs), passes, options.seed, this.place);
+      const { passes, outputs } = checkUncertaintyOptions(options, sizeOf(this.model.outputShape));
+      return uncertaintyOnWorkers(this.pool, this.model, this.inferenceInputs(inputs), { passes, seed: options.seed, outputKind: outputs as O }, this.place);
     });
   }
 

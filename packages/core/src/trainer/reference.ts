@@ -15,7 +15,7 @@ import { SOLE_PARTY } from '../engine/party.js';
 import type { Evaluation } from '../engine/progress.js';
 import { checkTrainingState, newTrainingState, type ResumableState } from '../engine/state.js';
 import { StepEngine } from '../engine/step.js';
-import { checkUncertaintyOptions, mcDropoutRows, uncertaintyBytes, uncertaintyViews, type Uncertainty, type UncertaintyOptions } from './mc-dropout.js';
+import { checkUncertaintyOptions, mcDropoutRows, uncertaintyBytes, uncertaintyViews, type Uncertainty, type UncertaintyOptions, type UncertaintyOutputs } from './mc-dropout.js';
 
 export interface FitOptions extends EpochOptions {
   /** Rows per gradient chunk; fixed by the config, never by the thread count (default min(32, batchSize)). */
@@ -127,16 +127,21 @@ export function predict(model: Model, inputs: Float32Array | Dataset, options: {
 /**
  * Monte Carlo dropout: `samples` forward passes with only the dropout layers on, masks keyed by
  * (seed, pass, row). Per row: mean class probabilities, their standard deviation, the predictive
- * entropy and the mutual information (BALD); bit-identical to the parallel Trainer's. The model's
- * modes are restored afterwards.
+ * entropy and the mutual information (BALD); with `outputs: 'raw'` (a regression model) the mean
+ * and standard deviation of the outputs themselves. Bit-identical to the parallel Trainer's. The
+ * model's modes are restored afterwards.
  */
-export function predictWithUncertainty(model: Model, inputs: Float32Array | Dataset, options: UncertaintyOptions & { batchSize?: number }): Uncertainty {
-  const { passes, key } = checkUncertaintyOptions(options, ['samples', 'seed', 'batchSize']);
+export function predictWithUncertainty<O extends UncertaintyOutputs = 'probabilities'>(
+  model: Model,
+  inputs: Float32Array | Dataset,
+  options: UncertaintyOptions<O> & { batchSize?: number },
+): Uncertainty<O> {
+  const classes = sizeOf(model.outputShape);
+  const { passes, key, outputs } = checkUncertaintyOptions(options, classes, ['samples', 'seed', 'outputs', 'batchSize']);
   const size = checkInteger('batchSize', options.batchSize ?? 256, 1);
   const ranges = inferenceRows(model, inputs);
   const rows = ranges.size;
-  const classes = sizeOf(model.outputShape);
-  const out = uncertaintyViews(new ArrayBuffer(uncertaintyBytes(rows, classes)), rows, classes);
+  const out = uncertaintyViews(new ArrayBuffer(uncertaintyBytes(rows, classes, outputs)), rows, classes, outputs as O);
   withParametersFixed(() => {
     for (let from = 0; from < rows; from += size) {
       const to = Math.min(from + size, rows);
