@@ -139,6 +139,18 @@ describe('lockstep predict and eval', () => {
     expect(csv).toHaveLength(5);
   });
 
+  it('predict of one row with a batch-norm1d of trackRunningStats false: one line naming the layer, exit 1, with --mc-samples too', () => {
+    const layers = [{ type: 'linear', out: 16 }, { type: 'batch-norm1d', trackRunningStats: false }, { type: 'relu' }, { type: 'dropout', p: 0.2 }, { type: 'linear', out: 10 }];
+    writeFileSync(join(work, 'batch-statistics.json'), JSON.stringify({ epochs: 1, layers }));
+    writeFileSync(join(work, 'one-row.csv'), `${header}\n${rows[0]}\n`);
+    expect(lockstep(['train', '--config', 'batch-statistics.json', '--out', 'batch-statistics', '--quiet']).status).toBe(0);
+    const args = ['predict', '--checkpoint', 'batch-statistics/checkpoint.lockstep', '--input', 'one-row.csv'];
+    const layer = "layer 1 (BatchNorm1d) normalizes by the batch's own statistics in eval mode (trackRunningStats: false) and needs 2 rows or more; pass 2 rows or more, or use trackRunningStats: true";
+    expect(lockstep(args)).toEqual({ status: 1, stdout: '', stderr: `lockstep: predict: 1 row, but ${layer}\n` });
+    expect(lockstep([...args, '--mc-samples', '3'])).toEqual({ status: 1, stdout: '', stderr: `lockstep: predictWithUncertainty: 1 row, but ${layer}\n` });
+    expect(lockstep(['predict', '--checkpoint', 'batch-statistics/checkpoint.lockstep', '--input', 'rows.csv']).status).toBe(0);
+  });
+
   it('eval prints loss, accuracy and a 10x10 confusion matrix over the 1,000 test samples', () => {
     const { status, stdout } = lockstep(['eval', '--checkpoint', 'mc/checkpoint.lockstep', '--json']);
     expect(status).toBe(0);

@@ -310,3 +310,33 @@ describe('new Trainer: resourceLimits, setup and ranks', () => {
     expect(await failure(() => new Trainer({ ...options, ...extra } as never))).toEqual({ code: 'E_OPTION', message });
   });
 });
+
+describe('a pass of one row where BatchNorm normalizes by the batch\'s statistics (eval mode with trackRunningStats: false, or training)', () => {
+  const normSpec = { input: [8], layers: [{ type: 'linear', out: 6 }, { type: 'batch-norm1d', trackRunningStats: false }, { type: 'relu' }, { type: 'dropout', p: 0.5 }, { type: 'linear', out: 3 }] };
+  const rows257 = syntheticClassification({ seed: 2, samples: 257, features: 8, classes: 3 });
+  const layer = (mode: string): string => `layer 1 (BatchNorm1d) normalizes by the batch's own statistics ${mode} and needs 2 rows or more`;
+  const inEval = layer('in eval mode (trackRunningStats: false)');
+  const fewerRows = 'pass a number of rows that leaves 2 rows or more in the last pass, or use trackRunningStats: true';
+
+  it('predict, evaluate, predictWithUncertainty and forwardOnEveryReplica: one E_OPTION line from the Trainer, no worker fails, and it stays open', async () => {
+    const parallel = new Trainer({ model: normSpec, seed: 0, optimizer: sgd({ lr: 0.1 }), chunkSize: 10, workers: 2 });
+    open.push(parallel);
+    expect(await failure(() => parallel.predict(rows257.inputs))).toEqual({ code: 'E_OPTION', message: `predict: 257 rows, 256 at a time, leave a last pass of 1 row, but ${inEval}; ${fewerRows}` });
+    expect(await failure(() => parallel.evaluate(rows257))).toEqual({ code: 'E_OPTION', message: `evaluate: 257 rows, 256 at a time, leave a last pass of 1 row, but ${inEval}; ${fewerRows}` });
+    expect(await failure(() => parallel.predictWithUncertainty(rows257, { samples: 2, seed: 0 }))).toEqual({
+      code: 'E_OPTION',
+      message: `predictWithUncertainty: 257 rows, 256 at a time, leave a last pass of 1 row, but ${inEval}; ${fewerRows}`,
+    });
+    const oneRow = rows257.inputs.subarray(0, 8);
+    expect(await failure(() => parallel.forwardOnEveryReplica(oneRow))).toEqual({ code: 'E_OPTION', message: `forwardOnEveryReplica: 1 row, but ${inEval}; pass 2 rows or more, or use trackRunningStats: true` });
+    expect(await failure(() => parallel.train().forwardOnEveryReplica(oneRow))).toEqual({ code: 'E_OPTION', message: `forwardOnEveryReplica: 1 row, but ${layer('in training mode')}; pass 2 rows or more` });
+    expect(await failure(() => parallel.fit(data, { ...fitOptions, validation: rows257 }))).toEqual({
+      code: 'E_OPTION',
+      message: `validation data: 257 rows, 256 at a time, leave a last pass of 1 row, but ${inEval}; give validation data of a size that leaves 2 rows or more in the last pass, or use trackRunningStats: true`,
+    });
+    expect(parallel.isClosed).toBe(false);
+    // 258 rows leave a last block of 2: the bits of the reference's batches of 256.
+    const rows258 = syntheticClassification({ seed: 2, samples: 258, features: 8, classes: 3 });
+    expect(await parallel.eval().predict(rows258.inputs)).toEqual(predict(modelFromSpec(normSpec, 0), rows258.inputs));
+  });
+});

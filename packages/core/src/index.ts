@@ -126,7 +126,7 @@ export { firstNonFinite, nonFiniteGradientError, nonFiniteLossError, stepFailure
 export { SOLE_PARTY, STEP_MEETINGS, parameterRanges, shareOf, type Party, type PartyShare, type StepMeeting, type Range } from './engine/party.js';
 export { chunksPerBlock, blockCount, rankBlock, type RankGroup } from './engine/ranks.js';
 export { StepEngine, STEP_OUTCOMES, rankScalars, type RankExchange, type StepBuffers, type StepOrder, type StepOutcome, type StepReport, type StepSetup } from './engine/step.js';
-export { checkFit, checkFitOptions, checkDataFits, checkLossFits, checkChunkRows, EPOCH_OPTION_FIELDS, type EpochOptions, type FitPlan } from './engine/fit-plan.js';
+export { checkFit, checkFitOptions, checkDataFits, checkLossFits, checkChunkRows, checkPassRows, EVAL_BATCH_SIZE, EPOCH_OPTION_FIELDS, type EpochOptions, type FitPlan } from './engine/fit-plan.js';
 export { combineChunkStatistics } from './engine/statistics.js';
 export { epochLoop, type EpochAnswer, type EpochLoop, type EpochRequest, type FitResult, type LoopSettings } from './engine/epochs.js';
 export { runCallbacks, type Callback, type EpochEndContext, type StepEndContext } from './engine/callbacks.js';

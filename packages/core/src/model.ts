@@ -210,11 +210,11 @@ export class Model {
     for (const entry of this.statisticsEntries) entry.owner.updateBuffers(combined.subarray(entry.offset, entry.offset + entry.width));
   }
 
-  /** The fewest rows a training-mode forward takes, and the first layer that needs them (null: any batch). */
-  minimumTrainingRows(): { rows: number; layer: Module | null } {
+  /** The fewest rows a forward in training or eval mode takes, and the first layer that needs them (null: any batch). */
+  minimumRows(training: boolean): { rows: number; layer: Module | null } {
     let found: { rows: number; layer: Module | null } = { rows: 1, layer: null };
     const visit = (module: Module): void => {
-      const rows = module.minimumTrainingRows();
+      const rows = module.minimumRows(training);
       if (rows > found.rows) found = { rows, layer: module };
       for (const child of module.children()) visit(child);
     };

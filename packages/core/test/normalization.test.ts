@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { BatchNorm2d, combineChunkStatistics, Dataset, fit, LayerNorm, modelFromSpec, sequentialFromSpec, sgd, specOf, syntheticClassification } from '@lockstep/core';
+import { BatchNorm2d, combineChunkStatistics, Dataset, evaluate, fit, LayerNorm, modelFromSpec, predict, predictWithUncertainty, sequentialFromSpec, sgd, specOf, syntheticClassification } from '@lockstep/core';
 import { channelMoments } from '../src/ops/normalization.js';
 
 const flatData = syntheticClassification({ seed: 1, samples: 33, features: 4, classes: 2 });
@@ -92,5 +92,49 @@ describe('a chunk of one sample in training mode', () => {
     expect(maps.forward(new Float32Array(18).map((_, i) => i)).data.length).toBe(18);
     const flat = modelFromSpec(mlp, 1).train();
     expect(() => flat.forward(new Float32Array(4))).toThrow('layer 1 (BatchNorm1d): expected more than 1 value per channel when training, got input of shape [1,3]');
+  });
+});
+
+describe('eval mode with trackRunningStats: false, where BatchNorm normalizes by the batch\'s statistics: a pass of one row is refused', () => {
+  const spec = { input: [4], layers: [{ type: 'linear', out: 3 }, { type: 'batch-norm1d', trackRunningStats: false }, { type: 'relu' }, { type: 'dropout', p: 0.5 }, { type: 'linear', out: 2 }] };
+  const model = modelFromSpec(spec, 1);
+  const data = syntheticClassification({ seed: 2, samples: 257, features: 4, classes: 2 });
+  const layer = "layer 1 (BatchNorm1d) normalizes by the batch's own statistics in eval mode (trackRunningStats: false) and needs 2 rows or more";
+  const batchSizeFix = 'pass a batchSize that leaves 2 rows or more in the last pass, or use trackRunningStats: true';
+
+  it.each([
+    ['predict, 257 rows', () => predict(model, data.inputs), `predict: 257 rows, 256 at a time, leave a last pass of 1 row, but ${layer}; ${batchSizeFix}`],
+    ['predict, 9 rows in batches of 4', () => predict(model, data.inputs.subarray(0, 36), { batchSize: 4 }), `predict: 9 rows, 4 at a time, leave a last pass of 1 row, but ${layer}; ${batchSizeFix}`],
+    ['evaluate, 257 samples', () => evaluate(model, data), `evaluate: 257 rows, 256 at a time, leave a last pass of 1 row, but ${layer}; ${batchSizeFix}`],
+    ['predictWithUncertainty, 1 row', () => predictWithUncertainty(model, data.inputs.subarray(0, 4), { samples: 2, seed: 0 }), `predictWithUncertainty: 1 row, but ${layer}; pass 2 rows or more, or use trackRunningStats: true`],
+    [
+      'fit with 257 validation samples, before the first step',
+      () => fit(model, syntheticClassification({ seed: 3, samples: 64, features: 4, classes: 2 }), { epochs: 1, batchSize: 64, seed: 1, optimizer: sgd({ lr: 0.1 }), validation: data }),
+      `validation data: 257 rows, 256 at a time, leave a last pass of 1 row, but ${layer}; give validation data of a size that leaves 2 rows or more in the last pass, or use trackRunningStats: true`,
+    ],
+  ])('%s: one E_OPTION line naming the layer and the way out', (_name, call, message) => {
+    const before = model.params.slice();
+    expect(call).toThrow(expect.objectContaining({ code: 'E_OPTION', message }));
+    expect(model.params).toEqual(before);
+  });
+
+  it('a forward of one row in eval mode is refused as in training mode, naming the layer', () => {
+    expect(() => model.eval().forward(data.inputs.subarray(0, 4))).toThrow(
+      "layer 1 (BatchNorm1d): expected more than 1 value per channel in eval mode with trackRunningStats: false, which normalizes by the batch's statistics, got input of shape [1,3]",
+    );
+  });
+
+  it('a batchSize leaving 2 rows or more predicts each batch by its own statistics; with running statistics, or over H x W maps, one row is fine', () => {
+    const whole = predict(model, data.inputs, { batchSize: 200 });
+    expect(whole.subarray(400)).toEqual(predict(model, data.inputs.subarray(800)));
+    const tracked = modelFromSpec({ ...spec, layers: spec.layers.map((entry) => (entry.type === 'batch-norm1d' ? { type: 'batch-norm1d' } : entry)) }, 1);
+    expect(predict(tracked, data.inputs.subarray(0, 4))).toHaveLength(2);
+    const maps = modelFromSpec({ input: [2, 3, 3], layers: [{ type: 'batch-norm2d', trackRunningStats: false }] }, 1);
+    const normalized = predict(maps, new Float32Array(18).map((_, i) => i * i));
+    // Each channel of the one image is normalized over its 9 values: mean 0, not a constant.
+    for (const channel of [normalized.subarray(0, 9), normalized.subarray(9)]) {
+      expect(Math.abs(channel.reduce((sum, v) => sum + v, 0))).toBeLessThan(1e-5);
+      expect(new Set(channel).size).toBe(9);
+    }
   });
 });

@@ -1,5 +1,9 @@
-/** Rows of an eval-mode block (inference.ts): evaluate, predict and Monte Carlo dropout claim this many at a time. */
-export const INFERENCE_BLOCK = 256;
+import { EVAL_BATCH_SIZE } from '@lockstep/core';
+/**
+ * Rows of an eval-mode block (inference.ts): evaluate, predict and Monte Carlo dropout claim this many
+ * at a time. The reference's batches are as large by default, so batch statistics agree too.
+ */
+export const INFERENCE_BLOCK = EVAL_BATCH_SIZE;
 
 /**
  * Rows [0, rows) cut into blocks of `blockRows`, which workers claim one at a time from a shared

@@ -4,6 +4,7 @@ import {
   asStateDict,
   checkChoice,
   checkDataFits,
+  checkPassRows,
   checkFit,
   checkFitOptions,
   checkInferenceInputs,
@@ -44,6 +45,7 @@ import {
   type UncertaintyOutputs,
   type WasmMemory,
 } from '@lockstep/core';
+import { INFERENCE_BLOCK } from './block-claims.js';
 import { evaluateOnWorkers, predictOnWorkers, sharedRows, uncertaintyOnWorkers, type InferenceInputs } from './inference.js';
 import { appendStepBuffer, modelLayout, modelViews, sharedBuffer, type ModelViews, type StepViews } from './layout.js';
 import { MEMORY_LIMIT, modelTooLarge, stepFits, stepSizesOf, type StepSizes } from './memory-limit.js';
@@ -55,6 +57,9 @@ import { checkRankGroupSpec } from './rank-groups.js';
 import { checkResourceLimits, checkSetupModules, TRAINER_FIELDS, type TrainerFitOptions, type TrainerOptions } from './trainer-options.js';
 import { shareDataset, type SharedDataset } from './shared-data.js';
 import { PausableStepLoop, StepLoop } from './step-loop.js';
+
+/** What the Trainer's messages about too few rows in a pass ask to change: its blocks are fixed, the rows are not. */
+const ROW_COUNT_CHANGE = 'pass a number of rows';
 
 /**
  * Data-parallel training on worker threads, bit-identical to core's reference `fit` at any worker
@@ -289,12 +294,13 @@ export class Trainer {
     checkDataFits(this.model, data);
     const loss = options.loss === undefined ? defaultLoss(data.targets) : lossByName(options.loss);
     checkLossFits(this.model, loss, data);
+    this.checkBlockRows('evaluate', data.size);
     return evaluateOnWorkers(this.pool, this.share(data), data.size, loss.name, this.place);
   }
 
   /** The model's eval-mode outputs (logits for a classifier) for every row of `inputs`, or every sample of a data set. */
   async predict(inputs: Float32Array | Dataset): Promise<Float32Array> {
-    return this.exclusive('predict', () => predictOnWorkers(this.pool, this.model, this.inferenceInputs(inputs), this.place));
+    return this.exclusive('predict', () => predictOnWorkers(this.pool, this.model, this.inferenceInputs('predict', inputs), this.place));
   }
 
   /**
@@ -307,7 +313,7 @@ export class Trainer {
   async predictWithUncertainty<O extends UncertaintyOutputs = 'probabilities'>(inputs: Float32Array | Dataset, options: UncertaintyOptions<O>): Promise<Uncertainty<O>> {
     return this.exclusive('predictWithUncertainty', () => {
       const { passes, outputs } = checkUncertaintyOptions(options, sizeOf(this.model.outputShape));
-      return uncertaintyOnWorkers(this.pool, this.model, this.inferenceInputs(inputs), { passes, seed: options.seed, outputKind: outputs as O }, this.place);
+      return uncertaintyOnWorkers(this.pool, this.model, this.inferenceInputs('predictWithUncertainty', inputs), { passes, seed: options.seed, outputKind: outputs as O }, this.place);
     });
   }
 
@@ -322,6 +328,7 @@ export class Trainer {
 
   private async forwardNow(inputs: Float32Array, context: { step?: number; samples?: number[] }): Promise<ReplicaForwardResult[]> {
     const rows = this.model.inputTensor(inputs).shape[0];
+    checkPassRows(this.model, this.training, rows, rows, { call: 'forwardOnEveryReplica', change: ROW_COUNT_CHANGE });
     const task = {
       kind: 'replica-forward',
       inputs,
@@ -363,11 +370,21 @@ export class Trainer {
   }
 
   /** Rows given, copied into shared memory; or a data set's samples, shared once (a streamed one is read by the workers). */
-  private inferenceInputs(inputs: Float32Array | Dataset): InferenceInputs {
+  private inferenceInputs(call: string, inputs: Float32Array | Dataset): InferenceInputs {
     checkInferenceInputs(inputs);
-    if (inputs instanceof Float32Array) return sharedRows(this.model, inputs);
+    if (inputs instanceof Float32Array) {
+      const shared = sharedRows(this.model, inputs);
+      this.checkBlockRows(call, shared.rows);
+      return shared;
+    }
     checkDataFits(this.model, inputs);
+    this.checkBlockRows(call, inputs.size);
     return { shared: this.share(inputs), rows: inputs.size };
+  }
+
+  /** Refuses, here rather than as a worker's failure, rows whose last block is too small for the model in eval mode. */
+  private checkBlockRows(call: string, rows: number): void {
+    checkPassRows(this.model, false, rows, INFERENCE_BLOCK, { call, change: ROW_COUNT_CHANGE });
   }
 
   private share(data: Dataset): SharedDataset {

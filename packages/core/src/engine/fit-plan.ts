@@ -89,7 +89,10 @@ export function checkFit(
   checkInitialized(model);
   checkDataFits(model, data);
   checkChunkRows(model, data.size, batchSize, chunkSize);
-  if (options.validation !== undefined) checkDataFits(model, options.validation, 'validation data');
+  if (options.validation !== undefined) {
+    checkDataFits(model, options.validation, 'validation data');
+    checkPassRows(model, false, options.validation.size, EVAL_BATCH_SIZE, { call: 'validation data', change: 'give validation data of a size' });
+  }
   const augment = options.augment === undefined ? null : checkAugment(options.augment, data.sampleShape);
   const loss = options.loss === undefined ? defaultLoss(data.targets) : lossByName(options.loss);
   checkLossFits(model, loss, data);
@@ -176,7 +179,7 @@ export function checkLossFits(model: Model, loss: Loss, data: Dataset, name = 'd
  * a fit are its batches (the last one of an epoch maybe smaller) cut in chunkSize rows.
  */
 export function checkChunkRows(model: Model, dataSize: number, batchSize: number, chunkSize: number): void {
-  const { rows: needed, layer } = model.minimumTrainingRows();
+  const { rows: needed, layer } = model.minimumRows(true);
   if (layer === null) return;
   const last = dataSize % batchSize;
   const batches = last === 0 || dataSize < batchSize ? [Math.min(batchSize, dataSize)] : [batchSize, last];
@@ -193,4 +196,33 @@ export function checkChunkRows(model: Model, dataSize: number, batchSize: number
       `${where} leaves a chunk of ${samples(smallest)}, and ${layer.describe()} needs more than 1 value per channel in training; choose a chunkSize that leaves every chunk at least ${needed} samples`,
     );
   }
+}
+
+/**
+ * Rows per eval-mode pass by default: the reference's `batchSize` and the Trainer's block. With
+ * BatchNorm's trackRunningStats: false each pass is normalized by its own statistics, so both must cut
+ * the rows alike to give the same bits.
+ */
+export const EVAL_BATCH_SIZE = 256;
+
+/**
+ * Refuses forward passes over `rows` rows, `size` at a time, whose last pass would hold too few rows
+ * for a layer that normalizes by the batch's statistics (BatchNorm with one value per channel a
+ * sample, in training mode, and in eval mode too with trackRunningStats: false): a lone row would come
+ * out as the layer's bias, where PyTorch raises. `change` names what to choose otherwise: the rows or
+ * the size.
+ */
+export function checkPassRows(model: Model, training: boolean, rows: number, size: number, where: { call: string; change: string }): void {
+  const { rows: needed, layer } = model.minimumRows(training);
+  if (layer === null || rows === 0) return;
+  const last = rows % size === 0 ? Math.min(size, rows) : rows % size;
+  if (last >= needed) return;
+  const count = (n: number): string => `${n} row${n === 1 ? '' : 's'}`;
+  const given = rows < needed ? count(rows) : `${count(rows)}, ${size} at a time, leave a last pass of ${count(last)}`;
+  const fix = rows < needed ? `pass ${needed} rows or more` : `${where.change} that leaves ${needed} rows or more in the last pass`;
+  const mode = training ? 'in training mode' : 'in eval mode (trackRunningStats: false)';
+  throw new LockstepError(
+    'E_OPTION',
+    `${where.call}: ${given}, but ${layer.describe()} normalizes by the batch's own statistics ${mode} and needs ${needed} rows or more; ${fix}${training ? '' : ', or use trackRunningStats: true'}`,
+  );
 }

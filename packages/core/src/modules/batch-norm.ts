@@ -135,8 +135,8 @@ export abstract class BatchNorm extends Module {
     }
   }
 
-  override minimumTrainingRows(): number {
-    return this.spread === 1 ? 2 : 1;
+  override minimumRows(training: boolean): number {
+    return this.spread === 1 && (training || !this.trackRunningStats) ? 2 : 1;
   }
 
   override outputShape(inputShape: readonly number[]): number[] {
@@ -157,8 +157,9 @@ export abstract class BatchNorm extends Module {
     const spread = this.spread;
     this.usedBatchStatistics = this.training || !this.trackRunningStats;
     if (this.usedBatchStatistics) {
-      if (this.training && rows * spread <= 1) {
-        throw new LockstepError('E_SHAPE', `${this.describe()}: expected more than 1 value per channel when training, got input of shape ${formatShape(input.shape)}`);
+      if (rows * spread <= 1) {
+        const when = this.training ? 'when training' : 'in eval mode with trackRunningStats: false, which normalizes by the batch\'s statistics';
+        throw new LockstepError('E_SHAPE', `${this.describe()}: expected more than 1 value per channel ${when}, got input of shape ${formatShape(input.shape)}`);
       }
       channelMoments(input.data, rows, channels, spread, this.moments);
       for (let c = 0; c < channels; c++) {

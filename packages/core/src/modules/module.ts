@@ -129,8 +129,11 @@ export abstract class Module {
   /** Folds a step's combined statistics (`statisticsWidth()` values) into this module's buffers. */
   updateBuffers(_combined: Float64Array): void {}
 
-  /** The fewest rows a training-mode forward takes (BatchNorm with one value per channel a row needs 2). */
-  minimumTrainingRows(): number {
+  /**
+   * The fewest rows a forward in training mode, or in eval mode, takes: BatchNorm with one value per
+   * channel a row needs 2 wherever it normalizes by the batch's statistics.
+   */
+  minimumRows(_training: boolean): number {
     return 1;
   }
 

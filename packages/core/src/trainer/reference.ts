@@ -10,7 +10,7 @@ import { dropoutRunKey } from '../random/mask.js';
 import { activeKernel, useKernel, withParametersFixed, type KernelChoice } from '../ops/matmul.js';
 import { sizeOf } from '../tensor.js';
 import { epochLoop, type FitResult } from '../engine/epochs.js';
-import { checkDataFits, checkFit, checkFitOptions, checkLossFits, EPOCH_OPTION_FIELDS, type EpochOptions } from '../engine/fit-plan.js';
+import { checkDataFits, checkPassRows, checkFit, checkFitOptions, checkLossFits, EPOCH_OPTION_FIELDS, EVAL_BATCH_SIZE, type EpochOptions } from '../engine/fit-plan.js';
 import { SOLE_PARTY } from '../engine/party.js';
 import type { Evaluation } from '../engine/progress.js';
 import { checkTrainingState, newTrainingState, type ResumableState } from '../engine/state.js';
@@ -106,7 +106,7 @@ export function evaluate(model: Model, data: Dataset, options: EvaluateOptions =
   checkLossFits(model, loss, data);
   let lossSum = 0;
   let correct = 0;
-  forEachEvalBatch(model, data, options.batchSize, (output, from, to) => {
+  forEachEvalBatch('evaluate', model, data, options.batchSize, (output, from, to) => {
     const result = loss.evaluate(output, sliceTargets(data.targets, from, to), to - from, null);
     lossSum += result.sum;
     correct += result.correct;
@@ -120,7 +120,7 @@ export function predict(model: Model, inputs: Float32Array | Dataset, options: {
   const ranges = inferenceRows(model, inputs);
   const width = sizeOf(model.outputShape);
   const outputs = new Float32Array(ranges.size * width);
-  forEachEvalBatch(model, ranges, options.batchSize, (output, from) => outputs.set(output.data, from * width));
+  forEachEvalBatch('predict', model, ranges, options.batchSize, (output, from) => outputs.set(output.data, from * width));
   return outputs;
 }
 
@@ -138,9 +138,10 @@ export function predictWithUncertainty<O extends UncertaintyOutputs = 'probabili
 ): Uncertainty<O> {
   const classes = sizeOf(model.outputShape);
   const { passes, key, outputs } = checkUncertaintyOptions(options, classes, ['samples', 'seed', 'outputs', 'batchSize']);
-  const size = checkInteger('batchSize', options.batchSize ?? 256, 1);
+  const size = checkInteger('batchSize', options.batchSize ?? EVAL_BATCH_SIZE, 1);
   const ranges = inferenceRows(model, inputs);
   const rows = ranges.size;
+  checkPassRows(model, false, rows, size, { call: 'predictWithUncertainty', change: BATCH_SIZE_CHANGE });
   const out = uncertaintyViews(new ArrayBuffer(uncertaintyBytes(rows, classes, outputs)), rows, classes, outputs as O);
   withParametersFixed(() => {
     for (let from = 0; from < rows; from += size) {
@@ -170,14 +171,18 @@ function inferenceRows(model: Model, inputs: Float32Array | Dataset): RowRanges 
   return { size: rows, streamed: null, gatherRows: (from: number, to: number) => inputs.subarray(from * sampleSize, to * sampleSize) };
 }
 
+const BATCH_SIZE_CHANGE = 'pass a batchSize';
+
 function forEachEvalBatch(
+  call: string,
   model: Model,
   data: RowRanges,
   batchSize: number | undefined,
   visit: (output: { data: Float32Array; shape: readonly number[] }, from: number, to: number) => void,
 ): void {
-  const size = checkInteger('batchSize', batchSize ?? 256, 1);
+  const size = checkInteger('batchSize', batchSize ?? EVAL_BATCH_SIZE, 1);
   const rows = data.size;
+  checkPassRows(model, false, rows, size, { call, change: BATCH_SIZE_CHANGE });
   // Streamed samples are read into one buffer, batch after batch; samples in memory are viewed where they are.
   const scratch = data.streamed === null ? undefined : new Float32Array(Math.min(size, rows) * sizeOf(model.inputShape));
   const wasTraining = model.training;
