@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { fit, modelFromSpec, sgd, syntheticClassification, type Callback, type EpochMetrics, type ScheduleConfig, type TrainingState } from '@lockstep/core';
 import { sharedMemoryRanks, Trainer } from '@lockstep/workers';
 
@@ -34,6 +34,9 @@ const positionOf = (state: TrainingState): TrainingState => ({
 
 /** Stops the fit after optimizer step `step`, from a step-end hook. */
 const stopAtStep = (step: number): Callback => ({ onStepEnd: ({ progress }) => (progress.step === step ? 'stop' : undefined) });
+
+const RUN_SYNCHRONOUSLY =
+  "callbacks run synchronously between steps, so the fit can neither wait for a promise nor see a stop asked after an await; make the hook a plain function that calls ctx.stop() or returns 'stop', and start any async work from it without returning its promise";
 
 describe('callbacks: a hook at a step\'s or an epoch\'s end stops the fit cleanly, at a position to resume from', () => {
   const straightModel = modelFromSpec(spec, settings.seed);
@@ -211,6 +214,20 @@ describe('bad input: one line naming the setting, before any step', () => {
       "schedule totalSteps 20 is shorter than the run's 36 steps; one-cycle has no learning rate past its last step",
     ],
     ['reduce-on-plateau on val_accuracy without validation data', { optimizer: sgd({ lr: 0.1, schedule: plateau }) }, 'schedule monitor: val_accuracy is not computed: the run has no validation data; monitor loss or accuracy, or give validation data'],
+    [
+      'an async onEpochEnd, whose stop the fit would never see',
+      {
+        callbacks: [
+          {
+            onEpochEnd: async (ctx: { stop(): void }) => {
+              ctx.stop();
+              return 'stop';
+            },
+          },
+        ],
+      },
+      `callbacks[0].onEpochEnd is an async function, but ${RUN_SYNCHRONOUSLY}`,
+    ],
   ];
   it.each(cases)('%s', async (_, options, message) => {
     const model = modelFromSpec(spec, settings.seed);
@@ -230,5 +247,34 @@ describe('bad input: one line naming the setting, before any step', () => {
     expect(() => sgd({ lr: 0.1, schedule: { kind: 'one-cycle', maxLr: 0.1, totalSteps: 10, pctStart: 0.1, annealStrategy: 'cos', divFactor: 25, finalDivFactor: 1e4 } })).toThrow(
       'schedule pctStart 0.1 x schedule totalSteps 10 is 1, which leaves the first phase of one-cycle no steps; choose another pctStart',
     );
+  });
+});
+
+describe('a hook that returns a promise: the fit fails at once with one E_OPTION line, and the promise\'s rejection is not left unhandled', () => {
+  const unhandled: unknown[] = [];
+  const record = (reason: unknown): void => void unhandled.push(reason);
+  beforeAll(() => void process.on('unhandledRejection', record));
+  afterAll(() => void process.off('unhandledRejection', record));
+
+  const rejecting = (): Callback => ({ onStepEnd: () => Promise.reject(new Error('written after the fit')) as never });
+  const thenable = (): Callback => ({ onEpochEnd: () => ({ then: () => undefined }) as never });
+
+  it.each([
+    ['onStepEnd returning a promise that rejects: at step 1', rejecting, 'onStepEnd', 1],
+    ['onEpochEnd returning a thenable: at the end of epoch 1', thenable, 'onEpochEnd', 12],
+  ] as const)('%s, in both trainers', async (_name, callback, hook, step) => {
+    const message = `callbacks[1].${hook} returned a promise, but ${RUN_SYNCHRONOUSLY}`;
+    const model = modelFromSpec(spec, settings.seed);
+    const callbacks = [stopAtStep(30), callback()];
+    let reached = 0;
+    const onStep = (): void => void (reached += 1);
+    expect(() => fit(model, data, { ...settings, epochs: 3, callbacks, onStep })).toThrow(expect.objectContaining({ code: 'E_OPTION', message }));
+    expect(reached).toBe(step);
+    const trainer = new Trainer({ model: spec, seed: settings.seed, optimizer, chunkSize: settings.chunkSize, workers: 2 });
+    open.push(trainer);
+    await expect(trainer.fit(data, { epochs: 3, batchSize: settings.batchSize, callbacks })).rejects.toThrow(expect.objectContaining({ code: 'E_OPTION', message }));
+    expect(trainer.state.step).toBe(step);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(unhandled).toEqual([]);
   });
 });

@@ -31,6 +31,21 @@ export interface Callback {
 }
 
 const HOOKS = ['onStepEnd', 'onEpochEnd'] as const;
+type Hook = (typeof HOOKS)[number];
+
+/** What each hook receives. */
+interface HookContexts {
+  onStepEnd: StepEndContext;
+  onEpochEnd: EpochEndContext;
+}
+
+const RUN_SYNCHRONOUSLY =
+  "callbacks run synchronously between steps, so the fit can neither wait for a promise nor see a stop asked after an await; make the hook a plain function that calls ctx.stop() or returns 'stop', and start any async work from it without returning its promise";
+
+const isAsyncFunction = (value: unknown): boolean => Object.prototype.toString.call(value) === '[object AsyncFunction]';
+
+const isThenable = (value: unknown): value is PromiseLike<unknown> =>
+  (typeof value === 'object' || typeof value === 'function') && value !== null && typeof (value as { then?: unknown }).then === 'function';
 
 /** Throws E_OPTION unless `value` is a function or undefined: a hook that is not one would fail only when first called, after training. */
 export function checkHook(name: string, value: unknown): void {
@@ -50,17 +65,32 @@ export function checkCallbacks(callbacks: unknown): readonly Callback[] {
     if (!HOOKS.some((hook) => hook in callback)) {
       throw new LockstepError('E_OPTION', `callbacks[${i}] has neither onStepEnd nor onEpochEnd, so it would never be called; give it one of them`);
     }
-    for (const hook of HOOKS) checkHook(`callbacks[${i}].${hook}`, (callback as Callback)[hook]);
+    for (const hook of HOOKS) {
+      const value = (callback as Callback)[hook];
+      checkHook(`callbacks[${i}].${hook}`, value);
+      if (isAsyncFunction(value)) throw new LockstepError('E_OPTION', `callbacks[${i}].${hook} is an async function, but ${RUN_SYNCHRONOUSLY}`);
+    }
   });
   return callbacks;
 }
 
-/** Runs `hook` of every callback in order; true when one of them asked to stop. */
-export function runCallbacks<C>(callbacks: readonly Callback[], call: (callback: Callback, ctx: C) => void | 'stop', context: Omit<C, 'stop'>): boolean {
+/**
+ * Runs `hook` of every callback in order; true when one of them asked to stop. A hook that returns a
+ * promise (a function that is not declared async, which `checkCallbacks` refuses) fails the fit.
+ */
+export function runCallbacks<H extends Hook>(callbacks: readonly Callback[], hook: H, context: Omit<HookContexts[H], 'stop'>): boolean {
   // Called at every step: without callbacks, no context is made.
   if (callbacks.length === 0) return false;
   let stop = false;
-  const ctx = { ...context, stop: () => (stop = true) } as C;
-  for (const callback of callbacks) if (call(callback, ctx) === 'stop') stop = true;
+  const ctx = { ...context, stop: () => (stop = true) } as unknown as HookContexts[H];
+  callbacks.forEach((callback, i) => {
+    const returned: unknown = (callback[hook] as ((ctx: HookContexts[H]) => unknown) | undefined)?.(ctx);
+    if (isThenable(returned)) {
+      // The fit fails on this line; the promise failing later too must not end the process as an unhandled rejection.
+      returned.then(undefined, () => undefined);
+      throw new LockstepError('E_OPTION', `callbacks[${i}].${hook} returned a promise, but ${RUN_SYNCHRONOUSLY}`);
+    }
+    if (returned === 'stop') stop = true;
+  });
   return stop;
 }

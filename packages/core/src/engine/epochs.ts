@@ -1,7 +1,7 @@
 import type { Dataset } from '../data/dataset.js';
 import { LockstepError } from '../errors.js';
 import { checkScheduleRun, initialScheduleState, learningRateAt, plateauStep } from '../optim/schedule.js';
-import { runCallbacks, type EpochEndContext, type StepEndContext } from './callbacks.js';
+import { runCallbacks } from './callbacks.js';
 import { earlyStoppingStep, monitoredValue, newEarlyStoppingState } from './early-stopping.js';
 import type { FitPlan, EpochOptions } from './fit-plan.js';
 import { stepFailure } from './non-finite.js';
@@ -111,7 +111,7 @@ export function* epochLoop(plan: FitPlan, state: TrainingState, buffers: StepBuf
         seconds: (performance.now() - started) / 1000,
       };
       options.onStep?.(progress);
-      if (runCallbacks<StepEndContext>(plan.callbacks, (callback, ctx) => callback.onStepEnd?.(ctx), { progress })) {
+      if (runCallbacks(plan.callbacks, 'onStepEnd', { progress })) {
         if (settings.agreeStops !== true) return end(false, true);
         stopBefore = true;
       }
@@ -152,7 +152,7 @@ export function* epochLoop(plan: FitPlan, state: TrainingState, buffers: StepBuf
       stopEarly = watch.stoppedEpoch > 0;
     }
     options.onEpoch?.(metrics);
-    const asked = runCallbacks<EpochEndContext>(plan.callbacks, (callback, ctx) => callback.onEpochEnd?.(ctx), { metrics, earlyStopping: state.earlyStopping ?? null });
+    const asked = runCallbacks(plan.callbacks, 'onEpochEnd', { metrics, earlyStopping: state.earlyStopping ?? null });
     if (stopEarly) {
       // Every rank sees the same metrics, so every rank stops here: no agreement is needed.
       const { bestParams, bestBuffers } = state.earlyStopping!;
