@@ -88,4 +88,15 @@ describe('Optimizer: a hand-written loop like PyTorch\'s', () => {
     const model = modelFromSpec({ input: [2], layers: [{ type: 'linear', out: 1 }] }, 0);
     expect(() => new Optimizer(model, sgd({ lr: 1, clipNorm: 1 }))).toThrow('Optimizer: clipNorm is applied by fit across the whole step; leave it out and scale model.grads yourself (gradientNorm)');
   });
+
+  it('refuses a schedule, which it would ignore, in one line; the constant one (the default) is fine', () => {
+    const model = modelFromSpec({ input: [2], layers: [{ type: 'linear', out: 1 }] }, 0);
+    expect(() => new Optimizer(model, sgd({ lr: 0.1, schedule: { kind: 'step', stepSize: 10, gamma: 0.5 } }))).toThrow(
+      expect.objectContaining({
+        code: 'E_OPTION',
+        message: 'Optimizer: schedule (step) is followed by fit, which counts the steps and epochs; leave it out and set optimizer.lr before each step (learningRateAt)',
+      }),
+    );
+    expect(new Optimizer(model, sgd({ lr: 0.1, schedule: { kind: 'constant' } })).lr).toBe(0.1);
+  });
 });

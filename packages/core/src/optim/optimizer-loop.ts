@@ -33,6 +33,12 @@ export class Optimizer {
     if (config.clipNorm !== undefined) {
       throw new LockstepError('E_OPTION', 'Optimizer: clipNorm is applied by fit across the whole step; leave it out and scale model.grads yourself (gradientNorm)');
     }
+    if (config.schedule.kind !== 'constant') {
+      throw new LockstepError(
+        'E_OPTION',
+        `Optimizer: schedule (${config.schedule.kind}) is followed by fit, which counts the steps and epochs; leave it out and set optimizer.lr before each step (learningRateAt)`,
+      );
+    }
     this.model = model;
     this.config = config;
     this.state = new Float32Array(stateSlots(config) * model.size);
