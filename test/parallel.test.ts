@@ -369,7 +369,9 @@ describe('failures', () => {
     expect(() => new Trainer({ model: spec, seed: 1, optimizer: sgd({ lr: 0.1 }), workers: 0 })).toThrow('workers must be an integer in [1, 1024], got 0');
     expect(() => new Trainer({ model: spec, seed: 1, optimizer: sgd({ lr: 0.1 }), chunkSize: 2.5 })).toThrow('chunkSize must be an integer >= 1, got 2.5');
     const parallel = trainer({ workers: 1 });
-    await expect(parallel.fit(data, { epochs: 1, batchSize: 8 })).rejects.toThrow('chunkSize (16) must not exceed batchSize (8); lower chunkSize');
+    await expect(parallel.fit(data, { epochs: 1, batchSize: 8 })).rejects.toThrow(
+      expect.objectContaining({ code: 'E_OPTION', message: 'chunkSize (16) must not exceed batchSize (8); lower chunkSize in new Trainer({ chunkSize }), or raise batchSize' }),
+    );
     await expect(parallel.fit(data, { epochs: 0, batchSize: 64 })).rejects.toThrow('epochs must be an integer >= 1, got 0');
   });
 });

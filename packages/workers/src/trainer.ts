@@ -166,7 +166,7 @@ export class Trainer {
       throw new LockstepError('E_OPTION', `Trainer.fit options: ${own} is the Trainer's, the same for every fit; give it to new Trainer({ ${own} })`);
     }
     checkFitOptions('Trainer.fit', options, EPOCH_OPTION_FIELDS);
-    const plan = checkFit(this.model, data, options, this);
+    const plan = checkFit(this.model, data, options, this, 'lower chunkSize in new Trainer({ chunkSize }), or raise batchSize');
     const shared = this.share(data);
     // A batch never holds more samples than the data set, so neither does the step buffer.
     const batchSize = Math.min(plan.batchSize, data.size);

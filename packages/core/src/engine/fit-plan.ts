@@ -76,14 +76,16 @@ export interface FitPlan {
   readonly callbacks: readonly Callback[];
 }
 
+/** `lowerChunkSize`: how the message about a chunk larger than the batch says to lower chunkSize, where the caller sets it. */
 export function checkFit(
   model: Model,
   data: Dataset,
   options: EpochOptions,
   run: { seed: number; chunkSize: number; kernel: KernelChoice; optimizer: OptimizerConfig },
+  lowerChunkSize?: string,
 ): FitPlan {
   const epochs = checkInteger('epochs', options.epochs, 1);
-  const { batchSize, chunkSize } = checkBatching(options.batchSize, run.chunkSize);
+  const { batchSize, chunkSize } = checkBatching(options.batchSize, run.chunkSize, lowerChunkSize);
   const seed = checkInteger('seed', run.seed, 0);
   checkHasParameters(model);
   checkInitialized(model);

@@ -8,11 +8,12 @@ export interface BatchPlan {
   readonly chunks: number;
 }
 
-export function checkBatching(batchSize: unknown, chunkSize: unknown): { batchSize: number; chunkSize: number } {
+/** `lowerChunkSize` ends the message about a chunk larger than the batch: where the caller sets chunkSize. */
+export function checkBatching(batchSize: unknown, chunkSize: unknown, lowerChunkSize = 'lower chunkSize'): { batchSize: number; chunkSize: number } {
   const batch = checkInteger('batchSize', batchSize, 1);
   const chunk = checkInteger('chunkSize', chunkSize, 1);
   if (chunk > batch) {
-    throw new LockstepError('E_OPTION', `chunkSize (${chunk}) must not exceed batchSize (${batch}); lower chunkSize`);
+    throw new LockstepError('E_OPTION', `chunkSize (${chunk}) must not exceed batchSize (${batch}); ${lowerChunkSize}`);
   }
   return { batchSize: batch, chunkSize: chunk };
 }
