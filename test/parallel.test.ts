@@ -332,6 +332,13 @@ describe('failures', () => {
     expect(parallel.isClosed).toBe(true);
   });
 
+  it('close() during fit: the fit rejects with E_CLOSED saying so, not as a worker failure', async () => {
+    const parallel = trainer({ workers: 2 });
+    const failure = await parallel.fit(data, { epochs: 1, batchSize: 64, onStep: ({ step }) => void (step === 3 && parallel.close()) }).catch((error: unknown) => error);
+    expect(failure).toMatchObject({ code: 'E_CLOSED', message: expect.stringMatching(/^fit failed at step \d+ \(epoch 1, batch \d+ of 16\): the Trainer was closed while it ran; create a new Trainer to go on$/) });
+    expect(parallel.isClosed).toBe(true);
+  });
+
   it('when one worker fails and the other stops waiting for it, the error names the failure, not the wait', async () => {
     // Batches of 24 make chunks of 16 and 8 rows: the second worker's chunk fails, the first waits at the barrier.
     const model = { input: [24], layers: [{ type: 'linear', out: 16 }, { type: 'throw-on-rows', rows: 8 }, { type: 'linear', out: 5 }] };

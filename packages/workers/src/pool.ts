@@ -18,6 +18,8 @@ export class WorkerPool {
   readonly workers: number;
   readonly piscina: Piscina;
   private closed = false;
+  /** Whether close() ended the threads before any task failed: the tasks it ended did not fail. */
+  private closedByCaller = false;
 
   constructor(workers: number, setup: WorkerSetup, resourceLimits: ResourceLimits | undefined) {
     this.workers = workers;
@@ -67,9 +69,11 @@ export class WorkerPool {
    * Closes the pool after a worker failed and says where, with the failure's first line. Data that a
    * worker found changed or unreadable is no worker failure: that error keeps its code (E_DATA) and
    * says what to do itself; so does a full WebAssembly memory (E_MEMORY), which the trainer rewords.
+   * A task that close() ended is E_CLOSED.
    */
   async failed(where: string, reason: unknown): Promise<LockstepError> {
-    await this.close();
+    if (this.closedByCaller) return new LockstepError('E_CLOSED', `${where}: the Trainer was closed while it ran; create a new Trainer to go on`);
+    await this.shutDown();
     const cause = (reason instanceof Error ? reason.message : String(reason)).split('\n')[0];
     const code = (reason as { cause?: { code?: unknown } } | null)?.cause?.code;
     if (code === 'E_DATA') return new LockstepError('E_DATA', `${where}: ${cause}`);
@@ -78,6 +82,11 @@ export class WorkerPool {
   }
 
   async close(): Promise<void> {
+    if (!this.closed) this.closedByCaller = true;
+    await this.shutDown();
+  }
+
+  private async shutDown(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     await this.piscina.destroy();
