@@ -202,7 +202,7 @@ describe('bad input: one line naming the setting, before any step', () => {
   const cases: Array<[string, Record<string, unknown>, string]> = [
     ['early stopping on val_loss without validation data', { earlyStopping: {} }, 'earlyStopping.monitor: val_loss is not computed: the run has no validation data; monitor loss or accuracy, or give validation data'],
     ['a negative patience', { earlyStopping: { patience: -1 }, validation }, 'earlyStopping.patience must be an integer >= 0, got -1'],
-    ['a negative minDelta', { earlyStopping: { minDelta: -0.1 }, validation }, 'earlyStopping.minDelta must be a finite number in [0, Infinity], got -0.1'],
+    ['a negative minDelta', { earlyStopping: { minDelta: -0.1 }, validation }, 'earlyStopping.minDelta must be a finite number >= 0, got -0.1'],
     [
       'a warm-up longer than the run',
       { optimizer: sgd({ lr: 0.1, schedule: { kind: 'warmup-cosine', warmup: 40, startFactor: 0.1, totalSteps: 10, minLr: 0 } }) },

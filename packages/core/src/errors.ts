@@ -64,13 +64,15 @@ export function checkPositive(name: string, value: unknown): number {
   return value;
 }
 
-/** Throws E_OPTION unless `value` is a finite number in [min, max]. */
+/** Throws E_OPTION unless `value` is a finite number in [min, max]; the message leaves out an infinite bound. */
 export function checkNumber(name: string, value: unknown, min = -Infinity, max = Infinity): number {
   if (typeof value !== 'number' || !Number.isFinite(value) || value < min || value > max) {
-    throw new LockstepError(
-      'E_OPTION',
-      `${name} must be a finite number in [${min}, ${max}], got ${describeValue(value)}`,
-    );
+    const range =
+      min === -Infinity && max === Infinity ? ''
+      : max === Infinity ? ` >= ${min}`
+      : min === -Infinity ? ` <= ${max}`
+      : ` in [${min}, ${max}]`;
+    throw new LockstepError('E_OPTION', `${name} must be a finite number${range}, got ${describeValue(value)}`);
   }
   return value;
 }

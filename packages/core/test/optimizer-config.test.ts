@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { adam, adamw, checkOptimizer, evaluate, fit, modelFromSpec, Optimizer, sgd, syntheticClassification, type OptimizerConfig } from '@lockstep/core';
+import { adam, adamw, checkOptimizer, evaluate, fit, LeakyReLU, modelFromSpec, Optimizer, sgd, syntheticClassification, type OptimizerConfig } from '@lockstep/core';
 import { failure } from './helpers/failure.js';
 
 // An optimizer config is checked where it is received, not only where sgd() or adam() builds it:
@@ -14,8 +14,8 @@ const cases: Array<[string, unknown, string]> = [
   ['an unknown kind', { kind: 'rmsprop', lr: 0.01, schedule: { kind: 'constant' } }, `optimizer.kind must be one of 'sgd', 'adam', 'adamw', got "rmsprop"; ${BUILD_ONE}`],
   ['sgd with lr only', { kind: 'sgd', lr: 0.1 }, 'optimizer has no momentum; build it with sgd()'],
   ['no schedule', { ...sgdConfig, schedule: undefined }, 'optimizer has no schedule; build it with sgd()'],
-  ['lr -1', { ...sgdConfig, lr: -1 }, 'optimizer lr must be a finite number in [0, Infinity], got -1'],
-  ['lr NaN', { ...sgdConfig, lr: NaN }, 'optimizer lr must be a finite number in [0, Infinity], got NaN'],
+  ['lr -1', { ...sgdConfig, lr: -1 }, 'optimizer lr must be a finite number >= 0, got -1'],
+  ['lr NaN', { ...sgdConfig, lr: NaN }, 'optimizer lr must be a finite number >= 0, got NaN'],
 ];
 
 
@@ -26,6 +26,14 @@ describe('optimizer configs', () => {
     expect(failure(() => fit(model, data, { epochs: 1, batchSize: 8, seed: 0, optimizer: optimizer as OptimizerConfig }))).toEqual({ code: 'E_OPTION', message });
     expect(model.params).toEqual(before);
     expect(failure(() => new Optimizer(model, optimizer as OptimizerConfig))).toEqual({ code: 'E_OPTION', message });
+  });
+
+  it.each([
+    ['a lower bound only', () => sgd({ lr: 0.1, schedule: { kind: 'one-cycle', maxLr: -1, totalSteps: 10 } }), 'schedule maxLr must be a finite number >= 0, got -1'],
+    ['both bounds', () => sgd({ lr: 0.1, momentum: 2 }), 'sgd momentum must be a finite number in [0, 1], got 2'],
+    ['no bound', () => new LeakyReLU(NaN), 'LeakyReLU negativeSlope must be a finite number, got NaN'],
+  ])('a number out of range, %s: the message names only the bounds there are', (_name, make, message) => {
+    expect(failure(make)).toEqual({ code: 'E_OPTION', message });
   });
 
   it('sgd() without its options: one line saying what to pass', () => {
@@ -40,7 +48,7 @@ describe('optimizer configs', () => {
   it("Optimizer's lr setter refuses a negative or NaN rate and keeps the one it had", () => {
     const optimizer = new Optimizer(modelFromSpec(spec, 0), sgd({ lr: 0.1 }));
     for (const lr of [-1, NaN]) {
-      expect(failure(() => (optimizer.lr = lr))).toEqual({ code: 'E_OPTION', message: `Optimizer lr must be a finite number in [0, Infinity], got ${lr}` });
+      expect(failure(() => (optimizer.lr = lr))).toEqual({ code: 'E_OPTION', message: `Optimizer lr must be a finite number >= 0, got ${lr}` });
     }
     expect(optimizer.lr).toBe(0.1);
     optimizer.lr = 0.05;

@@ -196,7 +196,7 @@ describe('options are checked, naming the option', () => {
   });
 
   it('optimizer hyperparameters', () => {
-    expect(() => sgd({ lr: -1 })).toThrow('sgd lr must be a finite number in [0, Infinity], got -1');
+    expect(() => sgd({ lr: -1 })).toThrow('sgd lr must be a finite number >= 0, got -1');
     expect(() => sgd({ lr: 0.1, nesterov: true })).toThrow('sgd nesterov needs momentum > 0 and dampening 0');
     expect(() => adam({ beta1: 1 })).toThrow('adam beta1 must be a finite number in [0, 0.999999], got 1');
   });
