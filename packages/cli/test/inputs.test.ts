@@ -48,7 +48,10 @@ describe('one line for inputs the fuzz tests broke', () => {
     };
     const withOptimizer = (optimizer: object): Buffer => encodeCheckpoint({ ...valid, optimizer: optimizer as Checkpoint['optimizer'] });
     expect(decodeCheckpoint(withOptimizer(valid.optimizer), 'ok.lockstep').optimizer).toEqual(valid.optimizer);
-    expectUserError(() => decodeCheckpoint(withOptimizer({ ...valid.optimizer, schedule: { kind: 'step' } }), 'a.lockstep'), 'a.lockstep does not hold a valid checkpoint: "optimizer" schedule stepSize must be an integer >= 1, got undefined');
+    expectUserError(
+      () => decodeCheckpoint(withOptimizer({ ...valid.optimizer, schedule: { kind: 'step' } }), 'a.lockstep'),
+      `a.lockstep does not hold a valid checkpoint: "optimizer" schedule stepSize is required for a step schedule, as PyTorch's step_size is; give the steps between decays, or epochs with interval: 'epoch'`,
+    );
     expectUserError(() => decodeCheckpoint(withOptimizer({ ...valid.optimizer, nesterov: 'yes' }), 'b.lockstep'), 'b.lockstep does not hold a valid checkpoint: "optimizer.nesterov" Invalid input: expected boolean, received string');
     expectUserError(() => decodeCheckpoint(withOptimizer({ kind: 'rmsprop' }), 'c.lockstep'), 'c.lockstep does not hold a valid checkpoint: "optimizer.kind" Invalid discriminator value. Expected \'sgd\' | \'adam\' | \'adamw\'');
   });

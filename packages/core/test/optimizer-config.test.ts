@@ -36,6 +36,19 @@ describe('optimizer configs', () => {
     expect(failure(make)).toEqual({ code: 'E_OPTION', message });
   });
 
+  it.each([
+    [{ kind: 'step' }, "schedule stepSize is required for a step schedule, as PyTorch's step_size is; give the steps between decays, or epochs with interval: 'epoch'"],
+    [{ kind: 'cosine' }, "schedule totalSteps is required for a cosine schedule, as PyTorch's T_max is; give the steps it spans, such as epochs x ceil(samples / batchSize), or epochs with interval: 'epoch'"],
+    [
+      { kind: 'warmup-cosine', warmup: 2 },
+      "schedule totalSteps is required for a warmup-cosine schedule, as PyTorch's T_max is; give the steps of the cosine after the warm-up, such as epochs x ceil(samples / batchSize) - warmup, or epochs with interval: 'epoch'",
+    ],
+    [{ kind: 'one-cycle', totalSteps: 100 }, "schedule maxLr is required for a one-cycle schedule, as PyTorch's max_lr is; give the peak learning rate, such as the optimizer's lr"],
+    [{ kind: 'one-cycle', maxLr: 0.1 }, "schedule totalSteps is required for a one-cycle schedule, as PyTorch's total_steps is; give the run's steps, epochs x ceil(samples / batchSize)"],
+  ])('a schedule %j without a field PyTorch requires too: one line saying what to give', (schedule, message) => {
+    expect(failure(() => sgd({ lr: 0.1, schedule: schedule as never }))).toEqual({ code: 'E_OPTION', message });
+  });
+
   it('sgd() without its options: one line saying what to pass', () => {
     expect(failure(() => (sgd as () => unknown)())).toEqual({ code: 'E_OPTION', message: 'sgd needs its options, at least lr: sgd({ lr: 0.1 }), got undefined' });
   });

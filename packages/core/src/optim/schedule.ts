@@ -100,6 +100,21 @@ const SCHEDULE_FIELDS: Record<ScheduleKind, readonly string[]> = {
   plateau: ['kind', 'monitor', 'mode', 'factor', 'patience', 'threshold', 'thresholdMode', 'cooldown', 'minLr', 'eps'],
 };
 
+const PER_EPOCH = "or epochs with interval: 'epoch'";
+
+/** Per kind: the fields without a default, as PyTorch has none for them, PyTorch's name, and what to give. */
+const REQUIRED: Record<ScheduleKind, ReadonlyArray<readonly [field: string, torch: string, give: string]>> = {
+  constant: [],
+  step: [['stepSize', 'step_size', `the steps between decays, ${PER_EPOCH}`]],
+  cosine: [['totalSteps', 'T_max', `the steps it spans, such as epochs x ceil(samples / batchSize), ${PER_EPOCH}`]],
+  'warmup-cosine': [['totalSteps', 'T_max', `the steps of the cosine after the warm-up, such as epochs x ceil(samples / batchSize) - warmup, ${PER_EPOCH}`]],
+  'one-cycle': [
+    ['maxLr', 'max_lr', "the peak learning rate, such as the optimizer's lr"],
+    ['totalSteps', 'total_steps', "the run's steps, epochs x ceil(samples / batchSize)"],
+  ],
+  plateau: [],
+};
+
 /** The defaults of each kind's settings (PyTorch's). */
 function withDefaults(spec: ScheduleSpec): ScheduleConfig {
   switch (spec.kind) {
@@ -124,7 +139,12 @@ function withDefaults(spec: ScheduleSpec): ScheduleConfig {
 /** Checks a schedule and fills in the defaults of what it leaves out: one line naming the first bad field. */
 export function checkSchedule(spec: ScheduleSpec, name: ScheduleNamer = defaultNamer): ScheduleConfig {
   if (typeof spec !== 'object' || spec === null) throw option(`${name('kind')} must be one of ${SCHEDULE_KINDS.join(', ')}, got ${JSON.stringify(spec)}`);
-  if (Object.hasOwn(SCHEDULE_FIELDS, spec.kind)) checkKnownFields(`schedule (${spec.kind})`, spec, SCHEDULE_FIELDS[spec.kind]);
+  if (Object.hasOwn(SCHEDULE_FIELDS, spec.kind)) {
+    checkKnownFields(`schedule (${spec.kind})`, spec, SCHEDULE_FIELDS[spec.kind]);
+    for (const [field, torch, give] of REQUIRED[spec.kind]) {
+      if ((spec as Record<string, unknown>)[field] === undefined) throw option(`${name(field)} is required for a ${spec.kind} schedule, as PyTorch's ${torch} is; give ${give}`);
+    }
+  }
   const schedule = withDefaults(spec);
   const s = schedule as Record<string, unknown> & ScheduleConfig;
   if ('interval' in s && s.interval !== undefined) checkChoice(name('interval'), s.interval, ['step', 'epoch']);
