@@ -67,7 +67,8 @@ describe('kill -9 at any moment', () => {
     if (saved !== null) expect(saved.step).toBeLessThan(STEPS);
     outcomes.push({ ...moment, savedStep: saved?.step ?? null, leftTemporary: temporaries(folder).length > 0 });
 
-    const resumed = lockstep(saved === null ? [...train, '--out', out, '--quiet'] : ['train', '--resume', `${out}/checkpoint.lockstep`, '--quiet'], work);
+    // Killed before its first checkpoint, the run leaves its config.json, which a new run replaces only with --overwrite.
+    const resumed = lockstep(saved === null ? [...train, '--out', out, '--overwrite', '--quiet'] : ['train', '--resume', `${out}/checkpoint.lockstep`, '--quiet'], work);
     expect(resumed.stderr).toBe('');
     expect(fingerprintOf(resumed.stdout)).toBe(uninterrupted);
     expect(numericMetrics(readFileSync(join(folder, 'metrics.jsonl'), 'utf8'))).toEqual(uninterruptedMetrics);

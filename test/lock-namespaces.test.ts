@@ -47,7 +47,8 @@ describe('the run-folder lock across pid namespaces', () => {
 
     const heartbeat = new Date(Date.now() - 40_000);
     utimesSync(lock, heartbeat, heartbeat);
-    const run = lockstep([...train, '--out', 'gone'], work);
+    // The killed run left its config.json and no checkpoint, so the new run takes the folder with --overwrite.
+    const run = lockstep([...train, '--out', 'gone', '--overwrite'], work);
     expect(run.stderr).toBe('');
     expect(run.status).toBe(0);
     expect(run.stdout.split('\n')[0]).toMatch(new RegExp(`^note: took over the lock of gone from a run whose heartbeat stopped 4\\d s ago \\(pid 1 on ${hostname()}\\)$`));

@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -12,6 +12,9 @@ writeFileSync(join(work, 'small.json'), JSON.stringify({ hidden: [32] }));
 const train = ['train', '--config', 'small.json', '--workers', '1', '--quiet'];
 const refusal = (folder: string): string =>
   `lockstep: ${folder} already holds a run's checkpoint; continue that run with --resume ${folder}/checkpoint.lockstep, replace it with --overwrite, or choose another --out\n`;
+
+const filesRefusal = (folder: string, file: string): string =>
+  `lockstep: ${folder} already holds ${file}, which a run writes; replace it with --overwrite, or choose another --out\n`;
 
 /** Every file of a folder with its bytes. */
 const contents = (folder: string): Record<string, string> =>
@@ -72,8 +75,64 @@ describe('a run folder that holds a checkpoint', () => {
     expect(existsSync(join(work, 'crashed', 'checkpoint.lockstep'))).toBe(false);
     expect(existsSync(join(work, 'crashed', 'metrics.jsonl'))).toBe(false);
     expect(JSON.parse(readFileSync(join(work, 'crashed', 'config.json'), 'utf8')).epochs).toBe(5);
-    // So the folder takes a new run without --overwrite, as a fresh one would.
-    expect(lockstep([...train, '--epochs', '1', '--out', 'crashed'], work).status).toBe(0);
+    // Its config.json may as well be a file of the user's: a new run takes the folder only with --overwrite.
+    expect(lockstep([...train, '--epochs', '1', '--out', 'crashed'], work).stderr).toBe(filesRefusal('crashed', 'config.json'));
+    expect(lockstep([...train, '--epochs', '1', '--out', 'crashed', '--overwrite'], work).status).toBe(0);
+  });
+});
+
+describe('a folder without a checkpoint', () => {
+  /** A folder holding `files` (name -> text), made afresh. */
+  const folder = (name: string, files: Record<string, string>): string => {
+    rmSync(join(work, name), { recursive: true, force: true });
+    mkdirSync(join(work, name));
+    for (const [file, text] of Object.entries(files)) writeFileSync(join(work, name, file), text);
+    return name;
+  };
+
+  it.each(['config.json', 'metrics.jsonl', 'curves.svg', 'curves.html', 'skipped-images.txt', 'calibration.json', 'best.lockstep'])(
+    'holding %s: one line naming it, exit 1, and not a byte of the folder changes',
+    (name) => {
+      const out = folder(`held-${name}`, { [name]: 'mine\n', 'notes.txt': 'mine too\n' });
+      const before = contents(out);
+      const run = lockstep([...train, '--epochs', '1', '--out', out], work);
+      expect(run.stderr).toBe(filesRefusal(out, name));
+      expect(run.status).toBe(1);
+      expect(run.stdout).toBe('');
+      expect(contents(out)).toEqual(before);
+    },
+  );
+
+  it('names the first file a run writes, in the order --overwrite deletes them', () => {
+    const out = folder('held-several', { 'curves.svg': '<svg/>', 'metrics.jsonl': '{}\n', 'config.json': '{}' });
+    expect(lockstep([...train, '--epochs', '1', '--out', out], work).stderr).toBe(filesRefusal(out, 'config.json'));
+  });
+
+  it('refuses a run resumed from another folder\'s checkpoint into it too', () => {
+    const out = folder('held-resumed', { 'metrics.jsonl': 'mine\n' });
+    const before = contents(out);
+    const run = lockstep(['train', '--resume', 'keep/checkpoint.lockstep', '--epochs', '4', '--out', out, '--quiet'], work);
+    expect(run.stderr).toBe(filesRefusal(out, 'metrics.jsonl'));
+    expect(run.status).toBe(1);
+    expect(contents(out)).toEqual(before);
+  });
+
+  it('holding only files a run never writes: the run goes on as in an empty folder, and they stay', () => {
+    const out = folder('others', { 'notes.txt': 'mine\n', 'config.yaml': 'mine: 1\n' });
+    const run = lockstep([...train, '--epochs', '1', '--out', out], work);
+    expect(run.stderr).toBe('');
+    expect(run.status).toBe(0);
+    expect(readdirSync(join(work, out)).sort()).toEqual(['checkpoint.lockstep', 'config.json', 'config.yaml', 'curves.html', 'curves.svg', 'metrics.jsonl', 'notes.txt']);
+    expect(readFileSync(join(work, out, 'notes.txt'), 'utf8')).toBe('mine\n');
+  });
+
+  it('--overwrite: the run\'s files are replaced and the others stay', () => {
+    const out = folder('held-overwritten', { 'config.json': 'mine\n', 'reliability.svg': '<svg/>', 'notes.txt': 'mine\n' });
+    const run = lockstep([...train, '--epochs', '1', '--out', out, '--overwrite'], work);
+    expect(run.stderr).toBe('');
+    expect(run.status).toBe(0);
+    expect(readdirSync(join(work, out)).sort()).toEqual(['checkpoint.lockstep', 'config.json', 'curves.html', 'curves.svg', 'metrics.jsonl', 'notes.txt']);
+    expect(JSON.parse(readFileSync(join(work, out, 'config.json'), 'utf8')).epochs).toBe(1);
   });
 });
 

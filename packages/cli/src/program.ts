@@ -65,7 +65,7 @@ export function buildProgram(outcome: Outcome): Command {
     .option('--early-stopping <spec>', 'stop when a metric stops improving, e.g. patience=3,restoreBestWeights (monitor val_loss by default); the best epoch is kept as best.lockstep')
     .option('--seed <n>', 'seed of weights, shuffling, masks and the built-in data (default 0)')
     .option('--augment <list>', AUGMENT_HELP)
-    .option('--out <dir>', 'run folder (default: runs/<time>, or the checkpoint\'s folder with --resume); one that holds another run\'s checkpoint is refused')
+    .option('--out <dir>', 'run folder (default: runs/<time>, or the checkpoint\'s folder with --resume); one that holds another run\'s checkpoint, or any file a run writes (config.json, metrics.jsonl, ...), is refused')
     .option('--resume <checkpoint>', 'continue a run exactly where its checkpoint left it')
     .option('--init-from <file>', 'fine-tune: build the model from the config, then load these weights (a .safetensors file with PyTorch names, e.g. from lockstep export); names and shapes must match; config.json and the checkpoints record the file and its sha256')
     .option('--mpi', 'train as one rank of an MPI job (implied when mpirun started lockstep): rank 0 writes the run folder, every rank trains every step')
@@ -77,7 +77,7 @@ export function buildProgram(outcome: Outcome): Command {
     .option('--retries <n>', 'when a worker dies, restart the workers from the last checkpoint up to n times (default 0)')
     .option('--json', 'print one JSON object per line')
     .option('--quiet', 'print only the result')
-    .addHelpText('after', `\nExamples:\n  lockstep train\n  lockstep train --workers 1 --epochs 3 --out runs/a\n  lockstep train --resume runs/a/checkpoint.lockstep --epochs 6\n  lockstep train --init-from pretrained.safetensors --lr 0.01\n  lockstep train --data csv:samples.csv --dropout 0.2 --lr 0.01\n\nA run folder that holds a checkpoint takes only the run that --resume continues, or a new one with --overwrite.\nCtrl-C finishes the current step, saves a checkpoint and exits with code 130; a stdout that fails (a closed pipe, a full disk) stops the run the same way, with exit code 1.\n\n${DATA_HELP}`)
+    .addHelpText('after', `\nExamples:\n  lockstep train\n  lockstep train --workers 1 --epochs 3 --out runs/a\n  lockstep train --resume runs/a/checkpoint.lockstep --epochs 6\n  lockstep train --init-from pretrained.safetensors --lr 0.01\n  lockstep train --data csv:samples.csv --dropout 0.2 --lr 0.01\n\nA run folder that holds a checkpoint takes only the run that --resume continues, or a new one with --overwrite; a folder without one takes a new run if it holds none of the files a run writes (config.json, metrics.jsonl, curves.svg, ...), else only with --overwrite.\nCtrl-C finishes the current step, saves a checkpoint and exits with code 130; a stdout that fails (a closed pipe, a full disk) stops the run the same way, with exit code 1.\n\n${DATA_HELP}`)
     .action(async (flags) => {
       outcome.exitCode = await trainCommand(flags);
     });

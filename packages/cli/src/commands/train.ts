@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { checkAugmentFits, checkStateValues, defaultLoss, loadSafetensors } from '@lockstep/core';
 import { Trainer } from '@lockstep/workers';
 import { checkBatching } from '../config/batching.js';
@@ -23,14 +23,14 @@ import { Reporter } from '../output/report.js';
 import { loadCheckpoint, type InitialWeights } from '../run/checkpoint.js';
 import { defaultOutFolder, folderOf, makeFolder, removeStrayTemporaries, writeFileAtomic } from '../run/files.js';
 import { settleBest } from '../run/best-checkpoint.js';
-import { clearExistingRun, continuesIn } from '../run/existing-run.js';
+import { clearExistingRun, continuesIn, removeRunFiles } from '../run/existing-run.js';
 import { stopOnSignals, type Stop } from '../run/interrupt.js';
 import { importModules, importNamedModules } from '../run/modules.js';
 import { openFaultChannel } from '../run/fault-channel.js';
 import { broadcastText, checkSameRun, runRanks, trainerRanks, type RunRanks } from '../run/ranks.js';
 import { lockRunFolder } from '../run/run-lock.js';
 import { buildModel, checkpointModel, checkTrainable } from '../run/trainer.js';
-import { trainInFolder, type Run } from '../run/training.js';
+import { CHECKPOINT_FILE, trainInFolder, type Run } from '../run/training.js';
 
 export interface TrainFlags extends ConfigFlags {
   config?: string;
@@ -140,12 +140,19 @@ async function trainInRunFolder(run: Run, flags: TrainFlags, notes: Array<string
     if (lock.tookOver !== null) reporter.info(`note: took over the lock of ${out} from ${lock.tookOver}`);
     clearExistingRun(out, flags.resume, flags.overwrite === true);
     removeStrayTemporaries(out);
+    const continues = continuesIn(out, flags.resume);
     // A new best that a kill left half committed: finished for the checkpoint this run goes on from, else removed.
-    settleBest(out, continuesIn(out, flags.resume) ? run.checkpoint?.state.earlyStopping?.bestEpoch : undefined);
-    writeFileAtomic(join(out, 'config.json'), `${JSON.stringify({ ...config, model: spec, workers, ranks: ranks.size, ...(initFrom === undefined ? {} : { initFrom }) }, null, 2)}\n`);
-    const skippedNote = writeSkippedImages(out, config, skipped);
-    if (skippedNote !== null) reporter.info(skippedNote);
-    return await trainInFolder(run, reporter);
+    settleBest(out, continues ? run.checkpoint?.state.earlyStopping?.bestEpoch : undefined);
+    try {
+      writeFileAtomic(join(out, 'config.json'), `${JSON.stringify({ ...config, model: spec, workers, ranks: ranks.size, ...(initFrom === undefined ? {} : { initFrom }) }, null, 2)}\n`);
+      const skippedNote = writeSkippedImages(out, config, skipped);
+      if (skippedNote !== null) reporter.info(skippedNote);
+      return await trainInFolder(run, reporter);
+    } catch (error) {
+      // Nothing to resume: the run's files go, so that it can start again here without --overwrite.
+      if (!continues && !existsSync(join(out, CHECKPOINT_FILE))) removeRunFiles(out);
+      throw error;
+    }
   } finally {
     lock.release();
   }

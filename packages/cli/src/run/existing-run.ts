@@ -15,17 +15,28 @@ const RUN_FILES = [CHECKPOINT_FILE, BEST_FILE, NEXT_BEST_FILE, 'config.json', 'm
 
 /**
  * Makes way for a run in `out`, which it has locked, before the run writes anything there. A folder
- * holding a checkpoint is another run's, and is refused, unless this run resumes from a checkpoint in
- * it (so goes on with that run) or `overwrite` is set: then the old run's files are deleted, and a
- * crash of the new run leaves only its own files, as in a fresh folder.
+ * holding any file a run writes is refused, since that file may be another run's or the user's own:
+ * one with a checkpoint takes only the run that resumes from a checkpoint in it (and so goes on with
+ * that run). With `overwrite` the files are deleted instead, and a crash of the new run leaves only
+ * its own files, as in a fresh folder.
  */
 export function clearExistingRun(out: string, resumedFrom: string | undefined, overwrite: boolean): void {
-  const checkpoint = join(out, CHECKPOINT_FILE);
-  if (!existsSync(checkpoint)) return;
   if (continuesIn(out, resumedFrom)) return;
-  if (!overwrite) {
-    throw new UserError(`${out} already holds a run's checkpoint; continue that run with --resume ${checkpoint}, replace it with --overwrite, or choose another --out`);
+  const held = RUN_FILES.find((name) => existsSync(join(out, name)));
+  if (held === undefined) return;
+  if (!overwrite) throw refusal(out, held);
+  removeRunFiles(out);
+}
+
+function refusal(out: string, held: string): UserError {
+  if (held === CHECKPOINT_FILE) {
+    return new UserError(`${out} already holds a run's checkpoint; continue that run with --resume ${join(out, CHECKPOINT_FILE)}, replace it with --overwrite, or choose another --out`);
   }
+  return new UserError(`${out} already holds ${held}, which a run writes; replace it with --overwrite, or choose another --out`);
+}
+
+/** Deletes the files of a run in `out`, checkpoints first; any other file stays. */
+export function removeRunFiles(out: string): void {
   for (const name of RUN_FILES) rmSync(join(out, name), { force: true });
 }
 
