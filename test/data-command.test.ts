@@ -88,4 +88,19 @@ describe('lockstep data', () => {
     expect(existsSync(join(work, 'refused.png'))).toBe(false);
     expect(existsSync(join(work, 'sheet.jpg'))).toBe(false);
   });
+
+  it('refuses to replace an existing --out: one line, exit 1, the file unchanged; --overwrite replaces it', () => {
+    writeFileSync(join(work, 'mine.png'), 'my own picture\n');
+    const args = ['data', '--config', 'all.json', '--count', '1'];
+    const refused = lockstep([...args, '--out', 'mine.png'], work);
+    expect(refused.stderr).toBe('lockstep: mine.png already exists; replace it with --overwrite, or choose another --out\n');
+    expect(refused.status).toBe(1);
+    expect(refused.stdout).toBe('');
+    expect(readFileSync(join(work, 'mine.png'), 'utf8')).toBe('my own picture\n');
+    expect(lockstep([...args, '--out', 'fresh.png'], work).status).toBe(0);
+    const replaced = lockstep([...args, '--out', 'mine.png', '--overwrite'], work);
+    expect(replaced.stderr).toBe('');
+    expect(replaced.status).toBe(0);
+    expect(readFileSync(join(work, 'mine.png'))).toEqual(readFileSync(join(work, 'fresh.png')));
+  });
 });

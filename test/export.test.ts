@@ -121,6 +121,22 @@ describe('lockstep export --format safetensors', () => {
   });
 });
 
+describe('lockstep export over an existing file', () => {
+  it.each([['safetensors'], ['onnx']])('--format %s: one line, exit 1 and the file unchanged; --overwrite replaces it', (format) => {
+    const out = `mine.${format}`;
+    writeFileSync(join(work, out), 'my own model\n');
+    const args = ['export', '--checkpoint', 'source/checkpoint.lockstep', '--format', format];
+    const refused = lockstep([...args, '--out', out], work);
+    expect(refused.stderr).toBe(`lockstep: ${out} already exists; replace it with --overwrite, or choose another --out\n`);
+    expect(refused.status).toBe(1);
+    expect(refused.stdout).toBe('');
+    expect(readFileSync(join(work, out), 'utf8')).toBe('my own model\n');
+    run([...args, '--out', `fresh.${format}`]);
+    run([...args, '--out', out, '--overwrite']);
+    expect(readFileSync(join(work, out))).toEqual(readFileSync(join(work, `fresh.${format}`)));
+  });
+});
+
 describe('lockstep export --format onnx', () => {
   it('writes the eval-mode graph that onnxruntime-node runs to predict\'s probabilities (--softmax) or to logits', async () => {
     const rows = Array.from({ length: 64 }, (_, r) => Array.from({ length: 128 }, (_, i) => Math.sin(r * 128 + i * 0.7).toFixed(5)).join(','));

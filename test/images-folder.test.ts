@@ -230,8 +230,8 @@ describe('lockstep data and compare take the image flags that the advice of an i
     expect(refused.stderr).toBe(`lockstep: data-bad/a/empty.png is empty (0 bytes); ${FIX}\n`);
     expect(refused.status).toBe(1);
     writeFileSync(join(work, 'skip-bad.json'), JSON.stringify({ skipBadImages: true }));
-    for (const skip of [['--skip-bad-images'], ['--config', 'skip-bad.json']]) {
-      const drawn = run([...data, ...skip, '--out', 'bad.png']);
+    for (const [i, skip] of [['--skip-bad-images'], ['--config', 'skip-bad.json']].entries()) {
+      const drawn = run([...data, ...skip, '--out', `bad-${i}.png`]);
       expect(drawn.stderr).toBe('');
       expect(drawn.status).toBe(0);
       expect(drawn.stdout.split('\n')[0]).toBe('note: left out 2 bad image files (--skip-bad-images)');

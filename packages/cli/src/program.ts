@@ -92,7 +92,8 @@ export function buildProgram(outcome: Outcome): Command {
     .option('--seed <n>', 'the run\'s seed: it keys the validation split and every augmentation (default 0)')
     .option('--count <n>', `samples to draw, the first of the training set, 1 to ${MAX_SHEET_SAMPLES} (default ${DEFAULT_SHEET_SAMPLES})`)
     .option('--epoch <n>', 'the epoch whose augmentation to draw, counted from 0 (default 0)')
-    .option('--out <file>', 'the PNG file to write (default sheet.png)')
+    .option('--out <file>', 'the PNG file to write (default sheet.png); an existing one is replaced only with --overwrite')
+    .option('--overwrite', 'replace --out if it exists')
     .addHelpText('after', '\nExamples:\n  lockstep data --data fashion-mnist --augment cropPadding=2,flip,brightness=0.2 --out sheet.png\n  lockstep data --config examples/configs/cnn.json --epoch 3 --count 32')
     .action(async (flags) => {
       outcome.exitCode = await dataCommand(flags);
@@ -156,7 +157,8 @@ export function buildProgram(outcome: Outcome): Command {
     .description('write a checkpoint\'s model in another format, to use it elsewhere: safetensors with nn.Sequential\'s names (PyTorch), or an ONNX file of its eval-mode graph (onnxruntime); both record the input they take (images: NCHW, RGB, pixel / 255, which the ONNX graph normalizes with imageNormalize\'s mean and std) and the class names')
     .requiredOption('--checkpoint <file>', 'a checkpoint written by lockstep train (checkpoint.lockstep, or best.lockstep with early stopping)')
     .option('--format <format>', `the file format: ${EXPORT_FORMATS.map((format) => format.name).join(', ')}`)
-    .option('--out <file>', 'the file to write, with the format\'s extension (.safetensors, .onnx); written to a temporary file, then renamed')
+    .option('--out <file>', 'the file to write, with the format\'s extension (.safetensors, .onnx); written to a temporary file, then renamed; an existing one is replaced only with --overwrite')
+    .option('--overwrite', 'replace --out if it exists')
     .option('--softmax', 'onnx: end the graph with a softmax over each sample\'s whole output, so it outputs class probabilities [batch, classes] (as predict prints) instead of logits [batch, ...the model\'s output shape]')
     .option('--no-preprocessing', 'onnx: leave the run\'s input normalization ((x - mean) / std per channel, imageNormalize) out of the graph: the bare network, which takes normalized values; the file records the mean and std either way')
     .option('--modules <files>', `module files to import, e.g. layers.mjs,more.mjs; ${MODULES_RULE}`)

@@ -10,7 +10,7 @@ import { loadRunData } from '../data/run-data.js';
 import { defaultWorkers } from '../config/options.js';
 import { UserError } from '../errors.js';
 import { contactSheet, type SheetCell } from '../output/contact-sheet.js';
-import { writeFileAtomic } from '../run/files.js';
+import { checkNewFile, writeFileAtomic } from '../run/files.js';
 
 export const DEFAULT_SHEET_SAMPLES = 16;
 export const MAX_SHEET_SAMPLES = 256;
@@ -20,6 +20,7 @@ export interface DataFlags extends ConfigFlags {
   count?: string;
   epoch?: string;
   out?: string;
+  overwrite?: boolean;
 }
 
 /** The class names of loaded data where its source knows them (a reader that has names adds `classNames`). */
@@ -53,6 +54,7 @@ export async function dataCommand(flags: DataFlags): Promise<number> {
   const epoch = flagValue('--epoch', integer(0), flags.epoch) ?? 0;
   const out = flags.out ?? 'sheet.png';
   if (!out.toLowerCase().endsWith('.png')) throw new UserError(`--out must name a .png file, got ${JSON.stringify(out)}`);
+  checkNewFile(out, flags.overwrite === true);
   const fromFile = flags.config === undefined ? {} : readConfigFile(flags.config);
   const fromFlags = flagConfig(flags);
   const config = checkConfig({ ...DEFAULT_CONFIG, ...fromFile, ...fromFlags }, flags.config ?? 'config');

@@ -6,7 +6,7 @@ import { UserError } from '../errors.js';
 import { EXPORT_FORMATS, exportFormat } from '../export/formats.js';
 import { inputPreprocessing } from '../export/input-preprocessing.js';
 import { loadCheckpoint } from '../run/checkpoint.js';
-import { writeFileAtomic } from '../run/files.js';
+import { checkNewFile, writeFileAtomic } from '../run/files.js';
 import { importNamedModules } from '../run/modules.js';
 import { checkpointModel } from '../run/trainer.js';
 
@@ -14,6 +14,7 @@ export interface ExportFlags {
   checkpoint: string;
   format?: string;
   out?: string;
+  overwrite?: boolean;
   modules?: string;
   softmax?: boolean;
   /** false with --no-preprocessing. */
@@ -27,7 +28,8 @@ const FORMAT_NAMES = EXPORT_FORMATS.map((format) => format.name).join(', ');
  * Writes a checkpoint's model (checkpoint.lockstep, or best.lockstep) in another format for use
  * elsewhere: its parameters and buffers with PyTorch's names, its spec, and what its run did to the
  * data before the first layer (an ONNX graph also does that normalization, unless --no-preprocessing).
- * Written to a temporary file and renamed, so --out is whole or absent.
+ * Written to a temporary file and renamed, so --out is whole or absent; an existing --out is
+ * replaced only with --overwrite.
  */
 export async function exportCommand(flags: ExportFlags): Promise<number> {
   if (flags.format === undefined) throw new UserError(`--format is required: one of ${FORMAT_NAMES}`);
@@ -39,6 +41,7 @@ export async function exportCommand(flags: ExportFlags): Promise<number> {
   if (!flags.out.endsWith(format.extension)) throw new UserError(`--out must end in ${format.extension} for --format ${format.name}, got ${JSON.stringify(flags.out)}`);
   if (existsSync(flags.out) && statSync(flags.out).isDirectory()) throw new UserError(`--out ${flags.out} is a folder; give a file name ending in ${format.extension}`);
   if (resolve(flags.out) === resolve(flags.checkpoint)) throw new UserError('--out is the checkpoint itself; give another file name');
+  checkNewFile(flags.out, flags.overwrite === true);
   const modules = flagValue('--modules', OPTIONS.modules, flags.modules);
   const checkpoint = loadCheckpoint(flags.checkpoint);
   await importNamedModules(checkpoint, flags.checkpoint, modules);

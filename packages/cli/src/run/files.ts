@@ -58,6 +58,11 @@ export function removeStrayTemporaries(folder: string): number {
   return stray.length;
 }
 
+/** Refuses to replace `path`, the file --out names, unless the user asked for that with --overwrite. */
+export function checkNewFile(path: string, overwrite: boolean): void {
+  if (!overwrite && existsSync(path)) throw new UserError(`${path} already exists; replace it with --overwrite, or choose another --out`);
+}
+
 export function makeFolder(path: string): void {
   if (existsSync(path)) {
     if (statSync(path).isDirectory()) return;
