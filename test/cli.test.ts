@@ -207,6 +207,22 @@ describe('lockstep eval --mc-samples: calibration of eval mode against Monte Car
     expect(other.eval).toEqual(result.calibration.eval);
     expect(other.mc.ece).not.toBe(result.calibration.mc.ece);
   });
+
+  it('refuses another --out that holds a calibration file: one line, exit 1, the folder unchanged; --overwrite replaces the files', () => {
+    mkdirSync(join(work, 'mine'));
+    writeFileSync(join(work, 'mine', 'coverage.svg'), '<svg>mine</svg>\n');
+    const args = ['eval', '--checkpoint', 'mc/checkpoint.lockstep', '--mc-samples', '10', '--out', 'mine'];
+    const refused = lockstep(args);
+    expect(refused.stderr).toBe('lockstep: mine already holds coverage.svg; replace it with --overwrite, or choose another --out\n');
+    expect(refused.status).toBe(1);
+    expect(refused.stdout).toBe('');
+    expect(readdirSync(join(work, 'mine'))).toEqual(['coverage.svg']);
+    expect(readFileSync(join(work, 'mine', 'coverage.svg'), 'utf8')).toBe('<svg>mine</svg>\n');
+    const replaced = lockstep([...args, '--overwrite']);
+    expect(replaced.stderr).toBe('');
+    expect(replaced.status).toBe(0);
+    for (const name of ['calibration.json', 'coverage.svg', 'reliability.svg']) expect(readFileSync(join(work, 'mine', name)), name).toEqual(readFileSync(join(work, 'mc-eval', name)));
+  });
 });
 
 describe('bad input: one line, a non-zero exit, no stack trace, nothing half-written', () => {
@@ -257,6 +273,7 @@ describe('bad input: one line, a non-zero exit, no stack trace, nothing half-wri
     ]),
     [['eval', '--checkpoint', 'mc/checkpoint.lockstep', '--seed', '3'], 'lockstep: --seed only applies with --mc-samples; add --mc-samples K'],
     [['eval', '--checkpoint', 'mc/checkpoint.lockstep', '--out', 'x'], 'lockstep: --out only applies with --mc-samples; add --mc-samples K'],
+    [['eval', '--checkpoint', 'mc/checkpoint.lockstep', '--overwrite'], 'lockstep: --overwrite only applies with --mc-samples; add --mc-samples K'],
     [['eval', '--checkpoint', 'mc/checkpoint.lockstep', '--mc-samples', '3', '--out', '/proc/lockstep-cannot-write'], 'lockstep: cannot create the output folder /proc/lockstep-cannot-write: ENOENT; choose another --out'],
   ])('%j', (args, message) => {
     const { status, stdout, stderr } = lockstep(args);

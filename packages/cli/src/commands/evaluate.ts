@@ -8,7 +8,7 @@ import { evalReading, evaluatedSkips } from '../data/images/eval-reading.js';
 import { skippedImageLine, skippedImagesNote } from '../data/images/skipped.js';
 import { loadRunData, type RunData } from '../data/run-data.js';
 import { UserError } from '../errors.js';
-import { calibrationLines, calibrationReport, CALIBRATION_FILES, writeCalibrationFiles, type CalibrationReport } from '../output/calibration-report.js';
+import { calibrationLines, calibrationReport, checkCalibrationFolder, CALIBRATION_FILES, writeCalibrationFiles, type CalibrationReport } from '../output/calibration-report.js';
 import { loadCheckpoint } from '../run/checkpoint.js';
 import { folderOf, makeFolder } from '../run/files.js';
 import { importNamedModules } from '../run/modules.js';
@@ -45,6 +45,7 @@ export interface EvalFlags {
   split?: string;
   seed?: string;
   out?: string;
+  overwrite?: boolean;
   json?: boolean;
   skipBadImages?: boolean;
   mpi?: boolean;
@@ -64,8 +65,8 @@ export async function evalCommand(flags: EvalFlags): Promise<number> {
   const seed = flagValue('--seed', OPTIONS.seed, flags.seed) ?? 0;
   const dataOverride = flagValue('--data', SETTINGS.data.rule, flags.data);
   const askedSplit = flagValue('--split', OPTIONS.split, flags.split);
-  for (const [flag, value] of [['--seed', flags.seed], ['--out', flags.out]] as const) {
-    if (value !== undefined && mcSamples === undefined) throw new UserError(`${flag} only applies with --mc-samples; add --mc-samples K`);
+  for (const [flag, given] of [['--seed', flags.seed !== undefined], ['--out', flags.out !== undefined], ['--overwrite', flags.overwrite === true]] as const) {
+    if (given && mcSamples === undefined) throw new UserError(`${flag} only applies with --mc-samples; add --mc-samples K`);
   }
   const modules = flagValue('--modules', OPTIONS.modules, flags.modules);
   const checkpoint = loadCheckpoint(flags.checkpoint);
@@ -91,7 +92,10 @@ export async function evalCommand(flags: EvalFlags): Promise<number> {
   checkSameRun(ranks, JSON.stringify(identity), 'checkpoint, data or flags');
   const out = flags.out ?? folderOf(flags.checkpoint);
   // Before the passes, so that an unusable --out fails at once rather than after the work.
-  if (mcSamples !== undefined && ranks.writes) makeFolder(out);
+  if (mcSamples !== undefined && ranks.writes) {
+    makeFolder(out);
+    checkCalibrationFolder(out, folderOf(flags.checkpoint), flags.overwrite === true);
+  }
   if (ranks.writes) for (const image of skipped ?? []) process.stderr.write(`${skippedImageLine(image)}\n`);
   const trainer = trainerFor(checkpoint, model, setup, workers, trainerRanks(ranks));
   try {

@@ -1,4 +1,5 @@
-import { join } from 'node:path';
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import {
   accuracyAtCoverage,
   calibration,
@@ -11,6 +12,7 @@ import {
   type Uncertainty,
 } from '@lockstep/core';
 import { coverageSvg, reliabilitySvg } from './calibration-plot.js';
+import { UserError } from '../errors.js';
 import { writeFileAtomic } from '../run/files.js';
 
 /** The coverages `lockstep eval --mc-samples` reports accuracy at. */
@@ -78,6 +80,17 @@ export function calibrationReport(
       meanMutualInformation: mean(mc.mutualInformation),
     },
   };
+}
+
+/**
+ * Refuses `folder` where it holds a calibration file, unless `overwrite`: the file may be another
+ * report's or the user's own. In `runFolder`, the checkpoint's, they are the run's files, which each
+ * eval of it writes afresh.
+ */
+export function checkCalibrationFolder(folder: string, runFolder: string, overwrite: boolean): void {
+  if (overwrite || resolve(folder) === resolve(runFolder)) return;
+  const held = CALIBRATION_FILES.find((name) => existsSync(join(folder, name)));
+  if (held !== undefined) throw new UserError(`${folder} already holds ${held}; replace it with --overwrite, or choose another --out`);
 }
 
 /** Writes reliability.svg, coverage.svg and calibration.json into the existing `folder`, each atomically. */
