@@ -475,4 +475,34 @@ describe('lockstep compare into a folder that already holds a comparison', () =>
     expect(JSON.parse(readFileSync(join(work, 'cmp', 'compare.json'), 'utf8')).rates).toEqual([0.2]);
     expect(readFileSync(join(work, 'cmp', 'notes.txt'), 'utf8')).toBe('mine');
   });
+
+  it.each([['compare.svg'], ['dropout-0.5/metrics.jsonl']])('without compare.json but with %s: one line naming it, exit 1, the folder unchanged; --overwrite replaces it', (held) => {
+    const out = `held-${held.replace('/', '-')}`;
+    mkdirSync(join(work, out, 'dropout-0.5'), { recursive: true });
+    writeFileSync(join(work, out, held), 'mine');
+    writeFileSync(join(work, out, 'notes.txt'), 'mine too');
+    const before = contents(out);
+    const refused = lockstep([...args, '--dropout', '0,0.5', '--out', out]);
+    expect(refused.stderr).toBe(`lockstep: ${out} already holds ${held}, which a comparison writes; replace it with --overwrite, or choose another --out\n`);
+    expect(refused.status).toBe(1);
+    expect(refused.stdout).toBe('');
+    expect(contents(out)).toEqual(before);
+
+    const replaced = lockstep([...args, '--dropout', '0,0.5', '--out', out, '--overwrite']);
+    expect(replaced.stderr).toBe('');
+    expect(replaced.status).toBe(0);
+    expect(Object.keys(contents(out))).toEqual(['compare.html', 'compare.json', 'compare.svg', 'dropout-0.5/config.json', 'dropout-0.5/metrics.jsonl', 'dropout-0/config.json', 'dropout-0/metrics.jsonl', 'notes.txt']);
+    expect(readFileSync(join(work, out, held), 'utf8')).not.toBe('mine');
+  });
+
+  it('holding only files a comparison never writes, other rates\' folders included: it runs, and they stay', () => {
+    mkdirSync(join(work, 'others', 'dropout-0.9'), { recursive: true });
+    writeFileSync(join(work, 'others', 'dropout-0.9', 'metrics.jsonl'), 'mine');
+    writeFileSync(join(work, 'others', 'config.json'), 'mine too');
+    const run = lockstep([...args, '--dropout', '0', '--out', 'others']);
+    expect(run.stderr).toBe('');
+    expect(run.status).toBe(0);
+    expect(readFileSync(join(work, 'others', 'dropout-0.9', 'metrics.jsonl'), 'utf8')).toBe('mine');
+    expect(readFileSync(join(work, 'others', 'config.json'), 'utf8')).toBe('mine too');
+  });
 });

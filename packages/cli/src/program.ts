@@ -117,8 +117,8 @@ export function buildProgram(outcome: Outcome): Command {
     .option('--kernel <kernel>', 'matrix products: strict (default) or relaxed (fused multiply-add)')
     .option('--augment <list>', AUGMENT_HELP)
     .option('--seed <n>', 'seed of weights, shuffling, masks and the built-in data (default 0)')
-    .option('--out <dir>', 'run folder (default: runs/compare-<time>); one that holds another comparison is refused')
-    .option('--overwrite', 'replace the comparison in --out: its compare.json, pictures and per-rate or per-config folders are deleted before the new one writes anything')
+    .option('--out <dir>', 'run folder (default: runs/compare-<time>); one that holds another comparison, or any file this one writes, is refused')
+    .option('--overwrite', 'replace the comparison in --out: its compare.json, pictures and per-rate or per-config folders, and the files this one writes, are deleted before the new one writes anything')
     .option('--mpi', 'run as one rank of an MPI job (implied when mpirun started lockstep): every rank trains every rate or config, each step split among the ranks; rank 0 prints and writes')
     .option('--json', 'print one JSON object per line')
     .option('--quiet', 'print only the result table')
@@ -126,7 +126,7 @@ export function buildProgram(outcome: Outcome): Command {
       'after',
       `\nExamples:\n  lockstep compare --dropout 0,0.5 --epochs 5\n  lockstep compare --data fashion-mnist --hidden 1024,1024 --batch-size 128 --chunk-size 64 --dropout 0,0.2,0.5\n  lockstep compare --configs examples/configs/variance-shift/dropout-before-bn.json,examples/configs/variance-shift/dropout-after-bn.json,examples/configs/variance-shift/no-dropout.json\n\n` +
         `Train accuracy is measured in eval mode (dropout off) after each epoch, on the training samples (a seeded subset of ${PROBE_SAMPLES} when there are more).\n` +
-        'The run folder gets compare.svg, compare.html, compare.json and one folder per rate or config with its config.json and metrics.jsonl; a folder that holds a comparison takes a new one only with --overwrite.\n' +
+        'The run folder gets compare.svg, compare.html, compare.json and one folder per rate or config with its config.json and metrics.jsonl; a folder that holds a comparison, or any file this one writes, takes it only with --overwrite.\n' +
         'Ctrl-C stops after the current step, keeps the finished rates\' or configs\' results and exits with code 130.',
     )
     .action(async (flags) => {

@@ -165,7 +165,7 @@ async function compare(flags: CompareFlags, ranks: RunRanks, stop: Stop): Promis
   if (write) makeFolder(out);
   const lock = write ? lockRunFolder(out, 'compare') : null;
   if (write) {
-    clearExistingComparison(out, flags.overwrite === true);
+    clearExistingComparison(out, variants.map((variant) => variant.folder), flags.overwrite === true);
     removeStrayTemporaries(out);
   }
   const probe = trainProbe(data.train, config.seed);

@@ -23,17 +23,31 @@ function comparedFolders(path: string): string[] {
   return [...(document.rates ?? []).map(rateFolder), ...(document.configs ?? []).map((config) => config.name)];
 }
 
+/** What a comparison of the variants in `folders` writes in its folder, as paths from it: each variant's files, then the pictures. */
+function comparisonFiles(folders: readonly string[]): string[] {
+  return [...folders.flatMap((folder) => VARIANT_FILES.map((name) => join(folder, name))), ...PICTURE_FILES];
+}
+
 /**
- * Makes way for a comparison in `out`, which it has locked, before it writes anything there. A
- * folder holding compare.json is another comparison's, and is refused unless `overwrite` is set:
- * then that comparison's files are deleted, each rate's or config's folder first and compare.json
- * last, so a crash midway leaves a folder that --overwrite still recognises. Other files stay.
+ * Makes way for a comparison of the variants in `folders` in `out`, which it has locked, before it
+ * writes anything there. A folder holding compare.json is another comparison's, and one holding any
+ * other file this comparison writes may be the user's: both are refused unless `overwrite` is set.
+ * Then the old comparison's files and this one's are deleted, each variant's folder first and
+ * compare.json last, so a crash midway leaves a folder that --overwrite still recognises. Other files stay.
  */
-export function clearExistingComparison(out: string, overwrite: boolean): void {
+export function clearExistingComparison(out: string, folders: readonly string[], overwrite: boolean): void {
   const summary = join(out, COMPARISON_FILE);
-  if (!existsSync(summary)) return;
-  if (!overwrite) throw new UserError(`${out} already holds a comparison (${COMPARISON_FILE}); replace it with --overwrite, or choose another --out`);
-  for (const folder of comparedFolders(summary)) {
+  const previous = existsSync(summary);
+  const held = previous ? COMPARISON_FILE : comparisonFiles(folders).find((path) => existsSync(join(out, path)));
+  if (held === undefined) return;
+  if (!overwrite) {
+    throw new UserError(
+      previous
+        ? `${out} already holds a comparison (${COMPARISON_FILE}); replace it with --overwrite, or choose another --out`
+        : `${out} already holds ${held}, which a comparison writes; replace it with --overwrite, or choose another --out`,
+    );
+  }
+  for (const folder of new Set([...(previous ? comparedFolders(summary) : []), ...folders])) {
     const path = join(out, folder);
     for (const name of VARIANT_FILES) rmSync(join(path, name), { force: true });
     if (existsSync(path) && readdirSync(path).length === 0) rmdirSync(path);
