@@ -495,13 +495,16 @@ describe('lockstep compare into a folder that already holds a comparison', () =>
     expect(readFileSync(join(work, out, held), 'utf8')).not.toBe('mine');
   });
 
-  it('holding only files a comparison never writes, other rates\' folders included: it runs, and they stay', () => {
+  it('holding only files a comparison never writes, other rates\' folders included: it runs, and they stay; a killed write\'s temporary file goes', () => {
     mkdirSync(join(work, 'others', 'dropout-0.9'), { recursive: true });
     writeFileSync(join(work, 'others', 'dropout-0.9', 'metrics.jsonl'), 'mine');
     writeFileSync(join(work, 'others', 'config.json'), 'mine too');
+    writeFileSync(join(work, 'others', 'config.json.tmp-1'), 'mine as well');
+    writeFileSync(join(work, 'others', 'compare.json.tmp-1'), '{}');
     const run = lockstep([...args, '--dropout', '0', '--out', 'others']);
     expect(run.stderr).toBe('');
     expect(run.status).toBe(0);
+    expect(readdirSync(join(work, 'others')).sort()).toEqual(['compare.html', 'compare.json', 'compare.svg', 'config.json', 'config.json.tmp-1', 'dropout-0', 'dropout-0.9']);
     expect(readFileSync(join(work, 'others', 'dropout-0.9', 'metrics.jsonl'), 'utf8')).toBe('mine');
     expect(readFileSync(join(work, 'others', 'config.json'), 'utf8')).toBe('mine too');
   });

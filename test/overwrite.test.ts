@@ -117,13 +117,14 @@ describe('a folder without a checkpoint', () => {
     expect(contents(out)).toEqual(before);
   });
 
-  it('holding only files a run never writes: the run goes on as in an empty folder, and they stay', () => {
-    const out = folder('others', { 'notes.txt': 'mine\n', 'config.yaml': 'mine: 1\n' });
+  it('holding only files a run never writes: the run goes on as in an empty folder, and they stay; a killed write\'s temporary file goes', () => {
+    const out = folder('others', { 'notes.txt': 'mine\n', 'config.yaml': 'mine: 1\n', 'notes.txt.tmp-123': 'mine too\n', 'metrics.jsonl.tmp-123': '{}\n' });
     const run = lockstep([...train, '--epochs', '1', '--out', out], work);
     expect(run.stderr).toBe('');
     expect(run.status).toBe(0);
-    expect(readdirSync(join(work, out)).sort()).toEqual(['checkpoint.lockstep', 'config.json', 'config.yaml', 'curves.html', 'curves.svg', 'metrics.jsonl', 'notes.txt']);
+    expect(readdirSync(join(work, out)).sort()).toEqual(['checkpoint.lockstep', 'config.json', 'config.yaml', 'curves.html', 'curves.svg', 'metrics.jsonl', 'notes.txt', 'notes.txt.tmp-123']);
     expect(readFileSync(join(work, out, 'notes.txt'), 'utf8')).toBe('mine\n');
+    expect(readFileSync(join(work, out, 'notes.txt.tmp-123'), 'utf8')).toBe('mine too\n');
   });
 
   it('--overwrite: the run\'s files are replaced and the others stay', () => {

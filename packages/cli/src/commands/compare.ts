@@ -21,12 +21,12 @@ import { comparisonSvg } from '../output/comparison-plot.js';
 import { learningCurvesHtml } from '../output/learning-curves.js';
 import { Reporter } from '../output/report.js';
 import { abortOnStdoutFailure, describeStdoutFailure } from '../output/stdout.js';
-import { clearExistingComparison, COMPARISON_FILE, rateFolder } from '../run/existing-comparison.js';
+import { clearExistingComparison, COMPARISON_FILE, COMPARISON_FILES, rateFolder } from '../run/existing-comparison.js';
 import { defaultOutFolder, makeFolder, removeStrayTemporaries, writeFileAtomic } from '../run/files.js';
 import { stopOnSignals, type Stop } from '../run/interrupt.js';
 import { importModules } from '../run/modules.js';
 import { anyRank, checkSameRun, runRanks, trainerRanks, type RunRanks } from '../run/ranks.js';
-import { lockRunFolder } from '../run/run-lock.js';
+import { LOCK_FILE, lockRunFolder } from '../run/run-lock.js';
 import { buildModel, checkTrainable } from '../run/trainer.js';
 
 export interface CompareFlags extends ConfigFlags {
@@ -166,7 +166,7 @@ async function compare(flags: CompareFlags, ranks: RunRanks, stop: Stop): Promis
   const lock = write ? lockRunFolder(out, 'compare') : null;
   if (write) {
     clearExistingComparison(out, variants.map((variant) => variant.folder), flags.overwrite === true);
-    removeStrayTemporaries(out);
+    removeStrayTemporaries(out, [...COMPARISON_FILES, LOCK_FILE]);
   }
   const probe = trainProbe(data.train, config.seed);
   const mode = write ? Reporter.choose(flags) : 'silent';

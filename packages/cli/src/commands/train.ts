@@ -23,12 +23,12 @@ import { Reporter } from '../output/report.js';
 import { loadCheckpoint, type InitialWeights } from '../run/checkpoint.js';
 import { defaultOutFolder, folderOf, makeFolder, removeStrayTemporaries, writeFileAtomic } from '../run/files.js';
 import { settleBest } from '../run/best-checkpoint.js';
-import { clearExistingRun, continuesIn, removeRunFiles } from '../run/existing-run.js';
+import { clearExistingRun, continuesIn, removeRunFiles, RUN_FILES } from '../run/existing-run.js';
 import { stopOnSignals, type Stop } from '../run/interrupt.js';
 import { importModules, importNamedModules } from '../run/modules.js';
 import { openFaultChannel } from '../run/fault-channel.js';
 import { broadcastText, checkSameRun, runRanks, trainerRanks, type RunRanks } from '../run/ranks.js';
-import { lockRunFolder } from '../run/run-lock.js';
+import { LOCK_FILE, lockRunFolder } from '../run/run-lock.js';
 import { buildModel, checkpointModel, checkTrainable } from '../run/trainer.js';
 import { CHECKPOINT_FILE, trainInFolder, type Run } from '../run/training.js';
 
@@ -139,7 +139,7 @@ async function trainInRunFolder(run: Run, flags: TrainFlags, notes: Array<string
   try {
     if (lock.tookOver !== null) reporter.info(`note: took over the lock of ${out} from ${lock.tookOver}`);
     clearExistingRun(out, flags.resume, flags.overwrite === true);
-    removeStrayTemporaries(out);
+    removeStrayTemporaries(out, [...RUN_FILES, LOCK_FILE]);
     const continues = continuesIn(out, flags.resume);
     // A new best that a kill left half committed: finished for the checkpoint this run goes on from, else removed.
     settleBest(out, continues ? run.checkpoint?.state.earlyStopping?.bestEpoch : undefined);

@@ -5,6 +5,8 @@ import { UserError } from '../errors.js';
 export const COMPARISON_FILE = 'compare.json';
 /** What a comparison writes beside compare.json, and in each rate's or config's folder. */
 const PICTURE_FILES = ['compare.svg', 'compare.html'];
+/** The files a comparison writes in its folder itself. */
+export const COMPARISON_FILES = [COMPARISON_FILE, ...PICTURE_FILES];
 const VARIANT_FILES = ['config.json', 'metrics.jsonl'];
 
 /** The folder of a compared dropout rate, e.g. dropout-0.5 (a config file's is its name). */

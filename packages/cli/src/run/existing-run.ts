@@ -11,7 +11,7 @@ import { CHECKPOINT_FILE } from './training.js';
  * The files of a run (and of eval on it) in its folder. The checkpoints come first: deleted in this
  * order, a folder never holds the old run's checkpoint beside the new run's files, even after a crash.
  */
-const RUN_FILES = [CHECKPOINT_FILE, BEST_FILE, NEXT_BEST_FILE, 'config.json', 'metrics.jsonl', 'curves.svg', 'curves.html', SKIPPED_IMAGES_FILE, ...CALIBRATION_FILES];
+export const RUN_FILES = [CHECKPOINT_FILE, BEST_FILE, NEXT_BEST_FILE, 'config.json', 'metrics.jsonl', 'curves.svg', 'curves.html', SKIPPED_IMAGES_FILE, ...CALIBRATION_FILES];
 
 /**
  * Makes way for a run in `out`, which it has locked, before the run writes anything there. A folder

@@ -51,9 +51,12 @@ export function writeFileAtomic(path: string, contents: string | Uint8Array): vo
   }
 }
 
-/** Deletes the temporary files that writes killed before their rename left in `folder`; returns how many. */
-export function removeStrayTemporaries(folder: string): number {
-  const stray = readdirSync(folder).filter((name) => TEMPORARY.test(name));
+/**
+ * Deletes the temporary files that writes of the files `names` killed before their rename left in
+ * `folder`; returns how many. Other names of that pattern may be the user's, and stay.
+ */
+export function removeStrayTemporaries(folder: string, names: readonly string[]): number {
+  const stray = readdirSync(folder).filter((name) => TEMPORARY.test(name) && names.includes(name.replace(TEMPORARY, '')));
   for (const name of stray) rmSync(join(folder, name), { force: true });
   return stray.length;
 }
