@@ -305,7 +305,7 @@ describe('new Trainer: resourceLimits, setup and ranks', () => {
     ['ranks of an unknown kind', { ranks: { ...group[0], kind: 'tcp' } }, "ranks.kind must be one of 'shared-memory', 'mpi', got \"tcp\""],
     ['rank 5 of 2', { ranks: { ...group[0], rank: 5 } }, 'ranks.rank must be an integer in [0, 1], got 5'],
     ['size 0', { ranks: { ...group[0], size: 0 } }, 'ranks.size must be an integer >= 1, got 0'],
-    ['more ranks than the buffer holds', { ranks: { ...group[0], size: 3 } }, "ranks.buffer must be a SharedArrayBuffer of at least 196672 bytes for 3 ranks of 65536 bytes, got a buffer of 131136 bytes; make every rank's spec with sharedMemoryRanks(size, slotBytes)"],
+    ['more ranks than the buffer holds', { ranks: { ...group[0], size: 3 } }, "ranks.buffer must be a SharedArrayBuffer of at least 196684 bytes for 3 ranks of 65536 bytes, got a buffer of 131144 bytes; make every rank's spec with sharedMemoryRanks(size, slotBytes)"],
   ])('%s: one E_OPTION line from the constructor, before any worker starts', async (_name, extra, message) => {
     expect(await failure(() => new Trainer({ ...options, ...extra } as never))).toEqual({ code: 'E_OPTION', message });
   });

@@ -4,7 +4,8 @@ import { spinWhile } from './spin.js';
 /**
  * Ranks that are trainers of one process, joined in shared memory: the same collective an MPI world
  * gives, for runs and tests on one machine without MPI. Rank r's `allgather` runs on a worker thread
- * of trainer r; the buffer holds a barrier (arrivals, generation) and one slot of `slotBytes` per rank.
+ * of trainer r; the buffer holds a barrier (arrivals, generation), the byte count each rank sent, and
+ * one slot of `slotBytes` per rank.
  */
 export interface SharedMemoryRanks {
   readonly kind: 'shared-memory';
@@ -17,23 +18,29 @@ export interface SharedMemoryRanks {
 const HEADER_BYTES = 64;
 const ARRIVED = 0;
 const GENERATION = 1;
+/** After the header, each rank's count of bytes sent, an Int32: ranks that sent different amounts are refused rather than mixed. */
+const COUNT_BYTES = 4;
 const DEADLINE_MS = 60_000;
 const SPIN_MS = 0.2;
 
 /** One group of `size` ranks whose every exchange is at most `slotBytes` per rank: the spec of each rank. */
 export function sharedMemoryRanks(size: number, slotBytes: number): SharedMemoryRanks[] {
-  const buffer = new SharedArrayBuffer(HEADER_BYTES + size * slotBytes);
+  const buffer = new SharedArrayBuffer(groupBytes(size, slotBytes));
   return Array.from({ length: size }, (_, rank) => ({ kind: 'shared-memory', buffer, slotBytes, rank, size }));
 }
 
 /** Throws E_OPTION unless `spec`'s buffer holds the slots of its `size` ranks, as `sharedMemoryRanks` makes it. */
 export function checkSharedMemoryRanks(spec: SharedMemoryRanks): void {
   const slotBytes = checkInteger('ranks.slotBytes', spec.slotBytes, 0);
-  const needed = HEADER_BYTES + spec.size * slotBytes;
+  const needed = groupBytes(spec.size, slotBytes);
   if (!(spec.buffer instanceof SharedArrayBuffer) || spec.buffer.byteLength < needed) {
     const given = spec.buffer instanceof SharedArrayBuffer ? `a buffer of ${spec.buffer.byteLength} bytes` : describeValue(spec.buffer);
     throw new LockstepError('E_OPTION', `ranks.buffer must be a SharedArrayBuffer of at least ${needed} bytes for ${spec.size} ranks of ${slotBytes} bytes, got ${given}; make every rank's spec with sharedMemoryRanks(size, slotBytes)`);
   }
+}
+
+function groupBytes(size: number, slotBytes: number): number {
+  return HEADER_BYTES + size * (COUNT_BYTES + slotBytes);
 }
 
 export class SharedMemoryGroup implements RankGroup {
@@ -41,6 +48,7 @@ export class SharedMemoryGroup implements RankGroup {
   readonly size: number;
   private readonly spec: SharedMemoryRanks;
   private readonly words: Int32Array;
+  private readonly sentBytes: Int32Array;
   private readonly bytes: Uint8Array;
 
   constructor(spec: SharedMemoryRanks) {
@@ -48,7 +56,8 @@ export class SharedMemoryGroup implements RankGroup {
     this.rank = spec.rank;
     this.size = spec.size;
     this.words = new Int32Array(spec.buffer, 0, 2);
-    this.bytes = new Uint8Array(spec.buffer, HEADER_BYTES);
+    this.sentBytes = new Int32Array(spec.buffer, HEADER_BYTES, spec.size);
+    this.bytes = new Uint8Array(spec.buffer, HEADER_BYTES + COUNT_BYTES * spec.size);
   }
 
   allgather(send: Float32Array | Float64Array, receive: Float32Array | Float64Array): void {
@@ -59,7 +68,13 @@ export class SharedMemoryGroup implements RankGroup {
     const sent = new Uint8Array(send.buffer, send.byteOffset, send.byteLength);
     const received = new Uint8Array(receive.buffer, receive.byteOffset, receive.byteLength);
     this.bytes.set(sent, this.rank * slotBytes);
+    Atomics.store(this.sentBytes, this.rank, sent.length);
     this.arrive();
+    // Every rank reads the same counts, so every rank throws here, and none waits at the next barrier.
+    const counts = Array.from(this.sentBytes);
+    if (counts.some((count) => count !== sent.length)) {
+      throw new LockstepError('E_WORKER', `allgather on rank ${this.rank} of ${this.size}: the ranks sent different amounts (${counts.map((count, rank) => `rank ${rank} ${count} bytes`).join(', ')}); every rank must send the same`);
+    }
     for (let rank = 0; rank < this.size; rank++) received.set(this.bytes.subarray(rank * slotBytes, rank * slotBytes + sent.length), rank * sent.length);
     // No rank writes its next contribution before every rank has read this one.
     this.arrive();
