@@ -136,7 +136,13 @@ export interface RankExchangeTask {
   readonly perRank: number;
 }
 
-export type Task = StepLoopTask | EvaluateTask | PredictTask | ReplicaForwardTask | UncertaintyTask | RankExchangeTask;
+/** A fit's settings across ranks, on one worker of each rank (rank-agreement.ts): this rank's record out, every rank's back. */
+export interface RankAgreeTask {
+  readonly kind: 'rank-agree';
+  readonly record: string;
+}
+
+export type Task = StepLoopTask | EvaluateTask | PredictTask | ReplicaForwardTask | UncertaintyTask | RankExchangeTask | RankAgreeTask;
 
 export interface TimedResult {
   /** Seconds the worker spent on the task's computation. */
@@ -155,4 +161,6 @@ export interface TaskResults {
   'replica-forward': ReplicaForwardResult;
   uncertainty: TimedResult;
   'rank-exchange': TimedResult;
+  /** Every rank's record, in rank order. */
+  'rank-agree': string[];
 }

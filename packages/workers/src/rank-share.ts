@@ -62,7 +62,7 @@ export function exchangeShares(group: RankGroup, task: RankExchangeTask, maxByte
 }
 
 /** `group.allgather(send, receive)`, in pieces of at most `maxValues` a rank. */
-function allgatherInPieces(group: RankGroup, send: Values, receive: Values, maxValues: number): void {
+export function allgatherInPieces(group: RankGroup, send: Values, receive: Values, maxValues: number): void {
   if (send.length <= maxValues) return group.allgather(send, receive);
   const gathered = send instanceof Float64Array ? new Float64Array(group.size * maxValues) : new Float32Array(group.size * maxValues);
   for (let at = 0; at < send.length; at += maxValues) {

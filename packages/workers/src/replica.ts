@@ -26,6 +26,7 @@ import { modelViews, sharedBuffer, stepViews, updateAddresses, type StepViews } 
 import type {
   EvaluateTask,
   PredictTask,
+  RankAgreeTask,
   RankExchangeTask,
   ReplicaForwardResult,
   ReplicaForwardTask,
@@ -38,6 +39,7 @@ import type {
 import { arriveAndWait, barrierParty } from './barrier.js';
 import { nextOrder, oneMoreOrder, reportStep } from './doorbell.js';
 import { forEachClaimedBlock, INFERENCE_BLOCK, type BlockClaims } from './block-claims.js';
+import { gatherTexts } from './rank-agreement.js';
 import { exchangeShares, pieceBytes } from './rank-share.js';
 import { datasetFromShared, type SharedDataset } from './shared-data.js';
 
@@ -139,9 +141,20 @@ export class Replica {
   /** Shares this rank's part of an eval-mode pass with the other ranks: one worker of each rank runs it. */
   rankExchange(task: RankExchangeTask): TimedResult {
     const started = performance.now();
-    if (this.ranks === null || this.setup.ranks === null) throw new Error('rank-exchange: this trainer is not one of several ranks');
-    exchangeShares(this.ranks, task, pieceBytes(this.setup.ranks));
+    const { group, maxBytes } = this.rankGroup('rank-exchange');
+    exchangeShares(group, task, maxBytes);
     return { seconds: (performance.now() - started) / 1000 };
+  }
+
+  /** Sends this rank's fit record to the other ranks and returns every rank's: one worker of each rank runs it. */
+  rankAgree(task: RankAgreeTask): string[] {
+    const { group, maxBytes } = this.rankGroup('rank-agree');
+    return gatherTexts(group, task.record, maxBytes);
+  }
+
+  private rankGroup(task: string): { group: RankGroup; maxBytes: number } {
+    if (this.ranks === null || this.setup.ranks === null) throw new Error(`${task}: this trainer is not one of several ranks`);
+    return { group: this.ranks, maxBytes: pieceBytes(this.setup.ranks) };
   }
 
   replicaForward(task: ReplicaForwardTask): ReplicaForwardResult {

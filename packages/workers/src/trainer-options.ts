@@ -42,7 +42,9 @@ export interface TrainerOptions {
    * trainer r of n in one process): the ranks split every batch's chunks in aligned blocks and give
    * the same bits as one trainer (docs/design.md, "Across ranks"). `evaluate`, `predict` and
    * `predictWithUncertainty` are collective then too: every rank calls them with the same data,
-   * computes its share of the rows, and gets what one trainer returns.
+   * computes its share of the rows, and gets what one trainer returns. Each `fit` first checks that
+   * every rank has the same settings, data and weights (rank-agreement.ts), and rejects on every rank,
+   * before any step, at the first difference.
    */
   ranks?: RankGroupSpec;
 }

@@ -32,6 +32,7 @@ import {
   stateSlots,
   type Dataset,
   type Evaluation,
+  type FitPlan,
   type FitResult,
   type FitTimings,
   type KernelChoice,
@@ -53,6 +54,7 @@ import type { ReplicaForwardResult, StepBuffer, StepLoopTask, WorkerSetup } from
 import { WorkerPool } from './pool.js';
 import { nativeKernelsByDefault } from './native-kernels.js';
 import type { RankPlace } from './rank-share.js';
+import { disagreement, refusalRecord, settingsRecord } from './rank-agreement.js';
 import { checkRankGroupSpec } from './rank-groups.js';
 import { checkResourceLimits, checkSetupModules, TRAINER_FIELDS, type TrainerFitOptions, type TrainerOptions } from './trainer-options.js';
 import { shareDataset, type SharedDataset } from './shared-data.js';
@@ -161,12 +163,7 @@ export class Trainer {
   }
 
   private async fitNow(data: Dataset, options: TrainerFitOptions): Promise<FitResult> {
-    const own = typeof options === 'object' && options !== null ? TRAINER_FIELDS.find((field) => Object.hasOwn(options, field)) : undefined;
-    if (own !== undefined) {
-      throw new LockstepError('E_OPTION', `Trainer.fit options: ${own} is the Trainer's, the same for every fit; give it to new Trainer({ ${own} })`);
-    }
-    checkFitOptions('Trainer.fit', options, EPOCH_OPTION_FIELDS);
-    const plan = checkFit(this.model, data, options, this, 'lower chunkSize in new Trainer({ chunkSize }), or raise batchSize');
+    const plan = this.ranks === 1 ? this.planFit(data, options) : await this.planWithRanks(data, options);
     const shared = this.share(data);
     // A batch never holds more samples than the data set, so neither does the step buffer.
     const batchSize = Math.min(plan.batchSize, data.size);
@@ -209,6 +206,37 @@ export class Trainer {
     } finally {
       await steps.pause().catch(translate);
     }
+  }
+
+  private planFit(data: Dataset, options: TrainerFitOptions): FitPlan {
+    const own = typeof options === 'object' && options !== null ? TRAINER_FIELDS.find((field) => Object.hasOwn(options, field)) : undefined;
+    if (own !== undefined) {
+      throw new LockstepError('E_OPTION', `Trainer.fit options: ${own} is the Trainer's, the same for every fit; give it to new Trainer({ ${own} })`);
+    }
+    checkFitOptions('Trainer.fit', options, EPOCH_OPTION_FIELDS);
+    return checkFit(this.model, data, options, this, 'lower chunkSize in new Trainer({ chunkSize }), or raise batchSize');
+  }
+
+  /**
+   * The plan of a fit across ranks, once every rank has it too: before any step the ranks exchange
+   * their settings, data and weights digests (or the error their own checks threw), and each throws
+   * the same line at the first difference (rank-agreement.ts), rather than mixing other blocks in the
+   * steps or waiting for a rank that has already failed.
+   */
+  private async planWithRanks(data: Dataset, options: TrainerFitOptions): Promise<FitPlan> {
+    let plan: FitPlan | null = null;
+    let refusal: unknown;
+    try {
+      plan = this.planFit(data, options);
+    } catch (error) {
+      refusal = error;
+    }
+    const record = plan === null ? refusalRecord(refusal) : settingsRecord(this, plan);
+    const [records] = await this.pool.round<string[]>([{ kind: 'rank-agree', record }], 'Trainer.fit failed (comparing the fit with the other ranks)');
+    if (plan === null) throw refusal;
+    const differs = disagreement(records!);
+    if (differs !== null) throw differs;
+    return plan;
   }
 
   /**

@@ -66,5 +66,7 @@ async function runTask(task: Task): Promise<TaskResults[Task['kind']]> {
       return worker.uncertainty(task);
     case 'rank-exchange':
       return worker.rankExchange(task);
+    case 'rank-agree':
+      return worker.rankAgree(task);
   }
 }
