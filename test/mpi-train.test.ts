@@ -1,10 +1,10 @@
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadCheckpoint } from '@lockstep/cli';
+import { loadCheckpoint, saveCheckpoint } from '@lockstep/cli';
 import { mpiAvailable } from '@lockstep/mpi';
 import { MPIRUN_OPTIONS, MPIRUN_ENV } from '../packages/mpi/test/mpirun.js';
 import { writeIdxImages } from './helpers/images.js';
@@ -82,6 +82,21 @@ describe.skipIf(!mpiAvailable())('mpirun -np N lockstep train: one run across ra
     expect(run.stderr.split('\n').filter((l) => l === line)).toHaveLength(2);
     expect(run.status).not.toBe(0);
     expect(existsSync(join(work, 'mixed'))).toBe(false);
+  });
+
+  it('a rank resuming a copy of the checkpoint with other weights (the same config and step) stops the job before anything is written, with one line on every rank', () => {
+    expect(lockstep(['train', '--epochs', '1', ...shape, '--out', 'copy-a'], work).status).toBe(0);
+    const checkpoint = loadCheckpoint(join(work, 'copy-a', 'checkpoint.lockstep'));
+    const params = checkpoint.params.slice();
+    params[0]! += 1;
+    mkdirSync(join(work, 'copy-b'));
+    saveCheckpoint(join(work, 'copy-b', 'checkpoint.lockstep'), { ...checkpoint, params });
+    const resume = (folder: string) => ({ ranks: 1, args: ['train', ...common, '--resume', `${folder}/checkpoint.lockstep`, '--out', 'copies'] });
+    const run = mpirunLockstep([resume('copy-a'), resume('copy-b')]);
+    const line = 'lockstep: rank 1 runs another config, model, data or checkpoint than rank 0 (of 2 ranks); start every rank with the same command, files and data';
+    expect(run.stderr.split('\n').filter((l) => l.startsWith('lockstep:'))).toEqual([line, line]);
+    expect(run.status).not.toBe(0);
+    expect(existsSync(join(work, 'copies'))).toBe(false);
   });
 
   it('a run stopped on 3 ranks resumes on 2 ranks and on one process to the same bits', () => {

@@ -27,7 +27,7 @@ import { clearExistingRun, continuesIn, removeRunFiles, RUN_FILES } from '../run
 import { stopOnSignals, type Stop } from '../run/interrupt.js';
 import { importModules, importNamedModules } from '../run/modules.js';
 import { openFaultChannel } from '../run/fault-channel.js';
-import { broadcastText, checkSameRun, runRanks, trainerRanks, type RunRanks } from '../run/ranks.js';
+import { broadcastText, checkSameRun, contentDigest, runRanks, trainerRanks, type RunRanks } from '../run/ranks.js';
 import { LOCK_FILE, lockRunFolder } from '../run/run-lock.js';
 import { buildModel, checkpointModel, checkTrainable } from '../run/trainer.js';
 import { CHECKPOINT_FILE, trainInFolder, type Run } from '../run/training.js';
@@ -96,7 +96,9 @@ async function train(flags: TrainFlags, ranks: RunRanks, stop: Stop): Promise<nu
   const initFrom = initial?.record ?? checkpoint?.initFrom;
   const optimizer = optimizerOf(config);
   checkTrainable(model, data, { optimizer, batchSize: config.batchSize, chunkSize: config.chunkSize, workers, ranks: ranks.size }, flags.config ?? flags.resume);
-  checkSameRun(ranks, JSON.stringify({ config, spec, data: data.fingerprint, resumed: checkpoint?.state ?? null, initFrom: initFrom ?? null }), 'config, model, data or checkpoint');
+  // The checkpoint's weights as well as its position: copies of a run folder at the same step may hold other weights.
+  const resumed = checkpoint === null ? null : { state: checkpoint.state, weights: contentDigest(checkpoint.params, checkpoint.optimizerState, checkpoint.buffers ?? new Float32Array(0)) };
+  checkSameRun(ranks, JSON.stringify({ config, spec, data: data.fingerprint, resumed, initFrom: initFrom ?? null }), 'config, model, data or checkpoint');
   // Rank 0's folder on every rank (a default one is named after the time, which ranks may see differently).
   const out = broadcastText(ranks, flags.out ?? (flags.resume === undefined ? defaultOutFolder() : folderOf(flags.resume)));
   const resourceLimits = workerHeap === undefined ? undefined : { maxOldGenerationSizeMb: workerHeap };

@@ -34,14 +34,16 @@ export function trainerRanks(ranks: RunRanks): RankGroupSpec | undefined {
 
 const DIGEST_BYTES = 32;
 
-/** A digest of bytes (a checkpoint file, input rows) for a run's identity: ranks compare contents, not paths. */
-export function contentDigest(bytes: Uint8Array): string {
-  return createHash('sha256').update(bytes).digest('hex');
+/** A digest of bytes (a checkpoint file, input rows, a checkpoint's weights), one part after another, for a run's identity: ranks compare contents, not paths. */
+export function contentDigest(...parts: readonly ArrayBufferView[]): string {
+  const hash = createHash('sha256');
+  for (const part of parts) hash.update(new Uint8Array(part.buffer, part.byteOffset, part.byteLength));
+  return hash.digest('hex');
 }
 
 /**
  * Every rank must run the same job: `identity` (for train: config, model, data fingerprint,
- * checkpoint position; for eval, predict and compare: their checkpoint, data and flags) is hashed and
+ * checkpoint position and weights; for eval, predict and compare: their checkpoint, data and flags) is hashed and
  * compared with rank 0's, and a rank that differs (another job's, another config's) stops the job
  * with the same line on every rank, which says `what` may differ.
  */
