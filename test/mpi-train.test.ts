@@ -99,6 +99,15 @@ describe.skipIf(!mpiAvailable())('mpirun -np N lockstep train: one run across ra
     expect(existsSync(join(work, 'copies'))).toBe(false);
   });
 
+  it('--retries across ranks: one note from rank 0 that it is off and why, and the run trains to the bits of one process', () => {
+    const run = mpirunLockstep([{ ranks: 2, args: ['train', '--epochs', '2', '--batch-size', '112', '--chunk-size', '16', '--retries', '2', '--out', 'retries'] }]);
+    expect(run.stderr).toBe('');
+    expect(run.stdout.split('\n').filter((line) => line.startsWith('note:'))).toEqual([
+      'note: --retries is off across ranks: one rank cannot restart its workers while the others wait for it, so a worker failure ends the job; resume from the last checkpoint instead',
+    ]);
+    expect(fingerprintOf(run.stdout)).toBe(single);
+  });
+
   it('a run stopped on 3 ranks resumes on 2 ranks and on one process to the same bits', () => {
     const first = mpirunLockstep([{ ranks: 3, args: ['train', '--epochs', '1', ...shape, '--out', 'grow'] }]);
     expect(first.status).toBe(0);

@@ -74,7 +74,7 @@ export function buildProgram(outcome: Outcome): Command {
     .option('--modules <files>', `module files that call registerLayer, e.g. layers.mjs,more.mjs, instead of the config's "modules"; with --resume, ${MODULES_RULE} or in your --config`)
     .option('--checkpoint-every <steps>', 'also save a checkpoint every this many optimizer steps (default: at each epoch end only)')
     .option('--worker-heap <MiB>', 'heap limit of each worker thread; a worker over it stops the run with one line (default: Node\'s)')
-    .option('--retries <n>', 'when a worker dies, restart the workers from the last checkpoint up to n times (default 0)')
+    .option('--retries <n>', 'when a worker dies, restart the workers from the last checkpoint up to n times (default 0; off across ranks, where a failure ends the job: resume instead)')
     .option('--json', 'print one JSON object per line')
     .option('--quiet', 'print only the result')
     .addHelpText('after', `\nExamples:\n  lockstep train\n  lockstep train --workers 1 --epochs 3 --out runs/a\n  lockstep train --resume runs/a/checkpoint.lockstep --epochs 6\n  lockstep train --init-from pretrained.safetensors --lr 0.01\n  lockstep train --data csv:samples.csv --dropout 0.2 --lr 0.01\n\nA run folder that holds a checkpoint takes only the run that --resume continues, or a new one with --overwrite; a folder without one takes a new run if it holds none of the files a run writes (config.json, metrics.jsonl, curves.svg, ...), else only with --overwrite.\nCtrl-C finishes the current step, saves a checkpoint and exits with code 130; a stdout that fails (a closed pipe, a full disk) stops the run the same way, with exit code 1.\n\n${DATA_HELP}`)

@@ -32,6 +32,9 @@ import { LOCK_FILE, lockRunFolder } from '../run/run-lock.js';
 import { buildModel, checkpointModel, checkTrainable } from '../run/trainer.js';
 import { CHECKPOINT_FILE, trainInFolder, type Run } from '../run/training.js';
 
+/** Why --retries does nothing across ranks, and the way on instead. */
+const RETRIES_ACROSS_RANKS = 'note: --retries is off across ranks: one rank cannot restart its workers while the others wait for it, so a worker failure ends the job; resume from the last checkpoint instead';
+
 export interface TrainFlags extends ConfigFlags {
   config?: string;
   workers?: string;
@@ -118,6 +121,7 @@ async function train(flags: TrainFlags, ranks: RunRanks, stop: Stop): Promise<nu
   try {
     if (!ranks.writes) return await trainInFolder(run, new Reporter('silent', config.epochs));
     const notes = [workersNote, dataNote, data.cacheNote ?? null];
+    if (retries > 0 && ranks.size > 1) notes.push(RETRIES_ACROSS_RANKS);
     if (channel !== null && channel.unreached.length > 0) {
       notes.push(`note: ${channel.unreached.length === 1 ? 'rank' : 'ranks'} ${channel.unreached.join(', ')} did not reach rank 0 over TCP within 10 s; if one stops mid-run, only mpirun will say so`);
     }
