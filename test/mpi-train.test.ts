@@ -223,6 +223,32 @@ describe.skipIf(!mpiAvailable())("a rank whose own training fails ends the job",
   });
 });
 
+describe.skipIf(!mpiAvailable())('rank 0 lost: rank 1 says how to go on', () => {
+  // The env-fault layer armed on rank 0 only, to SIGKILL its whole process at a step: rank 1 waits in
+  // that step's exchange (or, if its main thread lags, has not yet counted the step before).
+  const faulty = fileURLToPath(new URL('./fixtures/layers/faulty.mjs', import.meta.url));
+  beforeAll(() => {
+    const layers = [{ type: 'linear', out: 32 }, { type: 'env-fault' }, { type: 'relu' }, { type: 'linear', out: 10 }];
+    writeFileSync(join(work, 'lost.json'), JSON.stringify({ modules: [faulty], layers }));
+  });
+  const lost = (step: string): string => `^lockstep: rank 0 of 2 ended during step ${step} without a word \\(killed by a signal or for lack of memory, or its host was lost\\); the job ends; `;
+
+  // 41 steps an epoch, and a checkpoint at each epoch's end (the default).
+  it.each([
+    [3, '(2|3)', 'no checkpoint was saved yet; start the run again$'],
+    [45, '(44|45)', `rank 0 saved the checkpoints: resume from its last on any number of ranks \\(mpirun -np N\\) or in one process with: lockstep train --resume lost-45/checkpoint\\.lockstep --modules ${faulty}$`],
+  ])('killed during step %i: one line from rank 1 naming the step and the way on, exit non-zero', (step, during, advice) => {
+    const out = `lost-${step}`;
+    const args = ['train', '--config', 'lost.json', '--epochs', '2', ...shape, '--workers', '1', '--out', out];
+    const run = mpirunLockstep([{ ranks: 1, args, env: { LOCKSTEP_TEST_FAULT: `kill@${step}` } }, { ranks: 1, args }]);
+    const said = run.stderr.split('\n').filter((line) => line.startsWith('lockstep:'));
+    expect(said, run.stderr).toHaveLength(1);
+    expect(said[0]).toMatch(new RegExp(lost(during) + advice));
+    expect(run.status).not.toBe(0);
+    expect(existsSync(join(work, out, 'checkpoint.lockstep'))).toBe(step > 41);
+  });
+});
+
 describe.skipIf(!mpiAvailable())('SIGTERM to mpirun, as a cluster scheduler sends it', () => {
   it('every rank stops after the same step, rank 0 saves and says how to resume, and the resume on another count of ranks ends on the uninterrupted bits', async () => {
     // Long enough to be running when the ranks get mpirun's SIGTERM, which comes a grace period after

@@ -53,11 +53,15 @@ function resumeAdvice(latest: SavedCheckpoint | null, modules: readonly string[]
   return latest === null ? 'no checkpoint was saved yet; start the run again' : `resume from step ${latest.step} with: ${resumeCommand(latest.path, modules)}`;
 }
 
-/** Across ranks, after a rank stopped: the last checkpoint, which rank 0 alone knows, and that any number of ranks may resume it. */
-function ranksAdvice(run: Run, latest: SavedCheckpoint | null, checkpointPath: string): string {
-  const anywhere = 'on any number of ranks (mpirun -np N) or in one process';
-  if (!run.ranks.writes) return `rank 0 saved the checkpoints: resume from its last ${anywhere} with: ${resumeCommand(checkpointPath, run.modules.named)}`;
+/**
+ * Across ranks, after a rank stopped: the last checkpoint, and that any number of ranks may resume it.
+ * Rank 0 wrote it; another rank knows only that rank 0 was to save one (`latest`), and not whether
+ * rank 0 finished writing it before it was lost, so it names no step.
+ */
+function ranksAdvice(run: Run, latest: SavedCheckpoint | null): string {
   if (latest === null) return 'no checkpoint was saved yet; start the run again';
+  const anywhere = 'on any number of ranks (mpirun -np N) or in one process';
+  if (!run.ranks.writes) return `rank 0 saved the checkpoints: resume from its last ${anywhere} with: ${resumeCommand(latest.path, run.modules.named)}`;
   return `the last checkpoint (step ${latest.step}) is whole; resume it ${anywhere} with: ${resumeCommand(latest.path, run.modules.named)}`;
 }
 
@@ -88,8 +92,13 @@ export async function trainInFolder(run: Run, reporter: Reporter): Promise<numbe
       ...(data.csv === undefined ? {} : { featureNames: featureNames(data.csv) }),
       ...(run.modules.files.length === 0 ? {} : { moduleFiles: run.modules.files }),
     });
+  // Rank 0 alone writes the checkpoints; every other rank keeps the one rank 0 saved last, to name it if rank 0 is lost.
+  let rankZeroSaved: SavedCheckpoint | null = saved.latest;
   const save = (bytes?: Buffer, replacedBest?: Buffer | null): void => {
-    if (!run.ranks.writes) return;
+    if (!run.ranks.writes) {
+      rankZeroSaved = { path: checkpointPath, step: trainer.state.step };
+      return;
+    }
     const written = bytes ?? encode();
     writeFileAtomic(checkpointPath, written);
     saved.record(checkpointPath, trainer.state.step, written, replacedBest);
@@ -97,7 +106,7 @@ export async function trainInFolder(run: Run, reporter: Reporter): Promise<numbe
   const faults =
     run.channel === null
       ? null
-      : new RankFaults(run.channel, { world: run.ranks.world!, step: () => trainer.state.step, advice: () => ranksAdvice(run, saved.latest, checkpointPath) });
+      : new RankFaults(run.channel, { world: run.ranks.world!, step: () => trainer.state.step, advice: () => ranksAdvice(run, run.ranks.writes ? saved.latest : rankZeroSaved) });
   // Until every rank has trained its last step (or stopped after the same one), a failure of this rank alone leaves the others waiting.
   let training = true;
   const stopBar = (): void => reporter.stopBar();
@@ -149,7 +158,7 @@ export async function trainInFolder(run: Run, reporter: Reporter): Promise<numbe
       onEpoch: (metrics) => {
         history.push(metrics);
         reporter.epoch(metrics);
-        if (!run.ranks.writes) return;
+        if (!run.ranks.writes) return save();
         writeFileAtomic(metricsPath, history.map((m) => JSON.stringify(m)).join('\n') + '\n');
         const title = `lockstep run ${out}`;
         const svg = learningCurvesSvg(history, title);
