@@ -69,7 +69,7 @@ const isRecorded = (value: unknown): boolean => {
   return Object.keys(rest).length === 0 && Array.isArray(classes) && classes.length > 0 && classes.every((name) => typeof name === 'string' && name !== '') && statsOk;
 };
 
-const sizeRule: Rule<number[]> = rule(`[height, width], two integers from 1 to ${MAX_IMAGE_SIDE} (--image-size 32,32)`, isSize, (text) => text.split(',').map(numberOrText));
+const sizeRule: Rule<number[]> = rule(`[height, width], two integers from 1 to ${MAX_IMAGE_SIDE} (--image-size 32,32)`, isSize, (text) => text.split(',').map((item) => numberOrText(item.trim())));
 
 /** A flag without a value: commander hands over `true`. */
 const switchRule: Rule<boolean> = rule('true or false', (value) => typeof value === 'boolean', (text) => text);

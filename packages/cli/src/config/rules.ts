@@ -1,5 +1,6 @@
 import { checkAugmentSpec, checkDropoutRate, LockstepError, type CheckedAugmentSpec } from '@lockstep/core';
 import { UserError } from '../errors.js';
+import { isDecimal } from './decimal.js';
 
 /**
  * What one setting accepts, said once: a config file's value and a flag's text go through the same
@@ -12,14 +13,22 @@ export interface Rule<T> {
   fromText(text: string): unknown;
 }
 
-/** A number where the text is one; otherwise the text itself, which a numeric rule then refuses. */
-export const numberOrText = (text: string): unknown => (text.trim() !== '' && !Number.isNaN(Number(text)) ? Number(text) : text);
+/** The number a decimal text stands for; any other text stays text, which a numeric rule then refuses, as CSV data refuses it. */
+export const numberOrText = (text: string): unknown => (isDecimal(text) ? Number(text) : text);
 const asText = (text: string): unknown => text;
 
+/** For a numeric setting given a number written otherwise (0x10, " 1 ", or "16" in a config file): how to write it. */
+function howToWrite(value: unknown): string {
+  if (typeof value !== 'string' || value.trim() === '') return '';
+  const number = Number(value);
+  return Number.isFinite(number) ? `; write it as ${number}` : '';
+}
+
 export function rule<T>(expects: string, accepts: (value: unknown) => boolean, fromText: (text: string) => unknown = numberOrText): Rule<T> {
+  const hint = fromText === numberOrText ? howToWrite : (): string => '';
   return {
     check(value, name, shown) {
-      if (!accepts(value)) throw new UserError(`${name} must be ${expects}, got ${shown}`);
+      if (!accepts(value)) throw new UserError(`${name} must be ${expects}, got ${shown}${hint(value)}`);
       return value as T;
     },
     fromText,
@@ -29,8 +38,13 @@ export function rule<T>(expects: string, accepts: (value: unknown) => boolean, f
 const isInteger = (value: unknown, min: number, max: number): boolean => Number.isInteger(value) && (value as number) >= min && (value as number) <= max;
 
 export function integer(min: number, max = Number.MAX_SAFE_INTEGER): Rule<number> {
-  const range = max === Number.MAX_SAFE_INTEGER ? `>= ${min}` : `from ${min} to ${max}`;
-  return rule(`an integer ${range}`, (value) => isInteger(value, min, max));
+  const accepts = (value: unknown): boolean => isInteger(value, min, max);
+  if (max !== Number.MAX_SAFE_INTEGER) return rule(`an integer from ${min} to ${max}`, accepts);
+  // Past 2^53 - 1 a double skips integers: that bounds every integer setting, and a value beyond it
+  // is told so, where ">= min" would not say what is wrong.
+  const atLeast = rule<number>(`an integer >= ${min}`, accepts);
+  const within = rule<number>(`an integer from ${min} to 2^53 - 1 (${max})`, accepts);
+  return { check: (value, name, shown) => (typeof value === 'number' && value > max ? within : atLeast).check(value, name, shown), fromText: numberOrText };
 }
 
 export function number(min: number, max = Infinity): Rule<number> {
@@ -48,7 +62,7 @@ export function choice<T extends string>(choices: readonly T[]): Rule<T> {
 
 /** A non-empty list of integers, written `1024,1024` on the command line. */
 export function integerList(min: number, example: string): Rule<number[]> {
-  const fromText = (text: string): unknown => text.split(',').map(numberOrText);
+  const fromText = (text: string): unknown => text.split(',').map((item) => numberOrText(item.trim()));
   return rule(`a list of integers >= ${min}, e.g. ${example}`, (value) => Array.isArray(value) && value.length > 0 && value.every((item) => isInteger(item, min, Number.MAX_SAFE_INTEGER)), fromText);
 }
 
@@ -68,7 +82,7 @@ export function text(expects: string, accepts: (value: string) => boolean): Rule
 /** A dropout rate: a number, in the range the dropout layers themselves check, with core's check. */
 export const dropoutRate: Rule<number> = {
   check(value, name, shown) {
-    if (typeof value !== 'number') throw new UserError(`${name} must be a number, got ${shown}`);
+    if (typeof value !== 'number') throw new UserError(`${name} must be a number, got ${shown}${howToWrite(value)}`);
     try {
       return checkDropoutRate(value, name);
     } catch (error) {
@@ -82,7 +96,8 @@ export const dropoutRate: Rule<number> = {
 function augmentItem(item: string): [string, unknown] {
   const [field, value] = item.split('=', 2) as [string, string | undefined];
   if (value === undefined) return [field.trim(), true];
-  return [field.trim(), value.trim() === 'true' ? true : value.trim() === 'false' ? false : numberOrText(value)];
+  const trimmed = value.trim();
+  return [field.trim(), trimmed === 'true' ? true : trimmed === 'false' ? false : numberOrText(trimmed)];
 }
 
 /**

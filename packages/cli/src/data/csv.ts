@@ -1,5 +1,6 @@
 import { parse } from 'csv-parse/sync';
 import { Dataset } from '@lockstep/core';
+import { isDecimal } from '../config/decimal.js';
 import { UserError } from '../errors.js';
 import { checkTwoClasses, isLabel, MAX_LABEL } from './labels.js';
 
@@ -39,19 +40,13 @@ function readsAsNumber(field: string): boolean {
   return field === 'NaN' || !Number.isNaN(Number(field));
 }
 
-/** A number as CSV writers write one: decimal digits, a point, an exponent. */
-const DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
-
-/**
- * The value of a field, or one line naming it where it is not a decimal number; `line` counts the
- * header as line 1. JavaScript's Number() would also take 0x10, 0b11, 0o7 and Infinity.
- */
+/** The value of a field, or one line naming it where it is not a decimal number; `line` counts the header as line 1. */
 function numberAt(field: string, path: string, line: number, column: number): number {
   const text = field.trim();
   const value = Number(text);
   // Quoted fields may hold newlines: JSON.stringify keeps the message on one line.
   const where = `${path}: line ${line}, column ${column + 1}: ${JSON.stringify(field)}`;
-  if (!DECIMAL.test(text)) {
+  if (!isDecimal(text)) {
     throw new UserError(Number.isFinite(value) && text !== '' ? `${where} is not a decimal number; write it as ${value}` : `${where} is not a number`);
   }
   return value;
