@@ -11,6 +11,7 @@ import { EXPORT_FORMATS } from './export/formats.js';
 import { DATA_HELP } from './data/sources.js';
 import { MAX_CONFIGS } from './config/config-list.js';
 import { DEFAULT_RATES, MAX_RATES } from './config/dropout-rates.js';
+import { UserError } from './errors.js';
 
 const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
 
@@ -35,6 +36,21 @@ function imageOptions(command: Command, { resumes }: { resumes: boolean }): Comm
     .option('--cache-mb <MiB>', `images:DIR: MiB of decoded images kept in memory, the first ones; the others are decoded again each epoch on the worker threads, with the same results (default 1024${resumes ? '; may change on --resume' : ''})`);
 }
 
+/** What a path option names, by its placeholder (`--out <dir>`), for the line that refuses it empty. */
+const PATH_ARGUMENTS: Record<string, string> = { file: 'a file name', dir: 'a folder name', checkpoint: 'a checkpoint file' };
+
+/**
+ * An empty path (`--out ""`, or `--out "$DIR"` with DIR unset) would reach the file system as no
+ * name at all, and fail there with a message that shows nothing; every command refuses it first.
+ */
+function refuseEmptyPaths(command: Command): void {
+  for (const option of command.options) {
+    const names = PATH_ARGUMENTS[option.flags.match(/<(\w+)>$/)?.[1] ?? ''];
+    if (names === undefined || command.getOptionValue(option.attributeName()) !== '') continue;
+    throw new UserError(`${option.long} must not be empty; give ${names}`);
+  }
+}
+
 /** Holds the exit code a command chose, since commander's action handlers return nothing. */
 export interface Outcome {
   exitCode: number;
@@ -45,6 +61,7 @@ export function buildProgram(outcome: Outcome): Command {
     .description('Train neural networks on every core, reproducible to the bit at any worker count.')
     .version(version, '-v, --version')
     .showSuggestionAfterError(true)
+    .hook('preAction', (_program, command) => refuseEmptyPaths(command))
     .addHelpText('after', `\nExamples:\n  lockstep train                      train the default model on the built-in data set\n  lockstep train --data fashion-mnist --epochs 3\n  lockstep eval --checkpoint runs/x/checkpoint.lockstep\n  lockstep compare --dropout 0,0.2,0.5   train once per dropout rate and draw train and validation accuracy\n\n${DATA_HELP}`);
 
   const train = program
