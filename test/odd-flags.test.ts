@@ -1,4 +1,4 @@
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -8,6 +8,10 @@ import { lockstep } from './helpers/lockstep.js';
 const work = mkdtempSync(join(tmpdir(), 'lockstep-odd-flags-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 const run = (args: string[]) => lockstep(args, work);
+const small = join(tmpdir(), `lockstep-odd-flags-small-${process.pid}.json`);
+writeFileSync(small, JSON.stringify({ hidden: [32] }));
+afterAll(() => rmSync(small, { force: true }));
+const train = ['train', '--config', small, '--workers', '1'];
 
 describe('an empty path', () => {
   it.each([
@@ -26,10 +30,22 @@ describe('an empty path', () => {
     [['predict', '--checkpoint', '', '--input', 'rows.csv'], '--checkpoint must not be empty; give a file name'],
     [['predict', '--checkpoint', 'a.lockstep', '--input', ''], '--input must not be empty; give a file name'],
   ])('%j is refused by name, before anything is read or written', (args, message) => {
-    const { status, stdout, stderr } = run(args);
+    const empty = mkdtempSync(join(work, 'empty-'));
+    const { status, stdout, stderr } = lockstep(args, empty);
     expect(stderr).toBe(`lockstep: ${message}\n`);
     expect(status).toBe(1);
     expect(stdout).toBe('');
-    expect(readdirSync(work)).toEqual([]);
+    expect(readdirSync(empty)).toEqual([]);
+  });
+});
+
+describe('--quiet with --json', () => {
+  it('prints the result alone, as its JSON object: no info or epoch events', () => {
+    const { status, stdout, stderr } = run([...train, '--epochs', '2', '--out', 'quiet-json', '--quiet', '--json']);
+    expect(stderr).toBe('');
+    expect(status).toBe(0);
+    const lines = stdout.trim().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(JSON.parse(lines[0]!)).toEqual({ event: 'result', fingerprint: expect.stringMatching(/^[0-9a-f]{16}$/), epochs: 2, steps: 142, out: 'quiet-json' });
   });
 });

@@ -93,7 +93,7 @@ export function buildProgram(outcome: Outcome): Command {
     .option('--worker-heap <MiB>', 'heap limit of each worker thread; a worker over it stops the run with one line (default: Node\'s)')
     .option('--retries <n>', 'when a worker dies, restart the workers from the last checkpoint up to n times (default 0; off across ranks, where a failure ends the job: resume instead)')
     .option('--json', 'print one JSON object per line')
-    .option('--quiet', 'print only the result')
+    .option('--quiet', 'print only the result (with --json: only its JSON object)')
     .addHelpText('after', `\nExamples:\n  lockstep train\n  lockstep train --workers 1 --epochs 3 --out runs/a\n  lockstep train --resume runs/a/checkpoint.lockstep --epochs 6\n  lockstep train --init-from pretrained.safetensors --lr 0.01\n  lockstep train --data csv:samples.csv --dropout 0.2 --lr 0.01\n\nA run folder that holds a checkpoint takes only the run that --resume continues, or a new one with --overwrite; a folder without one takes a new run if it holds none of the files a run writes (config.json, metrics.jsonl, curves.svg, ...), else only with --overwrite.\nCtrl-C finishes the current step, saves a checkpoint and exits with code 130; a stdout that fails (a closed pipe, a full disk) stops the run the same way, with exit code 1.\n\n${DATA_HELP}`)
     .action(async (flags) => {
       outcome.exitCode = await trainCommand(flags);
@@ -138,7 +138,7 @@ export function buildProgram(outcome: Outcome): Command {
     .option('--overwrite', 'replace the comparison in --out: its compare.json, pictures and per-rate or per-config folders, and the files this one writes, are deleted before the new one writes anything')
     .option('--mpi', 'run as one rank of an MPI job (implied when mpirun started lockstep): every rank trains every rate or config, each step split among the ranks; rank 0 prints and writes')
     .option('--json', 'print one JSON object per line')
-    .option('--quiet', 'print only the result table')
+    .option('--quiet', 'print only the result table (with --json: only the result\'s JSON object)')
     .addHelpText(
       'after',
       `\nExamples:\n  lockstep compare --dropout 0,0.5 --epochs 5\n  lockstep compare --data fashion-mnist --hidden 1024,1024 --batch-size 128 --chunk-size 64 --dropout 0,0.2,0.5\n  lockstep compare --configs examples/configs/variance-shift/dropout-before-bn.json,examples/configs/variance-shift/dropout-after-bn.json,examples/configs/variance-shift/no-dropout.json\n\n` +

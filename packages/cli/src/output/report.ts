@@ -2,12 +2,12 @@ import cliProgress from 'cli-progress';
 import type { EpochMetrics } from '@lockstep/core';
 import type { StepProgress } from '@lockstep/workers';
 
-export type OutputMode = 'tty' | 'plain' | 'json' | 'quiet' | 'silent';
+export type OutputMode = 'tty' | 'plain' | 'json' | 'quiet' | 'quiet-json' | 'silent';
 
 /**
  * What a run prints: a progress bar per epoch in a terminal, one plain line per epoch elsewhere,
- * one JSON object per line with --json, and only the result with --quiet. A rank other than rank 0
- * is silent: rank 0 speaks for the job.
+ * one JSON object per line with --json, and only the result with --quiet (with --json too: only
+ * the result's JSON object). A rank other than rank 0 is silent: rank 0 speaks for the job.
  */
 export class Reporter {
   private bar: cliProgress.SingleBar | null = null;
@@ -20,15 +20,20 @@ export class Reporter {
   ) {}
 
   static choose(options: { json?: boolean; quiet?: boolean }): OutputMode {
-    if (options.json) return 'json';
+    if (options.json) return options.quiet ? 'quiet-json' : 'json';
     if (options.quiet) return 'quiet';
     return process.stderr.isTTY ? 'tty' : 'plain';
   }
 
+  /** Whether notes and progress are printed: not with --quiet, nor on a silent rank. */
+  private get showsProgress(): boolean {
+    return this.mode !== 'silent' && this.mode !== 'quiet' && this.mode !== 'quiet-json';
+  }
+
   info(text: string, fields: Record<string, unknown> = {}): void {
-    if (this.mode === 'silent') return;
+    if (!this.showsProgress) return;
     if (this.mode === 'json') this.json({ event: 'info', message: text, ...fields });
-    else if (this.mode !== 'quiet') console.log(text);
+    else console.log(text);
   }
 
   step(progress: StepProgress): void {
@@ -51,10 +56,10 @@ export class Reporter {
 
   epoch(metrics: EpochMetrics): void {
     this.stopBar();
-    if (this.mode === 'silent') return;
+    if (!this.showsProgress) return;
     if (this.mode === 'json') {
       this.json({ event: 'epoch', ...metrics });
-    } else if (this.mode !== 'quiet') {
+    } else {
       const accuracy = metrics.accuracy === null ? '' : ` acc ${metrics.accuracy.toFixed(4)}`;
       const validation =
         metrics.valLoss === null ? '' : ` | val_loss ${metrics.valLoss.toFixed(4)}${metrics.valAccuracy === null ? '' : ` val_acc ${metrics.valAccuracy.toFixed(4)}`}`;
@@ -68,16 +73,16 @@ export class Reporter {
   /** A progress line of another shape than train's epoch line: `text`, or `fields` as `event` with --json. */
   progress(event: string, text: string, fields: Record<string, unknown>): void {
     this.stopBar();
-    if (this.mode === 'silent') return;
+    if (!this.showsProgress) return;
     if (this.mode === 'json') this.json({ event, ...fields });
-    else if (this.mode !== 'quiet') console.log(text);
+    else console.log(text);
   }
 
   /** The run's result: printed in every mode but silent, as JSON with --json. */
   result(text: string, fields: Record<string, unknown>): void {
     this.stopBar();
     if (this.mode === 'silent') return;
-    if (this.mode === 'json') this.json({ event: 'result', ...fields });
+    if (this.mode === 'json' || this.mode === 'quiet-json') this.json({ event: 'result', ...fields });
     else console.log(text);
   }
 
