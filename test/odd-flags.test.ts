@@ -1,7 +1,8 @@
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { loadCheckpoint } from '@lockstep/cli';
 import { lockstep } from './helpers/lockstep.js';
 
 // Flags that contradict each other, or say nothing, are refused with one line naming the flag and the fix.
@@ -47,5 +48,27 @@ describe('--quiet with --json', () => {
     const lines = stdout.trim().split('\n');
     expect(lines).toHaveLength(1);
     expect(JSON.parse(lines[0]!)).toEqual({ event: 'result', fingerprint: expect.stringMatching(/^[0-9a-f]{16}$/), epochs: 2, steps: 142, out: 'quiet-json' });
+  });
+});
+
+describe('--resume with --overwrite', () => {
+  it('into the checkpoint\'s own folder is refused with one line, and the run is untouched', () => {
+    expect(run([...train, '--epochs', '1', '--out', 'kept', '--quiet']).status).toBe(0);
+    const before = readFileSync(join(work, 'kept', 'checkpoint.lockstep'));
+    for (const out of [[], ['--out', 'kept'], ['--out', './kept/']]) {
+      const { status, stdout, stderr } = run(['train', '--resume', 'kept/checkpoint.lockstep', '--epochs', '2', '--overwrite', ...out]);
+      expect(stderr).toBe('lockstep: --resume continues the run in kept, and --overwrite would delete that run first; leave out --overwrite\n');
+      expect(status).toBe(1);
+      expect(stdout).toBe('');
+    }
+    expect(readFileSync(join(work, 'kept', 'checkpoint.lockstep'))).toEqual(before);
+  });
+
+  it('into another folder replaces the run there with the continued one', () => {
+    expect(run([...train, '--epochs', '3', '--out', 'replaced', '--quiet']).status).toBe(0);
+    const { status, stderr } = run(['train', '--resume', 'kept/checkpoint.lockstep', '--epochs', '2', '--out', 'replaced', '--overwrite', '--quiet']);
+    expect(stderr).toBe('');
+    expect(status).toBe(0);
+    expect(loadCheckpoint(join(work, 'replaced', 'checkpoint.lockstep')).state.epoch).toBe(2);
   });
 });

@@ -87,7 +87,7 @@ export function buildProgram(outcome: Outcome): Command {
     .option('--init-from <file>', 'fine-tune: build the model from the config, then load these weights (a .safetensors file with PyTorch names, e.g. from lockstep export); names and shapes must match; config.json and the checkpoints record the file and its sha256')
     .option('--mpi', 'train as one rank of an MPI job (implied when mpirun started lockstep): rank 0 writes the run folder, every rank trains every step')
     .option('--allow-changed-data', 'with --resume: go on although the data changed since the checkpoint (the run will not match an uninterrupted one)')
-    .option('--overwrite', 'replace the run in --out: its checkpoint, config, metrics and curves are deleted before the new run writes anything')
+    .option('--overwrite', 'replace the run in --out: its checkpoint, config, metrics and curves are deleted before the new run writes anything (with --resume: only in an --out other than the checkpoint\'s folder)')
     .option('--modules <files>', `module files that call registerLayer, e.g. layers.mjs,more.mjs, instead of the config's "modules"; with --resume, ${MODULES_RULE} or in your --config`)
     .option('--checkpoint-every <steps>', 'also save a checkpoint every this many optimizer steps (default: at each epoch end only)')
     .option('--worker-heap <MiB>', 'heap limit of each worker thread; a worker over it stops the run with one line (default: Node\'s)')

@@ -72,6 +72,10 @@ async function train(flags: TrainFlags, ranks: RunRanks, stop: Stop): Promise<nu
   if (flags.initFrom !== undefined && flags.resume !== undefined) {
     throw new UserError('--init-from starts a new run from other weights, --resume continues a run from its own; give one of them');
   }
+  // With --resume, --overwrite means something only for another folder: that folder's run is replaced by the continued one.
+  if (flags.overwrite === true && flags.resume !== undefined && continuesIn(flags.out ?? folderOf(flags.resume), flags.resume)) {
+    throw new UserError(`--resume continues the run in ${folderOf(flags.resume)}, and --overwrite would delete that run first; leave out --overwrite`);
+  }
   const initial = flags.initFrom === undefined ? null : readInitialWeights(flags.initFrom);
   const checkpoint = flags.resume === undefined ? null : loadCheckpoint(flags.resume);
   const config =
