@@ -1,9 +1,9 @@
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadCheckpoint } from '@lockstep/cli';
-import { lockstep } from './helpers/lockstep.js';
+import { lockstep, numericMetrics } from './helpers/lockstep.js';
 
 // Flags that contradict each other, or say nothing, are refused with one line naming the flag and the fix.
 const work = mkdtempSync(join(tmpdir(), 'lockstep-odd-flags-'));
@@ -70,5 +70,45 @@ describe('--resume with --overwrite', () => {
     expect(stderr).toBe('');
     expect(status).toBe(0);
     expect(loadCheckpoint(join(work, 'replaced', 'checkpoint.lockstep')).state.epoch).toBe(2);
+  });
+});
+
+describe('--resume into another --out: a branch of the run', () => {
+  it('starts with the earlier epochs\' metrics, so metrics.jsonl and the curves are whole, and ends on the uninterrupted bits', () => {
+    const straight = run([...train, '--epochs', '2', '--out', 'straight', '--quiet']);
+    expect(run([...train, '--epochs', '1', '--out', 'trunk', '--quiet']).status).toBe(0);
+    const branch = run(['train', '--resume', 'trunk/checkpoint.lockstep', '--epochs', '2', '--out', 'branch', '--quiet']);
+    expect(branch.stderr).toBe('');
+    expect(branch.stdout).toBe(straight.stdout);
+    const metrics = (folder: string) => readFileSync(join(work, folder, 'metrics.jsonl'), 'utf8');
+    expect(metrics('branch').split('\n')[0]).toBe(metrics('trunk').split('\n')[0]);
+    expect(numericMetrics(metrics('branch'))).toEqual(numericMetrics(metrics('straight')));
+    const curves = (folder: string) => readFileSync(join(work, folder, 'curves.svg'), 'utf8').replaceAll(`lockstep run ${folder}`, 'lockstep run');
+    expect(curves('branch')).toBe(curves('straight'));
+  });
+
+  it('with nothing left to train writes nothing there: the run stays in the checkpoint\'s folder', () => {
+    expect(run([...train, '--epochs', '1', '--out', 'done', '--quiet']).status).toBe(0);
+    const { status, stdout, stderr } = run(['train', '--resume', 'done/checkpoint.lockstep', '--out', 'nothing', '--json']);
+    expect(stderr).toBe('');
+    expect(status).toBe(0);
+    const events = stdout.trim().split('\n').map((line) => JSON.parse(line));
+    expect(events[0]).toMatchObject({ event: 'info', out: 'done' });
+    expect(events[1]).toMatchObject({ message: 'note: done/checkpoint.lockstep has trained all 1 epochs, so there is nothing to train; give --epochs above 1 to go on' });
+    expect(events.at(-1)).toMatchObject({ event: 'result', out: 'done' });
+    expect(existsSync(join(work, 'nothing'))).toBe(false);
+  });
+
+  it('starts with the best epoch\'s checkpoint that early stopping names, which its messages and a later resume find there', () => {
+    // At lr 0.5 this model's validation accuracy peaks at epoch 2 and falls at epoch 3.
+    const stopping = ['--early-stopping', 'patience=0,restoreBestWeights,monitor=val_accuracy', '--lr', '0.5'];
+    expect(run([...train, ...stopping, '--epochs', '2', '--out', 'peak', '--quiet']).status).toBe(0);
+    const branch = run(['train', '--resume', 'peak/checkpoint.lockstep', '--epochs', '8', '--out', 'after-peak']);
+    expect(branch.stderr).toBe('');
+    expect(branch.stdout).toContain('stopped early at epoch 3 of 8 (best epoch 2, val_accuracy 0.3040; val_accuracy did not improve for 1 epoch); after-peak/best.lockstep holds');
+    expect(readFileSync(join(work, 'after-peak', 'best.lockstep'))).toEqual(readFileSync(join(work, 'peak', 'best.lockstep')));
+    const again = run(['train', '--resume', 'after-peak/checkpoint.lockstep', '--epochs', '9', '--quiet']);
+    expect(again.stderr).toBe('');
+    expect(again.status).toBe(0);
   });
 });

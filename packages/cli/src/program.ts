@@ -83,7 +83,7 @@ export function buildProgram(outcome: Outcome): Command {
     .option('--seed <n>', 'seed of weights, shuffling, masks and the built-in data (default 0)')
     .option('--augment <list>', AUGMENT_HELP)
     .option('--out <dir>', 'run folder (default: runs/<time>, or the checkpoint\'s folder with --resume); one that holds another run\'s checkpoint, or any file a run writes (config.json, metrics.jsonl, ...), is refused')
-    .option('--resume <checkpoint>', 'continue a run exactly where its checkpoint left it')
+    .option('--resume <checkpoint>', 'continue a run exactly where its checkpoint left it; with another --out, as a branch there that starts with the run\'s metrics (and best.lockstep) up to the checkpoint')
     .option('--init-from <file>', 'fine-tune: build the model from the config, then load these weights (a .safetensors file with PyTorch names, e.g. from lockstep export); names and shapes must match; config.json and the checkpoints record the file and its sha256')
     .option('--mpi', 'train as one rank of an MPI job (implied when mpirun started lockstep): rank 0 writes the run folder, every rank trains every step')
     .option('--allow-changed-data', 'with --resume: go on although the data changed since the checkpoint (the run will not match an uninterrupted one)')

@@ -30,7 +30,7 @@ import { openFaultChannel } from '../run/fault-channel.js';
 import { broadcastText, checkSameRun, contentDigest, runRanks, trainerRanks, type RunRanks } from '../run/ranks.js';
 import { LOCK_FILE, lockRunFolder } from '../run/run-lock.js';
 import { buildModel, checkpointModel, checkTrainable } from '../run/trainer.js';
-import { CHECKPOINT_FILE, trainInFolder, type Run } from '../run/training.js';
+import { CHECKPOINT_FILE, trainInFolder, trainsNothing, type Run } from '../run/training.js';
 
 /** Why --retries does nothing across ranks, and the way on instead. */
 const RETRIES_ACROSS_RANKS = 'note: --retries is off across ranks: one rank cannot restart its workers while the others wait for it, so a worker failure ends the job; resume from the last checkpoint instead';
@@ -107,7 +107,9 @@ async function train(flags: TrainFlags, ranks: RunRanks, stop: Stop): Promise<nu
   const resumed = checkpoint === null ? null : { state: checkpoint.state, weights: contentDigest(checkpoint.params, checkpoint.optimizerState, checkpoint.buffers ?? new Float32Array(0)) };
   checkSameRun(ranks, JSON.stringify({ config, spec, data: data.fingerprint, resumed, initFrom: initFrom ?? null }), 'config, model, data or checkpoint');
   // Rank 0's folder on every rank (a default one is named after the time, which ranks may see differently).
-  const out = broadcastText(ranks, flags.out ?? (flags.resume === undefined ? defaultOutFolder() : folderOf(flags.resume)));
+  // A resumed run with nothing left to train stays in its checkpoint's folder: another --out would get a config.json and no run.
+  const stays = checkpoint !== null && (flags.out === undefined || trainsNothing(checkpoint, config.epochs));
+  const out = broadcastText(ranks, stays ? folderOf(flags.resume!) : (flags.out ?? defaultOutFolder()));
   const resourceLimits = workerHeap === undefined ? undefined : { maxOldGenerationSizeMb: workerHeap };
   const kernel = config.kernel ?? 'strict';
   // Every trainer, a restarted pool's too, adopts the same model with the seed's weights (a Trainer keeps

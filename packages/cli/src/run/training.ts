@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { fingerprint, KERNEL_FAMILIES, LockstepError, type Dataset, type ModelSpec } from '@lockstep/core';
 import type { Trainer, TrainerFitOptions } from '@lockstep/workers';
 import type { RunConfig } from '../config/settings.js';
@@ -21,6 +21,15 @@ import type { RunRanks } from './ranks.js';
 import { SavedCheckpoints, type SavedCheckpoint } from './saved-checkpoints.js';
 
 export const CHECKPOINT_FILE = 'checkpoint.lockstep';
+const METRICS_FILE = 'metrics.jsonl';
+
+/**
+ * Whether a run resumed from `checkpoint` has nothing left to train: early stopping ended it, or it
+ * has trained `epochs` already. trainInFolder then only says so, and prints the checkpoint's fingerprint.
+ */
+export function trainsNothing(checkpoint: Checkpoint, epochs: number): boolean {
+  return (checkpoint.state.earlyStopping?.stoppedEpoch ?? 0) > 0 || checkpoint.state.epoch >= epochs;
+}
 
 export interface Run {
   /** A trainer at the run's start: its initial parameters, step 0. */
@@ -75,7 +84,7 @@ export async function trainInFolder(run: Run, reporter: Reporter): Promise<numbe
   const { workers, optimizer } = trainer;
   const family = KERNEL_FAMILIES[trainer.kernel];
   const checkpointPath = join(out, CHECKPOINT_FILE);
-  const metricsPath = join(out, 'metrics.jsonl');
+  const metricsPath = join(out, METRICS_FILE);
   const saved = new SavedCheckpoints(checkpoint === null ? null : { path: run.resumedFrom!, step: checkpoint.state.step, bytes: encodeCheckpoint(checkpoint) });
   const encode = (): Buffer =>
     encodeCheckpoint({
@@ -122,7 +131,24 @@ export async function trainInFolder(run: Run, reporter: Reporter): Promise<numbe
     if (checkpoint !== null && checkpoint.kernel !== family) {
       reporter.info(`note: ${run.resumedFrom} was written with the ${checkpoint.kernel} kernels and this lockstep uses ${family}; the resumed run will not match an uninterrupted one bit for bit`);
     }
-    let history = checkpoint === null ? [] : readHistory(metricsPath, trainer.state.epoch);
+    const resumedIn = checkpoint === null ? null : folderOf(run.resumedFrom!);
+    let history = resumedIn === null ? [] : readHistory(join(resumedIn, METRICS_FILE), trainer.state.epoch);
+    const writeHistory = (): void => {
+      writeFileAtomic(metricsPath, history.map((m) => JSON.stringify(m)).join('\n') + '\n');
+      const title = `lockstep run ${out}`;
+      const svg = learningCurvesSvg(history, title);
+      writeFileAtomic(join(out, 'curves.svg'), svg);
+      writeFileAtomic(join(out, 'curves.html'), learningCurvesHtml(svg, title));
+    };
+    // Resumed into another folder, the run branches there, and starts with what the checkpoint's folder
+    // holds of it up to the checkpoint: the earlier epochs' metrics, so the curves are whole, and the
+    // best epoch's checkpoint that early stopping names, which the run's messages and a later resume look for here.
+    if (checkpoint !== null && resumedIn !== null && resolve(resumedIn) !== resolve(out) && run.ranks.writes) {
+      if (history.length > 0) writeHistory();
+      const bestEpoch = checkpoint.state.earlyStopping?.bestEpoch ?? 0;
+      const best = bestEpoch > 0 ? loadBest(resumedIn, bestEpoch) : null;
+      if (best !== null) writeFileAtomic(join(out, BEST_FILE), encodeCheckpoint(best.checkpoint));
+    }
     reporter.info(
       `training ${spec.layers.length} layers (${trainer.params.length} parameters) on ${data.train.size} samples ` +
         `(${data.validation?.size ?? 0} for validation) with ${workers} worker${workers === 1 ? '' : 's'}; run folder ${out}`,
@@ -159,11 +185,7 @@ export async function trainInFolder(run: Run, reporter: Reporter): Promise<numbe
         history.push(metrics);
         reporter.epoch(metrics);
         if (!run.ranks.writes) return save();
-        writeFileAtomic(metricsPath, history.map((m) => JSON.stringify(m)).join('\n') + '\n');
-        const title = `lockstep run ${out}`;
-        const svg = learningCurvesSvg(history, title);
-        writeFileAtomic(join(out, 'curves.svg'), svg);
-        writeFileAtomic(join(out, 'curves.html'), learningCurvesHtml(svg, title));
+        writeHistory();
         const bytes = encode();
         if (trainer.state.earlyStopping?.bestEpoch !== metrics.epoch) return save(bytes);
         // A new best epoch is committed with the checkpoint that names it (best-checkpoint.ts); the best
