@@ -125,14 +125,14 @@ describe('schedules and early stopping: bad input is one line, before anything i
   writeFileSync(join(work, 'plateau-no-validation.json'), JSON.stringify({ validationSplit: 0, schedule: { kind: 'plateau' } }));
   writeFileSync(join(work, 'no-step-size.json'), JSON.stringify({ schedule: { kind: 'step', gamma: 0.5 } }));
   const cases: Array<[string, string[], string]> = [
-    ['a warm-up as long as the run', ['--epochs', '8', '--schedule', 'kind=warmup-cosine,total_iters=8'], "schedule.total_iters 8 is not shorter than the run's 8 epochs; shorten the warm-up or train longer"],
+    ['a warm-up as long as the run', ['--epochs', '8', '--schedule', 'kind=warmup-cosine,total_iters=8'], "--schedule total_iters 8 is not shorter than the run's 8 epochs; shorten the warm-up or train longer"],
     [
       'one-cycle shorter than the run',
       ['--epochs', '2', '--schedule', 'kind=one-cycle,total_steps=100'],
-      "schedule.total_steps 100 is shorter than the run's 142 steps; one-cycle has no learning rate past its last step",
+      "--schedule total_steps 100 is shorter than the run's 142 steps; one-cycle has no learning rate past its last step",
     ],
-    ['early stopping on val_loss without a validation split', ['--config', 'no-validation.json'], 'earlyStopping.monitor: val_loss is not computed: the run has no validation data; monitor loss or accuracy, or set validationSplit above 0'],
-    ['reduce-on-plateau on val_loss without a validation split', ['--config', 'plateau-no-validation.json'], 'schedule.monitor: val_loss is not computed: the run has no validation data; monitor loss or accuracy, or set validationSplit above 0'],
+    ['early stopping on val_loss without a validation split', ['--config', 'no-validation.json'], 'no-validation.json: "earlyStopping.monitor": val_loss is not computed: the run has no validation data; monitor loss or accuracy, or set validationSplit above 0'],
+    ['reduce-on-plateau on val_loss without a validation split', ['--config', 'plateau-no-validation.json'], 'plateau-no-validation.json: "schedule.monitor": val_loss is not computed: the run has no validation data; monitor loss or accuracy, or set validationSplit above 0'],
     ['a negative patience', ['--early-stopping', 'patience=-1'], '--early-stopping patience must be an integer >= 0, got -1'],
     ['a monitor lockstep does not compute', ['--early-stopping', 'monitor=val_f1'], "--early-stopping monitor must be one of 'val_loss', 'val_accuracy', 'loss', 'accuracy', got \"val_f1\""],
     ['a step schedule without step_size', ['--config', 'no-step-size.json'], 'no-step-size.json: "schedule.step_size" is required for a step schedule'],

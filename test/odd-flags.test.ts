@@ -112,3 +112,21 @@ describe('--resume into another --out: a branch of the run', () => {
     expect(again.status).toBe(0);
   });
 });
+
+describe('a setting that contradicts the run', () => {
+  writeFileSync(join(work, 'no-validation.json'), JSON.stringify({ validationSplit: 0 }));
+  writeFileSync(join(work, 'stops-early.json'), JSON.stringify({ validationSplit: 0, earlyStopping: { patience: 1 } }));
+  const fix = 'val_loss is not computed: the run has no validation data; monitor loss or accuracy, or set validationSplit above 0';
+  it.each([
+    [['--config', 'no-validation.json', '--early-stopping', 'patience=1'], `--early-stopping monitor: ${fix}`],
+    [['--config', 'no-validation.json', '--schedule', 'kind=plateau'], `--schedule monitor: ${fix}`],
+    [['--schedule', 'kind=warmup-cosine,total_iters=10', '--epochs', '5'], "--schedule total_iters 10 is not shorter than the run's 5 epochs; shorten the warm-up or train longer"],
+    [['--config', 'stops-early.json'], `stops-early.json: "earlyStopping.monitor": ${fix}`],
+  ])('%j is named as given: the flag, or the config file\'s key', (args, message) => {
+    const { status, stdout, stderr } = run(['train', ...args, '--out', 'contradicted']);
+    expect(stderr).toBe(`lockstep: ${message}\n`);
+    expect(status).toBe(1);
+    expect(stdout).toBe('');
+    expect(existsSync(join(work, 'contradicted'))).toBe(false);
+  });
+});

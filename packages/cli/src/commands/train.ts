@@ -11,7 +11,7 @@ import { optimizerOf } from '../config/optimizer.js';
 import { OPTIONS } from '../config/options.js';
 import { resumedConfig, resumedDataNote } from '../config/resume.js';
 import { checkTrainingSettings } from '../config/schedule.js';
-import { settingNamer } from '../config/setting-names.js';
+import { settingName, settingNamer } from '../config/setting-names.js';
 import { DEFAULT_CONFIG } from '../config/settings.js';
 import { usefulWorkers } from '../config/workers.js';
 import { checkCheckpointColumns } from '../data/csv.js';
@@ -89,7 +89,7 @@ async function train(flags: TrainFlags, ranks: RunRanks, stop: Stop): Promise<nu
   const data = await loadRunData(config, { threads: workers });
   if (config.augment !== undefined) checkAugmentFits(config.augment, data.train.sampleShape);
   // The schedule's lengths come from the run's, and config.json records them.
-  checkTrainingSettings(config, data, defaultLoss(data.train.targets).reportsAccuracy, flags.resume);
+  checkTrainingSettings(config, data, defaultLoss(data.train.targets).reportsAccuracy, flags.resume, settingName(fromFlags, fromFile, flags.config));
   // What image data gave the run (class names, computed normalization) goes into config.json and every checkpoint.
   if (data.imageData !== undefined) config.imageData = data.imageData;
   // Before the fingerprint: columns in another order are not data that changed, and --allow-changed-data cannot make them fit.

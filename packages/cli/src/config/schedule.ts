@@ -73,9 +73,13 @@ const FIELDS: Record<ScheduleSetting['kind'], ReadonlyArray<readonly [string, st
 
 const KINDS = SCHEDULE_KINDS.filter((kind) => kind !== 'constant');
 
-/** `c.json: "schedule"` and `step_size` give `c.json: "schedule.step_size"`; `--schedule` gives `--schedule step_size`. */
+/**
+ * `c.json: "schedule"` and `step_size` give `c.json: "schedule.step_size"`; `--schedule` gives
+ * `--schedule step_size`; the bare key (a checkpoint's setting) gives `schedule.step_size`.
+ */
 function fieldNamer(name: string): (field: string) => string {
-  return (field) => (name.endsWith('"') ? `${name.slice(0, -1)}.${field}"` : `${name} ${field}`);
+  if (name.endsWith('"')) return (field) => `${name.slice(0, -1)}.${field}"`;
+  return (field) => (name.startsWith('--') ? `${name} ${field}` : `${name}.${field}`);
 }
 
 /** Runs a check of core's and gives its message as the CLI's one line. */
@@ -168,7 +172,7 @@ const VALIDATION_FIX = 'monitor loss or accuracy, or set validationSplit above 0
  * naming the field where the settings contradict each other or the run, before anything is written.
  */
 export function resolveSchedule(setting: ScheduleSetting, run: RunShape, name = 'schedule'): ScheduleSetting {
-  const field = (torch: string): string => `${name}.${torch}`;
+  const field = fieldNamer(name);
   const fields = FIELDS[setting.kind];
   const interval = setting.interval ?? 'step';
   const length = setting.kind === 'one-cycle' || interval === 'step' ? run.epochs * run.stepsPerEpoch : run.epochs;
@@ -190,7 +194,7 @@ export function resolveSchedule(setting: ScheduleSetting, run: RunShape, name = 
 
 /** Refuses early stopping on a metric the run does not compute. */
 export function checkEarlyStoppingRun(setting: EarlyStoppingSetting, run: RunShape, name = 'earlyStopping'): void {
-  asUserError(() => checkMonitored(setting, run, (field) => `${name}.${field}`, VALIDATION_FIX));
+  asUserError(() => checkMonitored(setting, run, fieldNamer(name), VALIDATION_FIX));
 }
 
 /** Core's schedule of a resolved setting; constant without one. */
@@ -216,14 +220,16 @@ function checkResumedCycle(setting: ScheduleSetting, run: RunShape, checkpoint: 
 
 /**
  * Resolves the config's schedule against the run and checks it and early stopping there: one line
- * where they contradict each other or the run, before anything is written. `config` is updated, so
- * config.json and every checkpoint record the resolved schedule.
+ * where they contradict each other or the run, naming each setting as `name` gives it (settingName),
+ * before anything is written. `config` is updated, so config.json and every checkpoint record the
+ * resolved schedule.
  */
 export function checkTrainingSettings(
   config: { schedule?: ScheduleSetting; earlyStopping?: EarlyStoppingSetting; epochs: number; batchSize: number; lr: number },
   data: { train: { size: number; targets: { kind: string } }; validation: unknown },
   accuracy: boolean,
   resumedFrom?: string,
+  name: (key: 'schedule' | 'earlyStopping') => string = (key) => key,
 ): void {
   const run: RunShape = {
     epochs: config.epochs,
@@ -234,7 +240,7 @@ export function checkTrainingSettings(
   };
   if (config.schedule !== undefined) {
     if (resumedFrom !== undefined) checkResumedCycle(config.schedule, run, resumedFrom);
-    config.schedule = resolveSchedule(config.schedule, run);
+    config.schedule = resolveSchedule(config.schedule, run, name('schedule'));
   }
-  if (config.earlyStopping !== undefined) checkEarlyStoppingRun(config.earlyStopping, run);
+  if (config.earlyStopping !== undefined) checkEarlyStoppingRun(config.earlyStopping, run, name('earlyStopping'));
 }

@@ -12,3 +12,17 @@ export function settingNamer(fromFlags: Partial<RunConfig>, fromFile: Partial<Ru
     return flag === undefined ? `"${key}" ${JSON.stringify(value)}` : `${flag} ${JSON.stringify(value)}`;
   };
 }
+
+/**
+ * The name a setting was given under, for messages about its fields: the flag (`--early-stopping`,
+ * which gives `--early-stopping monitor`), the config file's key with the file (`c.json: "earlyStopping"`,
+ * which gives `c.json: "earlyStopping.monitor"`), or the bare key where neither gave it (a checkpoint's).
+ */
+export function settingName(fromFlags: Partial<RunConfig>, fromFile: Partial<RunConfig>, configPath: string | undefined): (key: keyof RunConfig) => string {
+  return (key) => {
+    const flag = SETTINGS[key].flag;
+    if (Object.hasOwn(fromFlags, key) && flag !== undefined) return flag;
+    if (Object.hasOwn(fromFile, key)) return `${configPath}: "${key}"`;
+    return key;
+  };
+}
