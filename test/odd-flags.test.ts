@@ -130,3 +130,15 @@ describe('a setting that contradicts the run', () => {
     expect(existsSync(join(work, 'contradicted'))).toBe(false);
   });
 });
+
+describe('a NaN under a one-cycle schedule', () => {
+  it('advises a lower max_lr, which sets its rates, rather than --lr, which changes none of them', () => {
+    const { status, stdout, stderr } = run(['train', '--schedule', 'kind=one-cycle,max_lr=100', '--epochs', '1', '--out', 'diverged', '--quiet']);
+    expect(stderr).toBe(
+      'lockstep: fit failed at step 7 (epoch 1, batch 8 of 71): the loss is NaN, first from the output of layer 6 (Linear) (Infinity); no checkpoint was saved yet: check the scale of the input data, ' +
+        "or start the run again with a lower learning rate or gradient clipping, e.g. max_lr=10 in the schedule (a one-cycle schedule's rates come from its max_lr 100, not from --lr) and --clip-norm 1\n",
+    );
+    expect(status).toBe(1);
+    expect(stdout).toBe('');
+  });
+});
