@@ -134,6 +134,7 @@ describe('schedules and early stopping: bad input is one line, before anything i
     ['early stopping on val_loss without a validation split', ['--config', 'no-validation.json'], 'no-validation.json: "earlyStopping.monitor": val_loss is not computed: the run has no validation data; monitor loss or accuracy, or set validationSplit above 0'],
     ['reduce-on-plateau on val_loss without a validation split', ['--config', 'plateau-no-validation.json'], 'plateau-no-validation.json: "schedule.monitor": val_loss is not computed: the run has no validation data; monitor loss or accuracy, or set validationSplit above 0'],
     ['a negative patience', ['--early-stopping', 'patience=-1'], '--early-stopping patience must be an integer >= 0, got -1'],
+    ['an empty --early-stopping (an unset shell variable), not patience 0', ['--early-stopping', ''], '--early-stopping is empty; give its settings, e.g. patience=3,restoreBestWeights'],
     ['a monitor lockstep does not compute', ['--early-stopping', 'monitor=val_f1'], "--early-stopping monitor must be one of 'val_loss', 'val_accuracy', 'loss', 'accuracy', got \"val_f1\""],
     ['a step schedule without step_size', ['--config', 'no-step-size.json'], 'no-step-size.json: "schedule.step_size" is required for a step schedule'],
     ['a field of another scheduler', ['--schedule', 'kind=cosine,step_size=3'], '--schedule step_size is not a setting of a cosine schedule; it takes T_max, eta_min, interval'],

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { checkTrainingSettings, type ScheduleSetting } from '../src/config/schedule.js';
+import { flagValue } from '../src/config/flags.js';
+import { checkTrainingSettings, earlyStoppingRule, scheduleRule, type ScheduleSetting } from '../src/config/schedule.js';
+import type { Rule } from '../src/config/rules.js';
 import { UserError } from '../src/errors.js';
 
 // 4,500 training samples in batches of 64: 71 steps an epoch.
@@ -25,5 +27,24 @@ describe('resuming a one-cycle run past its total_steps', () => {
 
   it('a new run keeps the message about the total_steps it gives', () => {
     expect(() => checkTrainingSettings(run(5, oneCycle(284)), data, true)).toThrow(new UserError("schedule.total_steps 284 is shorter than the run's 355 steps; one-cycle has no learning rate past its last step"));
+  });
+});
+
+describe('--early-stopping and --schedule text that is no name=value list is refused, naming the flag', () => {
+  it.each([
+    ['empty (an unset shell variable)', '--early-stopping', '', '--early-stopping is empty; give its settings, e.g. patience=3,restoreBestWeights'],
+    ['only commas', '--early-stopping', ' , ', '--early-stopping is empty; give its settings, e.g. patience=3,restoreBestWeights'],
+    ['a setting given twice', '--early-stopping', 'patience=1,patience=2', '--early-stopping sets patience twice; give it once'],
+    ['an item with two "="', '--early-stopping', 'patience=a=b', '--early-stopping item "patience=a=b" is not name=value (one "=" each), e.g. patience=3,restoreBestWeights'],
+    ['an item without a name', '--early-stopping', '=3', '--early-stopping item "=3" is not name=value (one "=" each), e.g. patience=3,restoreBestWeights'],
+    ['an empty schedule', '--schedule', '', '--schedule is empty; give its settings, e.g. kind=step,step_size=10,gamma=0.5'],
+    ['a schedule field given twice', '--schedule', 'kind=step,step_size=1,step_size=2', '--schedule sets step_size twice; give it once'],
+  ])('%s', (_, flag, text, message) => {
+    const rule: Rule<unknown> = flag === '--schedule' ? scheduleRule : earlyStoppingRule;
+    expect(() => flagValue(flag, rule, text)).toThrow(new UserError(message));
+  });
+
+  it('a bare name is true and a trailing comma is left out, as before', () => {
+    expect(flagValue('--early-stopping', earlyStoppingRule, 'patience=2,restoreBestWeights,')).toEqual({ monitor: 'val_loss', mode: 'min', patience: 2, minDelta: 0, restoreBestWeights: true });
   });
 });

@@ -91,22 +91,41 @@ function asUserError<T>(check: () => T): T {
   }
 }
 
-/** A flag's `name=value,...` items (a bare name means true), or a JSON object. */
-function objectFromText(text: string): unknown {
-  if (text.trim().startsWith('{')) {
-    try {
-      return JSON.parse(text) as unknown;
-    } catch {
-      return text;
+/** Flag text that is no `name=value,...` list: `check` refuses it with `problem`, after the flag's name. */
+class MalformedItems {
+  constructor(readonly problem: string) {}
+}
+
+/**
+ * A flag's `name=value,...` items (a bare name means true), or a JSON object. Text with no item (an
+ * unset shell variable), an item with two `=` or no name, and a name given twice are refused rather
+ * than read as defaults, a cut value or the last one: `example` shows what to give.
+ */
+function itemsFromText(example: string): (text: string) => unknown {
+  return (text) => {
+    if (text.trim().startsWith('{')) {
+      try {
+        return JSON.parse(text) as unknown;
+      } catch {
+        return text;
+      }
     }
-  }
-  const item = (entry: string): [string, unknown] => {
-    const [field, value] = entry.split('=', 2) as [string, string | undefined];
-    if (value === undefined) return [field.trim(), true];
-    const trimmed = value.trim();
-    return [field.trim(), trimmed === 'true' ? true : trimmed === 'false' ? false : numberOrText(trimmed)];
+    const entries = text.split(',').filter((entry) => entry.trim() !== '');
+    if (entries.length === 0) return new MalformedItems(`is empty; give its settings, e.g. ${example}`);
+    const items: Array<[string, unknown]> = [];
+    for (const entry of entries) {
+      const [field, value, ...rest] = entry.split('=').map((part) => part.trim()) as [string, string | undefined, ...string[]];
+      if (rest.length > 0 || field === '') return new MalformedItems(`item ${JSON.stringify(entry.trim())} is not name=value (one "=" each), e.g. ${example}`);
+      if (items.some(([given]) => given === field)) return new MalformedItems(`sets ${field} twice; give it once`);
+      items.push([field, value === undefined ? true : value === 'true' ? true : value === 'false' ? false : numberOrText(value)]);
+    }
+    return Object.fromEntries(items);
   };
-  return Object.fromEntries(text.split(',').filter((entry) => entry.trim() !== '').map(item));
+}
+
+/** Refuses what `itemsFromText` could not read, naming the flag. */
+function checkReadable(value: unknown, name: string): void {
+  if (value instanceof MalformedItems) throw new UserError(`${name} ${value.problem}`);
 }
 
 const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -120,6 +139,7 @@ function coreSchedule(setting: Record<string, unknown>): ScheduleConfig {
 export const scheduleRule: Rule<ScheduleSetting> = {
   check(value, name, shown) {
     const field = fieldNamer(name);
+    checkReadable(value, name);
     if (!isObject(value)) throw new UserError(`${name} must be an object with a "kind" (${KINDS.join(', ')}), got ${shown}`);
     const kind = value.kind;
     if (!(KINDS as readonly unknown[]).includes(kind)) throw new UserError(`${field('kind')} must be one of ${KINDS.join(', ')}, got ${JSON.stringify(kind) ?? 'nothing'}`);
@@ -139,7 +159,7 @@ export const scheduleRule: Rule<ScheduleSetting> = {
     asUserError(() => checkSchedule(coreSchedule({ ...setting, ...placeholders }), coreNamer));
     return setting as ScheduleSetting;
   },
-  fromText: objectFromText,
+  fromText: itemsFromText('kind=step,step_size=10,gamma=0.5'),
 };
 
 const EARLY_STOPPING_FIELDS = ['monitor', 'mode', 'patience', 'minDelta', 'restoreBestWeights'];
@@ -147,12 +167,13 @@ const EARLY_STOPPING_FIELDS = ['monitor', 'mode', 'patience', 'minDelta', 'resto
 export const earlyStoppingRule: Rule<EarlyStoppingSetting> = {
   check(value, name, shown) {
     const field = fieldNamer(name);
+    checkReadable(value, name);
     if (!isObject(value)) throw new UserError(`${name} must be an object (monitor, mode, patience, minDelta, restoreBestWeights), got ${shown}`);
     const unknown = Object.keys(value).find((key) => !EARLY_STOPPING_FIELDS.includes(key));
     if (unknown !== undefined) throw new UserError(`${field(unknown)} is not a setting of early stopping; it takes ${EARLY_STOPPING_FIELDS.join(', ')}`);
     return asUserError(() => checkEarlyStopping(value as EarlyStoppingOptions, field));
   },
-  fromText: objectFromText,
+  fromText: itemsFromText('patience=3,restoreBestWeights'),
 };
 
 /** What the run is, for the schedule's and early stopping's checks. */
