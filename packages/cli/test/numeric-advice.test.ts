@@ -29,4 +29,11 @@ describe('the advice after a NaN', () => {
         "or start the run again with max_lr=10 in the schedule (a one-cycle schedule's rates come from its max_lr 100, not from --lr)",
     );
   });
+
+  it('with plateau: a tenth of the schedule\'s rate at the failure, which a resumed --lr replaces, not of the starting lr', () => {
+    const plateau = numericFailureMessage(core, { ...DEFAULT_CONFIG, lr: 10, schedule: { kind: 'plateau' } as RunConfig['schedule'] }, [], { path: 'r/checkpoint.lockstep', step: 5 }, null, 0.5);
+    expect(plateau).toBe(
+      'fit failed at step 7 (epoch 1, batch 8 of 71): the loss is NaN; resume from step 5 with a lower learning rate or gradient clipping: lockstep train --resume r/checkpoint.lockstep --lr 0.05 --clip-norm 1',
+    );
+  });
 });

@@ -1,6 +1,8 @@
+import { learningRateAt } from '@lockstep/core';
 import type { Checkpoint } from '../run/checkpoint.js';
 import { UserError } from '../errors.js';
 import { describeModel, dropoutRates } from './model-spec.js';
+import { scheduleOf } from './schedule.js';
 import { SETTINGS, type RunConfig } from './settings.js';
 
 /** What a setting that the checkpoint's config leaves out meant to the run that saved it. */
@@ -18,9 +20,10 @@ function trainedWith(checkpoint: Checkpoint, key: keyof RunConfig): unknown {
 /**
  * On --resume the checkpoint fixes everything that decides the numbers, except what a diverging run
  * needs to go on: the learning rate and gradient clipping (then the run no longer matches an
- * uninterrupted one, and the caller says so). The length of the run may grow, and how often it saves
- * and how much of its image data it caches may change. The config's `modules` name the checkpoint's
- * modules from this folder, and importNamedModules checks that they are the run's files.
+ * uninterrupted one, and the caller says so). A one-cycle schedule's rates do not follow lr, so a
+ * new lr is refused there rather than recorded and ignored. The length of the run may grow, and how
+ * often it saves and how much of its image data it caches may change. The config's `modules` name
+ * the checkpoint's modules from this folder, and importNamedModules checks that they are the run's files.
  */
 export function resumedConfig(checkpoint: Checkpoint, path: string, fromFlags: Partial<RunConfig>, fromFile: Partial<RunConfig>): RunConfig {
   const { epochs, checkpointEvery, lr, clipNorm, cacheMb, modules: _modules, ...rest } = { ...fromFile, ...fromFlags };
@@ -40,6 +43,13 @@ export function resumedConfig(checkpoint: Checkpoint, path: string, fromFlags: P
       throw new UserError(`${named(key)} cannot change when resuming: ${path} was trained ${was}${fix}`);
     }
   }
+  const cycle = checkpoint.config.schedule;
+  if (lr !== undefined && lr !== checkpoint.config.lr && cycle?.kind === 'one-cycle') {
+    throw new UserError(
+      `${named('lr')} cannot change when resuming ${path}: its one-cycle schedule takes every rate from max_lr ${cycle.max_lr} and total_steps ${cycle.total_steps}, fixed when the run started, not from lr; ` +
+        `leave out ${named('lr')}, or start a new run with the max_lr you want (max_lr is lr unless given)`,
+    );
+  }
   const { epoch, batch } = checkpoint.state;
   if (epochs !== undefined && (epochs < epoch || (epochs === epoch && batch > 0))) {
     const trained = `${epoch} epochs${batch > 0 ? ` and ${batch} batches of epoch ${epoch + 1}` : ''}`;
@@ -57,6 +67,35 @@ export function resumedConfig(checkpoint: Checkpoint, path: string, fromFlags: P
     ...(every === undefined ? {} : { checkpointEvery: every }),
     ...(clip === undefined ? {} : { clipNorm: clip }),
   };
+}
+
+/**
+ * The position a run resumed with `lr` goes on from. A plateau schedule keeps its own rate, which an
+ * lr other than the checkpoint's replaces, as ReduceLROnPlateau goes on from a rate set on PyTorch's
+ * optimizer (its min_lr, best, bad epochs and cooldown stay); the other schedules compute each rate
+ * from lr. A checkpoint the resumed run saved records its lr, so its state is taken as it is.
+ */
+export function resumedState(checkpoint: Checkpoint, lr: number): Checkpoint['state'] {
+  const { state } = checkpoint;
+  if (lr === checkpoint.config.lr || state.schedule === undefined) return state;
+  return { ...state, schedule: { ...state.schedule, lr } };
+}
+
+/** Says that a resumed run's lr changed, and with a schedule, what that makes the rate of its next step. */
+export function lrChangeNote(checkpoint: Checkpoint, lr: number): string | null {
+  const was = checkpoint.config.lr;
+  if (lr === was) return null;
+  const { step, epoch } = checkpoint.state;
+  const schedule = checkpoint.config.schedule;
+  const state = resumedState(checkpoint, lr);
+  const next = Number(learningRateAt(lr, scheduleOf(schedule), step, epoch, state.schedule ?? null).toPrecision(4));
+  const effect =
+    schedule === undefined
+      ? ''
+      : schedule.kind === 'plateau'
+        ? ` (the plateau schedule's rate was ${Number((checkpoint.state.schedule?.lr ?? was).toPrecision(4))}; it goes on from ${next})`
+        : ` (the base rate of the ${schedule.kind} schedule: the next step trains at ${next})`;
+  return `note: lr changes from ${was} to ${lr} at step ${step}${effect}; the run will not match an uninterrupted one`;
 }
 
 /**

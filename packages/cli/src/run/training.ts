@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fingerprint, KERNEL_FAMILIES, LockstepError, type Dataset, type ModelSpec } from '@lockstep/core';
 import type { Trainer, TrainerFitOptions } from '@lockstep/workers';
+import { lrChangeNote, resumedState } from '../config/resume.js';
 import type { RunConfig } from '../config/settings.js';
 import { featureNames, type CsvHeader } from '../data/csv.js';
 import { UserError } from '../errors.js';
@@ -122,10 +123,12 @@ export async function trainInFolder(run: Run, reporter: Reporter): Promise<numbe
   run.stop.signal.addEventListener('abort', stopBar);
   const output = abortOnStdoutFailure();
   try {
-    if (checkpoint !== null) trainer.load(withBestWeights(checkpoint, run.resumedFrom!, run));
-    for (const key of ['lr', 'clipNorm'] as const) {
-      if (checkpoint !== null && config[key] !== checkpoint.config[key]) {
-        reporter.info(`note: ${key} changes from ${checkpoint.config[key] ?? 'none'} to ${config[key] ?? 'none'} at step ${checkpoint.state.step}; the run will not match an uninterrupted one`);
+    if (checkpoint !== null) {
+      trainer.load(resumePoint(checkpoint, run.resumedFrom!, run));
+      const lrNote = lrChangeNote(checkpoint, config.lr);
+      if (lrNote !== null) reporter.info(lrNote);
+      if (config.clipNorm !== checkpoint.config.clipNorm) {
+        reporter.info(`note: clipNorm changes from ${checkpoint.config.clipNorm ?? 'none'} to ${config.clipNorm ?? 'none'} at step ${checkpoint.state.step}; the run will not match an uninterrupted one`);
       }
     }
     if (checkpoint !== null && checkpoint.kernel !== family) {
@@ -210,7 +213,7 @@ export async function trainInFolder(run: Run, reporter: Reporter): Promise<numbe
         if (lastSaved !== null) {
           const last = loadCheckpoint(lastSaved.path);
           if (lastSaved.path === checkpointPath) settleBest(out, last.state.earlyStopping?.bestEpoch);
-          trainer.load(withBestWeights(last, lastSaved.path, run));
+          trainer.load(resumePoint(last, lastSaved.path, run));
         }
         history = readHistory(metricsPath, trainer.state.epoch);
         continue;
@@ -255,7 +258,7 @@ export async function trainInFolder(run: Run, reporter: Reporter): Promise<numbe
     if (error.code === 'E_NUMERIC') {
       // Every rank met it at the same step and stops by itself; rank 0 says so for the job.
       if (!run.ranks.writes) return 1;
-      throw new UserError(numericFailureMessage(error.message, config, run.modules.named, saved.beforeFailure(trainer.state.step, checkpointPath), saved.latest));
+      throw new UserError(numericFailureMessage(error.message, config, run.modules.named, saved.beforeFailure(trainer.state.step, checkpointPath), saved.latest, trainer.state.schedule?.lr));
     }
     // Parameters may be half updated: the checkpoint on disk, not memory, is where the run goes on.
     throw new UserError(`${error.message}; ${resumeAdvice(saved.latest, run.modules.named)}`);
@@ -275,13 +278,14 @@ function savedState(state: Trainer['state']): Checkpoint['state'] {
 }
 
 /**
- * The checkpoint to resume from, with the best epoch's parameters from the run folder's best.lockstep
- * where early stopping restores them: a resumed run then ends as an uninterrupted one. A run that
- * early stopping ended holds them as its parameters, as it did when it ended.
+ * The checkpoint to resume from, as `Trainer.load` takes it: at the run's lr (`resumedState`), and
+ * with the best epoch's parameters from the run folder's best.lockstep where early stopping restores
+ * them: a resumed run then ends as an uninterrupted one. A run that early stopping ended holds them
+ * as its parameters, as it did when it ended.
  */
-function withBestWeights(checkpoint: Checkpoint, checkpointPath: string, run: Run): Parameters<Trainer['load']>[0] {
+function resumePoint(checkpoint: Checkpoint, checkpointPath: string, run: Run): Parameters<Trainer['load']>[0] {
   const watch = checkpoint.state.earlyStopping;
-  const base = { ...checkpoint, state: { ...checkpoint.state, optimizerState: checkpoint.optimizerState } };
+  const base = { ...checkpoint, state: { ...resumedState(checkpoint, run.config.lr), optimizerState: checkpoint.optimizerState } };
   if (watch === undefined || watch.bestEpoch === 0 || run.config.earlyStopping?.restoreBestWeights !== true) return base;
   const folder = folderOf(checkpointPath);
   const found = loadBest(folder, watch.bestEpoch);
