@@ -49,3 +49,25 @@ describe('train --resume --lr with a schedule', () => {
     expect(JSON.parse(readFileSync(join(work, 'cycle', 'config.json'), 'utf8'))).toMatchObject({ lr: 0.05, epochs: 3 });
   });
 });
+
+describe('train --resume of a cosine run with more --epochs', () => {
+  it('refuses a T_max filled in from the run\'s 3 epochs, which would train the new epochs at lr 0', () => {
+    expect(run(['train', '--epochs', '3', '--schedule', 'kind=cosine', '--out', 'cosine', '--quiet']).status).toBe(0);
+    expect(loadCheckpoint(join(work, 'cosine', 'checkpoint.lockstep')).scheduleFromRun).toEqual(['T_max']);
+    const resumed = run(['train', '--resume', 'cosine/checkpoint.lockstep', '--epochs', '6']);
+    expect(resumed.stderr).toBe(
+      "lockstep: cosine/checkpoint.lockstep has a cosine schedule that ends after 3 epochs (T_max: filled in from the run's length when it started), and a run of 6 epochs goes past it, where the rate would stay at eta_min 0; " +
+        'the schedule cannot change when resuming: resume with at most 3 epochs, or start a new run of 6 epochs (give T_max to leave room to resume further)\n',
+    );
+    expect(resumed.status).toBe(1);
+    expect(lrs('cosine')).toEqual([0.05, 0.037500000000000006, 0.012500000000000006]);
+  });
+
+  it('goes past a T_max the user gave, at eta_min', () => {
+    expect(run(['train', '--epochs', '3', '--schedule', 'kind=cosine,T_max=3,eta_min=0.01', '--out', 'given', '--quiet']).status).toBe(0);
+    expect(loadCheckpoint(join(work, 'given', 'checkpoint.lockstep')).scheduleFromRun).toBeUndefined();
+    const resumed = run(['train', '--resume', 'given/checkpoint.lockstep', '--epochs', '6', '--quiet']);
+    expect(resumed.stderr).toBe('');
+    expect(lrs('given')).toEqual([0.05, 0.04, 0.020000000000000004, 0.01, 0.01, 0.01]);
+  });
+});

@@ -89,7 +89,9 @@ async function train(flags: TrainFlags, ranks: RunRanks, stop: Stop): Promise<nu
   const data = await loadRunData(config, { threads: workers });
   if (config.augment !== undefined) checkAugmentFits(config.augment, data.train.sampleShape);
   // The schedule's lengths come from the run's, and config.json records them.
-  checkTrainingSettings(config, data, defaultLoss(data.train.targets).reportsAccuracy, flags.resume, settingName(fromFlags, fromFile, flags.config));
+  const resumed = checkpoint === null ? undefined : { path: flags.resume!, scheduleFromRun: checkpoint.scheduleFromRun ?? [] };
+  const filled = checkTrainingSettings(config, data, defaultLoss(data.train.targets).reportsAccuracy, resumed, settingName(fromFlags, fromFile, flags.config));
+  const scheduleFromRun = resumed?.scheduleFromRun ?? filled;
   // What image data gave the run (class names, computed normalization) goes into config.json and every checkpoint.
   if (data.imageData !== undefined) config.imageData = data.imageData;
   // Before the fingerprint: columns in another order are not data that changed, and --allow-changed-data cannot make them fit.
@@ -123,7 +125,7 @@ async function train(flags: TrainFlags, ranks: RunRanks, stop: Stop): Promise<nu
   const channel = await openFaultChannel(ranks);
   // Across ranks a worker failure ends the job (the other ranks cannot restart with this one), and
   // only rank 0 touches the run folder; every rank runs every step.
-  const run: Run = { newTrainer, retries: ranks.size > 1 ? 0 : retries, config, spec, data, out, checkpoint, resumedFrom: flags.resume, initFrom, modules, stop, ranks, channel };
+  const run: Run = { newTrainer, retries: ranks.size > 1 ? 0 : retries, config, scheduleFromRun, spec, data, out, checkpoint, resumedFrom: flags.resume, initFrom, modules, stop, ranks, channel };
   try {
     if (!ranks.writes) return await trainInFolder(run, new Reporter('silent', config.epochs));
     const notes = [workersNote, dataNote, data.cacheNote ?? null];

@@ -239,19 +239,46 @@ function checkResumedCycle(setting: ScheduleSetting, run: RunShape, checkpoint: 
   );
 }
 
+/** The fields of `setting` that the run's length fills in (`T_max`, `total_steps`): those left out. */
+function filledFromRun(setting: ScheduleSetting): string[] {
+  return FIELDS[setting.kind].filter(([torch, , fallback]) => fallback === RUN && setting[torch] === undefined).map(([torch]) => torch);
+}
+
+/**
+ * A resumed cosine (or warmup-cosine) whose T_max the run's first epochs filled in ends where that
+ * run ended; past it the rate would stay at eta_min (0 by default: the new epochs would train
+ * nothing), so a longer run is refused as one-cycle's is. A T_max the user gave may be gone past:
+ * that rate is their choice. `fromRun` is what the checkpoint records as filled in.
+ */
+function checkResumedCosine(setting: ScheduleSetting, run: RunShape, checkpoint: string, fromRun: readonly string[]): void {
+  if ((setting.kind !== 'cosine' && setting.kind !== 'warmup-cosine') || !fromRun.includes('T_max')) return;
+  const perEpoch = setting.interval === 'epoch';
+  const end = Number(setting.T_max) + (setting.kind === 'warmup-cosine' ? Number(setting.total_iters) : 0);
+  const length = perEpoch ? run.epochs : run.epochs * run.stepsPerEpoch;
+  if (end >= length) return;
+  const unit = `${perEpoch ? 'epoch' : 'step'}${end === 1 ? '' : 's'}`;
+  throw new UserError(
+    `${checkpoint} has a ${setting.kind} schedule that ends after ${end} ${unit} (T_max: filled in from the run's length when it started), ` +
+      `and a run of ${run.epochs} epochs${perEpoch ? '' : ` (${length} steps)`} goes past it, where the rate would stay at eta_min ${setting.eta_min}; ` +
+      `the schedule cannot change when resuming: resume with at most ${perEpoch ? end : Math.floor(end / run.stepsPerEpoch)} epochs, ` +
+      `or start a new run of ${run.epochs} epochs (give T_max to leave room to resume further)`,
+  );
+}
+
 /**
  * Resolves the config's schedule against the run and checks it and early stopping there: one line
  * where they contradict each other or the run, naming each setting as `name` gives it (settingName),
  * before anything is written. `config` is updated, so config.json and every checkpoint record the
- * resolved schedule.
+ * resolved schedule. Returns the schedule's fields that the run's length filled in, which checkpoints
+ * record for a resume (`resumed`: the checkpoint's path and its record) to check against.
  */
 export function checkTrainingSettings(
   config: { schedule?: ScheduleSetting; earlyStopping?: EarlyStoppingSetting; epochs: number; batchSize: number; lr: number },
   data: { train: { size: number; targets: { kind: string } }; validation: unknown },
   accuracy: boolean,
-  resumedFrom?: string,
+  resumed?: { path: string; scheduleFromRun: readonly string[] },
   name: (key: 'schedule' | 'earlyStopping') => string = (key) => key,
-): void {
+): string[] {
   const run: RunShape = {
     epochs: config.epochs,
     stepsPerEpoch: Math.ceil(data.train.size / config.batchSize),
@@ -259,9 +286,15 @@ export function checkTrainingSettings(
     accuracy,
     lr: config.lr,
   };
+  let filled: string[] = [];
   if (config.schedule !== undefined) {
-    if (resumedFrom !== undefined) checkResumedCycle(config.schedule, run, resumedFrom);
+    if (resumed !== undefined) {
+      checkResumedCycle(config.schedule, run, resumed.path);
+      checkResumedCosine(config.schedule, run, resumed.path, resumed.scheduleFromRun);
+    }
+    filled = filledFromRun(config.schedule);
     config.schedule = resolveSchedule(config.schedule, run, name('schedule'));
   }
   if (config.earlyStopping !== undefined) checkEarlyStoppingRun(config.earlyStopping, run, name('earlyStopping'));
+  return filled;
 }

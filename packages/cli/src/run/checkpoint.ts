@@ -52,6 +52,12 @@ export interface Checkpoint {
    * folder they were trained in.
    */
   readonly moduleFiles?: readonly ModuleFile[];
+  /**
+   * The fields of `config.schedule` that the run's length filled in when it started (`T_max`,
+   * `total_steps`), rather than the user: a resume may not go past a cosine's T_max filled in so.
+   * Absent where there were none, and in checkpoints of older lockstep versions, which resume unchecked.
+   */
+  readonly scheduleFromRun?: readonly string[];
 }
 
 /** Where a fine-tuning run's initial weights came from: the file as given to --init-from, and the SHA-256 of its bytes (hex). */
@@ -92,6 +98,7 @@ const payloadSchema = z.object({
   initFrom: z.object({ file: z.string(), sha256: z.string().regex(/^[0-9a-f]{64}$/) }).optional(),
   featureNames: z.array(z.string()).optional(),
   moduleFiles: z.array(z.object({ file: z.string(), sha256: z.string().regex(/^[0-9a-f]{64}$/) })).optional(),
+  scheduleFromRun: z.array(z.string()).optional(),
 });
 
 /** One line for the first problem zod found, naming the field. */

@@ -38,6 +38,8 @@ export interface Run {
   /** How many times a worker failure restarts the pool from the last checkpoint before the run gives up. */
   readonly retries: number;
   readonly config: RunConfig;
+  /** The fields of the schedule that the run's length filled in when it started; saved in every checkpoint. */
+  readonly scheduleFromRun: readonly string[];
   readonly spec: ModelSpec;
   readonly data: { train: Dataset; validation: Dataset | null; fingerprint: string; csv?: CsvHeader };
   readonly out: string;
@@ -101,6 +103,7 @@ export async function trainInFolder(run: Run, reporter: Reporter): Promise<numbe
       ...(run.initFrom === undefined ? {} : { initFrom: run.initFrom }),
       ...(data.csv === undefined ? {} : { featureNames: featureNames(data.csv) }),
       ...(run.modules.files.length === 0 ? {} : { moduleFiles: run.modules.files }),
+      ...(run.scheduleFromRun.length === 0 ? {} : { scheduleFromRun: run.scheduleFromRun }),
     });
   // Rank 0 alone writes the checkpoints; every other rank keeps the one rank 0 saved last, to name it if rank 0 is lost.
   let rankZeroSaved: SavedCheckpoint | null = saved.latest;
