@@ -141,6 +141,39 @@ describe('early stopping with a warm-up-then-cosine schedule: the same epoch and
     expect(bytes(resumed.params).equals(bytes(reference.params))).toBe(true);
   });
 
+  it('restoreBestWeights in a fit that runs all its epochs (4, best epoch 2): it ends with the best epoch\'s parameters, as Keras\' on_train_end, and its state keeps the last epoch\'s', () => {
+    const model = modelFromSpec(spec, settings.seed);
+    const all = fit(model, data, { ...settings, epochs: watch.stoppedEpoch, validation, earlyStopping: { ...earlyStopping, patience: 50 } });
+    expect(all.stopRequested).toBe(false);
+    expect(all.state.earlyStopping).toMatchObject({ stoppedEpoch: 0, bestEpoch: watch.bestEpoch });
+    expect(bytes(model.params).equals(bytes(reference.params))).toBe(true);
+    const last = modelFromSpec(spec, settings.seed);
+    fit(last, data, { ...settings, epochs: watch.stoppedEpoch });
+    expect(bytes(all.state.earlyStopping!.lastParams!).equals(bytes(last.params))).toBe(true);
+  });
+
+  it('fits of 3 and then 1 epochs on one state, each ending with the best epoch\'s parameters, give the bits of one fit of 4: the second goes on from the last epoch\'s', () => {
+    const model = modelFromSpec(spec, settings.seed);
+    const lasting = { ...earlyStopping, patience: 50 };
+    const first = fit(model, data, { ...settings, epochs: 3, validation, earlyStopping: lasting });
+    expect(bytes(model.params).equals(bytes(watch.bestParams!))).toBe(true);
+    const second = fit(model, data, { ...settings, epochs: 1, validation, earlyStopping: lasting, state: first.state });
+    expect(lossesOf([...first.history, ...second.history])).toEqual(lossesOf(run.history));
+    expect(second.state.earlyStopping).toMatchObject({ stoppedEpoch: 0, bestEpoch: watch.bestEpoch });
+    expect(bytes(model.params).equals(bytes(reference.params))).toBe(true);
+  });
+
+  it('2 workers: the Trainer\'s fits of 3 and then 1 epochs end with the reference fit\'s best-epoch bits', async () => {
+    const trainer = new Trainer({ model: spec, seed: settings.seed, optimizer, chunkSize: settings.chunkSize, workers: 2 });
+    open.push(trainer);
+    const lasting = { ...earlyStopping, patience: 50 };
+    const first = await trainer.fit(data, { epochs: 3, batchSize: settings.batchSize, validation, earlyStopping: lasting });
+    expect(bytes(trainer.params).equals(bytes(watch.bestParams!))).toBe(true);
+    const second = await trainer.fit(data, { epochs: 1, batchSize: settings.batchSize, validation, earlyStopping: lasting });
+    expect(lossesOf([...first.history, ...second.history])).toEqual(lossesOf(run.history));
+    expect(bytes(trainer.params).equals(bytes(reference.params))).toBe(true);
+  });
+
   it('a fit given the state of a run that early stopping ended watches afresh: it trains all 3 epochs, as from that position without early stopping\'s state', () => {
     const again = modelFromSpec(spec, settings.seed);
     again.params.set(reference.params);

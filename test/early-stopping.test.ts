@@ -98,6 +98,36 @@ describe('early stopping on an overfitting run (the default MLP without dropout,
   });
 });
 
+describe('restoreBestWeights in a run that trains all its epochs (the default MLP, 6 epochs, best epoch 4)', () => {
+  const lasting = ['--early-stopping', 'patience=10,restoreBestWeights', '--workers', '2'];
+  const printOf = (path: string): string => {
+    const saved = loadCheckpoint(join(work, path));
+    return fingerprint(saved.params, saved.buffers ?? new Float32Array(0));
+  };
+
+  it('ends with the best epoch\'s parameters and says so; checkpoint.lockstep keeps the last epoch\'s; --epochs 3 resumed to 6 ends the same, bit for bit', () => {
+    const six = lockstep(['train', '--epochs', '6', ...lasting, '--out', 'all-6'], work);
+    expect(six.stderr).toBe('');
+    expect(six.stdout).toContain("\ntrained all 6 epochs (best epoch 4, val_loss 0.4014); all-6/best.lockstep holds the best epoch's parameters, and the run ends with them\n");
+    const four = fingerprintOf(lockstep(['train', '--epochs', '4', '--workers', '2', '--out', 'plain-4', '--quiet'], work).stdout);
+    expect(fingerprintOf(six.stdout)).toBe(four);
+    expect(printOf('all-6/best.lockstep')).toBe(four);
+    expect(printOf('all-6/checkpoint.lockstep')).toBe(fingerprintOf(lockstep(['train', '--epochs', '6', '--workers', '2', '--out', 'plain-6', '--quiet'], work).stdout));
+
+    expect(lockstep(['train', '--epochs', '3', ...lasting, '--out', 'all-3', '--quiet'], work).status).toBe(0);
+    const resumed = lockstep(['train', '--resume', 'all-3/checkpoint.lockstep', '--epochs', '6', '--workers', '2'], work);
+    expect(resumed.stderr).toBe('');
+    expect(fingerprintOf(resumed.stdout)).toBe(four);
+    const metrics = (out: string): unknown => numericMetrics(readFileSync(join(work, out, 'metrics.jsonl'), 'utf8'));
+    expect(metrics('all-3')).toEqual(metrics('all-6'));
+
+    // With nothing left to train it ends as it did: with the best epoch's parameters.
+    const again = lockstep(['train', '--resume', 'all-6/checkpoint.lockstep', '--workers', '1'], work);
+    expect(again.stderr).toBe('');
+    expect(fingerprintOf(again.stdout)).toBe(four);
+  });
+});
+
 describe('reduce-on-plateau with early stopping in the CLI', () => {
   const plateau = ['train', '--dropout', '0', '--early-stopping', 'patience=4', '--schedule', 'kind=plateau,patience=0,factor=0.5'];
   const lrs = (out: string): number[] => readFileSync(join(work, out, 'metrics.jsonl'), 'utf8').trim().split('\n').map((line) => (JSON.parse(line) as { lr: number }).lr);

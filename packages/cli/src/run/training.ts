@@ -239,15 +239,21 @@ export async function trainInFolder(run: Run, reporter: Reporter): Promise<numbe
       if (result.stopRequested) break;
     }
     const watch = trainer.state.earlyStopping;
-    if (watch !== undefined && watch.stoppedEpoch > 0 && config.earlyStopping !== undefined) {
+    if (watch !== undefined && config.earlyStopping !== undefined) {
       const { monitor, restoreBestWeights } = config.earlyStopping;
-      const restored = restoreBestWeights ? ', and the run ends with them' : '';
-      const since = watch.stoppedEpoch - watch.bestEpoch;
-      reporter.info(
-        `stopped early at epoch ${watch.stoppedEpoch} of ${config.epochs} (best epoch ${watch.bestEpoch}, ${monitor} ${watch.best?.toFixed(4)}; ${monitor} did not improve for ${since} epoch${since === 1 ? '' : 's'}); ` +
-          `${join(out, BEST_FILE)} holds the best epoch's parameters${restored}`,
-        { stoppedEarly: true, stoppedEpoch: watch.stoppedEpoch, bestEpoch: watch.bestEpoch, best: watch.best, bestCheckpoint: join(out, BEST_FILE) },
-      );
+      const best = `best epoch ${watch.bestEpoch}, ${monitor} ${watch.best?.toFixed(4)}`;
+      const holds = `${join(out, BEST_FILE)} holds the best epoch's parameters${restoreBestWeights ? ', and the run ends with them' : ''}`;
+      const fields = { bestEpoch: watch.bestEpoch, best: watch.best, bestCheckpoint: join(out, BEST_FILE) };
+      if (watch.stoppedEpoch > 0) {
+        const since = watch.stoppedEpoch - watch.bestEpoch;
+        reporter.info(
+          `stopped early at epoch ${watch.stoppedEpoch} of ${config.epochs} (${best}; ${monitor} did not improve for ${since} epoch${since === 1 ? '' : 's'}); ${holds}`,
+          { stoppedEarly: true, stoppedEpoch: watch.stoppedEpoch, ...fields },
+        );
+      } else if (restoreBestWeights) {
+        // Its parameters are not checkpoint.lockstep's, which keeps the last epoch's to resume from: say whose they are.
+        reporter.info(`trained all ${config.epochs} epochs (${best}); ${holds}`, { stoppedEarly: false, ...fields });
+      }
     }
     const print = fingerprint(trainer.params, trainer.buffers);
     reporter.result(`fingerprint ${print}`, { fingerprint: print, epochs: trainer.state.epoch, steps: trainer.state.step, out });
@@ -283,8 +289,9 @@ function savedState(state: Trainer['state']): Checkpoint['state'] {
 /**
  * The checkpoint to resume from, as `Trainer.load` takes it: at the run's lr (`resumedState`), and
  * with the best epoch's parameters from the run folder's best.lockstep where early stopping restores
- * them: a resumed run then ends as an uninterrupted one. A run that early stopping ended holds them
- * as its parameters, as it did when it ended.
+ * them: a resumed run then ends as an uninterrupted one. A run that early stopping ended, or that
+ * trained all its epochs, holds them as its parameters, as it did when it ended; its checkpoint
+ * keeps the last epoch's, which a run given more epochs goes on from.
  */
 function resumePoint(checkpoint: Checkpoint, checkpointPath: string, run: Run): Parameters<Trainer['load']>[0] {
   const watch = checkpoint.state.earlyStopping;
@@ -301,7 +308,7 @@ function resumePoint(checkpoint: Checkpoint, checkpointPath: string, run: Run): 
   if (best.params.length !== checkpoint.params.length) {
     throw new UserError(`${found.path} is damaged: it holds ${best.params.length} parameters, where ${checkpointPath} holds ${checkpoint.params.length}; resume from the checkpoint written with it`);
   }
-  if (watch.stoppedEpoch > 0) return { ...base, params: best.params, buffers: best.buffers };
+  if (watch.stoppedEpoch > 0 || checkpoint.state.epoch >= run.config.epochs) return { ...base, params: best.params, buffers: best.buffers };
   const bestState = { ...watch, bestParams: best.params, bestBuffers: best.buffers ?? new Float32Array(0) };
   return { ...base, state: { ...base.state, earlyStopping: bestState } };
 }

@@ -13,8 +13,9 @@ export interface EarlyStoppingOptions {
   /** Smallest change that counts as an improvement (default 0). */
   minDelta?: number;
   /**
-   * When early stopping ends the fit, put back the parameters and buffers of the best epoch (Keras'
-   * `restore_best_weights`, default false). A fit that runs all its epochs keeps the last ones.
+   * End the fit with the parameters and buffers of the best epoch (Keras' `restore_best_weights`,
+   * default false): when early stopping ends it, and when it runs all its epochs, as Keras'
+   * `on_train_end` puts them back. A fit a signal or a callback interrupted keeps the last ones.
    */
   restoreBestWeights?: boolean;
 }
@@ -40,6 +41,13 @@ export interface EarlyStoppingState {
   /** The best epoch's parameters and buffers, kept with `restoreBestWeights`. */
   bestParams?: Float32Array;
   bestBuffers?: Float32Array;
+  /**
+   * The last epoch's parameters and buffers, while the model holds the best epoch's after a fit that
+   * ran all its epochs: the state is a position after the last epoch, so the next fit on it goes on
+   * from them, and fits chained on one state give the bits of one fit.
+   */
+  lastParams?: Float32Array;
+  lastBuffers?: Float32Array;
 }
 
 const EARLY_STOPPING_OPTIONS = ['monitor', 'mode', 'patience', 'minDelta', 'restoreBestWeights'];

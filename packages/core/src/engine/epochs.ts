@@ -2,7 +2,7 @@ import type { Dataset } from '../data/dataset.js';
 import { LockstepError } from '../errors.js';
 import { checkScheduleRun, initialScheduleState, learningRateAt, plateauStep } from '../optim/schedule.js';
 import { runCallbacks } from './callbacks.js';
-import { earlyStoppingStep, monitoredValue, newEarlyStoppingState } from './early-stopping.js';
+import { earlyStoppingStep, monitoredValue, newEarlyStoppingState, type EarlyStoppingState } from './early-stopping.js';
 import type { FitPlan, EpochOptions } from './fit-plan.js';
 import { stepFailure } from './non-finite.js';
 import { epochBatches, epochOrder, type BatchPlan } from './plan.js';
@@ -20,7 +20,8 @@ export interface FitResult {
   /**
    * True when a callback or early stopping ended the fit (early stopping: `state.earlyStopping.stoppedEpoch`
    * is then the epoch it stopped after). The state is a position a later fit resumes from; one with
-   * `earlyStopping` watches afresh after early stopping ended this one.
+   * `earlyStopping` watches afresh after early stopping ended this one. With `restoreBestWeights`, a
+   * fit that early stopping ended or that ran all its epochs ends with the best epoch's parameters.
    */
   readonly stopRequested: boolean;
   readonly timings: FitTimings;
@@ -58,8 +59,9 @@ export function* epochLoop(plan: FitPlan, state: TrainingState, buffers: StepBuf
   const computes = { validation: plan.validation !== undefined, accuracy: plan.loss.reportsAccuracy };
   checkScheduleRun(schedule, { ...computes, epochs: state.epoch + plan.epochs, stepsPerEpoch });
   if (schedule.kind === 'plateau') state.schedule ??= initialScheduleState(optimizer.lr, schedule)!;
+  goOnFromLastEpoch(plan, state);
   // Early stopping that ended an earlier fit is over: this fit watches afresh, as each Keras `fit` does.
-  // One a signal or a callback interrupted goes on, so the fits together stop where one fit would.
+  // One a signal or a callback interrupted, or that ran all its epochs, goes on, so the fits together stop where one fit would.
   if (earlyStopping !== null && (state.earlyStopping === undefined || state.earlyStopping.stoppedEpoch > 0)) state.earlyStopping = newEarlyStoppingState();
   const end = (stopped: boolean, stopRequested: boolean): FitResult => ({ history, state, stopped, stopRequested, timings });
   const lrAt = (step: number, epoch: number): number => learningRateAt(optimizer.lr, schedule, step, epoch, state.schedule ?? null);
@@ -153,21 +155,46 @@ export function* epochLoop(plan: FitPlan, state: TrainingState, buffers: StepBuf
     }
     options.onEpoch?.(metrics);
     const asked = runCallbacks(plan.callbacks, 'onEpochEnd', { metrics, earlyStopping: state.earlyStopping ?? null });
+    // Every rank sees the same metrics, so every rank stops here, or ends: no agreement is needed.
     if (stopEarly) {
-      // Every rank sees the same metrics, so every rank stops here: no agreement is needed.
-      const { bestParams, bestBuffers } = state.earlyStopping!;
-      if (earlyStopping!.restoreBestWeights && bestParams !== undefined) {
-        plan.model.params.set(bestParams);
-        if (bestBuffers !== undefined) plan.model.buffers.set(bestBuffers);
-      }
+      if (earlyStopping!.restoreBestWeights) putBackBest(plan, state.earlyStopping!);
       return end(false, true);
     }
+    if (e + 1 === plan.epochs && earlyStopping?.restoreBestWeights === true) endWithBest(plan, state);
     if (asked) {
       if (settings.agreeStops !== true) return end(false, true);
       stopBefore = true;
     }
   }
   return end(false, stopBefore);
+}
+
+function putBackBest(plan: FitPlan, watch: EarlyStoppingState): void {
+  if (watch.bestParams === undefined) return;
+  plan.model.params.set(watch.bestParams);
+  if (watch.bestBuffers !== undefined) plan.model.buffers.set(watch.bestBuffers);
+}
+
+/**
+ * Keras' `on_train_end` for a fit that ran all its epochs: the model takes the best epoch's weights,
+ * and the state keeps the last epoch's (`lastParams`), the position it is after, for the next fit.
+ */
+function endWithBest(plan: FitPlan, state: TrainingState): void {
+  const watch = state.earlyStopping!;
+  if (watch.bestEpoch === state.epoch) return;
+  watch.lastParams = plan.model.params.slice();
+  watch.lastBuffers = plan.model.buffers.slice();
+  putBackBest(plan, watch);
+}
+
+/** A fit on the state of one that ended with the best weights goes on from the last epoch's, where that fit was. */
+function goOnFromLastEpoch(plan: FitPlan, state: TrainingState): void {
+  const watch = state.earlyStopping;
+  if (watch?.lastParams === undefined) return;
+  plan.model.params.set(watch.lastParams);
+  if (watch.lastBuffers !== undefined) plan.model.buffers.set(watch.lastBuffers);
+  delete watch.lastParams;
+  delete watch.lastBuffers;
 }
 
 /** The samples of the step after batch `batch` of `epoch`: the epoch's next batch, or the first of the next epoch when this fit has one. */
