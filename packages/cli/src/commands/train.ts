@@ -89,9 +89,9 @@ async function train(flags: TrainFlags, ranks: RunRanks, stop: Stop): Promise<nu
   const data = await loadRunData(config, { threads: workers });
   if (config.augment !== undefined) checkAugmentFits(config.augment, data.train.sampleShape);
   // The schedule's lengths come from the run's, and config.json records them.
-  const resumed = checkpoint === null ? undefined : { path: flags.resume!, scheduleFromRun: checkpoint.scheduleFromRun ?? [] };
-  const filled = checkTrainingSettings(config, data, defaultLoss(data.train.targets).reportsAccuracy, resumed, settingName(fromFlags, fromFile, flags.config));
-  const scheduleFromRun = resumed?.scheduleFromRun ?? filled;
+  const resumedSchedule = checkpoint === null ? undefined : { path: flags.resume!, scheduleFromRun: checkpoint.scheduleFromRun ?? [] };
+  const filled = checkTrainingSettings(config, data, defaultLoss(data.train.targets).reportsAccuracy, resumedSchedule, settingName(fromFlags, fromFile, flags.config));
+  const scheduleFromRun = resumedSchedule?.scheduleFromRun ?? filled;
   // What image data gave the run (class names, computed normalization) goes into config.json and every checkpoint.
   if (data.imageData !== undefined) config.imageData = data.imageData;
   // Before the fingerprint: columns in another order are not data that changed, and --allow-changed-data cannot make them fit.
