@@ -11,7 +11,8 @@ import { trainProbe } from '../packages/cli/src/commands/compare.js';
 import { dropoutRatesFlag } from '../packages/cli/src/config/dropout-rates.js';
 import { modelSpecOf } from '../packages/cli/src/config/model-spec.js';
 import { optimizerOf } from '../packages/cli/src/config/optimizer.js';
-import { DEFAULT_CONFIG } from '../packages/cli/src/config/settings.js';
+import { checkFlagsKeepModels } from '../packages/cli/src/config/config-list.js';
+import { DEFAULT_CONFIG, type RunConfig } from '../packages/cli/src/config/settings.js';
 import { runData } from '../packages/cli/src/data/run-data.js';
 import { UserError } from '../packages/cli/src/errors.js';
 import { writeIdxImages } from './helpers/images.js';
@@ -388,6 +389,7 @@ describe('lockstep compare --configs: bad input is one line naming the file and 
     'one-sample-chunks.json': { layers: [{ type: 'linear', out: 4 }, { type: 'batch-norm1d' }, { type: 'linear', out: 10 }], batchSize: 4, chunkSize: 1, epochs: 1 },
     'no-validation.json': { hidden: [16], epochs: 1, validationSplit: 0 },
     'early.json': { hidden: [16], dropout: 0.2, epochs: 1, earlyStopping: { patience: 1 } },
+    'default-widths.json': { epochs: 1 },
     'out3.json': { layers: [{ type: 'linear', out: 3 }], epochs: 1 },
     'huge.json': { hidden: [16000, 16000], epochs: 1 },
     'cache.json': { hidden: [8], epochs: 1, cacheMb: 64 },
@@ -416,6 +418,14 @@ describe('lockstep compare --configs: bad input is one line naming the file and 
     [['--configs', 'a.json,layers.json', '--hidden', '32'], '--hidden sets the widths of the default MLP, but layers.json gives "layers"; drop one of the two'],
     [['--configs', 'no-validation.json'], 'lockstep compare needs validation samples, and validationSplit 0 of 5000 samples leaves none; raise "validationSplit" in every file of --configs'],
     [['--configs', 'early.json'], stopsEarly],
+    [
+      ['--configs', 'a.json,b.json', '--hidden', '32'],
+      '--hidden would give every file of --configs the same "hidden", which is what they differ in ([16] in a.json, [8] in b.json); leave out --hidden and set "hidden" in each file',
+    ],
+    [
+      ['--configs', 'a.json,default-widths.json', '--hidden', '32'],
+      '--hidden would give every file of --configs the same "hidden", which is what they differ in ([16] in a.json, unset (the default [256,256]) in default-widths.json); leave out --hidden and set "hidden" in each file',
+    ],
     [['--configs', 'a.json,out3.json'], 'out3.json: data: 10 classes but the model has 3 outputs'],
     [['--configs', 'a.json,cache.json'], '"cacheMb": 64 in cache.json only applies to images:DIR data, and the data is default; leave it out'],
     [['--configs', 'a.json,b.json', '--cache-mb', '64'], '--cache-mb 64 only applies to images:DIR data, and the data is default; leave it out'],
@@ -432,6 +442,18 @@ describe('lockstep compare --configs: bad input is one line naming the file and 
     expect(result.status).toBe(1);
     expect(result.stdout).toBe('');
     expect(readdirSync(join(work, 'bad'))).not.toContain('never');
+  });
+});
+
+describe('compare --configs: which flags apply to every file', () => {
+  const file = (name: string, fromFile: Partial<RunConfig>) => ({ file: name, fromFile });
+
+  it('a flag of a setting the models are made of is taken where the files agree on it, or none sets it', () => {
+    expect(() => checkFlagsKeepModels({ hidden: [32] }, [file('a.json', { hidden: [16], dropout: 0 }), file('b.json', { hidden: [16], dropout: 0.5 })])).not.toThrow();
+    expect(() => checkFlagsKeepModels({ hidden: [32] }, [file('a.json', { dropout: 0 }), file('b.json', { hidden: [256, 256], dropout: 0.5 })])).not.toThrow();
+    expect(() => checkFlagsKeepModels({ hidden: [32] }, [file('a.json', { hidden: [16] }), file('b.json', { hidden: [16] }), file('c.json', { hidden: [8] })])).toThrow(
+      new UserError('--hidden would give every file of --configs the same "hidden", which is what they differ in ([16] in a.json, [8] in c.json); leave out --hidden and set "hidden" in each file'),
+    );
   });
 });
 

@@ -121,7 +121,7 @@ export function buildProgram(outcome: Outcome): Command {
     .description('train the same model from the same initial weights once per dropout rate (--dropout), or the model of each config file (--configs), and draw train and validation accuracy per epoch for all of them')
     .option('--dropout <rates>', `1 to ${MAX_RATES} distinct rates from 0 to 1, separated by commas (default ${DEFAULT_RATES}); each sets every dropout layer's p`)
     .option('--config <file>', 'a JSON config file, as for train (its dropout rate is replaced by each of --dropout)')
-    .option('--configs <files>', `instead of --dropout and --config: 1 to ${MAX_CONFIGS} config files separated by commas, each named by its file name; they may differ only in layers, hidden and dropout, and the flags apply to all`)
+    .option('--configs <files>', `instead of --dropout and --config: 1 to ${MAX_CONFIGS} config files separated by commas, each named by its file name; they may differ only in layers, hidden and dropout, and the flags apply to all (--hidden only where the files agree on hidden)`)
     .option('--data <spec>', 'default | fashion-mnist | idx:DIR | csv:FILE | images:DIR (default: default)');
   imageOptions(compare, { resumes: false })
     .option('--hidden <widths>', 'hidden layer widths of the default MLP, e.g. 1024,1024 (default 256,256)')

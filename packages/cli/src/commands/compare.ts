@@ -3,7 +3,7 @@ import { checkAugmentFits, defaultLoss, fingerprint, foldInString, LockstepError
 import { Trainer } from '@lockstep/workers';
 import { checkBatching } from '../config/batching.js';
 import { checkConfig, readConfigFile } from '../config/config-file.js';
-import { checkDistinctNames, checkSameSettings, configFilesFlag, configName } from '../config/config-list.js';
+import { checkDistinctNames, checkFlagsKeepModels, checkSameSettings, configFilesFlag, configName } from '../config/config-list.js';
 import { DEFAULT_RATES, dropoutRatesFlag } from '../config/dropout-rates.js';
 import { flagConfig, flagValue, type ConfigFlags } from '../config/flags.js';
 import { dropoutRates, runModel } from '../config/model-spec.js';
@@ -61,9 +61,8 @@ interface Variant {
   readonly spec: ModelSpec;
 }
 
-/** The defaults, then a config file (named by `flag`), then the flags, checked as train checks them. */
-function runConfig(fromFlags: Partial<RunConfig>, path: string | undefined, flag: string): RunConfig {
-  const fromFile = path === undefined ? {} : readConfigFile(path, flag);
+/** The defaults, then a config file's settings (`fromFile`, read from `path`), then the flags, checked as train checks them. */
+function runConfig(fromFlags: Partial<RunConfig>, fromFile: Partial<RunConfig>, path: string | undefined): RunConfig {
   if (fromFlags.hidden !== undefined && fromFile.layers !== undefined) {
     throw new UserError(`--hidden sets the widths of the default MLP, but ${path} gives "layers"; drop one of the two`);
   }
@@ -79,16 +78,21 @@ function compareConfigs(flags: CompareFlags): Array<{ name: string; rate?: numbe
   if (flags.configs !== undefined) {
     if (flags.dropout !== undefined) throw new UserError('--configs compares whole config files and --dropout the rates of one model; give one of the two');
     if (flags.config !== undefined) throw new UserError('--configs lists every config file compared, so --config is not needed; add its file to --configs');
-    const files = configFilesFlag(flags.configs);
-    checkDistinctNames(files);
+    const paths = configFilesFlag(flags.configs);
+    checkDistinctNames(paths);
     const fromFlags = flagConfig(flags);
-    const configs = files.map((file) => ({ name: configName(file), file, config: runConfig(fromFlags, file, '--configs') }));
-    checkSameSettings(configs);
-    return configs;
+    const files = paths.map((file) => {
+      const fromFile = readConfigFile(file, '--configs');
+      return { file, fromFile, config: runConfig(fromFlags, fromFile, file) };
+    });
+    checkFlagsKeepModels(fromFlags, files);
+    checkSameSettings(files);
+    return files.map(({ file, config }) => ({ name: configName(file), file, config }));
   }
   const rates = dropoutRatesFlag(flags.dropout ?? DEFAULT_RATES);
+  const fromFile = flags.config === undefined ? {} : readConfigFile(flags.config, '--config');
   // Each rate sets its own; a rate from the config file would only be misleading in compare.json.
-  const config = { ...runConfig(flagConfig({ ...flags, dropout: undefined }), flags.config, '--config'), dropout: undefined };
+  const config = { ...runConfig(flagConfig({ ...flags, dropout: undefined }), fromFile, flags.config), dropout: undefined };
   return rates.map((rate) => ({ name: `dropout ${rate}`, rate, config: { ...config, dropout: rate } }));
 }
 

@@ -1,6 +1,6 @@
 import { basename } from 'node:path';
 import { UserError } from '../errors.js';
-import { SETTING_KEYS, SETTINGS, type RunConfig } from './settings.js';
+import { DEFAULT_CONFIG, SETTING_KEYS, SETTINGS, type RunConfig } from './settings.js';
 
 export const MAX_CONFIGS = 8;
 
@@ -27,6 +27,32 @@ export function checkDistinctNames(files: readonly string[]): void {
   if (i !== -1) {
     const first = files[names.indexOf(names[i])];
     throw new UserError(`--configs: ${first} and ${files[i]} would both be named ${JSON.stringify(names[i])} in the table and the run folder; rename one of the files`);
+  }
+}
+
+/** A config file's own value of `key` as a message shows it, with the default where the file leaves it out. */
+function shownFileValue(fromFile: Partial<RunConfig>, key: keyof RunConfig): string {
+  if (fromFile[key] !== undefined) return JSON.stringify(fromFile[key]);
+  const fallback = DEFAULT_CONFIG[key];
+  return fallback === undefined ? 'unset' : `unset (the default ${JSON.stringify(fallback)})`;
+}
+
+/**
+ * A flag sets its setting for every file of --configs; for a setting the models are made of, only
+ * where the files agree on it, since otherwise it would erase what the comparison is about.
+ */
+export function checkFlagsKeepModels(fromFlags: Partial<RunConfig>, files: ReadonlyArray<{ file: string; fromFile: Partial<RunConfig> }>): void {
+  const [first, ...others] = files;
+  for (const key of MODEL_KEYS) {
+    if (fromFlags[key] === undefined) continue;
+    const own = (fromFile: Partial<RunConfig>): string => JSON.stringify(fromFile[key] ?? DEFAULT_CONFIG[key]);
+    const differs = others.find(({ fromFile }) => own(fromFile) !== own(first.fromFile));
+    if (differs === undefined) continue;
+    const { flag } = SETTINGS[key];
+    throw new UserError(
+      `${flag} would give every file of --configs the same "${key}", which is what they differ in ` +
+        `(${shownFileValue(first.fromFile, key)} in ${first.file}, ${shownFileValue(differs.fromFile, key)} in ${differs.file}); leave out ${flag} and set "${key}" in each file`,
+    );
   }
 }
 
