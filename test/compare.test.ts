@@ -11,8 +11,9 @@ import { trainProbe } from '../packages/cli/src/commands/compare.js';
 import { dropoutRatesFlag } from '../packages/cli/src/config/dropout-rates.js';
 import { modelSpecOf } from '../packages/cli/src/config/model-spec.js';
 import { optimizerOf } from '../packages/cli/src/config/optimizer.js';
-import { checkFlagsKeepModels } from '../packages/cli/src/config/config-list.js';
-import { DEFAULT_CONFIG, type RunConfig } from '../packages/cli/src/config/settings.js';
+import { checkFlagsKeepModels, COMPARE_FLAG_KEYS } from '../packages/cli/src/config/config-list.js';
+import { DEFAULT_CONFIG, SETTING_KEYS, SETTINGS, type RunConfig } from '../packages/cli/src/config/settings.js';
+import { buildProgram } from '../packages/cli/src/program.js';
 import { runData } from '../packages/cli/src/data/run-data.js';
 import { UserError } from '../packages/cli/src/errors.js';
 import { writeIdxImages } from './helpers/images.js';
@@ -389,6 +390,7 @@ describe('lockstep compare --configs: bad input is one line naming the file and 
     'one-sample-chunks.json': { layers: [{ type: 'linear', out: 4 }, { type: 'batch-norm1d' }, { type: 'linear', out: 10 }], batchSize: 4, chunkSize: 1, epochs: 1 },
     'no-validation.json': { hidden: [16], epochs: 1, validationSplit: 0 },
     'early.json': { hidden: [16], dropout: 0.2, epochs: 1, earlyStopping: { patience: 1 } },
+    'cosine.json': { hidden: [16], epochs: 1, schedule: { kind: 'cosine' } },
     'default-widths.json': { epochs: 1 },
     'out3.json': { layers: [{ type: 'linear', out: 3 }], epochs: 1 },
     'huge.json': { hidden: [16000, 16000], epochs: 1 },
@@ -397,7 +399,7 @@ describe('lockstep compare --configs: bad input is one line naming the file and 
   for (const [file, config] of Object.entries(files)) writeFileSync(join(work, 'bad', file), JSON.stringify(config));
   writeFileSync(join(work, 'bad', 'broken.json'), '{"epochs": 1');
   const only = 'the configs compared may differ only in "layers", "hidden" and "dropout"';
-  const stopsEarly = 'early stopping does not apply to compare, which trains every rate or config for all its epochs; leave "earlyStopping" out of the config';
+  const stopsEarly = (compared: string): string => `early stopping does not apply to compare, which trains every ${compared} for all its epochs; remove "earlyStopping" from early.json`;
 
   it.each([
     [['--configs', 'a.json,b.json', '--dropout', '0.2'], '--configs compares whole config files and --dropout the rates of one model; give one of the two'],
@@ -417,7 +419,11 @@ describe('lockstep compare --configs: bad input is one line naming the file and 
     [['--configs', 'one-sample-chunks.json'], 'one-sample-chunks.json: chunkSize 1 leaves a chunk of 1 sample, and layer 1 (BatchNorm1d) needs more than 1 value per channel in training; choose a chunkSize that leaves every chunk at least 2 samples'],
     [['--configs', 'a.json,layers.json', '--hidden', '32'], '--hidden sets the widths of the default MLP, but layers.json gives "layers"; drop one of the two'],
     [['--configs', 'no-validation.json'], 'lockstep compare needs validation samples, and validationSplit 0 of 5000 samples leaves none; raise "validationSplit" in every file of --configs'],
-    [['--configs', 'early.json'], stopsEarly],
+    [['--configs', 'early.json'], stopsEarly('config')],
+    // Compare has no --early-stopping to set it for all, and refuses early stopping anyway.
+    [['--configs', 'a.json,early.json'], stopsEarly('config')],
+    // Nor a --schedule: the advice names no flag.
+    [['--configs', 'a.json,cosine.json'], `--configs: "schedule" is {"kind":"cosine","eta_min":0,"interval":"epoch"} in cosine.json but unset in a.json; ${only}, so give every file the same "schedule"`],
     [
       ['--configs', 'a.json,b.json', '--hidden', '32'],
       '--hidden would give every file of --configs the same "hidden", which is what they differ in ([16] in a.json, [8] in b.json); leave out --hidden and set "hidden" in each file',
@@ -435,7 +441,7 @@ describe('lockstep compare --configs: bad input is one line naming the file and 
         "its parameters, optimizer state, 2 chunk gradients and the workers' kernel buffers must fit in one 4 GiB WebAssembly memory; " +
         'use smaller layers or chunkSize 64 (one chunk gradient instead of 2)',
     ],
-    [['--config', 'early.json', '--dropout', '0,0.5'], stopsEarly],
+    [['--config', 'early.json', '--dropout', '0,0.5'], stopsEarly('rate')],
   ])('%j', (args, message) => {
     const result = spawnSync(process.execPath, [BIN, 'compare', ...args, '--out', 'never'], { cwd: join(work, 'bad'), encoding: 'utf8', timeout: 120_000 });
     expect(result.stderr).toBe(`lockstep: ${message}\n`);
@@ -454,6 +460,13 @@ describe('compare --configs: which flags apply to every file', () => {
     expect(() => checkFlagsKeepModels({ hidden: [32] }, [file('a.json', { hidden: [16] }), file('b.json', { hidden: [16] }), file('c.json', { hidden: [8] })])).toThrow(
       new UserError('--hidden would give every file of --configs the same "hidden", which is what they differ in ([16] in a.json, [8] in c.json); leave out --hidden and set "hidden" in each file'),
     );
+  });
+
+  it('the advice for configs that differ names only flags compare has', () => {
+    const compare = buildProgram({ exitCode: 0 }).commands.find((command) => command.name() === 'compare')!;
+    const flags = new Set(compare.options.map((option) => option.long));
+    const settingFlags = SETTING_KEYS.filter((key) => SETTINGS[key].flag !== undefined && flags.has(SETTINGS[key].flag!));
+    expect(new Set(settingFlags)).toEqual(COMPARE_FLAG_KEYS);
   });
 });
 

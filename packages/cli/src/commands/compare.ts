@@ -62,9 +62,13 @@ interface Variant {
 }
 
 /** The defaults, then a config file's settings (`fromFile`, read from `path`), then the flags, checked as train checks them. */
-function runConfig(fromFlags: Partial<RunConfig>, fromFile: Partial<RunConfig>, path: string | undefined): RunConfig {
+function runConfig(fromFlags: Partial<RunConfig>, fromFile: Partial<RunConfig>, path: string | undefined, compared: 'rate' | 'config'): RunConfig {
   if (fromFlags.hidden !== undefined && fromFile.layers !== undefined) {
     throw new UserError(`--hidden sets the widths of the default MLP, but ${path} gives "layers"; drop one of the two`);
+  }
+  // Only a file sets it: compare has no --early-stopping.
+  if (fromFile.earlyStopping !== undefined) {
+    throw new UserError(`early stopping does not apply to compare, which trains every ${compared} for all its epochs; remove "earlyStopping" from ${path}`);
   }
   const config = checkConfig({ ...DEFAULT_CONFIG, ...fromFile, ...fromFlags }, path ?? 'config');
   const named = settingNamer(fromFlags, fromFile, path);
@@ -83,7 +87,7 @@ function compareConfigs(flags: CompareFlags): Array<{ name: string; rate?: numbe
     const fromFlags = flagConfig(flags);
     const files = paths.map((file) => {
       const fromFile = readConfigFile(file, '--configs');
-      return { file, fromFile, config: runConfig(fromFlags, fromFile, file) };
+      return { file, fromFile, config: runConfig(fromFlags, fromFile, file, 'config') };
     });
     checkFlagsKeepModels(fromFlags, files);
     checkSameSettings(files);
@@ -92,7 +96,7 @@ function compareConfigs(flags: CompareFlags): Array<{ name: string; rate?: numbe
   const rates = dropoutRatesFlag(flags.dropout ?? DEFAULT_RATES);
   const fromFile = flags.config === undefined ? {} : readConfigFile(flags.config, '--config');
   // Each rate sets its own; a rate from the config file would only be misleading in compare.json.
-  const config = { ...runConfig(flagConfig({ ...flags, dropout: undefined }), fromFile, flags.config), dropout: undefined };
+  const config = { ...runConfig(flagConfig({ ...flags, dropout: undefined }), fromFile, flags.config, 'rate'), dropout: undefined };
   return rates.map((rate) => ({ name: `dropout ${rate}`, rate, config: { ...config, dropout: rate } }));
 }
 
@@ -128,9 +132,6 @@ async function compare(flags: CompareFlags, ranks: RunRanks, stop: Stop): Promis
   const setup = (await importModules(config.modules)).urls;
   const data = await loadRunData(config, { threads: workers });
   if (config.augment !== undefined) checkAugmentFits(config.augment, data.train.sampleShape);
-  if (config.earlyStopping !== undefined) {
-    throw new UserError('early stopping does not apply to compare, which trains every rate or config for all its epochs; leave "earlyStopping" out of the config');
-  }
   checkTrainingSettings(config, data, defaultLoss(data.train.targets).reportsAccuracy);
   const validation = data.validation;
   if (validation === null) {

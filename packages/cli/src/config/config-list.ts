@@ -7,6 +7,29 @@ export const MAX_CONFIGS = 8;
 /** The settings in which the configs of `compare --configs` may differ: what makes the model. */
 export const MODEL_KEYS: ReadonlySet<keyof RunConfig> = new Set(['layers', 'hidden', 'dropout']);
 
+/**
+ * The settings that compare has a flag for (program.ts; a test keeps the two in step), so that the
+ * advice for configs that differ names only a flag compare takes.
+ */
+export const COMPARE_FLAG_KEYS: ReadonlySet<keyof RunConfig> = new Set([
+  'data',
+  'imageSize',
+  'imageFit',
+  'imageChannels',
+  'skipBadImages',
+  'cacheMb',
+  'hidden',
+  'dropout',
+  'epochs',
+  'batchSize',
+  'chunkSize',
+  'lr',
+  'clipNorm',
+  'kernel',
+  'augment',
+  'seed',
+]);
+
 /** The files of `--configs a.json,b.json`, in the order given: 1 to 8 distinct paths. */
 export function configFilesFlag(value: string): string[] {
   const files = value.split(',').map((item) => item.trim());
@@ -68,7 +91,7 @@ export function checkSameSettings(configs: ReadonlyArray<{ file: string; config:
       if (MODEL_KEYS.has(key)) continue;
       const [a, b] = [JSON.stringify(first.config[key]), JSON.stringify(config[key])];
       if (a === b) continue;
-      const { flag } = SETTINGS[key];
+      const flag = COMPARE_FLAG_KEYS.has(key) ? SETTINGS[key].flag : undefined;
       const inFile = (value: string | undefined, path: string): string => (value === undefined ? `unset in ${path}` : `${value} in ${path}`);
       throw new UserError(
         `--configs: "${key}" is ${inFile(b, file)} but ${inFile(a, first.file)}; the configs compared may differ only in "layers", "hidden" and "dropout", ` +
