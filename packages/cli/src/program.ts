@@ -94,7 +94,7 @@ export function buildProgram(outcome: Outcome): Command {
     .option('--retries <n>', 'when a worker dies, restart the workers from the last checkpoint up to n times (default 0; off across ranks, where a failure ends the job: resume instead)')
     .option('--json', 'print one JSON object per line')
     .option('--quiet', 'print only the result (with --json: only its JSON object)')
-    .addHelpText('after', `\nExamples:\n  lockstep train\n  lockstep train --workers 1 --epochs 3 --out runs/a\n  lockstep train --resume runs/a/checkpoint.lockstep --epochs 6\n  lockstep train --init-from pretrained.safetensors --lr 0.01\n  lockstep train --data csv:samples.csv --dropout 0.2 --lr 0.01\n\nA run folder that holds a checkpoint takes only the run that --resume continues, or a new one with --overwrite; a folder without one takes a new run if it holds none of the files a run writes (config.json, metrics.jsonl, curves.svg, ...), else only with --overwrite.\nCtrl-C finishes the current step, saves a checkpoint and exits with code 130; a stdout that fails (a closed pipe, a full disk) stops the run the same way, with exit code 1.\n\n${DATA_HELP}`)
+    .addHelpText('after', `\nExamples:\n  lockstep train\n  lockstep train --workers 1 --epochs 3 --out runs/a\n  lockstep train --resume runs/a/checkpoint.lockstep --epochs 6\n  lockstep train --init-from pretrained.safetensors --lr 0.01\n  lockstep train --data csv:samples.csv --dropout 0.2 --lr 0.01\n\nA run folder that holds a checkpoint takes only the run that --resume continues, or a new one with --overwrite; a folder without one takes a new run if it holds none of the files a run writes (config.json, metrics.jsonl, curves.svg, ...), else only with --overwrite.\nCtrl-C finishes the current step, saves a checkpoint and exits with code 130, saying so on stderr at once; Ctrl-C again exits now, naming the last checkpoint and how to resume. A stdout that fails (a closed pipe, a full disk) stops the run the same way, with exit code 1.\n\n${DATA_HELP}`)
     .action(async (flags) => {
       outcome.exitCode = await trainCommand(flags);
     });
@@ -144,7 +144,7 @@ export function buildProgram(outcome: Outcome): Command {
       `\nExamples:\n  lockstep compare --dropout 0,0.5 --epochs 5\n  lockstep compare --data fashion-mnist --hidden 1024,1024 --batch-size 128 --chunk-size 64 --dropout 0,0.2,0.5\n  lockstep compare --configs examples/configs/variance-shift/dropout-before-bn.json,examples/configs/variance-shift/dropout-after-bn.json,examples/configs/variance-shift/no-dropout.json\n\n` +
         `Train accuracy is measured in eval mode (dropout off) after each epoch, on the training samples (a seeded subset of ${PROBE_SAMPLES} when there are more).\n` +
         'The run folder gets compare.svg, compare.html, compare.json and one folder per rate or config with its config.json and metrics.jsonl; a folder that holds a comparison, or any file this one writes, takes it only with --overwrite.\n' +
-        'Ctrl-C stops after the current step, keeps the finished rates\' or configs\' results and exits with code 130.',
+        'Ctrl-C stops after the current step, keeps the finished rates\' or configs\' results and exits with code 130, saying so on stderr at once; Ctrl-C again exits now, saying what compare.json holds.',
     )
     .action(async (flags) => {
       outcome.exitCode = await compareCommand(flags);

@@ -115,7 +115,14 @@ const duration = (seconds: number): string => `${Math.floor(seconds / 60)} min $
  */
 export async function compareCommand(flags: CompareFlags): Promise<number> {
   const ranks = await runRanks(flags.mpi === true);
-  const stop = stopOnSignals();
+  const stop = stopOnSignals(
+    ranks.writes
+      ? {
+          stopping: 'stopping after this step, keeping the results of the epochs that ended; Ctrl-C again stops now',
+          stoppedAtOnce: () => 'stopped at once, before comparing began; nothing was written',
+        }
+      : null,
+  );
   try {
     return await compare(flags, ranks, stop);
   } finally {
@@ -199,6 +206,15 @@ async function compare(flags: CompareFlags, ranks: RunRanks, stop: Stop): Promis
     writeFileAtomic(join(out, 'compare.html'), learningCurvesHtml(svg, title));
   };
 
+  const noun = (n: number, finishedOnes = ''): string => `${n} ${finishedOnes}${byRate ? 'rate' : 'config'}${n === 1 ? '' : 's'}`;
+  /** What compare.json holds, as it is rewritten after every epoch: the finished variants and the epochs of the one in progress. */
+  const held = (): string => {
+    const finished = runs.filter((run) => run.finalFingerprint !== null).length;
+    const partial = runs[finished];
+    return `${join(out, COMPARISON_FILE)} holds ${noun(finished, 'finished ')}` + (partial === undefined ? '' : ` and ${partial.epochs.length} of ${config.epochs} epochs of ${partial.name}`);
+  };
+  stop.whenStoppedAtOnce(() => `stopped at once; ${runs.some((run) => run.epochs.length > 0) ? held() : `no epoch had ended, so ${out} holds no results`}`);
+
   let reporter = new Reporter(mode, config.epochs);
   if (workersNote !== null) reporter.info(workersNote);
   if (lock !== null && lock.tookOver !== null) reporter.info(`note: took over the lock of ${out} from ${lock.tookOver}`);
@@ -239,7 +255,10 @@ async function compare(flags: CompareFlags, ranks: RunRanks, stop: Stop): Promis
             augment: c.augment,
             validation,
             signal: stopped,
-            onStep: (progress) => reporter.step(progress),
+            // Once stopping, the bar stays off the terminal, where the stop's lines are.
+            onStep: (progress) => {
+              if (!stopped.aborted) reporter.step(progress);
+            },
           });
           halted = result.stopped;
           if (halted) break;
@@ -260,11 +279,8 @@ async function compare(flags: CompareFlags, ranks: RunRanks, stop: Stop): Promis
     writeResults(interrupted);
     const summaries = finished.map(summarize);
     const seconds = (performance.now() - started) / 1000;
-    const partial = runs[finished.length];
-    const noun = (n: number, finishedOnes = ''): string => `${n} ${finishedOnes}${byRate ? 'rate' : 'config'}${n === 1 ? '' : 's'}`;
     const ending = interrupted
-      ? `interrupted before ${variants[finished.length].name} finished; ${join(out, COMPARISON_FILE)} holds ${noun(finished.length, 'finished ')}` +
-        (partial === undefined ? '' : ` and ${partial.epochs.length} of ${config.epochs} epochs of ${partial.name}`)
+      ? `interrupted before ${variants[finished.length].name} finished; ${held()}`
       : `${noun(variants.length)} in ${duration(seconds)}; picture in ${join(out, 'compare.svg')}, every number in ${join(out, COMPARISON_FILE)}`;
     const failure = output.failure();
     if (failure !== null) throw new UserError(`${describeStdoutFailure(failure)}, so compare stopped: ${ending}`);

@@ -51,9 +51,15 @@ export interface TrainFlags extends ConfigFlags {
   quiet?: boolean;
 }
 
+/** What train says on stderr at a stop signal, until the run folder is written (run/training.ts says more from then on). */
+const TRAIN_STOP = {
+  stopping: 'stopping after this step and saving a checkpoint; Ctrl-C again stops now without saving',
+  stoppedAtOnce: () => 'stopped at once, before training began; nothing was written',
+};
+
 export async function trainCommand(flags: TrainFlags): Promise<number> {
   const ranks = await runRanks(flags.mpi === true);
-  const stop = stopOnSignals();
+  const stop = stopOnSignals(ranks.writes ? TRAIN_STOP : null);
   try {
     return await train(flags, ranks, stop);
   } finally {
@@ -155,16 +161,19 @@ async function trainInRunFolder(run: Run, flags: TrainFlags, notes: Array<string
     clearExistingRun(out, flags.resume, flags.overwrite === true);
     removeStrayTemporaries(out, [...RUN_FILES, LOCK_FILE]);
     const continues = continuesIn(out, flags.resume);
+    // Nothing to resume: the run's files go, so that it can start again here without --overwrite.
+    const removeIfUnsaved = (): void => {
+      if (!continues && !existsSync(join(out, CHECKPOINT_FILE))) removeRunFiles(out);
+    };
     // A new best that a kill left half committed: finished for the checkpoint this run goes on from, else removed.
     settleBest(out, continues ? run.checkpoint?.state.earlyStopping?.bestEpoch : undefined);
     try {
       writeFileAtomic(join(out, 'config.json'), `${JSON.stringify({ ...config, model: spec, workers, ranks: ranks.size, ...(initFrom === undefined ? {} : { initFrom }) }, null, 2)}\n`);
       const skippedNote = writeSkippedImages(out, config, skipped);
       if (skippedNote !== null) reporter.info(skippedNote);
-      return await trainInFolder(run, reporter);
+      return await trainInFolder({ ...run, removeIfUnsaved }, reporter);
     } catch (error) {
-      // Nothing to resume: the run's files go, so that it can start again here without --overwrite.
-      if (!continues && !existsSync(join(out, CHECKPOINT_FILE))) removeRunFiles(out);
+      removeIfUnsaved();
       throw error;
     }
   } finally {

@@ -55,6 +55,8 @@ export interface Run {
   readonly ranks: RunRanks;
   /** Across ranks, how a rank that stops mid-run is told to the others (null for one process). */
   readonly channel: FaultChannel | null;
+  /** Rank 0: removes the run's files from its folder unless a checkpoint there lets it go on. */
+  readonly removeIfUnsaved?: () => void;
 }
 
 function isWorkerFailure(error: unknown): error is LockstepError {
@@ -120,6 +122,10 @@ export async function trainInFolder(run: Run, reporter: Reporter): Promise<numbe
     run.channel === null
       ? null
       : new RankFaults(run.channel, { world: run.ranks.world!, step: () => trainer.state.step, advice: () => ranksAdvice(run, run.ranks.writes ? saved.latest : rankZeroSaved) });
+  run.stop.whenStoppedAtOnce(() => {
+    run.removeIfUnsaved?.();
+    return `stopped at once; ${resumeAdvice(saved.latest, run.modules.named)}`;
+  });
   // Until every rank has trained its last step (or stopped after the same one), a failure of this rank alone leaves the others waiting.
   let training = true;
   const stopBar = (): void => reporter.stopBar();
@@ -182,7 +188,8 @@ export async function trainInFolder(run: Run, reporter: Reporter): Promise<numbe
       validation: data.validation ?? undefined,
       signal: AbortSignal.any([run.stop.signal, output.signal]),
       onStep: (progress) => {
-        reporter.step(progress);
+        // Once stopping, the bar stays off the terminal, where the stop's lines are.
+        if (!run.stop.signal.aborted) reporter.step(progress);
         // The step that ends an epoch is saved by onEpoch, with the epoch's metrics.
         const every = config.checkpointEvery;
         if (every !== undefined && trainer.state.step % every === 0 && progress.batch < progress.batches) save();
