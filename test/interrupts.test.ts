@@ -131,3 +131,17 @@ describe('lockstep compare and Ctrl-C', () => {
     rmSync(gate);
   });
 });
+
+describe('lockstep eval and Ctrl-C', () => {
+  it('eval --mc-samples makes --out only once it has results to write there, so an interrupted one leaves no folder', async () => {
+    writeFileSync(join(work, 'eval-held.json'), JSON.stringify({ modules: [hold], epochs: 1, layers: [{ type: 'linear', out: 16 }, { type: 'relu' }, { type: 'dropout', p: 0.5 }, { type: 'hold' }, { type: 'linear', out: 10 }] }));
+    rmSync(gate, { force: true });
+    expect(lockstep(['train', '--config', 'eval-held.json', '--workers', '1', '--out', 'evaluated', '--quiet'], work).status).toBe(0);
+    const run = startHeld(['eval', '--checkpoint', 'evaluated/checkpoint.lockstep', '--modules', hold, '--mc-samples', '2', '--workers', '1', '--out', 'calibration/new']);
+    await appears(`${gate}.held`);
+    run.child.kill('SIGINT');
+    expect(await run.exited).toEqual({ code: null, signal: 'SIGINT' });
+    expect(existsSync(join(work, 'calibration'))).toBe(false);
+    rmSync(gate);
+  });
+});

@@ -160,7 +160,7 @@ export function buildProgram(outcome: Outcome): Command {
     .option('--split <split>', 'test (the data\'s test set, default where it has one) or validation (the run\'s validation split, which metrics.jsonl\'s valLoss measures)')
     .option('--skip-bad-images', 'images:DIR: leave out test-set files that are not readable PNG or JPEG images, each named in a note on stderr and counted in the report; the validation split takes it only where the run skipped bad images too (default: as the run did)')
     .option('--seed <n>', 'seed of the Monte Carlo masks (default 0)')
-    .option('--out <dir>', 'folder for reliability.svg, coverage.svg and calibration.json (default: the checkpoint\'s folder, where they replace an earlier eval\'s); another folder that holds one of them is refused')
+    .option('--out <dir>', 'folder for reliability.svg, coverage.svg and calibration.json, made once they are written (default: the checkpoint\'s folder, where they replace an earlier eval\'s); another folder that holds one of them is refused')
     .option('--overwrite', 'with --mc-samples: replace the calibration files in --out')
     .option('--modules <files>', `module files to import, e.g. layers.mjs,more.mjs; ${MODULES_RULE}`)
     .option('--mpi', 'run as one rank of an MPI job (implied when mpirun started lockstep): each rank computes a share of the rows; rank 0 prints and writes')

@@ -10,7 +10,7 @@ import { loadRunData, type RunData } from '../data/run-data.js';
 import { UserError } from '../errors.js';
 import { calibrationLines, calibrationReport, checkCalibrationFolder, CALIBRATION_FILES, writeCalibrationFiles, type CalibrationReport } from '../output/calibration-report.js';
 import { loadCheckpoint } from '../run/checkpoint.js';
-import { folderOf, makeFolder } from '../run/files.js';
+import { checkFolderCanBeMade, folderOf, makeFolder } from '../run/files.js';
 import { importNamedModules } from '../run/modules.js';
 import { checkSameRun, contentDigest, runRanks, trainerRanks } from '../run/ranks.js';
 import { checkpointModel, trainerFor } from '../run/trainer.js';
@@ -91,9 +91,9 @@ export async function evalCommand(flags: EvalFlags): Promise<number> {
   const identity = { checkpoint: contentDigest(readFileSync(flags.checkpoint)), data: data.fingerprint, split, mcSamples, seed, out: flags.out, json: flags.json === true, modules };
   checkSameRun(ranks, JSON.stringify(identity), 'checkpoint, data or flags');
   const out = flags.out ?? folderOf(flags.checkpoint);
-  // Before the passes, so that an unusable --out fails at once rather than after the work.
+  // Before the passes, so that an unusable --out fails at once rather than after the work; it is made once there is something to write in it.
   if (mcSamples !== undefined && ranks.writes) {
-    makeFolder(out);
+    checkFolderCanBeMade(out);
     checkCalibrationFolder(out, folderOf(flags.checkpoint), flags.overwrite === true);
   }
   if (ranks.writes) for (const image of skipped ?? []) process.stderr.write(`${skippedImageLine(image)}\n`);
@@ -117,6 +117,7 @@ export async function evalCommand(flags: EvalFlags): Promise<number> {
     if (mcSamples !== undefined && mc !== null) {
       const probabilities = softmaxRows(logits, set.size, classes, new Float64Array(logits.length));
       calibration = calibrationReport({ set: name, labels, mcSamples, seed }, probabilities, mc);
+      makeFolder(out);
       writeCalibrationFiles(out, calibration);
     }
     const perClass = perClassAccuracy(confusion, checkpoint.config.imageData?.classes);

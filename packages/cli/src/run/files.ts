@@ -1,5 +1,5 @@
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, renameSync, rmdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { UserError } from '../errors.js';
 
 /** For the kill tests only: milliseconds to wait between writing the temporary file and renaming it. */
@@ -76,6 +76,27 @@ export function makeFolder(path: string): void {
     mkdirSync(path, { recursive: !existsSync(dirname(path)) });
   } catch (error) {
     throw new UserError(`cannot create the output folder ${path}: ${(error as NodeJS.ErrnoException).code}; choose another --out`);
+  }
+}
+
+/**
+ * Fails as makeFolder(path) would, and leaves nothing behind: for a command that checks its --out
+ * before long work but makes it only once it has something to write there, so that one stopped
+ * midway leaves no empty folder. Making the folder is the one sure test that it can be made.
+ */
+export function checkFolderCanBeMade(path: string): void {
+  if (existsSync(path)) return makeFolder(path);
+  const target = resolve(path);
+  let existing = dirname(target);
+  while (!existsSync(existing)) existing = dirname(existing);
+  makeFolder(path);
+  for (let made = target; made !== existing; made = dirname(made)) {
+    try {
+      rmdirSync(made);
+    } catch {
+      // Another process put something there meanwhile: the folder is its now.
+      return;
+    }
   }
 }
 
