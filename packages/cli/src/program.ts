@@ -78,7 +78,7 @@ export function buildProgram(outcome: Outcome): Command {
     .option('--dropout <p>', 'dropout rate of every dropout layer (default 0.5)')
     .option('--kernel <kernel>', 'matrix products: strict (the same bits on every CPU, default) or relaxed (fused multiply-add: faster; bits may differ on another CPU)')
     .option('--clip-norm <x>', 'clip the gradient to this global L2 norm before each update (default: no clipping)')
-    .option('--schedule <spec>', 'learning-rate schedule with PyTorch\'s names, e.g. kind=step,step_size=10,gamma=0.5 or kind=warmup-cosine,total_iters=5 (kinds: step, cosine, warmup-cosine, one-cycle, plateau; default: constant)')
+    .option('--schedule <spec>', 'learning-rate schedule with PyTorch\'s names, e.g. kind=step,step_size=10,gamma=0.5 or kind=warmup-cosine,total_iters=5 (kinds: step, cosine, warmup-cosine, one-cycle, plateau; default: constant); with one, the epoch lines show each epoch\'s lr')
     .option('--early-stopping <spec>', 'stop when a metric stops improving, e.g. patience=3,restoreBestWeights (monitor val_loss by default); the best epoch is kept as best.lockstep')
     .option('--seed <n>', 'seed of weights, shuffling, masks and the built-in data (default 0)')
     .option('--augment <list>', AUGMENT_HELP)

@@ -19,7 +19,7 @@ import { UserError } from '../errors.js';
 import { epochLine, summarize, summaryTable, variantEpoch, type VariantRun } from '../output/comparison.js';
 import { comparisonSvg } from '../output/comparison-plot.js';
 import { learningCurvesHtml } from '../output/learning-curves.js';
-import { Reporter } from '../output/report.js';
+import { plateauNote, Reporter } from '../output/report.js';
 import { abortOnStdoutFailure, describeStdoutFailure } from '../output/stdout.js';
 import { clearExistingComparison, COMPARISON_FILE, COMPARISON_FILES, rateFolder } from '../run/existing-comparison.js';
 import { defaultOutFolder, makeFolder, removeStrayTemporaries, writeFileAtomic } from '../run/files.js';
@@ -240,7 +240,7 @@ async function compare(flags: CompareFlags, ranks: RunRanks, stop: Stop): Promis
         makeFolder(join(out, folder));
         writeFileAtomic(join(out, folder, 'config.json'), `${JSON.stringify({ ...c, ...(data.imageData === undefined ? {} : { imageData: data.imageData }), model: variant.spec, workers }, null, 2)}\n`);
       }
-      reporter = new Reporter(mode, config.epochs, `${name} | `);
+      reporter = new Reporter(mode, config.epochs, { label: `${name} | ` });
       const model = models.get(i) ?? buildModel(variant.spec);
       const options = { model, seed: c.seed, optimizer: optimizerOf(c), chunkSize: c.chunkSize, kernel: c.kernel ?? 'strict', workers, setup, ranks: trainerRanks(ranks) };
       const trainer = new Trainer(options);
@@ -265,7 +265,9 @@ async function compare(flags: CompareFlags, ranks: RunRanks, stop: Stop): Promis
           const epoch = variantEpoch(result.history[0], await trainer.evaluate(probe));
           run.epochs.push(epoch);
           run.seconds = (performance.now() - variantStarted) / 1000;
-          reporter.progress('epoch', epochLine(name, epoch, c.epochs), { name, ...(rate === undefined ? {} : { rate }), ...epoch });
+          reporter.progress('epoch', epochLine(name, epoch, c.epochs, c.schedule !== undefined), { name, ...(rate === undefined ? {} : { rate }), ...epoch });
+          const lowered = plateauNote(trainer.optimizer, epoch, trainer.state.schedule?.lr, c.epochs);
+          if (lowered !== null) reporter.info(`${name} | ${lowered}`, { name, epoch: epoch.epoch, lr: trainer.state.schedule!.lr, previousLr: epoch.lr });
           if (write) writeFileAtomic(join(out, folder, 'metrics.jsonl'), run.epochs.map((e) => JSON.stringify(e)).join('\n') + '\n');
           writeResults(false);
         }

@@ -153,7 +153,7 @@ async function train(flags: TrainFlags, ranks: RunRanks, stop: Stop): Promise<nu
 async function trainInRunFolder(run: Run, flags: TrainFlags, notes: Array<string | null>, workers: number, skipped: RunData['skipped']): Promise<number> {
   const { out, config, spec, ranks, initFrom } = run;
   makeFolder(out);
-  const reporter = new Reporter(Reporter.choose(flags), config.epochs);
+  const reporter = new Reporter(Reporter.choose(flags), config.epochs, { showsLr: config.schedule !== undefined });
   for (const note of notes) if (note !== null) reporter.info(note);
   const lock = lockRunFolder(out, 'train');
   try {

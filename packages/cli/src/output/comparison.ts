@@ -1,4 +1,5 @@
 import type { EpochMetrics, Evaluation } from '@lockstep/core';
+import { shownLr } from './report.js';
 
 /** One epoch of one variant: train's metrics (running loss and accuracy with dropout on, validation) and more. */
 export interface VariantEpoch extends EpochMetrics {
@@ -34,10 +35,12 @@ export function variantEpoch(metrics: EpochMetrics, onProbe: Evaluation): Varian
   return { ...metrics, valLoss: metrics.valLoss, valAccuracy: metrics.valAccuracy, trainEvalLoss: onProbe.loss, trainEvalAccuracy: onProbe.accuracy };
 }
 
-export function epochLine(name: string, epoch: VariantEpoch, epochs: number): string {
+/** One variant's epoch line; `showsLr` with a schedule, which changes the rate. */
+export function epochLine(name: string, epoch: VariantEpoch, epochs: number, showsLr: boolean): string {
   return (
     `${name} | epoch ${epoch.epoch}/${epochs} | train_loss ${epoch.trainEvalLoss.toFixed(4)} train_acc ${epoch.trainEvalAccuracy.toFixed(4)} | ` +
     `val_loss ${epoch.valLoss.toFixed(4)} val_acc ${epoch.valAccuracy.toFixed(4)} | gap ${signed(epoch.trainEvalAccuracy - epoch.valAccuracy)} | ` +
+    (showsLr ? `lr ${shownLr(epoch.lr)} | ` : '') +
     `${Math.round(epoch.samplesPerSecond)} samples/s | ${epoch.seconds.toFixed(1)} s`
   );
 }

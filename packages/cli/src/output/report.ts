@@ -1,8 +1,27 @@
 import cliProgress from 'cli-progress';
-import type { EpochMetrics } from '@lockstep/core';
+import type { EpochMetrics, OptimizerConfig } from '@lockstep/core';
 import type { StepProgress } from '@lockstep/workers';
 
 export type OutputMode = 'tty' | 'plain' | 'json' | 'quiet' | 'quiet-json' | 'silent';
+
+/** A learning rate as the epoch lines show it: 4 significant digits, enough to see a schedule move. */
+export const shownLr = (lr: number): string => String(Number(lr.toPrecision(4)));
+
+/**
+ * The line that says reduce-on-plateau lowered the rate after `metrics`' epoch, as Keras prints
+ * "ReduceLROnPlateau reducing learning rate to ..."; null when it did not. `lrAfter` is the rate the
+ * schedule holds now, which the next epoch trains with.
+ */
+export function plateauNote(optimizer: OptimizerConfig, metrics: EpochMetrics, lrAfter: number | undefined, totalEpochs: number): string | null {
+  const { schedule } = optimizer;
+  if (schedule.kind !== 'plateau' || lrAfter === undefined || lrAfter >= metrics.lr) return null;
+  // It lowers the rate once `patience` + 1 epochs in a row did not improve.
+  const epochs = schedule.patience + 1;
+  return (
+    `epoch ${metrics.epoch}/${totalEpochs}: ${schedule.monitor} did not improve for ${epochs} epoch${epochs === 1 ? '' : 's'}, ` +
+    `so the plateau schedule lowers lr from ${shownLr(metrics.lr)} to ${shownLr(lrAfter)}`
+  );
+}
 
 /**
  * What a run prints: a progress bar per epoch in a terminal, one plain line per epoch elsewhere,
@@ -12,12 +31,22 @@ export type OutputMode = 'tty' | 'plain' | 'json' | 'quiet' | 'quiet-json' | 'si
 export class Reporter {
   private bar: cliProgress.SingleBar | null = null;
 
+  private readonly label: string;
+  private readonly showsLr: boolean;
+
   constructor(
     private readonly mode: OutputMode,
     private readonly totalEpochs: number,
-    /** Printed before "epoch" on the progress bar, e.g. "dropout 0.2 | ". */
-    private readonly label = '',
-  ) {}
+    options: {
+      /** Printed before "epoch" on the progress bar, e.g. "dropout 0.2 | ". */
+      label?: string;
+      /** Whether the epoch lines show the learning rate: with a schedule, which changes it. */
+      showsLr?: boolean;
+    } = {},
+  ) {
+    this.label = options.label ?? '';
+    this.showsLr = options.showsLr ?? false;
+  }
 
   static choose(options: { json?: boolean; quiet?: boolean }): OutputMode {
     if (options.json) return options.quiet ? 'quiet-json' : 'json';
@@ -63,8 +92,9 @@ export class Reporter {
       const accuracy = metrics.accuracy === null ? '' : ` acc ${metrics.accuracy.toFixed(4)}`;
       const validation =
         metrics.valLoss === null ? '' : ` | val_loss ${metrics.valLoss.toFixed(4)}${metrics.valAccuracy === null ? '' : ` val_acc ${metrics.valAccuracy.toFixed(4)}`}`;
+      const lr = this.showsLr ? ` | lr ${shownLr(metrics.lr)}` : '';
       console.log(
-        `epoch ${metrics.epoch}/${this.totalEpochs} | loss ${metrics.loss.toFixed(4)}${accuracy}${validation} | ` +
+        `epoch ${metrics.epoch}/${this.totalEpochs} | loss ${metrics.loss.toFixed(4)}${accuracy}${validation}${lr} | ` +
           `${Math.round(metrics.samplesPerSecond)} samples/s | ${metrics.seconds.toFixed(1)} s`,
       );
     }

@@ -7,7 +7,7 @@ import type { RunConfig } from '../config/settings.js';
 import { featureNames, type CsvHeader } from '../data/csv.js';
 import { UserError } from '../errors.js';
 import { learningCurvesHtml, learningCurvesSvg } from '../output/learning-curves.js';
-import type { Reporter } from '../output/report.js';
+import { plateauNote, type Reporter } from '../output/report.js';
 import { abortOnStdoutFailure, describeStdoutFailure } from '../output/stdout.js';
 import { BEST_FILE, committedBest, loadBest, settleBest, writeWithBest } from './best-checkpoint.js';
 import { encodeCheckpoint, loadCheckpoint, type Checkpoint, type InitialWeights } from './checkpoint.js';
@@ -197,6 +197,8 @@ export async function trainInFolder(run: Run, reporter: Reporter): Promise<numbe
       onEpoch: (metrics) => {
         history.push(metrics);
         reporter.epoch(metrics);
+        const lowered = plateauNote(optimizer, metrics, trainer.state.schedule?.lr, config.epochs);
+        if (lowered !== null) reporter.info(lowered, { epoch: metrics.epoch, lr: trainer.state.schedule!.lr, previousLr: metrics.lr });
         if (!run.ranks.writes) return save();
         writeHistory();
         const bytes = encode();
