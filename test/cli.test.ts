@@ -304,6 +304,7 @@ describe('bad input: one line, a non-zero exit, no stack trace, nothing half-wri
       [['eval', '--checkpoint', future], 'lockstep: future.lockstep has checkpoint format 9; this lockstep reads format 1, upgrade lockstep'],
       [['train', '--resume', 'w1/checkpoint.lockstep', '--config', 'wide-config.json'], 'lockstep: hidden cannot change when resuming: w1/checkpoint.lockstep was trained with hidden [256,256]'],
       [['eval', '--checkpoint', 'plain/checkpoint.lockstep', '--mc-samples', '5'], 'lockstep: plain/checkpoint.lockstep has no dropout layers with p > 0, so --mc-samples has nothing to sample; leave out --mc-samples'],
+      [['predict', '--checkpoint', 'plain/checkpoint.lockstep', '--input', 'rows.csv', '--mc-samples', '5'], 'lockstep: plain/checkpoint.lockstep has no dropout layers with p > 0, so --mc-samples has nothing to sample; leave out --mc-samples'],
     ];
     for (const [args, message] of cases) {
       const { status, stderr } = lockstep(args);

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { sampledDropoutLayers, softmaxRows } from '@lockstep/core';
+import { softmaxRows } from '@lockstep/core';
 import { flagValue } from '../config/flags.js';
 import { defaultWorkers, OPTIONS } from '../config/options.js';
 import { SETTINGS } from '../config/settings.js';
@@ -13,7 +13,7 @@ import { loadCheckpoint } from '../run/checkpoint.js';
 import { checkFolderCanBeMade, folderOf, makeFolder } from '../run/files.js';
 import { importNamedModules } from '../run/modules.js';
 import { checkSameRun, contentDigest, runRanks, trainerRanks } from '../run/ranks.js';
-import { checkpointModel, trainerFor } from '../run/trainer.js';
+import { checkMcSamples, checkpointModel, trainerFor } from '../run/trainer.js';
 
 /** Each class's accuracy from a confusion matrix (rows: true class), named by the run's class names where it has them. */
 function perClassAccuracy(confusion: number[][], names: readonly string[] | undefined): Array<{ label: number; name?: string; accuracy: number | null; correct: number; samples: number }> {
@@ -72,9 +72,7 @@ export async function evalCommand(flags: EvalFlags): Promise<number> {
   const checkpoint = loadCheckpoint(flags.checkpoint);
   const setup = (await importNamedModules(checkpoint, flags.checkpoint, modules)).urls;
   const model = checkpointModel(checkpoint, flags.checkpoint);
-  if (mcSamples !== undefined && sampledDropoutLayers(model.module).length === 0) {
-    throw new UserError(`${flags.checkpoint} has no dropout layers with p > 0, so --mc-samples has nothing to sample; leave out --mc-samples`);
-  }
+  checkMcSamples(model, flags.checkpoint, mcSamples);
   const reading = evalReading(checkpoint.config, { data: dataOverride ?? checkpoint.config.data, skip: flags.skipBadImages === true, split: askedSplit, checkpoint: flags.checkpoint });
   const data = await loadRunData(reading.config, { threads: workers, dataOverride, badImageFix: reading.badImageFix });
   checkCheckpointColumns(data.csv, checkpoint, flags.checkpoint);

@@ -7,7 +7,7 @@ import { readInputs } from '../data/inputs.js';
 import { loadCheckpoint } from '../run/checkpoint.js';
 import { importNamedModules } from '../run/modules.js';
 import { checkSameRun, contentDigest, runRanks, trainerRanks } from '../run/ranks.js';
-import { checkpointModel, trainerFor } from '../run/trainer.js';
+import { checkMcSamples, checkpointModel, trainerFor } from '../run/trainer.js';
 
 export interface PredictFlags {
   checkpoint: string;
@@ -87,6 +87,7 @@ export async function predictCommand(flags: PredictFlags): Promise<number> {
   if (ranks.writes) for (const image of skipped) process.stderr.write(`${skippedImageLine(image)}\n`);
   const setup = (await importNamedModules(checkpoint, flags.checkpoint, modules)).urls;
   const model = checkpointModel(checkpoint, flags.checkpoint);
+  checkMcSamples(model, flags.checkpoint, samples);
   const identity = { checkpoint: contentDigest(readFileSync(flags.checkpoint)), inputs: contentDigest(new Uint8Array(inputs.buffer, inputs.byteOffset, inputs.byteLength)), samples, seed, format, modules };
   checkSameRun(ranks, JSON.stringify(identity), 'checkpoint, inputs or flags');
   const trainer = trainerFor(checkpoint, model, setup, workers, trainerRanks(ranks));

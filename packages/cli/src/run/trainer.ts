@@ -1,4 +1,4 @@
-import { checkChunkRows, checkDataFits, LockstepError, Model, negativeRunningVariance, sequentialFromSpec, stateSlots, type Dataset, type ModelSpec, type OptimizerConfig } from '@lockstep/core';
+import { checkChunkRows, checkDataFits, LockstepError, Model, negativeRunningVariance, sampledDropoutLayers, sequentialFromSpec, stateSlots, type Dataset, type ModelSpec, type OptimizerConfig } from '@lockstep/core';
 import { checkTrainerMemory, Trainer, type RankGroupSpec } from '@lockstep/workers';
 import { classesOf } from '../config/model-spec.js';
 import { UserError } from '../errors.js';
@@ -32,6 +32,16 @@ export function checkpointModel(checkpoint: Checkpoint, path: string): Model {
   const negative = negativeRunningVariance(model, checkpoint.buffers ?? new Float32Array(0));
   if (negative !== null) throw new UserError(`${path} is damaged: ${negative}; use another checkpoint`);
   return model;
+}
+
+/**
+ * --mc-samples of eval and predict: a model without dropout layers of p > 0 has no masks to draw, so
+ * every pass would be the same (the library's predictWithUncertainty gives zero spread); refused.
+ */
+export function checkMcSamples(model: Model, path: string, mcSamples: number | undefined): void {
+  if (mcSamples !== undefined && sampledDropoutLayers(model.module).length === 0) {
+    throw new UserError(`${path} has no dropout layers with p > 0, so --mc-samples has nothing to sample; leave out --mc-samples`);
+  }
 }
 
 /** How a run trains `model`: its optimizer, batches, and the threads and ranks that share each step. */
