@@ -266,10 +266,10 @@ describe('lockstep compare: bad input is one line naming the flag, with nothing 
     [['--config', 'no-dropout.json'], 'lockstep: no-dropout.json: "layers" has no {"type": "dropout"} entry for --dropout to set; add one, e.g. after an activation'],
     [['--config', 'with-layers.json', '--hidden', '32'], 'lockstep: --hidden sets the widths of the default MLP, but with-layers.json gives "layers"; drop one of the two'],
     [['--config', 'no-validation.json'], 'lockstep: lockstep compare needs validation samples, and validationSplit 0 of 5000 samples leaves none; raise "validationSplit" in --config'],
-    [['--image-size', '8,8'], 'lockstep: --image-size [8,8] only applies to images:DIR data, and the data is default; leave it out'],
-    [['--skip-bad-images'], 'lockstep: --skip-bad-images true only applies to images:DIR data, and the data is default; leave it out'],
+    [['--image-size', '8,8'], 'lockstep: --image-size 8,8 only applies to images:DIR data, and the data is default; leave it out'],
+    [['--skip-bad-images'], 'lockstep: --skip-bad-images only applies to images:DIR data, and the data is default; leave it out'],
     [['--config', 'skip-bad.json'], 'lockstep: "skipBadImages": true in skip-bad.json only applies to images:DIR data, and the data is default; leave it out'],
-    [['--data', 'images:x', '--image-fit', 'crop'], 'lockstep: --image-fit "crop" only applies with an image size; give one (e.g. --image-size 32,32) or leave it out'],
+    [['--data', 'images:x', '--image-fit', 'crop'], 'lockstep: --image-fit crop only applies with an image size; give one (e.g. --image-size 32,32) or leave it out'],
   ])('%j', (args, message) => {
     const { status, stdout, stderr } = lockstep(['compare', ...args, '--out', 'never']);
     expect(stderr).toBe(`${message}\n`);

@@ -160,9 +160,9 @@ describe('trees that cannot train stop with one line, whatever --skip-bad-images
 
   it('image settings that cannot apply, named as given', () => {
     const result = run(['train', '--image-size', '8,8', '--epochs', '1']);
-    expect(result.stderr).toBe('lockstep: --image-size [8,8] only applies to images:DIR data, and the data is default; leave it out\n');
+    expect(result.stderr).toBe('lockstep: --image-size 8,8 only applies to images:DIR data, and the data is default; leave it out\n');
     tree('fit-alone');
-    stops('fit-alone', '--image-fit "crop" only applies with an image size; give one (e.g. --image-size 32,32) or leave it out', '--image-fit', 'crop');
+    stops('fit-alone', '--image-fit crop only applies with an image size; give one (e.g. --image-size 32,32) or leave it out', '--image-fit', 'crop');
     expect(run(['train', '--data', 'images:x', '--image-channels', '2']).stderr).toBe('lockstep: --image-channels must be 1 or 3, got "2"\n');
     expect(run(['train', '--data', 'images:x', '--image-size', '0,8']).stderr).toBe('lockstep: --image-size must be [height, width], two integers from 1 to 4096 (--image-size 32,32), got "0,8"\n');
     writeFileSync(join(work, 'norm.json'), JSON.stringify({ data: 'images:fit-alone', imageNormalize: { mean: [0.5], std: [0.25] } }));
@@ -240,7 +240,7 @@ describe('lockstep data and compare take the image flags that the advice of an i
 
   it('image flags for data that is not images:DIR are refused by data as by train', () => {
     const result = run(['data', '--image-size', '8,8', '--out', 'never.png']);
-    expect(result.stderr).toBe('lockstep: --image-size [8,8] only applies to images:DIR data, and the data is default; leave it out\n');
+    expect(result.stderr).toBe('lockstep: --image-size 8,8 only applies to images:DIR data, and the data is default; leave it out\n');
     expect(result.status).toBe(1);
   });
 });

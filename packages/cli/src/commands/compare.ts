@@ -61,8 +61,8 @@ interface Variant {
   readonly spec: ModelSpec;
 }
 
-/** The defaults, then a config file's settings (`fromFile`, read from `path`), then the flags, checked as train checks them. */
-function runConfig(fromFlags: Partial<RunConfig>, fromFile: Partial<RunConfig>, path: string | undefined, compared: 'rate' | 'config'): RunConfig {
+/** The defaults, then a config file's settings (`fromFile`, read from `path`), then the flags (`typed`: their texts), checked as train checks them. */
+function runConfig(fromFlags: Partial<RunConfig>, fromFile: Partial<RunConfig>, path: string | undefined, compared: 'rate' | 'config', typed: ConfigFlags): RunConfig {
   if (fromFlags.hidden !== undefined && fromFile.layers !== undefined) {
     throw new UserError(`--hidden sets the widths of the default MLP, but ${path} gives "layers"; drop one of the two`);
   }
@@ -71,7 +71,7 @@ function runConfig(fromFlags: Partial<RunConfig>, fromFile: Partial<RunConfig>, 
     throw new UserError(`early stopping does not apply to compare, which trains every ${compared} for all its epochs; remove "earlyStopping" from ${path}`);
   }
   const config = checkConfig({ ...DEFAULT_CONFIG, ...fromFile, ...fromFlags }, path ?? 'config');
-  const named = settingNamer(fromFlags, fromFile, path);
+  const named = settingNamer(fromFlags, fromFile, path, typed);
   checkBatching(config, named);
   checkImageSettings(config, named);
   return config;
@@ -87,7 +87,7 @@ function compareConfigs(flags: CompareFlags): Array<{ name: string; rate?: numbe
     const fromFlags = flagConfig(flags);
     const files = paths.map((file) => {
       const fromFile = readConfigFile(file, '--configs');
-      return { file, fromFile, config: runConfig(fromFlags, fromFile, file, 'config') };
+      return { file, fromFile, config: runConfig(fromFlags, fromFile, file, 'config', flags) };
     });
     checkFlagsKeepModels(fromFlags, files);
     checkSameSettings(files);
@@ -96,7 +96,7 @@ function compareConfigs(flags: CompareFlags): Array<{ name: string; rate?: numbe
   const rates = dropoutRatesFlag(flags.dropout ?? DEFAULT_RATES);
   const fromFile = flags.config === undefined ? {} : readConfigFile(flags.config, '--config');
   // Each rate sets its own; a rate from the config file would only be misleading in compare.json.
-  const config = { ...runConfig(flagConfig({ ...flags, dropout: undefined }), fromFile, flags.config, 'rate'), dropout: undefined };
+  const config = { ...runConfig(flagConfig({ ...flags, dropout: undefined }), fromFile, flags.config, 'rate', flags), dropout: undefined };
   return rates.map((rate) => ({ name: `dropout ${rate}`, rate, config: { ...config, dropout: rate } }));
 }
 

@@ -58,7 +58,7 @@ export async function dataCommand(flags: DataFlags): Promise<number> {
   const fromFile = flags.config === undefined ? {} : readConfigFile(flags.config);
   const fromFlags = flagConfig(flags);
   const config = checkConfig({ ...DEFAULT_CONFIG, ...fromFile, ...fromFlags }, flags.config ?? 'config');
-  checkImageSettings(config, settingNamer(fromFlags, fromFile, flags.config));
+  checkImageSettings(config, settingNamer(fromFlags, fromFile, flags.config, flags));
   const data = await loadRunData(config, { threads: defaultWorkers() });
   const skipped = skippedImagesNote(data.skipped);
   if (skipped !== null) process.stdout.write(`${skipped}\n`);

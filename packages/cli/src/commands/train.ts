@@ -88,8 +88,9 @@ async function train(flags: TrainFlags, ranks: RunRanks, stop: Stop): Promise<nu
     checkpoint === null
       ? checkConfig({ ...DEFAULT_CONFIG, ...fromFile, ...fromFlags, ...(named === undefined ? {} : { modules: named }) }, flags.config ?? 'config')
       : resumedConfig(checkpoint, flags.resume!, fromFlags, fromFile);
-  checkBatching(config, settingNamer(fromFlags, fromFile, flags.config));
-  checkImageSettings(config, settingNamer(fromFlags, fromFile, flags.config));
+  const shown = settingNamer(fromFlags, fromFile, flags.config, flags);
+  checkBatching(config, shown);
+  checkImageSettings(config, shown);
   const { workers, note: workersNote } = usefulWorkers(requestedWorkers, config);
   const modules = checkpoint === null ? await importModules(config.modules) : await importNamedModules(checkpoint, flags.resume!, named ?? fromFile.modules);
   const data = await loadRunData(config, { threads: workers });

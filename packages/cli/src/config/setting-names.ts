@@ -1,14 +1,23 @@
+import type { ConfigFlags } from './flags.js';
 import { SETTINGS, type RunConfig } from './settings.js';
 
+/** A flag's value as the user typed it (quoted where the shell needed quotes); a switch is the flag alone. */
+function typedFlag(flag: string, text: string | boolean | undefined, value: unknown): string {
+  if (typeof text === 'boolean') return flag;
+  if (text === undefined) return `${flag} ${JSON.stringify(value)}`;
+  return `${flag} ${/^[^\s"'\\]+$/.test(text) ? text : JSON.stringify(text)}`;
+}
+
 /**
- * How a message names a setting and its value: as the user gave it. A flag as typed (`--chunk-size 128`),
- * a config file's key with the file (`"chunkSize": 128 in c.json`), and a default by the flag that
- * would change it.
+ * How a message names a setting and its value: as the user gave it. A flag as typed (`--chunk-size 128`,
+ * `--image-size 32,32`; `typed` holds the flags' texts), a config file's key and JSON value with the
+ * file (`"chunkSize": 128 in c.json`), and a default by the flag that would change it.
  */
-export function settingNamer(fromFlags: Partial<RunConfig>, fromFile: Partial<RunConfig>, configPath: string | undefined): (key: keyof RunConfig, value: unknown) => string {
+export function settingNamer(fromFlags: Partial<RunConfig>, fromFile: Partial<RunConfig>, configPath: string | undefined, typed: ConfigFlags): (key: keyof RunConfig, value: unknown) => string {
   return (key, value) => {
     const flag = SETTINGS[key].flag;
-    if (Object.hasOwn(fromFile, key) && !Object.hasOwn(fromFlags, key)) return `"${key}": ${JSON.stringify(value)} in ${configPath}`;
+    if (Object.hasOwn(fromFlags, key) && flag !== undefined) return typedFlag(flag, (typed as Record<string, string | boolean | undefined>)[key], value);
+    if (Object.hasOwn(fromFile, key)) return `"${key}": ${JSON.stringify(value)} in ${configPath}`;
     return flag === undefined ? `"${key}" ${JSON.stringify(value)}` : `${flag} ${JSON.stringify(value)}`;
   };
 }
