@@ -21,10 +21,11 @@ const infoLines = (stdout: string): string[] =>
 
 describe('degenerate settings', () => {
   it.each([
-    [['train', '--chunk-size', '128'], '--chunk-size 128 is larger than --batch-size 64'],
+    [['train', '--chunk-size', '128'], '--chunk-size 128 is larger than the default batch size 64'],
     [['train', '--chunk-size', '16', '--batch-size', '8'], '--chunk-size 16 is larger than --batch-size 8'],
-    [['train', '--config', 'chunk.json'], '"chunkSize": 100 in chunk.json is larger than --batch-size 64'],
-    [['compare', '--chunk-size', '128'], '--chunk-size 128 is larger than --batch-size 64'],
+    [['train', '--config', 'chunk.json'], '"chunkSize": 100 in chunk.json is larger than the default batch size 64'],
+    [['compare', '--chunk-size', '128'], '--chunk-size 128 is larger than the default batch size 64'],
+    [['train', '--batch-size', '16'], 'the default chunk size 32 is larger than --batch-size 16'],
   ])('%j: one line naming what was typed, before anything is written', (args, start) => {
     const { status, stdout, stderr } = lockstep([...args, '--out', 'never'], work);
     expect(stderr).toBe(`lockstep: ${start}: a chunk is part of one step's batch; lower the chunk size or raise the batch size\n`);

@@ -19,4 +19,8 @@ describe('settingNamer', () => {
   it('a config file value as JSON, with the file', () => {
     expect(settingNamer({}, { imageSize: [32, 32] }, 'c.json', {})('imageSize', [32, 32])).toBe('"imageSize": [32,32] in c.json');
   });
+
+  it('a setting neither a flag nor the file gave as the default, not by the flag that was not given', () => {
+    expect(settingNamer({}, { chunkSize: 100 }, 'c.json', {})('batchSize', 64)).toBe('the default batch size 64');
+  });
 });

@@ -1,5 +1,5 @@
 import type { ConfigFlags } from './flags.js';
-import { SETTINGS, type RunConfig } from './settings.js';
+import { DEFAULT_CONFIG, SETTINGS, type RunConfig } from './settings.js';
 
 /** A flag's value as the user typed it (quoted where the shell needed quotes); a switch is the flag alone. */
 function typedFlag(flag: string, text: string | boolean | undefined, value: unknown): string {
@@ -11,14 +11,18 @@ function typedFlag(flag: string, text: string | boolean | undefined, value: unkn
 /**
  * How a message names a setting and its value: as the user gave it. A flag as typed (`--chunk-size 128`,
  * `--image-size 32,32`; `typed` holds the flags' texts), a config file's key and JSON value with the
- * file (`"chunkSize": 128 in c.json`), and a default by the flag that would change it.
+ * file (`"chunkSize": 128 in c.json`), a default as one (`the default batch size 64`), and any other
+ * value (a checkpoint's) by its key.
  */
 export function settingNamer(fromFlags: Partial<RunConfig>, fromFile: Partial<RunConfig>, configPath: string | undefined, typed: ConfigFlags): (key: keyof RunConfig, value: unknown) => string {
   return (key, value) => {
     const flag = SETTINGS[key].flag;
     if (Object.hasOwn(fromFlags, key) && flag !== undefined) return typedFlag(flag, (typed as Record<string, string | boolean | undefined>)[key], value);
     if (Object.hasOwn(fromFile, key)) return `"${key}": ${JSON.stringify(value)} in ${configPath}`;
-    return flag === undefined ? `"${key}" ${JSON.stringify(value)}` : `${flag} ${JSON.stringify(value)}`;
+    // Neither gave it: the default, or on --resume the checkpoint's value, which is no default.
+    const words = key.replace(/[A-Z]/g, (letter) => ` ${letter.toLowerCase()}`);
+    if (Object.hasOwn(DEFAULT_CONFIG, key) && JSON.stringify(DEFAULT_CONFIG[key]) === JSON.stringify(value)) return `the default ${words} ${JSON.stringify(value)}`;
+    return `"${key}" ${JSON.stringify(value)}`;
   };
 }
 
