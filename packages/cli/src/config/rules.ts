@@ -1,6 +1,6 @@
 import { checkAugmentSpec, checkDropoutRate, LockstepError, type CheckedAugmentSpec } from '@lockstep/core';
 import { UserError } from '../errors.js';
-import { isDecimal } from './decimal.js';
+import { decimalHint, isDecimal, withDecimalHint } from './decimal.js';
 
 /**
  * What one setting accepts, said once: a config file's value and a flag's text go through the same
@@ -17,15 +17,8 @@ export interface Rule<T> {
 export const numberOrText = (text: string): unknown => (isDecimal(text) ? Number(text) : text);
 const asText = (text: string): unknown => text;
 
-/** For a numeric setting given a number written otherwise (0x10, " 1 ", or "16" in a config file): how to write it. */
-function howToWrite(value: unknown): string {
-  if (typeof value !== 'string' || value.trim() === '') return '';
-  const number = Number(value);
-  return Number.isFinite(number) ? `; write it as ${number}` : '';
-}
-
 export function rule<T>(expects: string, accepts: (value: unknown) => boolean, fromText: (text: string) => unknown = numberOrText): Rule<T> {
-  const hint = fromText === numberOrText ? howToWrite : (): string => '';
+  const hint = fromText === numberOrText ? decimalHint : (): string => '';
   return {
     check(value, name, shown) {
       if (!accepts(value)) throw new UserError(`${name} must be ${expects}, got ${shown}${hint(value)}`);
@@ -82,7 +75,7 @@ export function text(expects: string, accepts: (value: string) => boolean): Rule
 /** A dropout rate: a number, in the range the dropout layers themselves check, with core's check. */
 export const dropoutRate: Rule<number> = {
   check(value, name, shown) {
-    if (typeof value !== 'number') throw new UserError(`${name} must be a number, got ${shown}${howToWrite(value)}`);
+    if (typeof value !== 'number') throw new UserError(`${name} must be a number, got ${shown}${decimalHint(value)}`);
     try {
       return checkDropoutRate(value, name);
     } catch (error) {
@@ -111,7 +104,8 @@ export const augmentation: Rule<CheckedAugmentSpec> = {
     try {
       return checkAugmentSpec(value, field);
     } catch (error) {
-      throw error instanceof LockstepError ? new UserError(error.message) : error;
+      // Every field but flip takes a number.
+      throw error instanceof LockstepError ? new UserError(withDecimalHint(error.message, value, (key) => key !== 'flip', field)) : error;
     }
   },
   fromText(text) {

@@ -11,6 +11,7 @@ import {
   type ScheduleKind,
 } from '@lockstep/core';
 import { UserError } from '../errors.js';
+import { withDecimalHint } from './decimal.js';
 import { numberOrText, type Rule } from './rules.js';
 
 /**
@@ -82,14 +83,18 @@ function fieldNamer(name: string): (field: string) => string {
   return (field) => (name.startsWith('--') ? `${name} ${field}` : `${name}.${field}`);
 }
 
-/** Runs a check of core's and gives its message as the CLI's one line. */
-function asUserError<T>(check: () => T): T {
+/** Runs a check of core's and gives its message as the CLI's one line, `hint` added where it has one. */
+function asUserError<T>(check: () => T, hint: (message: string) => string = (message) => message): T {
   try {
     return check();
   } catch (error) {
-    throw error instanceof LockstepError ? new UserError(error.message) : error;
+    throw error instanceof LockstepError ? new UserError(hint(error.message)) : error;
   }
 }
+
+/** The fields of a schedule or of early stopping that take no number (text, or true or false). */
+const NOT_NUMERIC = new Set(['interval', 'anneal_strategy', 'monitor', 'mode', 'threshold_mode', 'restoreBestWeights']);
+const isNumeric = (field: string): boolean => !NOT_NUMERIC.has(field);
 
 /** Flag text that is no `name=value,...` list: `check` refuses it with `problem`, after the flag's name. */
 class MalformedItems {
@@ -156,7 +161,7 @@ export const scheduleRule: Rule<ScheduleSetting> = {
     // What the run fills in later stands in for the check by a value that passes.
     const placeholders = Object.fromEntries(fields.filter(([torch, , fallback]) => typeof fallback === 'symbol' && !Object.hasOwn(setting, torch)).map(([torch, , fallback]) => [torch, fallback === LR ? 1 : 1_000_000]));
     const coreNamer = (core: string): string => field(fields.find(([, c]) => c === core)?.[0] ?? core);
-    asUserError(() => checkSchedule(coreSchedule({ ...setting, ...placeholders }), coreNamer));
+    asUserError(() => checkSchedule(coreSchedule({ ...setting, ...placeholders }), coreNamer), (message) => withDecimalHint(message, value, isNumeric, field));
     return setting as ScheduleSetting;
   },
   fromText: itemsFromText('kind=step,step_size=10,gamma=0.5'),
@@ -171,7 +176,7 @@ export const earlyStoppingRule: Rule<EarlyStoppingSetting> = {
     if (!isObject(value)) throw new UserError(`${name} must be an object (monitor, mode, patience, minDelta, restoreBestWeights), got ${shown}`);
     const unknown = Object.keys(value).find((key) => !EARLY_STOPPING_FIELDS.includes(key));
     if (unknown !== undefined) throw new UserError(`${field(unknown)} is not a setting of early stopping; it takes ${EARLY_STOPPING_FIELDS.join(', ')}`);
-    return asUserError(() => checkEarlyStopping(value as EarlyStoppingOptions, field));
+    return asUserError(() => checkEarlyStopping(value as EarlyStoppingOptions, field), (message) => withDecimalHint(message, value, isNumeric, field));
   },
   fromText: itemsFromText('patience=3,restoreBestWeights'),
 };
