@@ -182,7 +182,7 @@ describe('--cache-mb', () => {
       [['--config', 'cnn.json', '--cache-mb', '1.5'], 'lockstep: --cache-mb must be a whole number of MiB from 0 to 1048576 (0: decode every image each epoch), got "1.5"'],
       [['--config', 'cnn.json', '--cache-mb', 'lots'], 'lockstep: --cache-mb must be a whole number of MiB from 0 to 1048576 (0: decode every image each epoch), got "lots"'],
       [['--config', 'cnn.json', '--cache-mb', '2000000'], 'lockstep: --cache-mb must be a whole number of MiB from 0 to 1048576 (0: decode every image each epoch), got "2000000"'],
-      [['--config', 'text.json'], 'lockstep: text.json: "cacheMb" must be a whole number of MiB from 0 to 1048576 (0: decode every image each epoch), got "64"'],
+      [['--config', 'text.json'], 'lockstep: text.json: "cacheMb" must be a whole number of MiB from 0 to 1048576 (0: decode every image each epoch), got "64"; write it as 64'],
       [['--cache-mb', '64'], 'lockstep: --cache-mb 64 only applies to images:DIR data, and the data is default; leave it out'],
     ];
     for (const [args, line] of cases) {
