@@ -76,16 +76,21 @@ describe('lockstep export of an images:DIR run with imageNormalize "train"', () 
     expect(argmaxDisagreements(onnx.data, probabilitiesOf(predicted), 3)).toBe(0);
   });
 
+  /** What both formats record of the run: where the weights came from and what its input was, before the normalization. */
+  const recordedRun = (): Record<string, string> => ({
+    'lockstep.checkpoint': 'run/checkpoint.lockstep',
+    'lockstep.step': '2',
+    'lockstep.epoch': '2',
+    'lockstep.input.layout': 'NCHW [3,8,8], RGB, images of 8x8',
+    'lockstep.input.scale': '1/255 for 8-bit samples (1/65535 for 16-bit): values in [0,1]',
+    'lockstep.input.mean': JSON.stringify(mean),
+    'lockstep.input.std': JSON.stringify(std),
+  });
+
   it('--format onnx records the checkpoint, the preprocessing and the class names in metadata_props', () => {
     const proto = decodeModel(readFileSync(join(work, 'm.onnx')));
     expect(Object.fromEntries((proto.metadataProps ?? []).map(({ key, value }) => [key, value]))).toEqual({
-      'lockstep.checkpoint': 'run/checkpoint.lockstep',
-      'lockstep.step': '2',
-      'lockstep.epoch': '2',
-      'lockstep.input.layout': 'NCHW [3,8,8], RGB, images of 8x8',
-      'lockstep.input.scale': '1/255 for 8-bit samples (1/65535 for 16-bit): values in [0,1]',
-      'lockstep.input.mean': JSON.stringify(mean),
-      'lockstep.input.std': JSON.stringify(std),
+      ...recordedRun(),
       'lockstep.input.normalization': '(x - mean) / std per channel, in the graph',
       'lockstep.classes': '["circle","square","triangle"]',
     });
@@ -110,13 +115,7 @@ describe('lockstep export of an images:DIR run with imageNormalize "train"', () 
     expect(JSON.parse(spec).input).toEqual([3, 8, 8]);
     expect(rest).toEqual({
       format: 'pt',
-      'lockstep.checkpoint': 'run/checkpoint.lockstep',
-      'lockstep.step': '2',
-      'lockstep.epoch': '2',
-      'lockstep.input.layout': 'NCHW [3,8,8], RGB, images of 8x8',
-      'lockstep.input.scale': '1/255 for 8-bit samples (1/65535 for 16-bit): values in [0,1]',
-      'lockstep.input.mean': JSON.stringify(mean),
-      'lockstep.input.std': JSON.stringify(std),
+      ...recordedRun(),
       'lockstep.input.normalization': '(x - mean) / std per channel, not in this file: apply it before the first layer',
       'lockstep.classes': '["circle","square","triangle"]',
     });

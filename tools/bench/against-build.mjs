@@ -37,15 +37,18 @@ if (values.other === undefined || !existsSync(otherWorkers)) {
   process.exit(2);
 }
 const { Trainer: OtherTrainer } = await import(pathToFileURL(otherWorkers).href);
+// Each build takes only the Dataset class of its own core, so the other build gets the same samples as its own.
+const { Dataset: OtherDataset } = await import(pathToFileURL(join(resolve(values.other), 'packages/core/dist/index.js')).href);
 
 const full = fashionMnistInstalled() ? loadFashionMnist().train : syntheticClassification({ seed: 0, samples: 60000, features: 784, classes: 10 });
 const samples = values.samples === undefined ? (modelName === 'cnn' ? 12800 : full.size) : positiveInteger('samples', values.samples);
 const data = samples >= full.size ? full : full.slice(0, samples);
 const layers = modelName === 'cnn' ? JSON.parse(readFileSync(new URL('../../examples/configs/cnn.json', import.meta.url), 'utf8')).layers : modelName === 'small' ? SMALL_MLP_LAYERS : REFERENCE_MLP_LAYERS;
 const model = { input: [...data.sampleShape], layers };
+const otherData = OtherDataset.classification(data.inputs, [...data.sampleShape], data.targets.labels);
 
 /** One epoch's training samples/s, then eval samples/s over the same samples. */
-async function samplesPerSecond(TrainerClass, workers) {
+async function samplesPerSecond(TrainerClass, data, workers) {
   const trainer = new TrainerClass({ model, seed: 0, optimizer: sgd({ lr: 0.05, momentum: 0.9 }), chunkSize: 64, workers, kernel: 'strict' });
   try {
     await trainer.fit(data.slice(0, 256), { epochs: 1, batchSize: 128 });
@@ -65,7 +68,7 @@ for (const workers of workerCounts) {
   for (let rep = 0; rep < reps; rep++) {
     // Alternate which build goes first, so a drift of the machine's speed favours neither.
     const order = rep % 2 === 0 ? ['here', 'other'] : ['other', 'here'];
-    for (const build of order) runs[build].push(await samplesPerSecond(build === 'here' ? Trainer : OtherTrainer, workers));
+    for (const build of order) runs[build].push(build === 'here' ? await samplesPerSecond(Trainer, data, workers) : await samplesPerSecond(OtherTrainer, otherData, workers));
   }
   for (const what of ['train', 'eval']) {
     const here = median(runs.here.map((r) => r[what]));
