@@ -114,12 +114,12 @@ function describeData(data: Dataset): string {
   return `${data.size} samples of [${data.sampleShape.join(',')}] (digest ${digest})`;
 }
 
-/** The position, and a digest of all the state: loss sums, optimizer state, schedule, early stopping and its best weights. */
+/** The position, and a digest of all the state: loss sums, optimizer state, schedule, early stopping and the weights it keeps. */
 function describeState(state: TrainingState): string {
   const { optimizerState, earlyStopping, ...scalars } = state;
-  const { bestParams, bestBuffers, ...watch } = earlyStopping ?? {};
+  const { bestParams, bestBuffers, lastParams, lastBuffers, ...watch } = earlyStopping ?? {};
   const hash = createHash('sha256').update(JSON.stringify({ ...scalars, watch }));
-  for (const array of [optimizerState, bestParams, bestBuffers]) if (array !== undefined) hash.update(bytesOf(array));
+  for (const array of [optimizerState, bestParams, bestBuffers, lastParams, lastBuffers]) if (array !== undefined) hash.update(bytesOf(array));
   return `step ${state.step} (epoch ${state.epoch}, batch ${state.batch}; digest ${hash.digest('hex').slice(0, 16)})`;
 }
 
