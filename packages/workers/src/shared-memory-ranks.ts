@@ -71,13 +71,16 @@ export class SharedMemoryGroup implements RankGroup {
     Atomics.store(this.sentBytes, this.rank, sent.length);
     this.arrive();
     // Every rank reads the same counts, so every rank throws here, and none waits at the next barrier.
-    const counts = Array.from(this.sentBytes);
-    if (counts.some((count) => count !== sent.length)) {
-      throw new LockstepError('E_WORKER', `allgather on rank ${this.rank} of ${this.size}: the ranks sent different amounts (${counts.map((count, rank) => `rank ${rank} ${count} bytes`).join(', ')}); every rank must send the same`);
-    }
+    for (let rank = 0; rank < this.size; rank++) if (this.sentBytes[rank] !== sent.length) throw this.unequalAmounts();
     for (let rank = 0; rank < this.size; rank++) received.set(this.bytes.subarray(rank * slotBytes, rank * slotBytes + sent.length), rank * sent.length);
     // No rank writes its next contribution before every rank has read this one.
     this.arrive();
+  }
+
+  /** Built only when the amounts differ: allgather runs every step. */
+  private unequalAmounts(): LockstepError {
+    const counts = Array.from(this.sentBytes, (count, rank) => `rank ${rank} ${count} bytes`).join(', ');
+    return new LockstepError('E_WORKER', `allgather on rank ${this.rank} of ${this.size}: the ranks sent different amounts (${counts}); every rank must send the same`);
   }
 
   private arrive(): void {
