@@ -13,7 +13,7 @@ import {
 } from '@lockstep/core';
 import { coverageSvg, reliabilitySvg } from './calibration-plot.js';
 import { UserError } from '../errors.js';
-import { writeFileAtomic } from '../run/files.js';
+import { REPLACE_ADVICE, writeFileAtomic } from '../run/files.js';
 
 /** The coverages `lockstep eval --mc-samples` reports accuracy at. */
 export const REPORTED_COVERAGES = [1, 0.9, 0.5] as const;
@@ -90,7 +90,7 @@ export function calibrationReport(
 export function checkCalibrationFolder(folder: string, runFolder: string, overwrite: boolean): void {
   if (overwrite || resolve(folder) === resolve(runFolder)) return;
   const held = CALIBRATION_FILES.find((name) => existsSync(join(folder, name)));
-  if (held !== undefined) throw new UserError(`${folder} already holds ${held}; replace it with --overwrite, or choose another --out`);
+  if (held !== undefined) throw new UserError(`${folder} already holds ${held}; ${REPLACE_ADVICE}`);
 }
 
 /** Writes reliability.svg, coverage.svg and calibration.json into the existing `folder`, each atomically. */

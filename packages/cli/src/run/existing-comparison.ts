@@ -1,6 +1,7 @@
 import { existsSync, readdirSync, readFileSync, rmdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { UserError } from '../errors.js';
+import { REPLACE_ADVICE } from './files.js';
 
 export const COMPARISON_FILE = 'compare.json';
 /** What a comparison writes beside compare.json, and in each rate's or config's folder. */
@@ -45,8 +46,8 @@ export function clearExistingComparison(out: string, folders: readonly string[],
   if (!overwrite) {
     throw new UserError(
       previous
-        ? `${out} already holds a comparison (${COMPARISON_FILE}); replace it with --overwrite, or choose another --out`
-        : `${out} already holds ${held}, which a comparison writes; replace it with --overwrite, or choose another --out`,
+        ? `${out} already holds a comparison (${COMPARISON_FILE}); ${REPLACE_ADVICE}`
+        : `${out} already holds ${held}, which a comparison writes; ${REPLACE_ADVICE}`,
     );
   }
   for (const folder of new Set([...(previous ? comparedFolders(summary) : []), ...folders])) {

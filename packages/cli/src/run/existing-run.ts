@@ -3,7 +3,7 @@ import { join, resolve } from 'node:path';
 import { SKIPPED_IMAGES_FILE } from '../data/images/skipped.js';
 import { CALIBRATION_FILES } from '../output/calibration-report.js';
 import { UserError } from '../errors.js';
-import { folderOf } from './files.js';
+import { folderOf, REPLACE_ADVICE } from './files.js';
 import { BEST_FILE, NEXT_BEST_FILE } from './best-checkpoint.js';
 import { CHECKPOINT_FILE } from './training.js';
 
@@ -32,7 +32,7 @@ function refusal(out: string, held: string): UserError {
   if (held === CHECKPOINT_FILE) {
     return new UserError(`${out} already holds a run's checkpoint; continue that run with --resume ${join(out, CHECKPOINT_FILE)}, replace it with --overwrite, or choose another --out`);
   }
-  return new UserError(`${out} already holds ${held}, which a run writes; replace it with --overwrite, or choose another --out`);
+  return new UserError(`${out} already holds ${held}, which a run writes; ${REPLACE_ADVICE}`);
 }
 
 /** Deletes the files of a run in `out`, checkpoints first; any other file stays. */

@@ -61,9 +61,12 @@ export function removeStrayTemporaries(folder: string, names: readonly string[])
   return stray.length;
 }
 
+/** The end of every line that refuses to replace what an --out holds. */
+export const REPLACE_ADVICE = 'replace it with --overwrite, or choose another --out';
+
 /** Refuses to replace `path`, the file --out names, unless the user asked for that with --overwrite. */
 export function checkNewFile(path: string, overwrite: boolean): void {
-  if (!overwrite && existsSync(path)) throw new UserError(`${path} already exists; replace it with --overwrite, or choose another --out`);
+  if (!overwrite && existsSync(path)) throw new UserError(`${path} already exists; ${REPLACE_ADVICE}`);
 }
 
 export function makeFolder(path: string): void {
