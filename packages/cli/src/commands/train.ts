@@ -1,7 +1,6 @@
 import { join } from 'node:path';
-import { createHash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
-import { checkAugmentFits, checkStateValues, defaultLoss, loadSafetensors } from '@lockstep/core';
+import { existsSync } from 'node:fs';
+import { checkAugmentFits, defaultLoss } from '@lockstep/core';
 import { Trainer } from '@lockstep/workers';
 import { checkBatching } from '../config/batching.js';
 import { checkConfig, readConfigFile } from '../config/config-file.js';
@@ -20,13 +19,15 @@ import { checkImageSettings } from '../data/images/source.js';
 import { loadRunData, type RunData } from '../data/run-data.js';
 import { UserError } from '../errors.js';
 import { Reporter } from '../output/report.js';
-import { loadCheckpoint, type InitialWeights } from '../run/checkpoint.js';
-import { defaultOutFolder, folderOf, makeFolder, removeStrayTemporaries, writeFileAtomic } from '../run/files.js';
+import { loadCheckpoint } from '../run/checkpoint.js';
+import { defaultOutFolder, folderOf, makeFolder, removeStrayTemporaries } from '../run/files.js';
 import { settleBest } from '../run/best-checkpoint.js';
 import { clearExistingRun, continuesIn, removeRunFiles, RUN_FILES } from '../run/existing-run.js';
 import { stopOnSignals, type Stop } from '../run/interrupt.js';
 import { importModules, importNamedModules } from '../run/modules.js';
+import { loadWeights, readWeightsFile } from '../run/initial-weights.js';
 import { openFaultChannel } from '../run/fault-channel.js';
+import { writeRunConfig } from '../run/run-config-file.js';
 import { broadcastText, checkSameRun, contentDigest, runRanks, trainerRanks, type RunRanks } from '../run/ranks.js';
 import { LOCK_FILE, lockRunFolder } from '../run/run-lock.js';
 import { buildModel, checkpointModel, checkTrainable } from '../run/trainer.js';
@@ -82,7 +83,7 @@ async function train(flags: TrainFlags, ranks: RunRanks, stop: Stop): Promise<nu
   if (flags.overwrite === true && flags.resume !== undefined && continuesIn(flags.out ?? folderOf(flags.resume), flags.resume)) {
     throw new UserError(`--resume continues the run in ${folderOf(flags.resume)}, and --overwrite would delete that run first; leave out --overwrite`);
   }
-  const initial = flags.initFrom === undefined ? null : readInitialWeights(flags.initFrom);
+  const initial = flags.initFrom === undefined ? null : readWeightsFile(flags.initFrom, '--init-from');
   const checkpoint = flags.resume === undefined ? null : loadCheckpoint(flags.resume);
   const config =
     checkpoint === null
@@ -107,8 +108,7 @@ async function train(flags: TrainFlags, ranks: RunRanks, stop: Stop): Promise<nu
   const spec = runModel(config, data.train, checkpoint, flags.resume);
   const model = checkpoint === null ? buildModel(spec) : checkpointModel(checkpoint, flags.resume!);
   // Decoded once and checked against the model, and for NaN, infinity or a negative running variance, before a run folder or a worker exists: every mismatch in one line.
-  const initialState = initial === null ? null : loadSafetensors(model, initial.bytes, flags.initFrom).stateDict;
-  if (initialState !== null) checkStateValues(initialState, flags.initFrom);
+  const initialState = initial === null ? null : loadWeights(model, initial);
   const initFrom = initial?.record ?? checkpoint?.initFrom;
   const optimizer = optimizerOf(config);
   checkTrainable(model, data, { optimizer, batchSize: config.batchSize, chunkSize: config.chunkSize, workers, ranks: ranks.size }, flags.config ?? flags.resume);
@@ -169,7 +169,7 @@ async function trainInRunFolder(run: Run, flags: TrainFlags, notes: Array<string
     // A new best that a kill left half committed: finished for the checkpoint this run goes on from, else removed.
     settleBest(out, continues ? run.checkpoint?.state.earlyStopping?.bestEpoch : undefined);
     try {
-      writeFileAtomic(join(out, 'config.json'), `${JSON.stringify({ ...config, model: spec, workers, ranks: ranks.size, ...(initFrom === undefined ? {} : { initFrom }) }, null, 2)}\n`);
+      writeRunConfig(out, { config, spec, initFrom }, { workers, ranks: ranks.size });
       const skippedNote = writeSkippedImages(out, config, skipped);
       if (skippedNote !== null) reporter.info(skippedNote);
       return await trainInFolder({ ...run, removeIfUnsaved }, reporter);
@@ -180,17 +180,4 @@ async function trainInRunFolder(run: Run, flags: TrainFlags, notes: Array<string
   } finally {
     lock.release();
   }
-}
-
-/** The bytes of --init-from's file, and what the run records of it: the path as given and the SHA-256 of its bytes. */
-function readInitialWeights(path: string): { bytes: Uint8Array; record: InitialWeights } {
-  // Named first, so a checkpoint given by mistake is refused before its bytes are read.
-  if (!path.endsWith('.safetensors')) throw new UserError(`--init-from takes a .safetensors file, got ${JSON.stringify(path)}; write one with lockstep export --format safetensors`);
-  let bytes: Buffer;
-  try {
-    bytes = readFileSync(path);
-  } catch (error) {
-    throw new UserError(`cannot read --init-from ${path}: ${(error as NodeJS.ErrnoException).code}; check the path`);
-  }
-  return { bytes, record: { file: path, sha256: createHash('sha256').update(bytes).digest('hex') } };
 }

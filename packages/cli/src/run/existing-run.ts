@@ -5,13 +5,14 @@ import { CALIBRATION_FILES } from '../output/calibration-report.js';
 import { UserError } from '../errors.js';
 import { folderOf, REPLACE_ADVICE } from './files.js';
 import { BEST_FILE, NEXT_BEST_FILE } from './best-checkpoint.js';
+import { CONFIG_FILE } from './run-config-file.js';
 import { CHECKPOINT_FILE } from './training.js';
 
 /**
  * The files of a run (and of eval on it) in its folder. The checkpoints come first: deleted in this
  * order, a folder never holds the old run's checkpoint beside the new run's files, even after a crash.
  */
-export const RUN_FILES = [CHECKPOINT_FILE, BEST_FILE, NEXT_BEST_FILE, 'config.json', 'metrics.jsonl', 'curves.svg', 'curves.html', SKIPPED_IMAGES_FILE, ...CALIBRATION_FILES];
+export const RUN_FILES = [CHECKPOINT_FILE, BEST_FILE, NEXT_BEST_FILE, CONFIG_FILE, 'metrics.jsonl', 'curves.svg', 'curves.html', SKIPPED_IMAGES_FILE, ...CALIBRATION_FILES];
 
 /**
  * Makes way for a run in `out`, which it has locked, before the run writes anything there. A folder

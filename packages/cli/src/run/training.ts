@@ -4,7 +4,7 @@ import { fingerprint, KERNEL_FAMILIES, LockstepError, type Dataset, type ModelSp
 import type { Trainer, TrainerFitOptions } from '@lockstep/workers';
 import { lrChangeNote, resumedState } from '../config/resume.js';
 import type { RunConfig } from '../config/settings.js';
-import { featureNames, type CsvHeader } from '../data/csv.js';
+import type { CsvHeader } from '../data/csv.js';
 import { UserError } from '../errors.js';
 import { learningCurvesHtml, learningCurvesSvg } from '../output/learning-curves.js';
 import { plateauNote, type Reporter } from '../output/report.js';
@@ -19,6 +19,7 @@ import { resumeCommand, type ImportedModules } from './modules.js';
 import { numericFailureMessage } from './numeric-advice.js';
 import { RankFaults } from './rank-faults.js';
 import type { RunRanks } from './ranks.js';
+import { runCheckpoint } from './run-checkpoint.js';
 import { SavedCheckpoints, type SavedCheckpoint } from './saved-checkpoints.js';
 
 export const CHECKPOINT_FILE = 'checkpoint.lockstep';
@@ -92,21 +93,9 @@ export async function trainInFolder(run: Run, reporter: Reporter): Promise<numbe
   const metricsPath = join(out, METRICS_FILE);
   const saved = new SavedCheckpoints(checkpoint === null ? null : { path: run.resumedFrom!, step: checkpoint.state.step, bytes: encodeCheckpoint(checkpoint) });
   const encode = (): Buffer =>
-    encodeCheckpoint({
-      config,
-      spec,
-      optimizer,
-      kernel: family,
-      params: trainer.params,
-      optimizerState: trainer.state.optimizerState,
-      ...(trainer.buffers.length > 0 ? { buffers: trainer.buffers } : {}),
-      state: savedState(trainer.state),
-      dataFingerprint: data.fingerprint,
-      ...(run.initFrom === undefined ? {} : { initFrom: run.initFrom }),
-      ...(data.csv === undefined ? {} : { featureNames: featureNames(data.csv) }),
-      ...(run.modules.files.length === 0 ? {} : { moduleFiles: run.modules.files }),
-      ...(run.scheduleFromRun.length === 0 ? {} : { scheduleFromRun: run.scheduleFromRun }),
-    });
+    encodeCheckpoint(
+      runCheckpoint(run, { optimizer, kernel: family, params: trainer.params, optimizerState: trainer.state.optimizerState, buffers: trainer.buffers, state: savedState(trainer.state) }),
+    );
   // Rank 0 alone writes the checkpoints; every other rank keeps the one rank 0 saved last, to name it if rank 0 is lost.
   let rankZeroSaved: SavedCheckpoint | null = saved.latest;
   const save = (bytes?: Buffer, replacedBest?: Buffer | null): void => {
