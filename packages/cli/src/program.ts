@@ -4,6 +4,7 @@ import { compareCommand, PROBE_SAMPLES } from './commands/compare.js';
 import { dataCommand, DEFAULT_SHEET_SAMPLES, MAX_SHEET_SAMPLES } from './commands/data.js';
 import { evalCommand } from './commands/evaluate.js';
 import { exportCommand } from './commands/export.js';
+import { importCommand } from './commands/import.js';
 import { predictCommand } from './commands/predict.js';
 import { trainCommand } from './commands/train.js';
 import { CSV_HELP } from './data/csv.js';
@@ -62,7 +63,7 @@ export function buildProgram(outcome: Outcome): Command {
     .version(version, '-v, --version')
     .showSuggestionAfterError(true)
     .hook('preAction', (_program, command) => refuseEmptyPaths(command))
-    .addHelpText('after', `\nExamples:\n  lockstep train                      train the default model on the built-in data set\n  lockstep train --data fashion-mnist --epochs 3\n  lockstep eval --checkpoint runs/x/checkpoint.lockstep\n  lockstep compare --dropout 0,0.2,0.5   train once per dropout rate and draw train and validation accuracy\n\n${DATA_HELP}`);
+    .addHelpText('after', `\nExamples:\n  lockstep train                      train the default model on the built-in data set\n  lockstep train --data fashion-mnist --epochs 3\n  lockstep eval --checkpoint runs/x/checkpoint.lockstep\n  lockstep import --config layers.json --weights w.safetensors --out runs/w   PyTorch weights as a checkpoint, without training\n  lockstep compare --dropout 0,0.2,0.5   train once per dropout rate and draw train and validation accuracy\n\n${DATA_HELP}`);
 
   const train = program
     .command('train')
@@ -153,7 +154,7 @@ export function buildProgram(outcome: Outcome): Command {
   program
     .command('eval')
     .description('loss, accuracy and confusion matrix of a checkpoint on the test set (or the run\'s validation split)')
-    .requiredOption('--checkpoint <file>', 'a checkpoint written by lockstep train (checkpoint.lockstep, or best.lockstep with early stopping)')
+    .requiredOption('--checkpoint <file>', 'a checkpoint written by lockstep train (checkpoint.lockstep, or best.lockstep with early stopping) or lockstep import')
     .option('--data <spec>', 'another data set of the same shape (default: the run\'s); images:DIR is read with the run\'s image settings and must have its classes')
     .option('--workers <n>', 'worker threads (default: every core)')
     .option('--mc-samples <k>', 'also Monte Carlo dropout with k passes: calibration (ECE) and accuracy at coverage against eval mode, with plots')
@@ -173,7 +174,7 @@ export function buildProgram(outcome: Outcome): Command {
   program
     .command('export')
     .description('write a checkpoint\'s model in another format, to use it elsewhere: safetensors with nn.Sequential\'s names (PyTorch), or an ONNX file of its eval-mode graph (onnxruntime); both record the input they take (images: NCHW, RGB, pixel / 255, which the ONNX graph normalizes with imageNormalize\'s mean and std) and the class names')
-    .requiredOption('--checkpoint <file>', 'a checkpoint written by lockstep train (checkpoint.lockstep, or best.lockstep with early stopping)')
+    .requiredOption('--checkpoint <file>', 'a checkpoint written by lockstep train (checkpoint.lockstep, or best.lockstep with early stopping) or lockstep import')
     .option('--format <format>', `the file format: ${EXPORT_FORMATS.map((format) => format.name).join(', ')}`)
     .option('--out <file>', 'the file to write, with the format\'s extension (.safetensors, .onnx); written to a temporary file, then renamed; an existing one is replaced only with --overwrite')
     .option('--overwrite', 'replace --out if it exists')
@@ -187,9 +188,28 @@ export function buildProgram(outcome: Outcome): Command {
     });
 
   program
+    .command('import')
+    .description('make a run folder from a model config and a .safetensors file of its weights, without training: its checkpoint.lockstep holds the weights bit for bit (BatchNorm running statistics too) at step 0, for eval, predict and export as any checkpoint, and as a start to train from with train --resume')
+    .option('--config <file>', 'the JSON config file, as for train (required): its layers (or hidden) and data give the model, the data its input shape and classes, a CSV\'s feature columns, an image run\'s class names and imageNormalize')
+    .option('--weights <file>', 'the .safetensors file (required): every tensor of the model, by nn.Sequential\'s names (0.weight, 1.running_var), as PyTorch\'s safetensors.torch.save_file(model.state_dict(), ...) and lockstep export write them; names and shapes must match; config.json and the checkpoint record the file and its sha256, as train --init-from does')
+    .option('--out <dir>', 'run folder (default: runs/import-<time>); one that holds a run\'s checkpoint, or any file a run writes (config.json, metrics.jsonl, ...), is refused')
+    .option('--overwrite', 'replace the run in --out: its checkpoint, config, metrics and curves are deleted before the import writes anything')
+    .option('--json', 'print one JSON object')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  lockstep import --config my-layers.json --weights w.safetensors --out runs/imported\n  lockstep predict --checkpoint runs/imported/checkpoint.lockstep --input rows.csv\n  lockstep export --checkpoint runs/imported/checkpoint.lockstep --format onnx --softmax --out model.onnx\n' +
+        '  lockstep train --resume runs/imported/checkpoint.lockstep --epochs 3   (trains as train --config my-layers.json --init-from w.safetensors --epochs 3 would, bit for bit)\n\n' +
+        'F32 tensors are kept as they are, so export --format safetensors gives them back byte for byte; F16, BF16 and F64 are read as float32, and BatchNorm\'s num_batches_tracked is left out, as train --init-from reads them. ' +
+        'The checkpoint holds a fresh optimizer state and the config file\'s settings with train\'s defaults, which --resume cannot change (but for lr, clipNorm and epochs); to fine-tune with other settings, give the file to train --init-from instead.',
+    )
+    .action(async (flags) => {
+      outcome.exitCode = await importCommand(flags);
+    });
+
+  program
     .command('predict')
     .description('class probabilities for each row of an input file, or each image of a folder')
-    .requiredOption('--checkpoint <file>', 'a checkpoint written by lockstep train (checkpoint.lockstep, or best.lockstep with early stopping)')
+    .requiredOption('--checkpoint <file>', 'a checkpoint written by lockstep train (checkpoint.lockstep, or best.lockstep with early stopping) or lockstep import')
     .requiredOption('--input <file>', 'rows to predict: a .csv (a header line of column names, then numbers; a "label" column is left out), an IDX images file, or a PNG or JPEG image or a folder of them (one row per image, with its path)')
     .option('--mc-samples <k>', 'Monte Carlo dropout: keep dropout on, draw k keyed masks, report mean, std, entropy and mutual information')
     .option('--seed <n>', 'seed of the Monte Carlo masks (default 0)')
