@@ -67,6 +67,7 @@ describe('lockstep import', () => {
     expect(out).toBe(`imported w.safetensors (8 tensors, ${values} values) as the model of bn.json into imp/checkpoint.lockstep, at step 0; sha256 ${sha256}\nfingerprint ${print}\n`);
     expect(readdirSync(join(work, 'imp')).sort()).toEqual(['checkpoint.lockstep', 'config.json']);
     const checkpoint = loadCheckpoint(join(work, 'imp', 'checkpoint.lockstep'));
+    expect(fingerprint(checkpoint.params, checkpoint.buffers!)).toBe(print);
     expect(checkpoint.initFrom).toEqual({ file: 'w.safetensors', sha256 });
     expect(checkpoint.state).toEqual({ step: 0, epoch: 0, batch: 0, epochLossSum: 0, epochCorrect: 0 });
     expect(checkpoint.optimizerState).toEqual(new Float32Array(checkpoint.params.length));
