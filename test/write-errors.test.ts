@@ -4,8 +4,9 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { lockstep } from './helpers/lockstep.js';
 
-// A file written into a folder that does not exist fails with ENOENT, which was reported as
-// "check that the folder is writable": the advice for a folder that exists but refuses writes.
+// A file written into a folder that does not exist fails with ENOENT, and one written below a file
+// with ENOTDIR; both were reported as "check that the folder is writable": the advice for a folder
+// that exists but refuses writes.
 const work = mkdtempSync(join(tmpdir(), 'lockstep-write-errors-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
@@ -23,6 +24,18 @@ describe('writing into a folder that does not exist', () => {
   ])('export --format %s --out %s names the missing folder in one line', (format, out, folder) => {
     const result = lockstep(['export', '--checkpoint', 'run/checkpoint.lockstep', '--format', format, '--out', out], work);
     expect(result.stderr).toBe(`lockstep: cannot write ${out}: the folder ${folder} does not exist (ENOENT); create it or choose another path\n`);
+    expect(result.stdout).toBe('');
+    expect(result.status).toBe(1);
+  });
+});
+
+describe('writing below a file', () => {
+  it.each([
+    ['onnx', 'small.json/a.onnx', 'small.json'],
+    ['safetensors', 'small.json/deeper/a.safetensors', 'small.json'],
+  ])('export --format %s --out %s names the file in the way in one line', (format, out, file) => {
+    const result = lockstep(['export', '--checkpoint', 'run/checkpoint.lockstep', '--format', format, '--out', out], work);
+    expect(result.stderr).toBe(`lockstep: cannot write ${out}: ${file} is a file, not a folder (ENOTDIR); choose another path\n`);
     expect(result.stdout).toBe('');
     expect(result.status).toBe(1);
   });

@@ -21,7 +21,17 @@ function writeFailure(path: string, code: string): string {
   if (code === 'ENOSPC' || code === 'EDQUOT') return `${code}; the disk is full, free some space`;
   // ENOENT also comes from a temporary file removed mid-write; only a missing folder gets this advice.
   if (code === 'ENOENT' && !existsSync(folderOf(path))) return `the folder ${folderOf(path)} does not exist (ENOENT); create it or choose another path`;
+  const file = code === 'ENOTDIR' ? fileInPath(folderOf(path)) : null;
+  if (file !== null) return `${file} is a file, not a folder (ENOTDIR); choose another path`;
   return `${code}; check that the folder is writable`;
+}
+
+/** The file that a folder path runs through (`a.csv` of `a.csv/out`), or null where every existing part is a folder. */
+function fileInPath(folder: string): string | null {
+  for (let part = folder; ; part = dirname(part)) {
+    if (existsSync(part)) return statSync(part).isDirectory() ? null : part;
+    if (dirname(part) === part) return null;
+  }
 }
 
 /**
