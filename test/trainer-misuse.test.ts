@@ -207,6 +207,33 @@ describe('data that is not a Dataset', () => {
   });
 });
 
+describe('a Dataset or Model that another copy of @lockstep/core made', () => {
+  // The tests run core from its TypeScript source; its build in dist/ is a second copy, with classes of its own, as two installed versions would be.
+  const anotherCore = (): Promise<typeof import('@lockstep/core')> => import(new URL('../packages/core/dist/index.js', import.meta.url).href);
+  const advice = (className: string): string =>
+    `got a ${className} made by another copy of @lockstep/core (two are installed: npm ls @lockstep/core lists them); make it with the ${className} of the @lockstep/core that @lockstep/workers uses, or install one version only`;
+
+  it('fit, evaluate, predict and new Trainer name the other copy in one line, where "got an object" left the user guessing', async () => {
+    const other = await anotherCore();
+    const foreignData = new other.Dataset(data.inputs, [...data.sampleShape], data.targets);
+    const dataLine = (name: string) => ({ code: 'E_DATA', message: `${name} must be a Dataset (Dataset.classification, Dataset.regression or new Dataset), ${advice('Dataset')}` });
+    const model = modelFromSpec(spec, 0);
+    expect(await failure(() => fit(model, foreignData as never, { ...fitOptions, chunkSize: 10, seed: 0, optimizer: sgd({ lr: 0.1 }) }))).toEqual(dataLine('data'));
+    const parallel = trainer();
+    expect(await failure(() => parallel.fit(data, { ...fitOptions, validation: foreignData as never }))).toEqual(dataLine('validation data'));
+    expect(await failure(() => parallel.predict(foreignData as never))).toEqual({
+      code: 'E_DATA',
+      message: `inputs must be a Float32Array of samples end to end, or a Dataset, ${advice('Dataset')}`,
+    });
+    expect(parallel.isClosed).toBe(false);
+    const foreignModel = other.modelFromSpec(spec, 0);
+    expect(await failure(() => new Trainer({ model: foreignModel as never, seed: 0, optimizer: sgd({ lr: 0.1 }) }))).toEqual({
+      code: 'E_OPTION',
+      message: `new Trainer: model must be a Model or a model spec, ${advice('Model')}`,
+    });
+  });
+});
+
 describe('callbacks and hooks', () => {
   const reference = { ...fitOptions, chunkSize: 10, seed: 0, optimizer: sgd({ lr: 0.1 }) };
 

@@ -37,6 +37,16 @@ export function describeValue(value: unknown): string {
 }
 
 /**
+ * A message's end for an object of one of core's classes that another copy of `@lockstep/core` made
+ * (two versions installed side by side, where `instanceof` tells them apart), or null for any other
+ * value: saying "must be a Dataset, got an object" of a Dataset would leave the user guessing.
+ */
+export function fromAnotherCopy(value: unknown, className: string): string | null {
+  if (typeof value !== 'object' || value === null || value.constructor?.name !== className) return null;
+  return `got a ${className} made by another copy of @lockstep/core (two are installed: npm ls @lockstep/core lists them); make it with the ${className} of the @lockstep/core that @lockstep/workers uses, or install one version only`;
+}
+
+/**
  * Throws E_OPTION unless `options` is an object (not null): a constructor or call given none would
  * otherwise fail reading its first field. `fields` ends the message: what the object holds.
  */

@@ -1,5 +1,5 @@
 export { type WasmMemory, type WasmModule, type WasmInstanceObject } from './wasm/webassembly-types.js';
-export { LockstepError, checkChoice, checkInteger, checkNumber, checkPositive, checkKnownFields, checkOptionsObject, describeValue, type ErrorCode } from './errors.js';
+export { LockstepError, checkChoice, checkInteger, checkNumber, checkPositive, checkKnownFields, checkOptionsObject, describeValue, fromAnotherCopy, type ErrorCode } from './errors.js';
 export { tensor, sizeOf, type Tensor } from './tensor.js';
 export { rootKey, foldIn, foldInString, randomBits, uniformAt, fillUniform, fillNormal, permutation, type Key } from './random/key.js';
 export { threefry2x32 } from './random/threefry.js';

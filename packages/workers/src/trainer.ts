@@ -18,6 +18,7 @@ import {
   checkUncertaintyOptions,
   defaultLoss,
   describeValue,
+  fromAnotherCopy,
   epochLoop,
   EPOCH_OPTION_FIELDS,
   kernelMemory,
@@ -110,6 +111,8 @@ export class Trainer {
     const resourceLimits = checkResourceLimits(options.resourceLimits);
     this.ranks = ranks?.size ?? 1;
     this.place = { rank: ranks?.rank ?? 0, size: this.ranks };
+    const foreign = fromAnotherCopy(options.model, 'Model');
+    if (foreign !== null) throw new LockstepError('E_OPTION', `new Trainer: model must be a Model or a model spec, ${foreign}`);
     const spec = options.model instanceof Model ? specOf(options.model) : options.model;
     this.model = options.model instanceof Model ? options.model : new Model(sequentialFromSpec(spec), spec.input);
     this.stepSizes = stepSizesOf(this.model, this);
