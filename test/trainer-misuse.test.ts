@@ -226,6 +226,11 @@ describe('a Dataset or Model that another copy of @lockstep/core made', () => {
       message: `inputs must be a Float32Array of samples end to end, or a Dataset, ${advice('Dataset')}`,
     });
     expect(parallel.isClosed).toBe(false);
+    // This copy's own Model, trained or not, is taken as it is.
+    const own = modelFromSpec(spec, 0);
+    const ownTrainer = new Trainer({ model: own, seed: 0, optimizer: sgd({ lr: 0.1 }), workers: 1 });
+    open.push(ownTrainer);
+    expect(ownTrainer.params).toEqual(own.params);
     const foreignModel = other.modelFromSpec(spec, 0);
     expect(await failure(() => new Trainer({ model: foreignModel as never, seed: 0, optimizer: sgd({ lr: 0.1 }) }))).toEqual({
       code: 'E_OPTION',

@@ -37,13 +37,15 @@ export function describeValue(value: unknown): string {
 }
 
 /**
- * A message's end for an object of one of core's classes that another copy of `@lockstep/core` made
- * (two versions installed side by side, where `instanceof` tells them apart), or null for any other
- * value: saying "must be a Dataset, got an object" of a Dataset would leave the user guessing.
+ * A message's end for an object of one of core's classes (`ownClass`) that another copy of
+ * `@lockstep/core` made (two versions installed side by side: the same class name, but not an
+ * instance of this copy's class), or null for any other value: saying "must be a Dataset, got an
+ * object" of a Dataset would leave the user guessing.
  */
-export function fromAnotherCopy(value: unknown, className: string): string | null {
-  if (typeof value !== 'object' || value === null || value.constructor?.name !== className) return null;
-  return `got a ${className} made by another copy of @lockstep/core (two are installed: npm ls @lockstep/core lists them); make it with the ${className} of the @lockstep/core that @lockstep/workers uses, or install one version only`;
+export function fromAnotherCopy(value: unknown, ownClass: abstract new (...args: never[]) => unknown): string | null {
+  const { name } = ownClass;
+  if (typeof value !== 'object' || value === null || value instanceof ownClass || value.constructor?.name !== name) return null;
+  return `got a ${name} made by another copy of @lockstep/core (two are installed: npm ls @lockstep/core lists them); make it with the ${name} of the @lockstep/core that @lockstep/workers uses, or install one version only`;
 }
 
 /**

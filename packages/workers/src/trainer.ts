@@ -111,7 +111,7 @@ export class Trainer {
     const resourceLimits = checkResourceLimits(options.resourceLimits);
     this.ranks = ranks?.size ?? 1;
     this.place = { rank: ranks?.rank ?? 0, size: this.ranks };
-    const foreign = fromAnotherCopy(options.model, 'Model');
+    const foreign = fromAnotherCopy(options.model, Model);
     if (foreign !== null) throw new LockstepError('E_OPTION', `new Trainer: model must be a Model or a model spec, ${foreign}`);
     const spec = options.model instanceof Model ? specOf(options.model) : options.model;
     this.model = options.model instanceof Model ? options.model : new Model(sequentialFromSpec(spec), spec.input);

@@ -168,7 +168,7 @@ export type TargetsInput =
 /** Throws E_DATA unless `value` is a Dataset: `name` is the argument or option that held it. */
 export function checkDataset(name: string, value: unknown): asserts value is Dataset {
   if (!(value instanceof Dataset)) {
-    throw new LockstepError('E_DATA', `${name} must be a Dataset (Dataset.classification, Dataset.regression or new Dataset), ${fromAnotherCopy(value, 'Dataset') ?? `got ${describeArray(value)}`}`);
+    throw new LockstepError('E_DATA', `${name} must be a Dataset (Dataset.classification, Dataset.regression or new Dataset), ${fromAnotherCopy(value, Dataset) ?? `got ${describeArray(value)}`}`);
   }
 }
 
@@ -176,7 +176,7 @@ export function checkDataset(name: string, value: unknown): asserts value is Dat
 export function checkInferenceInputs(inputs: unknown): asserts inputs is Float32Array | Dataset {
   if (inputs instanceof Float32Array || inputs instanceof Dataset) return;
   const advice = Array.isArray(inputs) || ArrayBuffer.isView(inputs) ? '; pass Float32Array.from(inputs)' : '';
-  throw new LockstepError('E_DATA', `inputs must be a Float32Array of samples end to end, or a Dataset, ${fromAnotherCopy(inputs, 'Dataset') ?? `got ${describeArray(inputs)}${advice}`}`);
+  throw new LockstepError('E_DATA', `inputs must be a Float32Array of samples end to end, or a Dataset, ${fromAnotherCopy(inputs, Dataset) ?? `got ${describeArray(inputs)}${advice}`}`);
 }
 
 /** "a Float64Array", "an array", "undefined": what a value is, for a message. */
