@@ -136,7 +136,7 @@ export interface RankExchangeTask {
   readonly perRank: number;
 }
 
-/** A fit's settings across ranks, on one worker of each rank (rank-agreement.ts): this rank's record out, every rank's back. */
+/** A collective call's record across ranks (a fit's settings, an eval-mode pass's arguments), on one worker of each rank (rank-agreement.ts): this rank's record out, every rank's back. */
 export interface RankAgreeTask {
   readonly kind: 'rank-agree';
   readonly record: string;

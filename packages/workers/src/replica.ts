@@ -146,7 +146,7 @@ export class Replica {
     return { seconds: (performance.now() - started) / 1000 };
   }
 
-  /** Sends this rank's fit record to the other ranks and returns every rank's: one worker of each rank runs it. */
+  /** Sends this rank's record of a call to the other ranks and returns every rank's: one worker of each rank runs it. */
   rankAgree(task: RankAgreeTask): string[] {
     const { group, maxBytes } = this.rankGroup('rank-agree');
     return gatherTexts(group, task.record, maxBytes);

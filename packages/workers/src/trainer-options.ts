@@ -44,7 +44,8 @@ export interface TrainerOptions {
    * `predictWithUncertainty` are collective then too: every rank calls them with the same data,
    * computes its share of the rows, and gets what one trainer returns. Each `fit` first checks that
    * every rank has the same settings, data and weights (rank-agreement.ts), and rejects on every rank,
-   * before any step, at the first difference.
+   * before any step, at the first difference; each `evaluate`, `predict` and `predictWithUncertainty`
+   * checks its data, options and weights the same way before any block.
    */
   ranks?: RankGroupSpec;
 }

@@ -55,7 +55,7 @@ import type { ReplicaForwardResult, StepBuffer, StepLoopTask, WorkerSetup } from
 import { WorkerPool } from './pool.js';
 import { nativeKernelsByDefault } from './native-kernels.js';
 import type { RankPlace } from './rank-share.js';
-import { disagreement, refusalRecord, settingsRecord } from './rank-agreement.js';
+import { comparing, disagreement, evaluateRecord, fitRecord, predictRecord, refusalRecord, uncertaintyRecord, type CollectiveCall } from './rank-agreement.js';
 import { checkRankGroupSpec } from './rank-groups.js';
 import { checkResourceLimits, checkSetupModules, TRAINER_FIELDS, type TrainerFitOptions, type TrainerOptions } from './trainer-options.js';
 import { shareDataset, type SharedDataset } from './shared-data.js';
@@ -166,7 +166,7 @@ export class Trainer {
   }
 
   private async fitNow(data: Dataset, options: TrainerFitOptions): Promise<FitResult> {
-    const plan = this.ranks === 1 ? this.planFit(data, options) : await this.planWithRanks(data, options);
+    const plan = await this.agreed('fit', () => this.planFit(data, options), (checked) => fitRecord(this, checked));
     const shared = this.share(data);
     // A batch never holds more samples than the data set, so neither does the step buffer.
     const batchSize = Math.min(plan.batchSize, data.size);
@@ -221,25 +221,26 @@ export class Trainer {
   }
 
   /**
-   * The plan of a fit across ranks, once every rank has it too: before any step the ranks exchange
-   * their settings, data and weights digests (or the error their own checks threw), and each throws
-   * the same line at the first difference (rank-agreement.ts), rather than mixing other blocks in the
-   * steps or waiting for a rank that has already failed.
+   * What `check` returns, once every rank has made the same call. Across ranks, before any step or
+   * block, the ranks exchange the record `recordOf` makes of the checked call (or the error their own
+   * checks threw), and each throws the same line at the first difference (rank-agreement.ts), rather
+   * than mixing other blocks or other numbers into the others' work, or waiting for a rank that has
+   * already failed. Alone, nothing is exchanged and no record (no digest) is made.
    */
-  private async planWithRanks(data: Dataset, options: TrainerFitOptions): Promise<FitPlan> {
-    let plan: FitPlan | null = null;
-    let refusal: unknown;
+  private async agreed<T>(call: CollectiveCall, check: () => T, recordOf: (checked: T) => string): Promise<T> {
+    if (this.ranks === 1) return check();
+    let own: { value: T; record: string } | { refusal: unknown; record: string };
     try {
-      plan = this.planFit(data, options);
+      const value = check();
+      own = { value, record: recordOf(value) };
     } catch (error) {
-      refusal = error;
+      own = { refusal: error, record: refusalRecord(call, error) };
     }
-    const record = plan === null ? refusalRecord(refusal) : settingsRecord(this, plan);
-    const [records] = await this.pool.round<string[]>([{ kind: 'rank-agree', record }], 'Trainer.fit failed (comparing the fit with the other ranks)');
-    if (plan === null) throw refusal;
+    const [records] = await this.pool.round<string[]>([{ kind: 'rank-agree', record: own.record }], comparing(call));
+    if ('refusal' in own) throw own.refusal;
     const differs = disagreement(records!);
     if (differs !== null) throw differs;
-    return plan;
+    return own.value;
   }
 
   /**
@@ -317,21 +318,33 @@ export class Trainer {
 
   /** Mean loss and accuracy in eval mode, in blocks of 256 samples claimed by the workers (across ranks: see `ranks`). */
   async evaluate(data: Dataset, options: { loss?: LossName } = {}): Promise<Evaluation> {
-    return this.exclusive('evaluate', () => this.evaluateNow(data, options));
+    return this.exclusive('evaluate', async () => {
+      const loss = await this.agreed('evaluate', () => this.evaluationLoss(data, options), (checked) => evaluateRecord(this, checked, data));
+      return evaluateOnWorkers(this.pool, this.share(data), data.size, loss, this.place);
+    });
   }
 
+  /** The validation pass of a fit, whose ranks compared the validation data with the rest of the fit. */
   private async evaluateNow(data: Dataset, options: { loss?: LossName }): Promise<Evaluation> {
+    return evaluateOnWorkers(this.pool, this.share(data), data.size, this.evaluationLoss(data, options), this.place);
+  }
+
+  /** The loss an evaluation of `data` computes, once the data and options are checked. */
+  private evaluationLoss(data: Dataset, options: { loss?: LossName }): LossName {
     checkKnownFields('evaluate options', options, ['loss']);
     checkDataFits(this.model, data);
     const loss = options.loss === undefined ? defaultLoss(data.targets) : lossByName(options.loss);
     checkLossFits(this.model, loss, data);
     this.checkBlockRows('evaluate', data.size);
-    return evaluateOnWorkers(this.pool, this.share(data), data.size, loss.name, this.place);
+    return loss.name;
   }
 
   /** The model's eval-mode outputs (logits for a classifier) for every row of `inputs`, or every sample of a data set. */
   async predict(inputs: Float32Array | Dataset): Promise<Float32Array> {
-    return this.exclusive('predict', () => predictOnWorkers(this.pool, this.model, this.inferenceInputs('predict', inputs), this.place));
+    return this.exclusive('predict', async () => {
+      const checked = await this.agreed('predict', () => this.inferenceInputs('predict', inputs), ({ rows }) => predictRecord(this, inputs, rows));
+      return predictOnWorkers(this.pool, this.model, checked, this.place);
+    });
   }
 
   /**
@@ -342,9 +355,10 @@ export class Trainer {
    * outputs themselves. Bit-identical at any worker count and to core's `predictWithUncertainty`.
    */
   async predictWithUncertainty<O extends UncertaintyOutputs = 'probabilities'>(inputs: Float32Array | Dataset, options: UncertaintyOptions<O>): Promise<Uncertainty<O>> {
-    return this.exclusive('predictWithUncertainty', () => {
-      const { passes, outputs } = checkUncertaintyOptions(options, sizeOf(this.model.outputShape));
-      return uncertaintyOnWorkers(this.pool, this.model, this.inferenceInputs('predictWithUncertainty', inputs), { passes, seed: options.seed, outputKind: outputs as O }, this.place);
+    return this.exclusive('predictWithUncertainty', async () => {
+      const check = () => ({ ...checkUncertaintyOptions(options, sizeOf(this.model.outputShape)), seed: options.seed, passInputs: this.inferenceInputs('predictWithUncertainty', inputs) });
+      const { passes, seed, outputs, passInputs } = await this.agreed('predictWithUncertainty', check, (checked) => uncertaintyRecord(this, inputs, checked.passInputs.rows, checked));
+      return uncertaintyOnWorkers(this.pool, this.model, passInputs, { passes, seed, outputKind: outputs as O }, this.place);
     });
   }
 
