@@ -18,7 +18,7 @@ const work = mkdtempSync(join(tmpdir(), 'lockstep-image-cache-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 const run = (args: string[], env: Record<string, string> = {}) => lockstep(args, work, env);
 
-// 1,000 training images of 784 float32 values (3,136 bytes): 1 MiB caches the first 334 of them and none of the test split.
+// 500 training images of 784 float32 values (3,136 bytes): 1 MiB caches the first 334 of them and none of the test split.
 const CONFIG = {
   data: 'images:fashion',
   imageChannels: 1,
@@ -38,7 +38,7 @@ const uncachedFile = (): string => {
 };
 
 beforeAll(() => {
-  execFileSync(process.execPath, [TOOL, '--out', join(work, 'fashion'), '--count', '1000']);
+  execFileSync(process.execPath, [TOOL, '--out', join(work, 'fashion'), '--count', '500']);
   writeFileSync(join(work, 'cnn.json'), JSON.stringify(CONFIG));
 });
 
@@ -57,7 +57,7 @@ describe('streamed image samples', () => {
       expect(streamed.cacheNote === undefined, `--cache-mb ${cacheMb}`).toBe(cacheMb === 1024);
     }
     expect((await loadRunData(config(1), { threads: 1 })).cacheNote).toBe(
-      'note: the image cache (1 MiB, --cache-mb) holds 334 of the 1000 training images; the others are read and decoded again each epoch, on the worker threads',
+      'note: the image cache (1 MiB, --cache-mb) holds 334 of the 500 training images; the others are read and decoded again each epoch, on the worker threads',
     );
   });
 
@@ -168,7 +168,7 @@ describe('training on a tree the cache does not hold', () => {
     // The data is images:fashion, so the line names the file by that path.
     const named = file.slice(work.length + 1).replace(/\./g, '\\.');
     expect(stderr).toMatch(
-      new RegExp(`^lockstep: fit failed at step \\d+ \\(epoch \\d+, batch \\d+ of 18\\): ${named} changed since the run read it when it started \\(${original.length} bytes, modified \\S+; now ${original.length + 4} bytes, modified \\S+\\); restore it and resume from the run's last checkpoint \\(--resume\\), or start the run again to train on the data as it is now\\n$`),
+      new RegExp(`^lockstep: fit failed at step \\d+ \\(epoch \\d+, batch \\d+ of 9\\): ${named} changed since the run read it when it started \\(${original.length} bytes, modified \\S+; now ${original.length + 4} bytes, modified \\S+\\); restore it and resume from the run's last checkpoint \\(--resume\\), or start the run again to train on the data as it is now\\n$`),
     );
     expect(readFileSync(backup).equals(readFileSync(file))).toBe(true);
   });
