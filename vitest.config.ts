@@ -25,8 +25,9 @@ export default defineConfig({
     testTimeout: 120_000,
     hookTimeout: 120_000,
     // Most test time is spent waiting on the lockstep processes, mpirun jobs and worker threads a test
-    // starts, so vitest's default of one file at a time on a 2-core machine leaves a core idle; two
-    // files at once took the suite from about 18 to about 11 minutes there, with every test passing.
+    // starts, so vitest's default of one file at a time on a 2-core machine leaves a core idle much of
+    // the time: two files at once cut the suite's time there by about a third, with every test passing.
+    // Three at once was slower than two there.
     maxWorkers: Math.max(2, availableParallelism() - 1),
   },
 });
