@@ -38,6 +38,9 @@ const stopAtStep = (step: number): Callback => ({ onStepEnd: ({ progress }) => (
 const RUN_SYNCHRONOUSLY =
   "callbacks run synchronously between steps, so the fit can neither wait for a promise nor see a stop asked after an await; make the hook a plain function that calls ctx.stop() or returns 'stop', and start any async work from it without returning its promise";
 
+const OBSERVE_SYNCHRONOUSLY =
+  'onStep and onEpoch run synchronously between steps, so the fit can neither wait for a promise nor fail when one rejects; make the hook a plain function, and start any async work from it without returning its promise, catching its errors there';
+
 describe('callbacks: a hook at a step\'s or an epoch\'s end stops the fit cleanly, at a position to resume from', () => {
   const straightModel = modelFromSpec(spec, settings.seed);
   const straight = fit(straightModel, data, { ...settings, epochs: 3 });
@@ -261,6 +264,8 @@ describe('bad input: one line naming the setting, before any step', () => {
       },
       `callbacks[0].onEpochEnd is an async function, but ${RUN_SYNCHRONOUSLY}`,
     ],
+    ['an async onStep, whose rejection no fit would see', { onStep: async () => undefined }, `onStep is an async function, but ${OBSERVE_SYNCHRONOUSLY}`],
+    ['an async onEpoch', { onEpoch: async () => undefined }, `onEpoch is an async function, but ${OBSERVE_SYNCHRONOUSLY}`],
   ];
   it.each(cases)('%s', async (_, options, message) => {
     const model = modelFromSpec(spec, settings.seed);
@@ -306,6 +311,38 @@ describe('a hook that returns a promise: the fit fails at once with one E_OPTION
     const trainer = new Trainer({ model: spec, seed: settings.seed, optimizer, chunkSize: settings.chunkSize, workers: 2 });
     open.push(trainer);
     await expect(trainer.fit(data, { epochs: 3, batchSize: settings.batchSize, callbacks })).rejects.toThrow(expect.objectContaining({ code: 'E_OPTION', message }));
+    expect(trainer.state.step).toBe(step);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(unhandled).toEqual([]);
+  });
+});
+
+describe('onStep or onEpoch returning a promise: the fit fails at once with one E_OPTION line, and the promise\'s rejection is not left unhandled', () => {
+  const unhandled: unknown[] = [];
+  const record = (reason: unknown): void => void unhandled.push(reason);
+  beforeAll(() => void process.on('unhandledRejection', record));
+  afterAll(() => void process.off('unhandledRejection', record));
+
+  const counting = (): { hooks: { onStep: () => unknown; onEpoch: () => unknown }; steps: () => number } => {
+    let steps = 0;
+    const hooks = {
+      onStep: () => ((steps += 1), steps === 3 ? Promise.reject(new Error('logged after the fit')) : undefined),
+      onEpoch: () => ({ then: () => undefined }),
+    };
+    return { hooks, steps: () => steps };
+  };
+
+  it.each([
+    ['onStep returning a promise that rejects: at step 3', 'onStep', 3],
+    ['onEpoch returning a thenable: at the end of epoch 1', 'onEpoch', 12],
+  ] as const)('%s, in both trainers', async (_name, hook, step) => {
+    const message = `${hook} returned a promise, but ${OBSERVE_SYNCHRONOUSLY}`;
+    const direct = counting();
+    expect(() => fit(modelFromSpec(spec, settings.seed), data, { ...settings, epochs: 3, [hook]: direct.hooks[hook] })).toThrow(expect.objectContaining({ code: 'E_OPTION', message }));
+    const trainer = new Trainer({ model: spec, seed: settings.seed, optimizer, chunkSize: settings.chunkSize, workers: 2 });
+    open.push(trainer);
+    const workers = counting();
+    await expect(trainer.fit(data, { epochs: 3, batchSize: settings.batchSize, [hook]: workers.hooks[hook] })).rejects.toThrow(expect.objectContaining({ code: 'E_OPTION', message }));
     expect(trainer.state.step).toBe(step);
     await new Promise((resolve) => setTimeout(resolve, 10));
     expect(unhandled).toEqual([]);

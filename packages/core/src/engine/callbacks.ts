@@ -42,14 +42,43 @@ interface HookContexts {
 const RUN_SYNCHRONOUSLY =
   "callbacks run synchronously between steps, so the fit can neither wait for a promise nor see a stop asked after an await; make the hook a plain function that calls ctx.stop() or returns 'stop', and start any async work from it without returning its promise";
 
+/** Why `onStep` and `onEpoch` may not be async: they cannot stop the fit, and nothing would see their promise fail. */
+const OBSERVE_SYNCHRONOUSLY =
+  'onStep and onEpoch run synchronously between steps, so the fit can neither wait for a promise nor fail when one rejects; make the hook a plain function, and start any async work from it without returning its promise, catching its errors there';
+
 const isAsyncFunction = (value: unknown): boolean => Object.prototype.toString.call(value) === '[object AsyncFunction]';
 
 const isThenable = (value: unknown): value is PromiseLike<unknown> =>
   (typeof value === 'object' || typeof value === 'function') && value !== null && typeof (value as { then?: unknown }).then === 'function';
 
-/** Throws E_OPTION unless `value` is a function or undefined: a hook that is not one would fail only when first called, after training. */
-export function checkHook(name: string, value: unknown): void {
+/**
+ * Throws E_OPTION unless `value` is a plain function or undefined: a hook that is not one would fail
+ * only when first called, after training, and an async one would run past the step it was given.
+ */
+function checkHook(name: string, value: unknown, rule: string): void {
   if (value !== undefined && typeof value !== 'function') throw new LockstepError('E_OPTION', `${name} must be a function, got ${describeValue(value)}`);
+  if (isAsyncFunction(value)) throw new LockstepError('E_OPTION', `${name} is an async function, but ${rule}`);
+}
+
+/** Checks a fit's `onStep` or `onEpoch`, as `checkCallbacks` checks its callbacks. */
+export function checkObserver(name: 'onStep' | 'onEpoch', value: unknown): void {
+  checkHook(name, value, OBSERVE_SYNCHRONOUSLY);
+}
+
+/**
+ * What a hook returned, unless it is a promise (from a function not declared async, which the checks
+ * cannot see): that fails the fit at once, and the promise failing later too must not end the process
+ * as an unhandled rejection.
+ */
+function returnedSynchronously(name: string, returned: unknown, rule: string): unknown {
+  if (!isThenable(returned)) return returned;
+  returned.then(undefined, () => undefined);
+  throw new LockstepError('E_OPTION', `${name} returned a promise, but ${rule}`);
+}
+
+/** Calls a fit's `onStep` or `onEpoch`, if it has one. */
+export function callObserver<T>(name: 'onStep' | 'onEpoch', hook: ((value: T) => void) | undefined, value: T): void {
+  if (hook !== undefined) returnedSynchronously(name, hook(value), OBSERVE_SYNCHRONOUSLY);
 }
 
 /** The callbacks of a fit, checked before its first step: a list of objects, each with onStepEnd or onEpochEnd, and those functions. */
@@ -67,30 +96,22 @@ export function checkCallbacks(callbacks: unknown): readonly Callback[] {
     }
     for (const hook of HOOKS) {
       const value = (callback as Callback)[hook];
-      checkHook(`callbacks[${i}].${hook}`, value);
-      if (isAsyncFunction(value)) throw new LockstepError('E_OPTION', `callbacks[${i}].${hook} is an async function, but ${RUN_SYNCHRONOUSLY}`);
+      checkHook(`callbacks[${i}].${hook}`, value, RUN_SYNCHRONOUSLY);
     }
   });
   return callbacks;
 }
 
-/**
- * Runs `hook` of every callback in order; true when one of them asked to stop. A hook that returns a
- * promise (a function that is not declared async, which `checkCallbacks` refuses) fails the fit.
- */
+/** Runs `hook` of every callback in order; true when one of them asked to stop. A hook that returns a promise fails the fit. */
 export function runCallbacks<H extends Hook>(callbacks: readonly Callback[], hook: H, context: Omit<HookContexts[H], 'stop'>): boolean {
   // Called at every step: without callbacks, no context is made.
   if (callbacks.length === 0) return false;
   let stop = false;
   const ctx = { ...context, stop: () => (stop = true) } as unknown as HookContexts[H];
   callbacks.forEach((callback, i) => {
-    const returned: unknown = (callback[hook] as ((ctx: HookContexts[H]) => unknown) | undefined)?.(ctx);
-    if (isThenable(returned)) {
-      // The fit fails on this line; the promise failing later too must not end the process as an unhandled rejection.
-      returned.then(undefined, () => undefined);
-      throw new LockstepError('E_OPTION', `callbacks[${i}].${hook} returned a promise, but ${RUN_SYNCHRONOUSLY}`);
-    }
-    if (returned === 'stop') stop = true;
+    const run = callback[hook] as ((ctx: HookContexts[H]) => unknown) | undefined;
+    if (run === undefined) return;
+    if (returnedSynchronously(`callbacks[${i}].${hook}`, run(ctx), RUN_SYNCHRONOUSLY) === 'stop') stop = true;
   });
   return stop;
 }

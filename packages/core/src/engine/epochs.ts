@@ -1,7 +1,7 @@
 import type { Dataset } from '../data/dataset.js';
 import { LockstepError } from '../errors.js';
 import { checkScheduleRun, initialScheduleState, learningRateAt, plateauStep } from '../optim/schedule.js';
-import { runCallbacks } from './callbacks.js';
+import { callObserver, runCallbacks } from './callbacks.js';
 import { earlyStoppingStep, monitoredValue, newEarlyStoppingState, type EarlyStoppingState } from './early-stopping.js';
 import type { FitPlan, EpochOptions } from './fit-plan.js';
 import { stepFailure } from './non-finite.js';
@@ -112,7 +112,7 @@ export function* epochLoop(plan: FitPlan, state: TrainingState, buffers: StepBuf
         samples: trainedSamples,
         seconds: (performance.now() - started) / 1000,
       };
-      options.onStep?.(progress);
+      callObserver('onStep', options.onStep, progress);
       if (runCallbacks(plan.callbacks, 'onStepEnd', { progress })) {
         if (settings.agreeStops !== true) return end(false, true);
         stopBefore = true;
@@ -153,7 +153,7 @@ export function* epochLoop(plan: FitPlan, state: TrainingState, buffers: StepBuf
       }
       stopEarly = watch.stoppedEpoch > 0;
     }
-    options.onEpoch?.(metrics);
+    callObserver('onEpoch', options.onEpoch, metrics);
     const asked = runCallbacks(plan.callbacks, 'onEpochEnd', { metrics, earlyStopping: state.earlyStopping ?? null });
     // Every rank sees the same metrics, so every rank stops here, or ends: no agreement is needed.
     if (stopEarly) {

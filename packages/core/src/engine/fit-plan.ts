@@ -6,7 +6,7 @@ import type { Loss, LossName } from '../losses/loss.js';
 import type { Model } from '../model.js';
 import type { KernelChoice } from '../ops/matmul.js';
 import type { OptimizerConfig } from '../optim/optimizer.js';
-import { checkCallbacks, checkHook, type Callback } from './callbacks.js';
+import { checkCallbacks, checkObserver, type Callback } from './callbacks.js';
 import { checkEarlyStopping, checkMonitored, type CheckedEarlyStopping, type EarlyStoppingOptions } from './early-stopping.js';
 import { formatShape, sizeOf } from '../tensor.js';
 import { checkBatching } from './plan.js';
@@ -26,6 +26,7 @@ export interface EpochOptions {
    */
   augment?: AugmentSpec;
   validation?: Dataset;
+  /** After every epoch, its validation included. Like `onStep`, a plain function: an async one, or one returning a promise, fails the fit (E_OPTION). */
   onEpoch?: (metrics: EpochMetrics) => void;
   /** After every optimizer step; the state is then a position a checkpoint can resume from. */
   onStep?: (progress: StepProgress) => void;
@@ -102,8 +103,8 @@ export function checkFit(
   const computes = { validation: options.validation !== undefined, accuracy: loss.reportsAccuracy };
   const earlyStopping = options.earlyStopping === undefined ? null : checkEarlyStopping(options.earlyStopping);
   if (earlyStopping !== null) checkMonitored(earlyStopping, computes);
-  checkHook('onEpoch', options.onEpoch);
-  checkHook('onStep', options.onStep);
+  checkObserver('onEpoch', options.onEpoch);
+  checkObserver('onStep', options.onStep);
   const callbacks = checkCallbacks(options.callbacks);
   return {
     model,
