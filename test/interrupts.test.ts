@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -128,6 +128,9 @@ describe('lockstep compare and Ctrl-C', () => {
     run.child.kill('SIGINT');
     expect(await run.exited).toEqual({ code: 130, signal: null });
     expect(run.printed.stderr).toBe(`${stopping}lockstep: stopped at once; compared/compare.json holds 0 finished rates and 1 of 2 epochs of dropout 0\n`);
+    const results = JSON.parse(readFileSync(join(work, 'compared', 'compare.json'), 'utf8'));
+    expect(results.interrupted).toBe(true);
+    expect(results.runs.map((r: { name: string; finished: boolean; epochs: unknown[] }) => [r.name, r.finished, r.epochs.length])).toEqual([['dropout 0', false, 1]]);
     rmSync(gate);
   });
 });

@@ -213,7 +213,12 @@ async function compare(flags: CompareFlags, ranks: RunRanks, stop: Stop): Promis
     const partial = runs[finished];
     return `${join(out, COMPARISON_FILE)} holds ${noun(finished, 'finished ')}` + (partial === undefined ? '' : ` and ${partial.epochs.length} of ${config.epochs} epochs of ${partial.name}`);
   };
-  stop.whenStoppedAtOnce(() => `stopped at once; ${runs.some((run) => run.epochs.length > 0) ? held() : `no epoch had ended, so ${out} holds no results`}`);
+  stop.whenStoppedAtOnce(() => {
+    if (!runs.some((run) => run.epochs.length > 0)) return `stopped at once; no epoch had ended, so ${out} holds no results`;
+    // The file was last written after an epoch, when the comparison was still going on.
+    writeResults(true);
+    return `stopped at once; ${held()}`;
+  });
 
   let reporter = new Reporter(mode, config.epochs);
   if (workersNote !== null) reporter.info(workersNote);
