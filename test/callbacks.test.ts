@@ -58,6 +58,20 @@ describe('callbacks: a hook at a step\'s or an epoch\'s end stops the fit cleanl
     expect(bytes(model.params).equals(bytes(straightModel.params))).toBe(true);
   });
 
+  it('a callback that is a class instance sees itself as `this` (Keras\' callbacks are objects with state)', () => {
+    class StopAfter implements Callback {
+      seen = 0;
+      constructor(private readonly steps: number) {}
+      onStepEnd(): 'stop' | undefined {
+        this.seen += 1;
+        return this.seen === this.steps ? 'stop' : undefined;
+      }
+    }
+    const callback = new StopAfter(5);
+    const result = fit(modelFromSpec(spec, settings.seed), data, { ...settings, epochs: 3, callbacks: [callback] });
+    expect([result.stopRequested, result.state.step, callback.seen]).toEqual([true, 5, 5]);
+  });
+
   it('ctx.stop() at the end of epoch 2, on the worker trainer at 2 workers: the reference trainer\'s bits, stopped there', async () => {
     const reference = modelFromSpec(spec, settings.seed);
     const stopAtEpoch2: Callback = { onEpochEnd: (ctx) => (ctx.metrics.epoch === 2 ? ctx.stop() : undefined) };

@@ -111,7 +111,7 @@ export function runCallbacks<H extends Hook>(callbacks: readonly Callback[], hoo
   callbacks.forEach((callback, i) => {
     const run = callback[hook] as ((ctx: HookContexts[H]) => unknown) | undefined;
     if (run === undefined) return;
-    if (returnedSynchronously(`callbacks[${i}].${hook}`, run(ctx), RUN_SYNCHRONOUSLY) === 'stop') stop = true;
+    if (returnedSynchronously(`callbacks[${i}].${hook}`, run.call(callback, ctx), RUN_SYNCHRONOUSLY) === 'stop') stop = true;
   });
   return stop;
 }
