@@ -21,10 +21,13 @@ export function modelSpecOf(config: RunConfig, inputShape: readonly number[], cl
           ]),
           { type: 'linear', out: classes },
         ]
-      : mapLayerEntries(config.layers as LayerSpec[], (layer) =>
-          layer.type === 'dropout' && config.dropout !== undefined ? { ...layer, p: config.dropout } : layer,
-        );
+      : withDropoutRate(config.layers as LayerSpec[], config.dropout);
   return { input: [...inputShape], layers };
+}
+
+/** `layers` with `p` as the rate of every dropout entry, containers' children included (dropout2d and the noise layers keep theirs); as they are where `p` is undefined. */
+export function withDropoutRate(layers: readonly LayerSpec[], p: number | undefined): LayerSpec[] {
+  return mapLayerEntries(layers, (layer) => (layer.type === 'dropout' && p !== undefined ? { ...layer, p } : layer));
 }
 
 /** The p of every dropout entry of `spec`, containers' children included, in order. */
