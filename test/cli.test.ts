@@ -260,7 +260,7 @@ describe('bad input: one line, a non-zero exit, no stack trace, nothing half-wri
     ],
     [['train', '--config', 'missing.json'], 'lockstep: cannot read the config file missing.json: ENOENT; check the path given to --config'],
     [['train', '--config', 'bad-config.json'], "lockstep: bad-config.json is not valid JSON: Expected ',' or '}' after property value in JSON at position 12"],
-    [['train', '--config', 'unknown-config.json'], 'lockstep: unknown-config.json: Unrecognized key: "epochz"'],
+    [['train', '--config', 'unknown-config.json'], 'lockstep: unknown-config.json: "epochz" is not a setting; remove it or correct its name (lockstep train --help lists the settings)'],
     [['train', '--data', 'mnist'], 'lockstep: --data must be default, fashion-mnist, idx:DIR, csv:FILE or images:DIR, got "mnist"'],
     [['train', '--data', `idx:${idxDir}`], 'lockstep: train-images-idx3-ubyte.gz: truncated IDX file: header promises 7840 bytes of uint8 data, found 100; re-download or re-install the data set'],
     [['train', '--data', 'csv:ragged.csv'], 'lockstep: ragged.csv: Invalid Record Length: expect 3, got 2 on line 3'],

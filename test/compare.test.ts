@@ -247,7 +247,7 @@ describe('--dropout: 1 to 8 distinct rates, each in the range core\'s dropout la
 
 it('examples/configs/dropout-compare.json, the README\'s Fashion-MNIST comparison, is a 784-1024-1024-10 MLP with Adam', () => {
   const path = fileURLToPath(new URL('../examples/configs/dropout-compare.json', import.meta.url));
-  const config = checkConfig({ ...DEFAULT_CONFIG, ...readConfigFile(path) }, path);
+  const config = checkConfig({ ...DEFAULT_CONFIG, ...readConfigFile(path).settings }, path);
   expect(config).toMatchObject({ data: 'fashion-mnist', optimizer: 'adam', lr: 0.001, batchSize: 128, chunkSize: 64, epochs: 15 });
   const layers = modelSpecOf({ ...config, dropout: 0.2 }, [1, 28, 28], 10).layers;
   expect(layers.map((l) => (l.type === 'linear' ? l.out : l.type === 'dropout' ? `dropout ${l.p}` : l.type))).toEqual(['flatten', 1024, 'relu', 'dropout 0.2', 1024, 'relu', 'dropout 0.2', 10]);
@@ -362,7 +362,7 @@ describe('lockstep compare --configs: one model per config file, everything else
 
 it('examples/configs/variance-shift: the same layers in all three; p = 0.5 between each linear layer and its BatchNorm, after each ReLU, or nowhere', () => {
   const folder = fileURLToPath(new URL('../examples/configs/variance-shift/', import.meta.url));
-  const read = (name: string) => checkConfig({ ...DEFAULT_CONFIG, ...readConfigFile(join(folder, `${name}.json`)) }, name);
+  const read = (name: string) => checkConfig({ ...DEFAULT_CONFIG, ...readConfigFile(join(folder, `${name}.json`)).settings }, name);
   const [before, after, none] = ['dropout-before-bn', 'dropout-after-bn', 'no-dropout'].map(read);
   const shape = (layers: unknown[] | undefined): string[] => (layers as Array<{ type: string; out?: number; p?: number }>).map((l) => (l.type === 'dropout' ? `dropout ${l.p}` : l.out === undefined ? l.type : `${l.type} ${l.out}`));
   const block = (a: number, b: number): string[] => ['linear 512', `dropout ${a}`, 'batch-norm1d', 'relu', `dropout ${b}`];

@@ -15,7 +15,7 @@ const examples = ['cnn.json', 'reference-mlp.json'].map((name) => readFileSync(n
 
 /** Reads the text as lockstep train does, up to building the model for 28x28 images of 10 classes. */
 function checkConfigText(text: string): void {
-  const partial = oneLineOr(() => parseConfigText(text, 'fuzz.json'));
+  const partial = oneLineOr(() => parseConfigText(text, 'fuzz.json').settings);
   if (partial === null) return;
   const config = oneLineOr(() => checkConfig({ ...DEFAULT_CONFIG, ...partial }, 'fuzz.json'));
   if (config === null) return;

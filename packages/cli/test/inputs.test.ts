@@ -24,7 +24,7 @@ describe('one line for inputs the fuzz tests broke', () => {
   });
 
   it('a config file saved with a UTF-8 byte order mark is read; an error after it keeps its position', () => {
-    expect(parseConfigText('\uFEFF{"epochs": 1}', 'bom.json')).toEqual({ epochs: 1 });
+    expect(parseConfigText('\uFEFF{"epochs": 1}', 'bom.json').settings).toEqual({ epochs: 1 });
     expectUserError(() => parseConfigText('\uFEFF{"epochs": 1', 'bom.json'), "bom.json is not valid JSON: Expected ',' or '}' after property value in JSON at position 13");
   });
 

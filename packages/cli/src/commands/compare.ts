@@ -2,13 +2,14 @@ import { join } from 'node:path';
 import { checkAugmentFits, defaultLoss, fingerprint, foldInString, LockstepError, permutation, rootKey, type Dataset, type Model, type ModelSpec } from '@lockstep/core';
 import { Trainer } from '@lockstep/workers';
 import { checkBatching } from '../config/batching.js';
-import { checkConfig, readConfigFile } from '../config/config-file.js';
+import { checkConfig, readConfigFile, type ConfigFile } from '../config/config-file.js';
 import { checkDistinctNames, checkFlagsKeepModels, checkSameSettings, configFilesFlag, configName } from '../config/config-list.js';
 import { DEFAULT_RATES, dropoutRatesFlag } from '../config/dropout-rates.js';
 import { flagConfig, flagValue, type ConfigFlags } from '../config/flags.js';
 import { dropoutRates, runModel } from '../config/model-spec.js';
 import { optimizerOf } from '../config/optimizer.js';
 import { OPTIONS } from '../config/options.js';
+import { checkInitFrom, checkRecordedModel, modelFlags, trainedOnNote } from '../config/run-record.js';
 import { checkTrainingSettings } from '../config/schedule.js';
 import { settingNamer } from '../config/setting-names.js';
 import { DEFAULT_CONFIG, type RunConfig } from '../config/settings.js';
@@ -55,6 +56,8 @@ interface Variant {
   readonly name: string;
   readonly rate?: number;
   readonly file?: string;
+  /** The config file it comes from: the one of --configs, or --config for every rate. */
+  readonly source?: ConfigFile;
   /** Its folder inside the run folder. */
   readonly folder: string;
   readonly config: RunConfig;
@@ -78,7 +81,7 @@ function runConfig(fromFlags: Partial<RunConfig>, fromFile: Partial<RunConfig>, 
 }
 
 /** The configs of --dropout or of --configs (one of the two), each checked, before the data are loaded. */
-function compareConfigs(flags: CompareFlags): Array<{ name: string; rate?: number; file?: string; config: RunConfig }> {
+function compareConfigs(flags: CompareFlags): Array<{ name: string; rate?: number; file?: string; source?: ConfigFile; config: RunConfig }> {
   if (flags.configs !== undefined) {
     if (flags.dropout !== undefined) throw new UserError('--configs compares whole config files and --dropout the rates of one model; give one of the two');
     if (flags.config !== undefined) throw new UserError('--configs lists every config file compared, so --config is not needed; add its file to --configs');
@@ -86,18 +89,20 @@ function compareConfigs(flags: CompareFlags): Array<{ name: string; rate?: numbe
     checkDistinctNames(paths);
     const fromFlags = flagConfig(flags);
     const files = paths.map((file) => {
-      const fromFile = readConfigFile(file, '--configs');
-      return { file, fromFile, config: runConfig(fromFlags, fromFile, file, 'config', flags) };
+      const source = readConfigFile(file, '--configs');
+      checkInitFrom(source, 'compare');
+      return { file, source, fromFile: source.settings, config: runConfig(fromFlags, source.settings, file, 'config', flags) };
     });
     checkFlagsKeepModels(fromFlags, files);
     checkSameSettings(files);
-    return files.map(({ file, config }) => ({ name: configName(file), file, config }));
+    return files.map(({ file, source, config }) => ({ name: configName(file), file, source, config }));
   }
   const rates = dropoutRatesFlag(flags.dropout ?? DEFAULT_RATES);
-  const fromFile = flags.config === undefined ? {} : readConfigFile(flags.config, '--config');
+  const source = flags.config === undefined ? undefined : readConfigFile(flags.config, '--config');
+  if (source !== undefined) checkInitFrom(source, 'compare');
   // Each rate sets its own; a rate from the config file would only be misleading in compare.json.
-  const config = { ...runConfig(flagConfig({ ...flags, dropout: undefined }), fromFile, flags.config, 'rate', flags), dropout: undefined };
-  return rates.map((rate) => ({ name: `dropout ${rate}`, rate, config: { ...config, dropout: rate } }));
+  const config = { ...runConfig(flagConfig({ ...flags, dropout: undefined }), source?.settings ?? {}, flags.config, 'rate', flags), dropout: undefined };
+  return rates.map((rate) => ({ name: `dropout ${rate}`, rate, source, config: { ...config, dropout: rate } }));
 }
 
 /** The layers without their dropout rates, which are what varies. */
@@ -167,6 +172,12 @@ async function compare(flags: CompareFlags, ranks: RunRanks, stop: Stop): Promis
       throw new UserError(`${variant.file}: ${error.message}`);
     }
   }
+  // --dropout holds the rates here, not a setting; a recorded model takes each rate as "dropout" would, so the first rate checks them all.
+  const fromFlags = flagConfig({ ...flags, dropout: undefined });
+  const changedBy = modelFlags(fromFlags, settingNamer(fromFlags, {}, undefined, flags));
+  const recordNotes = (byRate ? variants.slice(0, 1) : variants).flatMap(({ source, spec, config: c }) =>
+    source === undefined ? [] : [trainedOnNote(source, { workers, ranks: ranks.size }), checkRecordedModel(source, { spec, dropout: c.dropout }, changedBy)],
+  );
   const names = variants.map((v) => v.name);
   const listed = byRate ? `dropout ${variants.map((v) => v.rate).join(', ')}` : names.join(', ');
   const identity = { variants: variants.map(({ name, config: c, spec }) => ({ name, config: c, spec })), data: data.fingerprint, out: flags.out, json: flags.json === true, quiet: flags.quiet === true };
@@ -221,7 +232,7 @@ async function compare(flags: CompareFlags, ranks: RunRanks, stop: Stop): Promis
   });
 
   let reporter = new Reporter(mode, config.epochs);
-  if (workersNote !== null) reporter.info(workersNote);
+  for (const note of [workersNote, ...recordNotes]) if (note !== null) reporter.info(note);
   if (lock !== null && lock.tookOver !== null) reporter.info(`note: took over the lock of ${out} from ${lock.tookOver}`);
   reporter.info(
     `comparing ${listed}: ${described}, ${config.epochs} epochs each on ${data.train.size} samples ` +

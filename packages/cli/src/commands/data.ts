@@ -55,7 +55,8 @@ export async function dataCommand(flags: DataFlags): Promise<number> {
   const out = flags.out ?? 'sheet.png';
   if (!out.toLowerCase().endsWith('.png')) throw new UserError(`--out must name a .png file, got ${JSON.stringify(out)}`);
   checkNewFile(out, flags.overwrite === true);
-  const fromFile = flags.config === undefined ? {} : readConfigFile(flags.config);
+  // What a run's config.json records of its run (its model, workers, starting weights) has no bearing on the samples.
+  const fromFile = flags.config === undefined ? {} : readConfigFile(flags.config).settings;
   const fromFlags = flagConfig(flags);
   const config = checkConfig({ ...DEFAULT_CONFIG, ...fromFile, ...fromFlags }, flags.config ?? 'config');
   checkImageSettings(config, settingNamer(fromFlags, fromFile, flags.config, flags));

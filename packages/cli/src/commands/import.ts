@@ -4,6 +4,7 @@ import { checkBatching } from '../config/batching.js';
 import { checkConfig, readConfigFile } from '../config/config-file.js';
 import { runModel } from '../config/model-spec.js';
 import { optimizerOf } from '../config/optimizer.js';
+import { checkRecordedModel } from '../config/run-record.js';
 import { checkTrainingSettings } from '../config/schedule.js';
 import { settingName, settingNamer } from '../config/setting-names.js';
 import { DEFAULT_CONFIG } from '../config/settings.js';
@@ -43,7 +44,9 @@ export async function importCommand(flags: ImportFlags): Promise<number> {
   if (flags.config === undefined) throw new UserError('--config is required: the config file (as train takes it) whose "layers" or "hidden" and "data" give the model the weights are for');
   if (flags.weights === undefined) throw new UserError('--weights is required: the .safetensors file of the weights, named as PyTorch\'s nn.Sequential names them');
   const weights = readWeightsFile(flags.weights, '--weights');
-  const fromFile = readConfigFile(flags.config);
+  // A run's config.json may be given: its "model" is checked below; its "workers", "ranks" and "initFrom" describe a run that trained, and an import trains nothing and starts from --weights.
+  const file = readConfigFile(flags.config);
+  const fromFile = file.settings;
   const config = checkConfig({ ...DEFAULT_CONFIG, ...fromFile }, flags.config);
   const shown = settingNamer({}, fromFile, flags.config, {});
   checkBatching(config, shown);
@@ -56,6 +59,7 @@ export async function importCommand(flags: ImportFlags): Promise<number> {
   const scheduleFromRun = checkTrainingSettings(config, data, defaultLoss(data.train.targets).reportsAccuracy, undefined, settingName({}, fromFile, flags.config));
   if (data.imageData !== undefined) config.imageData = data.imageData;
   const spec = runModel(config, data.train, null);
+  checkRecordedModel(file, { spec, dropout: config.dropout }, []);
   const model = buildModel(spec);
   const loaded = loadWeights(model, weights);
   const optimizer = optimizerOf(config);

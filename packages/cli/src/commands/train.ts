@@ -9,6 +9,7 @@ import { runModel } from '../config/model-spec.js';
 import { optimizerOf } from '../config/optimizer.js';
 import { OPTIONS } from '../config/options.js';
 import { resumedConfig, resumedDataNote } from '../config/resume.js';
+import { checkInitFrom, checkRecordedModel, modelFlags, trainedOnNote } from '../config/run-record.js';
 import { checkTrainingSettings } from '../config/schedule.js';
 import { settingName, settingNamer } from '../config/setting-names.js';
 import { DEFAULT_CONFIG } from '../config/settings.js';
@@ -74,7 +75,8 @@ async function train(flags: TrainFlags, ranks: RunRanks, stop: Stop): Promise<nu
   const retries = flagValue('--retries', OPTIONS.retries, flags.retries) ?? 0;
   const named = flagValue('--modules', OPTIONS.modules, flags.modules);
   const fromFlags = flagConfig(flags);
-  const fromFile = flags.config === undefined ? {} : readConfigFile(flags.config);
+  const file = flags.config === undefined ? null : readConfigFile(flags.config);
+  const fromFile = file?.settings ?? {};
   if (flags.allowChangedData === true && flags.resume === undefined) throw new UserError('--allow-changed-data only applies with --resume; add --resume CHECKPOINT');
   if (flags.initFrom !== undefined && flags.resume !== undefined) {
     throw new UserError('--init-from starts a new run from other weights, --resume continues a run from its own; give one of them');
@@ -83,6 +85,8 @@ async function train(flags: TrainFlags, ranks: RunRanks, stop: Stop): Promise<nu
   if (flags.overwrite === true && flags.resume !== undefined && continuesIn(flags.out ?? folderOf(flags.resume), flags.resume)) {
     throw new UserError(`--resume continues the run in ${folderOf(flags.resume)}, and --overwrite would delete that run first; leave out --overwrite`);
   }
+  // --init-from names the weights to start from, and a checkpoint holds those it started from.
+  if (file !== null && flags.initFrom === undefined && flags.resume === undefined) checkInitFrom(file, 'train');
   const initial = flags.initFrom === undefined ? null : readWeightsFile(flags.initFrom, '--init-from');
   const checkpoint = flags.resume === undefined ? null : loadCheckpoint(flags.resume);
   const config =
@@ -106,6 +110,7 @@ async function train(flags: TrainFlags, ranks: RunRanks, stop: Stop): Promise<nu
   if (checkpoint !== null) checkCheckpointColumns(data.csv, checkpoint, flags.resume!);
   const dataNote = checkpoint === null ? null : resumedDataNote(checkpoint, flags.resume!, config.data, data.fingerprint, flags.allowChangedData === true);
   const spec = runModel(config, data.train, checkpoint, flags.resume);
+  const modelNote = file === null ? null : checkRecordedModel(file, { spec, dropout: config.dropout }, modelFlags(fromFlags, shown));
   const model = checkpoint === null ? buildModel(spec) : checkpointModel(checkpoint, flags.resume!);
   // Decoded once and checked against the model, and for NaN, infinity or a negative running variance, before a run folder or a worker exists: every mismatch in one line.
   const initialState = initial === null ? null : loadWeights(model, initial);
@@ -135,7 +140,7 @@ async function train(flags: TrainFlags, ranks: RunRanks, stop: Stop): Promise<nu
   const run: Run = { newTrainer, retries: ranks.size > 1 ? 0 : retries, config, scheduleFromRun, spec, data, out, checkpoint, resumedFrom: flags.resume, initFrom, modules, stop, ranks, channel };
   try {
     if (!ranks.writes) return await trainInFolder(run, new Reporter('silent', config.epochs));
-    const notes = [workersNote, dataNote, data.cacheNote ?? null];
+    const notes = [workersNote, file === null ? null : trainedOnNote(file, { workers, ranks: ranks.size }), modelNote, dataNote, data.cacheNote ?? null];
     if (retries > 0 && ranks.size > 1) notes.push(RETRIES_ACROSS_RANKS);
     if (channel !== null && channel.unreached.length > 0) {
       notes.push(`note: ${channel.unreached.length === 1 ? 'rank' : 'ranks'} ${channel.unreached.join(', ')} did not reach rank 0 over TCP within 10 s; if one stops mid-run, only mpirun will say so`);
