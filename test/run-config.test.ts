@@ -87,6 +87,35 @@ describe("a run's config.json as --config", () => {
   });
 });
 
+describe("the schedule's lengths that a run filled in are filled in again from the new run's length", () => {
+  beforeAll(() => write('cosine.json', { epochs: 2, schedule: { kind: 'cosine' } }));
+
+  it('train --epochs 4 from a 2-epoch cosine run\'s config.json: T_max 4, the fingerprint of the settings file run for 4 epochs', () => {
+    fingerprintOfRun(['train', '--config', 'cosine.json', '--out', 'cosine']);
+    const recorded = JSON.parse(read('cosine/config.json'));
+    expect([recorded.schedule.T_max, recorded.scheduleFromRun]).toEqual([2, ['T_max']]);
+    const longer = fingerprintOfRun(['train', '--config', 'cosine/config.json', '--epochs', '4', '--out', 'cosine-longer']);
+    expect(JSON.parse(read('cosine-longer/config.json')).schedule.T_max).toBe(4);
+    expect(longer).toBe(fingerprintOfRun(['train', '--config', 'cosine.json', '--epochs', '4', '--out', 'cosine-four']));
+  });
+
+  it('compare --dropout: every rate trains with the schedule that the run\'s length resolved, and records it', () => {
+    const result = run(['compare', '--config', 'cosine.json', '--dropout', '0,0.5', '--out', 'cosine-compared', '--quiet']);
+    expect([result.status, result.stderr]).toEqual([0, '']);
+    for (const rate of ['dropout-0', 'dropout-0.5']) {
+      const recorded = JSON.parse(read(`cosine-compared/${rate}/config.json`));
+      expect([recorded.schedule.T_max, recorded.scheduleFromRun]).toEqual([2, ['T_max']]);
+    }
+  });
+
+  it('a field that no run fills in is refused', () => {
+    write('max-lr.json', { ...JSON.parse(read('cosine/config.json')), scheduleFromRun: ['max_lr'] });
+    const { status, stderr } = run(['train', '--config', 'max-lr.json', '--out', 'refused']);
+    expect(stderr).toBe('lockstep: max-lr.json: "scheduleFromRun" must be a list of the schedule\'s fields a run\'s length fills in (T_max, total_steps), got an array\n');
+    expect(status).toBe(1);
+  });
+});
+
 describe('what a config file holds beyond the settings, refused with one line', () => {
   beforeAll(() => {
     const recorded = JSON.parse(read('mlp/config.json'));

@@ -27,6 +27,7 @@ import { defaultOutFolder, makeFolder, removeStrayTemporaries, writeFileAtomic }
 import { stopOnSignals, type Stop } from '../run/interrupt.js';
 import { importModules } from '../run/modules.js';
 import { anyRank, checkSameRun, runRanks, trainerRanks, type RunRanks } from '../run/ranks.js';
+import { writeRunConfig } from '../run/run-config-file.js';
 import { LOCK_FILE, lockRunFolder } from '../run/run-lock.js';
 import { buildModel, checkTrainable } from '../run/trainer.js';
 
@@ -144,7 +145,9 @@ async function compare(flags: CompareFlags, ranks: RunRanks, stop: Stop): Promis
   const setup = (await importModules(config.modules)).urls;
   const data = await loadRunData(config, { threads: workers });
   if (config.augment !== undefined) checkAugmentFits(config.augment, data.train.sampleShape);
-  checkTrainingSettings(config, data, defaultLoss(data.train.targets).reportsAccuracy);
+  const scheduleFromRun = checkTrainingSettings(config, data, defaultLoss(data.train.targets).reportsAccuracy);
+  // Every variant has the first one's settings (checkSameSettings), so the schedule its length resolved is theirs too.
+  for (const { config: c } of configs) c.schedule = config.schedule;
   const validation = data.validation;
   if (validation === null) {
     throw new UserError(`lockstep compare needs validation samples, and validationSplit ${config.validationSplit} of ${data.train.size} samples leaves none; raise "validationSplit" in ${byRate ? '--config' : 'every file of --configs'}`);
@@ -254,7 +257,7 @@ async function compare(flags: CompareFlags, ranks: RunRanks, stop: Stop): Promis
       const c = variant.config;
       if (write) {
         makeFolder(join(out, folder));
-        writeFileAtomic(join(out, folder, 'config.json'), `${JSON.stringify({ ...c, ...(data.imageData === undefined ? {} : { imageData: data.imageData }), model: variant.spec, workers }, null, 2)}\n`);
+        writeRunConfig(join(out, folder), { config: data.imageData === undefined ? c : { ...c, imageData: data.imageData }, spec: variant.spec, scheduleFromRun }, { workers, ranks: ranks.size });
       }
       reporter = new Reporter(mode, config.epochs, { label: `${name} | ` });
       const model = models.get(i) ?? buildModel(variant.spec);

@@ -174,7 +174,7 @@ async function trainInRunFolder(run: Run, flags: TrainFlags, notes: Array<string
     // A new best that a kill left half committed: finished for the checkpoint this run goes on from, else removed.
     settleBest(out, continues ? run.checkpoint?.state.earlyStopping?.bestEpoch : undefined);
     try {
-      writeRunConfig(out, { config, spec, initFrom }, { workers, ranks: ranks.size });
+      writeRunConfig(out, { config, spec, initFrom, scheduleFromRun: run.scheduleFromRun }, { workers, ranks: ranks.size });
       const skippedNote = writeSkippedImages(out, config, skipped);
       if (skippedNote !== null) reporter.info(skippedNote);
       return await trainInFolder({ ...run, removeIfUnsaved }, reporter);

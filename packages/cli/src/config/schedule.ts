@@ -244,6 +244,16 @@ function checkResumedCycle(setting: ScheduleSetting, run: RunShape, checkpoint: 
   );
 }
 
+/** Every field that a run's length fills in where it is left out. */
+export const RUN_LENGTH_FIELDS: readonly string[] = [
+  ...new Set(
+    Object.values(FIELDS)
+      .flat()
+      .filter(([, , fallback]) => fallback === RUN)
+      .map(([torch]) => torch),
+  ),
+];
+
 /** The fields of `setting` that the run's length fills in (`T_max`, `total_steps`): those left out. */
 function filledFromRun(setting: ScheduleSetting): string[] {
   return FIELDS[setting.kind].filter(([torch, , fallback]) => fallback === RUN && setting[torch] === undefined).map(([torch]) => torch);

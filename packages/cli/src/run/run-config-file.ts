@@ -11,10 +11,18 @@ import { writeFileAtomic } from './files.js';
  */
 export const CONFIG_FILE = 'config.json';
 
-/** Writes `out`'s config.json; `trainedWith` is where train says how many workers and ranks trained (import trains nothing). */
-export function writeRunConfig(out: string, run: { config: RunConfig; spec: ModelSpec; initFrom?: InitialWeights }, trainedWith?: { workers: number; ranks: number }): void {
-  const { config, spec, initFrom } = run;
+/**
+ * Writes `out`'s config.json; `trainedWith` is where train says how many workers and ranks trained
+ * (import trains nothing), and `scheduleFromRun` the schedule's fields the run's length filled in.
+ */
+export function writeRunConfig(
+  out: string,
+  run: { config: RunConfig; spec: ModelSpec; initFrom?: InitialWeights; scheduleFromRun: readonly string[] },
+  trainedWith?: { workers: number; ranks: number },
+): void {
+  const { config, spec, initFrom, scheduleFromRun } = run;
   // The settings in their table's order, imageData (set once the data are read) too, so that a run from this file as --config writes the same file.
   const settings = Object.fromEntries(SETTING_KEYS.filter((key) => config[key] !== undefined).map((key) => [key, config[key]]));
-  writeFileAtomic(join(out, CONFIG_FILE), `${JSON.stringify({ ...settings, model: spec, ...trainedWith, ...(initFrom === undefined ? {} : { initFrom }) }, null, 2)}\n`);
+  const record = { model: spec, ...trainedWith, ...(scheduleFromRun.length === 0 ? {} : { scheduleFromRun }), ...(initFrom === undefined ? {} : { initFrom }) };
+  writeFileAtomic(join(out, CONFIG_FILE), `${JSON.stringify({ ...settings, ...record }, null, 2)}\n`);
 }
