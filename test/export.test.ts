@@ -200,8 +200,9 @@ describe('lockstep train --init-from', () => {
     writeFileSync(join(work, 'small.json'), JSON.stringify({ hidden: [32] }));
     expect(refused(['train', '--config', 'small.json', '--init-from', 'source.safetensors', '--out', 'small'])).toBe(
       "lockstep: source.safetensors: 6 mismatches with the model: 0.weight has shape [256,128], the model's is [32,128]; 0.bias has shape [256], the model's is [32]; " +
-        "3.weight has shape [256,256], the model's is [10,32]; 3.bias has shape [256], the model's is [10]; unexpected 6.weight; unexpected 6.bias; give the tensors of a model with the same layers and sizes",
+        "3.weight has shape [256,256], the model's is [10,32]; 3.bias has shape [256], the model's is [10]; unexpected 6.weight; unexpected 6.bias; give the tensors of a model with the same layers and sizes, or describe their model in small.json's \"layers\" or \"hidden\"",
     );
+    expect(refused(['train', '--init-from', 'source.safetensors', '--data', 'fashion-mnist', '--out', 'images'])).toMatch(/; give the tensors of a model with the same layers and sizes, or describe their model in a --config file \("layers" or "hidden"\)$/);
     expect(existsSync(join(work, 'small'))).toBe(false);
   });
 

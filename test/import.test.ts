@@ -139,7 +139,7 @@ describe('lockstep import refuses', () => {
       [
         { config: join(work, 'wide.json'), weights, out },
         `${weights}: 10 mismatches with the model: missing 2.weight; missing 2.bias; unexpected 4.bias; unexpected 4.weight; unexpected 1.running_var; unexpected 1.running_mean; unexpected 1.bias; unexpected 1.weight; ` +
-          "0.bias has shape [16], the model's is [32]; 0.weight has shape [16,128], the model's is [32,128]; give the tensors of a model with the same layers and sizes",
+          `0.bias has shape [16], the model's is [32]; 0.weight has shape [16,128], the model's is [32,128]; give the tensors of a model with the same layers and sizes, or describe their model in ${join(work, 'wide.json')}'s "layers" or "hidden"`,
       ],
       [{ config, weights: join(work, 'nan.safetensors'), out }, `${join(work, 'nan.safetensors')}: tensor "4.weight" holds NaN at index 3; training starts from finite weights, so save them again from a model that has no NaN or infinity`],
     ];

@@ -103,7 +103,7 @@ export {
 } from './data/augment.js';
 export { parseIdx, idxImagesToFloat, idxLabels, checkIdxPair, type IdxArray, type IdxDataType, type IdxOptions } from './data/idx.js';
 export { syntheticClassification, builtinDataset, type SyntheticOptions } from './data/synthetic.js';
-export { torchName, stateDictOf, loadStateDictInto, checkStateDict, checkStateValues, negativeRunningVariance, asStateDict, stateDictMismatches, type StateDict, type StateTensor } from './interop/state-dict.js';
+export { torchName, stateDictOf, loadStateDictInto, checkStateDict, checkStateValues, SAME_MODEL_REMEDY, negativeRunningVariance, asStateDict, stateDictMismatches, type StateDict, type StateTensor } from './interop/state-dict.js';
 export { encodeSafetensors, decodeSafetensors, loadSafetensors, modelFromSafetensors, SPEC_METADATA_KEY, type DecodedSafetensors, type SafetensorsOptions } from './interop/safetensors.js';
 export { readSafetensors, writeSafetensors, halfToNumber, bfloat16ToNumber, READ_DTYPES, MAX_HEADER_BYTES, type ReadDtype, type SafetensorsFile, type SafetensorsTensor } from './interop/safetensors-format.js';
 export { sequentialFromSpec, modelFromSpec, layerSpecOf, specOf, mapLayerEntries, layerEntries, type ModelSpec } from './spec.js';

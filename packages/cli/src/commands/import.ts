@@ -61,7 +61,7 @@ export async function importCommand(flags: ImportFlags): Promise<number> {
   const spec = runModel(config, data.train, null);
   checkRecordedModel(file, { spec, dropout: config.dropout }, []);
   const model = buildModel(spec);
-  const loaded = loadWeights(model, weights);
+  const loaded = loadWeights(model, weights, `${flags.config}'s "layers" or "hidden"`);
   const optimizer = optimizerOf(config);
   // The checkpoint is a run's start: refused where train would refuse the run.
   checkTrainable(model, data, { optimizer, batchSize: config.batchSize, chunkSize: config.chunkSize, workers, ranks: 1 }, flags.config);

@@ -113,7 +113,8 @@ async function train(flags: TrainFlags, ranks: RunRanks, stop: Stop): Promise<nu
   const modelNote = file === null ? null : checkRecordedModel(file, { spec, dropout: config.dropout }, modelFlags(fromFlags, shown));
   const model = checkpoint === null ? buildModel(spec) : checkpointModel(checkpoint, flags.resume!);
   // Decoded once and checked against the model, and for NaN, infinity or a negative running variance, before a run folder or a worker exists: every mismatch in one line.
-  const initialState = initial === null ? null : loadWeights(model, initial);
+  const modelSettings = flags.config === undefined ? 'a --config file ("layers" or "hidden")' : `${flags.config}'s "layers" or "hidden"`;
+  const initialState = initial === null ? null : loadWeights(model, initial, modelSettings);
   const initFrom = initial?.record ?? checkpoint?.initFrom;
   const optimizer = optimizerOf(config);
   checkTrainable(model, data, { optimizer, batchSize: config.batchSize, chunkSize: config.chunkSize, workers, ranks: ranks.size }, flags.config ?? flags.resume);

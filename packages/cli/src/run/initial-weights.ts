@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { checkStateValues, loadSafetensors, type Model, type StateDict } from '@lockstep/core';
+import { checkStateValues, loadSafetensors, SAME_MODEL_REMEDY, type Model, type StateDict } from '@lockstep/core';
 import { UserError } from '../errors.js';
 import type { InitialWeights } from './checkpoint.js';
 
@@ -31,11 +31,13 @@ export function readWeightsFile(path: string, flag: keyof typeof WRITE_ONE): Wei
 
 /**
  * Decodes the file into `model`, checked against it, and for NaN, infinity or a negative running
- * variance: every mismatch of names and shapes in one line that starts with the path. Returns the
- * state dict loaded, parameters and buffers (BatchNorm's running statistics) alike.
+ * variance: every mismatch of names and shapes in one line that starts with the path, and says to give
+ * the weights of the model, or to describe their model in `settings` (where the model came from: the
+ * config file, or the flags). Returns the state dict loaded, parameters and buffers (BatchNorm's
+ * running statistics) alike.
  */
-export function loadWeights(model: Model, file: WeightsFile): StateDict {
-  const { stateDict } = loadSafetensors(model, file.bytes, file.record.file);
+export function loadWeights(model: Model, file: WeightsFile, settings: string): StateDict {
+  const { stateDict } = loadSafetensors(model, file.bytes, file.record.file, `${SAME_MODEL_REMEDY}, or describe their model in ${settings}`);
   checkStateValues(stateDict, file.record.file);
   return stateDict;
 }

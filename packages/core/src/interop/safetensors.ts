@@ -4,7 +4,7 @@ import { BatchNorm } from '../modules/batch-norm.js';
 import type { Module } from '../modules/module.js';
 import { modelFromSpec, specOf } from '../spec.js';
 import { checkMetadataStrings, readSafetensors, writeSafetensors, type SafetensorsFile } from './safetensors-format.js';
-import { checkStateDict, loadStateDictInto, stateDictOf, type StateDict } from './state-dict.js';
+import { checkStateDict, loadStateDictInto, SAME_MODEL_REMEDY, stateDictOf, type StateDict } from './state-dict.js';
 
 /** The metadata key that holds the model's spec as JSON, so the file alone rebuilds the model. */
 export const SPEC_METADATA_KEY = 'lockstep.spec';
@@ -59,10 +59,10 @@ export function decodeSafetensors(bytes: Uint8Array | ArrayBuffer, where = 'safe
 }
 
 /** Loads a safetensors file's tensors into `model` (see `loadStateDict`): every mismatch of names and shapes is listed in one line. */
-export function loadSafetensors(model: Model, bytes: Uint8Array | ArrayBuffer, where = 'safetensors'): DecodedSafetensors {
+export function loadSafetensors(model: Model, bytes: Uint8Array | ArrayBuffer, where = 'safetensors', remedy = SAME_MODEL_REMEDY): DecodedSafetensors {
   const decoded = decodeSafetensors(bytes, where);
-  checkCounters(model, decoded, where);
-  loadStateDictInto(model, decoded.stateDict, where);
+  checkCounters(model, decoded, where, remedy);
+  loadStateDictInto(model, decoded.stateDict, where, remedy);
   return decoded;
 }
 
@@ -83,7 +83,7 @@ export function modelFromSafetensors(bytes: Uint8Array | ArrayBuffer, where = 's
 }
 
 /** A counter belongs to a BatchNorm layer of the model; any other is listed with the state dict's mismatches. */
-function checkCounters(model: Model, decoded: DecodedSafetensors, where: string): void {
+function checkCounters(model: Model, decoded: DecodedSafetensors, where: string, remedy: string): void {
   const batchNorms = new Set<string>();
   const visit = (module: Module): void => {
     if (module instanceof BatchNorm) batchNorms.add(module.path);
@@ -94,5 +94,5 @@ function checkCounters(model: Model, decoded: DecodedSafetensors, where: string)
   if (stray.length === 0) return;
   const withStray = new Map(decoded.stateDict);
   for (const name of stray) withStray.set(name, { shape: [], data: new Float32Array(1) });
-  checkStateDict(model, withStray, where);
+  checkStateDict(model, withStray, where, remedy);
 }

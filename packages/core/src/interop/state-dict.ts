@@ -72,12 +72,18 @@ function isStateTensor(value: unknown): value is StateTensor {
   return typeof tensor === 'object' && tensor !== null && Array.isArray(tensor.shape) && tensor.data instanceof Float32Array;
 }
 
-/** Throws one line listing every mismatch, unless `dict` fits the model; `what` names the dict in the message. */
-export function checkStateDict(model: Model, dict: ReadonlyMap<string, StateTensor>, what = 'loadStateDict'): void {
+/** What the line that refuses a state dict of another model says to do, unless its caller knows better. */
+export const SAME_MODEL_REMEDY = 'give the tensors of a model with the same layers and sizes';
+
+/**
+ * Throws one line listing every mismatch, unless `dict` fits the model; `what` names the dict in the
+ * message, and `remedy` says what to do (a caller that built the model from settings can say to fix those too).
+ */
+export function checkStateDict(model: Model, dict: ReadonlyMap<string, StateTensor>, what = 'loadStateDict', remedy = SAME_MODEL_REMEDY): void {
   const problems = stateDictMismatches(model, dict);
   if (problems.length === 0) return;
   const count = problems.length === 1 ? '1 mismatch' : `${problems.length} mismatches`;
-  throw new LockstepError('E_SHAPE', `${what}: ${count} with the model: ${problems.join('; ')}; give the tensors of a model with the same layers and sizes`);
+  throw new LockstepError('E_SHAPE', `${what}: ${count} with the model: ${problems.join('; ')}; ${remedy}`);
 }
 
 /**
@@ -128,9 +134,9 @@ export function asStateDict(dict: ReadonlyMap<string, StateTensor> | Readonly<Re
  * Copies `dict` into the model's parameters and buffers, in place (shared memory stays shared), after
  * checking all of it. The model then counts as initialized, even if every loaded value is 0.
  */
-export function loadStateDictInto(model: Model, given: ReadonlyMap<string, StateTensor> | Readonly<Record<string, StateTensor>>, what = 'loadStateDict'): void {
+export function loadStateDictInto(model: Model, given: ReadonlyMap<string, StateTensor> | Readonly<Record<string, StateTensor>>, what = 'loadStateDict', remedy = SAME_MODEL_REMEDY): void {
   const dict = asStateDict(given);
-  checkStateDict(model, dict, what);
+  checkStateDict(model, dict, what, remedy);
   for (const { name, entry, values } of stateEntries(model)) values.set(dict.get(name)!.data, entry.offset);
   model.markInitialized();
 }
