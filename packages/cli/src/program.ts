@@ -1,18 +1,18 @@
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
-import { compareCommand, PROBE_SAMPLES } from './commands/compare.js';
-import { dataCommand, DEFAULT_SHEET_SAMPLES, MAX_SHEET_SAMPLES } from './commands/data.js';
+import { compareCommand } from './commands/compare.js';
+import { dataCommand } from './commands/data.js';
 import { evalCommand } from './commands/evaluate.js';
 import { exportCommand } from './commands/export.js';
 import { importCommand } from './commands/import.js';
 import { predictCommand } from './commands/predict.js';
 import { trainCommand } from './commands/train.js';
-import { CSV_HELP } from './data/csv.js';
-import { EXPORT_FORMATS } from './export/formats.js';
-import { DATA_HELP } from './data/sources.js';
-import { MAX_CONFIGS } from './config/config-list.js';
-import { DEFAULT_RATES, MAX_RATES } from './config/dropout-rates.js';
+import { DEFAULT_RATES, MAX_CONFIGS, MAX_RATES, PROBE_SAMPLES } from './config/compare-limits.js';
+import { DEFAULT_SHEET_SAMPLES, MAX_SHEET_SAMPLES } from './config/sheet-samples.js';
+import { CSV_HELP } from './data/csv-help.js';
+import { DATA_HELP } from './data/data-help.js';
 import { UserError } from './errors.js';
+import { EXPORT_FORMAT_NAMES } from './export/format-names.js';
 
 const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
 
@@ -175,7 +175,7 @@ export function buildProgram(outcome: Outcome): Command {
     .command('export')
     .description('write a checkpoint\'s model in another format, to use it elsewhere: safetensors with nn.Sequential\'s names (PyTorch), or an ONNX file of its eval-mode graph (onnxruntime); both record the input they take (images: NCHW, RGB, pixel / 255, which the ONNX graph normalizes with imageNormalize\'s mean and std) and the class names')
     .requiredOption('--checkpoint <file>', 'a checkpoint written by lockstep train (checkpoint.lockstep, or best.lockstep with early stopping) or lockstep import')
-    .option('--format <format>', `the file format: ${EXPORT_FORMATS.map((format) => format.name).join(', ')}`)
+    .option('--format <format>', `the file format: ${EXPORT_FORMAT_NAMES.join(', ')}`)
     .option('--out <file>', 'the file to write, with the format\'s extension (.safetensors, .onnx); written to a temporary file, then renamed; an existing one is replaced only with --overwrite')
     .option('--overwrite', 'replace --out if it exists')
     .option('--softmax', 'onnx: end the graph with a softmax over each sample\'s whole output, so it outputs class probabilities [batch, classes] (as predict prints) instead of logits [batch, ...the model\'s output shape]')

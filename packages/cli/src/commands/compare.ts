@@ -4,7 +4,8 @@ import { Trainer } from '@lockstep/workers';
 import { checkBatching } from '../config/batching.js';
 import { checkConfig, readConfigFile, type ConfigFile } from '../config/config-file.js';
 import { checkDistinctNames, checkFlagsKeepModels, checkSameSettings, configFilesFlag, configName } from '../config/config-list.js';
-import { DEFAULT_RATES, dropoutRatesFlag } from '../config/dropout-rates.js';
+import { DEFAULT_RATES, PROBE_SAMPLES } from '../config/compare-limits.js';
+import { dropoutRatesFlag } from '../config/dropout-rates.js';
 import { flagConfig, flagValue, type ConfigFlags } from '../config/flags.js';
 import { dropoutRates, runModel } from '../config/model-spec.js';
 import { optimizerOf } from '../config/optimizer.js';
@@ -41,9 +42,6 @@ export interface CompareFlags extends ConfigFlags {
   quiet?: boolean;
   mpi?: boolean;
 }
-
-/** Training samples measured in eval mode after every epoch, at most. */
-export const PROBE_SAMPLES = 10_000;
 
 /** The training samples measured in eval mode after each epoch: all of them, or a seeded subset. */
 export function trainProbe(train: Dataset, seed: number): Dataset {

@@ -4,6 +4,7 @@ import { flagConfig, flagValue, type ConfigFlags } from '../config/flags.js';
 import { integer } from '../config/rules.js';
 import { settingNamer } from '../config/setting-names.js';
 import { DEFAULT_CONFIG } from '../config/settings.js';
+import { DEFAULT_SHEET_SAMPLES, MAX_SHEET_SAMPLES } from '../config/sheet-samples.js';
 import { skippedImagesNote } from '../data/images/skipped.js';
 import { checkImageSettings } from '../data/images/source.js';
 import { loadRunData } from '../data/run-data.js';
@@ -11,9 +12,6 @@ import { defaultWorkers } from '../config/options.js';
 import { UserError } from '../errors.js';
 import { contactSheet, type SheetCell } from '../output/contact-sheet.js';
 import { checkNewFile, writeFileAtomic } from '../run/files.js';
-
-export const DEFAULT_SHEET_SAMPLES = 16;
-export const MAX_SHEET_SAMPLES = 256;
 
 export interface DataFlags extends ConfigFlags {
   config?: string;

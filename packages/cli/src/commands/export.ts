@@ -3,7 +3,8 @@ import { resolve } from 'node:path';
 import { flagValue } from '../config/flags.js';
 import { OPTIONS } from '../config/options.js';
 import { UserError } from '../errors.js';
-import { EXPORT_FORMATS, exportFormat } from '../export/formats.js';
+import { EXPORT_FORMAT_NAMES } from '../export/format-names.js';
+import { exportFormat } from '../export/formats.js';
 import { inputPreprocessing } from '../export/input-preprocessing.js';
 import { loadCheckpoint } from '../run/checkpoint.js';
 import { checkNewFile, writeFileAtomic } from '../run/files.js';
@@ -22,7 +23,7 @@ export interface ExportFlags {
   json?: boolean;
 }
 
-const FORMAT_NAMES = EXPORT_FORMATS.map((format) => format.name).join(', ');
+const FORMAT_NAMES = EXPORT_FORMAT_NAMES.join(', ');
 
 /**
  * Writes a checkpoint's model (checkpoint.lockstep, or best.lockstep) in another format for use

@@ -1,8 +1,7 @@
 import { basename } from 'node:path';
 import { UserError } from '../errors.js';
+import { MAX_CONFIGS } from './compare-limits.js';
 import { DEFAULT_CONFIG, SETTING_KEYS, SETTINGS, type RunConfig } from './settings.js';
-
-export const MAX_CONFIGS = 8;
 
 /** The settings in which the configs of `compare --configs` may differ: what makes the model. */
 export const MODEL_KEYS: ReadonlySet<keyof RunConfig> = new Set(['layers', 'hidden', 'dropout']);

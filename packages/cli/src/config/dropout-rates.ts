@@ -1,8 +1,6 @@
 import { UserError } from '../errors.js';
+import { DEFAULT_RATES, MAX_RATES } from './compare-limits.js';
 import { SETTINGS } from './settings.js';
-
-export const MAX_RATES = 8;
-export const DEFAULT_RATES = '0,0.2,0.5';
 
 /** The rates of `--dropout 0,0.2,0.5`, in the order given: 1 to 8 distinct rates, each checked as the dropout setting is. */
 export function dropoutRatesFlag(value: string): number[] {

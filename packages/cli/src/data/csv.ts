@@ -2,15 +2,8 @@ import { parse } from 'csv-parse/sync';
 import { Dataset } from '@lockstep/core';
 import { isDecimal } from '../config/decimal.js';
 import { UserError } from '../errors.js';
+import { LABEL_COLUMN } from './csv-help.js';
 import { checkTwoClasses, isLabel, MAX_LABEL } from './labels.js';
-
-/** The column that holds the class label in training data, and that rows to predict may keep. */
-export const LABEL_COLUMN = 'label';
-
-export const CSV_HELP = `CSV files (csv:FILE and predict --input): the first line names the columns, and no name may be a
-number (a first line that reads as data is refused, never guessed); each later line is one sample of
-numbers. To train, the label is the column named "${LABEL_COLUMN}", else the last; predict leaves a
-"${LABEL_COLUMN}" column out. A CSV given to a checkpoint must have the columns it trained on, in that order.`;
 
 /**
  * A CSV's column names and data rows, by the one rule of every CSV lockstep reads (as pandas' read_csv):

@@ -1,16 +1,14 @@
 import { existsSync } from 'node:fs';
 import { syntheticClassification, type Dataset } from '@lockstep/core';
 import { UserError } from '../errors.js';
-import { CSV_HELP, parseCsvDataset, type CsvHeader } from './csv.js';
+import { parseCsvDataset, type CsvHeader } from './csv.js';
 import { dataFingerprint, datasetBytes } from './data-fingerprint.js';
+import { DEBIAN_FASHION_MNIST, FASHION_MNIST_DIR_VARIABLE } from './fashion-mnist-folder.js';
 import { idxFolder } from './idx.js';
 import { imageSource } from './images/source.js';
 import type { ImageSettings } from '../config/image-settings.js';
 import type { SkippedImage } from './images/folder.js';
 import { readBytes } from './read.js';
-
-export const FASHION_MNIST_DIR_VARIABLE = 'FASHION_MNIST_DIR';
-const DEBIAN_FASHION_MNIST = '/usr/share/datasets/fashion-mnist';
 
 /** Training samples, and the source's own test set where it has one. */
 export interface LoadedData {
@@ -23,22 +21,6 @@ export interface LoadedData {
   /** csv:FILE only: the file's header, whose feature columns a checkpoint records. */
   readonly csv?: CsvHeader;
 }
-
-export const DATA_HELP = `data sets (--data):
-  default          built in: 5,000 + 1,000 test samples of 128 features in 10 classes, generated from --seed
-  fashion-mnist    Debian's dataset-fashion-mnist (${DEBIAN_FASHION_MNIST}), or the folder in $${FASHION_MNIST_DIR_VARIABLE}
-  idx:DIR          an IDX pair train-images-*/train-labels-* in DIR (gzip or raw), and t10k-*/test-* if present
-  csv:FILE         a CSV file, as below
-  images:DIR       PNG or JPEG files in one folder per class (DIR/cat/1.png), the sorted folder names
-                   giving the labels; DIR/train and DIR/test (or DIR/val) when present are the splits.
-                   Config: imageSize [h, w] (--image-size 32,32), imageFit resize|crop, imageChannels
-                   1|3 (default 3), imageNormalize "train" or {"mean": [...], "std": [...]};
-                   --skip-bad-images leaves bad files out (train lists them in the run folder's skipped-images.txt;
-                   eval and predict name each on stderr);
-                   --cache-mb (cacheMb) MiB of decoded images kept in memory (default 1024), the rest
-                   decoded again each epoch on the worker threads
-
-${CSV_HELP}`;
 
 const PREFIXED_SOURCES = ['idx:', 'csv:', 'images:'];
 

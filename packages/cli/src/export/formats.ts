@@ -1,4 +1,5 @@
 import { encodeSafetensors, evalScale, exportOnnx, MaskDropout, type Model, type Module } from '@lockstep/core';
+import { EXPORT_FORMAT_NAMES, type ExportFormatName } from './format-names.js';
 import { preprocessingMetadata, type InputPreprocessing } from './input-preprocessing.js';
 
 /** Where the exported weights came from, and what their run did to its data, for the formats to record. */
@@ -24,7 +25,7 @@ export interface ExportOptions {
  * what lockstep does.
  */
 export interface ExportFormat {
-  readonly name: string;
+  readonly name: ExportFormatName;
   readonly extension: string;
   readonly encode: (model: Model, source: ExportSource, options: ExportOptions) => Uint8Array;
   readonly warnings?: (model: Model) => string[];
@@ -60,26 +61,27 @@ function classicDropoutWarnings(model: Model): string[] {
 }
 
 /**
- * The formats of `lockstep export`, in the order `--help` lists them. A new format is one entry here:
- * an encoder from a model (the checkpoint's parameters and buffers loaded) to the file's bytes.
+ * The encoder of each format of `lockstep export`, by its name in EXPORT_FORMAT_NAMES. A new format is
+ * a name there and an entry here: an encoder from a model (the checkpoint's parameters and buffers
+ * loaded) to the file's bytes.
  */
-export const EXPORT_FORMATS: readonly ExportFormat[] = [
-  {
-    name: 'safetensors',
+const FORMATS_BY_NAME: Record<ExportFormatName, Omit<ExportFormat, 'name'>> = {
+  safetensors: {
     extension: '.safetensors',
     encode: (model, source) => encodeSafetensors(model, { metadata: sourceMetadata(source, false) }),
     warnings: classicDropoutWarnings,
   },
-  {
-    name: 'onnx',
+  onnx: {
     extension: '.onnx',
     encode: (model, source, options) => {
       const normalization = options.preprocessing ? source.input.normalization : undefined;
       return exportOnnx(model, { softmax: options.softmax, inputNormalization: normalization, metadata: sourceMetadata(source, normalization !== undefined) });
     },
   },
-];
+};
 
+/** The format --format names, or undefined for a name that is not one of EXPORT_FORMAT_NAMES. */
 export function exportFormat(name: string): ExportFormat | undefined {
-  return EXPORT_FORMATS.find((format) => format.name === name);
+  const known = EXPORT_FORMAT_NAMES.find((formatName) => formatName === name);
+  return known === undefined ? undefined : { name: known, ...FORMATS_BY_NAME[known] };
 }
