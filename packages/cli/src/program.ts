@@ -1,12 +1,5 @@
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
-import { compareCommand } from './commands/compare.js';
-import { dataCommand } from './commands/data.js';
-import { evalCommand } from './commands/evaluate.js';
-import { exportCommand } from './commands/export.js';
-import { importCommand } from './commands/import.js';
-import { predictCommand } from './commands/predict.js';
-import { trainCommand } from './commands/train.js';
 import { DEFAULT_RATES, MAX_CONFIGS, MAX_RATES, PROBE_SAMPLES } from './config/compare-limits.js';
 import { DEFAULT_SHEET_SAMPLES, MAX_SHEET_SAMPLES } from './config/sheet-samples.js';
 import { CSV_HELP } from './data/csv-help.js';
@@ -57,6 +50,11 @@ export interface Outcome {
   exitCode: number;
 }
 
+/**
+ * Every command's flags and help, which commander needs to check a command line and to print --help.
+ * Each action imports its command's code only when it runs: loading all of it up front took most of
+ * every start's time, --help and flag errors included.
+ */
 export function buildProgram(outcome: Outcome): Command {
   const program = new Command('lockstep')
     .description('Train neural networks on every core, reproducible to the bit at any worker count.')
@@ -97,6 +95,7 @@ export function buildProgram(outcome: Outcome): Command {
     .option('--quiet', 'print only the result (with --json: only its JSON object)')
     .addHelpText('after', `\nExamples:\n  lockstep train\n  lockstep train --workers 1 --epochs 3 --out runs/a\n  lockstep train --resume runs/a/checkpoint.lockstep --epochs 6\n  lockstep train --init-from pretrained.safetensors --lr 0.01\n  lockstep train --data csv:samples.csv --dropout 0.2 --lr 0.01\n\nA run folder that holds a checkpoint takes only the run that --resume continues, or a new one with --overwrite; a folder without one takes a new run if it holds none of the files a run writes (config.json, metrics.jsonl, curves.svg, ...), else only with --overwrite.\nCtrl-C finishes the current step, saves a checkpoint and exits with code 130, saying so on stderr at once; Ctrl-C again exits now, naming the last checkpoint and how to resume. A stdout that fails (a closed pipe, a full disk) stops the run the same way, with exit code 1.\n\n${DATA_HELP}`)
     .action(async (flags) => {
+      const { trainCommand } = await import('./commands/train.js');
       outcome.exitCode = await trainCommand(flags);
     });
 
@@ -114,6 +113,7 @@ export function buildProgram(outcome: Outcome): Command {
     .option('--overwrite', 'replace --out if it exists')
     .addHelpText('after', '\nExamples:\n  lockstep data --data fashion-mnist --augment cropPadding=2,flip,brightness=0.2 --out sheet.png\n  lockstep data --config examples/configs/cnn.json --epoch 3 --count 32')
     .action(async (flags) => {
+      const { dataCommand } = await import('./commands/data.js');
       outcome.exitCode = await dataCommand(flags);
     });
 
@@ -148,6 +148,7 @@ export function buildProgram(outcome: Outcome): Command {
         'Ctrl-C stops after the current step, keeps the finished rates\' or configs\' results and exits with code 130, saying so on stderr at once; Ctrl-C again exits now, saying what compare.json holds.',
     )
     .action(async (flags) => {
+      const { compareCommand } = await import('./commands/compare.js');
       outcome.exitCode = await compareCommand(flags);
     });
 
@@ -168,6 +169,7 @@ export function buildProgram(outcome: Outcome): Command {
     .option('--json', 'print one JSON object')
     .addHelpText('after', '\nExamples:\n  lockstep eval --checkpoint runs/a/checkpoint.lockstep\n  lockstep eval --checkpoint runs/a/checkpoint.lockstep --mc-samples 30')
     .action(async (flags) => {
+      const { evalCommand } = await import('./commands/evaluate.js');
       outcome.exitCode = await evalCommand(flags);
     });
 
@@ -184,6 +186,7 @@ export function buildProgram(outcome: Outcome): Command {
     .option('--json', 'print one JSON object')
     .addHelpText('after', '\nExamples:\n  lockstep export --checkpoint runs/a/checkpoint.lockstep --format safetensors --out model.safetensors\n  lockstep export --checkpoint runs/a/checkpoint.lockstep --format onnx --softmax --out model.onnx\n  /usr/bin/python3 tools/parity/generate_safetensors.py --check model.safetensors logits.json   (logits.json from node tools/parity/lockstep-logits.mjs)')
     .action(async (flags) => {
+      const { exportCommand } = await import('./commands/export.js');
       outcome.exitCode = await exportCommand(flags);
     });
 
@@ -203,6 +206,7 @@ export function buildProgram(outcome: Outcome): Command {
         'The checkpoint holds a fresh optimizer state and the config file\'s settings with train\'s defaults, which --resume cannot change (but for lr, clipNorm and epochs); to fine-tune with other settings, give the file to train --init-from instead.',
     )
     .action(async (flags) => {
+      const { importCommand } = await import('./commands/import.js');
       outcome.exitCode = await importCommand(flags);
     });
 
@@ -220,6 +224,7 @@ export function buildProgram(outcome: Outcome): Command {
     .option('--mpi', 'run as one rank of an MPI job (implied when mpirun started lockstep): each rank computes a share of the rows; rank 0 prints')
     .addHelpText('after', '\nExamples:\n  lockstep predict --checkpoint runs/a/checkpoint.lockstep --input rows.csv\n  lockstep predict --checkpoint runs/a/checkpoint.lockstep --input rows.csv --mc-samples 20 --format csv\n  lockstep predict --checkpoint runs/a/checkpoint.lockstep --input scans --skip-bad-images --format csv\n\n' + CSV_HELP)
     .action(async (flags) => {
+      const { predictCommand } = await import('./commands/predict.js');
       outcome.exitCode = await predictCommand(flags);
     });
 
