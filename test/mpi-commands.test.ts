@@ -109,7 +109,8 @@ describe.skipIf(!mpiAvailable())('mpirun -np N lockstep eval, predict and compar
   describe('compare', () => {
     // 2 rates of 2 epochs on a small MLP; batches of 112 in chunks of 16 (7 chunks a step), which 2 and 3 ranks split unevenly.
     const args = ['compare', '--dropout', '0,0.5', '--epochs', '2', '--hidden', '16', '--batch-size', '112', '--chunk-size', '16', '--out', 'comparison'];
-    const TIMINGS = ['seconds', 'samplesPerSecond'];
+    // What depends on the clock, and each rate's config.json's count of the ranks that trained it.
+    const TIMINGS = ['seconds', 'samplesPerSecond', 'ranks'];
     /** What depends on the clock: samples/s and seconds in the lines, the fields of TIMINGS in the files. */
     const untimed = (stdout: string): string => stdout.replace(/\d+ samples\/s \| \d+\.\d s$/gm, '- samples/s | - s').replace(/ in \d+ min \d+ s;/, ' in - min - s;');
     const untimedFiles = (files: Record<string, string>): Record<string, unknown> =>
@@ -140,9 +141,11 @@ describe.skipIf(!mpiAvailable())('mpirun -np N lockstep eval, predict and compar
       expect(untimed(run.stdout)).toBe(untimed(single.stdout));
       const files = filesOf(join(RANK0, 'comparison'));
       expect(Object.keys(files).sort()).toEqual(Object.keys(single.files).sort());
+      const recordedRanks = (of: Record<string, string>): unknown[] => Object.keys(of).filter((path) => path.endsWith('config.json')).sort().map((path) => JSON.parse(of[path]!).ranks);
+      expect([recordedRanks(files), recordedRanks(single.files)]).toEqual([[ranks, ranks], [1, 1]]);
+      rmSync(join(RANK0, 'comparison'), { recursive: true });
       expect(untimedFiles(files)).toEqual(untimedFiles(single.files));
       expect(readdirSync(OTHERS).sort()).toEqual(INPUTS);
-      rmSync(join(RANK0, 'comparison'), { recursive: true });
     });
 
     it('a rank given other rates is refused before anything is written, with one line on every rank', () => {
