@@ -11,6 +11,10 @@ export function pytorchAvailable() {
   return existsSync(PYTHON) && spawnSync(PYTHON, ['-c', 'import torch'], { stdio: 'ignore' }).status === 0;
 }
 
+/** Debian's reference BLAS, which PyTorch falls back to where no optimized one is installed. */
+const REFERENCE_BLAS = /\/blas\/libblas\.so/;
+let warnedOfReferenceBlas = false;
+
 /** One measurement from the PyTorch reference, as the parsed JSON line it prints. */
 export function pytorch(args) {
   const env = { ...process.env };
@@ -18,5 +22,11 @@ export function pytorch(args) {
   delete env.OPENBLAS_L2_SIZE;
   const result = spawnSync(PYTHON, [SCRIPT, ...args], { env, encoding: 'utf8' });
   if (result.status !== 0) throw new Error(`torch_reference.py ${args.join(' ')} failed: ${result.stderr.trim()}`);
-  return JSON.parse(result.stdout);
+  const measured = JSON.parse(result.stdout);
+  // Said at the first measurement, not only in the summary: the comparison would be with a PyTorch many times slower than it is.
+  if (!warnedOfReferenceBlas && REFERENCE_BLAS.test(measured.blas ?? '')) {
+    warnedOfReferenceBlas = true;
+    console.error(`warning: PyTorch runs on Debian's reference BLAS (${measured.blas}), about 13x slower than on OpenBLAS; for a fair comparison install it: apt-get install -y libopenblas0-openmp`);
+  }
+  return measured;
 }
