@@ -136,7 +136,7 @@ describe('the packed packages', () => {
       expect(JSON.stringify(manifest)).not.toContain('workspace:');
       expect(readFileSync(join(dir, 'LICENSE'), 'utf8')).toBe(readFileSync(join(root, 'LICENSE'), 'utf8'));
       expect(readFileSync(join(dir, 'README.md'), 'utf8')).toContain(`# @lockstep/${name}`);
-      expect(existsSync(join(dir, 'dist', 'index.js')) && existsSync(join(dir, 'dist', 'index.d.ts'))).toBe(true);
+      expect(existsSync(join(dir, 'dist', 'index.js')) && existsSync(join(dir, 'dist', 'modules', 'index.d.ts'))).toBe(true);
       expect(existsSync(join(dir, 'dist', 'tsconfig.tsbuildinfo'))).toBe(false);
       // Every source map's sources are in the package.
       const maps = (readdirSync(join(dir, 'dist'), { recursive: true }) as string[]).filter((file) => file.endsWith('.map'));

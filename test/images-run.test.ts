@@ -14,7 +14,7 @@ import { fingerprintOf, lockstep } from './helpers/lockstep.js';
 // parameters at any worker count; resume is exact and catches changed files; the normalization
 // computed over the training samples is recorded and used by eval; eval names the classes.
 const SHAPES = fileURLToPath(new URL('../tools/data/colour-shapes.mjs', import.meta.url));
-const FOLDER = new URL('../packages/cli/dist/data/images/folder.js', import.meta.url).href;
+const FOLDER = new URL('../packages/cli/dist/modules/data/images/folder.js', import.meta.url).href;
 const work = mkdtempSync(join(tmpdir(), 'lockstep-image-runs-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 const run = (args: string[]) => lockstep(args, work);

@@ -1,7 +1,7 @@
 // The growth bench's chart: samples/s against model size, one panel per sweep and one line per
 // system, drawn by the CLI's SVG chart module (packages/cli/src/output/svg-chart.ts), as the CLI draws
 // its learning curves; needs `pnpm build`.
-import { chartSvg } from '../../packages/cli/dist/output/svg-chart.js';
+import { chartSvg } from '../../packages/cli/dist/modules/output/svg-chart.js';
 
 // Okabe and Ito's palette, as in the CLI's comparison plot.
 const COLOURS = ['#0072b2', '#d55e00', '#009e73', '#cc79a7', '#e69f00'];

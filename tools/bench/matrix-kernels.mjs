@@ -4,7 +4,7 @@
  * bench's own threads measure what training runs. Returns the line that says which.
  */
 import { useNativeKernels } from '../../packages/native/dist/index.js';
-import { nativeKernelsByDefault } from '../../packages/workers/dist/native-kernels.js';
+import { nativeKernelsByDefault } from '../../packages/workers/dist/modules/native-kernels.js';
 
 export function useTrainersMatrixKernels() {
   const isa = nativeKernelsByDefault() ? useNativeKernels() : null;

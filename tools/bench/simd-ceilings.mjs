@@ -10,8 +10,8 @@
  */
 import { createRequire } from 'node:module';
 import { setFlagsFromString } from 'node:v8';
-import { WASM_BASE64 as RELAXED_KERNEL } from '../../packages/core/dist/wasm/matmul-relaxed.generated.js';
-import { WASM_BASE64 as STRICT_KERNEL } from '../../packages/core/dist/wasm/matmul.generated.js';
+import { WASM_BASE64 as RELAXED_KERNEL } from '../../packages/core/dist/modules/wasm/matmul-relaxed.generated.js';
+import { WASM_BASE64 as STRICT_KERNEL } from '../../packages/core/dist/modules/wasm/matmul.generated.js';
 import { median } from './median.mjs';
 
 setFlagsFromString('--experimental-wasm-relaxed-simd');

@@ -6,7 +6,7 @@
 //     node tools/parity/lockstep-logits.mjs model.safetensors logits.json [rows] [IMAGES|ROWS.csv]
 import { readFileSync, writeFileSync } from 'node:fs';
 import { fillNormal, modelFromSafetensors, rootKey } from '../../packages/core/dist/index.js';
-import { readInputs } from '../../packages/cli/dist/data/inputs.js';
+import { readInputs } from '../../packages/cli/dist/modules/data/inputs.js';
 
 const [path, out, rowsText = '64', inputPath] = process.argv.slice(2);
 if (path === undefined || out === undefined) {

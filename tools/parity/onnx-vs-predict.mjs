@@ -8,7 +8,7 @@
 // IMAGES is the IDX images file or the CSV of rows that predict read.
 import { readFileSync } from 'node:fs';
 import * as ort from 'onnxruntime-node';
-import { readInputs } from '../../packages/cli/dist/data/inputs.js';
+import { readInputs } from '../../packages/cli/dist/modules/data/inputs.js';
 
 const [onnxPath, predictionsPath, inputPath] = process.argv.slice(2);
 if (inputPath === undefined) {

@@ -16,7 +16,7 @@ describe('SharedMemoryGroup.allgather', () => {
            parentPort.postMessage({ code: error.code, message: error.message });
          }
        });`,
-      { eval: true, workerData: { spec: rank1, module: new URL('../dist/shared-memory-ranks.js', import.meta.url).href } },
+      { eval: true, workerData: { spec: rank1, module: new URL('../dist/modules/shared-memory-ranks.js', import.meta.url).href } },
     );
     const heard = new Promise((resolve) => other.once('message', resolve));
     let caught: unknown = null;

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, realpathSync } from 'node:fs';
 import { isAbsolute, relative, resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { registeringFrom } from '@lockstep/core';
 import { UserError } from '../errors.js';
 import type { Checkpoint } from './checkpoint.js';
@@ -43,8 +43,9 @@ async function importPaths(paths: readonly string[]): Promise<string[]> {
     try {
       await registeringFrom(path, () => import(url));
     } catch (error) {
-      const reason = error instanceof Error ? error.message : String(error);
-      throw new UserError(`cannot load the module ${path} listed in "modules": ${reason.split('\n')[0]}`);
+      // Node names the file whose import() failed: for a module not found, this file of lockstep's own, which says nothing to the user.
+      const reason = (error instanceof Error ? error.message : String(error)).split('\n')[0]!.replace(` imported from ${fileURLToPath(import.meta.url)}`, '');
+      throw new UserError(`cannot load the module ${path} listed in "modules": ${reason}`);
     }
     urls.push(url);
   }
