@@ -59,6 +59,8 @@ export async function bundlePackage(folder) {
     platform: 'node',
     target: 'node20',
     packages: 'external',
+    // Messages and checks read class names ("got a Dataset made by another copy"); esbuild would rename a class that refers to itself (_Dataset).
+    keepNames: true,
     // tsc's maps are followed, so a stack trace run with --enable-source-maps names the TypeScript source.
     sourcemap: true,
     logLevel: 'warning',
