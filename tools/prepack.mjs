@@ -51,12 +51,12 @@ for (const file of filesUnder(modules, (name) => COMPILED.test(name))) {
   const source = join(folder, 'src', relative(modules, file)).replace(COMPILED, '.ts');
   if (!existsSync(source)) rmSync(file);
 }
-await bundlePackage(folder);
 const left = missing();
 if (left.length > 0) {
   console.error(`${name}: prepack: ${relative(folder, left[0])} has no compiled .js and .d.ts in dist/modules/ after a forced build`);
   process.exit(1);
 }
+await bundlePackage(folder);
 const license = join(folder, 'LICENSE');
 if (!existsSync(license) || readFileSync(license, 'utf8') !== readFileSync(join(root, 'LICENSE'), 'utf8')) {
   console.error(`${name}: prepack: ${basename(folder)}/LICENSE must be a copy of the repository's LICENSE`);

@@ -228,7 +228,11 @@ async function compare(flags: CompareFlags, ranks: RunRanks, stop: Stop): Promis
   stop.whenStoppedAtOnce(() => {
     if (!runs.some((run) => run.epochs.length > 0)) return `stopped at once; no epoch had ended, so ${out} holds no results`;
     // The file was last written after an epoch, when the comparison was still going on.
-    writeResults(true);
+    try {
+      writeResults(true);
+    } catch (error) {
+      return `stopped at once; ${held()}, with "interrupted": false still, as it could not be written again (${error instanceof Error ? error.message : String(error)})`;
+    }
     return `stopped at once; ${held()}`;
   });
 
