@@ -108,10 +108,19 @@ describe("the schedule's lengths that a run filled in are filled in again from t
     }
   });
 
+  it('train --lr 0.1 from a one-cycle run\'s config.json: max_lr 0.1, the fingerprint of the settings file run with --lr 0.1', () => {
+    write('one-cycle.json', { epochs: 1, schedule: { kind: 'one-cycle' } });
+    fingerprintOfRun(['train', '--config', 'one-cycle.json', '--out', 'one-cycle']);
+    expect(JSON.parse(read('one-cycle/config.json')).scheduleFromRun).toEqual(['max_lr', 'total_steps']);
+    const faster = fingerprintOfRun(['train', '--config', 'one-cycle/config.json', '--lr', '0.1', '--out', 'one-cycle-faster']);
+    expect(JSON.parse(read('one-cycle-faster/config.json')).schedule.max_lr).toBe(0.1);
+    expect(faster).toBe(fingerprintOfRun(['train', '--config', 'one-cycle.json', '--lr', '0.1', '--out', 'one-cycle-given']));
+  });
+
   it('a field that no run fills in is refused', () => {
-    write('max-lr.json', { ...JSON.parse(read('cosine/config.json')), scheduleFromRun: ['max_lr'] });
-    const { status, stderr } = run(['train', '--config', 'max-lr.json', '--out', 'refused']);
-    expect(stderr).toBe('lockstep: max-lr.json: "scheduleFromRun" must be a list of the schedule\'s fields a run\'s length fills in (T_max, total_steps), got an array\n');
+    write('eta-min.json', { ...JSON.parse(read('cosine/config.json')), scheduleFromRun: ['eta_min'] });
+    const { status, stderr } = run(['train', '--config', 'eta-min.json', '--out', 'refused']);
+    expect(stderr).toBe('lockstep: eta-min.json: "scheduleFromRun" must be a list of the schedule\'s fields a run fills in (T_max, max_lr, total_steps), got an array\n');
     expect(status).toBe(1);
   });
 });

@@ -4,7 +4,7 @@ import type { InitialWeights } from '../run/checkpoint.js';
 import type { ConfigFile } from './config-file.js';
 import { withDropoutRate } from './model-spec.js';
 import { integer, rule, type Rule } from './rules.js';
-import { RUN_LENGTH_FIELDS } from './schedule.js';
+import { RUN_FILLED_FIELDS } from './schedule.js';
 import type { RunConfig } from './settings.js';
 
 /**
@@ -22,7 +22,7 @@ export interface RunRecord {
   ranks?: number;
   /** The weights it started from (train --init-from, import --weights); absent where it started from its seed's. */
   initFrom?: InitialWeights;
-  /** The schedule's fields that its length filled in (`T_max`, `total_steps`), as its checkpoints record them. */
+  /** The schedule's fields that it filled in (`T_max`, `total_steps` from its length, `max_lr` from its lr), as its checkpoints record them. */
   scheduleFromRun?: string[];
 }
 
@@ -47,18 +47,18 @@ export const RECORD_RULES: { readonly [K in keyof RunRecord]-?: Rule<NonNullable
   ranks: integer(1),
   initFrom: rule('the weights a run records, {"file": "...", "sha256": "..."}', isWeights, asText),
   scheduleFromRun: rule(
-    `a list of the schedule's fields a run's length fills in (${RUN_LENGTH_FIELDS.join(', ')})`,
-    (value) => Array.isArray(value) && value.every((field) => RUN_LENGTH_FIELDS.includes(field as string)),
+    `a list of the schedule's fields a run fills in (${RUN_FILLED_FIELDS.join(', ')})`,
+    (value) => Array.isArray(value) && value.every((field) => RUN_FILLED_FIELDS.includes(field as string)),
     asText,
   ),
 };
 
 /**
- * The settings of a run's config.json without the schedule's fields that the run's length filled in,
- * so that a run from them fills those from its own length: with other --epochs, a T_max kept from the
+ * The settings of a run's config.json without the schedule's fields that the run filled in, so that a
+ * run from them fills those from its own length and lr: with other --epochs, a T_max kept from the
  * recording run would end the cosine before the run does, or after it.
  */
-export function withoutRunLengths(settings: Record<string, unknown>, record: RunRecord): Record<string, unknown> {
+export function withoutRunFilled(settings: Record<string, unknown>, record: RunRecord): Record<string, unknown> {
   const { schedule } = settings;
   if (record.scheduleFromRun === undefined || typeof schedule !== 'object' || schedule === null || Array.isArray(schedule)) return settings;
   const fromRun = new Set(record.scheduleFromRun);

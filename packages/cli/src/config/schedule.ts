@@ -17,7 +17,7 @@ import { numberOrText, type Rule } from './rules.js';
 /**
  * The `schedule` setting: a learning-rate schedule with PyTorch's parameter names, as config.json
  * records it (every field given, defaults filled; `T_max` and `total_steps` from the run's length
- * where left out). `kind` picks the scheduler: step (StepLR), cosine (CosineAnnealingLR),
+ * and `max_lr` from its lr where left out). `kind` picks the scheduler: step (StepLR), cosine (CosineAnnealingLR),
  * warmup-cosine (LinearLR then CosineAnnealingLR in SequentialLR), one-cycle (OneCycleLR), plateau
  * (ReduceLROnPlateau).
  */
@@ -244,19 +244,22 @@ function checkResumedCycle(setting: ScheduleSetting, run: RunShape, checkpoint: 
   );
 }
 
-/** Every field that a run's length fills in where it is left out. */
-export const RUN_LENGTH_FIELDS: readonly string[] = [
+/** Whether a field's default comes from the run: its length, or its lr. */
+const fromRun = (fallback: Default): boolean => fallback === RUN || fallback === LR;
+
+/** Every field that a run fills in where it is left out: `T_max` and `total_steps` from its length, `max_lr` from its lr. */
+export const RUN_FILLED_FIELDS: readonly string[] = [
   ...new Set(
     Object.values(FIELDS)
       .flat()
-      .filter(([, , fallback]) => fallback === RUN)
+      .filter(([, , fallback]) => fromRun(fallback))
       .map(([torch]) => torch),
   ),
 ];
 
-/** The fields of `setting` that the run's length fills in (`T_max`, `total_steps`): those left out. */
+/** The fields of `setting` that the run fills in (`T_max`, `total_steps`, `max_lr`): those left out. */
 function filledFromRun(setting: ScheduleSetting): string[] {
-  return FIELDS[setting.kind].filter(([torch, , fallback]) => fallback === RUN && setting[torch] === undefined).map(([torch]) => torch);
+  return FIELDS[setting.kind].filter(([torch, , fallback]) => fromRun(fallback) && setting[torch] === undefined).map(([torch]) => torch);
 }
 
 /**
@@ -284,7 +287,7 @@ function checkResumedCosine(setting: ScheduleSetting, run: RunShape, checkpoint:
  * Resolves the config's schedule against the run and checks it and early stopping there: one line
  * where they contradict each other or the run, naming each setting as `name` gives it (settingName),
  * before anything is written. `config` is updated, so config.json and every checkpoint record the
- * resolved schedule. Returns the schedule's fields that the run's length filled in, which checkpoints
+ * resolved schedule. Returns the schedule's fields that the run filled in (its length, its lr), which checkpoints
  * record for a resume (`resumed`: the checkpoint's path and its record) to check against.
  */
 export function checkTrainingSettings(

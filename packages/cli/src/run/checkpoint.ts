@@ -53,8 +53,9 @@ export interface Checkpoint {
    */
   readonly moduleFiles?: readonly ModuleFile[];
   /**
-   * The fields of `config.schedule` that the run's length filled in when it started (`T_max`,
-   * `total_steps`), rather than the user: a resume may not go past a cosine's T_max filled in so.
+   * The fields of `config.schedule` that the run filled in when it started (`T_max`, `total_steps`
+   * from its length, `max_lr` from its lr), rather than the user: a resume may not go past a cosine's
+   * T_max filled in so.
    * Absent where there were none, and in checkpoints of older lockstep versions, which resume unchecked.
    */
   readonly scheduleFromRun?: readonly string[];

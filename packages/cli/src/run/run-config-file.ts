@@ -13,7 +13,7 @@ export const CONFIG_FILE = 'config.json';
 
 /**
  * Writes `out`'s config.json; `trainedWith` is where train says how many workers and ranks trained
- * (import trains nothing), and `scheduleFromRun` the schedule's fields the run's length filled in.
+ * (import trains nothing), and `scheduleFromRun` the schedule's fields the run filled in.
  */
 export function writeRunConfig(
   out: string,
