@@ -99,6 +99,11 @@ describe("the schedule's lengths that a run filled in are filled in again from t
     expect(longer).toBe(fingerprintOfRun(['train', '--config', 'cosine.json', '--epochs', '4', '--out', 'cosine-four']));
   });
 
+  it("train --resume with the run's own config.json takes the schedule as written, the checkpoint's: it ends on the run's fingerprint", () => {
+    const finished = fingerprintOfRun(['train', '--config', 'cosine.json', '--out', 'cosine-own']);
+    expect(fingerprintOfRun(['train', '--config', 'cosine-own/config.json', '--resume', 'cosine-own/checkpoint.lockstep'])).toBe(finished);
+  });
+
   it('compare --dropout: every rate trains with the schedule that the run\'s length resolved, and records it', () => {
     const result = run(['compare', '--config', 'cosine.json', '--dropout', '0,0.5', '--out', 'cosine-compared', '--quiet']);
     expect([result.status, result.stderr]).toEqual([0, '']);

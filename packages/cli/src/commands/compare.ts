@@ -10,7 +10,7 @@ import { flagConfig, flagValue, type ConfigFlags } from '../config/flags.js';
 import { dropoutRates, runModel } from '../config/model-spec.js';
 import { optimizerOf } from '../config/optimizer.js';
 import { OPTIONS } from '../config/options.js';
-import { checkInitFrom, checkRecordedModel, modelFlags, trainedOnNote } from '../config/run-record.js';
+import { checkInitFrom, checkRecordedModel, modelFlags, newRunSettings, trainedOnNote } from '../config/run-record.js';
 import { checkTrainingSettings } from '../config/schedule.js';
 import { settingNamer } from '../config/setting-names.js';
 import { DEFAULT_CONFIG, type RunConfig } from '../config/settings.js';
@@ -90,7 +90,8 @@ function compareConfigs(flags: CompareFlags): Array<{ name: string; rate?: numbe
     const files = paths.map((file) => {
       const source = readConfigFile(file, '--configs');
       checkInitFrom(source, 'compare');
-      return { file, source, fromFile: source.settings, config: runConfig(fromFlags, source.settings, file, 'config', flags) };
+      const fromFile = newRunSettings(source);
+      return { file, source, fromFile, config: runConfig(fromFlags, fromFile, file, 'config', flags) };
     });
     checkFlagsKeepModels(fromFlags, files);
     checkSameSettings(files);
@@ -100,7 +101,7 @@ function compareConfigs(flags: CompareFlags): Array<{ name: string; rate?: numbe
   const source = flags.config === undefined ? undefined : readConfigFile(flags.config, '--config');
   if (source !== undefined) checkInitFrom(source, 'compare');
   // Each rate sets its own; a rate from the config file would only be misleading in compare.json.
-  const config = { ...runConfig(flagConfig({ ...flags, dropout: undefined }), source?.settings ?? {}, flags.config, 'rate', flags), dropout: undefined };
+  const config = { ...runConfig(flagConfig({ ...flags, dropout: undefined }), source === undefined ? {} : newRunSettings(source), flags.config, 'rate', flags), dropout: undefined };
   return rates.map((rate) => ({ name: `dropout ${rate}`, rate, source, config: { ...config, dropout: rate } }));
 }
 

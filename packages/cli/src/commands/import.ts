@@ -4,7 +4,7 @@ import { checkBatching } from '../config/batching.js';
 import { checkConfig, readConfigFile } from '../config/config-file.js';
 import { runModel } from '../config/model-spec.js';
 import { optimizerOf } from '../config/optimizer.js';
-import { checkRecordedModel } from '../config/run-record.js';
+import { checkRecordedModel, newRunSettings } from '../config/run-record.js';
 import { checkTrainingSettings } from '../config/schedule.js';
 import { settingName, settingNamer } from '../config/setting-names.js';
 import { DEFAULT_CONFIG } from '../config/settings.js';
@@ -46,7 +46,7 @@ export async function importCommand(flags: ImportFlags): Promise<number> {
   const weights = readWeightsFile(flags.weights, '--weights');
   // A run's config.json may be given: its "model" is checked below; its "workers", "ranks" and "initFrom" describe a run that trained, and an import trains nothing and starts from --weights.
   const file = readConfigFile(flags.config);
-  const fromFile = file.settings;
+  const fromFile = newRunSettings(file);
   const config = checkConfig({ ...DEFAULT_CONFIG, ...fromFile }, flags.config);
   const shown = settingNamer({}, fromFile, flags.config, {});
   checkBatching(config, shown);

@@ -9,7 +9,7 @@ import { runModel } from '../config/model-spec.js';
 import { optimizerOf } from '../config/optimizer.js';
 import { OPTIONS } from '../config/options.js';
 import { resumedConfig, resumedDataNote } from '../config/resume.js';
-import { checkInitFrom, checkRecordedModel, modelFlags, trainedOnNote } from '../config/run-record.js';
+import { checkInitFrom, checkRecordedModel, modelFlags, newRunSettings, trainedOnNote } from '../config/run-record.js';
 import { checkTrainingSettings } from '../config/schedule.js';
 import { settingName, settingNamer } from '../config/setting-names.js';
 import { DEFAULT_CONFIG } from '../config/settings.js';
@@ -76,7 +76,7 @@ async function train(flags: TrainFlags, ranks: RunRanks, stop: Stop): Promise<nu
   const named = flagValue('--modules', OPTIONS.modules, flags.modules);
   const fromFlags = flagConfig(flags);
   const file = flags.config === undefined ? null : readConfigFile(flags.config);
-  const fromFile = file?.settings ?? {};
+  const fromFile = file === null ? {} : flags.resume === undefined ? newRunSettings(file) : file.settings;
   if (flags.allowChangedData === true && flags.resume === undefined) throw new UserError('--allow-changed-data only applies with --resume; add --resume CHECKPOINT');
   if (flags.initFrom !== undefined && flags.resume !== undefined) {
     throw new UserError('--init-from starts a new run from other weights, --resume continues a run from its own; give one of them');

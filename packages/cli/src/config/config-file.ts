@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { UserError } from '../errors.js';
-import { RECORD_RULES, withoutRunFilled, type RunRecord } from './run-record.js';
+import { RECORD_RULES, type RunRecord } from './run-record.js';
 import { DEFAULT_CONFIG, SETTING_KEYS, SETTINGS, type RunConfig } from './settings.js';
 
 /** A config file as read: its settings, and, where it is a run folder's config.json, what it records of that run. */
@@ -67,7 +67,7 @@ export function parseConfigText(text: string, path: string): ConfigFile {
     if (Object.hasOwn(given, key)) record[key] = rule.check(given[key], `${path}: "${key}"`, shown(given[key]));
   }
   const settings = Object.fromEntries(Object.entries(given).filter(([key]) => !Object.hasOwn(RECORD_RULES, key)));
-  return { path, settings: checkSettings(withoutRunFilled(settings, record), path, false), record };
+  return { path, settings: checkSettings(settings, path, false), record };
 }
 
 /** A whole run's config: every setting checked, none missing. */

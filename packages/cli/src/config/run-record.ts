@@ -4,7 +4,7 @@ import type { InitialWeights } from '../run/checkpoint.js';
 import type { ConfigFile } from './config-file.js';
 import { withDropoutRate } from './model-spec.js';
 import { integer, rule, type Rule } from './rules.js';
-import { RUN_FILLED_FIELDS } from './schedule.js';
+import { RUN_FILLED_FIELDS, type ScheduleSetting } from './schedule.js';
 import type { RunConfig } from './settings.js';
 
 /**
@@ -54,15 +54,16 @@ export const RECORD_RULES: { readonly [K in keyof RunRecord]-?: Rule<NonNullable
 };
 
 /**
- * The settings of a run's config.json without the schedule's fields that the run filled in, so that a
- * run from them fills those from its own length and lr: with other --epochs, a T_max kept from the
- * recording run would end the cosine before the run does, or after it.
+ * The settings a new run takes from a config file: a run folder's config.json without the schedule's
+ * fields that its run filled in, so that the new run fills those from its own length and lr (with
+ * other --epochs, a T_max kept from the recording run would end the cosine before the run does, or
+ * after it). A resumed run takes the file as written, which must then match its checkpoint.
  */
-export function withoutRunFilled(settings: Record<string, unknown>, record: RunRecord): Record<string, unknown> {
-  const { schedule } = settings;
-  if (record.scheduleFromRun === undefined || typeof schedule !== 'object' || schedule === null || Array.isArray(schedule)) return settings;
+export function newRunSettings({ settings, record }: ConfigFile): Partial<RunConfig> {
+  if (settings.schedule === undefined || record.scheduleFromRun === undefined) return settings;
   const fromRun = new Set(record.scheduleFromRun);
-  return { ...settings, schedule: Object.fromEntries(Object.entries(schedule).filter(([field]) => !fromRun.has(field))) };
+  const schedule = Object.fromEntries(Object.entries(settings.schedule).filter(([field]) => !fromRun.has(field))) as ScheduleSetting;
+  return { ...settings, schedule };
 }
 
 /** The settings that change a run's model, beside "dropout" (which a recorded model takes as "layers" do) and "layers" (which has no flag). */
