@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { UserError } from '../errors.js';
+import { isObject } from './rules.js';
 import { RECORD_RULES, type RunRecord } from './run-record.js';
 import { DEFAULT_CONFIG, SETTING_KEYS, SETTINGS, type RunConfig } from './settings.js';
 
@@ -18,8 +19,8 @@ function shown(value: unknown): string {
 }
 
 function objectOf(value: unknown, where: string): Record<string, unknown> {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new UserError(`${where} must hold a JSON object of settings, got ${shown(value)}`);
-  return value as Record<string, unknown>;
+  if (!isObject(value)) throw new UserError(`${where} must hold a JSON object of settings, got ${shown(value)}`);
+  return value;
 }
 
 /** The settings `object` gives, each checked by its rule; `where` names the file in messages. */

@@ -63,8 +63,10 @@ export function textList(expects: string): Rule<string[]> {
   return rule(expects, (value) => Array.isArray(value) && value.every((item) => typeof item === 'string' && item !== ''), asText);
 }
 
+/** A JSON object: not null, not an array. */
+export const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
+
 export function objectList(expects: string): Rule<Array<Record<string, unknown>>> {
-  const isObject = (item: unknown): boolean => typeof item === 'object' && item !== null && !Array.isArray(item);
   return rule(expects, (value) => Array.isArray(value) && value.every(isObject), asText);
 }
 

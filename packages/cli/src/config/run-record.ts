@@ -3,7 +3,7 @@ import { UserError } from '../errors.js';
 import type { InitialWeights } from '../run/checkpoint.js';
 import type { ConfigFile } from './config-file.js';
 import { withDropoutRate } from './model-spec.js';
-import { integer, rule, type Rule } from './rules.js';
+import { integer, isObject, rule, type Rule } from './rules.js';
 import { RUN_FILLED_FIELDS, type ScheduleSetting } from './schedule.js';
 import type { RunConfig } from './settings.js';
 
@@ -25,8 +25,6 @@ export interface RunRecord {
   /** The schedule's fields that it filled in (`T_max`, `total_steps` from its length, `max_lr` from its lr), as its checkpoints record them. */
   scheduleFromRun?: string[];
 }
-
-const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
 
 const isSpec = (value: unknown): boolean =>
   isObject(value) &&

@@ -12,7 +12,7 @@ import {
 } from '@lockstep/core';
 import { UserError } from '../errors.js';
 import { withDecimalHint } from './decimal.js';
-import { numberOrText, type Rule } from './rules.js';
+import { isObject, numberOrText, type Rule } from './rules.js';
 
 /**
  * The `schedule` setting: a learning-rate schedule with PyTorch's parameter names, as config.json
@@ -132,8 +132,6 @@ function itemsFromText(example: string): (text: string) => unknown {
 function checkReadable(value: unknown, name: string): void {
   if (value instanceof MalformedItems) throw new UserError(`${name} ${value.problem}`);
 }
-
-const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
 
 /** Core's schedule for a setting whose every field is known. */
 function coreSchedule(setting: Record<string, unknown>): ScheduleConfig {
